@@ -1,0 +1,85 @@
+//! `strata init` and `strata config check` through the real binary: exit codes, messages, JSON.
+
+use std::process::{Command, Output};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn init_then_check_succeeds_for_every_profile() {
+    for profile in ["research", "low-latency", "archival"] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        let root = root.to_str().unwrap();
+        let out = strata(&["init", root, "--profile", profile]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let config = format!("{root}/strata.toml");
+        let out = strata(&["config", "check", &config]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains(": ok (profile "), "{stdout}");
+        let out = strata(&["--root", root, "--json", "config", "check"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["ok"], true);
+    }
+}
+
+#[test]
+fn init_refuses_to_overwrite_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    assert!(strata(&["init", root]).status.success());
+    let out = strata(&["init", root]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--force"), "{}", text(&out.stderr));
+    assert!(strata(&["init", root, "--force"]).status.success());
+}
+
+#[test]
+fn a_bad_key_exits_2_naming_file_key_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("strata.toml");
+    std::fs::write(&path, "[tiers.warm]\ncodec = \"zstd:99\"\n").unwrap();
+    let out = strata(&["config", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("strata.toml: key `tiers.warm.codec`"), "{stderr}");
+    assert!(stderr.contains("level 99 is outside 1..=22"), "{stderr}");
+
+    let out = strata(&["--json", "config", "check", path.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert!(doc["error"].as_str().unwrap().contains("tiers.warm.codec"));
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let out = strata(&["config", "check", "/nonexistent/strata.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("/nonexistent/strata.toml"));
+}
+
+#[test]
+fn config_show_prints_the_resolved_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(&path, "profile: archival\nstorage:\n  compress: false\n").unwrap();
+    let out = strata(&["--json", "config", "show", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["storage"]["compress"], false);
+    assert_eq!(doc["sinks"]["parquet"], true);
+    let out = strata(&["config", "show", path.to_str().unwrap()]);
+    assert!(text(&out.stdout).contains("compress = false"));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(strata(&["--now", "yesterday", "config", "check"]).status.code(), Some(2));
+    assert_eq!(strata(&["init", "--profile", "fast"]).status.code(), Some(2));
+}

@@ -1,0 +1,434 @@
+//! The one config file (OPS-1): TOML, JSON or YAML, validated with errors that name the key.
+//!
+//! # Layering
+//! A config is built from value trees, each filling only what the layers above left out:
+//!
+//! 1. built-in defaults ([`Config::default`]),
+//! 2. the profile's overlay ([`Profile::overlay`]; Research when the file names none),
+//! 3. the regulatory preset's retention table (`[compliance] preset = "sec17a4"`), if any,
+//! 4. the user's file.
+//!
+//! Trees merge key by key, so a value the user wrote is never replaced by a profile or preset
+//! (POL-5). The merged tree is then read once, strictly: unknown keys are errors, and every
+//! error names the key path (`tiers.warm.codec`) and the problem.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use strata_codec::CodecSpec;
+use strata_model::{SourceInfo, SourceRegistry, SymbolInfo, SymbolRegistry};
+
+use crate::layout::LayoutConfig;
+use crate::policy::{
+    ClassificationPolicy, IntegrityPolicy, QuotaRule, RegulatoryPreset, RetentionPolicy, TierName,
+    Tiers,
+};
+use crate::profile::Profile;
+
+/// The syntax a config file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigFormat {
+    /// TOML (the default, `strata.toml`).
+    Toml,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+impl ConfigFormat {
+    /// The format a file name implies (`.toml`, `.json`, `.yaml`/`.yml`); TOML otherwise.
+    pub fn from_file_name(name: &str) -> ConfigFormat {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            ConfigFormat::Json
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            ConfigFormat::Yaml
+        } else {
+            ConfigFormat::Toml
+        }
+    }
+}
+
+impl fmt::Display for ConfigFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigFormat::Toml => "TOML",
+            ConfigFormat::Json => "JSON",
+            ConfigFormat::Yaml => "YAML",
+        })
+    }
+}
+
+/// A config file that cannot be used, with the file, key and problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The text is not valid TOML/JSON/YAML (the message gives line and column).
+    #[error("{file}: not valid {format}: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// The syntax expected.
+        format: ConfigFormat,
+        /// The parser's message, with position.
+        message: String,
+    },
+    /// A key is unknown, missing, of the wrong type, or has a bad value.
+    #[error("{file}: key `{key}`: {problem}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// The key path, e.g. `tiers.warm.codec` or `quotas[0].scope`.
+        key: String,
+        /// What is wrong and, where possible, what is expected.
+        problem: String,
+    },
+}
+
+/// Where the archive lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSettings {
+    /// The archive's root directory; relative paths are relative to the config file's folder.
+    pub root: String,
+    /// A name for the archive, shown in reports.
+    pub name: String,
+}
+
+/// How hot-tier files are written and sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Compress JSONL files when they are sealed (with `codec`).
+    pub compress: bool,
+    /// The codec for sealed JSONL files when `compress` is on.
+    pub codec: CodecSpec,
+    /// Write a sidecar manifest beside every sealed file.
+    pub manifests: bool,
+    /// Record SHA-256 checksums in sidecars and `checksums.sha256`.
+    pub checksums: bool,
+    /// Seal a file when it reaches this many bytes.
+    pub max_file_bytes: u64,
+    /// Seal a file when it has been open this many seconds.
+    pub max_file_age_secs: u64,
+}
+
+/// Which forms data is written in at ingest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sinks {
+    /// JSONL hot-tier files (the capture path; D-1).
+    pub jsonl: bool,
+    /// Also write Parquet when files are sealed.
+    pub parquet: bool,
+}
+
+/// When appended events become durable (INGEST-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilityMode {
+    /// fsync after every batch.
+    PerBatch,
+    /// fsync on an interval, shared by every writer.
+    GroupCommit,
+    /// Never fsync (tests only).
+    None,
+}
+
+/// Durability settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurabilitySettings {
+    /// The mode.
+    pub mode: DurabilityMode,
+    /// Group-commit interval in milliseconds.
+    pub group_commit_interval_ms: u64,
+}
+
+/// Lifecycle switches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSettings {
+    /// Move data through the tiers by the retention table.
+    pub enabled: bool,
+}
+
+/// Compliance settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceSettings {
+    /// A regulatory preset: fills the retention table and refuses shorter retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<RegulatoryPreset>,
+}
+
+/// The whole configuration, resolved: every value is present.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The profile that filled the defaults.
+    pub profile: Profile,
+    /// Where the archive lives.
+    pub archive: ArchiveSettings,
+    /// Naming, partitioning and granularity (LAYOUT-1..5).
+    pub layout: LayoutConfig,
+    /// Hot-tier files and sealing.
+    pub storage: StorageSettings,
+    /// Forms written at ingest.
+    pub sinks: Sinks,
+    /// Durability.
+    pub durability: DurabilitySettings,
+    /// Lifecycle switches.
+    pub lifecycle: LifecycleSettings,
+    /// Tier definitions (TIER-1).
+    pub tiers: Tiers,
+    /// Retention table (POL-2).
+    pub retention: RetentionPolicy,
+    /// Classification (POL-1).
+    pub classification: ClassificationPolicy,
+    /// Compliance preset (POL-3).
+    #[serde(default)]
+    pub compliance: ComplianceSettings,
+    /// Quotas (QUOTA-1).
+    #[serde(default)]
+    pub quotas: Vec<QuotaRule>,
+    /// Integrity checks at write (INGEST-4).
+    pub integrity: IntegrityPolicy,
+    /// Symbol registry entries (MODEL-3).
+    #[serde(default)]
+    pub symbols: Vec<SymbolInfo>,
+    /// Source registry entries (MODEL-3).
+    #[serde(default)]
+    pub sources: Vec<SourceInfo>,
+}
+
+impl Default for Config {
+    /// The built-in defaults, before any profile.
+    fn default() -> Self {
+        Config {
+            profile: Profile::Research,
+            archive: ArchiveSettings {
+                root: "strata-data".into(),
+                name: "strata".into(),
+            },
+            layout: LayoutConfig::default(),
+            storage: StorageSettings {
+                compress: false,
+                codec: CodecSpec::None,
+                manifests: true,
+                checksums: true,
+                max_file_bytes: 256 * 1024 * 1024,
+                max_file_age_secs: 3600,
+            },
+            sinks: Sinks {
+                jsonl: true,
+                parquet: false,
+            },
+            durability: DurabilitySettings {
+                mode: DurabilityMode::GroupCommit,
+                group_commit_interval_ms: 50,
+            },
+            lifecycle: LifecycleSettings { enabled: true },
+            tiers: Tiers::default(),
+            retention: RetentionPolicy::default(),
+            classification: ClassificationPolicy::default(),
+            compliance: ComplianceSettings::default(),
+            quotas: Vec::new(),
+            integrity: IntegrityPolicy::default(),
+            symbols: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// Fills `base` with `overlay`: objects merge key by key, anything else in `overlay` wins.
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(base), Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+impl Config {
+    /// The resolved defaults of a profile (what `strata init --profile P` writes).
+    pub fn for_profile(profile: Profile) -> Config {
+        let text = format!("profile = \"{}\"", profile.as_str());
+        // The built-in layers are tested to resolve for every profile
+        // (`every_profile_resolves_and_round_trips`), so this cannot fail.
+        Config::parse(&text, ConfigFormat::Toml, "<built-in>").unwrap_or_default()
+    }
+
+    /// Parses and validates a config text; `file` names it in errors.
+    pub fn parse(text: &str, format: ConfigFormat, file: &str) -> Result<Config, ConfigError> {
+        let syntax = |message: String| ConfigError::Syntax {
+            file: file.to_string(),
+            format,
+            message,
+        };
+        let user: Value = match format {
+            ConfigFormat::Toml => toml::from_str(text).map_err(|e| syntax(e.to_string()))?,
+            ConfigFormat::Json => serde_json::from_str(text).map_err(|e| syntax(e.to_string()))?,
+            ConfigFormat::Yaml => {
+                let v: Value = serde_yaml_ng::from_str(text).map_err(|e| syntax(e.to_string()))?;
+                if v.is_null() {
+                    Value::Object(Default::default())
+                } else {
+                    v
+                }
+            }
+        };
+        Config::from_user_tree(user, file)
+    }
+
+    /// Resolves a user's value tree through the layers and validates it.
+    pub fn from_user_tree(user: Value, file: &str) -> Result<Config, ConfigError> {
+        let invalid = |key: &str, problem: String| ConfigError::Invalid {
+            file: file.to_string(),
+            key: key.to_string(),
+            problem,
+        };
+        if !user.is_object() {
+            return Err(invalid(
+                "(top level)",
+                "the config must be a table of keys".into(),
+            ));
+        }
+        let profile: Profile = match user.get("profile") {
+            None => Profile::default(),
+            Some(Value::String(s)) => s.parse().map_err(|e| invalid("profile", e))?,
+            Some(other) => {
+                return Err(invalid(
+                    "profile",
+                    format!("expected a string, got {other}"),
+                ))
+            }
+        };
+        let preset: Option<RegulatoryPreset> = match user.pointer("/compliance/preset") {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_value(v.clone())
+                    .map_err(|e| invalid("compliance.preset", e.to_string()))?,
+            ),
+        };
+        let mut tree = serde_json::to_value(Config::default())
+            .map_err(|e| invalid("(built-in defaults)", e.to_string()))?;
+        merge(&mut tree, profile.overlay());
+        if let Some(preset) = preset {
+            let retention = serde_json::to_value(preset.retention_policy())
+                .map_err(|e| invalid("compliance.preset", e.to_string()))?;
+            merge(&mut tree, serde_json::json!({ "retention": retention }));
+        }
+        merge(&mut tree, user);
+        merge(
+            &mut tree,
+            serde_json::json!({ "profile": profile.as_str() }),
+        );
+
+        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." {
+                "(top level)".to_string()
+            } else {
+                key
+            };
+            invalid(&key, e.into_inner().to_string())
+        })?;
+        config
+            .validate()
+            .map_err(|(key, problem)| invalid(&key, problem))?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot; returns the key and the problem.
+    fn validate(&self) -> Result<(), (String, String)> {
+        if self.archive.root.trim().is_empty() {
+            return Err(("archive.root".into(), "must not be empty".into()));
+        }
+        if self.tiers.hot.format != crate::policy::FileFormat::Jsonl {
+            return Err((
+                "tiers.hot.format".into(),
+                "the hot tier is appended to, so it must be jsonl".into(),
+            ));
+        }
+        for tier in TierName::ALL {
+            let def = self.tiers.get(tier);
+            if def.format == crate::policy::FileFormat::Parquet
+                && matches!(def.codec, CodecSpec::Zstd { long: true, .. })
+            {
+                return Err((
+                    format!("tiers.{tier}.codec"),
+                    "Parquet's zstd has no long-distance mode; use zstd:LEVEL".into(),
+                ));
+            }
+        }
+        if self.storage.max_file_bytes == 0 {
+            return Err(("storage.max_file_bytes".into(), "must be above 0".into()));
+        }
+        if self.durability.mode == DurabilityMode::GroupCommit
+            && self.durability.group_commit_interval_ms == 0
+        {
+            return Err((
+                "durability.group_commit_interval_ms".into(),
+                "must be above 0 in group_commit mode".into(),
+            ));
+        }
+        if !self.sinks.jsonl && !self.sinks.parquet {
+            return Err((
+                "sinks".into(),
+                "at least one of jsonl and parquet must be on".into(),
+            ));
+        }
+        for (i, rule) in self.quotas.iter().enumerate() {
+            if !rule.has_limit() {
+                return Err((
+                    format!("quotas[{i}]"),
+                    "sets no limit; give max_bytes, max_files or max_events_per_day".into(),
+                ));
+            }
+        }
+        if self.integrity.detect_duplicates && self.integrity.duplicate_window == 0 {
+            return Err((
+                "integrity.duplicate_window".into(),
+                "must be above 0 when detect_duplicates is on".into(),
+            ));
+        }
+        if let Some(preset) = self.compliance.preset {
+            preset
+                .check(&self.retention)
+                .map_err(|problem| ("compliance.preset".to_string(), problem))?;
+        }
+        self.layout
+            .validate()
+            .map_err(|problem| ("layout".to_string(), problem.to_string()))?;
+        self.registries().map_err(|e| {
+            let key = if e.to_string().starts_with("sources") {
+                "sources"
+            } else {
+                "symbols"
+            };
+            (key.to_string(), e.to_string())
+        })?;
+        Ok(())
+    }
+
+    /// The symbol and source registries built from `[[symbols]]` and `[[sources]]`.
+    pub fn registries(
+        &self,
+    ) -> Result<(SymbolRegistry, SourceRegistry), strata_model::RegistryError> {
+        Ok((
+            SymbolRegistry::new(self.symbols.clone())?,
+            SourceRegistry::new(self.sources.clone())?,
+        ))
+    }
+}

@@ -1,0 +1,83 @@
+//! Profiles (POL-5): bundles of defaults for a use. A profile only fills keys the user left
+//! out — it never overrides a value the user wrote (see [`crate::config`] for the layering).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// A bundle of defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// Balanced: daily files, manifests and checksums, sealed files gzip-compressed.
+    #[default]
+    Research,
+    /// Fastest capture: no compression, hourly files, short group-commit interval, no Parquet sink.
+    LowLatency,
+    /// Keep everything long and small: zstd, lifecycle tiering on, checksums, Parquet sink.
+    Archival,
+}
+
+impl Profile {
+    /// All profiles.
+    pub const ALL: [Profile; 3] = [Profile::Research, Profile::LowLatency, Profile::Archival];
+
+    /// The name used in config and on the command line.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Profile::Research => "research",
+            Profile::LowLatency => "low_latency",
+            Profile::Archival => "archival",
+        }
+    }
+
+    /// The keys this profile fills, as a partial config tree.
+    pub fn overlay(self) -> Value {
+        match self {
+            Profile::Research => json!({
+                "layout": { "granularity": "daily" },
+                "storage": { "compress": true, "codec": "gzip:6", "manifests": true, "checksums": true },
+                "sinks": { "jsonl": true, "parquet": false },
+                "durability": { "mode": "group_commit", "group_commit_interval_ms": 50 },
+                "lifecycle": { "enabled": true },
+            }),
+            Profile::LowLatency => json!({
+                "layout": { "granularity": "hourly" },
+                "storage": { "compress": false, "codec": "none", "manifests": true, "checksums": true },
+                "sinks": { "jsonl": true, "parquet": false },
+                "durability": { "mode": "group_commit", "group_commit_interval_ms": 5 },
+                "lifecycle": { "enabled": false },
+            }),
+            Profile::Archival => json!({
+                "layout": { "granularity": "daily" },
+                "storage": { "compress": true, "codec": "zstd:9", "manifests": true, "checksums": true },
+                "sinks": { "jsonl": true, "parquet": true },
+                "durability": { "mode": "per_batch" },
+                "lifecycle": { "enabled": true },
+                "tiers": { "warm": { "codec": "zstd:9" } },
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.replace('-', "_").as_str() {
+            "research" => Ok(Profile::Research),
+            "low_latency" => Ok(Profile::LowLatency),
+            "archival" => Ok(Profile::Archival),
+            _ => Err(format!(
+                "unknown profile `{s}`; expected research, low-latency or archival"
+            )),
+        }
+    }
+}

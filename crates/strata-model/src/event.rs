@@ -1,0 +1,352 @@
+//! Market events and the metadata every event carries (MODEL-1).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Decimal, Timestamp};
+
+/// A name that is not one of a fixed set (event kind, asset class, side, …).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{name}`; expected one of: {expected}")]
+pub struct UnknownName {
+    /// What was being named ("event kind", "asset class", …).
+    pub what: &'static str,
+    /// The name given.
+    pub name: String,
+    /// The accepted names, comma separated.
+    pub expected: &'static str,
+}
+
+/// Declares a fieldless enum with stable lower-case names used in JSON, paths and config.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable name used in JSON, paths and config.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownName {
+                        what: $what,
+                        name: s.to_string(),
+                        expected: concat!($($text, " "),+),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        // Read through the name (not serde's enum access) so errors list the accepted names
+        // and map keys keep their text in error paths (`retention.by_kind.trade`).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+                name.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// The kind of an event; its name appears in JSONL (`"kind"`) and in paths (`{type}`).
+    EventKind, "event kind" {
+        /// A trade print.
+        Trade = "trade",
+        /// Best bid and offer.
+        BboQuote = "bbo_quote",
+        /// A full book snapshot, N levels per side.
+        L2Snapshot = "l2_snapshot",
+        /// One change to an order book (MBO or L2 diff).
+        OrderBookDelta = "order_book_delta",
+        /// An OHLCV bar.
+        Bar = "bar",
+        /// A liveness signal from a feed.
+        Heartbeat = "heartbeat",
+    }
+);
+
+named_enum!(
+    /// The asset class of an instrument.
+    AssetClass, "asset class" {
+        /// Stocks and ETFs.
+        Equity = "equity",
+        /// Futures.
+        Future = "future",
+        /// Options.
+        Option = "option",
+        /// Currency pairs.
+        Forex = "forex",
+        /// Crypto assets and their derivatives.
+        Crypto = "crypto",
+        /// Indices.
+        Index = "index",
+        /// Bonds and rates.
+        FixedIncome = "fixed_income",
+        /// Commodities (spot).
+        Commodity = "commodity",
+        /// Anything else.
+        Other = "other",
+    }
+);
+
+named_enum!(
+    /// The aggressor side of a trade.
+    Side, "trade side" {
+        /// The buyer lifted the offer.
+        Buy = "buy",
+        /// The seller hit the bid.
+        Sell = "sell",
+    }
+);
+
+named_enum!(
+    /// A side of the book.
+    BookSide, "book side" {
+        /// The bid side.
+        Bid = "bid",
+        /// The ask side.
+        Ask = "ask",
+    }
+);
+
+named_enum!(
+    /// What an order-book delta does.
+    BookAction, "book action" {
+        /// A new order or price level.
+        Add = "add",
+        /// A changed order or level (for L2 diffs: the new total size at the price).
+        Modify = "modify",
+        /// An order or level removed.
+        Cancel = "cancel",
+        /// An order (partly) executed.
+        Execute = "execute",
+        /// The whole book cleared.
+        Clear = "clear",
+    }
+);
+
+/// The schema version every event carries (`"v":"1.0"`). Readers accept any minor version of
+/// their major and ignore fields they do not know (MODEL-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SchemaVersion {
+    /// Incompatible changes bump this.
+    pub major: u16,
+    /// Added optional fields bump this.
+    pub minor: u16,
+}
+
+impl SchemaVersion {
+    /// The version this build writes.
+    pub const CURRENT: SchemaVersion = SchemaVersion { major: 1, minor: 0 };
+}
+
+impl Default for SchemaVersion {
+    fn default() -> Self {
+        SchemaVersion::CURRENT
+    }
+}
+
+impl fmt::Display for SchemaVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for SchemaVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (major, minor) = s.split_once('.').unwrap_or((s, "0"));
+        match (major.parse(), minor.parse()) {
+            (Ok(major), Ok(minor)) => Ok(SchemaVersion { major, minor }),
+            _ => Err(format!("`{s}` is not a schema version (MAJOR.MINOR, e.g. 1.0)")),
+        }
+    }
+}
+
+/// A price and a size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Level {
+    /// Price.
+    pub price: Decimal,
+    /// Size at that price.
+    pub size: Decimal,
+}
+
+/// A trade print.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Trade {
+    /// Trade price.
+    pub price: Decimal,
+    /// Trade size (fractional for crypto).
+    pub size: Decimal,
+    /// Aggressor side, when the venue says.
+    pub side: Option<Side>,
+    /// The venue's trade id.
+    pub trade_id: Option<String>,
+    /// Sale conditions or flags as the venue wrote them.
+    pub conditions: Option<String>,
+}
+
+/// Best bid and offer; a side is `None` when the book has no order on it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BboQuote {
+    /// Best bid.
+    pub bid: Option<Level>,
+    /// Best ask.
+    pub ask: Option<Level>,
+}
+
+/// A full book snapshot, best level first on each side.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct L2Snapshot {
+    /// Bids, highest price first.
+    pub bids: Vec<Level>,
+    /// Asks, lowest price first.
+    pub asks: Vec<Level>,
+}
+
+/// One change to an order book, from an MBO feed (with order ids) or an L2 diff feed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderBookDelta {
+    /// What happened.
+    pub action: BookAction,
+    /// Which side; `None` for `clear` or when the venue does not say.
+    pub side: Option<BookSide>,
+    /// Price; `None` for `clear`.
+    pub price: Option<Decimal>,
+    /// Size (for L2 diffs, the new total at the price; zero removes the level).
+    pub size: Option<Decimal>,
+    /// The venue's order id (MBO feeds).
+    pub order_id: Option<u64>,
+    /// Venue flags, kept as given (e.g. DBN's `F_LAST`).
+    pub flags: Option<u8>,
+}
+
+/// An OHLCV bar.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Bar {
+    /// Bar length in seconds (60 for one minute, 86400 for daily).
+    pub interval_s: u32,
+    /// Open.
+    pub open: Decimal,
+    /// High.
+    pub high: Decimal,
+    /// Low.
+    pub low: Decimal,
+    /// Close.
+    pub close: Decimal,
+    /// Volume.
+    pub volume: Decimal,
+    /// Number of trades, when known.
+    pub trades: Option<u64>,
+    /// Volume-weighted average price, when known.
+    pub vwap: Option<Decimal>,
+}
+
+/// What an event says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Payload {
+    /// A trade.
+    Trade(Trade),
+    /// Best bid/offer.
+    BboQuote(BboQuote),
+    /// Book snapshot.
+    L2Snapshot(L2Snapshot),
+    /// Book change.
+    OrderBookDelta(OrderBookDelta),
+    /// OHLCV bar.
+    Bar(Bar),
+    /// Feed heartbeat.
+    Heartbeat,
+}
+
+impl Payload {
+    /// The kind of this payload.
+    pub const fn kind(&self) -> EventKind {
+        match self {
+            Payload::Trade(_) => EventKind::Trade,
+            Payload::BboQuote(_) => EventKind::BboQuote,
+            Payload::L2Snapshot(_) => EventKind::L2Snapshot,
+            Payload::OrderBookDelta(_) => EventKind::OrderBookDelta,
+            Payload::Bar(_) => EventKind::Bar,
+            Payload::Heartbeat => EventKind::Heartbeat,
+        }
+    }
+
+    /// The trade, if this is one.
+    pub fn trade(&self) -> Option<&Trade> {
+        match self {
+            Payload::Trade(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One market event with its metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Event {
+    /// Schema version of the record.
+    pub schema: SchemaVersion,
+    /// Source id (see the source registry).
+    pub source: String,
+    /// Canonical symbol (see the symbol registry).
+    pub symbol: String,
+    /// Venue or exchange code, when known.
+    pub venue: Option<String>,
+    /// When it happened at the venue (UTC ns).
+    pub event_time: Timestamp,
+    /// When strata's feed received it (UTC ns); equals `event_time` when unknown.
+    pub receive_time: Timestamp,
+    /// The source's sequence number, when it has one.
+    pub sequence: Option<u64>,
+    /// The event itself.
+    pub payload: Payload,
+}
+
+impl Event {
+    /// A current-schema event with no venue or sequence and `receive_time = event_time`.
+    pub fn new(
+        source: impl Into<String>,
+        symbol: impl Into<String>,
+        event_time: Timestamp,
+        payload: Payload,
+    ) -> Self {
+        Event {
+            schema: SchemaVersion::CURRENT,
+            source: source.into(),
+            symbol: symbol.into(),
+            venue: None,
+            event_time,
+            receive_time: event_time,
+            sequence: None,
+            payload,
+        }
+    }
+
+    /// The event's kind.
+    pub const fn kind(&self) -> EventKind {
+        self.payload.kind()
+    }
+}

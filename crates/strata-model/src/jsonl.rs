@@ -1,0 +1,443 @@
+//! The hot-tier wire form: JSON Lines, one event per line, schema v1 (MODEL-4).
+//!
+//! The schema is documented in `docs/SCHEMA.md`. Every line is a flat JSON object:
+//!
+//! ```text
+//! {"v":"1.0","kind":"trade","source":"binance","symbol":"BTCUSDT","venue":"BINANCE",
+//!  "ts":1723075200000000000,"recv_ts":1723075200000100000,"seq":4611,
+//!  "price":"60123.10","size":"0.005","side":"buy","trade_id":"5127439283"}
+//! ```
+//!
+//! Prices and sizes are decimal strings (exact); times are integer nanoseconds (UTC).
+//! Optional fields are omitted when absent. On read, unknown fields are ignored when the record's
+//! major version is ours (a newer minor version may add fields); another major is refused.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{
+    Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level, OrderBookDelta,
+    Payload, SchemaVersion, Side, Trade,
+};
+use crate::{Decimal, Timestamp};
+
+/// Why a line is not a valid event.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Not JSON, or a field has the wrong type (serde_json names the column).
+    #[error("invalid JSON event: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A field the event's kind needs is absent.
+    #[error("`{kind}` event is missing field `{field}`")]
+    MissingField {
+        /// The event kind.
+        kind: EventKind,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// A field has a value outside its allowed set.
+    #[error("field `{field}`: {problem}")]
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The record's major schema version is not one this build reads.
+    #[error("schema version {found} is not readable by this build (reads {}.x)", SchemaVersion::CURRENT.major)]
+    UnsupportedVersion {
+        /// The version the record declared.
+        found: SchemaVersion,
+    },
+}
+
+/// Why an event cannot be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode event as JSON: {0}")]
+pub struct EncodeError(#[from] serde_json::Error);
+
+/// Encodes one event as a JSON line, newline included.
+pub fn encode_line(event: &Event) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::with_capacity(256);
+    encode_into(event, &mut out)?;
+    Ok(out)
+}
+
+/// Appends one event as a JSON line (newline included) to `out`.
+pub fn encode_into(event: &Event, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    serde_json::to_writer(&mut *out, &WireRef(event))?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Decodes one line (a trailing `\n` or `\r\n` is allowed).
+pub fn decode_line(line: &[u8]) -> Result<Event, DecodeError> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let wire: WireEvent<'_> = serde_json::from_slice(line)?;
+    wire.into_event()
+}
+
+struct WireRef<'a>(&'a Event);
+
+impl Serialize for WireRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = serializer.serialize_map(None)?;
+        let mut version = String::with_capacity(4);
+        // Writing to a String cannot fail.
+        let _ = write!(version, "{}", e.schema);
+        m.serialize_entry("v", &version)?;
+        m.serialize_entry("kind", e.kind().as_str())?;
+        m.serialize_entry("source", &e.source)?;
+        m.serialize_entry("symbol", &e.symbol)?;
+        if let Some(venue) = &e.venue {
+            m.serialize_entry("venue", venue)?;
+        }
+        m.serialize_entry("ts", &e.event_time)?;
+        m.serialize_entry("recv_ts", &e.receive_time)?;
+        if let Some(seq) = e.sequence {
+            m.serialize_entry("seq", &seq)?;
+        }
+        match &e.payload {
+            Payload::Trade(t) => {
+                m.serialize_entry("price", &t.price)?;
+                m.serialize_entry("size", &t.size)?;
+                if let Some(side) = t.side {
+                    m.serialize_entry("side", side.as_str())?;
+                }
+                if let Some(id) = &t.trade_id {
+                    m.serialize_entry("trade_id", id)?;
+                }
+                if let Some(c) = &t.conditions {
+                    m.serialize_entry("conditions", c)?;
+                }
+            }
+            Payload::BboQuote(q) => {
+                if let Some(bid) = q.bid {
+                    m.serialize_entry("bid_price", &bid.price)?;
+                    m.serialize_entry("bid_size", &bid.size)?;
+                }
+                if let Some(ask) = q.ask {
+                    m.serialize_entry("ask_price", &ask.price)?;
+                    m.serialize_entry("ask_size", &ask.size)?;
+                }
+            }
+            Payload::L2Snapshot(s) => {
+                m.serialize_entry("bids", &LevelsRef(&s.bids))?;
+                m.serialize_entry("asks", &LevelsRef(&s.asks))?;
+            }
+            Payload::OrderBookDelta(d) => {
+                m.serialize_entry("action", d.action.as_str())?;
+                if let Some(side) = d.side {
+                    m.serialize_entry("side", side.as_str())?;
+                }
+                if let Some(price) = &d.price {
+                    m.serialize_entry("price", price)?;
+                }
+                if let Some(size) = &d.size {
+                    m.serialize_entry("size", size)?;
+                }
+                if let Some(id) = d.order_id {
+                    m.serialize_entry("order_id", &id)?;
+                }
+                if let Some(flags) = d.flags {
+                    m.serialize_entry("flags", &flags)?;
+                }
+            }
+            Payload::Bar(b) => {
+                m.serialize_entry("interval_s", &b.interval_s)?;
+                m.serialize_entry("open", &b.open)?;
+                m.serialize_entry("high", &b.high)?;
+                m.serialize_entry("low", &b.low)?;
+                m.serialize_entry("close", &b.close)?;
+                m.serialize_entry("volume", &b.volume)?;
+                if let Some(n) = b.trades {
+                    m.serialize_entry("trades", &n)?;
+                }
+                if let Some(vwap) = &b.vwap {
+                    m.serialize_entry("vwap", vwap)?;
+                }
+            }
+            Payload::Heartbeat => {}
+        }
+        m.end()
+    }
+}
+
+/// Book levels as `[["price","size"], …]`: compact and still exact.
+struct LevelsRef<'a>(&'a [Level]);
+
+impl Serialize for LevelsRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|l| (l.price, l.size)))
+    }
+}
+
+/// Every field any kind may carry; unknown fields are ignored (newer minor versions).
+#[derive(Deserialize)]
+struct WireEvent<'a> {
+    #[serde(borrow)]
+    v: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    source: String,
+    symbol: String,
+    #[serde(default)]
+    venue: Option<String>,
+    ts: Timestamp,
+    #[serde(default)]
+    recv_ts: Option<Timestamp>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    price: Option<Decimal>,
+    #[serde(default)]
+    size: Option<Decimal>,
+    #[serde(default, borrow)]
+    side: Option<Cow<'a, str>>,
+    #[serde(default)]
+    trade_id: Option<String>,
+    #[serde(default)]
+    conditions: Option<String>,
+    #[serde(default)]
+    bid_price: Option<Decimal>,
+    #[serde(default)]
+    bid_size: Option<Decimal>,
+    #[serde(default)]
+    ask_price: Option<Decimal>,
+    #[serde(default)]
+    ask_size: Option<Decimal>,
+    #[serde(default)]
+    bids: Option<Vec<(Decimal, Decimal)>>,
+    #[serde(default)]
+    asks: Option<Vec<(Decimal, Decimal)>>,
+    #[serde(default, borrow)]
+    action: Option<Cow<'a, str>>,
+    #[serde(default)]
+    order_id: Option<u64>,
+    #[serde(default)]
+    flags: Option<u8>,
+    #[serde(default)]
+    interval_s: Option<u32>,
+    #[serde(default)]
+    open: Option<Decimal>,
+    #[serde(default)]
+    high: Option<Decimal>,
+    #[serde(default)]
+    low: Option<Decimal>,
+    #[serde(default)]
+    close: Option<Decimal>,
+    #[serde(default)]
+    volume: Option<Decimal>,
+    #[serde(default)]
+    trades: Option<u64>,
+    #[serde(default)]
+    vwap: Option<Decimal>,
+}
+
+fn invalid(field: &'static str, problem: impl ToString) -> DecodeError {
+    DecodeError::InvalidField { field, problem: problem.to_string() }
+}
+
+fn level(
+    kind: EventKind,
+    price: Option<Decimal>,
+    size: Option<Decimal>,
+    fields: (&'static str, &'static str),
+) -> Result<Option<Level>, DecodeError> {
+    match (price, size) {
+        (Some(price), Some(size)) => Ok(Some(Level { price, size })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(DecodeError::MissingField { kind, field: fields.1 }),
+        (None, Some(_)) => Err(DecodeError::MissingField { kind, field: fields.0 }),
+    }
+}
+
+impl WireEvent<'_> {
+    fn into_event(self) -> Result<Event, DecodeError> {
+        let schema: SchemaVersion = self.v.parse().map_err(|e| invalid("v", e))?;
+        if schema.major != SchemaVersion::CURRENT.major {
+            return Err(DecodeError::UnsupportedVersion { found: schema });
+        }
+        let kind: EventKind = self.kind.parse().map_err(|e| invalid("kind", e))?;
+        let need = |value: Option<Decimal>, field| {
+            value.ok_or(DecodeError::MissingField { kind, field })
+        };
+        let payload = match kind {
+            EventKind::Trade => Payload::Trade(Trade {
+                price: need(self.price, "price")?,
+                size: need(self.size, "size")?,
+                side: self.side.as_deref().map(|s| s.parse::<Side>()).transpose().map_err(|e| invalid("side", e))?,
+                trade_id: self.trade_id,
+                conditions: self.conditions,
+            }),
+            EventKind::BboQuote => Payload::BboQuote(BboQuote {
+                bid: level(kind, self.bid_price, self.bid_size, ("bid_price", "bid_size"))?,
+                ask: level(kind, self.ask_price, self.ask_size, ("ask_price", "ask_size"))?,
+            }),
+            EventKind::L2Snapshot => {
+                let levels = |v: Option<Vec<(Decimal, Decimal)>>, field| {
+                    v.map(|v| v.into_iter().map(|(price, size)| Level { price, size }).collect())
+                        .ok_or(DecodeError::MissingField { kind, field })
+                };
+                Payload::L2Snapshot(L2Snapshot {
+                    bids: levels(self.bids, "bids")?,
+                    asks: levels(self.asks, "asks")?,
+                })
+            }
+            EventKind::OrderBookDelta => Payload::OrderBookDelta(OrderBookDelta {
+                action: self
+                    .action
+                    .as_deref()
+                    .ok_or(DecodeError::MissingField { kind, field: "action" })?
+                    .parse::<BookAction>()
+                    .map_err(|e| invalid("action", e))?,
+                side: self
+                    .side
+                    .as_deref()
+                    .map(|s| s.parse::<BookSide>())
+                    .transpose()
+                    .map_err(|e| invalid("side", e))?,
+                price: self.price,
+                size: self.size,
+                order_id: self.order_id,
+                flags: self.flags,
+            }),
+            EventKind::Bar => Payload::Bar(Bar {
+                interval_s: self.interval_s.ok_or(DecodeError::MissingField { kind, field: "interval_s" })?,
+                open: need(self.open, "open")?,
+                high: need(self.high, "high")?,
+                low: need(self.low, "low")?,
+                close: need(self.close, "close")?,
+                volume: need(self.volume, "volume")?,
+                trades: self.trades,
+                vwap: self.vwap,
+            }),
+            EventKind::Heartbeat => Payload::Heartbeat,
+        };
+        Ok(Event {
+            schema,
+            source: self.source,
+            symbol: self.symbol,
+            venue: self.venue,
+            event_time: self.ts,
+            receive_time: self.recv_ts.unwrap_or(self.ts),
+            sequence: self.seq,
+            payload,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decimal::tests::decimal_text;
+    use proptest::prelude::*;
+
+    fn dec() -> impl Strategy<Value = Decimal> {
+        decimal_text().prop_map(|t| t.parse().unwrap())
+    }
+
+    fn level_s() -> impl Strategy<Value = Level> {
+        (dec(), dec()).prop_map(|(price, size)| Level { price, size })
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        // Hostile text: quotes, backslashes, control characters, unicode.
+        "(\\PC|[\"\\\\\n\t\u{0}/])*"
+    }
+
+    fn payload() -> impl Strategy<Value = Payload> {
+        prop_oneof![
+            (dec(), dec(), proptest::option::of(prop_oneof![Just(Side::Buy), Just(Side::Sell)]),
+             proptest::option::of(text()), proptest::option::of(text()))
+                .prop_map(|(price, size, side, trade_id, conditions)| {
+                    Payload::Trade(Trade { price, size, side, trade_id, conditions })
+                }),
+            (proptest::option::of(level_s()), proptest::option::of(level_s()))
+                .prop_map(|(bid, ask)| Payload::BboQuote(BboQuote { bid, ask })),
+            (proptest::collection::vec(level_s(), 0..6), proptest::collection::vec(level_s(), 0..6))
+                .prop_map(|(bids, asks)| Payload::L2Snapshot(L2Snapshot { bids, asks })),
+            (proptest::sample::select(BookAction::ALL),
+             proptest::option::of(proptest::sample::select(BookSide::ALL)),
+             proptest::option::of(dec()), proptest::option::of(dec()),
+             proptest::option::of(any::<u64>()), proptest::option::of(any::<u8>()))
+                .prop_map(|(action, side, price, size, order_id, flags)| {
+                    Payload::OrderBookDelta(OrderBookDelta { action, side, price, size, order_id, flags })
+                }),
+            (any::<u32>(), dec(), dec(), dec(), dec(), dec(), proptest::option::of(any::<u64>()),
+             proptest::option::of(dec()))
+                .prop_map(|(interval_s, open, high, low, close, volume, trades, vwap)| {
+                    Payload::Bar(Bar { interval_s, open, high, low, close, volume, trades, vwap })
+                }),
+            Just(Payload::Heartbeat),
+        ]
+    }
+
+    pub(crate) fn event() -> impl Strategy<Value = Event> {
+        (text(), text(), proptest::option::of(text()), any::<i64>(), any::<i64>(),
+         proptest::option::of(any::<u64>()), payload(), 0u16..50)
+            .prop_map(|(source, symbol, venue, ts, rts, sequence, payload, minor)| Event {
+                schema: SchemaVersion { major: 1, minor },
+                source,
+                symbol,
+                venue,
+                event_time: Timestamp::from_nanos(ts),
+                receive_time: Timestamp::from_nanos(rts),
+                sequence,
+                payload,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn any_event_round_trips_through_jsonl(event in event()) {
+            let line = encode_line(&event).unwrap();
+            prop_assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1, "one line per event");
+            prop_assert_eq!(line.last(), Some(&b'\n'));
+            let back = decode_line(&line).unwrap();
+            prop_assert_eq!(&back, &event);
+            // Byte-for-byte: encoding the decoded event gives the same line.
+            prop_assert_eq!(encode_line(&back).unwrap(), line);
+        }
+    }
+
+    #[test]
+    fn newer_minor_fields_are_tolerated_other_majors_refused() {
+        let line = br#"{"v":"1.7","kind":"trade","source":"s","symbol":"X","ts":5,"price":"1.50","size":"2","future_field":{"a":[1,2]}}"#;
+        let e = decode_line(line).unwrap();
+        assert_eq!(e.schema, SchemaVersion { major: 1, minor: 7 });
+        assert_eq!(e.receive_time, e.event_time);
+        assert_eq!(e.payload.trade().unwrap().price.to_string(), "1.50");
+        let line = br#"{"v":"2.0","kind":"trade","source":"s","symbol":"X","ts":5,"price":"1","size":"2"}"#;
+        assert!(matches!(decode_line(line), Err(DecodeError::UnsupportedVersion { .. })));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases: [(&[u8], &str); 5] = [
+            (br#"{"v":"1.0","kind":"trade","source":"s","symbol":"X","ts":5,"size":"2"}"#, "missing field `price`"),
+            (br#"{"v":"1.0","kind":"trade","source":"s","symbol":"X","ts":5,"price":1.5,"size":"2"}"#, "decimal strings"),
+            (br#"{"v":"1.0","kind":"tick","source":"s","symbol":"X","ts":5}"#, "unknown event kind `tick`"),
+            (br#"{"v":"1.0","kind":"trade","source":"s","symbol":"X","ts":5,"price":"1","size":"2","side":"up"}"#, "field `side`"),
+            (br#"{"v":"1.0","kind":"bbo_quote","source":"s","symbol":"X","ts":5,"bid_price":"1"}"#, "missing field `bid_size`"),
+        ];
+        for (line, expect) in cases {
+            let err = decode_line(line).unwrap_err().to_string();
+            assert!(err.contains(expect), "{err} should contain {expect}");
+        }
+    }
+
+    #[test]
+    fn documented_example_line_decodes() {
+        let line = br#"{"v":"1.0","kind":"trade","source":"binance","symbol":"BTCUSDT","venue":"BINANCE","ts":1723075200000000000,"recv_ts":1723075200000100000,"seq":4611,"price":"60123.10","size":"0.005","side":"buy","trade_id":"5127439283"}"#;
+        let e = decode_line(line).unwrap();
+        assert_eq!(encode_line(&e).unwrap(), [&line[..], b"\n"].concat());
+    }
+}

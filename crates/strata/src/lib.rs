@@ -1,0 +1,50 @@
+//! # strata — a durable, self-describing, tiered archive for market data
+//!
+//! The facade: it re-exports the crates below and wires them together.
+//!
+//! - [`model`] ([`strata_model`]): events, exact decimals, registries, the JSONL form.
+//! - [`core`] ([`strata_core`]): layouts, policies, profiles, the config file.
+//! - [`codec`] ([`strata_codec`]): none / gzip / zstd / LZ4 codecs, sniffing, the codec advisor.
+//! - [`backend`] ([`strata_backend`]): `file://`, `memory://` and (feature `s3`) `s3://` storage.
+//! - [`archive`]: setting up an archive folder and loading its config.
+//!
+//! ```
+//! let dir = tempfile::tempdir()?;
+//! let archive = strata::archive::init(dir.path(), strata::core::Profile::Research, false)?;
+//! let config = strata::archive::load_config(&archive.config_path)?;
+//! assert_eq!(config.profile, strata::core::Profile::Research);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod archive;
+
+pub use strata_backend as backend;
+pub use strata_codec as codec;
+pub use strata_core as core;
+pub use strata_model as model;
+
+/// The facade's error type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A config file cannot be used.
+    #[error(transparent)]
+    Config(#[from] strata_core::ConfigError),
+    /// A file operation failed on a path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `init` would overwrite an existing config.
+    #[error("{path} already exists; pass --force to overwrite it")]
+    AlreadyInitialized {
+        /// The existing config file.
+        path: std::path::PathBuf,
+    },
+}
+
+/// The facade's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

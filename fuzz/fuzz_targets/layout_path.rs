@@ -1,0 +1,1 @@
+//! written after the layout API settles
