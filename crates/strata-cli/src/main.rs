@@ -9,11 +9,16 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use strata::archive::{self, CONFIG_FILE_NAME};
+use strata::codec::{self, CodecSpec, MeasurementReport};
 use strata::core::Profile;
 use strata::model::Timestamp;
 
 #[derive(Parser, Debug)]
-#[command(name = "strata", version, about = "A durable, self-describing, tiered archive for market data")]
+#[command(
+    name = "strata",
+    version,
+    about = "A durable, self-describing, tiered archive for market data"
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -65,6 +70,50 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Measure codecs on your data and pick one by a rule (CODEC-3).
+    Codec {
+        #[command(subcommand)]
+        command: CodecCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CodecCommand {
+    /// Measure every codec in the list on a sample of FILEs (compressed files are read through
+    /// their codec), print the table, and answer the rule(s) given.
+    Advise(AdviseArgs),
+}
+
+#[derive(Args, Debug)]
+struct AdviseArgs {
+    /// Data to measure on (any codec; sniffed from content).
+    #[arg(required_unless_present = "measurements")]
+    files: Vec<PathBuf>,
+    /// Answer: the fastest codec whose ratio is at least R.
+    #[arg(long, value_name = "R")]
+    min_ratio: Option<f64>,
+    /// Answer: the smallest output among codecs compressing at least S MB/s.
+    #[arg(long, value_name = "MB_S")]
+    min_speed: Option<f64>,
+    /// Codecs to measure, comma separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "none,lz4,gzip:1,gzip:6,gzip:9,zstd:1,zstd:3,zstd:6,zstd:9,zstd:12,zstd:15,zstd:19,zstd:19:long"
+    )]
+    codecs: Vec<CodecSpec>,
+    /// Use at most this many MiB of plain data from the files.
+    #[arg(long, default_value_t = 16)]
+    sample_mib: usize,
+    /// Repeat each codec and direction for at least this many milliseconds.
+    #[arg(long, default_value_t = 300)]
+    min_ms: u64,
+    /// Save the measurements as JSON (a report another run or a policy can read).
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Answer from saved measurements (from --save or the codec-table bench) instead of measuring.
+    #[arg(long, value_name = "FILE", conflicts_with = "files")]
+    measurements: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -121,7 +170,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if cli.global.json {
-                println!("{}", json!({ "ok": false, "error": format!("{:#}", f.error) }));
+                println!(
+                    "{}",
+                    json!({ "ok": false, "error": format!("{:#}", f.error) })
+                );
             }
             eprintln!("error: {:#}", f.error);
             ExitCode::from(f.code)
@@ -139,8 +191,15 @@ fn config_path(global: &Global, file: Option<&Path>) -> PathBuf {
 fn run(cli: &Cli) -> Result<(), Failure> {
     let g = &cli.global;
     match &cli.command {
-        Command::Init { dir, profile, force } => {
-            let dir = dir.clone().or_else(|| g.root.clone()).unwrap_or_else(|| PathBuf::from("strata-data"));
+        Command::Init {
+            dir,
+            profile,
+            force,
+        } => {
+            let dir = dir
+                .clone()
+                .or_else(|| g.root.clone())
+                .unwrap_or_else(|| PathBuf::from("strata-data"));
             let archive = archive::init(&dir, *profile, *force)?;
             if g.json {
                 println!(
@@ -150,10 +209,15 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             } else if !g.quiet {
                 println!("initialised {} (profile {profile})", archive.root.display());
                 println!("config: {}", archive.config_path.display());
-                println!("next: strata config check {}", archive.config_path.display());
+                println!(
+                    "next: strata config check {}",
+                    archive.config_path.display()
+                );
             }
         }
-        Command::Config { command: ConfigCommand::Check { file } } => {
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => {
             let path = config_path(g, file.as_deref());
             let config = archive::load_config(&path)?;
             let root = archive::resolve_root(&config, &path);
@@ -169,12 +233,20 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 root.display()
             );
             if g.json {
-                println!("{}", json!({ "ok": true, "file": path, "summary": summary }));
+                println!(
+                    "{}",
+                    json!({ "ok": true, "file": path, "summary": summary })
+                );
             } else if !g.quiet {
                 println!("{}: ok ({summary})", path.display());
             }
         }
-        Command::Config { command: ConfigCommand::Show { file } } => {
+        Command::Codec {
+            command: CodecCommand::Advise(args),
+        } => codec_advise(g, args)?,
+        Command::Config {
+            command: ConfigCommand::Show { file },
+        } => {
             let path = config_path(g, file.as_deref());
             let config = archive::load_config(&path)?;
             if g.json {
@@ -183,6 +255,128 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 print!("{}", strata::core::template::config_toml(&config));
             }
         }
+    }
+    Ok(())
+}
+
+fn codec_advise(g: &Global, a: &AdviseArgs) -> Result<(), Failure> {
+    let reports: Vec<MeasurementReport> = match &a.measurements {
+        Some(path) => {
+            let text =
+                std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            // The codec-table bench saves a list of reports; --save writes one.
+            serde_json::from_slice::<Vec<MeasurementReport>>(&text)
+                .or_else(|_| serde_json::from_slice::<MeasurementReport>(&text).map(|r| vec![r]))
+                .map_err(|e| anyhow::anyhow!("{}: not a measurement report: {e}", path.display()))?
+        }
+        None => {
+            let limit = a.sample_mib.saturating_mul(1024 * 1024);
+            let mut sample = Vec::new();
+            for file in &a.files {
+                if sample.len() >= limit {
+                    break;
+                }
+                let packed =
+                    std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                let name = file.display().to_string();
+                codec::check_extension(&name, &packed)?;
+                sample.extend_from_slice(&codec::decompress(&packed)?);
+            }
+            sample.truncate(limit);
+            if sample.is_empty() {
+                return Err(anyhow::anyhow!("the files hold no data to measure").into());
+            }
+            if !g.quiet && !g.json {
+                eprintln!(
+                    "measuring {} codecs on {} bytes…",
+                    a.codecs.len(),
+                    sample.len()
+                );
+            }
+            let measurements = codec::measure(
+                &sample,
+                &a.codecs,
+                std::time::Duration::from_millis(a.min_ms),
+            )?;
+            vec![MeasurementReport {
+                dataset: a
+                    .files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                sample_bytes: sample.len() as u64,
+                min_duration_ms: a.min_ms,
+                measurements,
+            }]
+        }
+    };
+    if let Some(path) = &a.save {
+        let doc = if reports.len() == 1 {
+            serde_json::to_vec_pretty(&reports[0])?
+        } else {
+            serde_json::to_vec_pretty(&reports)?
+        };
+        std::fs::write(path, doc).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    let mut questions = Vec::new();
+    if let Some(r) = a.min_ratio {
+        questions.push(codec::Question::FastestWithRatioAtLeast { min_ratio: r });
+    }
+    if let Some(s) = a.min_speed {
+        questions.push(codec::Question::SmallestAtSpeedAtLeast {
+            min_compress_mb_s: s,
+        });
+    }
+    let mut unanswered = 0;
+    let mut out = Vec::new();
+    for report in &reports {
+        let answers: Vec<_> = questions
+            .iter()
+            .map(|&q| {
+                let advice = codec::advise(&report.measurements, q);
+                unanswered += usize::from(advice.is_none());
+                (q, advice)
+            })
+            .collect();
+        if g.json {
+            out.push(json!({
+                "dataset": report.dataset,
+                "sample_bytes": report.sample_bytes,
+                "measurements": report.measurements,
+                "answers": answers.iter().map(|(q, a)| json!({ "question": q, "advice": a })).collect::<Vec<_>>(),
+            }));
+            continue;
+        }
+        println!("{} ({} bytes)", report.dataset, report.sample_bytes);
+        println!(
+            "{:<14} {:>8} {:>14} {:>16}",
+            "codec", "ratio", "compress MB/s", "decompress MB/s"
+        );
+        for m in &report.measurements {
+            println!(
+                "{:<14} {:>8.2} {:>14.1} {:>16.1}",
+                m.codec.to_string(),
+                m.ratio(),
+                m.compress_mb_s,
+                m.decompress_mb_s
+            );
+        }
+        for (q, advice) in &answers {
+            match advice {
+                Some(advice) => println!("{q}: {advice}"),
+                None => println!("{q}: no codec measured meets it"),
+            }
+        }
+    }
+    if g.json {
+        println!("{}", json!({ "ok": unanswered == 0, "reports": out }));
+    }
+    if unanswered > 0 {
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!("{unanswered} question(s) had no qualifying codec"),
+        });
     }
     Ok(())
 }

@@ -1,9 +1,15 @@
 //! `strata init` and `strata config check` through the real binary: exit codes, messages, JSON.
 
+// Test helpers may panic: a failure here is a test failure.
+#![allow(clippy::expect_used)]
+
 use std::process::{Command, Output};
 
 fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .expect("run strata")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -36,7 +42,11 @@ fn init_refuses_to_overwrite_with_exit_2() {
     assert!(strata(&["init", root]).status.success());
     let out = strata(&["init", root]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--force"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--force"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(strata(&["init", root, "--force"]).status.success());
 }
 
@@ -48,7 +58,10 @@ fn a_bad_key_exits_2_naming_file_key_and_problem() {
     let out = strata(&["config", "check", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("strata.toml: key `tiers.warm.codec`"), "{stderr}");
+    assert!(
+        stderr.contains("strata.toml: key `tiers.warm.codec`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("level 99 is outside 1..=22"), "{stderr}");
 
     let out = strata(&["--json", "config", "check", path.to_str().unwrap()]);
@@ -80,6 +93,72 @@ fn config_show_prints_the_resolved_values() {
 
 #[test]
 fn bad_usage_exits_2() {
-    assert_eq!(strata(&["--now", "yesterday", "config", "check"]).status.code(), Some(2));
-    assert_eq!(strata(&["init", "--profile", "fast"]).status.code(), Some(2));
+    assert_eq!(
+        strata(&["--now", "yesterday", "config", "check"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        strata(&["init", "--profile", "fast"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn codec_advise_measures_real_bytes_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("trades.jsonl");
+    let mut body = String::new();
+    for i in 0..20_000 {
+        body.push_str(&format!(
+            "{{\"v\":\"1.0\",\"kind\":\"trade\",\"source\":\"t\",\"symbol\":\"SPY\",\"ts\":{},\"price\":\"{}.{:02}\",\"size\":\"100\"}}\n",
+            1_700_000_000_000_000_000i64 + i * 1_000_000,
+            400 + i % 7,
+            i % 100
+        ));
+    }
+    std::fs::write(&data, &body).unwrap();
+    let saved = dir.path().join("m.json");
+    let out = strata(&[
+        "--json",
+        "codec",
+        "advise",
+        data.to_str().unwrap(),
+        "--codecs",
+        "none,lz4,zstd:1,gzip:6",
+        "--min-ms",
+        "20",
+        "--min-ratio",
+        "3",
+        "--min-speed",
+        "1",
+        "--save",
+        saved.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &doc["reports"][0];
+    assert_eq!(report["sample_bytes"], body.len());
+    assert_eq!(report["measurements"].as_array().unwrap().len(), 4);
+    let chosen = report["answers"][0]["advice"]["chosen"]["codec"]
+        .as_str()
+        .unwrap();
+    assert_ne!(chosen, "none", "plain data cannot reach ratio 3");
+
+    // Answer again from the saved figures; an impossible rule exits 1.
+    let out = strata(&[
+        "codec",
+        "advise",
+        "--measurements",
+        saved.to_str().unwrap(),
+        "--min-ratio",
+        "1000000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("no codec measured meets it"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -20,8 +20,9 @@ pub const ZSTD_MAX_WINDOW_LOG: u32 = ZSTD_LONG_WINDOW_LOG;
 ///
 /// Write the plain bytes, then call [`Encoder::finish`]: it writes the codec's trailer (gzip
 /// CRC and size, the zstd end of frame and checksum, the LZ4 end mark and checksum) and hands the
-/// writer back. Dropping an encoder without finishing it leaves an incomplete stream, which
-/// every [`Decoder`] reports as truncated.
+/// writer back. Never rely on dropping an encoder: zstd and LZ4 streams are then left without
+/// their end (and read back as [`Error::Truncated`], like the stream of a writer that crashed
+/// before `finish`), while gzip's drop tries to write its trailer and swallows any error.
 ///
 /// zstd streams carry a content checksum, LZ4 frames a content checksum, gzip its CRC-32, so
 /// corruption is found on read.

@@ -6,7 +6,9 @@
 
 mod common;
 
-use strata_codec::{compress, decompress, decompress_as, CodecFamily, CodecSpec, Error};
+use std::io::Write;
+
+use strata_codec::{compress, decompress, decompress_as, CodecFamily, CodecSpec, Encoder, Error};
 
 fn compressing_specs() -> Vec<CodecSpec> {
     [
@@ -63,15 +65,15 @@ fn every_cut_of_a_small_stream_fails() {
 
 #[test]
 fn sampled_cuts_of_a_large_stream_fail() {
-    // About 1.2 MB plain: many deflate blocks, zstd blocks, LZ4 blocks.
-    let data = common::sample_lines(1_200_000);
+    // About 700 kB plain: many deflate blocks, zstd blocks (128 KiB), LZ4 blocks (256 KiB).
+    let data = common::sample_lines(700_000);
     for spec in compressing_specs()
         .into_iter()
         .filter(|s| !s.to_string().starts_with("zstd:19"))
     {
         let packed = compress(spec, &data).unwrap();
         let len = packed.len();
-        let step = (len / 40).max(1);
+        let step = (len / 30).max(1);
         let cuts = (0..len).step_by(step).chain(len.saturating_sub(24)..len);
         for cut in cuts {
             assert_cut_fails(spec, &packed, cut);
@@ -141,5 +143,21 @@ fn wrong_codec_is_an_error_not_garbage() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn stream_of_an_unfinished_encoder_reads_as_truncated() {
+    // What reached the disk when a writer died after a flush but before `finish`.
+    let data = common::sample_lines(200_000);
+    for spec in compressing_specs() {
+        let mut encoder = Encoder::new(spec, Vec::new()).unwrap();
+        encoder.write_all(&data).unwrap();
+        encoder.flush().unwrap();
+        let on_disk = encoder.get_ref().clone();
+        assert!(!on_disk.is_empty(), "{spec}: flush wrote nothing");
+        let err = decompress_as(spec.codec_family(), &on_disk).unwrap_err();
+        assert!(matches!(err, Error::Truncated { .. }), "{spec}: {err}");
+        encoder.finish().unwrap();
     }
 }

@@ -223,12 +223,11 @@ fn every_profile_resolves_and_its_template_round_trips() {
             template.contains("# [[quotas]]"),
             "examples for empty lists"
         );
-        assert_eq!(
+        assert!(
             Config::for_profile(profile)
                 .tiers
                 .get(TierName::Archive)
-                .worm,
-            true
+                .worm
         );
     }
 }

@@ -65,7 +65,10 @@ pub enum DecimalError {
 
 impl Decimal {
     /// Zero with scale 0.
-    pub const ZERO: Decimal = Decimal { mantissa: 0, scale: 0 };
+    pub const ZERO: Decimal = Decimal {
+        mantissa: 0,
+        scale: 0,
+    };
 
     /// `mantissa × 10^-scale`; fails when `scale > MAX_SCALE`.
     pub const fn new(mantissa: i64, scale: u8) -> Result<Self, DecimalError> {
@@ -77,7 +80,10 @@ impl Decimal {
 
     /// An integer value (scale 0).
     pub const fn from_int(value: i64) -> Self {
-        Decimal { mantissa: value, scale: 0 }
+        Decimal {
+            mantissa: value,
+            scale: 0,
+        }
     }
 
     /// The integer mantissa.
@@ -137,7 +143,10 @@ impl FromStr for Decimal {
     type Err = DecimalError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let syntax = |reason| DecimalError::Syntax { text: text.to_string(), reason };
+        let syntax = |reason| DecimalError::Syntax {
+            text: text.to_string(),
+            reason,
+        };
         let bytes = text.as_bytes();
         let (negative, digits) = match bytes.first() {
             Some(b'-') => (true, &bytes[1..]),
@@ -167,18 +176,26 @@ impl FromStr for Decimal {
         let mut mantissa: i128 = 0;
         for &b in int_part.iter().chain(frac_part) {
             if !b.is_ascii_digit() {
-                return Err(syntax("only digits, one `.` and a leading sign are allowed"));
+                return Err(syntax(
+                    "only digits, one `.` and a leading sign are allowed",
+                ));
             }
             mantissa = mantissa * 10 + i128::from(b - b'0');
             if mantissa > i128::from(i64::MAX) + 1 {
-                return Err(DecimalError::Overflow { text: text.to_string() });
+                return Err(DecimalError::Overflow {
+                    text: text.to_string(),
+                });
             }
         }
         let mantissa = if negative { -mantissa } else { mantissa };
-        let mantissa =
-            i64::try_from(mantissa).map_err(|_| DecimalError::Overflow { text: text.to_string() })?;
+        let mantissa = i64::try_from(mantissa).map_err(|_| DecimalError::Overflow {
+            text: text.to_string(),
+        })?;
         // The scale fits: frac_part.len() <= MAX_SCALE (checked above).
-        Ok(Decimal { mantissa, scale: frac_part.len() as u8 })
+        Ok(Decimal {
+            mantissa,
+            scale: frac_part.len() as u8,
+        })
     }
 }
 
@@ -193,7 +210,13 @@ impl fmt::Display for Decimal {
         }
         let div = POW10[usize::from(self.scale)] as u64;
         // POW10[18] < u64::MAX, so the cast above is exact.
-        write!(f, "{}.{:0width$}", abs / div, abs % div, width = usize::from(self.scale))
+        write!(
+            f,
+            "{}.{:0width$}",
+            abs / div,
+            abs % div,
+            width = usize::from(self.scale)
+        )
     }
 }
 
@@ -254,7 +277,9 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_bad_text_with_the_text_in_the_error() {
-        for bad in ["", "-", ".5", "5.", "1e5", "1.2.3", " 1", "abc", "0x10", "1,5"] {
+        for bad in [
+            "", "-", ".5", "5.", "1e5", "1.2.3", " 1", "abc", "0x10", "1,5",
+        ] {
             let err = bad.parse::<Decimal>().unwrap_err();
             assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
         }
@@ -262,12 +287,20 @@ pub(crate) mod tests {
             "1.1234567890123456789".parse::<Decimal>(),
             Err(DecimalError::TooManyFractionDigits { digits: 19, .. })
         ));
-        assert!(matches!("99999999999999999999".parse::<Decimal>(), Err(DecimalError::Overflow { .. })));
+        assert!(matches!(
+            "99999999999999999999".parse::<Decimal>(),
+            Err(DecimalError::Overflow { .. })
+        ));
     }
 
     #[test]
     fn extremes_round_trip() {
-        for text in ["-9223372036854775808", "9223372036854775807", "-0.000000000000000001", "0.0"] {
+        for text in [
+            "-9223372036854775808",
+            "9223372036854775807",
+            "-0.000000000000000001",
+            "0.0",
+        ] {
             assert_eq!(text.parse::<Decimal>().unwrap().to_string(), text);
         }
     }
@@ -276,14 +309,26 @@ pub(crate) mod tests {
     fn float_json_is_refused() {
         let err = serde_json::from_str::<Decimal>("1.5").unwrap_err();
         assert!(err.to_string().contains("decimal strings"), "{err}");
-        assert_eq!(serde_json::from_str::<Decimal>("\"1.50\"").unwrap().to_string(), "1.50");
-        assert_eq!(serde_json::from_str::<Decimal>("42").unwrap().to_string(), "42");
+        assert_eq!(
+            serde_json::from_str::<Decimal>("\"1.50\"")
+                .unwrap()
+                .to_string(),
+            "1.50"
+        );
+        assert_eq!(
+            serde_json::from_str::<Decimal>("42").unwrap().to_string(),
+            "42"
+        );
     }
 
     /// Canonical decimal text: optional minus (never on zero), no leading zeros, 0..=9 fraction digits.
     pub(crate) fn decimal_text() -> impl Strategy<Value = String> {
-        (any::<bool>(), 0u64..=9_223_372_036u64, proptest::option::of("[0-9]{1,9}")).prop_map(
-            |(neg, int, frac)| {
+        (
+            any::<bool>(),
+            0u64..=9_223_372_036u64,
+            proptest::option::of("[0-9]{1,9}"),
+        )
+            .prop_map(|(neg, int, frac)| {
                 let mut s = String::new();
                 let zero = int == 0 && frac.as_deref().is_none_or(|f| f.bytes().all(|b| b == b'0'));
                 if neg && !zero {
@@ -295,8 +340,7 @@ pub(crate) mod tests {
                     s.push_str(&frac);
                 }
                 s
-            },
-        )
+            })
     }
 
     proptest! {

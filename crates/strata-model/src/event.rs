@@ -180,7 +180,9 @@ impl FromStr for SchemaVersion {
         let (major, minor) = s.split_once('.').unwrap_or((s, "0"));
         match (major.parse(), minor.parse()) {
             (Ok(major), Ok(minor)) => Ok(SchemaVersion { major, minor }),
-            _ => Err(format!("`{s}` is not a schema version (MAJOR.MINOR, e.g. 1.0)")),
+            _ => Err(format!(
+                "`{s}` is not a schema version (MAJOR.MINOR, e.g. 1.0)"
+            )),
         }
     }
 }

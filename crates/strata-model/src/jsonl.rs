@@ -241,7 +241,10 @@ struct WireEvent<'a> {
 }
 
 fn invalid(field: &'static str, problem: impl ToString) -> DecodeError {
-    DecodeError::InvalidField { field, problem: problem.to_string() }
+    DecodeError::InvalidField {
+        field,
+        problem: problem.to_string(),
+    }
 }
 
 fn level(
@@ -253,8 +256,14 @@ fn level(
     match (price, size) {
         (Some(price), Some(size)) => Ok(Some(Level { price, size })),
         (None, None) => Ok(None),
-        (Some(_), None) => Err(DecodeError::MissingField { kind, field: fields.1 }),
-        (None, Some(_)) => Err(DecodeError::MissingField { kind, field: fields.0 }),
+        (Some(_), None) => Err(DecodeError::MissingField {
+            kind,
+            field: fields.1,
+        }),
+        (None, Some(_)) => Err(DecodeError::MissingField {
+            kind,
+            field: fields.0,
+        }),
     }
 }
 
@@ -265,25 +274,43 @@ impl WireEvent<'_> {
             return Err(DecodeError::UnsupportedVersion { found: schema });
         }
         let kind: EventKind = self.kind.parse().map_err(|e| invalid("kind", e))?;
-        let need = |value: Option<Decimal>, field| {
-            value.ok_or(DecodeError::MissingField { kind, field })
-        };
+        let need =
+            |value: Option<Decimal>, field| value.ok_or(DecodeError::MissingField { kind, field });
         let payload = match kind {
             EventKind::Trade => Payload::Trade(Trade {
                 price: need(self.price, "price")?,
                 size: need(self.size, "size")?,
-                side: self.side.as_deref().map(|s| s.parse::<Side>()).transpose().map_err(|e| invalid("side", e))?,
+                side: self
+                    .side
+                    .as_deref()
+                    .map(|s| s.parse::<Side>())
+                    .transpose()
+                    .map_err(|e| invalid("side", e))?,
                 trade_id: self.trade_id,
                 conditions: self.conditions,
             }),
             EventKind::BboQuote => Payload::BboQuote(BboQuote {
-                bid: level(kind, self.bid_price, self.bid_size, ("bid_price", "bid_size"))?,
-                ask: level(kind, self.ask_price, self.ask_size, ("ask_price", "ask_size"))?,
+                bid: level(
+                    kind,
+                    self.bid_price,
+                    self.bid_size,
+                    ("bid_price", "bid_size"),
+                )?,
+                ask: level(
+                    kind,
+                    self.ask_price,
+                    self.ask_size,
+                    ("ask_price", "ask_size"),
+                )?,
             }),
             EventKind::L2Snapshot => {
                 let levels = |v: Option<Vec<(Decimal, Decimal)>>, field| {
-                    v.map(|v| v.into_iter().map(|(price, size)| Level { price, size }).collect())
-                        .ok_or(DecodeError::MissingField { kind, field })
+                    v.map(|v| {
+                        v.into_iter()
+                            .map(|(price, size)| Level { price, size })
+                            .collect()
+                    })
+                    .ok_or(DecodeError::MissingField { kind, field })
                 };
                 Payload::L2Snapshot(L2Snapshot {
                     bids: levels(self.bids, "bids")?,
@@ -294,7 +321,10 @@ impl WireEvent<'_> {
                 action: self
                     .action
                     .as_deref()
-                    .ok_or(DecodeError::MissingField { kind, field: "action" })?
+                    .ok_or(DecodeError::MissingField {
+                        kind,
+                        field: "action",
+                    })?
                     .parse::<BookAction>()
                     .map_err(|e| invalid("action", e))?,
                 side: self
@@ -309,7 +339,10 @@ impl WireEvent<'_> {
                 flags: self.flags,
             }),
             EventKind::Bar => Payload::Bar(Bar {
-                interval_s: self.interval_s.ok_or(DecodeError::MissingField { kind, field: "interval_s" })?,
+                interval_s: self.interval_s.ok_or(DecodeError::MissingField {
+                    kind,
+                    field: "interval_s",
+                })?,
                 open: need(self.open, "open")?,
                 high: need(self.high, "high")?,
                 low: need(self.low, "low")?,
@@ -354,44 +387,101 @@ mod tests {
 
     fn payload() -> impl Strategy<Value = Payload> {
         prop_oneof![
-            (dec(), dec(), proptest::option::of(prop_oneof![Just(Side::Buy), Just(Side::Sell)]),
-             proptest::option::of(text()), proptest::option::of(text()))
+            (
+                dec(),
+                dec(),
+                proptest::option::of(prop_oneof![Just(Side::Buy), Just(Side::Sell)]),
+                proptest::option::of(text()),
+                proptest::option::of(text())
+            )
                 .prop_map(|(price, size, side, trade_id, conditions)| {
-                    Payload::Trade(Trade { price, size, side, trade_id, conditions })
+                    Payload::Trade(Trade {
+                        price,
+                        size,
+                        side,
+                        trade_id,
+                        conditions,
+                    })
                 }),
-            (proptest::option::of(level_s()), proptest::option::of(level_s()))
+            (
+                proptest::option::of(level_s()),
+                proptest::option::of(level_s())
+            )
                 .prop_map(|(bid, ask)| Payload::BboQuote(BboQuote { bid, ask })),
-            (proptest::collection::vec(level_s(), 0..6), proptest::collection::vec(level_s(), 0..6))
+            (
+                proptest::collection::vec(level_s(), 0..6),
+                proptest::collection::vec(level_s(), 0..6)
+            )
                 .prop_map(|(bids, asks)| Payload::L2Snapshot(L2Snapshot { bids, asks })),
-            (proptest::sample::select(BookAction::ALL),
-             proptest::option::of(proptest::sample::select(BookSide::ALL)),
-             proptest::option::of(dec()), proptest::option::of(dec()),
-             proptest::option::of(any::<u64>()), proptest::option::of(any::<u8>()))
+            (
+                proptest::sample::select(BookAction::ALL),
+                proptest::option::of(proptest::sample::select(BookSide::ALL)),
+                proptest::option::of(dec()),
+                proptest::option::of(dec()),
+                proptest::option::of(any::<u64>()),
+                proptest::option::of(any::<u8>())
+            )
                 .prop_map(|(action, side, price, size, order_id, flags)| {
-                    Payload::OrderBookDelta(OrderBookDelta { action, side, price, size, order_id, flags })
+                    Payload::OrderBookDelta(OrderBookDelta {
+                        action,
+                        side,
+                        price,
+                        size,
+                        order_id,
+                        flags,
+                    })
                 }),
-            (any::<u32>(), dec(), dec(), dec(), dec(), dec(), proptest::option::of(any::<u64>()),
-             proptest::option::of(dec()))
-                .prop_map(|(interval_s, open, high, low, close, volume, trades, vwap)| {
-                    Payload::Bar(Bar { interval_s, open, high, low, close, volume, trades, vwap })
-                }),
+            (
+                any::<u32>(),
+                dec(),
+                dec(),
+                dec(),
+                dec(),
+                dec(),
+                proptest::option::of(any::<u64>()),
+                proptest::option::of(dec())
+            )
+                .prop_map(
+                    |(interval_s, open, high, low, close, volume, trades, vwap)| {
+                        Payload::Bar(Bar {
+                            interval_s,
+                            open,
+                            high,
+                            low,
+                            close,
+                            volume,
+                            trades,
+                            vwap,
+                        })
+                    }
+                ),
             Just(Payload::Heartbeat),
         ]
     }
 
     pub(crate) fn event() -> impl Strategy<Value = Event> {
-        (text(), text(), proptest::option::of(text()), any::<i64>(), any::<i64>(),
-         proptest::option::of(any::<u64>()), payload(), 0u16..50)
-            .prop_map(|(source, symbol, venue, ts, rts, sequence, payload, minor)| Event {
-                schema: SchemaVersion { major: 1, minor },
-                source,
-                symbol,
-                venue,
-                event_time: Timestamp::from_nanos(ts),
-                receive_time: Timestamp::from_nanos(rts),
-                sequence,
-                payload,
-            })
+        (
+            text(),
+            text(),
+            proptest::option::of(text()),
+            any::<i64>(),
+            any::<i64>(),
+            proptest::option::of(any::<u64>()),
+            payload(),
+            0u16..50,
+        )
+            .prop_map(
+                |(source, symbol, venue, ts, rts, sequence, payload, minor)| Event {
+                    schema: SchemaVersion { major: 1, minor },
+                    source,
+                    symbol,
+                    venue,
+                    event_time: Timestamp::from_nanos(ts),
+                    receive_time: Timestamp::from_nanos(rts),
+                    sequence,
+                    payload,
+                },
+            )
     }
 
     proptest! {
@@ -416,7 +506,10 @@ mod tests {
         assert_eq!(e.receive_time, e.event_time);
         assert_eq!(e.payload.trade().unwrap().price.to_string(), "1.50");
         let line = br#"{"v":"2.0","kind":"trade","source":"s","symbol":"X","ts":5,"price":"1","size":"2"}"#;
-        assert!(matches!(decode_line(line), Err(DecodeError::UnsupportedVersion { .. })));
+        assert!(matches!(
+            decode_line(line),
+            Err(DecodeError::UnsupportedVersion { .. })
+        ));
     }
 
     #[test]

@@ -85,7 +85,10 @@ impl SymbolRegistry {
         let mut by_name: HashMap<String, usize> = HashMap::new();
         for (index, info) in symbols.iter().enumerate() {
             if info.symbol.is_empty() {
-                return Err(RegistryError::EmptyName { what: "symbols", index });
+                return Err(RegistryError::EmptyName {
+                    what: "symbols",
+                    index,
+                });
             }
             let names = std::iter::once(&info.symbol)
                 .chain(&info.aliases)
@@ -189,10 +192,16 @@ impl SourceRegistry {
         let mut by_id = HashMap::new();
         for (index, s) in sources.iter().enumerate() {
             if s.id.is_empty() {
-                return Err(RegistryError::EmptyName { what: "sources", index });
+                return Err(RegistryError::EmptyName {
+                    what: "sources",
+                    index,
+                });
             }
             if by_id.insert(s.id.clone(), index).is_some() {
-                return Err(RegistryError::DuplicateSource { index, id: s.id.clone() });
+                return Err(RegistryError::DuplicateSource {
+                    index,
+                    id: s.id.clone(),
+                });
             }
         }
         Ok(SourceRegistry { sources, by_id })
@@ -240,8 +249,19 @@ mod tests {
     #[test]
     fn aliases_and_identifiers_resolve() {
         let reg = SymbolRegistry::new(vec![aapl()]).unwrap();
-        for name in ["AAPL", "AAPL.O", "AAPL US Equity", "US0378331005", "BBG000B9XRY4", "2046251"] {
-            assert_eq!(reg.resolve(name).map(|s| s.symbol.as_str()), Some("AAPL"), "{name}");
+        for name in [
+            "AAPL",
+            "AAPL.O",
+            "AAPL US Equity",
+            "US0378331005",
+            "BBG000B9XRY4",
+            "2046251",
+        ] {
+            assert_eq!(
+                reg.resolve(name).map(|s| s.symbol.as_str()),
+                Some("AAPL"),
+                "{name}"
+            );
         }
         assert_eq!(reg.canonical("MSFT"), "MSFT");
         assert!(reg.resolve("aapl").is_none(), "lookups are exact");

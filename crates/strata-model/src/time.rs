@@ -47,7 +47,9 @@ impl Timestamp {
 
     /// UTC midnight at the start of `date`.
     pub fn from_date(date: NaiveDate) -> Option<Self> {
-        date.and_hms_opt(0, 0, 0).and_then(|dt| dt.and_utc().timestamp_nanos_opt()).map(Timestamp)
+        date.and_hms_opt(0, 0, 0)
+            .and_then(|dt| dt.and_utc().timestamp_nanos_opt())
+            .map(Timestamp)
     }
 
     /// The UTC calendar date.
@@ -57,7 +59,9 @@ impl Timestamp {
 
     /// Parses RFC 3339 or a plain `YYYY-MM-DD` (UTC midnight), as the CLI's `--from`/`--to`/`--now`.
     pub fn parse_flexible(text: &str) -> Result<Self, TimestampError> {
-        let err = || TimestampError { text: text.to_string() };
+        let err = || TimestampError {
+            text: text.to_string(),
+        };
         if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
             return Timestamp::from_datetime(&dt).ok_or_else(err);
         }
@@ -77,7 +81,11 @@ impl FromStr for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        f.write_str(
+            &self
+                .to_datetime()
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        )
     }
 }
 

@@ -21,7 +21,10 @@ pub struct InitializedArchive {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Creates `dir` (if needed) and writes a commented default config for `profile` into it, with
@@ -37,18 +40,29 @@ pub fn init(dir: &Path, profile: Profile, force: bool) -> Result<InitializedArch
     config.archive.root = ".".to_string();
     let text = config_toml(&config);
     // Check what we are about to write reads back the same (the template is generated).
-    Config::parse(&text, ConfigFormat::Toml, &config_path.display().to_string())?;
+    Config::parse(
+        &text,
+        ConfigFormat::Toml,
+        &config_path.display().to_string(),
+    )?;
     let tmp = dir.join(format!(".{CONFIG_FILE_NAME}.tmp"));
     std::fs::write(&tmp, text).map_err(io(&tmp))?;
     std::fs::rename(&tmp, &config_path).map_err(io(&config_path))?;
-    Ok(InitializedArchive { root: dir.to_path_buf(), config_path })
+    Ok(InitializedArchive {
+        root: dir.to_path_buf(),
+        config_path,
+    })
 }
 
 /// Reads and validates a config file; the format follows the extension (TOML by default).
 pub fn load_config(path: &Path) -> Result<Config> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let name = path.display().to_string();
-    Ok(Config::parse(&text, ConfigFormat::from_file_name(&name), &name)?)
+    Ok(Config::parse(
+        &text,
+        ConfigFormat::from_file_name(&name),
+        &name,
+    )?)
 }
 
 /// The archive root a config names, resolved against the config file's folder.
@@ -79,7 +93,10 @@ mod tests {
         let err = init(dir.path(), Profile::Research, false).unwrap_err();
         assert!(matches!(err, Error::AlreadyInitialized { .. }), "{err}");
         init(dir.path(), Profile::Research, true).unwrap();
-        assert_eq!(load_config(&archive.config_path).unwrap().profile, Profile::Research);
+        assert_eq!(
+            load_config(&archive.config_path).unwrap().profile,
+            Profile::Research
+        );
     }
 
     #[test]
@@ -88,8 +105,13 @@ mod tests {
         let path = dir.path().join("bad.yaml");
         std::fs::write(&path, "storage:\n  compres: true\n").unwrap();
         let err = load_config(&path).unwrap_err().to_string();
-        assert!(err.contains("bad.yaml: key `storage.compres`: unknown field `compres`"), "{err}");
-        let err = load_config(&dir.path().join("missing.toml")).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.yaml: key `storage.compres`: unknown field `compres`"),
+            "{err}"
+        );
+        let err = load_config(&dir.path().join("missing.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing.toml"), "{err}");
     }
 }
