@@ -858,6 +858,7 @@ async fn check_invalid_keys(backend: &Backend) -> Check {
         format!("{ns}/trailing/"),
         format!("{ns}/bell\u{7}"),
         format!("{ns}/back\\slash"),
+        format!("{ns}/colon:"),
         format!("{ns}/inflight#12"),
         format!("{}/x", crate::key::STAGING_DIR),
         "k".repeat(crate::key::MAX_KEY_LEN + 1),

@@ -72,6 +72,12 @@ fn check(key: &str, usage: Use) -> Result<(), &'static str> {
     if key.contains('\\') {
         return Err("a key must not contain `\\` (a path separator on Windows)");
     }
+    if key.contains(':') {
+        // object_store's local store resolves a name ending in `:` as a URL scheme and fails
+        // (`p/a:` → NotADirectory), and Windows forbids `:` in file names. strata's layouts
+        // percent-encode `:`, so only hand-made keys meet this rule.
+        return Err("a key must not contain `:` (not portable to local file systems)");
+    }
     let mut segments = key.split('/').enumerate().peekable();
     while let Some((index, segment)) = segments.next() {
         if segment.is_empty() {
