@@ -18,10 +18,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta, TimeZone};
-use chrono_tz::America::New_York;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use strata_codec::CodecSpec;
-use strata_model::{jsonl, Decimal, Event, Payload, Timestamp, Trade};
+use strata_import::lean::{parse_trade_row, LeanContext, LeanResolution, LeanTickType};
+use strata_model::{jsonl, Event};
 
 /// Environment variable naming the shared data directory.
 pub const DATA_DIR_ENV: &str = "STRATA_DATA_DIR";
@@ -167,19 +167,23 @@ pub fn read_single_zip_entry(path: &Path) -> Result<String> {
 
 /// Converts a Lean trade-tick CSV of one day to strata JSONL; returns the bytes and the number of
 /// events.
+///
+/// Rows are parsed by `strata-import`'s Lean parser ([`strata_import::lean::parse_trade_row`]);
+/// the events keep this loader's historical form (no sequence number), so the JSONL bytes the
+/// codec measurements ran on do not change.
 pub fn lean_trade_csv_to_jsonl(
     csv: &str,
     date: NaiveDate,
     symbol: &str,
 ) -> Result<(Vec<u8>, usize)> {
-    let midnight = date.and_hms_opt(0, 0, 0).context("midnight exists")?;
+    let ctx = LeanContext::us_equity(symbol, date, LeanResolution::Tick, LeanTickType::Trade);
     let mut out = Vec::with_capacity(csv.len() * 3);
     let mut events = 0;
     for (index, line) in csv.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let event = parse_lean_trade_row(line, midnight, symbol)
+        let event = lean_trade_event(line, &ctx)
             .with_context(|| format!("line {}: `{line}`", index + 1))?;
         jsonl::encode_into(&event, &mut out)?;
         events += 1;
@@ -191,42 +195,26 @@ pub fn lean_trade_csv_to_jsonl(
 /// condition, suspicious` — into a strata trade event.
 ///
 /// The time is Lean's: milliseconds of New York wall-clock time after `midnight` (the trading
-/// date's local midnight), converted to UTC. The price keeps Lean's four decimals exactly.
+/// date's local midnight), converted to UTC. The price keeps Lean's four decimals exactly. The
+/// row is parsed by [`strata_import::lean::parse_trade_row`] (which also marks suspicious
+/// trades in `conditions`); the event carries no sequence number.
 pub fn parse_lean_trade_row(line: &str, midnight: NaiveDateTime, symbol: &str) -> Result<Event> {
-    let mut fields = line.trim_end().split(',');
-    let mut next = |name: &str| {
-        fields
-            .next()
-            .with_context(|| format!("missing column `{name}`"))
-    };
-    let ms: i64 = next("ms")?.parse().context("ms since midnight")?;
-    let price: i64 = next("price")?.parse().context("price×10000")?;
-    let size: i64 = next("size")?.parse().context("size")?;
-    let exchange = next("exchange")?.trim().to_string();
-    let condition = next("sale condition")?.trim().to_string();
-
-    let local = midnight
-        .checked_add_signed(TimeDelta::milliseconds(ms))
-        .context("time of day out of range")?;
-    let at = New_York
-        .from_local_datetime(&local)
-        .earliest()
-        .with_context(|| format!("{local} does not exist in America/New_York"))?;
-    let event_time = Timestamp::from_datetime(&at).context("time out of range")?;
-
-    let mut event = Event::new(
-        "lean",
+    if midnight.time() != NaiveTime::MIN {
+        bail!("{midnight} is not a midnight");
+    }
+    let ctx = LeanContext::us_equity(
         symbol,
-        event_time,
-        Payload::Trade(Trade {
-            price: Decimal::new(price, 4)?,
-            size: Decimal::from_int(size),
-            side: None,
-            trade_id: None,
-            conditions: (!condition.is_empty()).then_some(condition),
-        }),
+        midnight.date(),
+        LeanResolution::Tick,
+        LeanTickType::Trade,
     );
-    event.venue = (!exchange.is_empty()).then_some(exchange);
+    lean_trade_event(line, &ctx)
+}
+
+/// One row through the importer's parser, without the importer's row-number sequence.
+fn lean_trade_event(line: &str, ctx: &LeanContext) -> Result<Event> {
+    let mut event = parse_trade_row(line.trim_end(), 0, ctx).map_err(anyhow::Error::msg)?;
+    event.sequence = None;
     Ok(event)
 }
 

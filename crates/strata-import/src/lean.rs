@@ -1,0 +1,1253 @@
+//! QuantConnect Lean tick and bar zips.
+//!
+//! Lean keeps one CSV (no header) per zip, and what the rows mean follows from the path:
+//!
+//! | path | rows |
+//! |---|---|
+//! | `equity/usa/tick/spy/20131007_trade.zip` | `ms, price×10⁴, size, exchange, sale condition, suspicious` → [`Trade`] |
+//! | `equity/usa/tick/aig/20131009_quote.zip` | `ms, bid×10⁴, bid size, ask×10⁴, ask size, exchange, condition, suspicious` → [`BboQuote`] |
+//! | `forex/fxcm/tick/eurusd/20140501_quote.zip` | `ms, bid, ask` → [`BboQuote`] |
+//! | `crypto/coinbase/tick/btcusd/20140501_trade.zip` | `ms, price, quantity` → [`Trade`] |
+//! | `crypto/…/tick/…/…_quote.zip` | `ms, bid, bid size, ask, ask size` → [`BboQuote`] |
+//! | `…/{second,minute}/spy/20131007_trade.zip` | `ms, open, high, low, close, volume` → [`Bar`] |
+//! | `…/{second,minute}/spy/20131007_quote.zip` | `ms, bid OHLC, bid size, ask OHLC, ask size` (forex/cfd: `ms, bid OHLC, ask OHLC`) → [`BboQuote`] |
+//! | `…/{hour,daily}/spy.zip` (`spy_trade.zip`, `spy_quote.zip`) | as the bars above, with `yyyymmdd HH:mm` for the time |
+//!
+//! What strata makes of them (each choice is deliberate; the tests in
+//! `tests/lean_zips_import_exactly.rs` pin them):
+//!
+//! - **Times.** Lean writes milliseconds since midnight (or `yyyymmdd HH:mm`) in the data's
+//!   time zone: America/New_York for US equities, UTC for forex, CFDs and crypto (Lean's
+//!   `Data/*/readme.md`). strata converts with `chrono-tz`, daylight-saving correct: 09:30 in
+//!   New York is 13:30Z in summer and 14:30Z in winter. A wall-clock time that does not exist
+//!   (inside a spring-forward hour) is rejected; an ambiguous one (the repeated fall-back hour)
+//!   takes the earlier instant.
+//! - **Prices.** Equity prices are integers in 1/10,000 dollar and become
+//!   `Decimal::new(v, 4)`: `1234500` is `"123.4500"`, exactly. Forex, CFD and crypto prices are
+//!   plain decimals and keep the text's scale (`1.38727`).
+//! - **Sequence.** Lean has no sequence numbers; strata uses the row's 1-based line number
+//!   within the CSV, so that order within a file survives storage.
+//! - **Trade conditions.** `conditions` is the sale condition as written; when the suspicious
+//!   flag is `1`, `;suspicious` is appended (`"20002000;suspicious"`, or `"suspicious"` alone
+//!   when there is no condition). The exchange code becomes the venue.
+//! - **Quote ticks.** A side with price 0 and size 0 did not change in that tick: it carries the
+//!   side's previous value (absent before the file's first value for that side). Quote
+//!   conditions and the suspicious flag have no place in a [`BboQuote`] and are not kept.
+//! - **Forex/CFD quotes** have no sizes; a [`Level`] needs one, so the size is stored as `0`,
+//!   meaning *not published* (an absent side would wrongly say the book was empty, and the
+//!   price is what matters).
+//! - **Bars** are stamped at their **end**: a minute bar starting 09:30 is an event at 09:31,
+//!   so that no bar is visible before it is complete. Second, minute and hour bars end
+//!   `interval` later; a daily bar ends at the next local midnight (Lean's own end time for
+//!   daily bars). Quote bars become a [`BboQuote`] at the bar's end from the closing bid/ask
+//!   (with the bar's sizes).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use strata_model::{
+    Bar, BboQuote, Decimal, Event, EventKind, Level, Payload, SchemaVersion, Timestamp, Trade,
+};
+
+use crate::error::{ImportError, Result};
+use crate::input::{raw_text, Input, LineImport, LineParser, RowSource};
+use crate::options::{ImportOptions, LeanOverrides};
+use crate::record::{Record, Rejected};
+use crate::zipentry::{self, Opener, ZipEntry};
+
+const NANOS_PER_MS: i64 = 1_000_000;
+const NANOS_PER_S: i64 = 1_000_000_000;
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Declares a small named enum with `FromStr`/`Display`.
+macro_rules! lean_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Lean's lower-case name.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $(if s.eq_ignore_ascii_case($text) { return Ok($name::$variant); })+
+                Err(format!(concat!("unknown Lean ", $what, " `{}`; expected one of: ", $($text, " "),+), s))
+            }
+        }
+    };
+}
+
+lean_enum!(
+    /// The security types whose files strata reads.
+    LeanSecurityType, "security type" {
+        /// Equities (prices ×10,000).
+        Equity = "equity",
+        /// Currency pairs.
+        Forex = "forex",
+        /// Crypto.
+        Crypto = "crypto",
+        /// Contracts for difference.
+        Cfd = "cfd",
+    }
+);
+
+lean_enum!(
+    /// Lean's data resolutions.
+    LeanResolution, "resolution" {
+        /// Every tick.
+        Tick = "tick",
+        /// One-second bars.
+        Second = "second",
+        /// One-minute bars.
+        Minute = "minute",
+        /// One-hour bars.
+        Hour = "hour",
+        /// Daily bars.
+        Daily = "daily",
+    }
+);
+
+lean_enum!(
+    /// Trades or quotes.
+    LeanTickType, "tick type" {
+        /// Trade ticks or trade bars.
+        Trade = "trade",
+        /// Quote ticks or quote bars.
+        Quote = "quote",
+    }
+);
+
+impl LeanResolution {
+    /// Bar length in seconds (`None` for ticks).
+    pub const fn interval_s(self) -> Option<u32> {
+        match self {
+            LeanResolution::Tick => None,
+            LeanResolution::Second => Some(1),
+            LeanResolution::Minute => Some(60),
+            LeanResolution::Hour => Some(3_600),
+            LeanResolution::Daily => Some(86_400),
+        }
+    }
+
+    /// True for resolutions with one file per day and millisecond times.
+    pub const fn is_intraday_file(self) -> bool {
+        matches!(
+            self,
+            LeanResolution::Tick | LeanResolution::Second | LeanResolution::Minute
+        )
+    }
+}
+
+/// What a Lean file holds, as its path (and the options) say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeanFile {
+    /// Security type.
+    pub security_type: LeanSecurityType,
+    /// Market (`usa`, `fxcm`, …).
+    pub market: String,
+    /// Resolution.
+    pub resolution: LeanResolution,
+    /// Symbol, upper case (`SPY`).
+    pub symbol: String,
+    /// Trading date (tick, second and minute files).
+    pub date: Option<NaiveDate>,
+    /// Trades or quotes.
+    pub tick_type: LeanTickType,
+}
+
+/// The pieces a path gives; any may be missing.
+#[derive(Debug, Default)]
+struct PathParts {
+    security_type: Option<LeanSecurityType>,
+    market: Option<String>,
+    resolution: Option<LeanResolution>,
+    symbol: Option<String>,
+    date: Option<NaiveDate>,
+    tick_type: Option<LeanTickType>,
+}
+
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y%m%d").ok()
+}
+
+/// Reads what it can from a path: `…/<security>/<market>/<resolution>/<symbol>/<date>_<type>.zip`
+/// or `…/<security>/<market>/<resolution>/<symbol>[_<type>].zip`.
+fn parts_from_path(path: &Path) -> PathParts {
+    let comps: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase())
+        .collect();
+    let mut parts = PathParts::default();
+    let Some(file) = comps.last() else {
+        return parts;
+    };
+    let stem = file.split('.').next().unwrap_or(file);
+    let n = comps.len();
+    let at = |i: usize| comps.get(i).map(String::as_str);
+
+    // `<date>_<type>` (intraday) or `<date>_<symbol>_<…>` (an inner CSV name).
+    let mut pieces = stem.split('_');
+    if let Some(date) = pieces.next().and_then(parse_date) {
+        parts.date = Some(date);
+        let rest: Vec<&str> = pieces.collect();
+        parts.tick_type = rest.iter().find_map(|p| p.parse().ok());
+        if n >= 5 {
+            parts.resolution = at(n - 3).and_then(|r| r.parse().ok());
+            if parts.resolution.is_some() {
+                parts.security_type = at(n - 5).and_then(|s| s.parse().ok());
+                parts.market = at(n - 4).map(str::to_string);
+                parts.symbol = at(n - 2).map(str::to_string);
+            }
+        }
+    } else {
+        // `<symbol>` or `<symbol>_<type>` (hour, daily).
+        let (symbol, tick_type) = match stem.rsplit_once('_') {
+            Some((symbol, t)) => match t.parse::<LeanTickType>() {
+                Ok(tick_type) => (symbol, Some(tick_type)),
+                Err(_) => (stem, None),
+            },
+            None => (stem, None),
+        };
+        parts.tick_type = tick_type;
+        if n >= 4 {
+            parts.resolution = at(n - 2).and_then(|r| r.parse().ok());
+            if parts.resolution.is_some() {
+                parts.security_type = at(n - 4).and_then(|s| s.parse().ok());
+                parts.market = at(n - 3).map(str::to_string);
+                parts.symbol = Some(symbol.to_string());
+            }
+        }
+    }
+    parts
+}
+
+impl LeanFile {
+    /// What `path` holds, with `overrides`, `symbol` and `kind` (a `trade`/`bar` kind selects
+    /// trades, `bbo_quote` quotes) taking precedence over the path. The error says what could not
+    /// be told and which option supplies it.
+    pub fn resolve(
+        path: &Path,
+        overrides: &LeanOverrides,
+        symbol: Option<&str>,
+        kind: Option<EventKind>,
+    ) -> Result<Self, String> {
+        let parts = parts_from_path(path);
+        let missing = |what: &str, option: &str| {
+            format!(
+                "cannot tell the {what} from the path (expected …/<security>/<market>/<resolution>/<symbol>/<yyyymmdd>_<trade|quote>.zip); set {option}"
+            )
+        };
+        let security_type = overrides
+            .security_type
+            .or(parts.security_type)
+            .ok_or_else(|| missing("security type", "the Lean security type"))?;
+        let resolution = overrides
+            .resolution
+            .or(parts.resolution)
+            .ok_or_else(|| missing("resolution", "the Lean resolution"))?;
+        let market = overrides
+            .market
+            .clone()
+            .or(parts.market)
+            .ok_or_else(|| missing("market", "the Lean market"))?;
+        let symbol = symbol
+            .map(str::to_string)
+            .or_else(|| parts.symbol.map(|s| s.to_ascii_uppercase()))
+            .ok_or_else(|| missing("symbol", "--symbol"))?;
+        let kind_tick_type = match kind {
+            None => None,
+            Some(EventKind::Trade | EventKind::Bar) => Some(LeanTickType::Trade),
+            Some(EventKind::BboQuote) => Some(LeanTickType::Quote),
+            Some(other) => {
+                return Err(format!(
+                    "Lean files hold trades, quotes or bars, not `{other}`"
+                ))
+            }
+        };
+        let default_tick_type = match security_type {
+            // Lean's forex and CFD data are quotes only; a bare `eurusd.zip` holds quote bars.
+            LeanSecurityType::Forex | LeanSecurityType::Cfd => LeanTickType::Quote,
+            LeanSecurityType::Equity | LeanSecurityType::Crypto => LeanTickType::Trade,
+        };
+        let tick_type = overrides
+            .tick_type
+            .or(kind_tick_type)
+            .or(parts.tick_type)
+            .unwrap_or(default_tick_type);
+        let date = overrides.date.or(parts.date);
+        if resolution.is_intraday_file() && date.is_none() {
+            return Err(missing("date", "the Lean date"));
+        }
+        if tick_type == LeanTickType::Trade
+            && matches!(
+                security_type,
+                LeanSecurityType::Forex | LeanSecurityType::Cfd
+            )
+        {
+            return Err(format!(
+                "Lean {security_type} data has quotes only, not trades"
+            ));
+        }
+        Ok(LeanFile {
+            security_type,
+            market,
+            resolution,
+            symbol,
+            date: resolution.is_intraday_file().then_some(date).flatten(),
+            tick_type,
+        })
+    }
+
+    /// The time zone Lean writes this file's times in, when strata knows the market.
+    pub fn default_time_zone(&self) -> Option<Tz> {
+        match self.security_type {
+            LeanSecurityType::Equity if self.market == "usa" => Some(chrono_tz::America::New_York),
+            LeanSecurityType::Equity => None,
+            LeanSecurityType::Forex | LeanSecurityType::Cfd | LeanSecurityType::Crypto => {
+                Some(chrono_tz::UTC)
+            }
+        }
+    }
+
+    /// True when prices are integers in 1/10,000 (equities).
+    pub fn scaled_prices(&self) -> bool {
+        self.security_type == LeanSecurityType::Equity
+    }
+}
+
+/// Everything a row parser needs: the file's description, the time zone, and the fixed event
+/// metadata. Build it once per file.
+#[derive(Debug, Clone)]
+pub struct LeanContext {
+    file: LeanFile,
+    source: String,
+    venue: Option<String>,
+    tz: Tz,
+    /// Local midnight of the trading date (intraday files).
+    midnight: Option<NaiveDateTime>,
+    /// UTC nanoseconds of local midnight when the whole day has one UTC offset: times are then
+    /// a single addition (the common case; DST change days take the `chrono-tz` path per row).
+    midnight_utc_ns: Option<i64>,
+}
+
+impl LeanContext {
+    /// A context for `file`. `tz` overrides the market's zone (required for markets strata does
+    /// not know); `venue` is used for rows that name no exchange.
+    pub fn new(
+        file: LeanFile,
+        source: impl Into<String>,
+        venue: Option<String>,
+        tz: Option<Tz>,
+    ) -> Result<Self, String> {
+        let tz = tz.or_else(|| file.default_time_zone()).ok_or_else(|| {
+            format!(
+                "the time zone of Lean market `{}` is not known; set the Lean time zone",
+                file.market
+            )
+        })?;
+        Ok(Self::in_zone(file, source.into(), venue, tz))
+    }
+
+    /// A context for a US equity file of `symbol` on `date` (source `lean`, New York time).
+    pub fn us_equity(
+        symbol: &str,
+        date: NaiveDate,
+        resolution: LeanResolution,
+        tick_type: LeanTickType,
+    ) -> Self {
+        let file = LeanFile {
+            security_type: LeanSecurityType::Equity,
+            market: "usa".into(),
+            resolution,
+            symbol: symbol.to_string(),
+            date: resolution.is_intraday_file().then_some(date),
+            tick_type,
+        };
+        Self::in_zone(file, "lean".into(), None, chrono_tz::America::New_York)
+    }
+
+    fn in_zone(file: LeanFile, source: String, venue: Option<String>, tz: Tz) -> Self {
+        let midnight = file.date.and_then(|d| d.and_hms_opt(0, 0, 0));
+        let midnight_utc_ns = midnight.and_then(|local| {
+            let start = tz.from_local_datetime(&local).single()?;
+            let next = local.checked_add_days(Days::new(1))?;
+            let end = tz.from_local_datetime(&next).single()?;
+            let start_ns = start.timestamp_nanos_opt()?;
+            (end.timestamp_nanos_opt()? - start_ns == MS_PER_DAY * NANOS_PER_MS).then_some(start_ns)
+        });
+        LeanContext {
+            file,
+            source,
+            venue,
+            tz,
+            midnight,
+            midnight_utc_ns,
+        }
+    }
+
+    /// The file's description.
+    pub fn file(&self) -> &LeanFile {
+        &self.file
+    }
+
+    /// The zone times are read in.
+    pub fn time_zone(&self) -> Tz {
+        self.tz
+    }
+
+    /// Parses one row of this context's file into an event, whatever its layout; `row` is the
+    /// 1-based line number (it becomes the sequence) and `carry` holds quote sides between rows.
+    pub fn parse_row(&self, line: &str, row: u64, carry: &mut QuoteCarry) -> Result<Event, String> {
+        match (self.file.resolution, self.file.tick_type) {
+            (LeanResolution::Tick, LeanTickType::Trade) => parse_trade_row(line, row, self),
+            (LeanResolution::Tick, LeanTickType::Quote) => parse_quote_row(line, row, self, carry),
+            _ => parse_bar_row(line, row, self),
+        }
+    }
+
+    /// The UTC time of `ms` milliseconds after the trading date's local midnight.
+    pub fn time_of_ms(&self, ms: i64) -> Result<Timestamp, String> {
+        if let Some(base) = self.midnight_utc_ns {
+            if (0..MS_PER_DAY).contains(&ms) {
+                return Ok(Timestamp::from_nanos(base + ms * NANOS_PER_MS));
+            }
+        }
+        let midnight = self
+            .midnight
+            .ok_or("this file has no trading date for millisecond times")?;
+        let local = midnight
+            .checked_add_signed(chrono::TimeDelta::milliseconds(ms))
+            .ok_or_else(|| format!("{ms} ms after midnight is out of range"))?;
+        self.local_to_utc(local)
+    }
+
+    fn local_to_utc(&self, local: NaiveDateTime) -> Result<Timestamp, String> {
+        let at = self
+            .tz
+            .from_local_datetime(&local)
+            .earliest()
+            .ok_or_else(|| format!("{local} does not exist in {} (a clock change)", self.tz))?;
+        Timestamp::from_datetime(&at).ok_or_else(|| format!("{local} is out of range"))
+    }
+
+    fn event(
+        &self,
+        event_time: Timestamp,
+        row: u64,
+        venue: Option<&str>,
+        payload: Payload,
+    ) -> Event {
+        Event {
+            schema: SchemaVersion::CURRENT,
+            source: self.source.clone(),
+            symbol: self.file.symbol.clone(),
+            venue: match venue {
+                Some(v) if !v.is_empty() => Some(v.to_string()),
+                _ => self.venue.clone(),
+            },
+            event_time,
+            receive_time: event_time,
+            sequence: Some(row),
+            payload,
+        }
+    }
+
+    /// A price column: integer ×10⁴ for equities, plain decimal otherwise.
+    fn price(&self, text: &str, column: &str) -> Result<Decimal, String> {
+        if self.file.scaled_prices() {
+            let v = parse_int(text, column, "an integer price×10000")?;
+            Decimal::new(v, 4).map_err(|e| format!("{column}: {e}"))
+        } else {
+            parse_decimal(text, column)
+        }
+    }
+
+    /// A size column: integer for equities, decimal otherwise.
+    fn size(&self, text: &str, column: &str) -> Result<Decimal, String> {
+        if self.file.scaled_prices() {
+            parse_int(text, column, "an integer size").map(Decimal::from_int)
+        } else {
+            parse_decimal(text, column)
+        }
+    }
+
+    /// The bar's (start, end) from its time column.
+    fn bar_times(&self, text: &str) -> Result<(Timestamp, Timestamp), String> {
+        let interval = i64::from(self.file.resolution.interval_s().unwrap_or(0)) * NANOS_PER_S;
+        let start = if self.file.resolution.is_intraday_file() {
+            self.time_of_ms(parse_int(text, "time", "milliseconds since midnight")?)?
+        } else {
+            let local = NaiveDateTime::parse_from_str(text, "%Y%m%d %H:%M")
+                .map_err(|_| format!("time: `{text}` is not `yyyymmdd HH:mm`"))?;
+            if self.file.resolution == LeanResolution::Daily {
+                let next = local
+                    .date()
+                    .checked_add_days(Days::new(1))
+                    .ok_or_else(|| format!("time: `{text}` is out of range"))?;
+                let end = self.local_to_utc(next.and_time(NaiveTime::MIN))?;
+                return Ok((self.local_to_utc(local)?, end));
+            }
+            self.local_to_utc(local)?
+        };
+        let end = start
+            .as_nanos()
+            .checked_add(interval)
+            .map(Timestamp::from_nanos)
+            .ok_or_else(|| format!("time: `{text}` is out of range"))?;
+        Ok((start, end))
+    }
+}
+
+/// Quote sides carried from one quote tick to the next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuoteCarry {
+    /// The last bid seen.
+    pub bid: Option<Level>,
+    /// The last ask seen.
+    pub ask: Option<Level>,
+}
+
+/// The next column, or an error naming it.
+fn column<'a>(
+    fields: &mut std::str::Split<'a, char>,
+    name: &str,
+    index: usize,
+) -> Result<&'a str, String> {
+    fields
+        .next()
+        .map(str::trim)
+        .ok_or_else(|| format!("missing column {index} ({name})"))
+}
+
+fn parse_int(text: &str, column: &str, what: &str) -> Result<i64, String> {
+    text.parse::<i64>()
+        .map_err(|_| format!("{column}: `{text}` is not {what}"))
+}
+
+fn parse_decimal(text: &str, column: &str) -> Result<Decimal, String> {
+    text.parse::<Decimal>()
+        .map_err(|e| format!("{column}: {e}"))
+}
+
+/// The suspicious flag: `0`/`1` (also `false`/`true`); an absent column is not suspicious.
+fn parse_flag(text: Option<&str>) -> Result<bool, String> {
+    match text.map(str::trim) {
+        None | Some("" | "0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(t) if t.eq_ignore_ascii_case("false") => Ok(false),
+        Some(t) if t.eq_ignore_ascii_case("true") => Ok(true),
+        Some(t) => Err(format!("suspicious: `{t}` is not 0 or 1")),
+    }
+}
+
+/// Parses a Lean trade tick (`ms, price, size, exchange, sale condition, suspicious` for
+/// equities; `ms, price, quantity` for crypto) into a [`Trade`] event (see the module docs for
+/// the conventions). `row` is the 1-based line number and becomes the sequence.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use strata_import::lean::{parse_trade_row, LeanContext, LeanResolution, LeanTickType};
+///
+/// let date = NaiveDate::from_ymd_opt(2013, 10, 7).unwrap();
+/// let ctx = LeanContext::us_equity("SPY", date, LeanResolution::Tick, LeanTickType::Trade);
+/// let event = parse_trade_row("34200000,1234500,100,P,20002000,1", 7, &ctx)?;
+/// assert_eq!(event.event_time.to_string(), "2013-10-07T13:30:00Z");
+/// let trade = event.payload.trade().unwrap();
+/// assert_eq!(trade.price.to_string(), "123.4500");
+/// assert_eq!(trade.conditions.as_deref(), Some("20002000;suspicious"));
+/// assert_eq!((event.venue.as_deref(), event.sequence), (Some("P"), Some(7)));
+/// # Ok::<(), String>(())
+/// ```
+pub fn parse_trade_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
+    let mut fields = line.split(',');
+    let ms = parse_int(
+        column(&mut fields, "time", 1)?,
+        "time",
+        "milliseconds since midnight",
+    )?;
+    let price = ctx.price(column(&mut fields, "price", 2)?, "price")?;
+    let size = ctx.size(column(&mut fields, "size", 3)?, "size")?;
+    let (exchange, conditions) = if ctx.file.security_type == LeanSecurityType::Equity {
+        let exchange = column(&mut fields, "exchange", 4)?;
+        let condition = column(&mut fields, "sale condition", 5)?;
+        let suspicious = parse_flag(fields.next())?;
+        let conditions = match (condition.is_empty(), suspicious) {
+            (true, false) => None,
+            (false, false) => Some(condition.to_string()),
+            (true, true) => Some("suspicious".to_string()),
+            (false, true) => Some(format!("{condition};suspicious")),
+        };
+        (Some(exchange), conditions)
+    } else {
+        (None, None)
+    };
+    let event_time = ctx.time_of_ms(ms)?;
+    Ok(ctx.event(
+        event_time,
+        row,
+        exchange,
+        Payload::Trade(Trade {
+            price,
+            size,
+            side: None,
+            trade_id: None,
+            conditions,
+        }),
+    ))
+}
+
+/// Parses a Lean quote tick into a [`BboQuote`] event: equities `ms, bid, bid size, ask, ask
+/// size, exchange, condition, suspicious`; crypto `ms, bid, bid size, ask, ask size`; forex and
+/// CFDs `ms, bid, ask` (size stored as 0: not published). A side with price 0 and size 0 takes
+/// its value from `carry`, which the call then updates.
+pub fn parse_quote_row(
+    line: &str,
+    row: u64,
+    ctx: &LeanContext,
+    carry: &mut QuoteCarry,
+) -> Result<Event, String> {
+    let mut fields = line.split(',');
+    let ms = parse_int(
+        column(&mut fields, "time", 1)?,
+        "time",
+        "milliseconds since midnight",
+    )?;
+    let sized = !matches!(
+        ctx.file.security_type,
+        LeanSecurityType::Forex | LeanSecurityType::Cfd
+    );
+    let (bid, ask) = if sized {
+        let bid_price = ctx.price(column(&mut fields, "bid price", 2)?, "bid price")?;
+        let bid_size = ctx.size(column(&mut fields, "bid size", 3)?, "bid size")?;
+        let ask_price = ctx.price(column(&mut fields, "ask price", 4)?, "ask price")?;
+        let ask_size = ctx.size(column(&mut fields, "ask size", 5)?, "ask size")?;
+        (
+            Level {
+                price: bid_price,
+                size: bid_size,
+            },
+            Level {
+                price: ask_price,
+                size: ask_size,
+            },
+        )
+    } else {
+        let bid = ctx.price(column(&mut fields, "bid price", 2)?, "bid price")?;
+        let ask = ctx.price(column(&mut fields, "ask price", 3)?, "ask price")?;
+        (
+            Level {
+                price: bid,
+                size: Decimal::ZERO,
+            },
+            Level {
+                price: ask,
+                size: Decimal::ZERO,
+            },
+        )
+    };
+    let exchange = if ctx.file.security_type == LeanSecurityType::Equity {
+        let exchange = column(&mut fields, "exchange", 6)?;
+        // The condition and suspicious flag are checked for shape but have no BboQuote field.
+        column(&mut fields, "condition", 7)?;
+        parse_flag(fields.next())?;
+        Some(exchange)
+    } else {
+        None
+    };
+    let event_time = ctx.time_of_ms(ms)?;
+    let unchanged = |level: &Level| sized && level.price.is_zero() && level.size.is_zero();
+    let bid = if unchanged(&bid) {
+        carry.bid
+    } else {
+        Some(bid)
+    };
+    let ask = if unchanged(&ask) {
+        carry.ask
+    } else {
+        Some(ask)
+    };
+    carry.bid = bid;
+    carry.ask = ask;
+    Ok(ctx.event(
+        event_time,
+        row,
+        exchange,
+        Payload::BboQuote(BboQuote { bid, ask }),
+    ))
+}
+
+/// Parses a Lean bar row: trade bars `time, open, high, low, close, volume` become a [`Bar`];
+/// quote bars (`time, bid OHLC, bid size, ask OHLC, ask size`, forex/CFD without sizes) become a
+/// [`BboQuote`] of the closing bid and ask. Either is stamped at the bar's end. An empty bid or
+/// ask block in a quote bar is an absent side.
+pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
+    let mut fields = line.split(',');
+    let time = column(&mut fields, "time", 1)?;
+    let (_start, end) = ctx.bar_times(time)?;
+    let payload = match ctx.file.tick_type {
+        LeanTickType::Trade => {
+            let mut next_price = |name: &str, index: usize| {
+                column(&mut fields, name, index).and_then(|t| ctx.price(t, name))
+            };
+            let open = next_price("open", 2)?;
+            let high = next_price("high", 3)?;
+            let low = next_price("low", 4)?;
+            let close = next_price("close", 5)?;
+            let volume = ctx.size(column(&mut fields, "volume", 6)?, "volume")?;
+            Payload::Bar(Bar {
+                interval_s: ctx.file.resolution.interval_s().unwrap_or(0),
+                open,
+                high,
+                low,
+                close,
+                volume,
+                trades: None,
+                vwap: None,
+            })
+        }
+        LeanTickType::Quote => {
+            let sized = !matches!(
+                ctx.file.security_type,
+                LeanSecurityType::Forex | LeanSecurityType::Cfd
+            );
+            let mut side = |name: &str, first: usize| -> Result<Option<Level>, String> {
+                let mut texts = [""; 4];
+                for (i, text) in texts.iter_mut().enumerate() {
+                    *text = column(&mut fields, name, first + i)?;
+                }
+                let size = if sized {
+                    Some(column(&mut fields, name, first + 4)?)
+                } else {
+                    None
+                };
+                if texts.iter().all(|t| t.is_empty()) && size.is_none_or(str::is_empty) {
+                    return Ok(None);
+                }
+                let price = ctx.price(texts[3], &format!("{name} close"))?;
+                let size = match size {
+                    Some(text) => ctx.size(text, &format!("{name} size"))?,
+                    None => Decimal::ZERO,
+                };
+                Ok(Some(Level { price, size }))
+            };
+            let bid = side("bid", 2)?;
+            let ask = side("ask", if sized { 7 } else { 6 })?;
+            Payload::BboQuote(BboQuote { bid, ask })
+        }
+    };
+    Ok(ctx.event(end, row, None, payload))
+}
+
+/// The row parser behind one CSV of a Lean import.
+struct LeanLines {
+    ctx: Arc<LeanContext>,
+    carry: QuoteCarry,
+    file: String,
+}
+
+impl LineParser for LeanLines {
+    fn parse_line(&mut self, line_no: u64, line: &[u8], out: &mut VecDeque<Record>) {
+        let result = std::str::from_utf8(line)
+            .map_err(|_| "the row is not UTF-8 text".to_string())
+            .and_then(|text| self.ctx.parse_row(text, line_no, &mut self.carry));
+        out.push_back(match result {
+            Ok(event) => Record::Event(event),
+            Err(reason) => Record::Rejected(Rejected {
+                file: self.file.clone(),
+                line: line_no,
+                reason,
+                raw: raw_text(line),
+            }),
+        });
+    }
+}
+
+/// Builds the context for the Lean file `name` from the options.
+pub(crate) fn context_for(name: &str, options: &ImportOptions) -> Result<LeanContext> {
+    let path_error = |reason| ImportError::LeanPath {
+        file: name.to_string(),
+        reason,
+    };
+    let file = LeanFile::resolve(
+        Path::new(name),
+        &options.lean,
+        options.symbol.as_deref(),
+        options.kind,
+    )
+    .map_err(path_error)?;
+    let source = options
+        .source_for(crate::Format::Lean)
+        .unwrap_or_else(|| "lean".into());
+    LeanContext::new(file, source, options.venue.clone(), options.lean.time_zone)
+        .map_err(path_error)
+}
+
+/// The Lean importer: the CSV entries of a zip, one after the other (each numbered from line 1,
+/// named `archive.zip:entry.csv` in rejections), or one plain CSV stream.
+pub(crate) struct LeanImport {
+    opener: Option<Box<dyn Opener>>,
+    entries: VecDeque<ZipEntry>,
+    current: Option<LineImport<LeanLines>>,
+    ctx: Arc<LeanContext>,
+    file: String,
+    rows_done: u64,
+    stopped: bool,
+}
+
+impl LeanImport {
+    /// Imports the zip archive `opener` serves, named `file`.
+    pub(crate) fn zip(opener: Box<dyn Opener>, file: &str, ctx: LeanContext) -> Result<Self> {
+        let entries = zipentry::list_entries(opener.as_ref(), file)?;
+        Ok(LeanImport {
+            opener: Some(opener),
+            entries: entries.into(),
+            current: None,
+            ctx: Arc::new(ctx),
+            file: file.to_string(),
+            rows_done: 0,
+            stopped: false,
+        })
+    }
+
+    /// Imports one CSV stream (already unzipped), named `file`.
+    pub(crate) fn csv(input: Input, file: &str, ctx: LeanContext) -> Self {
+        let ctx = Arc::new(ctx);
+        let lines = LeanLines {
+            ctx: ctx.clone(),
+            carry: QuoteCarry::default(),
+            file: file.to_string(),
+        };
+        LeanImport {
+            opener: None,
+            entries: VecDeque::new(),
+            current: Some(LineImport::new(input, file, lines)),
+            ctx,
+            file: file.to_string(),
+            rows_done: 0,
+            stopped: false,
+        }
+    }
+}
+
+impl Iterator for LeanImport {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if let Some(current) = &mut self.current {
+                match current.next() {
+                    Some(record) => {
+                        if matches!(&record, Record::Rejected(r) if r.stopped_import()) {
+                            self.stopped = true;
+                            self.entries.clear();
+                        }
+                        return Some(record);
+                    }
+                    None => {
+                        self.rows_done += current.rows();
+                        self.current = None;
+                    }
+                }
+            }
+            if self.stopped {
+                return None;
+            }
+            let entry = self.entries.pop_front()?;
+            let opener = self.opener.as_deref()?;
+            let name = format!("{}:{}", self.file, entry.name);
+            match zipentry::open_entry(opener, &entry) {
+                Ok(input) => {
+                    let lines = LeanLines {
+                        ctx: self.ctx.clone(),
+                        carry: QuoteCarry::default(),
+                        file: name.clone(),
+                    };
+                    self.current = Some(LineImport::new(input, name, lines));
+                }
+                Err(err) => {
+                    self.stopped = true;
+                    return Some(Record::Rejected(Rejected {
+                        file: name,
+                        line: 0,
+                        reason: format!("{}{err}", crate::record::READ_ERROR_PREFIX),
+                        raw: String::new(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+impl RowSource for LeanImport {
+    fn rows(&self) -> u64 {
+        self.rows_done + self.current.as_ref().map_or(0, RowSource::rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn paths_tell_what_a_file_holds() {
+        let none = LeanOverrides::default();
+        let f = LeanFile::resolve(
+            Path::new("/x/lean/equity/usa/tick/spy/20131007_trade.zip"),
+            &none,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                f.security_type,
+                f.market.as_str(),
+                f.resolution,
+                f.symbol.as_str(),
+                f.date,
+                f.tick_type
+            ),
+            (
+                LeanSecurityType::Equity,
+                "usa",
+                LeanResolution::Tick,
+                "SPY",
+                Some(date(2013, 10, 7)),
+                LeanTickType::Trade
+            )
+        );
+        let f = LeanFile::resolve(
+            Path::new("equity/usa/minute/spy/20131007_quote.zip"),
+            &none,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (f.resolution, f.tick_type),
+            (LeanResolution::Minute, LeanTickType::Quote)
+        );
+        let f =
+            LeanFile::resolve(Path::new("equity/usa/daily/spy.zip"), &none, None, None).unwrap();
+        assert_eq!(
+            (f.resolution, f.symbol.as_str(), f.date, f.tick_type),
+            (LeanResolution::Daily, "SPY", None, LeanTickType::Trade)
+        );
+        let f = LeanFile::resolve(
+            Path::new("forex/fxcm/tick/eurusd/20140501_quote.zip"),
+            &none,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (f.security_type, f.market.as_str(), f.symbol.as_str()),
+            (LeanSecurityType::Forex, "fxcm", "EURUSD")
+        );
+        assert_eq!(f.default_time_zone(), Some(chrono_tz::UTC));
+        let f = LeanFile::resolve(
+            Path::new("crypto/coinbase/daily/btcusd_quote.zip"),
+            &none,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (f.symbol.as_str(), f.tick_type),
+            ("BTCUSD", LeanTickType::Quote)
+        );
+    }
+
+    #[test]
+    fn options_override_the_path_and_fill_what_it_lacks() {
+        let err = LeanFile::resolve(Path::new("cut.csv"), &LeanOverrides::default(), None, None)
+            .unwrap_err();
+        assert!(err.contains("security type"), "{err}");
+        let overrides = LeanOverrides {
+            security_type: Some(LeanSecurityType::Equity),
+            market: Some("usa".into()),
+            resolution: Some(LeanResolution::Tick),
+            date: Some(date(2013, 10, 7)),
+            ..LeanOverrides::default()
+        };
+        let f = LeanFile::resolve(
+            Path::new("cut.csv"),
+            &overrides,
+            Some("SPY"),
+            Some(EventKind::BboQuote),
+        )
+        .unwrap();
+        assert_eq!(
+            (f.symbol.as_str(), f.tick_type),
+            ("SPY", LeanTickType::Quote)
+        );
+        let f = LeanFile::resolve(
+            Path::new("equity/usa/tick/spy/20131007_trade.zip"),
+            &LeanOverrides::default(),
+            Some("SPY.US"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.symbol, "SPY.US");
+        let err = LeanFile::resolve(
+            Path::new("equity/usa/tick/spy/20131007_trade.zip"),
+            &LeanOverrides::default(),
+            None,
+            Some(EventKind::Heartbeat),
+        )
+        .unwrap_err();
+        assert!(err.contains("heartbeat"), "{err}");
+        let err = LeanFile::resolve(
+            Path::new("forex/fxcm/tick/eurusd/20140501_trade.zip"),
+            &LeanOverrides::default(),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(err.contains("quotes only"), "{err}");
+    }
+
+    #[test]
+    fn unknown_markets_need_a_time_zone() {
+        let f = LeanFile::resolve(
+            Path::new("equity/india/tick/sbin/20200101_trade.zip"),
+            &LeanOverrides::default(),
+            None,
+            None,
+        )
+        .unwrap();
+        let err = LeanContext::new(f.clone(), "lean", None, None).unwrap_err();
+        assert!(err.contains("`india`"), "{err}");
+        assert!(LeanContext::new(f, "lean", None, Some(chrono_tz::Asia::Kolkata)).is_ok());
+    }
+
+    #[test]
+    fn clock_change_days_convert_each_row() {
+        // 2013-11-03: New York falls back at 02:00 EDT → 01:00 EST; the day has 25 hours.
+        let ctx = LeanContext::us_equity(
+            "SPY",
+            date(2013, 11, 3),
+            LeanResolution::Tick,
+            LeanTickType::Trade,
+        );
+        assert!(ctx.midnight_utc_ns.is_none());
+        assert_eq!(
+            ctx.time_of_ms(34_200_000).unwrap().to_string(),
+            "2013-11-03T14:30:00Z"
+        );
+        // 01:30 happens twice; the earlier (EDT) instant is taken.
+        assert_eq!(
+            ctx.time_of_ms(5_400_000).unwrap().to_string(),
+            "2013-11-03T05:30:00Z"
+        );
+        // 2014-03-09: 02:30 does not exist in New York.
+        let ctx = LeanContext::us_equity(
+            "SPY",
+            date(2014, 3, 9),
+            LeanResolution::Tick,
+            LeanTickType::Trade,
+        );
+        assert!(ctx
+            .time_of_ms(9_000_000)
+            .unwrap_err()
+            .contains("does not exist"));
+        assert_eq!(
+            ctx.time_of_ms(34_200_000).unwrap().to_string(),
+            "2014-03-09T13:30:00Z"
+        );
+    }
+
+    #[test]
+    fn trade_rows_reject_bad_values_naming_the_column() {
+        let ctx = LeanContext::us_equity(
+            "SPY",
+            date(2013, 10, 7),
+            LeanResolution::Tick,
+            LeanTickType::Trade,
+        );
+        for (row, needle) in [
+            ("", "time: `` is not milliseconds"),
+            ("abc,1,1,P,0,0", "time: `abc`"),
+            (
+                "1,1.5,1,P,0,0",
+                "price: `1.5` is not an integer price×10000",
+            ),
+            ("1,100", "missing column 3 (size)"),
+            ("1,100,x,P,0,0", "size: `x`"),
+            ("1,100,1,P,0,2", "suspicious: `2`"),
+            ("1,100,1,P", "missing column 5 (sale condition)"),
+        ] {
+            let err = parse_trade_row(row, 1, &ctx).unwrap_err();
+            assert!(err.contains(needle), "{row}: {err}");
+        }
+        let plain = parse_trade_row("1,100,1,P,", 1, &ctx).unwrap();
+        assert_eq!(plain.payload.trade().unwrap().conditions, None);
+        let flagged = parse_trade_row("1,100,1,,,1", 1, &ctx).unwrap();
+        assert_eq!(
+            flagged.payload.trade().unwrap().conditions.as_deref(),
+            Some("suspicious")
+        );
+        assert_eq!(flagged.venue, None);
+    }
+
+    #[test]
+    fn quote_ticks_carry_unchanged_sides() {
+        let ctx = LeanContext::us_equity(
+            "AIG",
+            date(2013, 10, 9),
+            LeanResolution::Tick,
+            LeanTickType::Quote,
+        );
+        let mut carry = QuoteCarry::default();
+        let quote = |e: Event| match e.payload {
+            Payload::BboQuote(q) => (
+                q.bid.map(|l| format!("{}x{}", l.price, l.size)),
+                q.ask.map(|l| format!("{}x{}", l.price, l.size)),
+            ),
+            _ => panic!(),
+        };
+        let first = parse_quote_row("14400521,475000,200,0,0,P,1,0", 1, &ctx, &mut carry).unwrap();
+        assert_eq!(quote(first), (Some("47.5000x200".into()), None));
+        let second =
+            parse_quote_row("14400521,0,0,484800,3000,P,1,0", 2, &ctx, &mut carry).unwrap();
+        assert_eq!(
+            quote(second),
+            (Some("47.5000x200".into()), Some("48.4800x3000".into()))
+        );
+        // A rejected row leaves the carry alone.
+        assert!(parse_quote_row("14400522,x,0,0,0,P,1,0", 3, &ctx, &mut carry).is_err());
+        let third = parse_quote_row("18188580,475100,200,0,0,P,1,0", 4, &ctx, &mut carry).unwrap();
+        assert_eq!(
+            quote(third),
+            (Some("47.5100x200".into()), Some("48.4800x3000".into()))
+        );
+    }
+
+    #[test]
+    fn forex_quotes_keep_decimal_text_and_store_size_zero() {
+        let f = LeanFile::resolve(
+            Path::new("forex/fxcm/tick/eurusd/20140501_quote.zip"),
+            &LeanOverrides::default(),
+            None,
+            None,
+        )
+        .unwrap();
+        let ctx = LeanContext::new(f, "lean", None, None).unwrap();
+        let mut carry = QuoteCarry::default();
+        let event = parse_quote_row("1787,1.38727,1.38730", 1, &ctx, &mut carry).unwrap();
+        assert_eq!(event.event_time.to_string(), "2014-05-01T00:00:01.787Z");
+        let Payload::BboQuote(q) = event.payload else {
+            panic!()
+        };
+        assert_eq!(q.bid.unwrap().price.to_string(), "1.38727");
+        assert_eq!(q.ask.unwrap().price.to_string(), "1.38730");
+        assert_eq!(q.ask.unwrap().size, Decimal::ZERO);
+    }
+
+    #[test]
+    fn bars_are_stamped_at_their_end() {
+        let ctx = LeanContext::us_equity(
+            "SPY",
+            date(2013, 10, 7),
+            LeanResolution::Minute,
+            LeanTickType::Trade,
+        );
+        let event =
+            parse_bar_row("14400000,1674100,1674100,1672500,1672700,3197", 1, &ctx).unwrap();
+        assert_eq!(event.event_time.to_string(), "2013-10-07T08:01:00Z");
+        let Payload::Bar(bar) = &event.payload else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                bar.interval_s,
+                bar.open.to_string(),
+                bar.close.to_string(),
+                bar.volume.to_string()
+            ),
+            (60, "167.4100".into(), "167.2700".into(), "3197".into())
+        );
+
+        let ctx = LeanContext::us_equity(
+            "SPY",
+            date(2013, 10, 7),
+            LeanResolution::Minute,
+            LeanTickType::Quote,
+        );
+        let event = parse_bar_row(
+            "14400000,1672700,1672700,1671500,1672500,300,1680000,1680000,1672600,1672700,20000",
+            1,
+            &ctx,
+        )
+        .unwrap();
+        let Payload::BboQuote(q) = &event.payload else {
+            panic!()
+        };
+        assert_eq!(
+            q.bid.map(|l| (l.price.to_string(), l.size.to_string())),
+            Some(("167.2500".into(), "300".into()))
+        );
+        assert_eq!(
+            q.ask.map(|l| (l.price.to_string(), l.size.to_string())),
+            Some(("167.2700".into(), "20000".into()))
+        );
+        let event = parse_bar_row(
+            "14400000,,,,,,1680000,1680000,1672600,1672700,20000",
+            1,
+            &ctx,
+        )
+        .unwrap();
+        let Payload::BboQuote(q) = &event.payload else {
+            panic!()
+        };
+        assert_eq!(q.bid, None);
+
+        let ctx = LeanContext::us_equity(
+            "SPY",
+            date(1998, 1, 2),
+            LeanResolution::Daily,
+            LeanTickType::Trade,
+        );
+        let event = parse_bar_row(
+            "19980102 00:00,973100,975300,965300,973600,2150000",
+            1,
+            &ctx,
+        )
+        .unwrap();
+        // Ends at the next New York midnight (EST, UTC-5).
+        assert_eq!(event.event_time.to_string(), "1998-01-03T05:00:00Z");
+        let Payload::Bar(bar) = &event.payload else {
+            panic!()
+        };
+        assert_eq!(
+            (bar.interval_s, bar.high.to_string()),
+            (86_400, "97.5300".into())
+        );
+        let err = parse_bar_row("1998-01-02,1,1,1,1,1", 1, &ctx).unwrap_err();
+        assert!(err.contains("yyyymmdd HH:mm"), "{err}");
+    }
+}

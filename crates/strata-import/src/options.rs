@@ -1,0 +1,135 @@
+//! [`Format`] and [`ImportOptions`]: what to read and how.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use strata_model::EventKind;
+
+use crate::csv::CsvMapping;
+use crate::error::ImportError;
+use crate::lean::{LeanResolution, LeanSecurityType, LeanTickType};
+
+/// An input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// strata JSONL v1, one event per line (`docs/SCHEMA.md`).
+    Jsonl,
+    /// CSV with a header row and a [`CsvMapping`] from columns to event fields.
+    Csv,
+    /// QuantConnect Lean tick and bar zips.
+    Lean,
+    /// Databento DBN (plain or zstd-compressed).
+    Dbn,
+    /// Binance websocket captures: `<local receive ns> <websocket JSON>` per line.
+    Binance,
+}
+
+impl Format {
+    /// Every format, in declaration order.
+    pub const ALL: &'static [Format] = &[
+        Format::Jsonl,
+        Format::Csv,
+        Format::Lean,
+        Format::Dbn,
+        Format::Binance,
+    ];
+
+    /// The lower-case name used by the CLI (`--format lean`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Lean => "lean",
+            Format::Dbn => "dbn",
+            Format::Binance => "binance",
+        }
+    }
+
+    /// The source id events get when [`ImportOptions::source`] is not set (`None` for JSONL,
+    /// whose events carry their own).
+    pub const fn default_source(self) -> Option<&'static str> {
+        match self {
+            Format::Jsonl => None,
+            Format::Csv => Some("csv"),
+            Format::Lean => Some("lean"),
+            Format::Dbn => Some("databento"),
+            Format::Binance => Some("binance"),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = ImportError;
+    fn from_str(s: &str) -> Result<Self, ImportError> {
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|format| format.as_str() == s)
+            .ok_or_else(|| ImportError::UnknownFormat {
+                name: s.to_string(),
+            })
+    }
+}
+
+/// How to import; every field is optional and `Default` suits every format.
+///
+/// How each option acts, per format:
+///
+/// | option | jsonl | csv | lean | dbn | binance |
+/// |---|---|---|---|---|---|
+/// | `source` (default) | overrides (events' own) | sets (`csv`) | sets (`lean`) | sets (`databento`) | sets (`binance`) |
+/// | `symbol` | overrides | fills when no `symbol` column | overrides the path's | fallback when the symbology has no mapping | fallback for messages without `s` (REST depth snapshots) |
+/// | `kind` | filter: other kinds are skipped | overrides the mapping's kind | tick type: `trade`/`bar` → trade file, `bbo_quote` → quote file | filter | filter |
+/// | `venue` | fills absent venues | fills when no `venue` column | fills when a row has no exchange (bars) | fills (dataset code is used first) | fills (`BINANCE` is used first) |
+/// | `csv` | — | the column mapping (required) | — | — | — |
+/// | `lean` | — | — | overrides what the path says | — | — |
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The source id events are stored under (see the table above).
+    pub source: Option<String>,
+    /// The canonical symbol (see the table above).
+    pub symbol: Option<String>,
+    /// An event kind (see the table above).
+    pub kind: Option<EventKind>,
+    /// A venue for events whose input names none.
+    pub venue: Option<String>,
+    /// The CSV column mapping (required for [`Format::Csv`]).
+    pub csv: Option<CsvMapping>,
+    /// Overrides for what a Lean path says.
+    pub lean: LeanOverrides,
+}
+
+impl ImportOptions {
+    /// The source id for `format`: the option when given, else the format's default.
+    pub(crate) fn source_for(&self, format: Format) -> Option<String> {
+        self.source
+            .clone()
+            .or_else(|| format.default_source().map(str::to_string))
+    }
+}
+
+/// Overrides for what a Lean path (`equity/usa/tick/spy/20131007_trade.zip`) says, for files
+/// outside Lean's data tree or named otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeanOverrides {
+    /// Security type (`equity`, `forex`, `crypto`, `cfd`).
+    pub security_type: Option<LeanSecurityType>,
+    /// Market (`usa`, `fxcm`, `oanda`, `coinbase`, …).
+    pub market: Option<String>,
+    /// Resolution (`tick`, `second`, `minute`, `hour`, `daily`).
+    pub resolution: Option<LeanResolution>,
+    /// Trading date of a tick/second/minute file.
+    pub date: Option<NaiveDate>,
+    /// Tick type (`trade`, `quote`).
+    pub tick_type: Option<LeanTickType>,
+    /// The IANA time zone of the file's times (e.g. `America/New_York`), when the market is one
+    /// strata does not know.
+    pub time_zone: Option<chrono_tz::Tz>,
+}

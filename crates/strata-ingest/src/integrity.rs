@@ -1,0 +1,283 @@
+//! Integrity checks at write (INGEST-4): what a writer refuses, and what it only reports.
+//!
+//! Refused (the event goes to the quarantine with the reason): events that fail schema
+//! validation, exact duplicates, and — when the policy asks — out-of-order events.
+//! Reported (written, counted and logged): sequence gaps larger than the threshold.
+
+use std::collections::{HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+
+use strata_core::policy::IntegrityPolicy;
+use strata_model::{Event, Payload};
+
+/// Why an event was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// It breaks the schema's rules.
+    Invalid(String),
+    /// It is older than the newest event of its stream by more than the tolerance.
+    OutOfOrder {
+        /// The newest event time already accepted in the stream (ns).
+        newest_ns: i64,
+        /// This event's time (ns).
+        event_ns: i64,
+    },
+    /// The same event was already accepted.
+    Duplicate,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Invalid(why) => write!(f, "invalid: {why}"),
+            Rejection::OutOfOrder { newest_ns, event_ns } => write!(
+                f,
+                "out of order: event time {event_ns} is {} ns before the newest accepted ({newest_ns})",
+                newest_ns - event_ns
+            ),
+            Rejection::Duplicate => f.write_str("duplicate of an accepted event"),
+        }
+    }
+}
+
+/// A sequence gap larger than the policy's threshold.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Gap {
+    /// Source id.
+    pub source: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Event kind.
+    pub kind: String,
+    /// The last sequence number before the gap.
+    pub after: u64,
+    /// The first sequence number after it.
+    pub next: u64,
+}
+
+/// Schema rules every event must meet. Crossed quotes and negative prices are real market states
+/// (locked markets, negative oil futures) and are accepted; negative sizes and inverted bars are not.
+pub fn validate(event: &Event) -> Result<(), String> {
+    if event.source.is_empty() {
+        return Err("empty source".into());
+    }
+    if event.symbol.is_empty() {
+        return Err("empty symbol".into());
+    }
+    let negative = |what: &str, d: &strata_model::Decimal| -> Result<(), String> {
+        if d.is_negative() {
+            Err(format!("negative {what} {d}"))
+        } else {
+            Ok(())
+        }
+    };
+    match &event.payload {
+        Payload::Trade(t) => negative("size", &t.size)?,
+        Payload::BboQuote(q) => {
+            for level in q.bid.iter().chain(q.ask.iter()) {
+                negative("size", &level.size)?;
+            }
+        }
+        Payload::L2Snapshot(s) => {
+            for level in s.bids.iter().chain(s.asks.iter()) {
+                negative("size", &level.size)?;
+            }
+            let sorted_desc = s
+                .bids
+                .windows(2)
+                .all(|w| w[0].price.cmp_value(w[1].price).is_gt());
+            let sorted_asc = s
+                .asks
+                .windows(2)
+                .all(|w| w[0].price.cmp_value(w[1].price).is_lt());
+            if !sorted_desc {
+                return Err("bids are not strictly descending by price".into());
+            }
+            if !sorted_asc {
+                return Err("asks are not strictly ascending by price".into());
+            }
+        }
+        Payload::OrderBookDelta(d) => {
+            if let Some(size) = &d.size {
+                negative("size", size)?;
+            }
+        }
+        Payload::Bar(b) => {
+            negative("volume", &b.volume)?;
+            if b.low.cmp_value(b.high).is_gt() {
+                return Err(format!("bar low {} is above high {}", b.low, b.high));
+            }
+            for (name, p) in [("open", b.open), ("close", b.close)] {
+                if p.cmp_value(b.high).is_gt() || p.cmp_value(b.low).is_lt() {
+                    return Err(format!(
+                        "bar {name} {p} is outside low..high {}..{}",
+                        b.low, b.high
+                    ));
+                }
+            }
+        }
+        Payload::Heartbeat => {}
+    }
+    Ok(())
+}
+
+/// Per-stream (source, symbol, kind) state the checks need.
+#[derive(Debug, Default)]
+pub struct StreamChecks {
+    newest_ns: Option<i64>,
+    last_sequence: Option<u64>,
+    recent: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+fn content_hash(event: &Event) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    event.hash(&mut h);
+    h.finish()
+}
+
+impl StreamChecks {
+    /// Checks one event of this stream; on success the event counts as accepted. Returns a gap
+    /// when its sequence jumps past the threshold.
+    pub fn check(
+        &mut self,
+        policy: &IntegrityPolicy,
+        event: &Event,
+    ) -> Result<Option<Gap>, Rejection> {
+        if policy.validate_schema {
+            validate(event).map_err(Rejection::Invalid)?;
+        }
+        let ts = event.event_time.as_nanos();
+        if policy.reject_out_of_order {
+            if let Some(newest) = self.newest_ns {
+                let tolerance = i64::try_from(policy.out_of_order_tolerance_ms)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1_000_000);
+                if ts < newest.saturating_sub(tolerance) {
+                    return Err(Rejection::OutOfOrder {
+                        newest_ns: newest,
+                        event_ns: ts,
+                    });
+                }
+            }
+        }
+        let hash = if policy.detect_duplicates {
+            let hash = content_hash(event);
+            if self.recent.contains(&hash) {
+                return Err(Rejection::Duplicate);
+            }
+            Some(hash)
+        } else {
+            None
+        };
+        // Accepted from here on.
+        if let Some(hash) = hash {
+            self.recent.insert(hash);
+            self.order.push_back(hash);
+            while self.order.len() > policy.duplicate_window {
+                if let Some(old) = self.order.pop_front() {
+                    self.recent.remove(&old);
+                }
+            }
+        }
+        self.newest_ns = Some(self.newest_ns.map_or(ts, |n| n.max(ts)));
+        let mut gap = None;
+        if let Some(seq) = event.sequence {
+            if let (Some(last), Some(threshold)) =
+                (self.last_sequence, policy.sequence_gap_alert_threshold)
+            {
+                if seq > last && seq - last > threshold {
+                    gap = Some(Gap {
+                        source: event.source.clone(),
+                        symbol: event.symbol.clone(),
+                        kind: event.kind().to_string(),
+                        after: last,
+                        next: seq,
+                    });
+                }
+            }
+            self.last_sequence = Some(self.last_sequence.map_or(seq, |l| l.max(seq)));
+        }
+        Ok(gap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_model::{Bar, Decimal, Payload, Timestamp, Trade};
+
+    fn trade(ts: i64, seq: u64, size: &str) -> Event {
+        let mut e = Event::new(
+            "s",
+            "X",
+            Timestamp::from_nanos(ts),
+            Payload::Trade(Trade {
+                price: "10.5".parse().unwrap(),
+                size: size.parse().unwrap(),
+                side: None,
+                trade_id: None,
+                conditions: None,
+            }),
+        );
+        e.sequence = Some(seq);
+        e
+    }
+
+    #[test]
+    fn validation_refuses_negative_sizes_and_inverted_bars() {
+        assert!(validate(&trade(1, 1, "-1"))
+            .unwrap_err()
+            .contains("negative size -1"));
+        let bar = Event::new(
+            "s",
+            "X",
+            Timestamp::from_nanos(1),
+            Payload::Bar(Bar {
+                interval_s: 60,
+                open: Decimal::from_int(5),
+                high: Decimal::from_int(4),
+                low: Decimal::from_int(6),
+                close: Decimal::from_int(5),
+                volume: Decimal::from_int(1),
+                trades: None,
+                vwap: None,
+            }),
+        );
+        assert!(validate(&bar)
+            .unwrap_err()
+            .contains("low 6 is above high 4"));
+        let mut empty = trade(1, 1, "1");
+        empty.symbol.clear();
+        assert_eq!(validate(&empty).unwrap_err(), "empty symbol");
+    }
+
+    #[test]
+    fn duplicates_out_of_order_and_gaps() {
+        let policy = IntegrityPolicy {
+            reject_out_of_order: true,
+            out_of_order_tolerance_ms: 1,
+            sequence_gap_alert_threshold: Some(5),
+            ..IntegrityPolicy::default()
+        };
+        let mut s = StreamChecks::default();
+        assert_eq!(s.check(&policy, &trade(10_000_000, 1, "1")), Ok(None));
+        assert_eq!(
+            s.check(&policy, &trade(10_000_000, 1, "1")),
+            Err(Rejection::Duplicate)
+        );
+        // 0.5 ms late is within the 1 ms tolerance; 2 ms late is not.
+        assert_eq!(s.check(&policy, &trade(9_500_000, 2, "1")), Ok(None));
+        assert!(matches!(
+            s.check(&policy, &trade(8_000_000, 3, "1")),
+            Err(Rejection::OutOfOrder { .. })
+        ));
+        // A jump of 5 is at the threshold; a jump of 7 passes it.
+        assert_eq!(s.check(&policy, &trade(11_000_000, 7, "1")), Ok(None));
+        let gap = s
+            .check(&policy, &trade(12_000_000, 14, "1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((gap.after, gap.next), (7, 14));
+    }
+}

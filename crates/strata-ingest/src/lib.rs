@@ -1,0 +1,108 @@
+//! # strata-ingest — capture without loss
+//!
+//! The hot-tier writer and everything that keeps it honest:
+//!
+//! - [`writer`]: [`Writer`] — append one event or a batch from many threads; events are routed by
+//!   the configured layout to hot segments (JSONL) and acknowledged with a ticket; [`Writer::flush`]
+//!   returns the durable watermark (INGEST-1, INGEST-2).
+//! - [`recovery`]: on open, torn tails and unreadable lines of unsealed segments are cut into
+//!   `_quarantine/` with a reason, half-finished seals are completed, and leftovers are sealed
+//!   (INGEST-3).
+//! - [`seal`]: sealing a segment — fsync, optional compression, SHA-256, sidecar manifest,
+//!   `checksums.sha256` line, catalog entry (INGEST-5).
+//! - [`integrity`]: schema validation, out-of-order rejection, sequence-gap alerts and duplicate
+//!   detection at write (INGEST-4).
+//! - [`quota`]: the usage ledger that enforces quotas at write time (QUOTA-1, QUOTA-2).
+//! - [`quarantine`]: where rejected events and torn bytes go, with their reasons.
+//! - [`session`]: each writer run is a session with a `report.json` (SESSION-1).
+//! - [`reader`]: reading events back from hot files (used by recovery checks, tests and the CLI).
+//!
+//! Durability, mode by mode, is stated in `docs/DURABILITY.md`.
+
+pub mod integrity;
+pub mod quarantine;
+pub mod quota;
+pub mod reader;
+pub mod recovery;
+pub mod seal;
+pub mod session;
+pub mod writer;
+
+mod segment;
+
+pub use writer::{Ticket, Writer, WriterOptions};
+
+use std::path::PathBuf;
+
+/// Errors of the ingest path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A quota in HardLimit mode refuses the write; nothing of the batch was written.
+    #[error("quota exceeded for {scope}: {limit_name} limit {limit}, used {used}; nothing of this batch was written, free space or raise the quota")]
+    QuotaExceeded {
+        /// The quota's scope.
+        scope: strata_core::policy::QuotaScope,
+        /// Which limit.
+        limit_name: &'static str,
+        /// The limit.
+        limit: u64,
+        /// Usage before the refused write.
+        used: u64,
+    },
+    /// A file operation failed on a path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The layout could not place an event.
+    #[error(transparent)]
+    Layout(#[from] strata_core::layout::LayoutError),
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] strata_catalog::Error),
+    /// A codec failed.
+    #[error(transparent)]
+    Codec(#[from] strata_codec::Error),
+    /// The config cannot be used for writing.
+    #[error("config: {0}")]
+    Config(String),
+    /// A file does not hold valid events.
+    #[error("{path}: line {line}: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The writer was closed.
+    #[error("the writer is closed")]
+    Closed,
+}
+
+/// The ingest result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.into();
+    move |source| Error::Io { path, source }
+}
+
+/// Folder names inside an archive root.
+pub mod paths {
+    /// Hot-tier data.
+    pub const HOT: &str = "hot";
+    /// Rejected events and torn bytes.
+    pub const QUARANTINE: &str = "_quarantine";
+    /// Session reports.
+    pub const SESSIONS: &str = "_sessions";
+    /// The catalog.
+    pub const CATALOG: &str = "_catalog";
+    /// Extension of unsealed and sealed-uncompressed hot segments.
+    pub const JSONL: &str = ".jsonl";
+}

@@ -1,0 +1,132 @@
+//! Where refused events and damaged bytes go, always with the reason (INGEST-3, INGEST-4).
+//!
+//! ```text
+//! _quarantine/
+//!   rejected/<session>.jsonl    one line per refused event or bad input row:
+//!                               {"reason":…,"at":…,"event":{…}} or {"reason":…,"file":…,"line":…,"raw":…}
+//!   torn/<file>.<ns>.bin        bytes cut from a segment during recovery
+//!   torn/<file>.<ns>.json       why they were cut: {"file":…,"offset":…,"length":…,"reason":…}
+//! ```
+//! Every write is fsynced before the caller goes on: quarantined data is kept, not lost.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use strata_model::{jsonl, Event, Timestamp};
+
+use crate::{io_err, paths, Result};
+
+/// The quarantine of one archive, for one session.
+#[derive(Debug)]
+pub struct Quarantine {
+    dir: PathBuf,
+    session_id: String,
+    rejected: Option<File>,
+    count: u64,
+}
+
+fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+}
+
+impl Quarantine {
+    /// The quarantine under `root`, for `session_id`.
+    pub fn new(root: &Path, session_id: &str) -> Self {
+        Quarantine {
+            dir: root.join(paths::QUARANTINE),
+            session_id: session_id.to_string(),
+            rejected: None,
+            count: 0,
+        }
+    }
+
+    /// Records quarantined so far by this session.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The file refused events and rows of this session go to.
+    pub fn rejected_path(&self) -> PathBuf {
+        self.dir
+            .join("rejected")
+            .join(format!("{}.jsonl", self.session_id))
+    }
+
+    fn append(&mut self, line: &[u8]) -> Result<()> {
+        let path = self.rejected_path();
+        if self.rejected.is_none() {
+            let dir = self.dir.join("rejected");
+            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io_err(&path))?;
+            self.rejected = Some(file);
+        }
+        if let Some(file) = self.rejected.as_mut() {
+            file.write_all(line).map_err(io_err(&path))?;
+            file.sync_data().map_err(io_err(&path))?;
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Quarantines a refused event with the reason.
+    pub fn reject_event(&mut self, event: &Event, reason: &str) -> Result<()> {
+        let mut line = Vec::with_capacity(256);
+        line.extend_from_slice(b"{\"reason\":");
+        line.extend_from_slice(json!(reason).to_string().as_bytes());
+        line.extend_from_slice(format!(",\"at\":{},\"event\":", now_ns()).as_bytes());
+        jsonl::encode_into(event, &mut line).map_err(|e| crate::Error::Config(e.to_string()))?;
+        line.pop(); // the event's newline
+        line.extend_from_slice(b"}\n");
+        self.append(&line)
+    }
+
+    /// Quarantines a bad input row (from an importer) with its file, line and reason.
+    pub fn reject_row(&mut self, file: &str, line_no: u64, reason: &str, raw: &str) -> Result<()> {
+        let line =
+            json!({ "reason": reason, "at": now_ns(), "file": file, "line": line_no, "raw": raw });
+        self.append(format!("{line}\n").as_bytes())
+    }
+
+    /// Keeps bytes cut from `origin` (a segment) at `offset`, with the reason, and fsyncs them.
+    /// Returns the path of the kept bytes.
+    pub fn keep_bytes(
+        &mut self,
+        origin: &Path,
+        offset: u64,
+        bytes: &[u8],
+        reason: &str,
+    ) -> Result<PathBuf> {
+        let dir = self.dir.join("torn");
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let name = origin
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stamp = Timestamp::from_nanos(now_ns()).as_nanos();
+        let data_path = dir.join(format!("{name}.{stamp}.bin"));
+        let meta_path = dir.join(format!("{name}.{stamp}.json"));
+        let meta = json!({
+            "file": origin.display().to_string(),
+            "offset": offset,
+            "length": bytes.len(),
+            "reason": reason,
+            "session": self.session_id,
+        });
+        for (path, content) in [
+            (&data_path, bytes.to_vec()),
+            (&meta_path, format!("{meta:#}\n").into_bytes()),
+        ] {
+            let mut f = File::create(path).map_err(io_err(path))?;
+            f.write_all(&content).map_err(io_err(path))?;
+            f.sync_all().map_err(io_err(path))?;
+        }
+        self.count += 1;
+        Ok(data_path)
+    }
+}

@@ -1,0 +1,345 @@
+//! Recovery on open (INGEST-3): what a crash left behind is repaired before anything is written.
+//!
+//! For every file under `hot/`:
+//! - `*.tmp` — an unfinished compression or rewrite: deleted (its source is still there);
+//! - a data file with a sidecar — sealed. If it is compressed and its plain segment is still
+//!   there, the seal stopped after step 4 (see [`crate::seal`]): the plain segment is deleted. Its
+//!   checksum line and catalog entry are re-applied (both idempotent);
+//! - a compressed data file without a sidecar — an unfinished seal: deleted, and the plain
+//!   segment is sealed again;
+//! - a plain segment without a sidecar — unsealed: every complete line that decodes is kept;
+//!   unreadable lines and a torn last line (no newline) are cut into the quarantine with the
+//!   reason (quarantine first, fsynced, then the segment is rewritten atomically), and the segment
+//!   is sealed with reason `recovery`. An empty segment is removed.
+//!
+//! Nothing complete is dropped (every decodable line stays, once) and nothing is duplicated (lines
+//! are never copied, only kept or cut).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use strata_catalog::{Catalog, FileQuery, StatsAccumulator};
+use strata_core::layout::Layout;
+use strata_core::policy::{QuotaRule, QuotaSubject, QuotaUsage};
+use strata_model::{jsonl, AssetClass, SymbolRegistry};
+
+use crate::quarantine::Quarantine;
+use crate::seal::{self, SealContext, SealReason};
+use crate::{io_err, paths, Result};
+
+/// What recovery did.
+#[derive(Debug, Default)]
+pub struct RecoveryReport {
+    /// Next segment number per partition stem.
+    pub next_segment_no: HashMap<String, u32>,
+    /// One line per action taken, for the session report and logs.
+    pub notes: Vec<String>,
+    /// Lines (or torn tails) cut into the quarantine.
+    pub cut: u64,
+    /// Segments sealed by recovery.
+    pub sealed: u64,
+}
+
+/// `stem` and segment number → the file stem `STEM_NNNNNN`.
+pub fn segment_stem(stem: &str, no: u32) -> String {
+    format!("{stem}_{no:06}")
+}
+
+/// The reverse of [`segment_stem`]: `"a/b_000012"` → `("a/b", 12)`.
+pub fn split_segment(file_stem: &str) -> Option<(&str, u32)> {
+    let (stem, no) = file_stem.rsplit_once('_')?;
+    (no.len() >= 6 && no.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
+    Some((stem, no.parse().ok()?))
+}
+
+const CODEC_EXTS: [&str; 3] = [".gz", ".zst", ".lz4"];
+
+fn rel_to(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
+fn sidecar_of(path: &Path) -> PathBuf {
+    strata_catalog::sidecar_path_for(path)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        if entry.file_type().map_err(io_err(&path))?.is_dir() {
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Repairs and seals what a crash left under `root/hot`; returns what it did and the next free
+/// segment number of every partition.
+pub fn recover(
+    root: &Path,
+    layout: &Layout,
+    ctx: &SealContext<'_>,
+    quarantine: &mut Quarantine,
+) -> Result<RecoveryReport> {
+    let hot = root.join(paths::HOT);
+    let mut report = RecoveryReport::default();
+    if !hot.exists() {
+        return Ok(report);
+    }
+    let mut files = Vec::new();
+    walk(&hot, &mut files)?;
+    files.sort();
+    for path in &files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with(".tmp") {
+            std::fs::remove_file(path).map_err(io_err(path))?;
+            report
+                .notes
+                .push(format!("removed unfinished {}", rel_to(root, path)));
+        }
+    }
+    let exists = |p: &Path| p.exists();
+    for path in files
+        .iter()
+        .filter(|p| exists(p) && crate::reader::is_data_file(p))
+    {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let plain_name = CODEC_EXTS
+            .iter()
+            .find_map(|ext| name.strip_suffix(ext))
+            .unwrap_or(&name);
+        let compressed = plain_name.len() != name.len();
+        let plain = path.with_file_name(plain_name);
+        // Segment numbering: every data file counts, sealed or not.
+        let rel_hot = rel_to(&hot, &plain);
+        if let Some((stem, no)) = rel_hot.strip_suffix(paths::JSONL).and_then(split_segment) {
+            let next = report.next_segment_no.entry(stem.to_string()).or_insert(1);
+            *next = (*next).max(no + 1);
+        }
+        let has_sidecar = sidecar_of(path).exists();
+        if has_sidecar {
+            let manifest = strata_catalog::read_sidecar(&sidecar_of(path))?;
+            if compressed && plain.exists() && !sidecar_of(&plain).exists() {
+                std::fs::remove_file(&plain).map_err(io_err(&plain))?;
+                seal::sync_dir(&parent(path))?;
+                report.notes.push(format!(
+                    "finished sealing {} (removed its plain segment)",
+                    manifest.path
+                ));
+            }
+            if ctx.checksums {
+                seal::ensure_checksum_line(&parent(path), &name, &manifest.sha256)?;
+            }
+            // A crash between the sidecar and the catalog entry leaves the file unindexed.
+            if ctx.catalog.get(&manifest.path)?.is_none() {
+                ctx.catalog.register(&manifest)?;
+                report.notes.push(format!(
+                    "indexed {} (sealed, missing from the catalog)",
+                    manifest.path
+                ));
+            }
+            continue;
+        }
+        if compressed {
+            if plain.exists() {
+                std::fs::remove_file(path).map_err(io_err(path))?;
+                report
+                    .notes
+                    .push(format!("removed unfinished seal {}", rel_to(root, path)));
+            } else {
+                report.notes.push(format!(
+                    "{} has no sidecar and no plain segment; left as is for `strata health`",
+                    rel_to(root, path)
+                ));
+            }
+            continue;
+        }
+        // A plain segment whose compressed copy is sealed: the seal stopped before step 7.
+        if let Some(sealed) = CODEC_EXTS
+            .iter()
+            .map(|ext| PathBuf::from(format!("{}{ext}", path.display())))
+            .find(|c| c.exists() && sidecar_of(c).exists())
+        {
+            std::fs::remove_file(path).map_err(io_err(path))?;
+            seal::sync_dir(&parent(path))?;
+            report.notes.push(format!(
+                "finished sealing {} (removed its plain segment)",
+                rel_to(root, &sealed)
+            ));
+            continue;
+        }
+        // An unsealed plain segment.
+        let cut = repair_segment(path, quarantine)?;
+        report.cut += cut.len() as u64;
+        report.notes.extend(cut);
+        let events = crate::reader::read_events(path)?;
+        if events.is_empty() {
+            std::fs::remove_file(path).map_err(io_err(path))?;
+            report
+                .notes
+                .push(format!("removed empty segment {}", rel_to(root, path)));
+            continue;
+        }
+        let mut stats = StatsAccumulator::new();
+        for e in &events {
+            stats.add(e);
+        }
+        let partition = rel_hot
+            .strip_suffix(paths::JSONL)
+            .and_then(split_segment)
+            .and_then(|(stem, _)| layout.parse(stem).ok())
+            .unwrap_or_default();
+        seal::seal_file(
+            ctx,
+            path,
+            &rel_to(root, path),
+            partition,
+            stats.finish(),
+            SealReason::Recovery,
+        )?;
+        report.sealed += 1;
+        report.notes.push(format!(
+            "sealed {} ({} events) left open by a crash",
+            rel_to(root, path),
+            events.len()
+        ));
+    }
+    Ok(report)
+}
+
+fn parent(path: &Path) -> PathBuf {
+    path.parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Keeps every complete, decodable line of a segment; cuts the rest into the quarantine with the
+/// reason, then rewrites the segment atomically. Returns one note per cut.
+pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let mut kept = Vec::with_capacity(bytes.len());
+    let mut notes = Vec::new();
+    let mut offset = 0usize;
+    let mut line_no = 0u64;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        line_no += 1;
+        let start = offset;
+        offset += line.len();
+        let reason = if !line.ends_with(b"\n") {
+            Some(format!(
+                "torn last record at line {line_no}: {} bytes without a newline",
+                line.len()
+            ))
+        } else {
+            jsonl::decode_line(line)
+                .err()
+                .map(|e| format!("unreadable record at line {line_no}: {e}"))
+        };
+        match reason {
+            None => kept.extend_from_slice(line),
+            Some(reason) => {
+                quarantine.keep_bytes(path, start as u64, line, &reason)?;
+                notes.push(format!(
+                    "{}: {reason} (cut into the quarantine)",
+                    path.display()
+                ));
+            }
+        }
+    }
+    if kept.len() != bytes.len() {
+        let tmp = PathBuf::from(format!("{}.repair.tmp", path.display()));
+        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(&kept).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io_err(path))?;
+        seal::sync_dir(&parent(path))?;
+    }
+    Ok(notes)
+}
+
+/// Starting usage of each quota rule, from the files the catalog knows.
+pub fn usage_from_catalog(
+    catalog: &Catalog,
+    rules: &[QuotaRule],
+    symbols: &SymbolRegistry,
+    today: NaiveDate,
+) -> Result<Vec<QuotaUsage>> {
+    let mut usage = vec![QuotaUsage::default(); rules.len()];
+    if rules.is_empty() {
+        return Ok(usage);
+    }
+    let today_prefix = today.format("%Y-%m-%d").to_string();
+    for manifest in catalog.find(&FileQuery::default())? {
+        let stats = &manifest.stats;
+        let events_today: u64 = stats
+            .events_by_hour
+            .iter()
+            .filter(|(h, _)| h.starts_with(&today_prefix))
+            .map(|(_, n)| n)
+            .sum();
+        // A file counts against a rule when any of its (source, symbol, kind) matches.
+        for (rule, used) in rules.iter().zip(usage.iter_mut()) {
+            let matches = stats.sources.iter().any(|source| {
+                stats.symbols.iter().any(|symbol| {
+                    stats.kinds.keys().any(|&kind| {
+                        let asset_class = symbols
+                            .resolve(symbol)
+                            .map_or(AssetClass::Other, |s| s.asset_class);
+                        rule.applies_to(&QuotaSubject {
+                            source,
+                            asset_class,
+                            symbol,
+                            kind,
+                        })
+                    })
+                })
+            });
+            if matches {
+                used.bytes += manifest.size_bytes;
+                used.files += 1;
+                used.events_today += events_today;
+            }
+        }
+    }
+    Ok(usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_names_round_trip() {
+        assert_eq!(
+            segment_stem("SPY/trade/2024-01-15", 7),
+            "SPY/trade/2024-01-15_000007"
+        );
+        assert_eq!(
+            split_segment("SPY/trade/2024-01-15_000007"),
+            Some(("SPY/trade/2024-01-15", 7))
+        );
+        assert_eq!(
+            split_segment("SPY_trade_2024-01-15_1234567"),
+            Some(("SPY_trade_2024-01-15", 1_234_567))
+        );
+        assert_eq!(split_segment("SPY/bbo_quote"), None);
+        assert_eq!(split_segment("x_12"), None);
+    }
+}

@@ -1,0 +1,78 @@
+//! Each writer run is a session with a `report.json` (SESSION-1).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::integrity::Gap;
+use crate::{io_err, paths, Result};
+
+/// What a session did: timing, counts, gaps, bytes and verified files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionReport {
+    /// Session id (also the folder name under `_sessions/`).
+    pub id: String,
+    /// Free-form tags given when the writer was opened.
+    pub tags: Vec<String>,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// End, RFC 3339.
+    pub finished_at: String,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Events accepted.
+    pub events: u64,
+    /// Accepted events by canonical symbol.
+    pub by_symbol: BTreeMap<String, u64>,
+    /// Accepted events by kind.
+    pub by_kind: BTreeMap<String, u64>,
+    /// Accepted events by source.
+    pub by_source: BTreeMap<String, u64>,
+    /// Events refused by integrity checks (all in the quarantine).
+    pub rejected: u64,
+    /// Refusals by reason class (`invalid`, `duplicate`, `out_of_order`, `import`).
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Input rows skipped as not market events (e.g. Binance markPrice).
+    pub skipped: u64,
+    /// Sequence gaps above the policy's threshold.
+    pub gaps: Vec<Gap>,
+    /// JSONL bytes written (before compression).
+    pub bytes_written: u64,
+    /// Files sealed.
+    pub files_sealed: u64,
+    /// Bytes of sealed files as stored (after compression).
+    pub bytes_sealed: u64,
+    /// Sealed files whose SHA-256 was re-read and matched.
+    pub files_verified: u64,
+    /// Quota warnings and cleanup signals raised.
+    pub quota_signals: Vec<String>,
+    /// Records recovered/quarantined when the archive was opened.
+    pub recovery: Vec<String>,
+}
+
+impl SessionReport {
+    /// Where a session's report lives.
+    pub fn path(root: &Path, id: &str) -> PathBuf {
+        root.join(paths::SESSIONS).join(id).join("report.json")
+    }
+
+    /// Writes the report atomically and returns its path.
+    pub fn write(&self, root: &Path) -> Result<PathBuf> {
+        let path = Self::path(root, &self.id);
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.to_path_buf());
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let tmp = dir.join("report.json.tmp");
+        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        let text =
+            serde_json::to_vec_pretty(self).map_err(|e| crate::Error::Config(e.to_string()))?;
+        f.write_all(&text).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        Ok(path)
+    }
+}
