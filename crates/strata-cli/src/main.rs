@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+mod archive_cmds;
 use serde_json::json;
 use strata::archive::{self, CONFIG_FILE_NAME};
 use strata::codec::{self, CodecSpec, MeasurementReport};
@@ -27,28 +29,28 @@ struct Cli {
 }
 
 #[derive(Args, Debug)]
-struct Global {
+pub(crate) struct Global {
     /// Archive root folder (its strata.toml is used).
     #[arg(long, global = true, value_name = "DIR")]
-    root: Option<PathBuf>,
+    pub(crate) root: Option<PathBuf>,
     /// Config file (TOML, JSON or YAML).
     #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Print one JSON document on stdout.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
     /// Replace the clock (RFC 3339 or YYYY-MM-DD) for everything that depends on age or calendar.
     #[arg(long, global = true, value_name = "TIME", value_parser = parse_time)]
-    now: Option<Timestamp>,
+    pub(crate) now: Option<Timestamp>,
     /// Only errors.
     #[arg(short, long, global = true)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// More logging (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
+    pub(crate) verbose: u8,
 }
 
-fn parse_time(s: &str) -> Result<Timestamp, String> {
+pub(crate) fn parse_time(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse_flexible(s).map_err(|e| e.to_string())
 }
 
@@ -69,6 +71,20 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Import files into the hot tier (formats: jsonl, csv, lean, dbn, binance).
+    Ingest(archive_cmds::IngestArgs),
+    /// Files in the catalog, filtered by symbol, kind, source, tier and time.
+    Ls(archive_cmds::LsArgs),
+    /// Rebuild the catalog index from the sidecars, or show its totals.
+    Catalog {
+        #[command(subcommand)]
+        command: archive_cmds::CatalogCommand,
+    },
+    /// Build a local archive from a real sample plus a synthetic live feed, seal and verify it.
+    Demo {
+        /// Archive folder (default: --root, else ./strata-demo).
+        dir: Option<PathBuf>,
     },
     /// Measure codecs on your data and pick one by a rule (CODEC-3).
     Codec {
@@ -135,9 +151,9 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
 }
 
 /// A failure with the exit code it maps to.
-struct Failure {
-    code: u8,
-    error: anyhow::Error,
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) error: anyhow::Error,
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
@@ -244,6 +260,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Codec {
             command: CodecCommand::Advise(args),
         } => codec_advise(g, args)?,
+        Command::Ingest(args) => archive_cmds::ingest(g, args)?,
+        Command::Ls(args) => archive_cmds::ls(g, args)?,
+        Command::Catalog { command } => archive_cmds::catalog(g, command)?,
+        Command::Demo { dir } => archive_cmds::demo(g, dir.as_deref())?,
         Command::Config {
             command: ConfigCommand::Show { file },
         } => {

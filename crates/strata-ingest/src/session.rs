@@ -36,8 +36,10 @@ pub struct SessionReport {
     pub rejected_by_reason: BTreeMap<String, u64>,
     /// Input rows skipped as not market events (e.g. Binance markPrice).
     pub skipped: u64,
-    /// Sequence gaps above the policy's threshold.
+    /// Sequence gaps above the policy's threshold (the first [`SessionReport::MAX_GAPS_LISTED`]).
     pub gaps: Vec<Gap>,
+    /// All sequence gaps found, listed or not.
+    pub gap_count: u64,
     /// JSONL bytes written (before compression).
     pub bytes_written: u64,
     /// Files sealed.
@@ -53,6 +55,17 @@ pub struct SessionReport {
 }
 
 impl SessionReport {
+    /// Gaps listed one by one in a report; the rest are only counted.
+    pub const MAX_GAPS_LISTED: usize = 1000;
+
+    /// Records a gap: counted always, listed while the list is short.
+    pub fn add_gap(&mut self, gap: Gap) {
+        self.gap_count += 1;
+        if self.gaps.len() < Self::MAX_GAPS_LISTED {
+            self.gaps.push(gap);
+        }
+    }
+
     /// Where a session's report lives.
     pub fn path(root: &Path, id: &str) -> PathBuf {
         root.join(paths::SESSIONS).join(id).join("report.json")

@@ -394,7 +394,7 @@ impl Writer {
                 }
                 Ok(Some(gap)) => {
                     tracing::warn!(target: "strata::ingest", "sequence gap in {}/{}/{}: {} -> {}", gap.source, gap.symbol, gap.kind, gap.after, gap.next);
-                    st.report.gaps.push(gap);
+                    st.report.add_gap(gap);
                 }
                 Ok(None) => {}
             }

@@ -16,7 +16,7 @@ use strata_model::{Decimal, Event, Payload, Timestamp, Trade};
 fn trade(thread: usize, i: usize) -> Event {
     let mut e = Event::new(
         "q",
-        if i % 2 == 0 { "AAA" } else { "BBB" },
+        if i.is_multiple_of(2) { "AAA" } else { "BBB" },
         Timestamp::from_nanos(1_705_323_600_000_000_000 + i as i64 * 1_000),
         Payload::Trade(Trade {
             price: Decimal::new(100 + i as i64, 2).unwrap(),

@@ -2,9 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use strata_catalog::Catalog;
 use strata_core::config::{Config, ConfigFormat};
 use strata_core::template::config_toml;
 use strata_core::Profile;
+use strata_import::{Format, ImportOptions, ImportSummary, Record};
+use strata_ingest::{Writer, WriterOptions};
 
 use crate::{Error, Result};
 
@@ -76,6 +81,158 @@ pub fn resolve_root(config: &Config, config_path: &Path) -> PathBuf {
         base.to_path_buf()
     } else {
         base.join(root)
+    }
+}
+
+/// An open archive: its root, resolved config and catalog.
+pub struct Archive {
+    root: PathBuf,
+    config: Config,
+    catalog: Arc<Catalog>,
+}
+
+/// Events are handed to the writer in batches of this many.
+pub const IMPORT_BATCH: usize = 4096;
+
+/// What importing one file did.
+#[derive(Debug, Clone, Default)]
+pub struct FileImport {
+    /// The file (or `-`).
+    pub file: String,
+    /// Rows, events, rejected, skipped and gaps as the importer counted them.
+    pub summary: ImportSummary,
+    /// Events the writer accepted.
+    pub accepted: u64,
+    /// Events the writer refused (integrity checks; quarantined with the reason).
+    pub refused: u64,
+}
+
+impl Archive {
+    /// Opens the archive at `root` with `config` (the root is created if needed), and writes the
+    /// source and symbol registries into `_catalog/`.
+    pub fn open(root: &Path, config: Config) -> Result<Archive> {
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        let catalog = Arc::new(Catalog::open(root)?);
+        catalog.write_registries(&config.sources, &config.symbols)?;
+        Ok(Archive {
+            root: root.to_path_buf(),
+            config,
+            catalog,
+        })
+    }
+
+    /// Opens the archive in `dir`: with its `strata.toml` when there is one, else with the
+    /// built-in Research defaults (OPS-3: no setup needed).
+    pub fn open_dir(dir: &Path) -> Result<Archive> {
+        let path = dir.join(CONFIG_FILE_NAME);
+        if path.exists() {
+            let config = load_config(&path)?;
+            let root = resolve_root(&config, &path);
+            Archive::open(&root, config)
+        } else {
+            Archive::open(dir, Config::for_profile(Profile::Research))
+        }
+    }
+
+    /// The archive root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The resolved config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// Opens a writer session on the hot tier (recovering what a crash left first).
+    pub fn writer(&self, options: WriterOptions) -> Result<Writer> {
+        Ok(Writer::open(
+            &self.root,
+            self.config.clone(),
+            Arc::clone(&self.catalog),
+            options,
+        )?)
+    }
+
+    /// Imports one input file through `writer`: events in batches, rejected rows into the
+    /// quarantine with file, line and reason, skipped rows counted. `progress` is called with the
+    /// rows read so far. File-level problems (unreadable, wrong format) are errors.
+    pub fn import_file(
+        &self,
+        writer: &Writer,
+        path: &Path,
+        format: Format,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<FileImport> {
+        let records = strata_import::import_file(path, format, options)?;
+        self.import_records(writer, &path.display().to_string(), records, progress)
+    }
+
+    /// Imports from any reader (e.g. standard input), named `name` in errors.
+    pub fn import_reader<R: std::io::Read + Send + 'static>(
+        &self,
+        writer: &Writer,
+        reader: R,
+        name: &str,
+        format: Format,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<FileImport> {
+        let records = strata_import::import_reader(reader, name, format, options)?;
+        self.import_records(writer, name, records, progress)
+    }
+
+    fn import_records(
+        &self,
+        writer: &Writer,
+        name: &str,
+        records: strata_import::Records,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<FileImport> {
+        let mut out = FileImport {
+            file: name.to_string(),
+            ..FileImport::default()
+        };
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let flush = |batch: &mut Vec<strata_model::Event>, out: &mut FileImport| -> Result<()> {
+            if !batch.is_empty() {
+                let outcome = writer.append_batch(batch)?;
+                out.accepted += outcome.accepted as u64;
+                out.refused += outcome.rejected as u64;
+                batch.clear();
+            }
+            Ok(())
+        };
+        let mut seen = 0u64;
+        for record in records {
+            seen += 1;
+            out.summary.add(&record);
+            match record {
+                Record::Event(event) => {
+                    batch.push(event);
+                    if batch.len() >= IMPORT_BATCH {
+                        flush(&mut batch, &mut out)?;
+                        progress(seen);
+                    }
+                }
+                Record::Rejected(r) => {
+                    writer.record_import_problem(&r.file, r.line, &r.reason, Some(&r.raw))?
+                }
+                Record::Skipped { line, reason } => {
+                    writer.record_import_problem(name, line, &reason, None)?
+                }
+                _ => {}
+            }
+        }
+        flush(&mut batch, &mut out)?;
+        progress(out.summary.rows.max(seen));
+        Ok(out)
     }
 }
 

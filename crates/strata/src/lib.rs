@@ -6,7 +6,11 @@
 //! - [`core`] ([`strata_core`]): layouts, policies, profiles, the config file.
 //! - [`codec`] ([`strata_codec`]): none / gzip / zstd / LZ4 codecs, sniffing, the codec advisor.
 //! - [`backend`] ([`strata_backend`]): `file://`, `memory://` and (feature `s3`) `s3://` storage.
-//! - [`archive`]: setting up an archive folder and loading its config.
+//! - [`catalog`] ([`strata_catalog`]): sidecar manifests, checksums, the SQLite index.
+//! - [`import`] ([`strata_import`]): JSONL, CSV, Lean, DBN and Binance importers.
+//! - [`ingest`] ([`strata_ingest`]): the hot-tier writer, recovery and sealing.
+//! - [`archive`]: an archive folder — init, config, and [`archive::Archive`], which opens it
+//!   (with the built-in defaults when it has no config), hands out writers and imports files.
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
@@ -19,8 +23,11 @@
 pub mod archive;
 
 pub use strata_backend as backend;
+pub use strata_catalog as catalog;
 pub use strata_codec as codec;
 pub use strata_core as core;
+pub use strata_import as import;
+pub use strata_ingest as ingest;
 pub use strata_model as model;
 
 /// The facade's error type.
@@ -38,6 +45,15 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The writer failed.
+    #[error(transparent)]
+    Ingest(#[from] strata_ingest::Error),
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] strata_catalog::Error),
+    /// An input file cannot be imported.
+    #[error(transparent)]
+    Import(#[from] strata_import::ImportError),
     /// `init` would overwrite an existing config.
     #[error("{path} already exists; pass --force to overwrite it")]
     AlreadyInitialized {

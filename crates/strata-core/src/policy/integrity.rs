@@ -14,7 +14,10 @@ pub struct IntegrityPolicy {
     pub reject_out_of_order: bool,
     /// Tolerance for out-of-order events, in milliseconds, when rejecting them.
     pub out_of_order_tolerance_ms: u64,
-    /// Alert when a source's sequence number jumps by more than this (unset: no alert).
+    /// Alert when a stream's sequence number jumps by more than this (unset, the default: no
+    /// alert). Only for feeds whose sequence numbers are contiguous per (source, symbol, kind);
+    /// venue-wide sequences (CME channels) or update ids that skip (Binance depth `u`) would raise
+    /// false alarms — their importers check the venue's own continuity rule instead.
     pub sequence_gap_alert_threshold: Option<u64>,
     /// Detect exact duplicates (same source, symbol, sequence and content).
     pub detect_duplicates: bool,
@@ -30,7 +33,7 @@ impl Default for IntegrityPolicy {
             validate_schema: true,
             reject_out_of_order: false,
             out_of_order_tolerance_ms: 0,
-            sequence_gap_alert_threshold: Some(1),
+            sequence_gap_alert_threshold: None,
             detect_duplicates: true,
             duplicate_window: 10_000,
             quarantine_whole_file_on_checksum_mismatch: true,

@@ -1,0 +1,177 @@
+//! `strata demo`, `ingest`, `ls` and `catalog rebuild|stats` through the real binary.
+
+// Test helpers may panic: a failure here is a test failure.
+#![allow(clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .expect("run strata")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+fn testdata(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn demo_builds_a_verified_archive_and_rebuild_reproduces_its_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("demo");
+    let root = root.to_str().unwrap();
+    let demo = json(&strata(&["--json", "demo", root]));
+    assert_eq!(demo["ok"], true);
+    assert!(demo["events"].as_u64().unwrap() > 30_000, "{demo}");
+    assert_eq!(
+        demo["checksums_verified"], demo["files"],
+        "every file's checksum verified"
+    );
+
+    let before = json(&strata(&["--root", root, "--json", "catalog", "stats"]));
+    std::fs::remove_file(Path::new(root).join("_catalog/index.sqlite")).unwrap();
+    let rebuilt = json(&strata(&["--root", root, "--json", "catalog", "rebuild"]));
+    assert_eq!(rebuilt["registered"], demo["files"]);
+    let after = json(&strata(&["--root", root, "--json", "catalog", "stats"]));
+    assert_eq!(
+        before, after,
+        "the index rebuilt from sidecars alone answers the same"
+    );
+
+    let spy = json(&strata(&[
+        "--root", root, "--json", "ls", "--symbol", "SPY", "--kind", "trade",
+    ]));
+    let files = spy.as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["stats"]["event_count"], 2000);
+    let none = json(&strata(&[
+        "--root",
+        root,
+        "--json",
+        "ls",
+        "--symbol",
+        "SPY",
+        "--from",
+        "2020-01-01",
+    ]));
+    assert!(
+        none.as_array().unwrap().is_empty(),
+        "time filter excludes 2013 data"
+    );
+}
+
+#[test]
+fn ingest_quarantines_bad_rows_with_file_and_line_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap();
+    let csv = dir.path().join("trades.csv");
+    std::fs::write(
+        &csv,
+        "ts,sym,px,qty\n1717421400000,AAPL,190.01,100\n1717421400001,AAPL,not-a-price,5\n1717421400002,AAPL,190.02,0.5\n",
+    )
+    .unwrap();
+    let out = json(&strata(&[
+        "--root",
+        root,
+        "--json",
+        "ingest",
+        "--format",
+        "csv",
+        "--csv-map",
+        "time=ts:ms,symbol=sym,price=px,size=qty",
+        csv.to_str().unwrap(),
+    ]));
+    assert_eq!(out["events"], 2);
+    assert_eq!(out["quarantined"], 1);
+    assert_eq!(out["files"][0]["rejected_rows"], 1);
+    let session = out["session"].as_str().unwrap();
+    let rejected = std::fs::read_to_string(
+        Path::new(root).join(format!("_quarantine/rejected/{session}.jsonl")),
+    )
+    .unwrap();
+    assert!(
+        rejected.contains("trades.csv")
+            && rejected.contains("\"line\":3")
+            && rejected.contains("not-a-price"),
+        "{rejected}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(root).join(format!("_sessions/{session}/report.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["events"], 2);
+    assert_eq!(report["by_symbol"]["AAPL"], 2);
+    assert_eq!(report["files_verified"], report["files_sealed"]);
+
+    // Exact decimals survive the whole path: the stored size is "0.5", the price "190.02".
+    let listed = json(&strata(&[
+        "--root", root, "--json", "ls", "--symbol", "AAPL",
+    ]));
+    let path = listed[0]["path"].as_str().unwrap();
+    let stored = strata::ingest::reader::read_events(&Path::new(root).join(path)).unwrap();
+    let last = stored.last().unwrap().payload.trade().unwrap();
+    assert_eq!(
+        (last.price.to_string(), last.size.to_string()),
+        ("190.02".into(), "0.5".into())
+    );
+}
+
+#[test]
+fn ingest_real_lean_and_dbn_cuts_and_fail_on_unreadable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("b");
+    let root = root.to_str().unwrap();
+    let lean = json(&strata(&[
+        "--root",
+        root,
+        "--json",
+        "ingest",
+        "--format",
+        "lean",
+        &testdata("lean/equity/usa/tick/spy/20131007_trade.zip"),
+    ]));
+    assert_eq!(lean["events"], 2000);
+    let dbn = json(&strata(&[
+        "--root",
+        root,
+        "--json",
+        "ingest",
+        "--format",
+        "dbn",
+        &testdata("databento/esh4-glbx-mdp3-20231225.mbo.first2000.dbn.zst"),
+    ]));
+    assert!(dbn["events"].as_u64().unwrap() > 1000, "{dbn}");
+    let stats = json(&strata(&["--root", root, "--json", "catalog", "stats"]));
+    assert_eq!(
+        stats["events"].as_u64().unwrap(),
+        2000 + dbn["events"].as_u64().unwrap()
+    );
+
+    let out = strata(&[
+        "--root",
+        root,
+        "ingest",
+        "--format",
+        "dbn",
+        "/nonexistent/x.dbn.zst",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.dbn.zst"));
+}
