@@ -73,28 +73,9 @@ fn every_acknowledged_event_survives_sigkill_exactly_once() {
             strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2),
         );
         writer.close().unwrap();
-        let ids = strata_tests::stored_ids(root);
-        let duplicated: Vec<_> = ids
-            .iter()
-            .filter(|(_, &n)| n > 1)
-            .map(|(id, n)| (*id, *n))
-            .collect();
-        assert!(
-            duplicated.is_empty(),
-            "round {round} (seed {seed}): duplicated ids {duplicated:?}"
-        );
-        let missing: Vec<u64> = acked_ranges
-            .iter()
-            .cloned()
-            .flatten()
-            .filter(|id| !ids.contains_key(id))
-            .take(10)
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "round {round} (seed {seed}): acknowledged ids missing, e.g. {missing:?}"
-        );
-        strata_tests::verify_all_checksums(root);
+        let ids = strata_tests::assert_acknowledged_exactly_once(root, &acked_ranges, &|| {
+            format!("round {round} (seed {seed})")
+        });
         next_id = ids.keys().next_back().map_or(1, |max| max + 1).max(next_id);
     }
     let ids = strata_tests::stored_ids(root);

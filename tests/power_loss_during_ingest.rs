@@ -111,25 +111,9 @@ fn acknowledged_events_survive_lost_and_torn_unsynced_data() {
             strata_tests::crash_test_config(DurabilityMode::GroupCommit, 600_000),
         );
         let report = writer.close().unwrap();
-        let ids = strata_tests::stored_ids(root);
-        let duplicated: Vec<_> = ids.iter().filter(|(_, &n)| n > 1).collect();
-        assert!(
-            duplicated.is_empty(),
-            "round {round}: duplicated {duplicated:?}"
-        );
-        let missing: Vec<u64> = acked_ranges
-            .iter()
-            .cloned()
-            .flatten()
-            .filter(|id| !ids.contains_key(id))
-            .take(10)
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "round {round}: acknowledged ids missing, e.g. {missing:?}; recovery: {:?}",
-            report.recovery
-        );
-        strata_tests::verify_all_checksums(root);
+        let ids = strata_tests::assert_acknowledged_exactly_once(root, &acked_ranges, &|| {
+            format!("round {round}; recovery: {:?}", report.recovery)
+        });
         next_id = ids
             .keys()
             .next_back()

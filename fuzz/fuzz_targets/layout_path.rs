@@ -5,17 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use strata_core::layout::{Granularity, Layout, NamingConvention, KNOWN_EXTENSIONS};
 
 fuzz_target!(|path: &str| {
-    let conventions = [
-        NamingConvention::Flat,
-        NamingConvention::BySymbol,
-        NamingConvention::ByDate,
-        NamingConvention::ByType,
-        NamingConvention::BySource,
-        NamingConvention::ByAssetClass,
-        NamingConvention::Hierarchical,
-        NamingConvention::Canonical,
-    ];
-    for naming in conventions {
+    for &naming in NamingConvention::ALL {
         let layout = Layout::new(naming, Granularity::Daily);
         if let Ok(key) = layout.parse(path) {
             let stem = KNOWN_EXTENSIONS

@@ -82,6 +82,41 @@ pub fn stored_ids(root: &Path) -> BTreeMap<u64, u32> {
     ids
 }
 
+/// Checks the archive after a crash round: every file parses, no event id is stored twice, and
+/// every id in the acknowledged ranges is stored. Returns the stored ids. `context` goes into
+/// failure messages (round, seed, recovery notes).
+pub fn assert_acknowledged_exactly_once(
+    root: &Path,
+    acked: &[std::ops::RangeInclusive<u64>],
+    context: &dyn Fn() -> String,
+) -> BTreeMap<u64, u32> {
+    let ids = stored_ids(root);
+    let duplicated: Vec<(u64, u32)> = ids
+        .iter()
+        .filter(|(_, &n)| n > 1)
+        .map(|(id, n)| (*id, *n))
+        .collect();
+    assert!(
+        duplicated.is_empty(),
+        "{}: duplicated ids {duplicated:?}",
+        context()
+    );
+    let missing: Vec<u64> = acked
+        .iter()
+        .cloned()
+        .flatten()
+        .filter(|id| !ids.contains_key(id))
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{}: acknowledged ids missing, e.g. {missing:?}",
+        context()
+    );
+    verify_all_checksums(root);
+    ids
+}
+
 /// Checks every folder's `checksums.sha256` against the files (all must match).
 pub fn verify_all_checksums(root: &Path) -> usize {
     let mut folders = std::collections::BTreeSet::new();
