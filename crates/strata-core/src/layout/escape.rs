@@ -24,10 +24,12 @@ use super::LayoutError;
 
 /// The longest escaped value kept in one path segment, in bytes; longer values are split.
 ///
-/// 200 leaves room under the 255-byte component limit of common file systems for a Hive
+/// 160 leaves room under the 255-byte component limit of common file systems for a Hive
 /// prefix (`exchange=`), the [`Flat`](super::NamingConvention::Flat) suffix
-/// (`_order_book_delta_2024-01-15.regular`) and an extension chain.
-pub const MAX_SEGMENT_BYTES: usize = 200;
+/// (`_order_book_delta_2024-01-15.regular`, 36 bytes) and the longest name the writer derives
+/// from a stem (`_000001.jsonl.zst.manifest.json.tmp`, 35 bytes: segment number, extension chain,
+/// sidecar, temporary).
+pub const MAX_SEGMENT_BYTES: usize = 160;
 
 /// Ends every piece but the last of a value split over several path levels.
 pub const CONTINUATION: char = '~';
