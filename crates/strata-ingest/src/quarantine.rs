@@ -4,8 +4,8 @@
 //! _quarantine/
 //!   rejected/<session>.jsonl    one line per refused event or bad input row:
 //!                               {"reason":…,"at":…,"event":{…}} or {"reason":…,"file":…,"line":…,"raw":…}
-//!   torn/<file>.<ns>.bin        bytes cut from a segment during recovery
-//!   torn/<file>.<ns>.json       why they were cut: {"file":…,"offset":…,"length":…,"reason":…}
+//!   torn/<file>.<offset>.<ns>.bin   bytes cut from a segment during recovery
+//!   torn/<file>.<offset>.<ns>.json  why they were cut: {"file":…,"offset":…,"length":…,"reason":…}
 //! ```
 //! Every write is fsynced before the caller goes on: quarantined data is kept, not lost.
 
@@ -109,8 +109,9 @@ impl Quarantine {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let stamp = Timestamp::from_nanos(now_ns()).as_nanos();
-        let data_path = dir.join(format!("{name}.{stamp}.bin"));
-        let meta_path = dir.join(format!("{name}.{stamp}.json"));
+        // Offset and time make the name unique: one segment can have several cuts.
+        let data_path = dir.join(format!("{name}.{offset}.{stamp}.bin"));
+        let meta_path = dir.join(format!("{name}.{offset}.{stamp}.json"));
         let meta = json!({
             "file": origin.display().to_string(),
             "offset": offset,

@@ -231,15 +231,37 @@ fn parent(path: &Path) -> PathBuf {
 }
 
 /// Keeps every complete, decodable line of a segment; cuts the rest into the quarantine with the
-/// reason, then rewrites the segment atomically. Returns one note per cut.
+/// reason (contiguous bad lines as one region), then rewrites the segment atomically. Returns one
+/// note per region cut.
 pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Vec<String>> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     let mut kept = Vec::with_capacity(bytes.len());
     let mut notes = Vec::new();
+    // Contiguous bad lines are cut as one region: (start offset, end offset, first reason, lines).
+    let mut bad: Option<(usize, usize, String, u64)> = None;
+    let mut cut = |region: (usize, usize, String, u64),
+                   q: &mut Quarantine,
+                   notes: &mut Vec<String>|
+     -> Result<()> {
+        let (start, end, first_reason, lines) = region;
+        let reason = if lines > 1 {
+            format!(
+                "{first_reason}; and {} more bad line(s) after it",
+                lines - 1
+            )
+        } else {
+            first_reason
+        };
+        q.keep_bytes(path, start as u64, &bytes[start..end], &reason)?;
+        notes.push(format!(
+            "{}: {reason} (cut into the quarantine)",
+            path.display()
+        ));
+        Ok(())
+    };
     let mut offset = 0usize;
-    let mut line_no = 0u64;
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        line_no += 1;
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let line_no = i as u64 + 1;
         let start = offset;
         offset += line.len();
         let reason = if !line.ends_with(b"\n") {
@@ -252,16 +274,22 @@ pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Vec<St
                 .err()
                 .map(|e| format!("unreadable record at line {line_no}: {e}"))
         };
-        match reason {
-            None => kept.extend_from_slice(line),
-            Some(reason) => {
-                quarantine.keep_bytes(path, start as u64, line, &reason)?;
-                notes.push(format!(
-                    "{}: {reason} (cut into the quarantine)",
-                    path.display()
-                ));
+        match (reason, bad.as_mut()) {
+            (None, _) => {
+                if let Some(region) = bad.take() {
+                    cut(region, quarantine, &mut notes)?;
+                }
+                kept.extend_from_slice(line);
             }
+            (Some(_), Some(region)) => {
+                region.1 = offset;
+                region.3 += 1;
+            }
+            (Some(reason), None) => bad = Some((start, offset, reason, 1)),
         }
+    }
+    if let Some(region) = bad.take() {
+        cut(region, quarantine, &mut notes)?;
     }
     if kept.len() != bytes.len() {
         let tmp = PathBuf::from(format!("{}.repair.tmp", path.display()));
@@ -324,6 +352,50 @@ pub fn usage_from_catalog(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repair_keeps_good_lines_and_cuts_each_bad_region_once() {
+        use strata_model::{Event, Payload, Timestamp};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg_000001.jsonl");
+        let line = |n: i64| {
+            jsonl::encode_line(&Event::new(
+                "s",
+                "X",
+                Timestamp::from_nanos(n),
+                Payload::Heartbeat,
+            ))
+            .unwrap()
+        };
+        let mut bytes = [line(1), line(2)].concat();
+        bytes.extend_from_slice(b"garbage\n\0\0\0\n");
+        bytes.extend_from_slice(&line(3));
+        bytes.extend_from_slice(b"{\"v\":\"1.0\",\"kind\":\"hea");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut q = Quarantine::new(dir.path(), "t");
+        let notes = repair_segment(&path, &mut q).unwrap();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("line 3") && notes[0].contains("and 1 more bad line"),
+            "{notes:?}"
+        );
+        assert!(notes[1].contains("torn last record at line 6"), "{notes:?}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            [line(1), line(2), line(3)].concat()
+        );
+        let kept: usize = std::fs::read_dir(dir.path().join("_quarantine/torn"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "bin"))
+            .map(|e| std::fs::read(e.path()).unwrap().len())
+            .sum();
+        assert_eq!(
+            kept,
+            bytes.len() - 3 * line(1).len(),
+            "every cut byte is kept in the quarantine"
+        );
+    }
 
     #[test]
     fn segment_names_round_trip() {
