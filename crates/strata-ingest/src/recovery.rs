@@ -239,9 +239,9 @@ pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Vec<St
     let mut notes = Vec::new();
     // Contiguous bad lines are cut as one region: (start offset, end offset, first reason, lines).
     let mut bad: Option<(usize, usize, String, u64)> = None;
-    let mut cut = |region: (usize, usize, String, u64),
-                   q: &mut Quarantine,
-                   notes: &mut Vec<String>|
+    let cut = |region: (usize, usize, String, u64),
+               q: &mut Quarantine,
+               notes: &mut Vec<String>|
      -> Result<()> {
         let (start, end, first_reason, lines) = region;
         let reason = if lines > 1 {
