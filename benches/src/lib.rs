@@ -7,12 +7,17 @@
 //! - [`binance_btcusdt_capture`]: hftbacktest's Binance USDⓈ-M BTCUSDT capture of 2024-08-08,
 //!   decompressed and kept as is (`<receive ns> <websocket JSON>` lines).
 //!
+//! [`ingest`] holds the durable-ingest measurements (writer vs a plain `serde_json` ceiling,
+//! imports through the writer).
+//!
 //! The full files are read from `../shared/data` beside the workspace (override with
 //! `STRATA_DATA_DIR`); when they are absent (a fresh clone) the loaders fall back to the small
 //! cuts committed under `testdata/` and say so in [`Dataset::is_cut`].
 
 // Benches and their helpers may panic on bad fixtures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod ingest;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

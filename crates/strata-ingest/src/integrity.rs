@@ -5,10 +5,10 @@
 //! Reported (written, counted and logged): sequence gaps larger than the threshold.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use strata_core::policy::IntegrityPolicy;
-use strata_model::{Event, Payload};
+use strata_model::{jsonl, Event, Payload};
 
 /// Why an event was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,14 +126,48 @@ pub fn validate(event: &Event) -> Result<(), String> {
 pub struct StreamChecks {
     newest_ns: Option<i64>,
     last_sequence: Option<u64>,
-    recent: HashSet<u64>,
+    /// Content hashes ([`line_hash`]) of the last `duplicate_window` accepted events.
+    recent: HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
     order: VecDeque<u64>,
 }
 
+/// The keys of [`StreamChecks::recent`] are [`line_hash`]es, already well mixed: a set of them
+/// needs no second hash.
+#[derive(Debug, Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the set holds u64); fold anything else in all the same.
+        self.0 = line_hash(bytes) ^ self.0.rotate_left(17);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A 64-bit hash of an event's JSONL line, the key of duplicate detection. The line is an exact,
+/// one-to-one encoding of the event (decoding it gives the event back, see
+/// `strata_model::jsonl`), so equal lines mean equal events and vice versa; the writer has the
+/// line already, so hashing it is cheaper than hashing the event's fields again. XXH3 (the
+/// xxhash-rust crate): fast and well mixed, not meant to resist chosen collisions (neither was
+/// the fixed-key SipHash it replaced); a collision would send an event to the quarantine as a
+/// duplicate, where it is kept, not lost.
+fn line_hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+/// The duplicate-detection key of an event: the [`line_hash`] of its JSONL line.
 fn content_hash(event: &Event) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    event.hash(&mut h);
-    h.finish()
+    let mut line = Vec::with_capacity(256);
+    // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+    let _ = jsonl::encode_into(event, &mut line);
+    line_hash(&line)
 }
 
 impl StreamChecks {
@@ -143,6 +177,26 @@ impl StreamChecks {
         &mut self,
         policy: &IntegrityPolicy,
         event: &Event,
+    ) -> Result<Option<Gap>, Rejection> {
+        self.check_hashed(policy, event, || content_hash(event))
+    }
+
+    /// [`StreamChecks::check`] for an event whose JSONL line (as `jsonl::encode_into` wrote
+    /// it) the caller has already: the writer's path, which saves encoding it again.
+    pub(crate) fn check_encoded(
+        &mut self,
+        policy: &IntegrityPolicy,
+        event: &Event,
+        line: &[u8],
+    ) -> Result<Option<Gap>, Rejection> {
+        self.check_hashed(policy, event, || line_hash(line))
+    }
+
+    fn check_hashed(
+        &mut self,
+        policy: &IntegrityPolicy,
+        event: &Event,
+        content_hash: impl FnOnce() -> u64,
     ) -> Result<Option<Gap>, Rejection> {
         if policy.validate_schema {
             validate(event).map_err(Rejection::Invalid)?;
@@ -162,7 +216,7 @@ impl StreamChecks {
             }
         }
         let hash = if policy.detect_duplicates {
-            let hash = content_hash(event);
+            let hash = content_hash();
             if self.recent.contains(&hash) {
                 return Err(Rejection::Duplicate);
             }
@@ -279,5 +333,53 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((gap.after, gap.next), (7, 14));
+    }
+
+    #[test]
+    fn the_writer_path_and_the_event_path_find_the_same_duplicates() {
+        let policy = IntegrityPolicy::default();
+        let mut s = StreamChecks::default();
+        let event = trade(10_000_000, 1, "1");
+        let line = jsonl::encode_line(&event).unwrap();
+        assert_eq!(content_hash(&event), line_hash(&line));
+        assert_eq!(s.check_encoded(&policy, &event, &line), Ok(None));
+        assert_eq!(s.check(&policy, &event), Err(Rejection::Duplicate));
+        // Any field that differs makes another event.
+        let mut other = event.clone();
+        other.venue = Some("P".into());
+        assert_eq!(s.check(&policy, &other), Ok(None));
+    }
+
+    #[test]
+    fn duplicate_window_forgets_the_oldest() {
+        let policy = IntegrityPolicy {
+            duplicate_window: 2,
+            sequence_gap_alert_threshold: None,
+            ..IntegrityPolicy::default()
+        };
+        let mut s = StreamChecks::default();
+        for seq in 1..=3 {
+            assert_eq!(s.check(&policy, &trade(seq, seq as u64, "1")), Ok(None));
+        }
+        assert_eq!(s.check(&policy, &trade(1, 1, "1")), Ok(None), "forgotten");
+        assert_eq!(
+            s.check(&policy, &trade(3, 3, "1")),
+            Err(Rejection::Duplicate)
+        );
+    }
+
+    #[test]
+    fn line_hash_sees_every_byte_and_the_length() {
+        let base: Vec<u8> = (0u8..=40).collect();
+        let mut seen = HashSet::new();
+        for len in 0..base.len() {
+            assert!(seen.insert(line_hash(&base[..len])), "prefix {len}");
+        }
+        for i in 0..base.len() {
+            let mut flipped = base.clone();
+            flipped[i] ^= 1;
+            assert!(seen.insert(line_hash(&flipped)), "byte {i}");
+        }
+        assert_ne!(line_hash(b"\0"), line_hash(b""));
     }
 }

@@ -72,7 +72,8 @@ struct Route {
     checks: StreamChecks,
     /// The event-time range (ns) the cached `stem` covers.
     range: Range<i64>,
-    stem: String,
+    /// Shared with every [`Placement`] that points here, so placing an event copies no text.
+    stem: Arc<str>,
     asset_class: AssetClass,
     source: String,
     symbol: String,
@@ -80,9 +81,11 @@ struct Route {
 }
 
 struct Placement {
-    stem: String,
+    stem: Arc<str>,
     range: Range<i64>,
     asset_class: AssetClass,
+    /// The event's route when it existed before this batch (route numbers never change).
+    route: Option<usize>,
 }
 
 struct State {
@@ -125,6 +128,43 @@ struct Inner {
 
 fn kind_index(kind: EventKind) -> usize {
     EventKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
+}
+
+/// The route of an event's (source, symbol, kind) stream, if the writer has one.
+fn find_route(st: &State, event: &Event) -> Option<usize> {
+    st.route_index
+        .get(event.source.as_str())
+        .and_then(|m| m.get(event.symbol.as_str()))
+        .and_then(|slots| slots[kind_index(event.kind())])
+}
+
+/// True when both events belong to one (source, symbol, kind) stream.
+fn same_stream(a: &Event, b: &Event) -> bool {
+    a.kind() == b.kind() && a.symbol == b.symbol && a.source == b.source
+}
+
+/// Appends one encoded event to its open segment, handing the buffer to the OS when it is full;
+/// true when the segment reached `max_bytes` (to be sealed for size).
+fn append_line(segment: &mut Segment, line: &[u8], event: &Event, max_bytes: u64) -> Result<bool> {
+    segment.buf.extend_from_slice(line);
+    segment.len += line.len() as u64;
+    segment.events += 1;
+    segment.stats.add(event);
+    if segment.buf.len() >= BUFFER_BYTES {
+        let path = segment.path.clone();
+        segment.drain().map_err(io_err(path))?;
+    }
+    Ok(segment.len >= max_bytes)
+}
+
+/// Counts one more event under `key` (allocating the key only the first time it is seen).
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -287,11 +327,18 @@ impl Writer {
     ) -> Result<(BatchOutcome, Vec<(Segment, SealReason)>)> {
         let inner = &*self.inner;
         let today = chrono::Utc::now().date_naive();
-        // 1. Place every event (reads caches only; nothing changes yet).
+        // 1. Place every event (reads caches only; nothing changes yet). Consecutive events of
+        //    one stream (the usual case) share one route lookup.
         let mut placed = Vec::with_capacity(events.len());
+        let mut previous: Option<(&Event, Option<usize>)> = None;
         for (i, original) in events.iter().enumerate() {
             let event = canonical[i].as_ref().unwrap_or(original);
-            placed.push(self.place(st, event));
+            let route = match previous {
+                Some((p, route)) if same_stream(p, event) => route,
+                _ => find_route(st, event),
+            };
+            previous = Some((event, route));
+            placed.push(self.place(st, event, route));
         }
         // 2. Quotas for the whole batch, before anything is written.
         if !st.ledger.is_empty() {
@@ -308,7 +355,7 @@ impl Writer {
                 };
                 let start = if i == 0 { 0 } else { ends[i - 1] };
                 let new_file =
-                    !st.segments.contains_key(&p.stem) && !new_stems.contains(&p.stem.as_str());
+                    !st.segments.contains_key(&*p.stem) && !new_stems.contains(&&*p.stem);
                 if new_file {
                     new_stems.push(&p.stem);
                 }
@@ -375,7 +422,9 @@ impl Writer {
             };
             let route = self.enter_route(st, event, placement, &mut to_seal)?;
             let policy = &inner.config.integrity;
-            let verdict = st.routes[route].checks.check(policy, event);
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            let line = &lines[start..ends[i]];
+            let verdict = st.routes[route].checks.check_encoded(policy, event, line);
             match verdict {
                 Err(rejection) => {
                     let class = match rejection {
@@ -398,33 +447,27 @@ impl Writer {
                 }
                 Ok(None) => {}
             }
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            let line = &lines[start..ends[i]];
-            let stem = &placement.stem;
-            if !st.segments.contains_key(stem) {
-                let key = inner.layout.key_for_event(
-                    event,
-                    Some(st.routes[route].asset_class),
-                    inner.layout.granularity(),
-                );
-                let segment = self.open_segment(st, stem, key)?;
-                st.segments.insert(stem.clone(), segment);
-            }
-            st.last_ticket += 1;
+            let stem: &str = &placement.stem;
+            let max_bytes = inner.config.storage.max_file_bytes;
+            // One lookup of the open segment per event; a new one is opened before the ticket.
+            let full = match st.segments.get_mut(stem) {
+                Some(segment) => {
+                    st.last_ticket += 1;
+                    append_line(segment, line, event, max_bytes)?
+                }
+                None => {
+                    let key = inner.layout.key_for_event(
+                        event,
+                        Some(st.routes[route].asset_class),
+                        inner.layout.granularity(),
+                    );
+                    let segment = self.open_segment(st, stem, key)?;
+                    st.last_ticket += 1;
+                    let segment = st.segments.entry(stem.to_string()).or_insert(segment);
+                    append_line(segment, line, event, max_bytes)?
+                }
+            };
             let ticket = st.last_ticket;
-            let segment = st
-                .segments
-                .get_mut(stem)
-                .ok_or_else(|| Error::Config("segment vanished".into()))?;
-            segment.buf.extend_from_slice(line);
-            segment.len += line.len() as u64;
-            segment.events += 1;
-            segment.stats.add(event);
-            if segment.buf.len() >= BUFFER_BYTES {
-                let path = segment.path.clone();
-                segment.drain().map_err(io_err(path))?;
-            }
-            let full = segment.len >= inner.config.storage.max_file_bytes;
             if full {
                 if let Some(seg) = st.segments.remove(stem) {
                     to_seal.push((seg, SealReason::Size));
@@ -433,9 +476,9 @@ impl Writer {
             let report = &mut st.report;
             report.events += 1;
             report.bytes_written += line.len() as u64;
-            *report.by_symbol.entry(event.symbol.clone()).or_default() += 1;
-            *report.by_kind.entry(event.kind().to_string()).or_default() += 1;
-            *report.by_source.entry(event.source.clone()).or_default() += 1;
+            count(&mut report.by_symbol, &event.symbol);
+            count(&mut report.by_kind, event.kind().as_str());
+            count(&mut report.by_source, &event.source);
             outcome.accepted += 1;
             outcome.last_ticket = ticket;
         }
@@ -450,22 +493,24 @@ impl Writer {
     }
 
     /// Where an event goes: its partition stem and the time range that stem covers. Reads the
-    /// route cache only; the write pass applies changes in event order.
-    fn place(&self, st: &State, event: &Event) -> std::result::Result<Placement, String> {
+    /// route cache only (`route` is the event's route as [`find_route`] finds it); the write
+    /// pass applies changes in event order.
+    fn place(
+        &self,
+        st: &State,
+        event: &Event,
+        route: Option<usize>,
+    ) -> std::result::Result<Placement, String> {
         let inner = &*self.inner;
         let ts = event.event_time.as_nanos();
-        let route = st
-            .route_index
-            .get(event.source.as_str())
-            .and_then(|m| m.get(event.symbol.as_str()))
-            .and_then(|slots| slots[kind_index(event.kind())]);
         if let Some(idx) = route {
             let r = &st.routes[idx];
             if r.range.contains(&ts) {
                 return Ok(Placement {
-                    stem: r.stem.clone(),
+                    stem: Arc::clone(&r.stem),
                     range: r.range.clone(),
                     asset_class: r.asset_class,
+                    route,
                 });
             }
         }
@@ -486,9 +531,10 @@ impl Writer {
             .map(|r| r.start.as_nanos()..r.end.as_nanos())
             .unwrap_or(i64::MIN..i64::MAX);
         Ok(Placement {
-            stem,
+            stem: Arc::from(stem),
             range,
             asset_class,
+            route,
         })
     }
 
@@ -502,11 +548,9 @@ impl Writer {
         to_seal: &mut Vec<(Segment, SealReason)>,
     ) -> Result<usize> {
         let k = kind_index(event.kind());
-        let existing = st
-            .route_index
-            .get(event.source.as_str())
-            .and_then(|m| m.get(event.symbol.as_str()))
-            .and_then(|slots| slots[k]);
+        // A route found when placing still holds (routes are only ever added); one created
+        // earlier in this batch is looked up.
+        let existing = placement.route.or_else(|| find_route(st, event));
         let Some(idx) = existing else {
             st.routes.push(Route {
                 checks: StreamChecks::default(),
@@ -526,13 +570,13 @@ impl Writer {
             return Ok(idx);
         };
         if st.routes[idx].stem != placement.stem {
-            let old = std::mem::replace(&mut st.routes[idx].stem, placement.stem.clone());
+            let old = std::mem::replace(&mut st.routes[idx].stem, Arc::clone(&placement.stem));
             let old_range = std::mem::replace(&mut st.routes[idx].range, placement.range.clone());
             // Only seal when the stream moved forward in time: a late event for an older
             // partition opens a segment there without closing the current one.
             let forward = placement.range.start >= old_range.start;
             if forward {
-                if let Some(mut seg) = st.segments.remove(&old) {
+                if let Some(mut seg) = st.segments.remove(&*old) {
                     let path = seg.path.clone();
                     seg.drain().map_err(io_err(path))?;
                     st.pending_files.push(Arc::clone(&seg.file));
@@ -809,7 +853,12 @@ impl Writer {
         let st = lock(&self.inner.state);
         st.routes
             .iter()
-            .map(|r| ((r.source.clone(), r.symbol.clone(), r.kind), r.stem.clone()))
+            .map(|r| {
+                (
+                    (r.source.clone(), r.symbol.clone(), r.kind),
+                    r.stem.to_string(),
+                )
+            })
             .collect()
     }
 }

@@ -199,24 +199,129 @@ impl FromStr for Decimal {
     }
 }
 
+/// Bytes the text of any [`Decimal`] can take: a sign, at most 19 digits plus one leading zero,
+/// and the point (`-0.000000000000000001`, `-9.223372036854775808`).
+const TEXT_MAX: usize = 24;
+
+/// Two ASCII digits for every number 0..100, for writing integers two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `n` in decimal so that it ends at `buf[end]` (exclusive); returns where it starts.
+/// `buf[..end]` must have room for 20 digits.
+#[inline]
+fn digits_before(mut n: u64, buf: &mut [u8], mut end: usize) -> usize {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        end -= 2;
+        buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        end -= 2;
+        buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        end -= 1;
+        buf[end] = b'0' + n as u8;
+    }
+    end
+}
+
+/// Appends `n` in decimal (as `itoa` and `Display` write it).
+#[inline]
+pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    let start = digits_before(n, &mut buf, 20);
+    out.extend_from_slice(&buf[start..]);
+}
+
+/// Appends `n` in decimal with a leading `-` when negative.
+#[inline]
+pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
+    let mut buf = [0u8; 21];
+    let mut start = digits_before(n.unsigned_abs(), &mut buf, 21);
+    if n < 0 {
+        start -= 1;
+        buf[start] = b'-';
+    }
+    out.extend_from_slice(&buf[start..]);
+}
+
+/// `(n / 10^scale, n % 10^scale)` with the divisor a constant per scale, so the compiler
+/// divides by multiplying (a division by a run-time divisor costs several times more).
+#[inline]
+fn split_at_scale(n: u64, scale: u8) -> (u64, u64) {
+    #[inline(always)]
+    fn split<const D: u64>(n: u64) -> (u64, u64) {
+        (n / D, n % D)
+    }
+    match scale {
+        0 => (n, 0),
+        1 => split::<10>(n),
+        2 => split::<100>(n),
+        3 => split::<1_000>(n),
+        4 => split::<10_000>(n),
+        5 => split::<100_000>(n),
+        6 => split::<1_000_000>(n),
+        7 => split::<10_000_000>(n),
+        8 => split::<100_000_000>(n),
+        9 => split::<1_000_000_000>(n),
+        10 => split::<10_000_000_000>(n),
+        11 => split::<100_000_000_000>(n),
+        12 => split::<1_000_000_000_000>(n),
+        13 => split::<10_000_000_000_000>(n),
+        14 => split::<100_000_000_000_000>(n),
+        15 => split::<1_000_000_000_000_000>(n),
+        16 => split::<10_000_000_000_000_000>(n),
+        17 => split::<100_000_000_000_000_000>(n),
+        // MAX_SCALE is 18: a Decimal never has a larger scale.
+        _ => split::<1_000_000_000_000_000_000>(n),
+    }
+}
+
+impl Decimal {
+    /// The text of this decimal (`-12.3400`), written into `buf`: the scale as stored, a `-`
+    /// for negative values, no exponent. `Display` and the JSONL encoder both write this.
+    #[inline]
+    fn text_bytes(self, buf: &mut [u8; TEXT_MAX]) -> &[u8] {
+        let abs = self.mantissa.unsigned_abs();
+        let mut start = if self.scale == 0 {
+            digits_before(abs, buf, TEXT_MAX)
+        } else {
+            let scale = usize::from(self.scale);
+            let (int, frac) = split_at_scale(abs, self.scale);
+            let frac_start = digits_before(frac, buf, TEXT_MAX);
+            // Left-pad the fraction with zeros to exactly `scale` digits.
+            let want = TEXT_MAX - scale;
+            buf[want..frac_start].fill(b'0');
+            buf[want - 1] = b'.';
+            digits_before(int, buf, want - 1)
+        };
+        if self.mantissa < 0 {
+            start -= 1;
+            buf[start] = b'-';
+        }
+        &buf[start..]
+    }
+
+    /// Appends the text of this decimal (as [`Display`](fmt::Display) writes it) to `out`.
+    #[inline]
+    pub(crate) fn write_text(self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; TEXT_MAX];
+        out.extend_from_slice(self.text_bytes(&mut buf));
+    }
+}
+
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let abs = self.mantissa.unsigned_abs();
-        if self.mantissa < 0 {
-            f.write_str("-")?;
-        }
-        if self.scale == 0 {
-            return write!(f, "{abs}");
-        }
-        let div = POW10[usize::from(self.scale)] as u64;
-        // POW10[18] < u64::MAX, so the cast above is exact.
-        write!(
-            f,
-            "{}.{:0width$}",
-            abs / div,
-            abs % div,
-            width = usize::from(self.scale)
-        )
+        let mut buf = [0u8; TEXT_MAX];
+        // Only ASCII digits, '.' and '-' are written, so the text is always UTF-8.
+        f.write_str(std::str::from_utf8(self.text_bytes(&mut buf)).unwrap_or_default())
     }
 }
 
@@ -321,6 +426,46 @@ pub(crate) mod tests {
         );
     }
 
+    /// How `Display` wrote decimals before the digit-pair writer: the reference it must match.
+    fn reference_text(d: Decimal) -> String {
+        let abs = d.mantissa().unsigned_abs();
+        let sign = if d.mantissa() < 0 { "-" } else { "" };
+        if d.scale() == 0 {
+            return format!("{sign}{abs}");
+        }
+        let div = POW10[usize::from(d.scale())] as u64;
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / div,
+            abs % div,
+            width = usize::from(d.scale())
+        )
+    }
+
+    #[test]
+    fn text_of_extremes_at_every_scale() {
+        for scale in 0..=MAX_SCALE {
+            for mantissa in [i64::MIN, i64::MIN + 1, -1, 0, 1, 9, 10, 99, 100, i64::MAX] {
+                let d = Decimal::new(mantissa, scale).unwrap();
+                assert_eq!(d.to_string(), reference_text(d), "{mantissa} scale {scale}");
+                let mut out = b"x".to_vec();
+                d.write_text(&mut out);
+                assert_eq!(out, format!("x{}", reference_text(d)).into_bytes());
+            }
+        }
+        let mut out = Vec::new();
+        for n in [0u64, 7, 10, 99, 100, 12345, u64::MAX] {
+            out.clear();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
+        for n in [0i64, -1, 42, -100, i64::MIN, i64::MAX] {
+            out.clear();
+            push_i64(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
+    }
+
     /// Canonical decimal text: optional minus (never on zero), no leading zeros, 0..=9 fraction digits.
     pub(crate) fn decimal_text() -> impl Strategy<Value = String> {
         (
@@ -358,6 +503,17 @@ pub(crate) mod tests {
             prop_assert_eq!(back, d);
             let json = serde_json::to_string(&d).unwrap();
             prop_assert_eq!(serde_json::from_str::<Decimal>(&json).unwrap(), d);
+        }
+
+        #[test]
+        fn text_matches_the_reference(mantissa in any::<i64>(), scale in 0u8..=MAX_SCALE, n in any::<u64>(), i in any::<i64>()) {
+            let d = Decimal::new(mantissa, scale).unwrap();
+            prop_assert_eq!(d.to_string(), reference_text(d));
+            let mut out = Vec::new();
+            push_u64(&mut out, n);
+            out.push(b' ');
+            push_i64(&mut out, i);
+            prop_assert_eq!(out, format!("{n} {i}").into_bytes());
         }
 
         #[test]

@@ -13,11 +13,10 @@
 //! major version is ours (a newer minor version may add fields); another major is refused.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::decimal::{push_i64, push_u64};
 use crate::event::{
     Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level, OrderBookDelta,
     Payload, SchemaVersion, Side, Trade,
@@ -68,10 +67,196 @@ pub fn encode_line(event: &Event) -> Result<Vec<u8>, EncodeError> {
 }
 
 /// Appends one event as a JSON line (newline included) to `out`.
+///
+/// Written by hand (the ingest hot path): the bytes are exactly those serde_json's compact
+/// serializer writes for the same map of fields, which the tests check on arbitrary events
+/// (`hand_encoder_writes_what_serde_json_writes`). Writing into a `Vec` cannot fail; the
+/// `Result` stays for the signature's sake.
 pub fn encode_into(event: &Event, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    serde_json::to_writer(&mut *out, &WireRef(event))?;
-    out.push(b'\n');
+    write_event(event, out);
     Ok(())
+}
+
+fn write_event(e: &Event, out: &mut Vec<u8>) {
+    out.reserve(192);
+    out.extend_from_slice(b"{\"v\":\"");
+    push_u64(out, u64::from(e.schema.major));
+    out.push(b'.');
+    push_u64(out, u64::from(e.schema.minor));
+    out.extend_from_slice(b"\",\"kind\":\"");
+    // Kind, side and action names are lower-case ASCII letters and `_`: nothing to escape.
+    out.extend_from_slice(e.kind().as_str().as_bytes());
+    out.extend_from_slice(b"\",\"source\":");
+    push_str(out, &e.source);
+    out.extend_from_slice(b",\"symbol\":");
+    push_str(out, &e.symbol);
+    if let Some(venue) = &e.venue {
+        out.extend_from_slice(b",\"venue\":");
+        push_str(out, venue);
+    }
+    out.extend_from_slice(b",\"ts\":");
+    push_i64(out, e.event_time.as_nanos());
+    out.extend_from_slice(b",\"recv_ts\":");
+    push_i64(out, e.receive_time.as_nanos());
+    if let Some(seq) = e.sequence {
+        out.extend_from_slice(b",\"seq\":");
+        push_u64(out, seq);
+    }
+    match &e.payload {
+        Payload::Trade(t) => {
+            push_decimal_field(out, b",\"price\":", t.price);
+            push_decimal_field(out, b",\"size\":", t.size);
+            if let Some(side) = t.side {
+                push_name_field(out, b",\"side\":", side.as_str());
+            }
+            if let Some(id) = &t.trade_id {
+                out.extend_from_slice(b",\"trade_id\":");
+                push_str(out, id);
+            }
+            if let Some(c) = &t.conditions {
+                out.extend_from_slice(b",\"conditions\":");
+                push_str(out, c);
+            }
+        }
+        Payload::BboQuote(q) => {
+            if let Some(bid) = q.bid {
+                push_decimal_field(out, b",\"bid_price\":", bid.price);
+                push_decimal_field(out, b",\"bid_size\":", bid.size);
+            }
+            if let Some(ask) = q.ask {
+                push_decimal_field(out, b",\"ask_price\":", ask.price);
+                push_decimal_field(out, b",\"ask_size\":", ask.size);
+            }
+        }
+        Payload::L2Snapshot(s) => {
+            out.extend_from_slice(b",\"bids\":");
+            push_levels(out, &s.bids);
+            out.extend_from_slice(b",\"asks\":");
+            push_levels(out, &s.asks);
+        }
+        Payload::OrderBookDelta(d) => {
+            push_name_field(out, b",\"action\":", d.action.as_str());
+            if let Some(side) = d.side {
+                push_name_field(out, b",\"side\":", side.as_str());
+            }
+            if let Some(price) = d.price {
+                push_decimal_field(out, b",\"price\":", price);
+            }
+            if let Some(size) = d.size {
+                push_decimal_field(out, b",\"size\":", size);
+            }
+            if let Some(id) = d.order_id {
+                out.extend_from_slice(b",\"order_id\":");
+                push_u64(out, id);
+            }
+            if let Some(flags) = d.flags {
+                out.extend_from_slice(b",\"flags\":");
+                push_u64(out, u64::from(flags));
+            }
+        }
+        Payload::Bar(b) => {
+            out.extend_from_slice(b",\"interval_s\":");
+            push_u64(out, u64::from(b.interval_s));
+            push_decimal_field(out, b",\"open\":", b.open);
+            push_decimal_field(out, b",\"high\":", b.high);
+            push_decimal_field(out, b",\"low\":", b.low);
+            push_decimal_field(out, b",\"close\":", b.close);
+            push_decimal_field(out, b",\"volume\":", b.volume);
+            if let Some(n) = b.trades {
+                out.extend_from_slice(b",\"trades\":");
+                push_u64(out, n);
+            }
+            if let Some(vwap) = b.vwap {
+                push_decimal_field(out, b",\"vwap\":", vwap);
+            }
+        }
+        Payload::Heartbeat => {}
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// `,"key":"12.50"` — `key` comes with its comma, quotes and colon.
+#[inline]
+fn push_decimal_field(out: &mut Vec<u8>, key: &[u8], value: Decimal) {
+    out.extend_from_slice(key);
+    out.push(b'"');
+    value.write_text(out);
+    out.push(b'"');
+}
+
+/// `,"key":"name"` for a fixed name that needs no escaping.
+#[inline]
+fn push_name_field(out: &mut Vec<u8>, key: &[u8], name: &str) {
+    out.extend_from_slice(key);
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'"');
+}
+
+/// Book levels as `[["price","size"], …]`: compact and still exact.
+fn push_levels(out: &mut Vec<u8>, levels: &[Level]) {
+    out.push(b'[');
+    for (i, level) in levels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"[\"");
+        level.price.write_text(out);
+        out.extend_from_slice(b"\",\"");
+        level.size.write_text(out);
+        out.extend_from_slice(b"\"]");
+    }
+    out.push(b']');
+}
+
+/// How serde_json escapes each byte of a string: 0 = as is, `u` = `\u00XX`, else `\` + it.
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0A] = b'n';
+    table[0x0C] = b'f';
+    table[0x0D] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// A JSON string, escaped as serde_json escapes it (quote, backslash and control characters
+/// only; everything else, `/` and non-ASCII included, as is).
+#[inline]
+fn push_str(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = ESCAPE[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        if escape == b'u' {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xF)],
+            ]);
+        } else {
+            out.extend_from_slice(&[b'\\', escape]);
+        }
+        run = i + 1;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
 }
 
 /// Decodes one line (a trailing `\n` or `\r\n` is allowed).
@@ -80,102 +265,6 @@ pub fn decode_line(line: &[u8]) -> Result<Event, DecodeError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let wire: WireEvent<'_> = serde_json::from_slice(line)?;
     wire.into_event()
-}
-
-struct WireRef<'a>(&'a Event);
-
-impl Serialize for WireRef<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let e = self.0;
-        let mut m = serializer.serialize_map(None)?;
-        let mut version = String::with_capacity(4);
-        // Writing to a String cannot fail.
-        let _ = write!(version, "{}", e.schema);
-        m.serialize_entry("v", &version)?;
-        m.serialize_entry("kind", e.kind().as_str())?;
-        m.serialize_entry("source", &e.source)?;
-        m.serialize_entry("symbol", &e.symbol)?;
-        if let Some(venue) = &e.venue {
-            m.serialize_entry("venue", venue)?;
-        }
-        m.serialize_entry("ts", &e.event_time)?;
-        m.serialize_entry("recv_ts", &e.receive_time)?;
-        if let Some(seq) = e.sequence {
-            m.serialize_entry("seq", &seq)?;
-        }
-        match &e.payload {
-            Payload::Trade(t) => {
-                m.serialize_entry("price", &t.price)?;
-                m.serialize_entry("size", &t.size)?;
-                if let Some(side) = t.side {
-                    m.serialize_entry("side", side.as_str())?;
-                }
-                if let Some(id) = &t.trade_id {
-                    m.serialize_entry("trade_id", id)?;
-                }
-                if let Some(c) = &t.conditions {
-                    m.serialize_entry("conditions", c)?;
-                }
-            }
-            Payload::BboQuote(q) => {
-                if let Some(bid) = q.bid {
-                    m.serialize_entry("bid_price", &bid.price)?;
-                    m.serialize_entry("bid_size", &bid.size)?;
-                }
-                if let Some(ask) = q.ask {
-                    m.serialize_entry("ask_price", &ask.price)?;
-                    m.serialize_entry("ask_size", &ask.size)?;
-                }
-            }
-            Payload::L2Snapshot(s) => {
-                m.serialize_entry("bids", &LevelsRef(&s.bids))?;
-                m.serialize_entry("asks", &LevelsRef(&s.asks))?;
-            }
-            Payload::OrderBookDelta(d) => {
-                m.serialize_entry("action", d.action.as_str())?;
-                if let Some(side) = d.side {
-                    m.serialize_entry("side", side.as_str())?;
-                }
-                if let Some(price) = &d.price {
-                    m.serialize_entry("price", price)?;
-                }
-                if let Some(size) = &d.size {
-                    m.serialize_entry("size", size)?;
-                }
-                if let Some(id) = d.order_id {
-                    m.serialize_entry("order_id", &id)?;
-                }
-                if let Some(flags) = d.flags {
-                    m.serialize_entry("flags", &flags)?;
-                }
-            }
-            Payload::Bar(b) => {
-                m.serialize_entry("interval_s", &b.interval_s)?;
-                m.serialize_entry("open", &b.open)?;
-                m.serialize_entry("high", &b.high)?;
-                m.serialize_entry("low", &b.low)?;
-                m.serialize_entry("close", &b.close)?;
-                m.serialize_entry("volume", &b.volume)?;
-                if let Some(n) = b.trades {
-                    m.serialize_entry("trades", &n)?;
-                }
-                if let Some(vwap) = &b.vwap {
-                    m.serialize_entry("vwap", vwap)?;
-                }
-            }
-            Payload::Heartbeat => {}
-        }
-        m.end()
-    }
-}
-
-/// Book levels as `[["price","size"], …]`: compact and still exact.
-struct LevelsRef<'a>(&'a [Level]);
-
-impl Serialize for LevelsRef<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|l| (l.price, l.size)))
-    }
 }
 
 /// Every field any kind may carry; unknown fields are ignored (newer minor versions).
@@ -371,6 +460,113 @@ mod tests {
     use super::*;
     use crate::decimal::tests::decimal_text;
     use proptest::prelude::*;
+    use serde::ser::{SerializeMap, Serializer};
+    use serde::Serialize;
+    use std::fmt::Write as _;
+
+    /// The serde_json map serializer strata encoded with before the hand-written encoder; kept
+    /// as the reference the hand-written one must match byte for byte.
+    fn serde_line(event: &Event) -> Vec<u8> {
+        let mut out = serde_json::to_vec(&WireRef(event)).unwrap();
+        out.push(b'\n');
+        out
+    }
+
+    struct WireRef<'a>(&'a Event);
+
+    impl Serialize for WireRef<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let e = self.0;
+            let mut m = serializer.serialize_map(None)?;
+            let mut version = String::with_capacity(4);
+            // Writing to a String cannot fail.
+            let _ = write!(version, "{}", e.schema);
+            m.serialize_entry("v", &version)?;
+            m.serialize_entry("kind", e.kind().as_str())?;
+            m.serialize_entry("source", &e.source)?;
+            m.serialize_entry("symbol", &e.symbol)?;
+            if let Some(venue) = &e.venue {
+                m.serialize_entry("venue", venue)?;
+            }
+            m.serialize_entry("ts", &e.event_time)?;
+            m.serialize_entry("recv_ts", &e.receive_time)?;
+            if let Some(seq) = e.sequence {
+                m.serialize_entry("seq", &seq)?;
+            }
+            match &e.payload {
+                Payload::Trade(t) => {
+                    m.serialize_entry("price", &t.price)?;
+                    m.serialize_entry("size", &t.size)?;
+                    if let Some(side) = t.side {
+                        m.serialize_entry("side", side.as_str())?;
+                    }
+                    if let Some(id) = &t.trade_id {
+                        m.serialize_entry("trade_id", id)?;
+                    }
+                    if let Some(c) = &t.conditions {
+                        m.serialize_entry("conditions", c)?;
+                    }
+                }
+                Payload::BboQuote(q) => {
+                    if let Some(bid) = q.bid {
+                        m.serialize_entry("bid_price", &bid.price)?;
+                        m.serialize_entry("bid_size", &bid.size)?;
+                    }
+                    if let Some(ask) = q.ask {
+                        m.serialize_entry("ask_price", &ask.price)?;
+                        m.serialize_entry("ask_size", &ask.size)?;
+                    }
+                }
+                Payload::L2Snapshot(s) => {
+                    m.serialize_entry("bids", &LevelsRef(&s.bids))?;
+                    m.serialize_entry("asks", &LevelsRef(&s.asks))?;
+                }
+                Payload::OrderBookDelta(d) => {
+                    m.serialize_entry("action", d.action.as_str())?;
+                    if let Some(side) = d.side {
+                        m.serialize_entry("side", side.as_str())?;
+                    }
+                    if let Some(price) = &d.price {
+                        m.serialize_entry("price", price)?;
+                    }
+                    if let Some(size) = &d.size {
+                        m.serialize_entry("size", size)?;
+                    }
+                    if let Some(id) = d.order_id {
+                        m.serialize_entry("order_id", &id)?;
+                    }
+                    if let Some(flags) = d.flags {
+                        m.serialize_entry("flags", &flags)?;
+                    }
+                }
+                Payload::Bar(b) => {
+                    m.serialize_entry("interval_s", &b.interval_s)?;
+                    m.serialize_entry("open", &b.open)?;
+                    m.serialize_entry("high", &b.high)?;
+                    m.serialize_entry("low", &b.low)?;
+                    m.serialize_entry("close", &b.close)?;
+                    m.serialize_entry("volume", &b.volume)?;
+                    if let Some(n) = b.trades {
+                        m.serialize_entry("trades", &n)?;
+                    }
+                    if let Some(vwap) = &b.vwap {
+                        m.serialize_entry("vwap", vwap)?;
+                    }
+                }
+                Payload::Heartbeat => {}
+            }
+            m.end()
+        }
+    }
+
+    /// Book levels as serde saw them.
+    struct LevelsRef<'a>(&'a [Level]);
+
+    impl Serialize for LevelsRef<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.iter().map(|l| (l.price, l.size)))
+        }
+    }
 
     fn dec() -> impl Strategy<Value = Decimal> {
         decimal_text().prop_map(|t| t.parse().unwrap())
@@ -496,6 +692,56 @@ mod tests {
             // Byte-for-byte: encoding the decoded event gives the same line.
             prop_assert_eq!(encode_line(&back).unwrap(), line);
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn hand_encoder_writes_what_serde_json_writes(event in event()) {
+            prop_assert_eq!(encode_line(&event).unwrap(), serde_line(&event));
+        }
+
+        #[test]
+        fn hand_encoder_writes_any_decimal_as_serde_json_does(
+            mantissa in any::<i64>(),
+            scale in 0u8..=crate::decimal::MAX_SCALE,
+            size in any::<i64>(),
+        ) {
+            let e = Event::new("s", "X", Timestamp::from_nanos(mantissa), Payload::Trade(Trade {
+                price: Decimal::new(mantissa, scale).unwrap(),
+                size: Decimal::new(size, 0).unwrap(),
+                side: None,
+                trade_id: None,
+                conditions: None,
+            }));
+            prop_assert_eq!(encode_line(&e).unwrap(), serde_line(&e));
+        }
+    }
+
+    #[test]
+    fn every_ascii_byte_and_unicode_escapes_as_serde_json_does() {
+        let text: String = (0u8..=0x7f)
+            .map(char::from)
+            .chain("é€😀\u{2028}\u{feff}".chars())
+            .collect();
+        let mut e = Event::new(
+            text.clone(),
+            text.clone(),
+            Timestamp::from_nanos(i64::MIN),
+            Payload::Trade(Trade {
+                price: Decimal::new(i64::MIN, 18).unwrap(),
+                size: Decimal::new(i64::MAX, 0).unwrap(),
+                side: Some(Side::Sell),
+                trade_id: Some(text.clone()),
+                conditions: Some(text.clone()),
+            }),
+        );
+        e.venue = Some(text);
+        e.sequence = Some(u64::MAX);
+        e.receive_time = Timestamp::from_nanos(i64::MAX);
+        let line = encode_line(&e).unwrap();
+        assert_eq!(line, serde_line(&e));
+        assert_eq!(decode_line(&line).unwrap(), e);
     }
 
     #[test]
