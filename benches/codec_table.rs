@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use strata_benches::{all_datasets, parse_codec_list, target_dir, Dataset};
+use strata_benches::{all_datasets, grouped, parse_codec_list, target_dir, Dataset};
 use strata_codec::{
     fastest_with_ratio_at_least, measure_one, smallest_at_speed_at_least, CodecSpec, Measurement,
     MeasurementReport,
@@ -94,19 +94,6 @@ fn parse_args() -> Result<Options> {
         options.speeds = vec![100.0, 20.0];
     }
     Ok(options)
-}
-
-/// `1234567` → `1,234,567`.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn codec_and_level(spec: CodecSpec) -> (String, String) {

@@ -110,16 +110,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn thousands(n: f64) -> String {
-    let n = n.round() as u64;
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    strata_benches::grouped(n.round() as u64)
 }
 
 fn spread(values: &[f64]) -> String {

@@ -259,6 +259,19 @@ pub fn codecs_from_env(var: &str, default: &str) -> Result<Vec<CodecSpec>> {
     }
 }
 
+/// `1234567` → `1,234,567`, for the tables the bench binaries print.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
