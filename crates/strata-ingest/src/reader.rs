@@ -9,26 +9,33 @@ use crate::{io_err, paths, Error, Result};
 /// Every data file (`*.jsonl`, `*.jsonl.gz`, `*.jsonl.zst`, `*.jsonl.lz4`) under `root/hot`,
 /// sorted by path.
 pub fn hot_files(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
     let hot = root.join(paths::HOT);
-    if hot.exists() {
-        walk(&hot, &mut out)?;
+    if !hot.exists() {
+        return Ok(Vec::new());
     }
-    out.sort();
-    Ok(out)
+    let mut files = files_under(&hot)?;
+    files.retain(|p| is_data_file(p));
+    Ok(files)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
-        let entry = entry.map_err(io_err(dir))?;
-        let path = entry.path();
-        if entry.file_type().map_err(io_err(&path))?.is_dir() {
-            walk(&path, out)?;
-        } else if is_data_file(&path) {
-            out.push(path);
+/// Every file under `dir`, at any depth, sorted by path.
+pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+            let entry = entry.map_err(io_err(dir))?;
+            let path = entry.path();
+            if entry.file_type().map_err(io_err(&path))?.is_dir() {
+                walk(&path, out)?;
+            } else {
+                out.push(path);
+            }
         }
+        Ok(())
     }
-    Ok(())
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    out.sort();
+    Ok(out)
 }
 
 /// True for JSONL data files (plain or compressed), not sidecars or temporaries.

@@ -71,19 +71,6 @@ fn sidecar_of(path: &Path) -> PathBuf {
     strata_catalog::sidecar_path_for(path)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
-        let entry = entry.map_err(io_err(dir))?;
-        let path = entry.path();
-        if entry.file_type().map_err(io_err(&path))?.is_dir() {
-            walk(&path, out)?;
-        } else {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// Repairs and seals what a crash left under `root/hot`; returns what it did and the next free
 /// segment number of every partition.
 pub fn recover(
@@ -97,9 +84,7 @@ pub fn recover(
     if !hot.exists() {
         return Ok(report);
     }
-    let mut files = Vec::new();
-    walk(&hot, &mut files)?;
-    files.sort();
+    let files = crate::reader::files_under(&hot)?;
     for path in &files {
         let name = path
             .file_name()
@@ -186,10 +171,9 @@ pub fn recover(
             continue;
         }
         // An unsealed plain segment.
-        let cut = repair_segment(path, quarantine)?;
-        report.cut += cut.len() as u64;
-        report.notes.extend(cut);
-        let events = crate::reader::read_events(path)?;
+        let Repaired { notes, events } = repair_segment(path, quarantine)?;
+        report.cut += notes.len() as u64;
+        report.notes.extend(notes);
         if events.is_empty() {
             std::fs::remove_file(path).map_err(io_err(path))?;
             report
@@ -231,11 +215,11 @@ fn parent(path: &Path) -> PathBuf {
 }
 
 /// Keeps every complete, decodable line of a segment; cuts the rest into the quarantine with the
-/// reason (contiguous bad lines as one region), then rewrites the segment atomically. Returns one
-/// note per region cut.
-pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Vec<String>> {
+/// reason (contiguous bad lines as one region), then rewrites the segment atomically.
+pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Repaired> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     let mut kept = Vec::with_capacity(bytes.len());
+    let mut events = Vec::new();
     let mut notes = Vec::new();
     // Contiguous bad lines are cut as one region: (start offset, end offset, first reason, lines).
     let mut bad: Option<(usize, usize, String, u64)> = None;
@@ -264,28 +248,28 @@ pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Vec<St
         let line_no = i as u64 + 1;
         let start = offset;
         offset += line.len();
-        let reason = if !line.ends_with(b"\n") {
-            Some(format!(
+        let decoded = if !line.ends_with(b"\n") {
+            Err(format!(
                 "torn last record at line {line_no}: {} bytes without a newline",
                 line.len()
             ))
         } else {
             jsonl::decode_line(line)
-                .err()
-                .map(|e| format!("unreadable record at line {line_no}: {e}"))
+                .map_err(|e| format!("unreadable record at line {line_no}: {e}"))
         };
-        match (reason, bad.as_mut()) {
-            (None, _) => {
+        match (decoded, bad.as_mut()) {
+            (Ok(event), _) => {
                 if let Some(region) = bad.take() {
                     cut(region, quarantine, &mut notes)?;
                 }
                 kept.extend_from_slice(line);
+                events.push(event);
             }
-            (Some(_), Some(region)) => {
+            (Err(_), Some(region)) => {
                 region.1 = offset;
                 region.3 += 1;
             }
-            (Some(reason), None) => bad = Some((start, offset, reason, 1)),
+            (Err(reason), None) => bad = Some((start, offset, reason, 1)),
         }
     }
     if let Some(region) = bad.take() {
@@ -299,7 +283,16 @@ pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Vec<St
         std::fs::rename(&tmp, path).map_err(io_err(path))?;
         seal::sync_dir(&parent(path))?;
     }
-    Ok(notes)
+    Ok(Repaired { notes, events })
+}
+
+/// What [`repair_segment`] kept and cut.
+#[derive(Debug)]
+pub struct Repaired {
+    /// One note per region cut into the quarantine.
+    pub notes: Vec<String>,
+    /// The events of the lines kept, in file order.
+    pub events: Vec<strata_model::Event>,
 }
 
 /// Starting usage of each quota rule, from the files the catalog knows.
@@ -373,7 +366,8 @@ mod tests {
         bytes.extend_from_slice(b"{\"v\":\"1.0\",\"kind\":\"hea");
         std::fs::write(&path, &bytes).unwrap();
         let mut q = Quarantine::new(dir.path(), "t");
-        let notes = repair_segment(&path, &mut q).unwrap();
+        let Repaired { notes, events } = repair_segment(&path, &mut q).unwrap();
+        assert_eq!(events.len(), 3, "the three good lines come back decoded");
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(
             notes[0].contains("line 3") && notes[0].contains("and 1 more bad line"),

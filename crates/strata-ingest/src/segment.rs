@@ -21,7 +21,6 @@ pub(crate) struct Segment {
     pub buf: Vec<u8>,
     /// Bytes in the file plus the buffer.
     pub len: u64,
-    pub events: u64,
     pub stats: StatsAccumulator,
     pub partition: PartitionKey,
     pub opened: Instant,

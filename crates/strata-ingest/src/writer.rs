@@ -75,9 +75,6 @@ struct Route {
     /// Shared with every [`Placement`] that points here, so placing an event copies no text.
     stem: Arc<str>,
     asset_class: AssetClass,
-    source: String,
-    symbol: String,
-    kind: EventKind,
 }
 
 struct Placement {
@@ -148,7 +145,6 @@ fn same_stream(a: &Event, b: &Event) -> bool {
 fn append_line(segment: &mut Segment, line: &[u8], event: &Event, max_bytes: u64) -> Result<bool> {
     segment.buf.extend_from_slice(line);
     segment.len += line.len() as u64;
-    segment.events += 1;
     segment.stats.add(event);
     if segment.buf.len() >= BUFFER_BYTES {
         let path = segment.path.clone();
@@ -557,9 +553,6 @@ impl Writer {
                 range: placement.range.clone(),
                 stem: placement.stem.clone(),
                 asset_class: placement.asset_class,
-                source: event.source.clone(),
-                symbol: event.symbol.clone(),
-                kind: event.kind(),
             });
             let idx = st.routes.len() - 1;
             st.route_index
@@ -625,7 +618,6 @@ impl Writer {
             file: Arc::new(file),
             buf: Vec::with_capacity(BUFFER_BYTES),
             len: 0,
-            events: 0,
             stats: StatsAccumulator::new(),
             partition,
             opened: Instant::now(),
@@ -811,15 +803,6 @@ impl Writer {
         lock(&self.inner.state).report.clone()
     }
 
-    /// Quota usage per rule (for `strata quota status`).
-    pub fn quota_usage(&self) -> Vec<(strata_core::policy::QuotaRule, QuotaUsage)> {
-        lock(&self.inner.state)
-            .ledger
-            .usage()
-            .map(|(r, u)| (r.clone(), *u))
-            .collect()
-    }
-
     /// Hands every buffered byte to the OS without fsync and without moving the watermark — what
     /// a full buffer does between commits. For power-loss tests.
     #[doc(hidden)]
@@ -846,20 +829,6 @@ impl Writer {
         let _guard = lock(&self.inner.wake_mutex);
         self.inner.closed.store(true, Ordering::Release);
         self.inner.wake.notify_all();
-    }
-
-    /// Events per (source, symbol, kind) stream the writer has routed, for reports.
-    pub fn streams(&self) -> BTreeMap<(String, String, EventKind), String> {
-        let st = lock(&self.inner.state);
-        st.routes
-            .iter()
-            .map(|r| {
-                (
-                    (r.source.clone(), r.symbol.clone(), r.kind),
-                    r.stem.to_string(),
-                )
-            })
-            .collect()
     }
 }
 
