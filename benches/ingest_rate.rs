@@ -92,15 +92,17 @@ fn options() -> Options {
 
 /// The group-commit thread's name as `/proc` shows it (15 characters).
 const GROUP_COMMIT: &str = "strata-group-co";
+/// The background sealer's thread name.
+const SEALER: &str = "strata-sealer";
 
-/// On-CPU time of every thread but the group-commit thread (the appending thread; the
-/// ceiling and strata run on the calling thread only).
+/// On-CPU time of every thread but the writer's own (the appending thread; the ceiling and
+/// strata run on the calling thread only).
 fn appending_cpu(run: &StrataRun) -> f64 {
     ms(run
         .cpu
         .by_name
         .iter()
-        .filter(|(n, _)| !n.starts_with(GROUP_COMMIT))
+        .filter(|(n, _)| !n.starts_with(GROUP_COMMIT) && !n.starts_with(SEALER))
         .map(|(_, d)| *d)
         .sum())
 }
@@ -173,9 +175,10 @@ fn ingest(o: &Options) {
             )
             .unwrap();
             eprintln!(
-                "rep {rep} {:>6}: {:>10} ev/s, durable {:7.1} ms, close {:6.1} ms (ceiling {} ev/s)",
+                "rep {rep} {:>6}: {:>10} ev/s, {:>10} ev/s to sealed, durable {:7.1} ms, close {:6.1} ms (ceiling {} ev/s)",
                 seal.name(),
                 thousands(run.events_per_sec()),
+                thousands(run.sealed_events_per_sec()),
                 ms(run.durable),
                 ms(run.close),
                 thousands(ceilings[rep].events_per_sec()),
@@ -193,12 +196,12 @@ fn ingest(o: &Options) {
     let mut ceiling_ms: Vec<f64> = ceilings.iter().map(|c| ms(c.elapsed)).collect();
     let mut ceiling_cpu: Vec<f64> = ceilings.iter().map(|c| ms(c.cpu)).collect();
     println!(
-        "\n| run | events/s (median of {}) | min–max | to durable (ms) | close (ms) | ratio to ceiling | CPU: appending thread (ms) | CPU: group-commit thread (ms) | files sealed | JSONL bytes |",
+        "\n| run | events/s to durable (median of {}) | min–max | ratio to ceiling | to durable (ms) | close: rest sealed (ms) | events/s to all sealed | CPU: appending thread (ms) | CPU: group-commit thread (ms) | CPU: sealer thread (ms) | files sealed | JSONL bytes |",
         o.reps
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| serde_json ceiling (BufWriter + 1 fsync) | {} | {} | {:.1} | – | 1.00 | {:.1} | – | – | {} |",
+        "| serde_json ceiling (BufWriter + 1 fsync) | {} | {} | 1.00 | {:.1} | – | – | {:.1} | – | – | – | {} |",
         thousands(ceiling_median),
         spread(&ceiling_rates),
         median(&mut ceiling_ms),
@@ -209,12 +212,18 @@ fn ingest(o: &Options) {
         let rates: Vec<f64> = r.iter().map(StrataRun::events_per_sec).collect();
         let rate = median(&mut rates.clone());
         println!(
-            "| {label} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {} | {} |",
+            "| {label} | {} | {} | {:.2} | {:.1} | {:.1} | {} | {:.1} | {:.1} | {:.1} | {} | {} |",
             thousands(rate),
             spread(&rates),
+            rate / ceiling_median,
             median(&mut r.iter().map(|x| ms(x.durable)).collect::<Vec<_>>()),
             median(&mut r.iter().map(|x| ms(x.close)).collect::<Vec<_>>()),
-            rate / ceiling_median,
+            thousands(median(
+                &mut r
+                    .iter()
+                    .map(StrataRun::sealed_events_per_sec)
+                    .collect::<Vec<_>>()
+            )),
             median(&mut r.iter().map(appending_cpu).collect::<Vec<_>>()),
             median(
                 &mut r
@@ -222,6 +231,7 @@ fn ingest(o: &Options) {
                     .map(|x| ms(x.cpu.of(GROUP_COMMIT)))
                     .collect::<Vec<_>>()
             ),
+            median(&mut r.iter().map(|x| ms(x.cpu.of(SEALER))).collect::<Vec<_>>()),
             r[0].files_sealed,
             thousands(r[0].bytes as f64),
         );
@@ -232,7 +242,8 @@ fn ingest(o: &Options) {
     row("strata, seal none, daily files (sealed by close)", &daily);
     println!(
         "\nCPU = on-CPU time from /proc/self/task/*/schedstat between the first append and the durable point \
-         (the appending thread is `main`; threads other than the group-commit thread are added to it). \
+         (the appending thread is `main`; threads other than the writer's group-commit and sealer threads are added to it). \
+         \"events/s to all sealed\" counts to the end of close(): every file sealed, verified, listed and indexed. \
          close() CPU of the calling thread, median: {}",
         o.seals
             .iter()

@@ -7,8 +7,9 @@
 //! - [`run_strata`]: a [`Writer`] on a fresh folder with the LowLatency profile's config adjusted
 //!   by [`ingest_config`] (group commit every `interval_ms`, a given seal codec); events appended
 //!   in batches; the clock runs from the first `append_batch` until `flush()` returned a durable
-//!   watermark covering the last event. `close()` (which seals the open segments) is timed
-//!   separately.
+//!   watermark covering the last event. Segments are sealed by the writer's background sealer
+//!   thread meanwhile; `close()` (which seals the segments still open and waits for the
+//!   sealer) is timed separately, and [`StrataRun::sealed_events_per_sec`] counts to its end.
 //! - [`run_serde_ceiling`]: the same events as one [`TradeRow`] each — a `#[derive(Serialize)]`
 //!   struct with the same fields and field order as strata's trade lines — through serde_json's
 //!   standard serializer into one `BufWriter<File>`, then one `sync_all`. The bytes are strata's
@@ -208,6 +209,11 @@ impl StrataRun {
     /// Events per second to the durable point.
     pub fn events_per_sec(&self) -> f64 {
         self.events as f64 / self.durable.as_secs_f64()
+    }
+
+    /// Events per second to the end of `close()`: every file sealed, verified and indexed.
+    pub fn sealed_events_per_sec(&self) -> f64 {
+        self.events as f64 / (self.durable + self.close).as_secs_f64()
     }
 }
 

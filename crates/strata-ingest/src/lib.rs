@@ -28,6 +28,7 @@ pub mod seal;
 pub mod session;
 pub mod writer;
 
+mod sealer;
 mod segment;
 
 pub use writer::{Ticket, Writer, WriterOptions};
@@ -79,6 +80,24 @@ pub enum Error {
         line: u64,
         /// What is wrong.
         reason: String,
+    },
+    /// A stored file does not hold the bytes that were written to it; it was not sealed.
+    #[error("{path}: the stored file differs from what was written (expected {expected}, read {actual}); it was not sealed")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What was written.
+        expected: crate::seal::ContentCheck,
+        /// What was read back.
+        actual: crate::seal::ContentCheck,
+    },
+    /// Sealing failed on the writer's background sealer.
+    #[error("sealing failed for {count} file(s); first: {first}")]
+    Seal {
+        /// Failures so far.
+        count: usize,
+        /// The first failure.
+        first: Box<Error>,
     },
     /// The writer was closed.
     #[error("the writer is closed")]

@@ -26,7 +26,7 @@ use strata_core::policy::{QuotaRule, QuotaSubject, QuotaUsage};
 use strata_model::{jsonl, AssetClass, SymbolRegistry};
 
 use crate::quarantine::Quarantine;
-use crate::seal::{self, SealContext, SealReason};
+use crate::seal::{self, ContentCheck, SealContext, SealJob, SealReason};
 use crate::{io_err, paths, Result};
 
 /// What recovery did.
@@ -171,7 +171,11 @@ pub fn recover(
             continue;
         }
         // An unsealed plain segment.
-        let Repaired { notes, events } = repair_segment(path, quarantine)?;
+        let Repaired {
+            notes,
+            events,
+            content,
+        } = repair_segment(path, quarantine)?;
         report.cut += notes.len() as u64;
         report.notes.extend(notes);
         if events.is_empty() {
@@ -192,11 +196,14 @@ pub fn recover(
             .unwrap_or_default();
         seal::seal_file(
             ctx,
-            path,
-            &rel_to(root, path),
-            partition,
-            stats.finish(),
-            SealReason::Recovery,
+            SealJob {
+                path: path.clone(),
+                rel: rel_to(root, path),
+                partition,
+                stats,
+                content,
+                reason: SealReason::Recovery,
+            },
         )?;
         report.sealed += 1;
         report.notes.push(format!(
@@ -283,7 +290,11 @@ pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Repair
         std::fs::rename(&tmp, path).map_err(io_err(path))?;
         seal::sync_dir(&parent(path))?;
     }
-    Ok(Repaired { notes, events })
+    Ok(Repaired {
+        notes,
+        events,
+        content: ContentCheck::of(&kept),
+    })
 }
 
 /// What [`repair_segment`] kept and cut.
@@ -293,6 +304,8 @@ pub struct Repaired {
     pub notes: Vec<String>,
     /// The events of the lines kept, in file order.
     pub events: Vec<strata_model::Event>,
+    /// What the segment holds now (the lines kept), for sealing to verify against.
+    pub content: ContentCheck,
 }
 
 /// Starting usage of each quota rule, from the files the catalog knows.
@@ -366,7 +379,12 @@ mod tests {
         bytes.extend_from_slice(b"{\"v\":\"1.0\",\"kind\":\"hea");
         std::fs::write(&path, &bytes).unwrap();
         let mut q = Quarantine::new(dir.path(), "t");
-        let Repaired { notes, events } = repair_segment(&path, &mut q).unwrap();
+        let Repaired {
+            notes,
+            events,
+            content,
+        } = repair_segment(&path, &mut q).unwrap();
+        assert_eq!(content, ContentCheck::of(&std::fs::read(&path).unwrap()));
         assert_eq!(events.len(), 3, "the three good lines come back decoded");
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(

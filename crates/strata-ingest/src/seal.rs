@@ -3,27 +3,33 @@
 //! The steps are ordered so that a crash at any point leaves a state recovery can finish:
 //!
 //! 1. fsync the plain segment;
-//! 2. if compressing: encode into `NAME.jsonl.EXT.tmp`, fsync, rename to `NAME.jsonl.EXT`, fsync
-//!    the folder (a `.tmp` left behind is deleted by recovery; a compressed file without a
-//!    sidecar is an unfinished seal and is redone from the plain segment);
-//! 3. re-read the stored file and compare its SHA-256 with the hash taken while writing it
-//!    (a mismatch is an error: nothing is recorded as sealed);
-//! 4. write the sidecar manifest `FILE.manifest.json` atomically — from here the file is sealed;
-//! 5. add `SHA256  FILE` to the folder's `checksums.sha256` (once);
-//! 6. register the manifest in the catalog index;
-//! 7. if compressed, delete the plain segment and fsync the folder.
+//! 2. read it once: the bytes read must be exactly the bytes the writer handed to the OS (same
+//!    length and XXH3 as the [`ContentCheck`] taken while writing, else nothing is sealed).
+//!    Uncompressed, the SHA-256 is taken from that one read. Compressing, the read feeds the
+//!    encoder into `NAME.jsonl.EXT.tmp`, whose SHA-256 and XXH3 are taken as it is written;
+//!    fsync, rename to `NAME.jsonl.EXT`, fsync the folder, then re-read the (small) compressed
+//!    file and compare its XXH3 (a `.tmp` left behind is deleted by recovery; a compressed file
+//!    without a sidecar is an unfinished seal and is redone from the plain segment);
+//! 3. write the sidecar manifest `FILE.manifest.json` atomically — from here the file is sealed;
+//! 4. add `SHA256  FILE` to the folder's `checksums.sha256` (once);
+//! 5. register the manifest in the catalog index;
+//! 6. if compressed, delete the plain segment and fsync the folder.
+//!
+//! Each file is SHA-256-hashed once. The writer seals on a background thread (one per writer),
+//! so the appending threads never wait for a seal.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use strata_catalog::{Catalog, FileManifest, FileStats};
+use strata_catalog::{Catalog, FileManifest, StatsAccumulator};
 use strata_codec::{CodecSpec, Encoder};
 use strata_core::config::Config;
 use strata_core::layout::PartitionKey;
 use strata_core::policy::{FileFormat, TierName};
 use strata_model::Timestamp;
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::{io_err, Error, Result};
 
@@ -87,26 +93,88 @@ impl<'a> SealContext<'a> {
     }
 }
 
+/// The length and XXH3-64 of the bytes written to a plain segment, taken as they were written
+/// (the writer) or validated (recovery). Sealing compares the stored file with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentCheck {
+    /// Bytes.
+    pub len: u64,
+    /// XXH3-64 of those bytes.
+    pub xxh3: u64,
+}
+
+impl ContentCheck {
+    /// The check of `bytes`.
+    pub fn of(bytes: &[u8]) -> ContentCheck {
+        ContentCheck {
+            len: bytes.len() as u64,
+            xxh3: xxhash_rust::xxh3::xxh3_64(bytes),
+        }
+    }
+}
+
+impl std::fmt::Display for ContentCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes with XXH3 {:016x}", self.len, self.xxh3)
+    }
+}
+
+/// A plain segment to seal, with what its writer knows of it.
+pub struct SealJob {
+    /// Absolute path of the plain segment.
+    pub path: PathBuf,
+    /// Its path relative to the archive root, '/' separated.
+    pub rel: String,
+    /// Its partition.
+    pub partition: PartitionKey,
+    /// Statistics of its events.
+    pub stats: StatsAccumulator,
+    /// What was written to it.
+    pub content: ContentCheck,
+    /// Why it is sealed.
+    pub reason: SealReason,
+}
+
 /// A sealed file.
 #[derive(Debug, Clone)]
 pub struct Sealed {
     /// Its manifest (also in the sidecar and the catalog).
     pub manifest: FileManifest,
-    /// True when the stored bytes were re-read and matched the hash taken while writing.
-    pub verified: bool,
     /// The stored file.
     pub path: PathBuf,
 }
 
+/// Passes bytes on while taking their SHA-256, XXH3 and length.
 struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
+    sha256: Sha256,
+    xxh3: Xxh3,
+    len: u64,
+}
+
+impl<W> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            sha256: Sha256::new(),
+            xxh3: Xxh3::new(),
+            len: 0,
+        }
+    }
+    fn check(&self) -> ContentCheck {
+        ContentCheck {
+            len: self.len,
+            xxh3: self.xxh3.digest(),
+        }
+    }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        self.sha256.update(&buf[..n]);
+        self.xxh3.update(&buf[..n]);
+        self.len += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -140,79 +208,104 @@ pub fn ensure_checksum_line(folder: &Path, name: &str, sha256: &str) -> Result<(
     Ok(())
 }
 
-/// Seals the plain segment at `plain` (relative path `rel`, '/' separated).
-pub fn seal_file(
-    ctx: &SealContext<'_>,
-    plain: &Path,
-    rel: &str,
-    partition: PartitionKey,
-    stats: FileStats,
-    reason: SealReason,
-) -> Result<Sealed> {
-    let folder = parent_of(plain);
-    File::open(plain)
-        .and_then(|f| f.sync_all())
-        .map_err(io_err(plain))?;
-    let mut source = File::open(plain).map_err(io_err(plain))?;
-    let (stored, stored_rel, codec, expected) = match ctx.compress {
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Reads `path` to its end in chunks, handing each to `sink`; returns the length and XXH3 read.
+fn read_through(
+    path: &Path,
+    file: &mut File,
+    mut sink: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<ContentCheck> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut xxh3 = Xxh3::new();
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        xxh3.update(&buf[..n]);
+        len += n as u64;
+        sink(&buf[..n])?;
+    }
+    Ok(ContentCheck {
+        len,
+        xxh3: xxh3.digest(),
+    })
+}
+
+fn expect_content(path: &Path, expected: ContentCheck, actual: ContentCheck) -> Result<()> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            expected,
+            actual,
+        })
+    }
+}
+
+/// Seals one plain segment (the steps are in the module's documentation). The stored file is
+/// verified against `job.content`; a mismatch is [`Error::Corrupt`] and nothing is sealed.
+pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
+    let SealJob {
+        path: plain,
+        rel,
+        partition,
+        stats,
+        content,
+        reason,
+    } = job;
+    let folder = parent_of(&plain);
+    let mut source = File::open(&plain).map_err(io_err(&plain))?;
+    source.sync_all().map_err(io_err(&plain))?;
+    let (stored, stored_rel, codec, sha256, size_bytes) = match ctx.compress {
         Some(codec) => {
             let stored = PathBuf::from(format!("{}{}", plain.display(), codec.extension()));
             let tmp = PathBuf::from(format!("{}.tmp", stored.display()));
             let file = File::create(&tmp).map_err(io_err(&tmp))?;
-            let mut encoder = Encoder::new(
-                codec,
-                HashingWriter {
-                    inner: file,
-                    hasher: Sha256::new(),
-                },
-            )?;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = source.read(&mut buf).map_err(io_err(plain))?;
-                if n == 0 {
-                    break;
-                }
-                encoder.write_all(&buf[..n]).map_err(io_err(&tmp))?;
-            }
+            let mut encoder = Encoder::new(codec, HashingWriter::new(file))?;
+            let read = read_through(&plain, &mut source, |chunk| {
+                encoder.write_all(chunk).map_err(io_err(&tmp))
+            })?;
             let hashing = encoder.finish()?;
+            if let Err(e) = expect_content(&plain, content, read) {
+                drop(hashing);
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
             hashing.inner.sync_all().map_err(io_err(&tmp))?;
-            let expected = hex_digest(hashing.hasher);
+            let written = hashing.check();
             std::fs::rename(&tmp, &stored).map_err(io_err(&stored))?;
             sync_dir(&folder)?;
+            let mut reread = File::open(&stored).map_err(io_err(&stored))?;
+            let stored_check = read_through(&stored, &mut reread, |_| Ok(()))?;
+            expect_content(&stored, written, stored_check)?;
             (
                 stored,
                 format!("{rel}{}", codec.extension()),
                 codec,
-                expected,
+                hex_digest(hashing.sha256),
+                written.len,
             )
         }
         None => {
             let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = source.read(&mut buf).map_err(io_err(plain))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
+            let read = read_through(&plain, &mut source, |chunk| {
+                hasher.update(chunk);
+                Ok(())
+            })?;
+            expect_content(&plain, content, read)?;
             (
-                plain.to_path_buf(),
-                rel.to_string(),
+                plain.clone(),
+                rel,
                 CodecSpec::None,
                 hex_digest(hasher),
+                read.len,
             )
         }
     };
-    let actual = strata_catalog::sha256_file(&stored)?;
-    if actual != expected {
-        return Err(Error::Catalog(strata_catalog::Error::ChecksumMismatch {
-            path: stored.clone(),
-            expected,
-            actual,
-        }));
-    }
-    let size_bytes = std::fs::metadata(&stored).map_err(io_err(&stored))?.len();
     let manifest = FileManifest {
         manifest_version: 1,
         path: stored_rel,
@@ -220,9 +313,9 @@ pub fn seal_file(
         format: FileFormat::Jsonl,
         codec,
         size_bytes,
-        sha256: actual.clone(),
+        sha256: sha256.clone(),
         partition,
-        stats,
+        stats: stats.finish(),
         quality_score: None,
         lineage: Vec::new(),
         sealed_at: Timestamp::from_nanos(
@@ -239,16 +332,15 @@ pub fn seal_file(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        ensure_checksum_line(&folder, &name, &actual)?;
+        ensure_checksum_line(&folder, &name, &sha256)?;
     }
     ctx.catalog.register(&manifest)?;
     if stored != plain {
-        std::fs::remove_file(plain).map_err(io_err(plain))?;
+        std::fs::remove_file(&plain).map_err(io_err(&plain))?;
         sync_dir(&folder)?;
     }
     Ok(Sealed {
         manifest,
-        verified: true,
         path: stored,
     })
 }

@@ -8,6 +8,9 @@ use std::time::Instant;
 
 use strata_catalog::StatsAccumulator;
 use strata_core::layout::PartitionKey;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::seal::{ContentCheck, SealJob, SealReason};
 
 /// Bytes buffered per segment before they are handed to the OS.
 pub(crate) const BUFFER_BYTES: usize = 256 * 1024;
@@ -21,6 +24,9 @@ pub(crate) struct Segment {
     pub buf: Vec<u8>,
     /// Bytes in the file plus the buffer.
     pub len: u64,
+    /// XXH3 of every byte handed to the OS so far, in order: what sealing checks the stored file
+    /// against, so the file is read once (for its SHA-256) and still verified.
+    pub content: Xxh3,
     pub stats: StatsAccumulator,
     pub partition: PartitionKey,
     pub opened: Instant,
@@ -33,9 +39,26 @@ impl Segment {
     pub fn drain(&mut self) -> std::io::Result<()> {
         if !self.buf.is_empty() {
             (&*self.file).write_all(&self.buf)?;
+            self.content.update(&self.buf);
             self.buf.clear();
             self.dirty = true;
         }
         Ok(())
+    }
+
+    /// What the sealer needs, once every byte is handed to the OS; the buffer is freed.
+    pub fn into_job(mut self, reason: SealReason) -> std::io::Result<SealJob> {
+        self.drain()?;
+        Ok(SealJob {
+            content: ContentCheck {
+                len: self.len,
+                xxh3: self.content.digest(),
+            },
+            path: self.path,
+            rel: self.rel,
+            partition: self.partition,
+            stats: self.stats,
+            reason,
+        })
     }
 }

@@ -46,8 +46,12 @@ pub struct SessionReport {
     pub files_sealed: u64,
     /// Bytes of sealed files as stored (after compression).
     pub bytes_sealed: u64,
-    /// Sealed files whose SHA-256 was re-read and matched.
+    /// Sealed files whose stored bytes were read back and matched what was written (every
+    /// sealed file: a mismatch fails the seal instead).
     pub files_verified: u64,
+    /// Seals that failed, with the reason (their plain segments stay in `hot/` for recovery).
+    #[serde(default)]
+    pub seal_failures: Vec<String>,
     /// Quota warnings and cleanup signals raised.
     pub quota_signals: Vec<String>,
     /// Records recovered/quarantined when the archive was opened.

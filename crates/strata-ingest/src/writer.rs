@@ -33,7 +33,8 @@ use crate::integrity::{Rejection, StreamChecks};
 use crate::quarantine::Quarantine;
 use crate::quota::{Charge, QuotaLedger};
 use crate::recovery::{self, RecoveryReport};
-use crate::seal::{self, SealContext, SealReason};
+use crate::seal::{SealContext, SealReason};
+use crate::sealer::Sealer;
 use crate::segment::{Segment, BUFFER_BYTES};
 use crate::session::SessionReport;
 use crate::{io_err, paths, Error, Result};
@@ -107,7 +108,6 @@ struct Inner {
     config: Config,
     layout: Layout,
     symbols: SymbolRegistry,
-    catalog: Arc<Catalog>,
     state: Mutex<State>,
     commit_lock: Mutex<()>,
     durable: AtomicU64,
@@ -121,6 +121,8 @@ struct Inner {
     session_id: String,
     started: (Instant, chrono::DateTime<chrono::Utc>),
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Seals segments on its own thread.
+    sealer: Sealer,
 }
 
 fn kind_index(kind: EventKind) -> usize {
@@ -211,12 +213,17 @@ impl Writer {
             recovery: notes,
             ..SessionReport::default()
         };
+        let sealer = Sealer::start(
+            root.to_path_buf(),
+            config.clone(),
+            catalog,
+            session_id.clone(),
+        )?;
         let inner = Arc::new(Inner {
             root: root.to_path_buf(),
             hot,
             layout,
             symbols,
-            catalog,
             state: Mutex::new(State {
                 last_ticket: 0,
                 segments: HashMap::new(),
@@ -240,6 +247,7 @@ impl Writer {
             session_id,
             started,
             committer: Mutex::new(None),
+            sealer,
             config,
         });
         if inner.config.durability.mode != DurabilityMode::PerBatch {
@@ -618,6 +626,7 @@ impl Writer {
             file: Arc::new(file),
             buf: Vec::with_capacity(BUFFER_BYTES),
             len: 0,
+            content: xxhash_rust::xxh3::Xxh3::new(),
             stats: StatsAccumulator::new(),
             partition,
             opened: Instant::now(),
@@ -625,28 +634,12 @@ impl Writer {
         })
     }
 
-    fn seal_segment(&self, mut segment: Segment, reason: SealReason) -> Result<()> {
+    /// Hands a segment to the background sealer (its bytes go to the OS first; the next commit
+    /// fsyncs them whether or not the seal has run).
+    fn seal_segment(&self, segment: Segment, reason: SealReason) -> Result<()> {
         let path = segment.path.clone();
-        segment.drain().map_err(io_err(&path))?;
-        let ctx = SealContext::new(
-            &self.inner.root,
-            &self.inner.config,
-            &self.inner.catalog,
-            &self.inner.session_id,
-        );
-        let stats = std::mem::take(&mut segment.stats).finish();
-        let sealed = seal::seal_file(
-            &ctx,
-            &segment.path,
-            &segment.rel,
-            segment.partition.clone(),
-            stats,
-            reason,
-        )?;
-        let mut st = lock(&self.inner.state);
-        st.report.files_sealed += 1;
-        st.report.bytes_sealed += sealed.manifest.size_bytes;
-        st.report.files_verified += u64::from(sealed.verified);
+        let job = segment.into_job(reason).map_err(io_err(path))?;
+        self.inner.sealer.submit(job);
         Ok(())
     }
 
@@ -720,6 +713,18 @@ impl Writer {
         true
     }
 
+    /// Blocks until every segment handed to the background sealer so far is sealed (verified,
+    /// with its sidecar, checksum line and catalog entry). Seal failures not yet returned come
+    /// back here as one [`Error::Seal`]; the session report lists them all.
+    pub fn wait_sealed(&self) -> Result<()> {
+        self.inner.sealer.wait_idle()
+    }
+
+    /// Segments waiting for (or in) the background sealer.
+    pub fn seal_backlog(&self) -> u64 {
+        self.inner.sealer.backlog()
+    }
+
     /// Seals segments open longer than `storage.max_file_age_secs`.
     pub fn seal_aged(&self) -> Result<usize> {
         let max_age = Duration::from_secs(self.inner.config.storage.max_file_age_secs);
@@ -749,8 +754,10 @@ impl Writer {
         Ok(n)
     }
 
-    /// Seals every open segment, makes everything durable, writes the session report and
-    /// returns it. Further appends fail with [`Error::Closed`].
+    /// Seals every open segment, waits for the sealer, makes everything durable, writes the
+    /// session report and returns it. Further appends fail with [`Error::Closed`]. If a seal
+    /// failed (this session, and not yet returned by [`Writer::wait_sealed`]) the report is
+    /// written with the failures listed, then [`Error::Seal`] is returned.
     pub fn close(&self) -> Result<SessionReport> {
         self.stop_committer();
         if let Some(handle) = lock(&self.inner.committer).take() {
@@ -764,15 +771,13 @@ impl Writer {
         for segment in open {
             self.seal_segment(segment, SealReason::Shutdown)?;
         }
+        let sealed = self.inner.sealer.finish();
         self.commit()?;
-        let report = {
-            let mut st = lock(&self.inner.state);
-            st.report.finished_at = chrono::Utc::now().to_rfc3339();
-            st.report.duration_ms = self.inner.started.0.elapsed().as_millis() as u64;
-            st.report.clone()
-        };
+        let mut report = self.report();
+        report.finished_at = chrono::Utc::now().to_rfc3339();
+        report.duration_ms = self.inner.started.0.elapsed().as_millis() as u64;
         report.write(&self.inner.root)?;
-        Ok(report)
+        sealed.map(|()| report)
     }
 
     /// Records input rows an importer rejected (quarantined with file and line) or skipped.
@@ -798,9 +803,16 @@ impl Writer {
         Ok(())
     }
 
-    /// A snapshot of the session's counters so far.
+    /// A snapshot of the session's counters so far (seals counted when finished).
     pub fn report(&self) -> SessionReport {
-        lock(&self.inner.state).report.clone()
+        let mut report = lock(&self.inner.state).report.clone();
+        self.inner.sealer.with_tally(|t| {
+            report.files_sealed = t.files_sealed;
+            report.bytes_sealed = t.bytes_sealed;
+            report.files_verified = t.files_sealed;
+            report.seal_failures = t.failures.clone();
+        });
+        report
     }
 
     /// Hands every buffered byte to the OS without fsync and without moving the watermark — what
@@ -823,6 +835,7 @@ impl Writer {
         if let Some(handle) = lock(&self.inner.committer).take() {
             let _ = handle.join();
         }
+        self.inner.sealer.abort();
     }
 
     fn stop_committer(&self) {
