@@ -18,6 +18,12 @@
 //! file's symbology (instrument id → raw symbol on the record's date), else `--symbol`; the
 //! venue is the dataset's venue code (`GLBX.MDP3` → `GLBX`). Rejected rows name the 1-based
 //! record index in place of a line.
+//!
+//! Identical records are distinct events here: one match event can fill a resting order several
+//! times for the same size, with byte-identical `F` records, and its `T` records differ only in
+//! the aggressor's order id, which strata's [`Trade`] has no field for (it is not kept). So
+//! [`Format::records_distinct_by_position`](crate::Format::records_distinct_by_position) is true
+//! for DBN and the archive's import keeps such records instead of refusing them as duplicates.
 
 use std::collections::VecDeque;
 use std::io::{Cursor, Read};

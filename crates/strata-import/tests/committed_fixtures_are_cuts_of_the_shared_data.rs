@@ -1,6 +1,6 @@
-//! The fixtures under `testdata/` are unedited beginnings of the shared data set (see
-//! `testdata/README.md`): checked whenever the shared data is present, and the DBN MBO cut can
-//! be regenerated from it (`cargo test -p strata-import --test
+//! The fixtures under `testdata/` are unedited beginnings (or, for one DBN file, a contiguous
+//! run of records) of the shared data set (see `testdata/README.md`): checked whenever the
+//! shared data is present, and the DBN MBO cuts can be regenerated from it (`cargo test -p strata-import --test
 //! committed_fixtures_are_cuts_of_the_shared_data -- --ignored`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +18,11 @@ use common::{shared_data, testdata};
 const MBO_CUT_RECORDS: usize = 2_000;
 const MBO_FULL: &str = "nautilus/databento/esh4-glbx-mdp3-20231225.mbo.dbn.zst";
 const MBO_CUT: &str = "databento/esh4-glbx-mdp3-20231225.mbo.first2000.dbn.zst";
+/// Records 33,680..33,700 of the full file: match event 28915, where one resting ask is filled
+/// by four buyers and the feed holds byte-identical fill records.
+const MBO_REPEATS_FROM: usize = 33_680;
+const MBO_REPEATS_RECORDS: usize = 20;
+const MBO_REPEATS_CUT: &str = "databento/esh4-glbx-mdp3-20231225.mbo.records33680-33699.dbn.zst";
 
 fn zip_text(path: &Path) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
@@ -36,11 +41,19 @@ fn zip_entry_name(path: &Path) -> String {
 
 /// The first `n` records of a (compressed) DBN file, re-encoded with its metadata.
 fn dbn_prefix(path: &Path, n: usize) -> Vec<u8> {
+    dbn_records(path, 0, n)
+}
+
+/// Records `from..from + n` of a (compressed) DBN file, re-encoded with its metadata.
+fn dbn_records(path: &Path, from: usize, n: usize) -> Vec<u8> {
     let plain = strata_codec::decompress(&std::fs::read(path).unwrap()).unwrap();
     let mut decoder = DbnDecoder::new(plain.as_slice()).unwrap();
     let metadata = decoder.metadata().clone();
     let mut out = Vec::new();
     let mut encoder = DbnEncoder::new(&mut out, &metadata).unwrap();
+    for _ in 0..from {
+        decoder.decode_record_ref().unwrap().unwrap();
+    }
     for _ in 0..n {
         let rec = decoder.decode_record_ref().unwrap().unwrap();
         encoder.encode_record_ref(rec).unwrap();
@@ -103,6 +116,16 @@ fn committed_cuts_are_prefixes_of_the_shared_files() {
     }
     let cut = strata_codec::decompress(&std::fs::read(testdata(MBO_CUT)).unwrap()).unwrap();
     assert_eq!(cut, dbn_prefix(&shared.join(MBO_FULL), MBO_CUT_RECORDS));
+    let repeats =
+        strata_codec::decompress(&std::fs::read(testdata(MBO_REPEATS_CUT)).unwrap()).unwrap();
+    assert_eq!(
+        repeats,
+        dbn_records(
+            &shared.join(MBO_FULL),
+            MBO_REPEATS_FROM,
+            MBO_REPEATS_RECORDS
+        )
+    );
 
     let capture = std::fs::read(testdata("binance/btcusdt_20240808_first3000.txt")).unwrap();
     let gz = strata_codec::decompress(
@@ -118,16 +141,20 @@ fn committed_cuts_are_prefixes_of_the_shared_files() {
 }
 
 #[test]
-#[ignore = "rewrites testdata/databento/…mbo.first2000.dbn.zst from the shared data"]
-fn regenerate_the_mbo_cut() {
+#[ignore = "rewrites testdata/databento/…mbo.*.dbn.zst from the shared data"]
+fn regenerate_the_mbo_cuts() {
     let shared = shared_data().expect("the shared data set");
-    let plain = dbn_prefix(&shared.join(MBO_FULL), MBO_CUT_RECORDS);
-    let packed = strata_codec::compress("zstd:19".parse().unwrap(), &plain).unwrap();
-    std::fs::write(testdata(MBO_CUT), &packed).unwrap();
-    eprintln!(
-        "wrote {} ({} bytes, {} plain)",
-        MBO_CUT,
-        packed.len(),
-        plain.len()
-    );
+    for (name, from, n) in [
+        (MBO_CUT, 0, MBO_CUT_RECORDS),
+        (MBO_REPEATS_CUT, MBO_REPEATS_FROM, MBO_REPEATS_RECORDS),
+    ] {
+        let plain = dbn_records(&shared.join(MBO_FULL), from, n);
+        let packed = strata_codec::compress("zstd:19".parse().unwrap(), &plain).unwrap();
+        std::fs::write(testdata(name), &packed).unwrap();
+        eprintln!(
+            "wrote {name} ({} bytes, {} plain)",
+            packed.len(),
+            plain.len()
+        );
+    }
 }

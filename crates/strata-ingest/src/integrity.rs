@@ -4,7 +4,7 @@
 //! validation, exact duplicates, and — when the policy asks — out-of-order events.
 //! Reported (written, counted and logged): sequence gaps larger than the threshold.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use strata_core::policy::IntegrityPolicy;
@@ -126,8 +126,10 @@ pub fn validate(event: &Event) -> Result<(), String> {
 pub struct StreamChecks {
     newest_ns: Option<i64>,
     last_sequence: Option<u64>,
-    /// Content hashes ([`line_hash`]) of the last `duplicate_window` accepted events.
-    recent: HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
+    /// Content hashes ([`line_hash`]) of the last `duplicate_window` accepted events, with how
+    /// many of them have each hash (more than one only when identical events were kept on
+    /// purpose, see [`StreamChecks::check_encoded`]).
+    recent: HashMap<u64, u32, BuildHasherDefault<AlreadyHashed>>,
     order: VecDeque<u64>,
 }
 
@@ -178,18 +180,22 @@ impl StreamChecks {
         policy: &IntegrityPolicy,
         event: &Event,
     ) -> Result<Option<Gap>, Rejection> {
-        self.check_hashed(policy, event, || content_hash(event))
+        self.check_hashed(policy, event, || content_hash(event), false)
     }
 
     /// [`StreamChecks::check`] for an event whose JSONL line (as `jsonl::encode_into` wrote
-    /// it) the caller has already: the writer's path, which saves encoding it again.
+    /// it) the caller has already: the writer's path, which saves encoding it again. With
+    /// `keep_identical`, an event identical to a recent one is accepted as another event (its
+    /// source says records are distinct by position, see `AppendOptions`); it still enters the
+    /// window, so a later replay of it is refused.
     pub(crate) fn check_encoded(
         &mut self,
         policy: &IntegrityPolicy,
         event: &Event,
         line: &[u8],
+        keep_identical: bool,
     ) -> Result<Option<Gap>, Rejection> {
-        self.check_hashed(policy, event, || line_hash(line))
+        self.check_hashed(policy, event, || line_hash(line), keep_identical)
     }
 
     fn check_hashed(
@@ -197,6 +203,7 @@ impl StreamChecks {
         policy: &IntegrityPolicy,
         event: &Event,
         content_hash: impl FnOnce() -> u64,
+        keep_identical: bool,
     ) -> Result<Option<Gap>, Rejection> {
         if policy.validate_schema {
             validate(event).map_err(Rejection::Invalid)?;
@@ -217,7 +224,7 @@ impl StreamChecks {
         }
         let hash = if policy.detect_duplicates {
             let hash = content_hash();
-            if self.recent.contains(&hash) {
+            if !keep_identical && self.recent.contains_key(&hash) {
                 return Err(Rejection::Duplicate);
             }
             Some(hash)
@@ -226,11 +233,16 @@ impl StreamChecks {
         };
         // Accepted from here on.
         if let Some(hash) = hash {
-            self.recent.insert(hash);
+            *self.recent.entry(hash).or_insert(0) += 1;
             self.order.push_back(hash);
             while self.order.len() > policy.duplicate_window {
                 if let Some(old) = self.order.pop_front() {
-                    self.recent.remove(&old);
+                    if let Some(n) = self.recent.get_mut(&old) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.recent.remove(&old);
+                        }
+                    }
                 }
             }
         }
@@ -342,7 +354,7 @@ mod tests {
         let event = trade(10_000_000, 1, "1");
         let line = jsonl::encode_line(&event).unwrap();
         assert_eq!(content_hash(&event), line_hash(&line));
-        assert_eq!(s.check_encoded(&policy, &event, &line), Ok(None));
+        assert_eq!(s.check_encoded(&policy, &event, &line, false), Ok(None));
         assert_eq!(s.check(&policy, &event), Err(Rejection::Duplicate));
         // Any field that differs makes another event.
         let mut other = event.clone();
@@ -369,7 +381,36 @@ mod tests {
     }
 
     #[test]
+    fn identical_records_kept_on_purpose_are_remembered_until_the_last_leaves_the_window() {
+        let policy = IntegrityPolicy {
+            duplicate_window: 3,
+            sequence_gap_alert_threshold: None,
+            ..IntegrityPolicy::default()
+        };
+        let mut s = StreamChecks::default();
+        let a = trade(1, 1, "1");
+        let line = jsonl::encode_line(&a).unwrap();
+        // A vendor file holds the same record twice: both are kept.
+        assert_eq!(s.check_encoded(&policy, &a, &line, true), Ok(None));
+        assert_eq!(s.check_encoded(&policy, &a, &line, true), Ok(None));
+        // A replay of it from a live feed is still refused.
+        assert_eq!(
+            s.check_encoded(&policy, &a, &line, false),
+            Err(Rejection::Duplicate)
+        );
+        // One more event pushes the first copy out of the window; the second copy is still
+        // remembered, so the replay is still refused.
+        assert_eq!(s.check(&policy, &trade(2, 2, "1")), Ok(None));
+        assert_eq!(s.check(&policy, &a), Err(Rejection::Duplicate));
+        // Two more push out the second copy too.
+        assert_eq!(s.check(&policy, &trade(3, 3, "1")), Ok(None));
+        assert_eq!(s.check(&policy, &trade(4, 4, "1")), Ok(None));
+        assert_eq!(s.check(&policy, &a), Ok(None), "forgotten");
+    }
+
+    #[test]
     fn line_hash_sees_every_byte_and_the_length() {
+        use std::collections::HashSet;
         let base: Vec<u8> = (0u8..=40).collect();
         let mut seen = HashSet::new();
         for len in 0..base.len() {

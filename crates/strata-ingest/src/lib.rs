@@ -31,7 +31,7 @@ pub mod writer;
 mod sealer;
 mod segment;
 
-pub use writer::{Ticket, Writer, WriterOptions};
+pub use writer::{AppendOptions, Ticket, Writer, WriterOptions};
 
 use std::path::PathBuf;
 

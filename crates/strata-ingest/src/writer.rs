@@ -52,6 +52,17 @@ pub struct WriterOptions {
     pub tags: Vec<String>,
 }
 
+/// How a batch is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendOptions {
+    /// The batch comes from a source whose records are distinct by their position, like a
+    /// vendor's file: an event identical to a recent one is written as another event instead of
+    /// being refused as a duplicate. (CME's MBO feed, as Databento records it, holds
+    /// byte-identical fills of one resting order in one match event.) Such events still enter
+    /// the duplicate window, so a later replay of them is refused.
+    pub keep_identical: bool,
+}
+
 /// What happened to a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchOutcome {
@@ -283,6 +294,15 @@ impl Writer {
     /// Events failing integrity checks go to the quarantine with the reason and are counted in
     /// the outcome; the rest are written. In `per_batch` mode the batch is durable on return.
     pub fn append_batch(&self, events: &[Event]) -> Result<BatchOutcome> {
+        self.append_batch_with(events, AppendOptions::default())
+    }
+
+    /// [`Writer::append_batch`] with [`AppendOptions`].
+    pub fn append_batch_with(
+        &self,
+        events: &[Event],
+        options: AppendOptions,
+    ) -> Result<BatchOutcome> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
@@ -307,7 +327,7 @@ impl Writer {
         }
         let outcome = {
             let mut st = lock(&self.inner.state);
-            self.write_locked(&mut st, events, &canonical, &lines, &ends)?
+            self.write_locked(&mut st, events, &canonical, &lines, &ends, options)?
         };
         let (outcome, to_seal) = outcome;
         for (segment, reason) in to_seal {
@@ -328,6 +348,7 @@ impl Writer {
         canonical: &[Option<Event>],
         lines: &[u8],
         ends: &[usize],
+        options: AppendOptions,
     ) -> Result<(BatchOutcome, Vec<(Segment, SealReason)>)> {
         let inner = &*self.inner;
         let today = chrono::Utc::now().date_naive();
@@ -428,7 +449,10 @@ impl Writer {
             let policy = &inner.config.integrity;
             let start = if i == 0 { 0 } else { ends[i - 1] };
             let line = &lines[start..ends[i]];
-            let verdict = st.routes[route].checks.check_encoded(policy, event, line);
+            let verdict =
+                st.routes[route]
+                    .checks
+                    .check_encoded(policy, event, line, options.keep_identical);
             match verdict {
                 Err(rejection) => {
                     let class = match rejection {

@@ -9,7 +9,7 @@ use strata_core::config::{Config, ConfigFormat};
 use strata_core::template::config_toml;
 use strata_core::Profile;
 use strata_import::{Format, ImportOptions, ImportSummary, Record};
-use strata_ingest::{Writer, WriterOptions};
+use strata_ingest::{AppendOptions, Writer, WriterOptions};
 
 use crate::{Error, Result};
 
@@ -171,7 +171,13 @@ impl Archive {
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileImport> {
         let records = strata_import::import_file(path, format, options)?;
-        self.import_records(writer, &path.display().to_string(), records, progress)
+        self.import_records(
+            writer,
+            &path.display().to_string(),
+            format,
+            records,
+            progress,
+        )
     }
 
     /// Imports from any reader (e.g. standard input), named `name` in errors.
@@ -185,13 +191,14 @@ impl Archive {
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileImport> {
         let records = strata_import::import_reader(reader, name, format, options)?;
-        self.import_records(writer, name, records, progress)
+        self.import_records(writer, name, format, records, progress)
     }
 
     fn import_records(
         &self,
         writer: &Writer,
         name: &str,
+        format: Format,
         records: strata_import::Records,
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileImport> {
@@ -200,9 +207,12 @@ impl Archive {
             ..FileImport::default()
         };
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let append = AppendOptions {
+            keep_identical: format.records_distinct_by_position(),
+        };
         let flush = |batch: &mut Vec<strata_model::Event>, out: &mut FileImport| -> Result<()> {
             if !batch.is_empty() {
-                let outcome = writer.append_batch(batch)?;
+                let outcome = writer.append_batch_with(batch, append)?;
                 out.accepted += outcome.accepted as u64;
                 out.refused += outcome.rejected as u64;
                 batch.clear();
