@@ -73,6 +73,17 @@ fn every_acknowledged_event_survives_sigkill_exactly_once() {
             strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2),
         );
         writer.close().unwrap();
+        // The killed run's report (if it got as far as writing one) is now `interrupted`;
+        // nothing is left `running`.
+        for report in strata_ingest::session::SessionReport::list(root).unwrap() {
+            let report = report.unwrap();
+            assert_ne!(
+                report.state,
+                strata_ingest::session::SessionState::Running,
+                "round {round} (seed {seed}): session {} still running",
+                report.id
+            );
+        }
         let ids = strata_tests::assert_acknowledged_exactly_once(root, &acked_ranges, &|| {
             format!("round {round} (seed {seed})")
         });
@@ -81,10 +92,19 @@ fn every_acknowledged_event_survives_sigkill_exactly_once() {
     let ids = strata_tests::stored_ids(root);
     let files = strata_ingest::reader::hot_files(root).unwrap().len();
     let checked = strata_tests::verify_all_checksums(root);
+    let interrupted = strata_ingest::session::SessionReport::list(root)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().state == strata_ingest::session::SessionState::Interrupted)
+        .count() as u64;
     println!(
-        "kill test: {rounds} SIGKILL rounds ({kills_with_ack} after at least one ACK), {} events stored, {} acknowledged (ids up to {acked_total}), {files} files, {checked} checksums verified",
+        "kill test: {rounds} SIGKILL rounds ({kills_with_ack} after at least one ACK), {} events stored, {} acknowledged (ids up to {acked_total}), {files} files, {checked} checksums verified, {interrupted} killed sessions found interrupted",
         ids.len(),
         acked_ranges.iter().map(|r| r.end() - r.start() + 1).sum::<u64>()
+    );
+    assert!(
+        interrupted >= kills_with_ack,
+        "every killed run that acknowledged events had written its report and was found interrupted"
     );
     assert!(
         kills_with_ack * 2 >= rounds,

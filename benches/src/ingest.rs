@@ -30,7 +30,7 @@ use strata_codec::CodecSpec;
 use strata_core::config::{Config, DurabilityMode};
 use strata_core::Profile;
 use strata_import::{import_file, Format, ImportOptions, Record};
-use strata_ingest::{Writer, WriterOptions};
+use strata_ingest::{AppendOptions, Writer, WriterOptions};
 use strata_model::{jsonl, Decimal, Event, Payload, SchemaVersion, Timestamp};
 
 use crate::{data_dir, testdata_dir};
@@ -462,8 +462,13 @@ pub fn run_import_into_writer(
     let mut not_imported = 0u64;
     let mut rejected_by_writer = 0u64;
     let mut last = 0;
+    // As `strata::archive::Archive::import_file` does: a vendor file's identical records are
+    // distinct events for formats that say so (DBN).
+    let options = AppendOptions {
+        keep_identical: file.format.records_distinct_by_position(),
+    };
     let mut append = |pending: &mut Vec<Event>| -> Result<()> {
-        let outcome = writer.append_batch(pending)?;
+        let outcome = writer.append_batch_with(pending, options)?;
         events += outcome.accepted as u64;
         rejected_by_writer += outcome.rejected as u64;
         last = outcome.last_ticket.max(last);

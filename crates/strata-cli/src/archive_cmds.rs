@@ -271,6 +271,65 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `strata sessions`: every session report under `_sessions/`, oldest first. A report that
+/// cannot be read is listed with its error and makes the exit code 1.
+pub fn sessions(g: &Global) -> Result<(), Failure> {
+    let archive = open_archive(g)?;
+    let reports = strata::ingest::session::SessionReport::list(archive.root())?;
+    let mut bad = 0usize;
+    if g.json {
+        let items: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|r| match r {
+                Ok(report) => serde_json::to_value(report).unwrap_or_default(),
+                Err(e) => {
+                    bad += 1;
+                    json!({ "error": e.to_string() })
+                }
+            })
+            .collect();
+        println!("{}", serde_json::to_string(&items)?);
+    } else {
+        for r in &reports {
+            match r {
+                Ok(s) => {
+                    let state = serde_json::to_value(s.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let until = if s.finished_at.is_empty() {
+                        format!("checkpoint {}", s.checkpoint_at)
+                    } else {
+                        s.finished_at.clone()
+                    };
+                    println!(
+                        "{:<28} {:<11} {:>10} ev {:>6} rejected {:>5} sealed  {} .. {}",
+                        s.id, state, s.events, s.rejected, s.files_sealed, s.started_at, until
+                    );
+                    for note in &s.interruption {
+                        println!("    {note}");
+                    }
+                }
+                Err(e) => {
+                    bad += 1;
+                    println!("unreadable report: {e}");
+                }
+            }
+        }
+        if !g.quiet {
+            eprintln!("{} session(s)", reports.len());
+        }
+    }
+    if bad == 0 {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            error: anyhow!("{bad} session report(s) could not be read"),
+        })
+    }
+}
+
 /// `strata catalog rebuild|stats`.
 pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
     let archive = open_archive(g)?;

@@ -76,6 +76,8 @@ enum Command {
     Ingest(archive_cmds::IngestArgs),
     /// Files in the catalog, filtered by symbol, kind, source, tier and time.
     Ls(archive_cmds::LsArgs),
+    /// Writer sessions: id, state (running, closed, interrupted), times and counts.
+    Sessions,
     /// Rebuild the catalog index from the sidecars, or show its totals.
     Catalog {
         #[command(subcommand)]
@@ -262,6 +264,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         } => codec_advise(g, args)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,
+        Command::Sessions => archive_cmds::sessions(g)?,
         Command::Catalog { command } => archive_cmds::catalog(g, command)?,
         Command::Demo { dir } => archive_cmds::demo(g, dir.as_deref())?,
         Command::Config {

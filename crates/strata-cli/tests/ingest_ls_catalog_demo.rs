@@ -163,6 +163,40 @@ fn ingest_real_lean_and_dbn_cuts_and_fail_on_unreadable_files() {
         stats["events"].as_u64().unwrap(),
         2000 + dbn["events"].as_u64().unwrap()
     );
+    // Match event 28915 of the same file: three byte-identical fills, all kept.
+    let repeats = json(&strata(&[
+        "--root",
+        root,
+        "--json",
+        "ingest",
+        "--format",
+        "dbn",
+        &testdata("databento/esh4-glbx-mdp3-20231225.mbo.records33680-33699.dbn.zst"),
+    ]));
+    assert_eq!(
+        (repeats["events"].as_u64(), repeats["quarantined"].as_u64()),
+        (Some(20), Some(0)),
+        "{repeats}"
+    );
+
+    // Three ingest runs, three closed sessions.
+    let sessions = json(&strata(&["--root", root, "--json", "sessions"]));
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 3);
+    assert!(
+        sessions.iter().all(|s| s["state"] == "closed"),
+        "{sessions:?}"
+    );
+    assert_eq!(sessions[0]["events"], 2000);
+    assert_eq!(sessions[2]["events"], 20);
+    let text = strata(&["--root", root, "sessions"]);
+    assert!(text.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout)
+            .matches(" closed ")
+            .count(),
+        3
+    );
 
     let out = strata(&[
         "--root",

@@ -1,4 +1,11 @@
 //! Each writer run is a session with a `report.json` (SESSION-1).
+//!
+//! The report is written when the writer opens (state `running`), rewritten by the group-commit
+//! thread every [`SessionReport::CHECKPOINT_SECS`] seconds while it runs, and written a last time
+//! by `close()` (state `closed`). A report still `running` when the next writer opens the
+//! archive belongs to a run that ended without `close()` (a crash, a kill, a dropped writer): it is
+//! marked `interrupted`, with what recovery found, and its counters are those of its last
+//! checkpoint.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,11 +16,31 @@ use serde::{Deserialize, Serialize};
 use crate::integrity::Gap;
 use crate::{io_err, paths, Result};
 
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Its writer is open (or ended without `close()` and no writer has opened since).
+    Running,
+    /// Closed by `close()`: every file sealed, the counters final.
+    #[default]
+    Closed,
+    /// Its writer ended without `close()`; a later open found it and recovered its files.
+    Interrupted,
+}
+
 /// What a session did: timing, counts, gaps, bytes and verified files.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionReport {
     /// Session id (also the folder name under `_sessions/`).
     pub id: String,
+    /// Running, closed, or interrupted (reports written before states existed read as closed).
+    #[serde(default)]
+    pub state: SessionState,
+    /// When a later session found this one interrupted: that session's id and what its
+    /// recovery did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interruption: Vec<String>,
     /// Free-form tags given when the writer was opened.
     pub tags: Vec<String>,
     /// Start, RFC 3339.
@@ -56,11 +83,79 @@ pub struct SessionReport {
     pub quota_signals: Vec<String>,
     /// Records recovered/quarantined when the archive was opened.
     pub recovery: Vec<String>,
+    /// When the counters were last written while running (RFC 3339).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub checkpoint_at: String,
 }
 
 impl SessionReport {
     /// Gaps listed one by one in a report; the rest are only counted.
     pub const MAX_GAPS_LISTED: usize = 1000;
+    /// Seconds between checkpoints of a running session's report.
+    pub const CHECKPOINT_SECS: u64 = 10;
+
+    /// Reads the report at `path`.
+    pub fn read(path: &Path) -> Result<SessionReport> {
+        let bytes = std::fs::read(path).map_err(io_err(path))?;
+        serde_json::from_slice(&bytes).map_err(|e| crate::Error::BadFile {
+            path: path.to_path_buf(),
+            line: e.line() as u64,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Every session report under `root/_sessions/`, oldest id first. Unreadable reports are
+    /// returned as errors in place, so one bad file hides nothing else.
+    pub fn list(root: &Path) -> Result<Vec<Result<SessionReport>>> {
+        let dir = root.join(paths::SESSIONS);
+        let mut ids = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("report.json").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        ids.sort();
+        Ok(ids
+            .iter()
+            .map(|id| SessionReport::read(&SessionReport::path(root, id)))
+            .collect())
+    }
+
+    /// Marks every report under `root` still `running` (other than `current`) as interrupted,
+    /// noting `current` and what its recovery did; returns the ids marked.
+    pub fn mark_interrupted(
+        root: &Path,
+        current: &str,
+        recovery: &[String],
+    ) -> Result<Vec<String>> {
+        let mut marked = Vec::new();
+        for report in SessionReport::list(root)? {
+            let Ok(mut report) = report else { continue };
+            if report.state != SessionState::Running || report.id == current {
+                continue;
+            }
+            report.state = SessionState::Interrupted;
+            const LISTED: usize = 20;
+            let found = match recovery.len() {
+                0 => "had nothing to repair".to_string(),
+                n if n <= LISTED => recovery.join("; "),
+                n => format!(
+                    "{}; and {} more (see that session's report)",
+                    recovery[..LISTED].join("; "),
+                    n - LISTED
+                ),
+            };
+            report.interruption.push(format!(
+                "ended without close(); found by session {current}, whose recovery: {found}"
+            ));
+            report.write(root)?;
+            marked.push(report.id);
+        }
+        Ok(marked)
+    }
 
     /// Records a gap: counted always, listed while the list is short.
     pub fn add_gap(&mut self, gap: Gap) {

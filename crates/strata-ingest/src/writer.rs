@@ -36,7 +36,7 @@ use crate::recovery::{self, RecoveryReport};
 use crate::seal::{SealContext, SealReason};
 use crate::sealer::Sealer;
 use crate::segment::{Segment, BUFFER_BYTES};
-use crate::session::SessionReport;
+use crate::session::{SessionReport, SessionState};
 use crate::{io_err, paths, Error, Result};
 
 /// The number an accepted event gets: events are numbered 1, 2, 3, … in the order the writer
@@ -134,6 +134,8 @@ struct Inner {
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Seals segments on its own thread.
     sealer: Sealer,
+    /// Serializes writes of the session report (checkpoints and close).
+    report_write: Mutex<()>,
 }
 
 fn kind_index(kind: EventKind) -> usize {
@@ -211,6 +213,13 @@ impl Writer {
             ..
         } = recovery::recover(root, &layout, &seal_ctx, &mut quarantine)?;
 
+        let interrupted = SessionReport::mark_interrupted(root, &session_id, &notes)?;
+        let mut notes = notes;
+        notes.extend(
+            interrupted
+                .iter()
+                .map(|id| format!("session {id} ended without close(): marked interrupted")),
+        );
         let today = started.1.date_naive();
         let ledger = crate::quota::QuotaLedger::new(
             config.quotas.clone(),
@@ -219,6 +228,7 @@ impl Writer {
         );
         let report = SessionReport {
             id: session_id.clone(),
+            state: SessionState::Running,
             tags: options.tags.clone(),
             started_at: started.1.to_rfc3339(),
             recovery: notes,
@@ -259,19 +269,27 @@ impl Writer {
             started,
             committer: Mutex::new(None),
             sealer,
+            report_write: Mutex::new(()),
             config,
         });
-        if inner.config.durability.mode != DurabilityMode::PerBatch {
-            let weak = Arc::downgrade(&inner);
-            let interval =
-                Duration::from_millis(inner.config.durability.group_commit_interval_ms.max(1));
-            let handle = std::thread::Builder::new()
-                .name("strata-group-commit".into())
-                .spawn(move || committer_loop(weak, interval))
-                .map_err(io_err(root))?;
-            *lock(&inner.committer) = Some(handle);
-        }
-        Ok(Writer { inner })
+        let writer = Writer { inner };
+        writer.checkpoint()?;
+        // The background thread commits on the group-commit interval (unless every batch
+        // commits itself), seals aged segments and checkpoints the session report.
+        let inner = &writer.inner;
+        let commits = inner.config.durability.mode != DurabilityMode::PerBatch;
+        let interval = if commits {
+            Duration::from_millis(inner.config.durability.group_commit_interval_ms.max(1))
+        } else {
+            Duration::from_secs(1)
+        };
+        let weak = Arc::downgrade(inner);
+        let handle = std::thread::Builder::new()
+            .name("strata-group-commit".into())
+            .spawn(move || committer_loop(weak, interval, commits))
+            .map_err(io_err(root))?;
+        *lock(&inner.committer) = Some(handle);
+        Ok(writer)
     }
 
     /// The archive root.
@@ -798,10 +816,31 @@ impl Writer {
         let sealed = self.inner.sealer.finish();
         self.commit()?;
         let mut report = self.report();
+        report.state = SessionState::Closed;
+        report.checkpoint_at.clear();
         report.finished_at = chrono::Utc::now().to_rfc3339();
         report.duration_ms = self.inner.started.0.elapsed().as_millis() as u64;
-        report.write(&self.inner.root)?;
+        {
+            let _serial = lock(&self.inner.report_write);
+            report.write(&self.inner.root)?;
+        }
         sealed.map(|()| report)
+    }
+
+    /// Writes the running session's report as it stands (state `running`), so a run that ends
+    /// without `close()` leaves its counters up to here. The group-commit thread does this every
+    /// [`SessionReport::CHECKPOINT_SECS`] seconds.
+    pub fn checkpoint(&self) -> Result<()> {
+        let _serial = lock(&self.inner.report_write);
+        if self.inner.closed.load(Ordering::Acquire) {
+            // close() writes the final report; a checkpoint must not replace it.
+            return Ok(());
+        }
+        let mut report = self.report();
+        report.checkpoint_at = chrono::Utc::now().to_rfc3339();
+        report.duration_ms = self.inner.started.0.elapsed().as_millis() as u64;
+        report.write(&self.inner.root)?;
+        Ok(())
     }
 
     /// Records input rows an importer rejected (quarantined with file and line) or skipped.
@@ -869,8 +908,9 @@ impl Writer {
     }
 }
 
-fn committer_loop(weak: Weak<Inner>, interval: Duration) {
+fn committer_loop(weak: Weak<Inner>, interval: Duration, commits: bool) {
     let mut last_age_check = Instant::now();
+    let mut last_checkpoint = Instant::now();
     loop {
         let Some(inner) = weak.upgrade() else { return };
         {
@@ -883,13 +923,21 @@ fn committer_loop(weak: Weak<Inner>, interval: Duration) {
             return;
         }
         let writer = Writer { inner };
-        if let Err(e) = writer.commit() {
-            tracing::error!(target: "strata::ingest", "group commit failed: {e}");
+        if commits {
+            if let Err(e) = writer.commit() {
+                tracing::error!(target: "strata::ingest", "group commit failed: {e}");
+            }
         }
         if last_age_check.elapsed() >= Duration::from_secs(1) {
             last_age_check = Instant::now();
             if let Err(e) = writer.seal_aged() {
                 tracing::error!(target: "strata::ingest", "sealing aged segments failed: {e}");
+            }
+        }
+        if last_checkpoint.elapsed() >= Duration::from_secs(SessionReport::CHECKPOINT_SECS) {
+            last_checkpoint = Instant::now();
+            if let Err(e) = writer.checkpoint() {
+                tracing::error!(target: "strata::ingest", "checkpointing the session report failed: {e}");
             }
         }
     }
