@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -12,7 +12,7 @@ use strata_codec::CodecSpec;
 use strata_core::config::{Config, DurabilityMode};
 use strata_core::layout::PartitionKey;
 use strata_core::Profile;
-use strata_ingest::seal::{seal_file, ContentCheck, SealContext, SealJob, SealReason};
+use strata_ingest::seal::{seal_file, ContentCheck, SealContext, SealJob, SealReason, Sealed};
 use strata_ingest::session::SessionReport;
 use strata_ingest::{reader, Error, Writer, WriterOptions};
 use strata_model::{jsonl, Decimal, Event, Payload, Timestamp, Trade};
@@ -38,8 +38,9 @@ fn trade(i: i64, at: i64) -> Event {
     e
 }
 
-/// A plain segment of `n` trades in the first hour, as the writer would leave it.
-fn plain_segment(root: &Path, n: i64) -> (PathBuf, String, StatsAccumulator, ContentCheck) {
+/// A plain segment of `n` trades in the first hour, as the writer would leave it, and the job
+/// that seals it.
+fn plain_segment(root: &Path, n: i64) -> SealJob {
     let rel = "hot/test/SPY_000001.jsonl".to_string();
     let path = root.join(&rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -51,7 +52,27 @@ fn plain_segment(root: &Path, n: i64) -> (PathBuf, String, StatsAccumulator, Con
         stats.add(&e);
     }
     std::fs::write(&path, &bytes).unwrap();
-    (path, rel, stats, ContentCheck::of(&bytes))
+    SealJob {
+        path,
+        rel,
+        partition: PartitionKey::default(),
+        stats,
+        content: ContentCheck::of(&bytes),
+        reason: SealReason::Size,
+    }
+}
+
+/// Seals `job` with manifests and checksums on, compressing with `codec` unless it is none.
+fn seal(root: &Path, catalog: &Catalog, codec: CodecSpec, job: SealJob) -> Result<Sealed, Error> {
+    let ctx = SealContext {
+        root,
+        compress: (codec != CodecSpec::None).then_some(codec),
+        manifests: true,
+        checksums: true,
+        catalog,
+        session_id: "s",
+    };
+    seal_file(&ctx, job)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -75,24 +96,9 @@ fn a_sealed_file_is_hashed_as_stored_and_listed_everywhere() {
     for codec in CODECS {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::open(dir.path()).unwrap();
-        let (path, rel, stats, content) = plain_segment(dir.path(), 500);
-        let ctx = SealContext {
-            root: dir.path(),
-            compress: (codec != CodecSpec::None).then_some(codec),
-            manifests: true,
-            checksums: true,
-            catalog: &catalog,
-            session_id: "s",
-        };
-        let job = SealJob {
-            path: path.clone(),
-            rel,
-            partition: PartitionKey::default(),
-            stats,
-            content,
-            reason: SealReason::Size,
-        };
-        let sealed = seal_file(&ctx, job).unwrap();
+        let job = plain_segment(dir.path(), 500);
+        let path = job.path.clone();
+        let sealed = seal(dir.path(), &catalog, codec, job).unwrap();
         let stored = std::fs::read(&sealed.path).unwrap();
         assert_eq!(sealed.manifest.sha256, sha256_hex(&stored), "{codec}");
         assert_eq!(sealed.manifest.size_bytes, stored.len() as u64, "{codec}");
@@ -134,30 +140,15 @@ fn a_file_that_differs_from_what_was_written_is_not_sealed() {
         for damage in ["flip", "truncate"] {
             let dir = tempfile::tempdir().unwrap();
             let catalog = Catalog::open(dir.path()).unwrap();
-            let (path, rel, stats, content) = plain_segment(dir.path(), 500);
+            let job = plain_segment(dir.path(), 500);
+            let (path, content) = (job.path.clone(), job.content);
             let mut bytes = std::fs::read(&path).unwrap();
             match damage {
                 "flip" => bytes[1234] ^= 0x20,
                 _ => bytes.truncate(bytes.len() - 10),
             }
             std::fs::write(&path, &bytes).unwrap();
-            let ctx = SealContext {
-                root: dir.path(),
-                compress: (codec != CodecSpec::None).then_some(codec),
-                manifests: true,
-                checksums: true,
-                catalog: &catalog,
-                session_id: "s",
-            };
-            let job = SealJob {
-                path: path.clone(),
-                rel,
-                partition: PartitionKey::default(),
-                stats,
-                content,
-                reason: SealReason::Size,
-            };
-            let err = seal_file(&ctx, job).unwrap_err();
+            let err = seal(dir.path(), &catalog, codec, job).unwrap_err();
             let Error::Corrupt {
                 path: bad,
                 expected,
