@@ -50,7 +50,8 @@ impl Format {
     /// their content is identical, so a writer must not refuse identical ones as duplicates.
     /// DBN: CME's MBO feed, as Databento records it, holds byte-identical records (e.g. 12 fills
     /// in the ESH4 file of 2023-12-25 each repeat the record before it: one resting order filled
-    /// twice for the same size in one match event). Lean rows get their line number as the
+    /// twice for the same size in one match event; the writer keeps such repeats only within the
+    /// sequence group in progress, see `AppendOptions`). Lean rows get their line number as the
     /// sequence, and the other formats carry ids, so identical records there are duplicates.
     pub const fn records_distinct_by_position(self) -> bool {
         matches!(self, Format::Dbn)

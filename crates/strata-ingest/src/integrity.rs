@@ -185,9 +185,10 @@ impl StreamChecks {
 
     /// [`StreamChecks::check`] for an event whose JSONL line (as `jsonl::encode_into` wrote
     /// it) the caller has already: the writer's path, which saves encoding it again. With
-    /// `keep_identical`, an event identical to a recent one is accepted as another event (its
-    /// source says records are distinct by position, see `AppendOptions`); it still enters the
-    /// window, so a later replay of it is refused.
+    /// `keep_identical` (its source says records are distinct by position, see
+    /// `AppendOptions`), an event identical to a recent one is accepted as another event when it
+    /// carries the stream's highest sequence number so far — the group in progress; it still
+    /// enters the window, so a replay of it after the stream moved on is refused.
     pub(crate) fn check_encoded(
         &mut self,
         policy: &IntegrityPolicy,
@@ -224,7 +225,12 @@ impl StreamChecks {
         }
         let hash = if policy.detect_duplicates {
             let hash = content_hash();
-            if !keep_identical && self.recent.contains_key(&hash) {
+            // An identical record is another event only when its source says records are
+            // distinct by position and it belongs to the sequence group in progress (the same
+            // venue packet or match event); one from an earlier group is a replay.
+            let same_group =
+                keep_identical && event.sequence.is_some() && event.sequence == self.last_sequence;
+            if !same_group && self.recent.contains_key(&hash) {
                 return Err(Rejection::Duplicate);
             }
             Some(hash)
@@ -390,7 +396,7 @@ mod tests {
         let mut s = StreamChecks::default();
         let a = trade(1, 1, "1");
         let line = jsonl::encode_line(&a).unwrap();
-        // A vendor file holds the same record twice: both are kept.
+        // A vendor file holds the same record twice in one sequence group: both are kept.
         assert_eq!(s.check_encoded(&policy, &a, &line, true), Ok(None));
         assert_eq!(s.check_encoded(&policy, &a, &line, true), Ok(None));
         // A replay of it from a live feed is still refused.
@@ -398,12 +404,18 @@ mod tests {
             s.check_encoded(&policy, &a, &line, false),
             Err(Rejection::Duplicate)
         );
-        // One more event pushes the first copy out of the window; the second copy is still
-        // remembered, so the replay is still refused.
+        // Once the stream has moved on to sequence 2, a third copy is a replay even from a
+        // vendor file (the same file imported twice, say).
         assert_eq!(s.check(&policy, &trade(2, 2, "1")), Ok(None));
-        assert_eq!(s.check(&policy, &a), Err(Rejection::Duplicate));
-        // Two more push out the second copy too.
+        assert_eq!(
+            s.check_encoded(&policy, &a, &line, true),
+            Err(Rejection::Duplicate)
+        );
+        // Window [a, a, 2] → [a, 2, 3]: the first copy leaves, the second is still
+        // remembered.
         assert_eq!(s.check(&policy, &trade(3, 3, "1")), Ok(None));
+        assert_eq!(s.check(&policy, &a), Err(Rejection::Duplicate));
+        // [2, 3, 4]: the second copy leaves too.
         assert_eq!(s.check(&policy, &trade(4, 4, "1")), Ok(None));
         assert_eq!(s.check(&policy, &a), Ok(None), "forgotten");
     }

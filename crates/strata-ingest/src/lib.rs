@@ -91,6 +91,15 @@ pub enum Error {
         /// What was read back.
         actual: crate::seal::ContentCheck,
     },
+    /// A file was sealed (its sidecar is written) but later steps failed; the next open's
+    /// recovery finishes them.
+    #[error("{path}: sealed, but not {}; the next open finishes it", .steps.join("; nor "))]
+    SealUnfinished {
+        /// The sealed file.
+        path: PathBuf,
+        /// What failed, with the reason.
+        steps: Vec<String>,
+    },
     /// Sealing failed on the writer's background sealer.
     #[error("sealing failed for {count} file(s); first: {first}")]
     Seal {

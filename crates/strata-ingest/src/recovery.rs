@@ -3,7 +3,7 @@
 //! For every file under `hot/`:
 //! - `*.tmp` — an unfinished compression or rewrite: deleted (its source is still there);
 //! - a data file with a sidecar — sealed. If it is compressed and its plain segment is still
-//!   there, the seal stopped after step 4 (see [`crate::seal`]): the plain segment is deleted. Its
+//!   there, the seal stopped after step 3 (see [`crate::seal`]): the plain segment is deleted. Its
 //!   checksum line and catalog entry are re-applied (both idempotent);
 //! - a compressed data file without a sidecar — an unfinished seal: deleted, and the plain
 //!   segment is sealed again;
@@ -156,7 +156,7 @@ pub fn recover(
             }
             continue;
         }
-        // A plain segment whose compressed copy is sealed: the seal stopped before step 7.
+        // A plain segment whose compressed copy is sealed: the seal stopped before step 6.
         if let Some(sealed) = CODEC_EXTS
             .iter()
             .map(|ext| PathBuf::from(format!("{}{ext}", path.display())))
@@ -194,7 +194,7 @@ pub fn recover(
             .and_then(split_segment)
             .and_then(|(stem, _)| layout.parse(stem).ok())
             .unwrap_or_default();
-        seal::seal_file(
+        let sealed = seal::seal_file(
             ctx,
             SealJob {
                 path: path.clone(),
@@ -206,6 +206,12 @@ pub fn recover(
             },
         )?;
         report.sealed += 1;
+        for step in &sealed.unfinished {
+            report.notes.push(format!(
+                "{}: sealed, but not {step} (the next open finishes it)",
+                rel_to(root, &sealed.path)
+            ));
+        }
         report.notes.push(format!(
             "sealed {} ({} events) left open by a crash",
             rel_to(root, path),

@@ -15,6 +15,10 @@
 //! 5. register the manifest in the catalog index;
 //! 6. if compressed, delete the plain segment and fsync the folder.
 //!
+//! A failure before step 3 leaves nothing that says "sealed" (a compressed copy that failed its
+//! check is deleted). A failure in steps 4–6 does not undo the seal: the other steps still run,
+//! [`Sealed::unfinished`] says what is missing, and recovery finishes it on the next open.
+//!
 //! Each file is SHA-256-hashed once. The writer seals on a background thread (one per writer),
 //! so the appending threads never wait for a seal.
 
@@ -142,6 +146,9 @@ pub struct Sealed {
     pub manifest: FileManifest,
     /// The stored file.
     pub path: PathBuf,
+    /// Steps after the sidecar (the point from which the file counts as sealed) that failed,
+    /// with the reason; the next open's recovery finishes them. Empty when all went well.
+    pub unfinished: Vec<String>,
 }
 
 /// Passes bytes on while taking their SHA-256, XXH3 and length.
@@ -281,7 +288,12 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
             sync_dir(&folder)?;
             let mut reread = File::open(&stored).map_err(io_err(&stored))?;
             let stored_check = read_through(&stored, &mut reread, |_| Ok(()))?;
-            expect_content(&stored, written, stored_check)?;
+            if let Err(e) = expect_content(&stored, written, stored_check) {
+                // Not sealed: the compressed copy goes, the plain segment stays.
+                std::fs::remove_file(&stored).map_err(io_err(&stored))?;
+                sync_dir(&folder)?;
+                return Err(e);
+            }
             (
                 stored,
                 format!("{rel}{}", codec.extension()),
@@ -327,21 +339,34 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
     if ctx.manifests {
         strata_catalog::write_sidecar(ctx.root, &manifest)?;
     }
+    // From here the file is sealed. A later step that fails is noted and the others still run;
+    // the next open's recovery finishes what is missing (checksum line, catalog row, removing
+    // the plain segment).
+    let mut unfinished = Vec::new();
     if ctx.checksums {
         let name = stored
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        ensure_checksum_line(&folder, &name, &sha256)?;
+        if let Err(e) = ensure_checksum_line(&folder, &name, &sha256) {
+            unfinished.push(format!("its checksum line: {e}"));
+        }
     }
-    ctx.catalog.register(&manifest)?;
+    if let Err(e) = ctx.catalog.register(&manifest) {
+        unfinished.push(format!("its catalog entry: {e}"));
+    }
     if stored != plain {
-        std::fs::remove_file(&plain).map_err(io_err(&plain))?;
-        sync_dir(&folder)?;
+        if let Err(e) = std::fs::remove_file(&plain)
+            .map_err(io_err(&plain))
+            .and_then(|()| sync_dir(&folder))
+        {
+            unfinished.push(format!("removing its plain segment: {e}"));
+        }
     }
     Ok(Sealed {
         manifest,
         path: stored,
+        unfinished,
     })
 }
 

@@ -7,7 +7,8 @@
 //! - A seal that fails is logged, listed in the session report (`seal_failures`) and returned
 //!   once by the next [`Sealer::wait_idle`] or [`Sealer::finish`]. Nothing is lost by a failed
 //!   seal: its plain segment was fsynced by the writer's commit and stays in `hot/`, where
-//!   recovery seals it on the next open.
+//!   recovery seals it on the next open. A seal that got as far as its sidecar counts as sealed
+//!   even if a later step failed ([`Error::SealUnfinished`], also listed); recovery finishes it.
 //! - A panic while sealing is caught and reported like an error, so waiting never hangs.
 //! - If the thread cannot take a job (it is gone), the job is sealed on the calling thread.
 
@@ -84,6 +85,15 @@ impl Shared {
             Ok(sealed) => {
                 tally.files_sealed += 1;
                 tally.bytes_sealed += sealed.manifest.size_bytes;
+                if !sealed.unfinished.is_empty() {
+                    let e = Error::SealUnfinished {
+                        path: sealed.path,
+                        steps: sealed.unfinished,
+                    };
+                    tracing::error!(target: "strata::ingest", "{e}");
+                    tally.failures.push(e.to_string());
+                    tally.unreported.push(e);
+                }
             }
             Err(e) => {
                 tracing::error!(target: "strata::ingest", "sealing {} failed (the plain segment stays for recovery): {e}", path.display());
@@ -147,8 +157,12 @@ impl Sealer {
         })
     }
 
-    /// Hands a job to the thread (or seals it here if the thread is gone).
+    /// Hands a job to the thread (or seals it here if the thread is gone). After
+    /// [`Sealer::abort`] jobs are dropped unsealed, as a crash would leave them.
     pub fn submit(&self, job: SealJob) {
+        if self.shared.abort.load(Ordering::Acquire) {
+            return;
+        }
         self.shared.tally().queued += 1;
         let refused = match &*lock(&self.tx) {
             Some(tx) => tx.send(job).err().map(|e| e.0),
@@ -204,12 +218,16 @@ impl Sealer {
     }
 
     /// Stops after the job in hand, leaving the rest unsealed (what a crash does; for tests).
+    /// The jobs left count as finished, so nothing waits for them.
     pub fn abort(&self) {
         self.shared.abort.store(true, Ordering::Release);
         drop(lock(&self.tx).take());
         if let Some(thread) = lock(&self.thread).take() {
             let _ = thread.join();
         }
+        let mut tally = self.shared.tally();
+        tally.done = tally.queued;
+        self.shared.idle.notify_all();
     }
 }
 

@@ -22,7 +22,8 @@ use crate::{io_err, paths, Result};
 pub enum SessionState {
     /// Its writer is open (or ended without `close()` and no writer has opened since).
     Running,
-    /// Closed by `close()`: every file sealed, the counters final.
+    /// Closed by `close()`: the counters are final; every file is sealed except those listed
+    /// under `seal_failures` (their plain segments wait in `hot/` for the next open).
     #[default]
     Closed,
     /// Its writer ended without `close()`; a later open found it and recovered its files.
@@ -170,7 +171,8 @@ impl SessionReport {
         root.join(paths::SESSIONS).join(id).join("report.json")
     }
 
-    /// Writes the report atomically and returns its path.
+    /// Writes the report atomically (temporary file, fsync, rename, fsync of the folders) and
+    /// returns its path.
     pub fn write(&self, root: &Path) -> Result<PathBuf> {
         let path = Self::path(root, &self.id);
         let dir = path
@@ -185,6 +187,11 @@ impl SessionReport {
         f.write_all(&text).map_err(io_err(&tmp))?;
         f.sync_all().map_err(io_err(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        // The rename, and the session's folder in `_sessions/`, must reach the disk too.
+        crate::seal::sync_dir(&dir)?;
+        if let Some(sessions) = dir.parent() {
+            crate::seal::sync_dir(sessions)?;
+        }
         Ok(path)
     }
 }

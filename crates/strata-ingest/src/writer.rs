@@ -56,10 +56,12 @@ pub struct WriterOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppendOptions {
     /// The batch comes from a source whose records are distinct by their position, like a
-    /// vendor's file: an event identical to a recent one is written as another event instead of
-    /// being refused as a duplicate. (CME's MBO feed, as Databento records it, holds
-    /// byte-identical fills of one resting order in one match event.) Such events still enter
-    /// the duplicate window, so a later replay of them is refused.
+    /// vendor's file: an event identical to a recent one of its stream is written as another
+    /// event instead of being refused as a duplicate, provided it carries the stream's highest
+    /// sequence number so far (the same venue packet or match event: CME's MBO feed, as
+    /// Databento records it, holds byte-identical fills of one resting order in one match
+    /// event). Identical events from an earlier sequence — a replay, or the same file imported
+    /// twice — are still refused, and events without a sequence number get no exception.
     pub keep_identical: bool,
 }
 
@@ -126,9 +128,8 @@ struct Inner {
     durable_mutex: Mutex<()>,
     closed: AtomicBool,
     abandoned: AtomicBool,
-    /// Wakes the group-commit thread early (on close).
-    wake: Condvar,
-    wake_mutex: Mutex<()>,
+    /// Wakes the background thread early and tells it to stop (close, abandon, drop).
+    wake: Arc<Wake>,
     session_id: String,
     started: (Instant, chrono::DateTime<chrono::Utc>),
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -263,8 +264,7 @@ impl Writer {
             durable_mutex: Mutex::new(()),
             closed: AtomicBool::new(false),
             abandoned: AtomicBool::new(false),
-            wake: Condvar::new(),
-            wake_mutex: Mutex::new(()),
+            wake: Arc::new(Wake::default()),
             session_id,
             started,
             committer: Mutex::new(None),
@@ -284,9 +284,10 @@ impl Writer {
             Duration::from_secs(1)
         };
         let weak = Arc::downgrade(inner);
+        let wake = Arc::clone(&inner.wake);
         let handle = std::thread::Builder::new()
             .name("strata-group-commit".into())
-            .spawn(move || committer_loop(weak, interval, commits))
+            .spawn(move || committer_loop(&wake, weak, interval, commits))
             .map_err(io_err(root))?;
         *lock(&inner.committer) = Some(handle);
         Ok(writer)
@@ -805,16 +806,24 @@ impl Writer {
         if let Some(handle) = lock(&self.inner.committer).take() {
             let _ = handle.join();
         }
-        self.commit()?;
+        // Every step runs even if an earlier one failed (the sealer is always stopped and the
+        // report always written); the first failure is returned.
+        let mut first: Option<Error> = None;
+        let mut note = |r: Result<()>| {
+            if let Err(e) = r {
+                first.get_or_insert(e);
+            }
+        };
+        note(self.commit().map(drop));
         let open: Vec<Segment> = {
             let mut st = lock(&self.inner.state);
             st.segments.drain().map(|(_, s)| s).collect()
         };
         for segment in open {
-            self.seal_segment(segment, SealReason::Shutdown)?;
+            note(self.seal_segment(segment, SealReason::Shutdown));
         }
         let sealed = self.inner.sealer.finish();
-        self.commit()?;
+        note(self.commit().map(drop));
         let mut report = self.report();
         report.state = SessionState::Closed;
         report.checkpoint_at.clear();
@@ -822,9 +831,12 @@ impl Writer {
         report.duration_ms = self.inner.started.0.elapsed().as_millis() as u64;
         {
             let _serial = lock(&self.inner.report_write);
-            report.write(&self.inner.root)?;
+            note(report.write(&self.inner.root).map(drop));
         }
-        sealed.map(|()| report)
+        match first {
+            Some(e) => Err(e),
+            None => sealed.map(|()| report),
+        }
     }
 
     /// Writes the running session's report as it stands (state `running`), so a run that ends
@@ -902,23 +914,47 @@ impl Writer {
     }
 
     fn stop_committer(&self) {
-        let _guard = lock(&self.inner.wake_mutex);
         self.inner.closed.store(true, Ordering::Release);
-        self.inner.wake.notify_all();
+        self.inner.wake.stop();
     }
 }
 
-fn committer_loop(weak: Weak<Inner>, interval: Duration, commits: bool) {
+/// The background thread's alarm clock: it sleeps on this, holding no reference to the writer,
+/// so a writer dropped without `close()` is gone at once (not kept alive by a sleeping thread
+/// that would go on committing, sealing and checkpointing beside a newer writer).
+#[derive(Default)]
+struct Wake {
+    stop: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Wake {
+    fn stop(&self) {
+        *lock(&self.stop) = true;
+        self.cv.notify_all();
+    }
+
+    /// Sleeps up to `interval`; false once stopped.
+    fn sleep(&self, interval: Duration) -> bool {
+        let guard = lock(&self.stop);
+        let guard = if *guard {
+            guard
+        } else {
+            match self.cv.wait_timeout(guard, interval) {
+                Ok((g, _)) => g,
+                Err(poisoned) => poisoned.into_inner().0,
+            }
+        };
+        !*guard
+    }
+}
+
+fn committer_loop(wake: &Wake, weak: Weak<Inner>, interval: Duration, commits: bool) {
     let mut last_age_check = Instant::now();
     let mut last_checkpoint = Instant::now();
-    loop {
+    while wake.sleep(interval) {
+        // Holds the writer only while working.
         let Some(inner) = weak.upgrade() else { return };
-        {
-            let guard = lock(&inner.wake_mutex);
-            if !inner.closed.load(Ordering::Acquire) {
-                let _ = inner.wake.wait_timeout(guard, interval);
-            }
-        }
         if inner.closed.load(Ordering::Acquire) {
             return;
         }
@@ -945,6 +981,7 @@ fn committer_loop(weak: Weak<Inner>, interval: Duration, commits: bool) {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        self.wake.stop();
         if self.abandoned.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
             return;
         }

@@ -228,14 +228,15 @@ fn wait_sealed_makes_boundary_seals_visible_before_close() {
 }
 
 #[test]
-fn a_failed_background_seal_is_returned_reported_and_loses_nothing() {
+fn a_seal_whose_listing_fails_is_sealed_reported_and_finished_by_the_next_open() {
     let dir = tempfile::tempdir().unwrap();
     let writer = open_writer(dir.path());
     let events = hours(3, 500);
     writer.append_batch(&events[..500]).unwrap();
     writer.flush().unwrap();
     // Every segment of this test lands in one folder; a folder named `checksums.sha256` in it
-    // makes step 4 of every seal there fail.
+    // makes step 4 (the checksum line) of every seal there fail — after the sidecar, so each
+    // file is sealed and the rest of its steps still run.
     let hot = reader::hot_files(dir.path()).unwrap();
     assert_eq!(hot.len(), 1);
     let folder = hot[0].parent().unwrap().to_path_buf();
@@ -248,36 +249,34 @@ fn a_failed_background_seal_is_returned_reported_and_loses_nothing() {
         panic!("expected Seal, got {err}")
     };
     assert_eq!(*count, 2, "hours 0 and 1 sealed at their boundaries: {err}");
+    assert!(matches!(**first, Error::SealUnfinished { .. }), "{first}");
     assert!(first.to_string().contains("checksums.sha256"), "{first}");
     // Returned once; the report keeps them.
     writer.wait_sealed().unwrap();
-    assert_eq!(writer.report().seal_failures.len(), 2);
+    let report = writer.report();
+    assert_eq!((report.seal_failures.len(), report.files_sealed), (2, 2));
+    let catalog = Catalog::open(dir.path()).unwrap();
+    assert_eq!(
+        catalog.find(&FileQuery::all()).unwrap().len(),
+        2,
+        "indexed all the same"
+    );
 
-    // The seal at close fails the same way: close writes the report, then says so.
+    // The seal at close ends the same way: close writes the report, then says so.
     let err = writer.close().unwrap_err();
     assert!(matches!(err, Error::Seal { count: 1, .. }), "{err}");
-    let sessions = std::fs::read_dir(dir.path().join("_sessions")).unwrap();
-    let mut reports: Vec<SessionReport> = sessions
-        .map(|e| {
-            let path = e.unwrap().path().join("report.json");
-            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-        })
-        .collect();
+    let mut reports = SessionReport::list(dir.path()).unwrap();
     assert_eq!(reports.len(), 1);
-    let report = reports.pop().unwrap();
+    let report = reports.pop().unwrap().unwrap();
     assert_eq!(report.seal_failures.len(), 3, "{:?}", report.seal_failures);
-    assert_eq!((report.events, report.files_sealed), (1500, 0));
+    assert_eq!((report.events, report.files_sealed), (1500, 3));
 
-    // Nothing was lost: with the obstacle gone, the next open finishes every seal.
+    // With the obstacle gone, the next open writes the missing checksum lines.
     std::fs::remove_dir(&blocker).unwrap();
     let writer = open_writer(dir.path());
     let report = writer.close().unwrap();
     assert!(report.seal_failures.is_empty());
-    let files = Catalog::open(dir.path())
-        .unwrap()
-        .find(&FileQuery::all())
-        .unwrap();
-    assert_eq!(files.len(), 3);
+    assert_eq!(catalog.find(&FileQuery::all()).unwrap().len(), 3);
     let mut stored: Vec<u64> = Vec::new();
     for path in reader::hot_files(dir.path()).unwrap() {
         stored.extend(
@@ -291,4 +290,48 @@ fn a_failed_background_seal_is_returned_reported_and_loses_nothing() {
     assert_eq!(stored, (1..=1500).collect::<Vec<u64>>());
     let listed = std::fs::read_to_string(&blocker).unwrap();
     assert_eq!(listed.lines().count(), 3, "{listed}");
+}
+
+#[test]
+fn bytes_changed_on_disk_after_the_writer_wrote_them_are_not_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open_writer(dir.path());
+    let events = hours(2, 500);
+    writer.append_batch(&events[..500]).unwrap();
+    writer.flush().unwrap();
+    // Hour 0's bytes are with the OS; change one digit of one price behind the writer's back.
+    let hot = reader::hot_files(dir.path()).unwrap();
+    assert_eq!(hot.len(), 1);
+    let mut bytes = std::fs::read(&hot[0]).unwrap();
+    let key = b"\"price\":\"";
+    let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+    assert!(bytes[at].is_ascii_digit());
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
+    std::fs::write(&hot[0], &bytes).unwrap();
+
+    // Hour 1 seals hour 0, which no longer holds what was written.
+    writer.append_batch(&events[500..]).unwrap();
+    let err = writer.wait_sealed().unwrap_err();
+    let Error::Seal { count: 1, first } = &err else {
+        panic!("expected one Seal failure, got {err}")
+    };
+    let Error::Corrupt {
+        path,
+        expected,
+        actual,
+    } = &**first
+    else {
+        panic!("expected Corrupt, got {first}")
+    };
+    assert_eq!(path, &hot[0]);
+    assert_eq!(expected.len, actual.len);
+    assert_ne!(expected.xxh3, actual.xxh3);
+    let catalog = Catalog::open(dir.path()).unwrap();
+    assert!(catalog.find(&FileQuery::all()).unwrap().is_empty());
+    assert!(!strata_catalog::sidecar_path_for(&hot[0]).exists());
+    writer.abandon();
 }
