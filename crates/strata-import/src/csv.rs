@@ -443,11 +443,6 @@ impl FromStr for CsvMapping {
                 }
             }
         }
-        if mapping.time.is_empty() {
-            return Err(invalid(
-                "`time` is required (time=COLUMN:ns|us|ms|s|rfc3339)".into(),
-            ));
-        }
         mapping.kind = kind.unwrap_or_else(|| mapping.inferred_kind());
         mapping.validate_for(mapping.kind).map_err(invalid)?;
         Ok(mapping)
@@ -825,9 +820,7 @@ impl CsvImport {
             .collect();
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let context = CsvContext {
-            source: options
-                .source_for(crate::Format::Csv)
-                .unwrap_or_else(|| "csv".into()),
+            source: options.source_for(crate::Format::Csv),
             symbol: options.symbol.clone(),
             venue: options.venue.clone(),
         };

@@ -459,9 +459,7 @@ impl DbnImport {
                     reason: e.to_string(),
                 }
             })?;
-        let source = options
-            .source_for(crate::Format::Dbn)
-            .unwrap_or_else(|| "databento".into());
+        let source = options.source_for(crate::Format::Dbn);
         let mut ctx = DbnContext::from_metadata(decoder.metadata(), source, options.symbol.clone())
             .map_err(|reason| ImportError::Dbn {
                 file: file.to_string(),

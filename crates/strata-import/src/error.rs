@@ -23,8 +23,9 @@ pub enum ImportError {
     },
 
     /// The file's compression (gzip, zstd, LZ4, recognised from its content) is broken, or its
-    /// extension names another codec than its content.
-    #[error("{file}: {source}")]
+    /// extension names another codec than its content. The codec's message names the file
+    /// itself (the importer sets its path).
+    #[error("{source}")]
     Codec {
         /// The file.
         file: String,

@@ -730,7 +730,12 @@ pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, S
                 ctx.file.security_type,
                 LeanSecurityType::Forex | LeanSecurityType::Cfd
             );
-            let mut side = |name: &str, first: usize| -> Result<Option<Level>, String> {
+            // Column labels are fixed strings: no text is built per row unless it fails.
+            let mut side = |name: &str,
+                            close_label: &str,
+                            size_label: &str,
+                            first: usize|
+             -> Result<Option<Level>, String> {
                 let mut texts = [""; 4];
                 for (i, text) in texts.iter_mut().enumerate() {
                     *text = column(&mut fields, name, first + i)?;
@@ -743,15 +748,15 @@ pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, S
                 if texts.iter().all(|t| t.is_empty()) && size.is_none_or(str::is_empty) {
                     return Ok(None);
                 }
-                let price = ctx.price(texts[3], &format!("{name} close"))?;
+                let price = ctx.price(texts[3], close_label)?;
                 let size = match size {
-                    Some(text) => ctx.size(text, &format!("{name} size"))?,
+                    Some(text) => ctx.size(text, size_label)?,
                     None => Decimal::ZERO,
                 };
                 Ok(Some(Level { price, size }))
             };
-            let bid = side("bid", 2)?;
-            let ask = side("ask", if sized { 7 } else { 6 })?;
+            let bid = side("bid", "bid close", "bid size", 2)?;
+            let ask = side("ask", "ask close", "ask size", if sized { 7 } else { 6 })?;
             Payload::BboQuote(BboQuote { bid, ask })
         }
     };
@@ -795,9 +800,7 @@ pub(crate) fn context_for(name: &str, options: &ImportOptions) -> Result<LeanCon
         options.kind,
     )
     .map_err(path_error)?;
-    let source = options
-        .source_for(crate::Format::Lean)
-        .unwrap_or_else(|| "lean".into());
+    let source = options.source_for(crate::Format::Lean);
     LeanContext::new(file, source, options.venue.clone(), options.lean.time_zone)
         .map_err(path_error)
 }

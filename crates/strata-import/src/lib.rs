@@ -14,8 +14,9 @@
 //!   per format.
 //! - [`Record`] and [`ImportSummary`]: what an import yields and its tally (rows, events by
 //!   kind, rejected, skipped, sequence gaps), with a one-line `Display`.
-//! - Per-format modules, each documenting its mapping and exposing its row-level parser (used by
-//!   the fuzz targets):
+//! - Per-format modules, each documenting its mapping and exposing its row-level parser (the
+//!   fuzz targets drive the Lean and Binance row parsers directly, CSV and DBN through
+//!   [`import_reader`], and JSONL through `strata_model::jsonl`):
 //!   - [`jsonl`]: strata JSONL v1 — [`jsonl::parse_line`].
 //!   - [`csv`]: CSV with a column mapping — [`csv::CsvMapping`] (compact form
 //!     `time=ts:ms,price=px,size=qty`), [`csv::BoundCsvMapping::parse_record`].
@@ -169,9 +170,7 @@ fn import_decoded(
         Format::Csv => Box::new(Ended::new(csv::CsvImport::new(input, name, options)?)),
         Format::Binance => {
             let ctx = binance::BinanceContext {
-                source: options
-                    .source_for(Format::Binance)
-                    .unwrap_or_else(|| "binance".into()),
+                source: options.source_for(Format::Binance),
                 venue: "BINANCE".into(),
                 symbol: options.symbol.clone(),
             };

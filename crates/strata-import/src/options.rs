@@ -119,10 +119,14 @@ pub struct ImportOptions {
 
 impl ImportOptions {
     /// The source id for `format`: the option when given, else the format's default.
-    pub(crate) fn source_for(&self, format: Format) -> Option<String> {
-        self.source
-            .clone()
-            .or_else(|| format.default_source().map(str::to_string))
+    pub(crate) fn source_for(&self, format: Format) -> String {
+        self.source.clone().unwrap_or_else(|| {
+            // Every format but JSONL has a default; JSONL events name their own source.
+            format
+                .default_source()
+                .unwrap_or(format.as_str())
+                .to_string()
+        })
     }
 }
 

@@ -290,3 +290,22 @@ fn jsonl_lines_decode_and_bad_lines_are_rejected() {
         [(1, "trade event not selected (--kind bbo_quote)".to_string())]
     );
 }
+
+#[test]
+fn a_codec_error_names_the_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A `.zst` file whose content is gzip.
+    let gz = strata_codec::compress("gzip:6".parse().unwrap(), b"{}\n").unwrap();
+    let path = write(&dir, "events.jsonl.zst", &gz);
+    let err = import_file(&path, Format::Jsonl, &ImportOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, ImportError::Codec { .. }), "{err}");
+    let message = err.to_string();
+    let name = path.display().to_string();
+    assert_eq!(message.matches(&name).count(), 1, "{message}");
+    assert!(
+        message.contains("extension says zstd but content is gzip"),
+        "{message}"
+    );
+}
