@@ -25,11 +25,11 @@
 // Benches may panic on bad fixtures; `criterion_group!` generates an undocumented `pub fn`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use strata_benches::ingest::{
-    check_ceiling_bytes, ingest_config, load_events, open_writer, run_serde_ceiling,
+    check_ceiling_bytes, ingest_config, load_events, run_serde_ceiling, run_strata,
     spy_trades_day1, SealSetting, TradeRow,
 };
 use strata_core::config::Config;
@@ -103,16 +103,11 @@ fn ingest(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let dir = tempfile::tempdir().unwrap();
-                    let writer = open_writer(&dir.path().join("archive"), config.clone()).unwrap();
-                    let started = Instant::now();
-                    let mut last = 0;
-                    for chunk in events.chunks(BATCH) {
-                        last = writer.append_batch(chunk).unwrap().last_ticket;
-                    }
-                    let watermark = writer.flush().unwrap();
-                    total += started.elapsed();
-                    assert!(watermark >= last);
-                    writer.close().unwrap();
+                    // The same run as `ingest-rate`: first append to durable watermark.
+                    let run =
+                        run_strata(&events, BATCH, config.clone(), &dir.path().join("archive"))
+                            .unwrap();
+                    total += run.durable;
                 }
                 total
             });

@@ -23,7 +23,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::NaiveDate;
 use strata_codec::CodecSpec;
 use strata_import::lean::{parse_trade_row, LeanContext, LeanResolution, LeanTickType};
 use strata_model::{jsonl, Event};
@@ -196,26 +196,6 @@ pub fn lean_trade_csv_to_jsonl(
     Ok((out, events))
 }
 
-/// Parses one Lean equity trade row — `ms since midnight, price×10000, size, exchange, sale
-/// condition, suspicious` — into a strata trade event.
-///
-/// The time is Lean's: milliseconds of New York wall-clock time after `midnight` (the trading
-/// date's local midnight), converted to UTC. The price keeps Lean's four decimals exactly. The
-/// row is parsed by [`strata_import::lean::parse_trade_row`] (which also marks suspicious
-/// trades in `conditions`); the event carries no sequence number.
-pub fn parse_lean_trade_row(line: &str, midnight: NaiveDateTime, symbol: &str) -> Result<Event> {
-    if midnight.time() != NaiveTime::MIN {
-        bail!("{midnight} is not a midnight");
-    }
-    let ctx = LeanContext::us_equity(
-        symbol,
-        midnight.date(),
-        LeanResolution::Tick,
-        LeanTickType::Trade,
-    );
-    lean_trade_event(line, &ctx)
-}
-
 /// One row through the importer's parser, without the importer's row-number sequence.
 fn lean_trade_event(line: &str, ctx: &LeanContext) -> Result<Event> {
     let mut event = parse_trade_row(line.trim_end(), 0, ctx).map_err(anyhow::Error::msg)?;
@@ -276,17 +256,15 @@ pub fn grouped(n: u64) -> String {
 mod tests {
     use super::*;
 
-    fn midnight() -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2013, 10, 7)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
+    /// SPY trades of 2013-10-07, as Lean's tick zip for that day holds them.
+    fn spy_day() -> LeanContext {
+        let date = NaiveDate::from_ymd_opt(2013, 10, 7).unwrap();
+        LeanContext::us_equity("SPY", date, LeanResolution::Tick, LeanTickType::Trade)
     }
 
     #[test]
     fn lean_row_becomes_an_exact_trade_in_utc() {
-        let event =
-            parse_lean_trade_row("14400464,1674100,100,P,20002000,0", midnight(), "SPY").unwrap();
+        let event = lean_trade_event("14400464,1674100,100,P,20002000,0", &spy_day()).unwrap();
         // 04:00:00.464 EDT (UTC-4) is 08:00:00.464 UTC.
         assert_eq!(event.event_time.as_nanos(), 1_381_132_800_464_000_000);
         assert_eq!(event.venue.as_deref(), Some("P"));
@@ -309,10 +287,7 @@ mod tests {
             "1,100",
             "1,100,x,P,0,0",
         ] {
-            assert!(
-                parse_lean_trade_row(bad, midnight(), "SPY").is_err(),
-                "{bad}"
-            );
+            assert!(lean_trade_event(bad, &spy_day()).is_err(), "{bad}");
         }
     }
 
