@@ -10,14 +10,6 @@ use std::time::Duration;
 
 use strata_core::config::DurabilityMode;
 
-/// A small deterministic generator (xorshift) so a failing round can be replayed by its seed.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 #[test]
 fn every_acknowledged_event_survives_sigkill_exactly_once() {
     let rounds: u64 = std::env::var("STRATA_KILL_ROUNDS")
@@ -56,7 +48,9 @@ fn every_acknowledged_event_survives_sigkill_exactly_once() {
             last_ack
         });
         // Kill anywhere from during start-up (recovery) to well into writing.
-        std::thread::sleep(Duration::from_millis(5 + next(&mut rng) % 250));
+        std::thread::sleep(Duration::from_millis(
+            5 + strata_tests::next(&mut rng) % 250,
+        ));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let acked = reader.join().unwrap();

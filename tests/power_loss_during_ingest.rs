@@ -8,21 +8,14 @@
 use strata_core::config::DurabilityMode;
 use strata_model::jsonl;
 
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 /// Damages the part of `path` after `synced` bytes the way a power loss may; returns what it did.
 fn damage(path: &std::path::Path, synced: usize, rng: &mut u64) -> &'static str {
     let mut bytes = std::fs::read(path).unwrap();
     if bytes.len() <= synced {
         return "nothing unsynced";
     }
-    let cut = synced + (next(rng) as usize) % (bytes.len() - synced + 1);
-    let what = match next(rng) % 4 {
+    let cut = synced + (strata_tests::next(rng) as usize) % (bytes.len() - synced + 1);
+    let what = match strata_tests::next(rng) % 4 {
         0 => {
             bytes.truncate(cut);
             "truncated"
@@ -33,7 +26,7 @@ fn damage(path: &std::path::Path, synced: usize, rng: &mut u64) -> &'static str 
         }
         2 => {
             for b in &mut bytes[cut..] {
-                *b = (next(rng) & 0xff) as u8;
+                *b = (strata_tests::next(rng) & 0xff) as u8;
             }
             "garbled"
         }
@@ -62,8 +55,8 @@ fn acknowledged_events_survive_lost_and_torn_unsynced_data() {
             strata_tests::crash_test_config(DurabilityMode::GroupCommit, 600_000),
         );
         let first = next_id;
-        let batches = 5 + next(&mut rng) % 40;
-        let flush_after = next(&mut rng) % batches;
+        let batches = 5 + strata_tests::next(&mut rng) % 40;
+        let flush_after = strata_tests::next(&mut rng) % batches;
         for b in 0..batches {
             let batch: Vec<_> = (next_id..next_id + 50).map(strata_tests::event).collect();
             writer.append_batch(&batch).unwrap();
@@ -79,7 +72,7 @@ fn acknowledged_events_survive_lost_and_torn_unsynced_data() {
             acked_ranges.push(first..=acked_id);
         }
         // Some unsynced bytes reach the OS (as when a buffer fills between commits)…
-        if !next(&mut rng).is_multiple_of(4) {
+        if !strata_tests::next(&mut rng).is_multiple_of(4) {
             writer.hand_buffers_to_os().unwrap();
         }
         writer.abandon();

@@ -18,6 +18,15 @@ use strata_model::{Decimal, Event, Payload, Side, Timestamp, Trade};
 /// Symbols the feed cycles through.
 pub const SYMBOLS: [&str; 3] = ["SPY", "BRK/B", "ES H4"];
 
+/// A small deterministic generator (xorshift) so a failing crash-test round can be replayed by
+/// its seed.
+pub fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// Event number `id` of the deterministic feed: a trade whose `trade_id` and sequence are `id`.
 /// Times advance 7 ms per event from 2024-01-15 13:00 UTC, so hourly partitions roll over.
 pub fn event(id: u64) -> Event {

@@ -38,7 +38,7 @@ use rusqlite::types::ValueRef;
 // Immediate transactions take the write lock up front, so a busy index makes them wait
 // (busy_timeout) instead of failing when a read would have to upgrade to a write.
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use strata_core::policy::{FileFormat, TierName};
+use strata_core::policy::TierName;
 use strata_model::{EventKind, SourceInfo, SourceRegistry, SymbolInfo, SymbolRegistry, Timestamp};
 
 use crate::manifest::{
@@ -311,17 +311,6 @@ pub struct Catalog {
     conn: Mutex<Connection>,
 }
 
-fn format_name(format: FileFormat) -> &'static str {
-    match format {
-        FileFormat::Jsonl => "jsonl",
-        FileFormat::Parquet => "parquet",
-    }
-}
-
-fn tier_from_name(name: &str) -> Option<TierName> {
-    TierName::ALL.into_iter().find(|t| t.as_str() == name)
-}
-
 /// A count or size as an SQLite integer (i64); larger values are refused, not wrapped.
 fn sql_count(field: &'static str, value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| {
@@ -463,11 +452,13 @@ impl Catalog {
             file: symbols_path.clone(),
             source,
         })?;
-        fsio::write_atomically(
+        // Unchanged registries are left alone: every `Archive::open` (each CLI command) calls
+        // this, and rewriting identical files would cost fsyncs and fail on read-only archives.
+        write_if_changed(
             &sources_path,
             &to_pretty_json("the source registry", &sources)?,
         )?;
-        fsio::write_atomically(
+        write_if_changed(
             &symbols_path,
             &to_pretty_json("the symbol registry", &symbols)?,
         )
@@ -525,6 +516,18 @@ impl Catalog {
             .optional()
             .map_err(|e| Error::sqlite(format!("get {path}"), e))?;
         json.map(|json| manifest_from_row(path, &json)).transpose()
+    }
+
+    /// True when the index has a file at `path` (cheaper than [`Catalog::get`]: no manifest is
+    /// parsed).
+    pub fn contains(&self, path: &str) -> Result<bool> {
+        self.conn()
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM files WHERE path = ?1)",
+                [path],
+                |row| row.get::<_, bool>(0),
+            )
+            .map_err(|e| Error::sqlite(format!("contains {path}"), e))
     }
 
     /// The files matching `query`, ordered by first event time (files without events first),
@@ -700,7 +703,7 @@ impl Catalog {
             stats.files += totals.files;
             stats.events += totals.events;
             stats.bytes += totals.bytes;
-            match tier_from_name(&tier) {
+            match tier.parse::<TierName>().ok() {
                 Some(tier) => {
                     stats.by_tier.insert(tier, totals);
                 }
@@ -916,7 +919,7 @@ fn insert_manifest(tx: &Transaction<'_>, manifest: &FileManifest, json: &str) ->
         params![
             manifest.path,
             manifest.tier.as_str(),
-            format_name(manifest.format),
+            manifest.format.as_str(),
             manifest.codec.to_string(),
             size_bytes,
             manifest.sha256,

@@ -351,9 +351,11 @@ fn stats_get_and_remove() {
 
     let victim = &files[0].manifest;
     assert_eq!(catalog.get(&victim.path).unwrap().as_ref(), Some(victim));
+    assert!(catalog.contains(&victim.path).unwrap());
     assert!(catalog.remove(&victim.path).unwrap());
     assert!(!catalog.remove(&victim.path).unwrap());
     assert_eq!(catalog.get(&victim.path).unwrap(), None);
+    assert!(!catalog.contains(&victim.path).unwrap());
     assert_eq!(catalog.stats().unwrap().files, 49);
     // Its facet rows went with it.
     let q = FileQuery::all().symbol(victim.stats.symbols.iter().next().unwrap().clone());

@@ -86,10 +86,8 @@ fn parse_kind(s: &str) -> Result<EventKind, String> {
 }
 
 fn parse_tier(s: &str) -> Result<TierName, String> {
-    TierName::ALL
-        .into_iter()
-        .find(|t| t.as_str() == s)
-        .ok_or_else(|| format!("unknown tier `{s}`; expected hot, warm, cold or archive"))
+    s.parse()
+        .map_err(|e: strata::model::UnknownName| e.to_string())
 }
 
 /// Opens the archive the global flags name: `--config FILE`, else `--root DIR` (its strata.toml,
@@ -293,10 +291,7 @@ pub fn sessions(g: &Global) -> Result<(), Failure> {
         for r in &reports {
             match r {
                 Ok(s) => {
-                    let state = serde_json::to_value(s.state)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
+                    let state = s.state.as_str();
                     let until = if s.finished_at.is_empty() {
                         format!("checkpoint {}", s.checkpoint_at)
                     } else {

@@ -116,6 +116,12 @@ pub enum Error {
 /// The ingest result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Locks `m`. A panic while holding a lock leaves the state as consistent as any crash would
+/// (recovery on the next open repairs files), so continuing is safer than poisoning every user.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { path, source }
@@ -129,8 +135,6 @@ pub mod paths {
     pub const QUARANTINE: &str = "_quarantine";
     /// Session reports.
     pub const SESSIONS: &str = "_sessions";
-    /// The catalog.
-    pub const CATALOG: &str = "_catalog";
     /// Extension of unsealed and sealed-uncompressed hot segments.
     pub const JSONL: &str = ".jsonl";
 }

@@ -24,7 +24,6 @@ pub struct Quarantine {
     dir: PathBuf,
     session_id: String,
     rejected: Option<File>,
-    count: u64,
 }
 
 fn now_ns() -> i64 {
@@ -38,13 +37,7 @@ impl Quarantine {
             dir: root.join(paths::QUARANTINE),
             session_id: session_id.to_string(),
             rejected: None,
-            count: 0,
         }
-    }
-
-    /// Records quarantined so far by this session.
-    pub fn count(&self) -> u64 {
-        self.count
     }
 
     /// The file refused events and rows of this session go to.
@@ -70,7 +63,6 @@ impl Quarantine {
             file.write_all(line).map_err(io_err(&path))?;
             file.sync_data().map_err(io_err(&path))?;
         }
-        self.count += 1;
         Ok(())
     }
 
@@ -127,7 +119,6 @@ impl Quarantine {
             f.write_all(&content).map_err(io_err(path))?;
             f.sync_all().map_err(io_err(path))?;
         }
-        self.count += 1;
         Ok(data_path)
     }
 }

@@ -102,15 +102,4 @@ impl QuotaLedger {
         }
         Ok(signals)
     }
-
-    /// Adds bytes that appear later than the charge (e.g. a sidecar), without checks.
-    pub fn record(&mut self, subject: &QuotaSubject<'_>, usage: QuotaUsage) {
-        for (rule, used) in self.rules.iter().zip(self.usage.iter_mut()) {
-            if rule.applies_to(subject) {
-                used.bytes += usage.bytes;
-                used.files += usage.files;
-                used.events_today += usage.events_today;
-            }
-        }
-    }
 }

@@ -26,7 +26,7 @@ use strata_core::policy::{QuotaRule, QuotaSubject, QuotaUsage};
 use strata_model::{jsonl, AssetClass, SymbolRegistry};
 
 use crate::quarantine::Quarantine;
-use crate::seal::{self, ContentCheck, SealContext, SealJob, SealReason};
+use crate::seal::{self, parent_of, ContentCheck, SealContext, SealJob, SealReason};
 use crate::{io_err, paths, Result};
 
 /// What recovery did.
@@ -85,6 +85,7 @@ pub fn recover(
         return Ok(report);
     }
     let files = crate::reader::files_under(&hot)?;
+    let mut listed = ListedChecksums::default();
     for path in &files {
         let name = path
             .file_name()
@@ -123,17 +124,17 @@ pub fn recover(
             let manifest = strata_catalog::read_sidecar(&sidecar_of(path))?;
             if compressed && plain.exists() && !sidecar_of(&plain).exists() {
                 std::fs::remove_file(&plain).map_err(io_err(&plain))?;
-                seal::sync_dir(&parent(path))?;
+                seal::sync_dir(&parent_of(path))?;
                 report.notes.push(format!(
                     "finished sealing {} (removed its plain segment)",
                     manifest.path
                 ));
             }
             if ctx.checksums {
-                seal::ensure_checksum_line(&parent(path), &name, &manifest.sha256)?;
+                listed.ensure(&parent_of(path), &name, &manifest.sha256)?;
             }
             // A crash between the sidecar and the catalog entry leaves the file unindexed.
-            if ctx.catalog.get(&manifest.path)?.is_none() {
+            if !ctx.catalog.contains(&manifest.path)? {
                 ctx.catalog.register(&manifest)?;
                 report.notes.push(format!(
                     "indexed {} (sealed, missing from the catalog)",
@@ -163,7 +164,7 @@ pub fn recover(
             .find(|c| c.exists() && sidecar_of(c).exists())
         {
             std::fs::remove_file(path).map_err(io_err(path))?;
-            seal::sync_dir(&parent(path))?;
+            seal::sync_dir(&parent_of(path))?;
             report.notes.push(format!(
                 "finished sealing {} (removed its plain segment)",
                 rel_to(root, &sealed)
@@ -221,10 +222,34 @@ pub fn recover(
     Ok(report)
 }
 
-fn parent(path: &Path) -> PathBuf {
-    path.parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+/// The `checksums.sha256` lines of the folders recovery has visited, each list read once (every
+/// sealed file in `hot/` is checked at every open, so reading a folder's list per file would
+/// cost N reads of an N-line list).
+#[derive(Default)]
+struct ListedChecksums(HashMap<PathBuf, std::collections::HashSet<String>>);
+
+impl ListedChecksums {
+    /// Adds `SHA256  NAME` to `folder`'s list unless it is there.
+    fn ensure(&mut self, folder: &Path, name: &str, sha256: &str) -> Result<()> {
+        let lines = match self.0.entry(folder.to_path_buf()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let list = folder.join(strata_catalog::CHECKSUMS_FILE);
+                let text = match std::fs::read_to_string(&list) {
+                    Ok(text) => text,
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    Err(err) => return Err(io_err(&list)(err)),
+                };
+                e.insert(text.lines().map(str::to_string).collect())
+            }
+        };
+        let line = format!("{sha256}  {name}");
+        if !lines.contains(&line) {
+            strata_catalog::append_checksum_line(folder, name, sha256)?;
+            lines.insert(line);
+        }
+        Ok(())
+    }
 }
 
 /// Keeps every complete, decodable line of a segment; cuts the rest into the quarantine with the
@@ -294,7 +319,7 @@ pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Repair
         f.write_all(&kept).map_err(io_err(&tmp))?;
         f.sync_all().map_err(io_err(&tmp))?;
         std::fs::rename(&tmp, path).map_err(io_err(path))?;
-        seal::sync_dir(&parent(path))?;
+        seal::sync_dir(&parent_of(path))?;
     }
     Ok(Repaired {
         notes,

@@ -53,14 +53,15 @@ pub enum SealReason {
 }
 
 impl SealReason {
-    /// The name recorded in the manifest.
+    /// The name recorded in the manifest (one of [`strata_catalog::seal_reason`]).
     pub const fn as_str(self) -> &'static str {
+        use strata_catalog::seal_reason;
         match self {
-            SealReason::PartitionBoundary => "partition_boundary",
-            SealReason::Size => "size",
-            SealReason::Age => "age",
-            SealReason::Shutdown => "shutdown",
-            SealReason::Recovery => "recovery",
+            SealReason::PartitionBoundary => seal_reason::PARTITION_BOUNDARY,
+            SealReason::Size => seal_reason::SIZE,
+            SealReason::Age => seal_reason::AGE,
+            SealReason::Shutdown => seal_reason::SHUTDOWN,
+            SealReason::Recovery => seal_reason::RECOVERY,
         }
     }
 }
@@ -196,23 +197,11 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(io_err(dir))
 }
 
-fn parent_of(path: &Path) -> PathBuf {
+/// The folder a file is in (`.` for a bare name).
+pub(crate) fn parent_of(path: &Path) -> PathBuf {
     path.parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
-}
-
-/// Adds `SHA256  NAME` to the folder's `checksums.sha256` unless that exact line is there.
-pub fn ensure_checksum_line(folder: &Path, name: &str, sha256: &str) -> Result<()> {
-    let list = folder.join("checksums.sha256");
-    let line = format!("{sha256}  {name}");
-    if let Ok(text) = std::fs::read_to_string(&list) {
-        if text.lines().any(|l| l == line) {
-            return Ok(());
-        }
-    }
-    strata_catalog::append_checksum_line(folder, name, sha256)?;
-    Ok(())
 }
 
 const READ_CHUNK: usize = 256 * 1024;
@@ -298,7 +287,7 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
                 stored,
                 format!("{rel}{}", codec.extension()),
                 codec,
-                hex_digest(hashing.sha256),
+                hex::encode(hashing.sha256.finalize()),
                 written.len,
             )
         }
@@ -313,7 +302,7 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
                 plain.clone(),
                 rel,
                 CodecSpec::None,
-                hex_digest(hasher),
+                hex::encode(hasher.finalize()),
                 read.len,
             )
         }
@@ -348,7 +337,7 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Err(e) = ensure_checksum_line(&folder, &name, &sha256) {
+        if let Err(e) = strata_catalog::append_checksum_line(&folder, &name, &sha256) {
             unfinished.push(format!("its checksum line: {e}"));
         }
     }
@@ -368,12 +357,4 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
         path: stored,
         unfinished,
     })
-}
-
-fn hex_digest(hasher: Sha256) -> String {
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

@@ -23,7 +23,7 @@ use strata_catalog::Catalog;
 use strata_core::config::Config;
 
 use crate::seal::{seal_file, SealContext, SealJob, Sealed};
-use crate::{io_err, Error, Result};
+use crate::{io_err, lock, Error, Result};
 
 /// What sealing needs, owned so the thread can outlive a borrow.
 struct Context {
@@ -64,7 +64,7 @@ struct Shared {
 
 impl Shared {
     fn tally(&self) -> MutexGuard<'_, Tally> {
-        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.tally)
     }
 
     fn run(&self, job: SealJob) {
@@ -111,10 +111,6 @@ pub(crate) struct Sealer {
     tx: Mutex<Option<Sender<SealJob>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     shared: Arc<Shared>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Sealer {
@@ -210,21 +206,24 @@ impl Sealer {
     /// Seals everything handed over, stops the thread, and returns as [`Sealer::wait_idle`].
     /// Jobs submitted afterwards are sealed on the calling thread.
     pub fn finish(&self) -> Result<()> {
+        self.stop_thread();
+        self.wait_idle()
+    }
+
+    /// Closes the queue and waits for the thread to end (it finishes the queue first, unless
+    /// aborted).
+    fn stop_thread(&self) {
         drop(lock(&self.tx).take());
         if let Some(thread) = lock(&self.thread).take() {
             let _ = thread.join();
         }
-        self.wait_idle()
     }
 
     /// Stops after the job in hand, leaving the rest unsealed (what a crash does; for tests).
     /// The jobs left count as finished, so nothing waits for them.
     pub fn abort(&self) {
         self.shared.abort.store(true, Ordering::Release);
-        drop(lock(&self.tx).take());
-        if let Some(thread) = lock(&self.thread).take() {
-            let _ = thread.join();
-        }
+        self.stop_thread();
         let mut tally = self.shared.tally();
         tally.done = tally.queued;
         self.shared.idle.notify_all();
@@ -235,9 +234,6 @@ impl Drop for Sealer {
     fn drop(&mut self) {
         // Dropped without close: finish what was handed over (like a BufWriter's flush), so
         // the thread never works on files a later open is recovering.
-        drop(lock(&self.tx).take());
-        if let Some(thread) = lock(&self.thread).take() {
-            let _ = thread.join();
-        }
+        self.stop_thread();
     }
 }

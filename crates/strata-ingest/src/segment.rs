@@ -11,6 +11,7 @@ use strata_core::layout::PartitionKey;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::seal::{ContentCheck, SealJob, SealReason};
+use crate::{io_err, Result};
 
 /// Bytes buffered per segment before they are handed to the OS.
 pub(crate) const BUFFER_BYTES: usize = 256 * 1024;
@@ -36,9 +37,11 @@ pub(crate) struct Segment {
 
 impl Segment {
     /// Hands buffered bytes to the OS (no fsync).
-    pub fn drain(&mut self) -> std::io::Result<()> {
+    pub fn drain(&mut self) -> Result<()> {
         if !self.buf.is_empty() {
-            (&*self.file).write_all(&self.buf)?;
+            (&*self.file)
+                .write_all(&self.buf)
+                .map_err(io_err(&self.path))?;
             self.content.update(&self.buf);
             self.buf.clear();
             self.dirty = true;
@@ -47,7 +50,7 @@ impl Segment {
     }
 
     /// What the sealer needs, once every byte is handed to the OS; the buffer is freed.
-    pub fn into_job(mut self, reason: SealReason) -> std::io::Result<SealJob> {
+    pub fn into_job(mut self, reason: SealReason) -> Result<SealJob> {
         self.drain()?;
         Ok(SealJob {
             content: ContentCheck {

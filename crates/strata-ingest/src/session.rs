@@ -30,6 +30,17 @@ pub enum SessionState {
     Interrupted,
 }
 
+impl SessionState {
+    /// The lower-case name (as serialized).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Running => "running",
+            SessionState::Closed => "closed",
+            SessionState::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// What a session did: timing, counts, gaps, bytes and verified files.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionReport {
@@ -97,29 +108,13 @@ impl SessionReport {
 
     /// Reads the report at `path`.
     pub fn read(path: &Path) -> Result<SessionReport> {
-        let bytes = std::fs::read(path).map_err(io_err(path))?;
-        serde_json::from_slice(&bytes).map_err(|e| crate::Error::BadFile {
-            path: path.to_path_buf(),
-            line: e.line() as u64,
-            reason: e.to_string(),
-        })
+        read_json(path)
     }
 
     /// Every session report under `root/_sessions/`, oldest id first. Unreadable reports are
     /// returned as errors in place, so one bad file hides nothing else.
     pub fn list(root: &Path) -> Result<Vec<Result<SessionReport>>> {
-        let dir = root.join(paths::SESSIONS);
-        let mut ids = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().join("report.json").is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect::<Vec<_>>(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_err(&dir)(e)),
-        };
-        ids.sort();
-        Ok(ids
+        Ok(session_ids(root)?
             .iter()
             .map(|id| SessionReport::read(&SessionReport::path(root, id)))
             .collect())
@@ -132,12 +127,23 @@ impl SessionReport {
         current: &str,
         recovery: &[String],
     ) -> Result<Vec<String>> {
+        /// Only the state is read of every report; whole reports only of those still running.
+        #[derive(Deserialize)]
+        struct StateOnly {
+            #[serde(default)]
+            state: SessionState,
+        }
         let mut marked = Vec::new();
-        for report in SessionReport::list(root)? {
-            let Ok(mut report) = report else { continue };
-            if report.state != SessionState::Running || report.id == current {
+        for id in session_ids(root)? {
+            let path = SessionReport::path(root, &id);
+            let running =
+                read_json::<StateOnly>(&path).is_ok_and(|head| head.state == SessionState::Running);
+            if !running || id == current {
                 continue;
             }
+            let Ok(mut report) = SessionReport::read(&path) else {
+                continue;
+            };
             report.state = SessionState::Interrupted;
             const LISTED: usize = 20;
             let found = match recovery.len() {
@@ -194,4 +200,30 @@ impl SessionReport {
         }
         Ok(path)
     }
+}
+
+/// Reads a JSON file, naming it and the line in errors.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    serde_json::from_slice(&bytes).map_err(|e| crate::Error::BadFile {
+        path: path.to_path_buf(),
+        line: e.line() as u64,
+        reason: e.to_string(),
+    })
+}
+
+/// The ids of the sessions under `root/_sessions/` that have a report, sorted.
+fn session_ids(root: &Path) -> Result<Vec<String>> {
+    let dir = root.join(paths::SESSIONS);
+    let mut ids = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("report.json").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect::<Vec<_>>(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io_err(&dir)(e)),
+    };
+    ids.sort();
+    Ok(ids)
 }

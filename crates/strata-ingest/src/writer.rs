@@ -20,7 +20,7 @@ use std::io::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use strata_catalog::{Catalog, StatsAccumulator};
@@ -37,7 +37,7 @@ use crate::seal::{SealContext, SealReason};
 use crate::sealer::Sealer;
 use crate::segment::{Segment, BUFFER_BYTES};
 use crate::session::{SessionReport, SessionState};
-use crate::{io_err, paths, Error, Result};
+use crate::{io_err, lock, paths, Error, Result};
 
 /// The number an accepted event gets: events are numbered 1, 2, 3, … in the order the writer
 /// accepted them. An event is durable once [`Writer::durable_watermark`] reaches its ticket.
@@ -139,6 +139,19 @@ struct Inner {
     report_write: Mutex<()>,
 }
 
+impl State {
+    /// Takes the open segment of `stem` out for sealing: its bytes go to the OS now, and the
+    /// next commit fsyncs it even if sealing is still running.
+    fn retire(&mut self, stem: &str) -> Result<Option<Segment>> {
+        let Some(mut segment) = self.segments.remove(stem) else {
+            return Ok(None);
+        };
+        segment.drain()?;
+        self.pending_files.push(Arc::clone(&segment.file));
+        Ok(Some(segment))
+    }
+}
+
 fn kind_index(kind: EventKind) -> usize {
     EventKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
 }
@@ -163,8 +176,7 @@ fn append_line(segment: &mut Segment, line: &[u8], event: &Event, max_bytes: u64
     segment.len += line.len() as u64;
     segment.stats.add(event);
     if segment.buf.len() >= BUFFER_BYTES {
-        let path = segment.path.clone();
-        segment.drain().map_err(io_err(path))?;
+        segment.drain()?;
     }
     Ok(segment.len >= max_bytes)
 }
@@ -177,12 +189,6 @@ fn count(map: &mut BTreeMap<String, u64>, key: &str) {
             map.insert(key.to_string(), 1);
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves the state as consistent as any crash would; recovery
-    // on the next open repairs files, so continuing is safer than poisoning every writer.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Writer {
@@ -370,7 +376,6 @@ impl Writer {
         options: AppendOptions,
     ) -> Result<(BatchOutcome, Vec<(Segment, SealReason)>)> {
         let inner = &*self.inner;
-        let today = chrono::Utc::now().date_naive();
         // 1. Place every event (reads caches only; nothing changes yet). Consecutive events of
         //    one stream (the usual case) share one route lookup.
         let mut placed = Vec::with_capacity(events.len());
@@ -386,6 +391,7 @@ impl Writer {
         }
         // 2. Quotas for the whole batch, before anything is written.
         if !st.ledger.is_empty() {
+            let today = chrono::Utc::now().date_naive();
             let mut new_stems: Vec<&str> = Vec::new();
             let mut charges = Vec::with_capacity(events.len());
             for (i, original) in events.iter().enumerate() {
@@ -516,7 +522,7 @@ impl Writer {
             };
             let ticket = st.last_ticket;
             if full {
-                if let Some(seg) = st.segments.remove(stem) {
+                if let Some(seg) = st.retire(stem)? {
                     to_seal.push((seg, SealReason::Size));
                 }
             }
@@ -528,13 +534,6 @@ impl Writer {
             count(&mut report.by_source, &event.source);
             outcome.accepted += 1;
             outcome.last_ticket = ticket;
-        }
-        // Segments leaving the lock for sealing: their bytes go to the OS now, and the next
-        // commit fsyncs them even if sealing is still running.
-        for (segment, _) in &mut to_seal {
-            let path = segment.path.clone();
-            segment.drain().map_err(io_err(path))?;
-            st.pending_files.push(Arc::clone(&segment.file));
         }
         Ok((outcome, to_seal))
     }
@@ -620,10 +619,7 @@ impl Writer {
             // partition opens a segment there without closing the current one.
             let forward = placement.range.start >= old_range.start;
             if forward {
-                if let Some(mut seg) = st.segments.remove(&*old) {
-                    let path = seg.path.clone();
-                    seg.drain().map_err(io_err(path))?;
-                    st.pending_files.push(Arc::clone(&seg.file));
+                if let Some(seg) = st.retire(&old)? {
                     to_seal.push((seg, SealReason::PartitionBoundary));
                 }
             }
@@ -680,9 +676,7 @@ impl Writer {
     /// Hands a segment to the background sealer (its bytes go to the OS first; the next commit
     /// fsyncs them whether or not the seal has run).
     fn seal_segment(&self, segment: Segment, reason: SealReason) -> Result<()> {
-        let path = segment.path.clone();
-        let job = segment.into_job(reason).map_err(io_err(path))?;
-        self.inner.sealer.submit(job);
+        self.inner.sealer.submit(segment.into_job(reason)?);
         Ok(())
     }
 
@@ -695,8 +689,7 @@ impl Writer {
             let mut st = lock(&inner.state);
             let mut files = std::mem::take(&mut st.pending_files);
             for segment in st.segments.values_mut() {
-                let path = segment.path.clone();
-                segment.drain().map_err(io_err(path))?;
+                segment.drain()?;
                 if segment.dirty {
                     segment.dirty = false;
                     files.push(Arc::clone(&segment.file));
@@ -712,9 +705,7 @@ impl Writer {
                 file.sync_data().map_err(io_err(&inner.hot))?;
             }
             for dir in &dirs {
-                File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(io_err(dir))?;
+                crate::seal::sync_dir(dir)?;
             }
         }
         if inner.durable.fetch_max(watermark, Ordering::AcqRel) < watermark {
@@ -781,10 +772,7 @@ impl Writer {
                 .collect();
             let mut out = Vec::new();
             for stem in stems {
-                if let Some(mut seg) = st.segments.remove(&stem) {
-                    let path = seg.path.clone();
-                    seg.drain().map_err(io_err(path))?;
-                    st.pending_files.push(Arc::clone(&seg.file));
+                if let Some(seg) = st.retire(&stem)? {
                     out.push(seg);
                 }
             }
@@ -896,8 +884,7 @@ impl Writer {
     pub fn hand_buffers_to_os(&self) -> Result<()> {
         let mut st = lock(&self.inner.state);
         for segment in st.segments.values_mut() {
-            let path = segment.path.clone();
-            segment.drain().map_err(io_err(path))?;
+            segment.drain()?;
         }
         Ok(())
     }

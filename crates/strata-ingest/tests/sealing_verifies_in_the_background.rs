@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use strata_catalog::{Catalog, FileQuery, StatsAccumulator};
 use strata_codec::CodecSpec;
 use strata_core::config::{Config, DurabilityMode};
@@ -75,13 +74,6 @@ fn seal(root: &Path, catalog: &Catalog, codec: CodecSpec, job: SealJob) -> Resul
     seal_file(&ctx, job)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 const CODECS: [CodecSpec; 3] = [
     CodecSpec::None,
     CodecSpec::Lz4,
@@ -100,7 +92,11 @@ fn a_sealed_file_is_hashed_as_stored_and_listed_everywhere() {
         let path = job.path.clone();
         let sealed = seal(dir.path(), &catalog, codec, job).unwrap();
         let stored = std::fs::read(&sealed.path).unwrap();
-        assert_eq!(sealed.manifest.sha256, sha256_hex(&stored), "{codec}");
+        assert_eq!(
+            sealed.manifest.sha256,
+            strata_catalog::sha256_bytes(&stored),
+            "{codec}"
+        );
         assert_eq!(sealed.manifest.size_bytes, stored.len() as u64, "{codec}");
         assert_eq!(sealed.manifest.stats.event_count, 500, "{codec}");
         assert_eq!(

@@ -141,3 +141,14 @@ fn per_batch_writers_seal_aged_segments_too() {
     assert_eq!(sealed[0].seal_reason, "age");
     writer.close().unwrap();
 }
+
+#[test]
+fn state_names_are_the_serialized_names() {
+    for state in [
+        SessionState::Running,
+        SessionState::Closed,
+        SessionState::Interrupted,
+    ] {
+        assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+    }
+}

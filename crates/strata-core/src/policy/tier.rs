@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use strata_codec::CodecSpec;
-use strata_model::EventKind;
+use strata_model::{EventKind, UnknownName};
 
 /// A tier, hottest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,6 +51,20 @@ impl fmt::Display for TierName {
     }
 }
 
+impl std::str::FromStr for TierName {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        TierName::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                what: "tier",
+                name: s.to_string(),
+                expected: "hot warm cold archive",
+            })
+    }
+}
+
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +73,16 @@ pub enum FileFormat {
     Jsonl,
     /// Apache Parquet.
     Parquet,
+}
+
+impl FileFormat {
+    /// The lower-case name (as serialized).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FileFormat::Jsonl => "jsonl",
+            FileFormat::Parquet => "parquet",
+        }
+    }
 }
 
 /// How one tier stores its files.
