@@ -30,7 +30,7 @@ use strata_codec::CodecSpec;
 use strata_core::config::{Config, DurabilityMode};
 use strata_core::Profile;
 use strata_import::{import_file, Format, ImportOptions, Record};
-use strata_ingest::{AppendOptions, Writer, WriterOptions};
+use strata_ingest::{Writer, WriterOptions};
 use strata_model::{jsonl, Decimal, Event, Payload, SchemaVersion, Timestamp};
 
 use crate::{data_dir, testdata_dir};
@@ -181,7 +181,7 @@ pub fn open_writer(root: &Path, config: Config) -> Result<Writer> {
         catalog,
         WriterOptions {
             session_id: Some("bench".into()),
-            tags: Vec::new(),
+            ..WriterOptions::default()
         },
     )?)
 }
@@ -443,72 +443,41 @@ pub fn run_import_alone(file: &InputFile) -> Result<ImportRun> {
     })
 }
 
-/// Imports `file` into a writer opened with `config` on `root` (a fresh folder), in batches of
-/// `batch`: importer → `append_batch` → `flush()` → `close()`, as `strata import` would.
-/// Rejected and skipped rows are recorded with [`Writer::record_import_problem`].
+/// Imports `file` into an archive opened with `config` on `root` (a fresh folder) exactly as
+/// `strata ingest` does — [`strata::archive::Archive::import_file`]: hashed for the import ledger,
+/// staged, committed (fsynced and moved into `hot/`), then `close()` seals. `elapsed` runs from
+/// the start until the import is committed (durable); `_batch` is the facade's own batch size
+/// ([`strata::archive::IMPORT_BATCH`]).
 pub fn run_import_into_writer(
     file: &InputFile,
-    batch: usize,
+    _batch: usize,
     config: Config,
     root: &Path,
 ) -> Result<ImportRun> {
-    let writer = open_writer(root, config)?;
-    let name = file.path.display().to_string();
+    let archive = strata::archive::Archive::open(root, config)?;
+    let writer = archive.writer(WriterOptions {
+        session_id: Some("bench".into()),
+        ..WriterOptions::default()
+    })?;
     let before = ThreadCpu::snapshot();
     let started = Instant::now();
-    let records = import_file(&file.path, file.format, &ImportOptions::default())?;
-    let mut pending = Vec::with_capacity(batch);
-    let mut events = 0u64;
-    let mut not_imported = 0u64;
-    let mut rejected_by_writer = 0u64;
-    let mut last = 0;
-    // As `strata::archive::Archive::import_file` does: a vendor file's identical records are
-    // distinct events for formats that say so (DBN).
-    let options = AppendOptions {
-        keep_identical: file.format.records_distinct_by_position(),
-    };
-    let mut append = |pending: &mut Vec<Event>| -> Result<()> {
-        let outcome = writer.append_batch_with(pending, options)?;
-        events += outcome.accepted as u64;
-        rejected_by_writer += outcome.rejected as u64;
-        last = outcome.last_ticket.max(last);
-        pending.clear();
-        Ok(())
-    };
-    for record in records {
-        match record {
-            Record::Event(event) => {
-                pending.push(event);
-                if pending.len() >= batch {
-                    append(&mut pending)?;
-                }
-            }
-            Record::Rejected(r) => {
-                not_imported += 1;
-                writer.record_import_problem(&r.file, r.line, &r.reason, Some(&r.raw))?;
-            }
-            Record::Skipped { line, reason } => {
-                not_imported += 1;
-                writer.record_import_problem(&name, line, &reason, None)?;
-            }
-            Record::Gap(_) | Record::End { .. } => {}
-        }
-    }
-    append(&mut pending)?;
-    let watermark = writer.flush()?;
+    let done = archive.import_file(
+        &writer,
+        &file.path,
+        file.format,
+        &ImportOptions::default(),
+        &mut |_| {},
+    )?;
     let elapsed = started.elapsed();
     let cpu = ThreadCpu::snapshot().since(&before);
-    if watermark < last {
-        bail!("flush returned watermark {watermark} below the last ticket {last}");
-    }
     let closing = Instant::now();
     let report = writer.close()?;
     Ok(ImportRun {
-        events,
-        not_imported,
+        events: done.accepted,
+        not_imported: done.summary.rejected + done.summary.skipped,
         elapsed,
         close: closing.elapsed(),
-        rejected_by_writer,
+        rejected_by_writer: done.refused,
         rejected_by_reason: report
             .rejected_by_reason
             .into_iter()

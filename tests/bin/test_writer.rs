@@ -3,7 +3,8 @@
 //! `ACK <last id>` — the promise that every event up to that id is durable. Runs until killed
 //! (or for at most 30 s).
 //!
-//! Usage: `strata-test-writer ROOT START`
+//! Usage: `strata-test-writer ROOT START [WAIT_MS]` — with `WAIT_MS`, waits that long for another
+//! writer's lock; a writer that does not get it prints `LOCKED <error>` and exits with 3.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test helper: panics are failures
 
@@ -20,10 +21,26 @@ fn main() {
         .expect("START")
         .parse()
         .expect("START is a number");
-    let writer = strata_tests::open_writer(
+    let wait_ms: u64 = args
+        .next()
+        .map_or(0, |s| s.parse().expect("WAIT_MS is a number"));
+    let catalog = std::sync::Arc::new(strata_catalog::Catalog::open(&root).unwrap());
+    let writer = match strata_ingest::Writer::open(
         &root,
         strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2),
-    );
+        catalog,
+        strata_ingest::WriterOptions {
+            lock_wait: Duration::from_millis(wait_ms),
+            ..strata_ingest::WriterOptions::default()
+        },
+    ) {
+        Ok(writer) => writer,
+        Err(e @ strata_ingest::Error::Locked { .. }) => {
+            println!("LOCKED {e}");
+            std::process::exit(3);
+        }
+        Err(e) => panic!("open: {e}"),
+    };
     let stdout = std::io::stdout();
     println!("READY");
     stdout.lock().flush().unwrap();

@@ -344,6 +344,57 @@ fn to_pretty_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>>
     Ok(bytes)
 }
 
+/// Opens (creating) the index in WAL mode with the catalog's settings.
+fn open_index(index: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(index)?;
+    // First, so that a catalog opened while another process writes it waits instead of failing
+    // with "database is locked".
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "journal_mode is `{mode}`, WAL could not be enabled"
+        )));
+    }
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(conn)
+}
+
+/// True for SQLite errors that mean the file is no usable index.
+fn is_damage(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            matches!(f.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+        }
+        rusqlite::Error::InvalidParameterName(m) => m.contains("schema version"),
+        _ => false,
+    }
+}
+
+/// [`Error::IndexDamaged`] when `e` says the index is damaged, else the plain SQLite error.
+fn damaged_or(index: &Path, e: rusqlite::Error) -> Error {
+    if is_damage(&e) {
+        Error::IndexDamaged {
+            path: index.to_path_buf(),
+            reason: e.to_string(),
+        }
+    } else {
+        Error::sqlite(format!("open {}", index.display()), e)
+    }
+}
+
+/// [`damaged_or`] for an error that already is a catalog error.
+fn damaged_or_catalog(index: &Path, e: Error) -> Error {
+    match e {
+        Error::Sqlite { source, .. } if is_damage(&source) => Error::IndexDamaged {
+            path: index.to_path_buf(),
+            reason: source.to_string(),
+        },
+        other => other,
+    }
+}
+
 impl Catalog {
     /// Opens the catalog of the archive at `root`, creating what is missing: the `_catalog/`
     /// folder, empty `sources.json` and `symbols.json`, the `schemas/` files and the index
@@ -365,30 +416,86 @@ impl Catalog {
         }
 
         let index = dir.join(INDEX_FILE);
-        let op = || format!("open {}", index.display());
-        let conn = Connection::open(&index).map_err(|e| Error::sqlite(op(), e))?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(|e| Error::sqlite(op(), e))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::sqlite(
-                op(),
-                rusqlite::Error::InvalidParameterName(format!(
-                    "journal_mode is `{mode}`, WAL could not be enabled"
-                )),
-            ));
-        }
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(|e| Error::sqlite(op(), e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| Error::sqlite(op(), e))?;
+        let conn = open_index(&index).map_err(|e| damaged_or(&index, e))?;
         let catalog = Catalog {
             root,
             dir,
             conn: Mutex::new(conn),
         };
-        catalog.prepare_schema()?;
+        catalog
+            .prepare_schema()
+            .map_err(|e| damaged_or_catalog(&index, e))?;
         Ok(catalog)
+    }
+
+    /// Opens the catalog of the archive at `root` for reading only: nothing is created or
+    /// written, and an archive on a read-only disk (or folder) works. The index must exist
+    /// ([`Error::IndexMissing`] otherwise) and be readable ([`Error::IndexDamaged`]); writes
+    /// through the returned catalog fail.
+    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Catalog> {
+        use rusqlite::OpenFlags;
+        let root = root.as_ref().to_path_buf();
+        let dir = root.join(CATALOG_DIR);
+        let index = dir.join(INDEX_FILE);
+        if !index.exists() {
+            return Err(Error::IndexMissing { path: index });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let check = |conn: Connection| -> rusqlite::Result<Connection> {
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            let version: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'index_schema_version'",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if version.as_deref() != Some(INDEX_SCHEMA_VERSION) {
+                return Err(rusqlite::Error::InvalidParameterName(format!(
+                    "index schema version {version:?}, this build reads {INDEX_SCHEMA_VERSION}"
+                )));
+            }
+            Ok(conn)
+        };
+        // A WAL index needs its `-shm` file; in a folder the reader cannot write, SQLite can
+        // still read the index as an immutable file (no writer can be running there anyway).
+        let conn = Connection::open_with_flags(&index, flags)
+            .and_then(check)
+            .or_else(|_| {
+                let uri = format!("file:{}?immutable=1", index.display());
+                Connection::open_with_flags(uri, flags).and_then(check)
+            })
+            .map_err(|e| damaged_or(&index, e))?;
+        Ok(Catalog {
+            root,
+            dir,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens the catalog for [`rebuild`](Self::rebuild): like [`open`](Self::open), but a
+    /// damaged index is first moved aside (to `index.sqlite.damaged-<time>`, with its `-wal` and
+    /// `-shm` files) and a new, empty one created. Returns the catalog and where the damaged
+    /// index went.
+    pub fn open_for_rebuild(root: impl AsRef<Path>) -> Result<(Catalog, Option<PathBuf>)> {
+        let root = root.as_ref();
+        match Catalog::open(root) {
+            Ok(catalog) => Ok((catalog, None)),
+            Err(Error::IndexDamaged { path, .. }) => {
+                let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+                let aside = PathBuf::from(format!("{}.damaged-{stamp}", path.display()));
+                fs::rename(&path, &aside).map_err(|e| Error::io(&path, e))?;
+                for ext in ["-wal", "-shm"] {
+                    let side = PathBuf::from(format!("{}{ext}", path.display()));
+                    if side.exists() {
+                        let to = PathBuf::from(format!("{}{ext}", aside.display()));
+                        fs::rename(&side, &to).map_err(|e| Error::io(&side, e))?;
+                    }
+                }
+                Ok((Catalog::open(root)?, Some(aside)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Creates the tables, or recreates them empty when the index has another schema version.

@@ -161,6 +161,13 @@ pub fn append_checksum_line(folder: &Path, file_name: &str, sha256: &str) -> Res
     }
     let sha256 = sha256.to_ascii_lowercase();
     let line = format!("{sha256}  {file_name}\n");
+    // The list is strata's own file: a symlink in its place (which would make this append to a
+    // file anywhere) is refused, never followed.
+    if std::fs::symlink_metadata(&list).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refuse(
+            "it is a symbolic link; strata does not follow links inside an archive (replace it with the real list)",
+        ));
+    }
 
     // A poisoned lock only means another thread panicked while holding it; the list on disk
     // is consistent (every change is an append or an atomic rename), so carry on.
@@ -308,6 +315,19 @@ mod tests {
             sha256_bytes(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn a_symlinked_checksum_list_is_refused_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "keep me\n").unwrap();
+        let folder = dir.path().join("hot");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::os::unix::fs::symlink(&outside, folder.join(CHECKSUMS_FILE)).unwrap();
+        let err = append_checksum_line(&folder, "a.jsonl", &"a".repeat(64)).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me\n");
     }
 
     #[test]

@@ -97,6 +97,20 @@ pub enum Error {
         /// The underlying error.
         source: rusqlite::Error,
     },
+    /// The index file is not a usable SQLite index (damaged, or not written by strata).
+    #[error("{}: the catalog index is damaged ({reason}); run `strata catalog rebuild` to rebuild it from the sidecars (nothing else is lost: the sidecars beside the data are the truth)", path.display())]
+    IndexDamaged {
+        /// The index file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// The archive has no index file (a reader does not create one).
+    #[error("{}: the archive has no catalog index; run `strata catalog rebuild` to build it from the sidecars", path.display())]
+    IndexMissing {
+        /// The index file that should be there.
+        path: PathBuf,
+    },
     /// The registries given to
     /// [`Catalog::write_registries`](crate::Catalog::write_registries) are inconsistent.
     #[error("{}: {source}", file.display())]

@@ -31,7 +31,7 @@ pub const SIDECAR_SUFFIX: &str = ".manifest.json";
 
 /// Top-level folders of the archive root that never hold data files: the catalog itself and
 /// the quarantine. A rebuild does not look inside them, and no manifest path may start there.
-pub const RESERVED_ROOT_FOLDERS: &[&str] = &["_catalog", "_quarantine"];
+pub const RESERVED_ROOT_FOLDERS: &[&str] = &["_catalog", "_quarantine", "_staging"];
 
 /// Why a file was sealed: the values of [`FileManifest::seal_reason`] strata writes. Readers
 /// accept any non-empty text, so a newer build may add reasons.
@@ -46,8 +46,10 @@ pub mod seal_reason {
     pub const SHUTDOWN: &str = "shutdown";
     /// Recovery on open sealed a file left open by a crash.
     pub const RECOVERY: &str = "recovery";
+    /// The import that wrote the file was committed (its staged files are sealed as it ends).
+    pub const IMPORT: &str = "import";
     /// Every reason above.
-    pub const ALL: &[&str] = &[PARTITION_BOUNDARY, SIZE, AGE, SHUTDOWN, RECOVERY];
+    pub const ALL: &[&str] = &[PARTITION_BOUNDARY, SIZE, AGE, SHUTDOWN, RECOVERY, IMPORT];
 }
 
 /// One parent of a derived file (CAT-3): which file, with which checksum, and how it became

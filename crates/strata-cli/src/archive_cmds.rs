@@ -2,6 +2,8 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context};
@@ -15,7 +17,7 @@ use strata::import::{Format, ImportOptions};
 use strata::ingest::WriterOptions;
 use strata::model::{EventKind, Timestamp};
 
-use crate::{Failure, Global};
+use crate::{out, Failure, Global};
 
 /// `strata ingest`.
 #[derive(Args, Debug)]
@@ -38,6 +40,19 @@ pub struct IngestArgs {
     /// Tags recorded in the session report.
     #[arg(long = "tag")]
     tags: Vec<String>,
+    /// If another writer holds the archive, wait up to this long for it (e.g. `30s`, `5m`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    wait: Option<std::time::Duration>,
+    /// Exit 1 when more than this share of rows (0..=1) was rejected or refused.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.01)]
+    max_reject_rate: f64,
+    /// For an input cut short (not one damaged inside), store the events read before the cut
+    /// instead of nothing; the summary and the session report say so.
+    #[arg(long)]
+    keep_readable_prefix: bool,
+    /// Create the archive if the root is not one yet.
+    #[arg(long)]
+    create: bool,
     /// Input files (`-` for standard input).
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -75,6 +90,26 @@ pub enum CatalogCommand {
     Stats,
 }
 
+/// `30s`, `5m`, `2h`, `500ms` or plain seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 5m, 2h)"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("`{other}` is not a duration unit (ms, s, m, h)")),
+    };
+    std::time::Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
         .map_err(|e: strata::import::ImportError| e.to_string())
@@ -91,18 +126,66 @@ fn parse_tier(s: &str) -> Result<TierName, String> {
 }
 
 /// Opens the archive the global flags name: `--config FILE`, else `--root DIR` (its strata.toml,
-/// or the built-in defaults), else `./strata-data`.
-pub fn open_archive(g: &Global) -> Result<Archive, Failure> {
+/// or the built-in defaults), else `./strata-data`. A root that is not an archive yet is refused
+/// (a mistyped `--root` must not create a new archive) unless `create`.
+pub fn open_archive(g: &Global, create: bool) -> Result<Archive, Failure> {
     if let Some(path) = &g.config {
+        if !path.exists() {
+            return Err(Failure::usage(anyhow!(
+                "--config {}: no such file",
+                path.display()
+            )));
+        }
         let config = strata::archive::load_config(path)?;
         let root = strata::archive::resolve_root(&config, path);
+        if !create {
+            refuse_non_archive(&root)?;
+        }
         return Ok(Archive::open(&root, config)?);
     }
     let dir = g
         .root
         .clone()
         .unwrap_or_else(|| PathBuf::from("strata-data"));
+    if !create {
+        refuse_non_archive(&dir)?;
+    }
     Ok(Archive::open_dir(&dir)?)
+}
+
+/// Opens the archive for reading only: nothing is created or written, no lock is taken, and an
+/// archive the user can only read works.
+pub fn open_reader(g: &Global) -> Result<Archive, Failure> {
+    if let Some(path) = &g.config {
+        if !path.exists() {
+            return Err(Failure::usage(anyhow!(
+                "--config {}: no such file",
+                path.display()
+            )));
+        }
+        let config = strata::archive::load_config(path)?;
+        let root = strata::archive::resolve_root(&config, path);
+        refuse_non_archive(&root)?;
+        return Ok(Archive::open_read_only(&root, config)?);
+    }
+    let dir = g
+        .root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("strata-data"));
+    refuse_non_archive(&dir)?;
+    Ok(Archive::open_dir_read_only(&dir)?)
+}
+
+fn refuse_non_archive(root: &Path) -> Result<(), Failure> {
+    if strata::archive::is_archive(root) {
+        return Ok(());
+    }
+    Err(Failure::usage(anyhow!(
+        "{} is not a strata archive (no {} and no _catalog/); check --root, create one with `strata init {}`, or pass --create to `strata ingest`",
+        root.display(),
+        strata::archive::CONFIG_FILE_NAME,
+        root.display()
+    )))
 }
 
 fn spinner(g: &Global, what: &str) -> Option<indicatif::ProgressBar> {
@@ -119,29 +202,81 @@ fn spinner(g: &Global, what: &str) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// `strata ingest`: import files through one writer session.
+/// How an ingest run was stopped by a signal (the first SIGINT or SIGTERM).
+struct Stop {
+    any: Arc<AtomicBool>,
+    int: Arc<AtomicBool>,
+    term: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// First SIGINT/SIGTERM: set the flags (imports stop between records). A second one exits
+    /// at once (the next open recovers, as after a crash).
+    fn install() -> Result<Stop, Failure> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let stop = Stop {
+            any: Arc::new(AtomicBool::new(false)),
+            int: Arc::new(AtomicBool::new(false)),
+            term: Arc::new(AtomicBool::new(false)),
+        };
+        for (sig, code, own) in [(SIGINT, 130, &stop.int), (SIGTERM, 143, &stop.term)] {
+            // Registered before the flags, so it sees the flag of the first signal only.
+            signal_hook::flag::register_conditional_shutdown(sig, code, Arc::clone(&stop.any))?;
+            signal_hook::flag::register(sig, Arc::clone(own))?;
+            signal_hook::flag::register(sig, Arc::clone(&stop.any))?;
+        }
+        Ok(stop)
+    }
+
+    /// The exit code for the signal received, if one was.
+    fn code(&self) -> Option<u8> {
+        if self.int.load(Ordering::SeqCst) {
+            Some(130)
+        } else if self.term.load(Ordering::SeqCst) {
+            Some(143)
+        } else {
+            None
+        }
+    }
+}
+
+/// `strata ingest`: import files through one writer session, each exactly once.
 pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
-    let archive = open_archive(g)?;
+    if !(0.0..=1.0).contains(&a.max_reject_rate) {
+        return Err(Failure::usage(anyhow!(
+            "--max-reject-rate {}: must be a share between 0 and 1",
+            a.max_reject_rate
+        )));
+    }
     let mut options = ImportOptions {
         source: a.source.clone(),
         symbol: a.symbol.clone(),
         kind: a.kind,
+        keep_readable_prefix: a.keep_readable_prefix,
         ..ImportOptions::default()
     };
     if let Some(map) = &a.csv_map {
         options.csv = Some(map.parse::<CsvMapping>().map_err(|e| Failure {
             code: 2,
             error: anyhow!("--csv-map: {e}"),
+            reported: false,
         })?);
     }
+    let mut archive = open_archive(g, a.create)?;
+    let stop = Stop::install()?;
+    archive.set_stop_flag(Arc::clone(&stop.any));
     let writer = archive.writer(WriterOptions {
-        session_id: None,
         tags: a.tags.clone(),
+        lock_wait: a.wait.unwrap_or_default(),
+        ..WriterOptions::default()
     })?;
     let started = Instant::now();
     let mut imports: Vec<FileImport> = Vec::new();
-    let mut failures: Vec<String> = Vec::new();
+    let mut failures: Vec<(String, String)> = Vec::new();
     for file in &a.files {
+        if stop.code().is_some() {
+            break;
+        }
         let name = file.display().to_string();
         let bar = spinner(g, &name);
         let mut progress = |rows: u64| {
@@ -167,27 +302,42 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
         match result {
             Ok(done) => {
                 if !g.quiet && !g.json {
-                    eprintln!(
-                        "{name}: {} — {} stored, {} refused by integrity checks",
-                        done.summary, done.accepted, done.refused
-                    );
+                    eprintln!("{}", describe_import(&done));
                 }
                 imports.push(done);
             }
+            Err(strata::Error::Stopped) => {
+                eprintln!("{name}: stopped by a signal; nothing of it was stored (run it again)");
+                failures.push((name, strata::Error::Stopped.to_string()));
+                break;
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
-                failures.push(format!("{e:#}"));
+                failures.push((name, format!("{e:#}")));
             }
         }
+    }
+    let signal = stop.code();
+    if signal.is_some() {
+        writer.note_stopped_by("signal");
     }
     let report = writer.close()?;
     let report_path = strata::ingest::session::SessionReport::path(archive.root(), &report.id);
     let seconds = started.elapsed().as_secs_f64();
+    let rows: u64 = imports.iter().map(|i| i.summary.rows).sum();
+    let rejected: u64 = imports.iter().map(|i| i.summary.rejected + i.refused).sum();
+    let reject_rate = if rows == 0 {
+        0.0
+    } else {
+        rejected as f64 / rows as f64
+    };
+    let too_many_rejects = reject_rate > a.max_reject_rate;
+    let ok = failures.is_empty() && !too_many_rejects && signal.is_none();
     if g.json {
-        println!(
+        out!(
             "{}",
             json!({
-                "ok": failures.is_empty(),
+                "ok": ok,
                 "root": archive.root(),
                 "session": report.id,
                 "report": report_path,
@@ -195,10 +345,19 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
                     "file": i.file, "rows": i.summary.rows, "events": i.summary.events(),
                     "stored": i.accepted, "refused": i.refused, "rejected_rows": i.summary.rejected,
                     "skipped": i.summary.skipped, "gaps": i.summary.gaps.len(),
+                    "import_id": i.import_id,
+                    "already_imported": i.already_imported,
+                    "kept_prefix": i.kept_prefix,
                 })).collect::<Vec<_>>(),
-                "failed": failures,
+                "failed": failures.iter().map(|(file, error)| json!({"file": file, "error": error})).collect::<Vec<_>>(),
                 "events": report.events,
                 "quarantined": report.rejected,
+                "rejected_by_reason": report.rejected_by_reason,
+                "reject_rate": reject_rate,
+                "max_reject_rate": a.max_reject_rate,
+                "imports_committed": report.imports_committed,
+                "imports_rolled_back": report.imports_rolled_back,
+                "stopped_by": report.stopped_by,
                 "files_sealed": report.files_sealed,
                 "files_verified": report.files_verified,
                 "bytes_written": report.bytes_written,
@@ -208,7 +367,7 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
         );
     } else if !g.quiet {
         let gaps: usize = imports.iter().map(|i| i.summary.gaps.len()).sum();
-        println!(
+        out!(
             "ingested {} events from {} file(s) in {:.2}s ({:.0} events/s): {} quarantined, {} skipped, {} source sequence gap(s); {} file(s) sealed and verified, {} bytes stored",
             report.events,
             imports.len(),
@@ -220,21 +379,78 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
             report.files_verified,
             report.bytes_sealed
         );
-        println!("session report: {}", report_path.display());
+        let by_reason: Vec<String> = report
+            .rejected_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{reason} {n}"))
+            .collect();
+        out!(
+            "rejected: {} of {} rows ({:.2}%, limit {:.2}%){}",
+            rejected,
+            rows,
+            reject_rate * 100.0,
+            a.max_reject_rate * 100.0,
+            if by_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" — by reason: {}", by_reason.join(", "))
+            }
+        );
+        out!("session report: {}", report_path.display());
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure {
+    if let Some(code) = signal {
+        return Err(Failure {
+            code,
+            error: anyhow!(
+                "stopped by a signal: everything committed before it is stored and sealed, the session is closed"
+            ),
+            reported: g.json,
+        });
+    }
+    if !failures.is_empty() {
+        return Err(Failure {
             code: 1,
             error: anyhow!("{} file(s) could not be imported", failures.len()),
-        })
+            reported: g.json,
+        });
     }
+    if too_many_rejects {
+        return Err(Failure {
+            code: 1,
+            error: anyhow!(
+                "{:.2}% of rows were rejected, more than --max-reject-rate {:.2}%; see {}/_quarantine/",
+                reject_rate * 100.0,
+                a.max_reject_rate * 100.0,
+                archive.root().display()
+            ),
+            reported: g.json,
+        });
+    }
+    Ok(())
+}
+
+/// One line on what importing a file did.
+fn describe_import(done: &FileImport) -> String {
+    if let Some(prev) = &done.already_imported {
+        return format!(
+            "{}: already imported ({} events, import {} by session {} at {}); nothing to do",
+            done.file, prev.events, prev.id, prev.session, prev.at
+        );
+    }
+    let mut line = format!(
+        "{}: {} — {} stored, {} refused by integrity checks",
+        done.file, done.summary, done.accepted, done.refused
+    );
+    if let Some(note) = &done.kept_prefix {
+        line.push_str("; ");
+        line.push_str(note);
+    }
+    line
 }
 
 /// `strata ls`.
 pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
-    let archive = open_archive(g)?;
+    let archive = open_reader(g)?;
     let query = FileQuery {
         symbol: a.symbol.clone(),
         kind: a.kind,
@@ -245,7 +461,7 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
     };
     let files = archive.catalog().find(&query)?;
     if g.json {
-        println!("{}", serde_json::to_string(&files)?);
+        out!("{}", serde_json::to_string(&files)?);
         return Ok(());
     }
     for m in &files {
@@ -253,7 +469,7 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
             (Some(a), Some(b)) => format!("{a} .. {b}"),
             _ => "-".to_string(),
         };
-        println!(
+        out!(
             "{:<7} {:>9} ev {:>11} B  {:<8} {}  [{}]",
             m.tier.as_str(),
             m.stats.event_count,
@@ -272,7 +488,7 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
 /// `strata sessions`: every session report under `_sessions/`, oldest first. A report that
 /// cannot be read is listed with its error and makes the exit code 1.
 pub fn sessions(g: &Global) -> Result<(), Failure> {
-    let archive = open_archive(g)?;
+    let archive = open_reader(g)?;
     let reports = strata::ingest::session::SessionReport::list(archive.root())?;
     let mut bad = 0usize;
     if g.json {
@@ -286,7 +502,7 @@ pub fn sessions(g: &Global) -> Result<(), Failure> {
                 }
             })
             .collect();
-        println!("{}", serde_json::to_string(&items)?);
+        out!("{}", serde_json::to_string(&items)?);
     } else {
         for r in &reports {
             match r {
@@ -297,17 +513,23 @@ pub fn sessions(g: &Global) -> Result<(), Failure> {
                     } else {
                         s.finished_at.clone()
                     };
-                    println!(
+                    out!(
                         "{:<28} {:<11} {:>10} ev {:>6} rejected {:>5} sealed  {} .. {}",
-                        s.id, state, s.events, s.rejected, s.files_sealed, s.started_at, until
+                        s.id,
+                        state,
+                        s.events,
+                        s.rejected,
+                        s.files_sealed,
+                        s.started_at,
+                        until
                     );
                     for note in &s.interruption {
-                        println!("    {note}");
+                        out!("    {note}");
                     }
                 }
                 Err(e) => {
                     bad += 1;
-                    println!("unreadable report: {e}");
+                    out!("unreadable report: {e}");
                 }
             }
         }
@@ -321,15 +543,41 @@ pub fn sessions(g: &Global) -> Result<(), Failure> {
         Err(Failure {
             code: 1,
             error: anyhow!("{bad} session report(s) could not be read"),
+            reported: g.json,
         })
     }
 }
 
 /// `strata catalog rebuild|stats`.
 pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
-    let archive = open_archive(g)?;
     match c {
         CatalogCommand::Rebuild => {
+            // Rebuilding writes the index: it opens as a writer would (a damaged index is moved
+            // aside), but only the holder of the writer lock may write, so it takes the lock.
+            let (root, config) = match &g.config {
+                Some(path) => {
+                    let config = strata::archive::load_config(path)?;
+                    (strata::archive::resolve_root(&config, path), config)
+                }
+                None => strata::archive::config_of_dir(
+                    &g.root
+                        .clone()
+                        .unwrap_or_else(|| PathBuf::from("strata-data")),
+                )?,
+            };
+            refuse_non_archive(&root)?;
+            let _lock = strata::ingest::WriterLock::acquire(
+                &root,
+                "catalog-rebuild",
+                std::time::Duration::ZERO,
+            )?;
+            let (archive, aside) = strata::archive::Archive::open_for_rebuild(&root, config)?;
+            if let Some(aside) = &aside {
+                eprintln!(
+                    "the index was damaged: moved it to {} and built a new one",
+                    aside.display()
+                );
+            }
             let report = archive.catalog().rebuild(archive.root())?;
             archive.catalog().export_manifest()?;
             let problems: Vec<String> = report
@@ -338,13 +586,13 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
                 .map(|p| format!("{}: {}", p.path.display(), p.error))
                 .collect();
             if g.json {
-                println!(
+                out!(
                     "{}",
                     json!({ "ok": problems.is_empty(), "sidecars": report.sidecars_found, "registered": report.registered,
                             "problems": problems, "missing_data": report.missing_data })
                 );
             } else {
-                println!(
+                out!(
                     "rebuilt the index from {} sidecar(s): {} file(s) registered, {} problem(s), {} sidecar(s) without data",
                     report.sidecars_found,
                     report.registered,
@@ -352,22 +600,24 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
                     report.missing_data.len()
                 );
                 for p in &problems {
-                    println!("  problem: {p}");
+                    out!("  problem: {p}");
                 }
             }
             if !problems.is_empty() {
                 return Err(Failure {
                     code: 1,
                     error: anyhow!("{} sidecar(s) could not be read", problems.len()),
+                    reported: g.json,
                 });
             }
         }
         CatalogCommand::Stats => {
+            let archive = open_reader(g)?;
             let stats = archive.catalog().stats()?;
             let by_kind = archive.catalog().totals(Facet::Kind)?;
             let by_source = archive.catalog().totals(Facet::Source)?;
             if g.json {
-                println!(
+                out!(
                     "{}",
                     json!({ "files": stats.files, "events": stats.events, "bytes": stats.bytes,
                             "by_tier": stats.by_tier.iter().map(|(t, v)| (t.as_str().to_string(), json!({"files": v.files, "events": v.events, "bytes": v.bytes}))).collect::<serde_json::Map<String, serde_json::Value>>(),
@@ -375,12 +625,14 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
                             "by_source": by_source.iter().map(|f| json!({"source": f.value, "events": f.events, "files": f.files, "bytes": f.bytes})).collect::<Vec<_>>() })
                 );
             } else {
-                println!(
+                out!(
                     "{} file(s), {} event(s), {} byte(s)",
-                    stats.files, stats.events, stats.bytes
+                    stats.files,
+                    stats.events,
+                    stats.bytes
                 );
                 for (tier, t) in &stats.by_tier {
-                    println!(
+                    out!(
                         "  tier {:<8} {:>6} files {:>12} events {:>14} bytes",
                         tier.as_str(),
                         t.files,
@@ -389,15 +641,19 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
                     );
                 }
                 for f in &by_kind {
-                    println!(
+                    out!(
                         "  kind {:<16} {:>6} files {:>12} events",
-                        f.value, f.files, f.events
+                        f.value,
+                        f.files,
+                        f.events
                     );
                 }
                 for f in &by_source {
-                    println!(
+                    out!(
                         "  source {:<14} {:>6} files {:>12} events",
-                        f.value, f.files, f.events
+                        f.value,
+                        f.files,
+                        f.events
                     );
                 }
             }
@@ -441,8 +697,8 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
     let archive = Archive::open_dir(&dir)?;
     let samples = tempdir_in(&dir)?;
     let writer = archive.writer(WriterOptions {
-        session_id: None,
         tags: vec!["demo".into()],
+        ..WriterOptions::default()
     })?;
     let started = Instant::now();
     let mut imported = Vec::new();
@@ -496,7 +752,7 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
     }
     let stats = archive.catalog().stats()?;
     if g.json {
-        println!(
+        out!(
             "{}",
             json!({ "ok": bad.is_empty(), "root": archive.root(), "files": stats.files, "events": stats.events,
                     "bytes": stats.bytes, "checksums_verified": verified, "checksum_problems": bad,
@@ -504,16 +760,14 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
         );
     } else if !g.quiet {
         for i in &imported {
-            println!(
+            out!(
                 "imported {}: {}",
                 i.file.rsplit('/').next().unwrap_or(&i.file),
                 i.summary
             );
         }
-        println!(
-            "synthetic live feed: {live} events from 2 threads (quotes and trades, group commit)"
-        );
-        println!(
+        out!("synthetic live feed: {live} events from 2 threads (quotes and trades, group commit)");
+        out!(
             "archive {}: {} files, {} events, {} bytes; {} checksums verified{}",
             archive.root().display(),
             stats.files,
@@ -526,7 +780,7 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
                 format!(", {} FAILED", bad.len())
             }
         );
-        println!(
+        out!(
             "next: strata --root {} ls --symbol SPY",
             archive.root().display()
         );
@@ -537,6 +791,7 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
         Err(Failure {
             code: 1,
             error: anyhow!("checksum verification failed: {}", bad.join("; ")),
+            reported: g.json,
         })
     }
 }

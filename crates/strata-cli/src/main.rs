@@ -156,6 +156,20 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
 pub(crate) struct Failure {
     pub(crate) code: u8,
     pub(crate) error: anyhow::Error,
+    /// The command already printed its JSON document (with `"ok": false`): `--json` prints one
+    /// document, also on failure.
+    pub(crate) reported: bool,
+}
+
+impl Failure {
+    /// A usage or configuration error (exit 2).
+    pub(crate) fn usage(error: anyhow::Error) -> Failure {
+        Failure {
+            code: 2,
+            error,
+            reported: false,
+        }
+    }
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
@@ -165,8 +179,38 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
             Some(strata::Error::Config(_)) | Some(strata::Error::AlreadyInitialized { .. }) => 2,
             _ => 1,
         };
-        Failure { code, error }
+        Failure {
+            code,
+            error,
+            reported: false,
+        }
     }
+}
+
+/// Writes one line to standard output; a closed pipe (`strata ls | head -1`) ends the program
+/// quietly instead of panicking.
+pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` that ends quietly on a closed pipe (see [`emit`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::emit(format_args!($($arg)*))
+    };
 }
 
 fn main() -> ExitCode {
@@ -187,8 +231,8 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            if cli.global.json {
-                println!(
+            if cli.global.json && !f.reported {
+                out!(
                     "{}",
                     json!({ "ok": false, "error": format!("{:#}", f.error) })
                 );
@@ -220,14 +264,14 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 .unwrap_or_else(|| PathBuf::from("strata-data"));
             let archive = archive::init(&dir, *profile, *force)?;
             if g.json {
-                println!(
+                out!(
                     "{}",
                     json!({ "ok": true, "root": archive.root, "config": archive.config_path, "profile": profile.as_str() })
                 );
             } else if !g.quiet {
-                println!("initialised {} (profile {profile})", archive.root.display());
-                println!("config: {}", archive.config_path.display());
-                println!(
+                out!("initialised {} (profile {profile})", archive.root.display());
+                out!("config: {}", archive.config_path.display());
+                out!(
                     "next: strata config check {}",
                     archive.config_path.display()
                 );
@@ -251,12 +295,12 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 root.display()
             );
             if g.json {
-                println!(
+                out!(
                     "{}",
                     json!({ "ok": true, "file": path, "summary": summary })
                 );
             } else if !g.quiet {
-                println!("{}: ok ({summary})", path.display());
+                out!("{}: ok ({summary})", path.display());
             }
         }
         Command::Codec {
@@ -273,7 +317,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let path = config_path(g, file.as_deref());
             let config = archive::load_config(&path)?;
             if g.json {
-                println!("{}", serde_json::to_string_pretty(&config)?);
+                out!("{}", serde_json::to_string_pretty(&config)?);
             } else {
                 print!("{}", strata::core::template::config_toml(&config));
             }
@@ -371,13 +415,16 @@ fn codec_advise(g: &Global, a: &AdviseArgs) -> Result<(), Failure> {
             }));
             continue;
         }
-        println!("{} ({} bytes)", report.dataset, report.sample_bytes);
-        println!(
+        out!("{} ({} bytes)", report.dataset, report.sample_bytes);
+        out!(
             "{:<14} {:>8} {:>14} {:>16}",
-            "codec", "ratio", "compress MB/s", "decompress MB/s"
+            "codec",
+            "ratio",
+            "compress MB/s",
+            "decompress MB/s"
         );
         for m in &report.measurements {
-            println!(
+            out!(
                 "{:<14} {:>8.2} {:>14.1} {:>16.1}",
                 m.codec.to_string(),
                 m.ratio(),
@@ -387,18 +434,19 @@ fn codec_advise(g: &Global, a: &AdviseArgs) -> Result<(), Failure> {
         }
         for (q, advice) in &answers {
             match advice {
-                Some(advice) => println!("{q}: {advice}"),
-                None => println!("{q}: no codec measured meets it"),
+                Some(advice) => out!("{q}: {advice}"),
+                None => out!("{q}: no codec measured meets it"),
             }
         }
     }
     if g.json {
-        println!("{}", json!({ "ok": unanswered == 0, "reports": out }));
+        out!("{}", json!({ "ok": unanswered == 0, "reports": out }));
     }
     if unanswered > 0 {
         return Err(Failure {
             code: 1,
             error: anyhow::anyhow!("{unanswered} question(s) had no qualifying codec"),
+            reported: g.json,
         });
     }
     Ok(())

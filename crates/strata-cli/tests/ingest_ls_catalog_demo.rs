@@ -91,6 +91,9 @@ fn ingest_quarantines_bad_rows_with_file_and_line_and_keeps_the_rest() {
         root,
         "--json",
         "ingest",
+        "--create",
+        "--max-reject-rate",
+        "0.5",
         "--format",
         "csv",
         "--csv-map",
@@ -101,8 +104,11 @@ fn ingest_quarantines_bad_rows_with_file_and_line_and_keeps_the_rest() {
     assert_eq!(out["quarantined"], 1);
     assert_eq!(out["files"][0]["rejected_rows"], 1);
     let session = out["session"].as_str().unwrap();
+    // An import's rejects are kept under its import id (they are committed with it).
+    let import_id = out["files"][0]["import_id"].as_str().unwrap();
+    assert!(import_id.starts_with(session), "{import_id}");
     let rejected = std::fs::read_to_string(
-        Path::new(root).join(format!("_quarantine/rejected/{session}.jsonl")),
+        Path::new(root).join(format!("_quarantine/rejected/{import_id}.jsonl")),
     )
     .unwrap();
     assert!(
@@ -143,6 +149,7 @@ fn ingest_real_lean_and_dbn_cuts_and_fail_on_unreadable_files() {
         root,
         "--json",
         "ingest",
+        "--create",
         "--format",
         "lean",
         &testdata("lean/equity/usa/tick/spy/20131007_trade.zip"),

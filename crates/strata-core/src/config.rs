@@ -113,6 +113,15 @@ pub struct StorageSettings {
     pub max_file_bytes: u64,
     /// Seal a file when it has been open this many seconds.
     pub max_file_age_secs: u64,
+    /// At most this many hot segments hold an open file at once (the least recently written is
+    /// closed first and reopened when written again; it stays one file). The writer also keeps
+    /// within half the process's open-file limit (`ulimit -n`).
+    #[serde(default = "default_max_open_segments")]
+    pub max_open_segments: usize,
+}
+
+fn default_max_open_segments() -> usize {
+    256
 }
 
 /// Which forms data is written in at ingest.
@@ -221,6 +230,7 @@ impl Default for Config {
                 checksums: true,
                 max_file_bytes: 256 * 1024 * 1024,
                 max_file_age_secs: 3600,
+                max_open_segments: default_max_open_segments(),
             },
             sinks: Sinks {
                 jsonl: true,

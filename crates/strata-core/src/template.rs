@@ -25,6 +25,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("storage.checksums", "Record SHA-256 checksums (sidecars and checksums.sha256, checkable with sha256sum -c)."),
     ("storage.max_file_bytes", "Seal a file at this size."),
     ("storage.max_file_age_secs", "Seal a file after it has been open this long."),
+    ("storage.max_open_segments", "At most this many files open for writing (least recently written closed first, reopened when written again)."),
     ("sinks", "Forms written at ingest."),
     ("sinks.jsonl", "JSONL hot-tier files (the capture path)."),
     ("sinks.parquet", "Also write Parquet when files are sealed."),

@@ -30,7 +30,7 @@ use strata_model::{
 
 use crate::error::{ImportError, Result};
 use crate::input::{Input, RowSource};
-use crate::record::{Record, Rejected, READ_ERROR_PREFIX};
+use crate::record::{Record, Rejected};
 use crate::ImportOptions;
 
 /// The unit or form of a time column.
@@ -865,18 +865,17 @@ impl Iterator for CsvImport {
                 let line = err
                     .position()
                     .map_or(self.reader.position().line(), |p| p.line());
-                let is_io = matches!(err.kind(), ::csv::ErrorKind::Io(_));
-                if is_io {
-                    self.done = true;
-                }
+                let reason = match err.kind() {
+                    ::csv::ErrorKind::Io(io) => {
+                        self.done = true;
+                        crate::record::read_error_reason(io)
+                    }
+                    _ => err.to_string(),
+                };
                 Some(Record::Rejected(Rejected {
                     file: self.file.clone(),
                     line,
-                    reason: if is_io {
-                        format!("{READ_ERROR_PREFIX}{err}")
-                    } else {
-                        err.to_string()
-                    },
+                    reason,
                     raw: String::new(),
                 }))
             }

@@ -40,7 +40,7 @@ use strata_model::{
 
 use crate::error::{ImportError, Result};
 use crate::input::{Input, RowSource};
-use crate::record::{Record, Rejected, READ_ERROR_PREFIX};
+use crate::record::{Record, Rejected, CUT_MARK, READ_ERROR_PREFIX};
 use crate::ImportOptions;
 
 /// Metadata larger than this is refused before `dbn` allocates for it: real files carry
@@ -392,11 +392,22 @@ struct Counting {
     count: u64,
     /// Where the next record starts (input offset); `None` when lengths are not checked.
     next_record: Option<u64>,
+    /// The first read error of the input (kind and message): `dbn` ends a stream quietly on an
+    /// unexpected end of input, so a cut `.dbn.zst` would otherwise look complete.
+    failed: Option<(std::io::ErrorKind, String)>,
 }
 
 impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::Interrupted && self.failed.is_none() {
+                    self.failed = Some((e.kind(), e.to_string()));
+                }
+                return Err(e);
+            }
+        };
         if let Some(next) = &mut self.next_record {
             let end = self.count + n as u64;
             while *next < end {
@@ -448,6 +459,7 @@ impl DbnImport {
             next_record: (1..=dbn::DBN_VERSION)
                 .contains(&version)
                 .then_some(8 + metadata_len),
+            failed: None,
         };
         // Records are read as written (`AsIs`): the types strata converts (MBO, MBP-1, trades,
         // OHLCV) have one layout in DBN versions 1–3, and `dbn`'s upgrade path unwraps records
@@ -498,13 +510,22 @@ impl Iterator for DbnImport {
                 Ok(Some(rec)) => rec,
                 Ok(None) => {
                     self.done = true;
+                    if let Some((kind, message)) = &self.decoder.get_ref().failed {
+                        let err = std::io::Error::new(*kind, message.clone());
+                        return Some(Record::Rejected(Rejected {
+                            file: self.file.clone(),
+                            line: self.index + 1,
+                            reason: crate::record::read_error_reason(&err),
+                            raw: String::new(),
+                        }));
+                    }
                     let read = self.decoder.get_ref().count;
                     return match self.accounted {
                         Some(accounted) if read > accounted => Some(Record::Rejected(Rejected {
                             file: self.file.clone(),
                             line: self.index + 1,
                             reason: format!(
-                                "{READ_ERROR_PREFIX}the stream ends inside record {} ({} bytes of it)",
+                                "{READ_ERROR_PREFIX}{CUT_MARK}the stream ends inside record {} ({} bytes of it)",
                                 self.index + 1,
                                 read - accounted
                             ),
@@ -518,7 +539,12 @@ impl Iterator for DbnImport {
                     return Some(Record::Rejected(Rejected {
                         file: self.file.clone(),
                         line: self.index + 1,
-                        reason: format!("{READ_ERROR_PREFIX}{err}"),
+                        reason: match &err {
+                            ::dbn::Error::Io { source, .. } => {
+                                crate::record::read_error_reason(source)
+                            }
+                            _ => format!("{READ_ERROR_PREFIX}{err}"),
+                        },
                         raw: String::new(),
                     }));
                 }

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::error::{ImportError, Result};
-use crate::record::{Record, Rejected, READ_ERROR_PREFIX};
+use crate::record::{Record, Rejected};
 
 /// Buffer size for line reading: large enough that a 1.4 M-line file costs few system calls.
 pub(crate) const READ_BUFFER: usize = 256 * 1024;
@@ -103,7 +103,11 @@ impl<P: LineParser> Iterator for LineImport<P> {
                 Ok(0) => self.done = true,
                 Ok(_) => {
                     self.line_no += 1;
-                    let line = trim_line_end(&self.buf);
+                    let mut line = trim_line_end(&self.buf);
+                    if self.line_no == 1 {
+                        // A UTF-8 byte order mark (editors on Windows write one) is no data.
+                        line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+                    }
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
@@ -116,7 +120,7 @@ impl<P: LineParser> Iterator for LineImport<P> {
                     return Some(Record::Rejected(Rejected {
                         file: self.file.clone(),
                         line: self.line_no + 1,
-                        reason: format!("{READ_ERROR_PREFIX}{err}"),
+                        reason: crate::record::read_error_reason(&err),
                         raw: String::new(),
                     }));
                 }
@@ -200,6 +204,19 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_skipped_and_the_first_line_kept() {
+        let input: Input = Box::new(&b"\xEF\xBB\xBFa\nb\n"[..]);
+        let records: Vec<Record> = Ended::new(LineImport::new(input, "x", Echo)).collect();
+        assert_eq!(
+            records[0],
+            Record::Skipped {
+                line: 1,
+                reason: "a".into()
+            }
+        );
+    }
+
+    #[test]
     fn a_read_error_stops_with_a_rejection_then_end() {
         let cut = strata_codec::compress("gzip:6".parse().unwrap(), b"a\nb\nc\n").unwrap();
         let input =
@@ -209,6 +226,7 @@ mod tests {
             panic!("{records:?}");
         };
         assert!(rejected.stopped_import(), "{rejected}");
+        assert!(rejected.input_is_cut(), "{rejected}");
         assert!(matches!(records.last(), Some(Record::End { .. })));
     }
 }

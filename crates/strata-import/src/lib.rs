@@ -79,7 +79,7 @@ use strata_model::{Event, EventKind};
 
 pub use error::{ImportError, Result};
 pub use options::{Format, ImportOptions, LeanOverrides};
-pub use record::{Gap, ImportSummary, Record, Rejected, READ_ERROR_PREFIX};
+pub use record::{Gap, ImportSummary, Record, Rejected, CUT_MARK, READ_ERROR_PREFIX};
 
 use input::{Ended, Input, LineImport};
 
@@ -145,6 +145,55 @@ pub fn import_reader<R: Read + Send + 'static>(
     }
     let input = input::decoded_reader(reader, name)?;
     import_decoded(input, name, format, options)
+}
+
+/// The import settings that decide what events an input becomes, in one canonical line: with the
+/// input's content hash, the key under which the import ledger remembers an import (INGEST-8).
+/// Two imports with equal settings of equal bytes store the same events. `name` is the input's
+/// path (or name): for Lean it tells the security type, market, symbol, date and tick type.
+///
+/// ```
+/// use strata_import::{import_settings, Format, ImportOptions};
+///
+/// let a = import_settings("x.dbn.zst", Format::Dbn, &ImportOptions::default()).unwrap();
+/// let b = import_settings("y.dbn.zst", Format::Dbn, &ImportOptions::default()).unwrap();
+/// assert_eq!(a, b); // the name does not matter outside Lean
+/// let c = import_settings("x.dbn.zst", Format::Dbn, &ImportOptions {
+///     source: Some("cme".into()),
+///     ..ImportOptions::default()
+/// }).unwrap();
+/// assert_ne!(a, c);
+/// ```
+pub fn import_settings(name: &str, format: Format, options: &ImportOptions) -> Result<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut out = format!(
+        "v1;format={};source={};symbol={};kind={};venue={};csv={}",
+        format.as_str(),
+        options.source_for(format),
+        opt(&options.symbol),
+        options.kind.map_or("", EventKind::as_str),
+        opt(&options.venue),
+        options
+            .csv
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    );
+    if format == Format::Lean {
+        let ctx = lean::context_for(name, options)?;
+        let f = ctx.file();
+        out.push_str(&format!(
+            ";lean={:?}/{}/{:?}/{}/{}/{:?};tz={}",
+            f.security_type,
+            f.market,
+            f.resolution,
+            f.symbol,
+            f.date.map(|d| d.to_string()).unwrap_or_default(),
+            f.tick_type,
+            ctx.time_zone(),
+        ));
+    }
+    Ok(out)
 }
 
 fn is_zip_name(name: &str) -> bool {

@@ -115,6 +115,9 @@ pub struct ImportOptions {
     pub csv: Option<CsvMapping>,
     /// Overrides for what a Lean path says.
     pub lean: LeanOverrides,
+    /// When the input turns out cut short (not damaged inside), keep the events read before the
+    /// cut instead of storing nothing (used by the archive's import; parsers ignore it).
+    pub keep_readable_prefix: bool,
 }
 
 impl ImportOptions {

@@ -9,6 +9,20 @@ use strata_model::{Event, EventKind};
 /// any further (a truncated `.gz`, a zip entry failing its CRC): the import stops after it.
 pub const READ_ERROR_PREFIX: &str = "input unreadable from here on, import stopped: ";
 
+/// Follows [`READ_ERROR_PREFIX`] when the input ends before its format says it is complete (a cut
+/// download, a file still being written): what came before passed the format's own framing. Any
+/// other read error (a failed CRC, a corrupt block) means no part of the stream is proven.
+pub const CUT_MARK: &str = "the input is cut short: ";
+
+/// The reason of the [`Rejected`] record that stops an import on the read error `err`.
+pub(crate) fn read_error_reason(err: &std::io::Error) -> String {
+    if err.kind() == std::io::ErrorKind::UnexpectedEof {
+        format!("{READ_ERROR_PREFIX}{CUT_MARK}{err}")
+    } else {
+        format!("{READ_ERROR_PREFIX}{err}")
+    }
+}
+
 /// One item of an import, in input order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
@@ -52,6 +66,14 @@ impl Rejected {
     /// True when this rejection ended the import because the input could not be read further.
     pub fn stopped_import(&self) -> bool {
         self.reason.starts_with(READ_ERROR_PREFIX)
+    }
+
+    /// True when this rejection stopped the import because the input is cut short (see
+    /// [`CUT_MARK`]), not damaged inside.
+    pub fn input_is_cut(&self) -> bool {
+        self.reason
+            .strip_prefix(READ_ERROR_PREFIX)
+            .is_some_and(|rest| rest.starts_with(CUT_MARK))
     }
 }
 

@@ -19,7 +19,9 @@
 //!
 //! Durability, mode by mode, is stated in `docs/DURABILITY.md`.
 
+pub mod imports;
 pub mod integrity;
+pub mod lock;
 pub mod quarantine;
 pub mod quota;
 pub mod reader;
@@ -31,7 +33,11 @@ pub mod writer;
 mod sealer;
 mod segment;
 
-pub use writer::{AppendOptions, Ticket, Writer, WriterOptions};
+pub use imports::{CommittedImport, HashingReader, ImportKey, Ledger};
+pub use lock::{LockHolder, WriterLock};
+pub use writer::{
+    AppendOptions, ImportEnd, ImportId, ImportStart, ImportTally, Ticket, Writer, WriterOptions,
+};
 
 use std::path::PathBuf;
 
@@ -111,6 +117,28 @@ pub enum Error {
     /// The writer was closed.
     #[error("the writer is closed")]
     Closed,
+    /// Another writer holds the archive's lock (one writer per archive, INGEST-7).
+    #[error("{}: the archive is being written by another writer ({holder}){}; only one writer may write an archive at a time — wait for it to finish, or pass --wait DURATION", .root.display(), if .waited.is_zero() { String::new() } else { format!(", still held after waiting {:?}", .waited) })]
+    Locked {
+        /// The archive root.
+        root: PathBuf,
+        /// Who holds the lock (pid, session, since), as far as its label tells.
+        holder: String,
+        /// How long this writer waited for it.
+        waited: std::time::Duration,
+    },
+    /// An append or commit named an import that is not in progress on this writer.
+    #[error("no such import in progress on this writer")]
+    NoSuchImport,
+    /// An import was started while another is in progress on the same writer.
+    #[error("another import is in progress on this writer; commit or abort it first")]
+    ImportInProgress,
+    /// A symlink inside the archive, where strata writes only real files and folders.
+    #[error("{}: is a symbolic link; strata does not follow links inside an archive (replace it with a real file or folder)", .path.display())]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
 }
 
 /// The ingest result type.

@@ -24,6 +24,9 @@ pub struct Quarantine {
     dir: PathBuf,
     session_id: String,
     rejected: Option<File>,
+    /// Every write is fsynced at once (false for a staged import's quarantine, fsynced by
+    /// [`Quarantine::sync`] when the import is committed).
+    sync_each: bool,
 }
 
 fn now_ns() -> i64 {
@@ -37,6 +40,30 @@ impl Quarantine {
             dir: root.join(paths::QUARANTINE),
             session_id: session_id.to_string(),
             rejected: None,
+            sync_each: true,
+        }
+    }
+
+    /// The quarantine of a staged import: under its staging folder `dir`, in a file named after
+    /// the import `id`, written without an fsync per row — [`Quarantine::sync`] makes it durable
+    /// before the import commits, and a rolled-back import takes its rejects with it (they came
+    /// from an input that is not stored).
+    pub fn staged(dir: &Path, id: &str) -> Self {
+        Quarantine {
+            sync_each: false,
+            ..Quarantine::new(dir, id)
+        }
+    }
+
+    /// Fsyncs what was written (a no-op when nothing was). Returns the file, if there is one.
+    pub fn sync(&mut self) -> Result<Option<PathBuf>> {
+        let path = self.rejected_path();
+        match self.rejected.as_mut() {
+            Some(file) => {
+                file.sync_data().map_err(io_err(&path))?;
+                Ok(Some(path))
+            }
+            None => Ok(None),
         }
     }
 
@@ -61,7 +88,9 @@ impl Quarantine {
         }
         if let Some(file) = self.rejected.as_mut() {
             file.write_all(line).map_err(io_err(&path))?;
-            file.sync_data().map_err(io_err(&path))?;
+            if self.sync_each {
+                file.sync_data().map_err(io_err(&path))?;
+            }
         }
         Ok(())
     }

@@ -18,13 +18,17 @@ pub fn hot_files(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Every file under `dir`, at any depth, sorted by path.
+/// Every file under `dir`, at any depth, sorted by path. Symbolic links are not followed nor
+/// listed (strata writes none; one put there by hand could point anywhere): each is logged.
 pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
             let entry = entry.map_err(io_err(dir))?;
             let path = entry.path();
-            if entry.file_type().map_err(io_err(&path))?.is_dir() {
+            let kind = entry.file_type().map_err(io_err(&path))?;
+            if kind.is_symlink() {
+                tracing::warn!(target: "strata::ingest", "{}: a symbolic link inside the archive; not followed", path.display());
+            } else if kind.is_dir() {
                 walk(&path, out)?;
             } else {
                 out.push(path);

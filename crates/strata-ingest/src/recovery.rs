@@ -40,6 +40,9 @@ pub struct RecoveryReport {
     pub cut: u64,
     /// Segments sealed by recovery.
     pub sealed: u64,
+    /// Files recovery could not repair or seal (each is noted, left in place and tried again at
+    /// the next open).
+    pub failed: u64,
 }
 
 /// `stem` and segment number → the file stem `STEM_NNNNNN`.
@@ -103,121 +106,133 @@ pub fn recover(
         .iter()
         .filter(|p| exists(p) && crate::reader::is_data_file(p))
     {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let plain_name = CODEC_EXTS
-            .iter()
-            .find_map(|ext| name.strip_suffix(ext))
-            .unwrap_or(&name);
-        let compressed = plain_name.len() != name.len();
-        let plain = path.with_file_name(plain_name);
-        // Segment numbering: every data file counts, sealed or not.
-        let rel_hot = rel_to(&hot, &plain);
-        if let Some((stem, no)) = rel_hot.strip_suffix(paths::JSONL).and_then(split_segment) {
-            let next = report.next_segment_no.entry(stem.to_string()).or_insert(1);
-            *next = (*next).max(no + 1);
-        }
-        let has_sidecar = sidecar_of(path).exists();
-        if has_sidecar {
-            let manifest = strata_catalog::read_sidecar(&sidecar_of(path))?;
-            if compressed && plain.exists() && !sidecar_of(&plain).exists() {
-                std::fs::remove_file(&plain).map_err(io_err(&plain))?;
+        // One file's trouble (a name the OS refuses, a damaged file) must not stop the archive:
+        // it is noted, left in place and tried again at the next open.
+        let mut one = |report: &mut RecoveryReport| -> Result<()> {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let plain_name = CODEC_EXTS
+                .iter()
+                .find_map(|ext| name.strip_suffix(ext))
+                .unwrap_or(&name);
+            let compressed = plain_name.len() != name.len();
+            let plain = path.with_file_name(plain_name);
+            // Segment numbering: every data file counts, sealed or not.
+            let rel_hot = rel_to(&hot, &plain);
+            if let Some((stem, no)) = rel_hot.strip_suffix(paths::JSONL).and_then(split_segment) {
+                let next = report.next_segment_no.entry(stem.to_string()).or_insert(1);
+                *next = (*next).max(no + 1);
+            }
+            let has_sidecar = sidecar_of(path).exists();
+            if has_sidecar {
+                let manifest = strata_catalog::read_sidecar(&sidecar_of(path))?;
+                if compressed && plain.exists() && !sidecar_of(&plain).exists() {
+                    std::fs::remove_file(&plain).map_err(io_err(&plain))?;
+                    seal::sync_dir(&parent_of(path))?;
+                    report.notes.push(format!(
+                        "finished sealing {} (removed its plain segment)",
+                        manifest.path
+                    ));
+                }
+                if ctx.checksums {
+                    listed.ensure(&parent_of(path), &name, &manifest.sha256)?;
+                }
+                // A crash between the sidecar and the catalog entry leaves the file unindexed.
+                if !ctx.catalog.contains(&manifest.path)? {
+                    ctx.catalog.register(&manifest)?;
+                    report.notes.push(format!(
+                        "indexed {} (sealed, missing from the catalog)",
+                        manifest.path
+                    ));
+                }
+                return Ok(());
+            }
+            if compressed {
+                if plain.exists() {
+                    std::fs::remove_file(path).map_err(io_err(path))?;
+                    report
+                        .notes
+                        .push(format!("removed unfinished seal {}", rel_to(root, path)));
+                } else {
+                    report.notes.push(format!(
+                        "{} has no sidecar and no plain segment; left as is for `strata health`",
+                        rel_to(root, path)
+                    ));
+                }
+                return Ok(());
+            }
+            // A plain segment whose compressed copy is sealed: the seal stopped before step 6.
+            if let Some(sealed) = CODEC_EXTS
+                .iter()
+                .map(|ext| PathBuf::from(format!("{}{ext}", path.display())))
+                .find(|c| c.exists() && sidecar_of(c).exists())
+            {
+                std::fs::remove_file(path).map_err(io_err(path))?;
                 seal::sync_dir(&parent_of(path))?;
                 report.notes.push(format!(
                     "finished sealing {} (removed its plain segment)",
-                    manifest.path
+                    rel_to(root, &sealed)
                 ));
+                return Ok(());
             }
-            if ctx.checksums {
-                listed.ensure(&parent_of(path), &name, &manifest.sha256)?;
-            }
-            // A crash between the sidecar and the catalog entry leaves the file unindexed.
-            if !ctx.catalog.contains(&manifest.path)? {
-                ctx.catalog.register(&manifest)?;
-                report.notes.push(format!(
-                    "indexed {} (sealed, missing from the catalog)",
-                    manifest.path
-                ));
-            }
-            continue;
-        }
-        if compressed {
-            if plain.exists() {
+            // An unsealed plain segment.
+            let Repaired {
+                notes,
+                events,
+                content,
+            } = repair_segment(path, quarantine)?;
+            report.cut += notes.len() as u64;
+            report.notes.extend(notes);
+            if events.is_empty() {
                 std::fs::remove_file(path).map_err(io_err(path))?;
                 report
                     .notes
-                    .push(format!("removed unfinished seal {}", rel_to(root, path)));
-            } else {
+                    .push(format!("removed empty segment {}", rel_to(root, path)));
+                return Ok(());
+            }
+            let mut stats = StatsAccumulator::new();
+            for e in &events {
+                stats.add(e);
+            }
+            let partition = rel_hot
+                .strip_suffix(paths::JSONL)
+                .and_then(split_segment)
+                .and_then(|(stem, _)| layout.parse(stem).ok())
+                .unwrap_or_default();
+            let sealed = seal::seal_file(
+                ctx,
+                SealJob {
+                    path: path.clone(),
+                    rel: rel_to(root, path),
+                    partition,
+                    stats,
+                    content,
+                    reason: SealReason::Recovery,
+                },
+            )?;
+            report.sealed += 1;
+            for step in &sealed.unfinished {
                 report.notes.push(format!(
-                    "{} has no sidecar and no plain segment; left as is for `strata health`",
-                    rel_to(root, path)
+                    "{}: sealed, but not {step} (the next open finishes it)",
+                    rel_to(root, &sealed.path)
                 ));
             }
-            continue;
-        }
-        // A plain segment whose compressed copy is sealed: the seal stopped before step 6.
-        if let Some(sealed) = CODEC_EXTS
-            .iter()
-            .map(|ext| PathBuf::from(format!("{}{ext}", path.display())))
-            .find(|c| c.exists() && sidecar_of(c).exists())
-        {
-            std::fs::remove_file(path).map_err(io_err(path))?;
-            seal::sync_dir(&parent_of(path))?;
             report.notes.push(format!(
-                "finished sealing {} (removed its plain segment)",
-                rel_to(root, &sealed)
+                "sealed {} ({} events) left open by a crash",
+                rel_to(root, path),
+                events.len()
             ));
-            continue;
-        }
-        // An unsealed plain segment.
-        let Repaired {
-            notes,
-            events,
-            content,
-        } = repair_segment(path, quarantine)?;
-        report.cut += notes.len() as u64;
-        report.notes.extend(notes);
-        if events.is_empty() {
-            std::fs::remove_file(path).map_err(io_err(path))?;
-            report
-                .notes
-                .push(format!("removed empty segment {}", rel_to(root, path)));
-            continue;
-        }
-        let mut stats = StatsAccumulator::new();
-        for e in &events {
-            stats.add(e);
-        }
-        let partition = rel_hot
-            .strip_suffix(paths::JSONL)
-            .and_then(split_segment)
-            .and_then(|(stem, _)| layout.parse(stem).ok())
-            .unwrap_or_default();
-        let sealed = seal::seal_file(
-            ctx,
-            SealJob {
-                path: path.clone(),
-                rel: rel_to(root, path),
-                partition,
-                stats,
-                content,
-                reason: SealReason::Recovery,
-            },
-        )?;
-        report.sealed += 1;
-        for step in &sealed.unfinished {
+            Ok(())
+        };
+        if let Err(e) = one(&mut report) {
+            report.failed += 1;
             report.notes.push(format!(
-                "{}: sealed, but not {step} (the next open finishes it)",
-                rel_to(root, &sealed.path)
+                "could not recover {}: {e} (left in place; tried again at the next open)",
+                rel_to(root, path)
             ));
         }
-        report.notes.push(format!(
-            "sealed {} ({} events) left open by a crash",
-            rel_to(root, path),
-            events.len()
-        ));
     }
     Ok(report)
 }

@@ -50,6 +50,8 @@ pub enum SealReason {
     Shutdown,
     /// It was left unsealed by a crash and sealed when the archive was opened again.
     Recovery,
+    /// The import that wrote it was committed.
+    Import,
 }
 
 impl SealReason {
@@ -62,6 +64,7 @@ impl SealReason {
             SealReason::Age => seal_reason::AGE,
             SealReason::Shutdown => seal_reason::SHUTDOWN,
             SealReason::Recovery => seal_reason::RECOVERY,
+            SealReason::Import => seal_reason::IMPORT,
         }
     }
 }

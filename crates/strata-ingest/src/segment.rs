@@ -21,7 +21,9 @@ pub(crate) struct Segment {
     pub path: PathBuf,
     /// Path relative to the archive root, '/' separated.
     pub rel: String,
-    pub file: Arc<File>,
+    /// The open file; `None` while the segment is parked (its handle closed to stay within the
+    /// open-file bound; its buffer is empty then, and it is reopened before it is written again).
+    pub file: Option<Arc<File>>,
     pub buf: Vec<u8>,
     /// Bytes in the file plus the buffer.
     pub len: u64,
@@ -33,20 +35,54 @@ pub(crate) struct Segment {
     pub opened: Instant,
     /// True when bytes were handed to the OS since the last fsync.
     pub dirty: bool,
+    /// When it was last written, on the writer's own clock (for closing the least recently
+    /// written first).
+    pub last_used: u64,
 }
 
 impl Segment {
     /// Hands buffered bytes to the OS (no fsync).
     pub fn drain(&mut self) -> Result<()> {
         if !self.buf.is_empty() {
-            (&*self.file)
-                .write_all(&self.buf)
-                .map_err(io_err(&self.path))?;
+            if self.file.is_none() {
+                self.reopen()?;
+            }
+            let Some(file) = self.file.as_deref() else {
+                return Ok(());
+            };
+            let mut file = file;
+            file.write_all(&self.buf).map_err(io_err(&self.path))?;
             self.content.update(&self.buf);
             self.buf.clear();
             self.dirty = true;
         }
         Ok(())
+    }
+
+    /// Opens the parked segment's file again, to append.
+    pub fn reopen(&mut self) -> Result<()> {
+        crate::lock::refuse_symlink(&self.path)?;
+        let file = File::options()
+            .append(true)
+            .open(&self.path)
+            .map_err(io_err(&self.path))?;
+        self.file = Some(Arc::new(file));
+        Ok(())
+    }
+
+    /// Closes the file (after handing its buffer to the OS, and fsyncing it when `sync`), so the
+    /// segment holds no handle until it is written again. Returns true if a handle was closed.
+    pub fn park(&mut self, sync: bool) -> Result<bool> {
+        self.drain()?;
+        let Some(file) = self.file.take() else {
+            return Ok(false);
+        };
+        if sync && self.dirty {
+            file.sync_data().map_err(io_err(&self.path))?;
+            self.dirty = false;
+        }
+        self.buf = Vec::new();
+        Ok(true)
     }
 
     /// What the sealer needs, once every byte is handed to the OS; the buffer is freed.

@@ -95,6 +95,15 @@ pub struct SessionReport {
     pub quota_signals: Vec<String>,
     /// Records recovered/quarantined when the archive was opened.
     pub recovery: Vec<String>,
+    /// Imports committed by this session.
+    #[serde(default)]
+    pub imports_committed: u64,
+    /// Imports rolled back (nothing of them stored), with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports_rolled_back: Vec<String>,
+    /// How the session ended when not by a plain `close()` call (e.g. `signal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
     /// When the counters were last written while running (RFC 3339).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub checkpoint_at: String,

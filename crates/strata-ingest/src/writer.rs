@@ -29,15 +29,23 @@ use strata_core::layout::{Layout, PartitionKey};
 use strata_core::policy::{QuotaDecision, QuotaSubject, QuotaUsage};
 use strata_model::{jsonl, AssetClass, Event, EventKind, SymbolRegistry};
 
+use crate::imports::{CommittedImport, ImportKey, Ledger, LedgerRecord};
 use crate::integrity::{Rejection, StreamChecks};
+use crate::lock::WriterLock;
 use crate::quarantine::Quarantine;
 use crate::quota::{Charge, QuotaLedger};
 use crate::recovery::{self, RecoveryReport};
-use crate::seal::{SealContext, SealReason};
+use crate::seal::{SealContext, SealJob, SealReason};
 use crate::sealer::Sealer;
 use crate::segment::{Segment, BUFFER_BYTES};
 use crate::session::{SessionReport, SessionState};
 use crate::{io_err, lock, paths, Error, Result};
+
+/// The longest partition path (below `hot/`, before the segment suffix) the writer creates:
+/// every component is at most 160 bytes by the layout's escaping, and the whole path stays far
+/// under the 4,096 bytes Linux accepts, with room for the staging prefix and the archive root.
+/// Events whose symbol, source or venue would make a longer path are refused with the reason.
+pub const MAX_STEM_BYTES: usize = 1024;
 
 /// The number an accepted event gets: events are numbered 1, 2, 3, … in the order the writer
 /// accepted them. An event is durable once [`Writer::durable_watermark`] reaches its ticket.
@@ -50,6 +58,9 @@ pub struct WriterOptions {
     pub session_id: Option<String>,
     /// Free-form tags recorded in the session report.
     pub tags: Vec<String>,
+    /// How long to wait for another writer to let go of the archive's lock before failing with
+    /// [`Error::Locked`] (zero: fail at once).
+    pub lock_wait: Duration,
 }
 
 /// How a batch is checked.
@@ -63,6 +74,51 @@ pub struct AppendOptions {
     /// event). Identical events from an earlier sequence — a replay, or the same file imported
     /// twice — are still refused, and events without a sequence number get no exception.
     pub keep_identical: bool,
+    /// The batch belongs to this import (from [`Writer::begin_import`]): its events are staged
+    /// and stored only when the import is committed ([`crate::imports`]).
+    pub import: Option<ImportId>,
+}
+
+/// An import in progress on a writer (see [`Writer::begin_import`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImportId(u64);
+
+/// What [`Writer::begin_import`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportStart {
+    /// The import is staged under this id: append its events with it, then commit or abort.
+    Started(ImportId),
+    /// The ledger already holds this input as imported: nothing to do.
+    AlreadyImported(CommittedImport),
+}
+
+/// What [`Writer::commit_import`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportEnd {
+    /// The import is stored: its data files (relative to the root; sealing follows in the
+    /// background) and its events.
+    Committed {
+        /// The ledger's import id.
+        id: String,
+        /// Data files written.
+        files: Vec<String>,
+        /// Events stored.
+        events: u64,
+    },
+    /// The input turned out to be imported already (its key is known only once it was read,
+    /// as for standard input): the staged copy was discarded.
+    AlreadyImported(CommittedImport),
+}
+
+/// Counts an importer hands to [`Writer::commit_import`] for the ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportTally {
+    /// Rows read.
+    pub rows: u64,
+    /// Rows quarantined by the importer.
+    pub rejected: u64,
+    /// What was kept of a damaged input, if it was kept.
+    pub note: Option<String>,
 }
 
 /// What happened to a batch.
@@ -113,6 +169,43 @@ struct State {
     ledger: QuotaLedger,
     quarantine: Quarantine,
     report: SessionReport,
+    /// The import being staged, if any (one at a time per writer).
+    staging: Option<Staging>,
+    next_import: u64,
+    /// Segments (hot and staged) holding an open file.
+    open_files: usize,
+    /// Counts appends: a segment's `last_used`.
+    clock: u64,
+}
+
+/// Counters of a staged import, added to the session report when it is committed.
+#[derive(Default)]
+struct StagedCounts {
+    events: u64,
+    bytes: u64,
+    by_symbol: BTreeMap<String, u64>,
+    by_kind: BTreeMap<String, u64>,
+    by_source: BTreeMap<String, u64>,
+    rejected: u64,
+    rejected_by_reason: BTreeMap<String, u64>,
+    skipped: u64,
+}
+
+/// An import in progress: its segments live under `_staging/<name>/` until it is committed.
+struct Staging {
+    id: ImportId,
+    /// The ledger's id, also the staging folder's name.
+    name: String,
+    dir: PathBuf,
+    input: String,
+    segments: HashMap<String, Segment>,
+    /// Segments already left (partition boundary, size): sealed once the import is committed.
+    jobs: Vec<SealJob>,
+    /// Staged folders whose entries changed (fsynced before the commit record).
+    dirs: Vec<PathBuf>,
+    counts: StagedCounts,
+    /// Rows and events of this import refused: moved into `_quarantine/` with it.
+    quarantine: Quarantine,
 }
 
 struct Inner {
@@ -137,18 +230,105 @@ struct Inner {
     sealer: Sealer,
     /// Serializes writes of the session report (checkpoints and close).
     report_write: Mutex<()>,
+    /// The archive's writer lock, held from open until `close()` (or the end of the writer).
+    lock: Mutex<Option<WriterLock>>,
+    /// The import ledger (appended to only while the lock is held).
+    imports: Mutex<Ledger>,
+    /// At most this many segments hold an open file.
+    max_open: usize,
 }
 
 impl State {
     /// Takes the open segment of `stem` out for sealing: its bytes go to the OS now, and the
-    /// next commit fsyncs it even if sealing is still running.
-    fn retire(&mut self, stem: &str) -> Result<Option<Segment>> {
+    /// next commit fsyncs it even if sealing is still running. A staged segment (`staged`) is
+    /// kept with its import instead, to be fsynced and sealed when the import is committed;
+    /// `None` is returned for it.
+    fn retire(&mut self, stem: &str, staged: bool, reason: SealReason) -> Result<Option<Segment>> {
+        if staged {
+            if let Some(staging) = self.staging.as_mut() {
+                if let Some(segment) = staging.segments.remove(stem) {
+                    self.open_files -= usize::from(segment.file.is_some());
+                    staging.jobs.push(segment.into_job(reason)?);
+                }
+            }
+            return Ok(None);
+        }
         let Some(mut segment) = self.segments.remove(stem) else {
             return Ok(None);
         };
         segment.drain()?;
-        self.pending_files.push(Arc::clone(&segment.file));
+        if let Some(file) = &segment.file {
+            self.pending_files.push(Arc::clone(file));
+            self.open_files -= 1;
+        }
         Ok(Some(segment))
+    }
+
+    /// Quarantines `event` (or, with `row`, an input row: file, line, raw text) for `reason`,
+    /// counted under `class` — in the staged import's quarantine and counts when `staged`.
+    fn reject(
+        &mut self,
+        staged: bool,
+        class: &str,
+        reason: &str,
+        what: Rejected<'_>,
+    ) -> Result<()> {
+        let (quarantine, rejected, by_reason) = match (staged, self.staging.as_mut()) {
+            (true, Some(s)) => (
+                &mut s.quarantine,
+                &mut s.counts.rejected,
+                &mut s.counts.rejected_by_reason,
+            ),
+            _ => (
+                &mut self.quarantine,
+                &mut self.report.rejected,
+                &mut self.report.rejected_by_reason,
+            ),
+        };
+        match what {
+            Rejected::Event(event) => quarantine.reject_event(event, reason)?,
+            Rejected::Row { file, line, raw } => quarantine.reject_row(file, line, reason, raw)?,
+        }
+        *rejected += 1;
+        count(by_reason, class);
+        Ok(())
+    }
+
+    /// Closes the least recently written segments' files until fewer than `max_open` are open
+    /// (hot segments are fsynced first, so the durable watermark stays true; staged ones are
+    /// fsynced when their import commits).
+    fn make_room(&mut self, max_open: usize) -> Result<()> {
+        while self.open_files >= max_open {
+            let hot = self
+                .segments
+                .iter()
+                .filter(|(_, s)| s.file.is_some())
+                .map(|(k, s)| (s.last_used, false, k));
+            let staged = self.staging.iter().flat_map(|st| {
+                st.segments
+                    .iter()
+                    .filter(|(_, s)| s.file.is_some())
+                    .map(|(k, s)| (s.last_used, true, k))
+            });
+            let Some((_, is_staged, stem)) = hot.chain(staged).min() else {
+                break;
+            };
+            let stem = stem.clone();
+            if let Some(segment) = self.segments_for(is_staged).get_mut(&stem) {
+                if segment.park(!is_staged)? {
+                    self.open_files -= 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The open segments appends go to: the hot tier's, or the staged import's.
+    fn segments_for(&mut self, staged: bool) -> &mut HashMap<String, Segment> {
+        match (staged, self.staging.as_mut()) {
+            (true, Some(staging)) => &mut staging.segments,
+            _ => &mut self.segments,
+        }
     }
 }
 
@@ -181,6 +361,34 @@ fn append_line(segment: &mut Segment, line: &[u8], event: &Event, max_bytes: u64
     Ok(segment.len >= max_bytes)
 }
 
+/// `configured`, kept within half the process's soft open-file limit (`ulimit -n`, read from
+/// `/proc/self/limits` where there is one) and at least 8.
+fn open_file_bound(configured: usize) -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+        })
+        .and_then(|n| n.parse::<usize>().ok());
+    let bound = match soft {
+        Some(soft) => configured.min(soft / 2),
+        None => configured,
+    };
+    bound.max(8)
+}
+
+/// What is quarantined.
+enum Rejected<'a> {
+    Event(&'a Event),
+    Row {
+        file: &'a str,
+        line: u64,
+        raw: &'a str,
+    },
+}
+
 /// Counts one more event under `key` (allocating the key only the first time it is seen).
 fn count(map: &mut BTreeMap<String, u64>, key: &str) {
     match map.get_mut(key) {
@@ -209,19 +417,27 @@ impl Writer {
             .session_id
             .clone()
             .unwrap_or_else(|| started.1.format("%Y%m%dT%H%M%S%.6fZ").to_string());
+        // One writer per archive: nothing is touched before the lock is ours.
+        let writer_lock = WriterLock::acquire(root, &session_id, options.lock_wait)?;
         let hot = root.join(paths::HOT);
+        crate::lock::refuse_symlink(&hot)?;
         std::fs::create_dir_all(&hot).map_err(io_err(&hot))?;
         let mut quarantine = Quarantine::new(root, &session_id);
 
+        // Imports a crash left staged are finished (committed) or rolled back first; what they
+        // move into `hot/` is then recovered and sealed like any segment left open.
+        let mut imports = Ledger::load(root)?;
+        let staged_notes = crate::imports::recover_staging(root, &mut imports)?;
         let seal_ctx = SealContext::new(root, &config, &catalog, &session_id);
         let RecoveryReport {
             next_segment_no,
-            notes,
+            notes: hot_notes,
             ..
         } = recovery::recover(root, &layout, &seal_ctx, &mut quarantine)?;
+        let mut notes = staged_notes;
+        notes.extend(hot_notes);
 
         let interrupted = SessionReport::mark_interrupted(root, &session_id, &notes)?;
-        let mut notes = notes;
         notes.extend(
             interrupted
                 .iter()
@@ -263,6 +479,10 @@ impl Writer {
                 ledger,
                 quarantine,
                 report,
+                staging: None,
+                next_import: 0,
+                open_files: 0,
+                clock: 0,
             }),
             commit_lock: Mutex::new(()),
             durable: AtomicU64::new(0),
@@ -276,6 +496,9 @@ impl Writer {
             committer: Mutex::new(None),
             sealer,
             report_write: Mutex::new(()),
+            lock: Mutex::new(Some(writer_lock)),
+            imports: Mutex::new(imports),
+            max_open: open_file_bound(config.storage.max_open_segments),
             config,
         });
         let writer = Writer { inner };
@@ -376,6 +599,11 @@ impl Writer {
         options: AppendOptions,
     ) -> Result<(BatchOutcome, Vec<(Segment, SealReason)>)> {
         let inner = &*self.inner;
+        let staged = match options.import {
+            None => false,
+            Some(id) if st.staging.as_ref().is_some_and(|s| s.id == id) => true,
+            Some(_) => return Err(Error::NoSuchImport),
+        };
         // 1. Place every event (reads caches only; nothing changes yet). Consecutive events of
         //    one stream (the usual case) share one route lookup.
         let mut placed = Vec::with_capacity(events.len());
@@ -404,8 +632,11 @@ impl Writer {
                     kind: event.kind(),
                 };
                 let start = if i == 0 { 0 } else { ends[i - 1] };
-                let new_file =
-                    !st.segments.contains_key(&*p.stem) && !new_stems.contains(&&*p.stem);
+                let open = match (staged, st.staging.as_ref()) {
+                    (true, Some(staging)) => &staging.segments,
+                    _ => &st.segments,
+                };
+                let new_file = !open.contains_key(&*p.stem) && !new_stems.contains(&&*p.stem);
                 if new_file {
                     new_stems.push(&p.stem);
                 }
@@ -460,17 +691,12 @@ impl Writer {
             let placement = match &placed[i] {
                 Ok(p) => p,
                 Err(reason) => {
-                    st.quarantine.reject_event(event, reason)?;
-                    *st.report
-                        .rejected_by_reason
-                        .entry("invalid".into())
-                        .or_default() += 1;
-                    st.report.rejected += 1;
+                    st.reject(staged, "invalid", reason, Rejected::Event(event))?;
                     outcome.rejected += 1;
                     continue;
                 }
             };
-            let route = self.enter_route(st, event, placement, &mut to_seal)?;
+            let route = self.enter_route(st, event, placement, staged, &mut to_seal)?;
             let policy = &inner.config.integrity;
             let start = if i == 0 { 0 } else { ends[i - 1] };
             let line = &lines[start..ends[i]];
@@ -485,12 +711,12 @@ impl Writer {
                         Rejection::OutOfOrder { .. } => "out_of_order",
                         Rejection::Duplicate => "duplicate",
                     };
-                    st.quarantine.reject_event(event, &rejection.to_string())?;
-                    *st.report
-                        .rejected_by_reason
-                        .entry(class.into())
-                        .or_default() += 1;
-                    st.report.rejected += 1;
+                    st.reject(
+                        staged,
+                        class,
+                        &rejection.to_string(),
+                        Rejected::Event(event),
+                    )?;
                     outcome.rejected += 1;
                     continue;
                 }
@@ -502,10 +728,27 @@ impl Writer {
             }
             let stem: &str = &placement.stem;
             let max_bytes = inner.config.storage.max_file_bytes;
+            // Staged events get no ticket: they are stored when their import is committed,
+            // and the durable watermark only ever covers stored events.
+            let ticketed = u64::from(!staged);
             // One lookup of the open segment per event; a new one is opened before the ticket.
-            let full = match st.segments.get_mut(stem) {
+            st.clock += 1;
+            let clock = st.clock;
+            if st
+                .segments_for(staged)
+                .get(stem)
+                .is_some_and(|s| s.file.is_none())
+            {
+                // A parked segment: reopened (closing another if the bound is reached).
+                st.make_room(inner.max_open)?;
+                if let Some(segment) = st.segments_for(staged).get_mut(stem) {
+                    segment.reopen()?;
+                }
+                st.open_files += 1;
+            }
+            let full = match st.segments_for(staged).get_mut(stem) {
                 Some(segment) => {
-                    st.last_ticket += 1;
+                    segment.last_used = clock;
                     append_line(segment, line, event, max_bytes)?
                 }
                 None => {
@@ -514,26 +757,41 @@ impl Writer {
                         Some(st.routes[route].asset_class),
                         inner.layout.granularity(),
                     );
-                    let segment = self.open_segment(st, stem, key)?;
-                    st.last_ticket += 1;
-                    let segment = st.segments.entry(stem.to_string()).or_insert(segment);
+                    st.make_room(inner.max_open)?;
+                    let mut segment = self.open_segment(st, stem, key, staged)?;
+                    segment.last_used = clock;
+                    st.open_files += 1;
+                    let segment = st
+                        .segments_for(staged)
+                        .entry(stem.to_string())
+                        .or_insert(segment);
                     append_line(segment, line, event, max_bytes)?
                 }
             };
+            st.last_ticket += ticketed;
             let ticket = st.last_ticket;
             if full {
-                if let Some(seg) = st.retire(stem)? {
+                if let Some(seg) = st.retire(stem, staged, SealReason::Size)? {
                     to_seal.push((seg, SealReason::Size));
                 }
             }
-            let report = &mut st.report;
-            report.events += 1;
-            report.bytes_written += line.len() as u64;
-            count(&mut report.by_symbol, &event.symbol);
-            count(&mut report.by_kind, event.kind().as_str());
-            count(&mut report.by_source, &event.source);
+            if let Some(staging) = st.staging.as_mut().filter(|_| staged) {
+                let c = &mut staging.counts;
+                c.events += 1;
+                c.bytes += line.len() as u64;
+                count(&mut c.by_symbol, &event.symbol);
+                count(&mut c.by_kind, event.kind().as_str());
+                count(&mut c.by_source, &event.source);
+            } else {
+                let report = &mut st.report;
+                report.events += 1;
+                report.bytes_written += line.len() as u64;
+                count(&mut report.by_symbol, &event.symbol);
+                count(&mut report.by_kind, event.kind().as_str());
+                count(&mut report.by_source, &event.source);
+                outcome.last_ticket = ticket;
+            }
             outcome.accepted += 1;
-            outcome.last_ticket = ticket;
         }
         Ok((outcome, to_seal))
     }
@@ -571,6 +829,14 @@ impl Writer {
             .layout
             .render(&key)
             .map_err(|e| format!("cannot place event: {e}"))?;
+        if stem.len() > MAX_STEM_BYTES {
+            return Err(format!(
+                "cannot place event: its partition path would be {} bytes (symbol {} bytes, source {} bytes), over the {MAX_STEM_BYTES} bytes strata keeps paths under so that no file system refuses them",
+                stem.len(),
+                event.symbol.len(),
+                event.source.len()
+            ));
+        }
         let range = inner
             .layout
             .time_range(&key)
@@ -591,6 +857,7 @@ impl Writer {
         st: &mut State,
         event: &Event,
         placement: &Placement,
+        staged: bool,
         to_seal: &mut Vec<(Segment, SealReason)>,
     ) -> Result<usize> {
         let k = kind_index(event.kind());
@@ -619,7 +886,7 @@ impl Writer {
             // partition opens a segment there without closing the current one.
             let forward = placement.range.start >= old_range.start;
             if forward {
-                if let Some(seg) = st.retire(&old)? {
+                if let Some(seg) = st.retire(&old, staged, SealReason::PartitionBoundary)? {
                     to_seal.push((seg, SealReason::PartitionBoundary));
                 }
             }
@@ -627,7 +894,13 @@ impl Writer {
         Ok(idx)
     }
 
-    fn open_segment(&self, st: &mut State, stem: &str, partition: PartitionKey) -> Result<Segment> {
+    fn open_segment(
+        &self,
+        st: &mut State,
+        stem: &str,
+        partition: PartitionKey,
+        staged: bool,
+    ) -> Result<Segment> {
         let no = st.next_segment_no.entry(stem.to_string()).or_insert(1);
         let seg_no = *no;
         *no += 1;
@@ -637,23 +910,18 @@ impl Writer {
             recovery::segment_stem(stem, seg_no),
             paths::JSONL
         );
-        let path = self.inner.root.join(&rel);
-        if let Some(parent) = path.parent() {
-            if !parent.exists() {
-                std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-                // New folders must reach the disk too: fsync each new level and its parent.
-                let mut dir = parent.to_path_buf();
-                while dir.starts_with(&self.inner.hot) && dir != self.inner.hot {
-                    st.pending_dirs.push(dir.clone());
-                    if !dir.pop() {
-                        break;
-                    }
-                }
-                st.pending_dirs.push(self.inner.hot.clone());
-            } else {
-                st.pending_dirs.push(parent.to_path_buf());
-            }
-        }
+        // A staged segment is written under its import's folder, at the place it will have in
+        // the root once the import is committed; `rel` is that final place.
+        let (base, dirs) = match (staged, st.staging.as_mut()) {
+            (true, Some(staging)) => (staging.dir.clone(), &mut staging.dirs),
+            _ => (self.inner.root.clone(), &mut st.pending_dirs),
+        };
+        let path = base.join(&rel);
+        let parent = crate::seal::parent_of(&path);
+        // New folders (each new level and its parent) and the folder of the new file must
+        // reach the disk too; no folder on the way may be a symlink.
+        crate::imports::create_dirs(&base, &parent, dirs)?;
+        dirs.push(parent);
         let file = File::options()
             .create_new(true)
             .append(true)
@@ -662,7 +930,7 @@ impl Writer {
         Ok(Segment {
             path,
             rel,
-            file: Arc::new(file),
+            file: Some(Arc::new(file)),
             buf: Vec::with_capacity(BUFFER_BYTES),
             len: 0,
             content: xxhash_rust::xxh3::Xxh3::new(),
@@ -670,6 +938,7 @@ impl Writer {
             partition,
             opened: Instant::now(),
             dirty: false,
+            last_used: 0,
         })
     }
 
@@ -691,8 +960,10 @@ impl Writer {
             for segment in st.segments.values_mut() {
                 segment.drain()?;
                 if segment.dirty {
-                    segment.dirty = false;
-                    files.push(Arc::clone(&segment.file));
+                    if let Some(file) = &segment.file {
+                        segment.dirty = false;
+                        files.push(Arc::clone(file));
+                    }
                 }
             }
             let mut dirs = std::mem::take(&mut st.pending_dirs);
@@ -772,7 +1043,7 @@ impl Writer {
                 .collect();
             let mut out = Vec::new();
             for stem in stems {
-                if let Some(seg) = st.retire(&stem)? {
+                if let Some(seg) = st.retire(&stem, false, SealReason::Age)? {
                     out.push(seg);
                 }
             }
@@ -803,6 +1074,10 @@ impl Writer {
             }
         };
         note(self.commit().map(drop));
+        let staged = lock(&self.inner.state).staging.as_ref().map(|s| s.id);
+        if let Some(id) = staged {
+            note(self.abort_import(id, "the writer was closed before the import was committed"));
+        }
         let open: Vec<Segment> = {
             let mut st = lock(&self.inner.state);
             st.segments.drain().map(|(_, s)| s).collect()
@@ -821,6 +1096,8 @@ impl Writer {
             let _serial = lock(&self.inner.report_write);
             note(report.write(&self.inner.root).map(drop));
         }
+        // The session is over: another writer may open the archive now.
+        drop(lock(&self.inner.lock).take());
         match first {
             Some(e) => Err(e),
             None => sealed.map(|()| report),
@@ -843,27 +1120,273 @@ impl Writer {
         Ok(())
     }
 
-    /// Records input rows an importer rejected (quarantined with file and line) or skipped.
+    /// Records input rows an importer rejected (quarantined with file and line) or skipped;
+    /// with `import`, they belong to that staged import (kept if it commits).
     pub fn record_import_problem(
         &self,
+        import: Option<ImportId>,
         file: &str,
         line: u64,
         reason: &str,
         raw: Option<&str>,
     ) -> Result<()> {
         let mut st = lock(&self.inner.state);
+        let staged = match import {
+            None => false,
+            Some(id) if st.staging.as_ref().is_some_and(|s| s.id == id) => true,
+            Some(_) => return Err(Error::NoSuchImport),
+        };
         match raw {
-            Some(raw) => {
-                st.quarantine.reject_row(file, line, reason, raw)?;
-                st.report.rejected += 1;
-                *st.report
-                    .rejected_by_reason
-                    .entry("import".into())
-                    .or_default() += 1;
-            }
-            None => st.report.skipped += 1,
+            Some(raw) => st.reject(staged, "import", reason, Rejected::Row { file, line, raw })?,
+            None => match st.staging.as_mut().filter(|_| staged) {
+                Some(staging) => staging.counts.skipped += 1,
+                None => st.report.skipped += 1,
+            },
         }
         Ok(())
+    }
+
+    /// Starts an import of `input` (a name for people: the file as the user gave it). When `key`
+    /// is given and the ledger holds it as committed, nothing starts and the earlier import is
+    /// returned. Otherwise the import's events — appended with [`AppendOptions::import`] set to
+    /// the id returned — are staged, and stored only by [`Writer::commit_import`]. One import at
+    /// a time per writer.
+    pub fn begin_import(&self, input: &str, key: Option<&ImportKey>) -> Result<ImportStart> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let digest = key.map(ImportKey::digest);
+        let mut ledger = lock(&self.inner.imports);
+        if let Some(done) = digest.as_deref().and_then(|d| ledger.committed(d)) {
+            return Ok(ImportStart::AlreadyImported(done.clone()));
+        }
+        let mut st = lock(&self.inner.state);
+        if st.staging.is_some() {
+            return Err(Error::ImportInProgress);
+        }
+        st.next_import += 1;
+        let id = ImportId(st.next_import);
+        let name = format!("{}-{:04}", self.inner.session_id, id.0);
+        let staging_root = self.inner.root.join(crate::imports::STAGING);
+        let dir = staging_root.join(&name);
+        let mut dirs = Vec::new();
+        crate::imports::create_dirs(&self.inner.root, &dir, &mut dirs)?;
+        ledger.append(
+            &self.inner.root,
+            LedgerRecord::Begin {
+                id: name.clone(),
+                key: digest,
+                input: input.to_string(),
+                session: self.inner.session_id.clone(),
+                at: chrono::Utc::now().to_rfc3339(),
+            },
+        )?;
+        let quarantine = Quarantine::staged(&dir, &name);
+        st.staging = Some(Staging {
+            id,
+            name,
+            dir,
+            input: input.to_string(),
+            segments: HashMap::new(),
+            jobs: Vec::new(),
+            dirs,
+            counts: StagedCounts::default(),
+            quarantine,
+        });
+        Ok(ImportStart::Started(id))
+    }
+
+    /// Commits the import `id`: its staged events become stored, exactly once (see
+    /// [`crate::imports`] for the steps and what a crash at each one leaves). When `key` turns
+    /// out to be committed already (an input whose key was not known at
+    /// [`Writer::begin_import`]), the staged copy is discarded instead.
+    pub fn commit_import(
+        &self,
+        id: ImportId,
+        key: &ImportKey,
+        tally: ImportTally,
+    ) -> Result<ImportEnd> {
+        let digest = key.digest();
+        let mut ledger = lock(&self.inner.imports);
+        let staging = {
+            let mut st = lock(&self.inner.state);
+            match st.staging.take() {
+                Some(staging) if staging.id == id => {
+                    st.open_files -= staging
+                        .segments
+                        .values()
+                        .filter(|s| s.file.is_some())
+                        .count();
+                    staging
+                }
+                other => {
+                    st.staging = other;
+                    return Err(Error::NoSuchImport);
+                }
+            }
+        };
+        if let Some(done) = ledger.committed(&digest) {
+            let done = done.clone();
+            self.discard_staging(&mut ledger, staging, "the input was imported already")?;
+            return Ok(ImportEnd::AlreadyImported(done));
+        }
+        let Staging {
+            name,
+            dir,
+            input,
+            segments,
+            mut jobs,
+            mut dirs,
+            counts,
+            mut quarantine,
+            ..
+        } = staging;
+        // 1. Every staged byte and folder reaches the disk.
+        let synced = (|| -> Result<()> {
+            for (_, segment) in segments {
+                jobs.push(segment.into_job(SealReason::Import)?);
+            }
+            for job in &jobs {
+                File::open(&job.path)
+                    .and_then(|f| f.sync_data())
+                    .map_err(io_err(&job.path))?;
+            }
+            if let Some(path) = quarantine.sync()? {
+                dirs.push(crate::seal::parent_of(&path));
+            }
+            dirs.sort();
+            dirs.dedup();
+            for d in &dirs {
+                crate::seal::sync_dir(d)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = synced {
+            let _ = std::fs::remove_dir_all(&dir);
+            let _ = ledger.append(
+                &self.inner.root,
+                LedgerRecord::Abort {
+                    id: name,
+                    at: chrono::Utc::now().to_rfc3339(),
+                    reason: e.to_string(),
+                },
+            );
+            return Err(e);
+        }
+        // 2. The commit record: from here on the import has happened.
+        let files: Vec<String> = jobs.iter().map(|j| j.rel.clone()).collect();
+        ledger.append(
+            &self.inner.root,
+            LedgerRecord::Commit {
+                id: name.clone(),
+                key: digest,
+                content_sha256: key.content_sha256.clone(),
+                settings: key.settings.clone(),
+                input,
+                session: self.inner.session_id.clone(),
+                at: chrono::Utc::now().to_rfc3339(),
+                events: counts.events,
+                rows: tally.rows,
+                rejected: tally.rejected,
+                note: tally.note,
+                files: files.clone(),
+            },
+        )?;
+        drop(ledger);
+        {
+            let mut st = lock(&self.inner.state);
+            let report = &mut st.report;
+            report.events += counts.events;
+            report.bytes_written += counts.bytes;
+            for (map, add) in [
+                (&mut report.by_symbol, counts.by_symbol),
+                (&mut report.by_kind, counts.by_kind),
+                (&mut report.by_source, counts.by_source),
+            ] {
+                for (k, n) in add {
+                    *map.entry(k).or_default() += n;
+                }
+            }
+            report.rejected += counts.rejected;
+            report.skipped += counts.skipped;
+            for (k, n) in counts.rejected_by_reason {
+                *report.rejected_by_reason.entry(k).or_default() += n;
+            }
+            report.imports_committed += 1;
+        }
+        // 3. Into `hot/` (if this fails the next open finishes it), then sealed as usual.
+        crate::imports::publish_dir(&self.inner.root, &dir)?;
+        for mut job in jobs {
+            job.path = self.inner.root.join(&job.rel);
+            self.inner.sealer.submit(job);
+        }
+        Ok(ImportEnd::Committed {
+            id: name,
+            files,
+            events: counts.events,
+        })
+    }
+
+    /// Rolls the import `id` back: nothing of it is stored, and the ledger records why.
+    pub fn abort_import(&self, id: ImportId, reason: &str) -> Result<()> {
+        let mut ledger = lock(&self.inner.imports);
+        let staging = {
+            let mut st = lock(&self.inner.state);
+            match st.staging.take() {
+                Some(staging) if staging.id == id => {
+                    st.open_files -= staging
+                        .segments
+                        .values()
+                        .filter(|s| s.file.is_some())
+                        .count();
+                    staging
+                }
+                other => {
+                    st.staging = other;
+                    return Err(Error::NoSuchImport);
+                }
+            }
+        };
+        self.discard_staging(&mut ledger, staging, reason)
+    }
+
+    /// Deletes a staged import and records its rollback. The integrity checks' memory of the
+    /// streams it touched is dropped too (it held the discarded events), so the next events of
+    /// those streams are checked as a stream's first.
+    fn discard_staging(&self, ledger: &mut Ledger, staging: Staging, reason: &str) -> Result<()> {
+        let Staging {
+            name,
+            dir,
+            segments,
+            ..
+        } = staging;
+        drop(segments);
+        {
+            let mut st = lock(&self.inner.state);
+            st.routes.clear();
+            st.route_index.clear();
+            st.report
+                .imports_rolled_back
+                .push(format!("{name}: {reason}"));
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&dir)(e)),
+        }
+        ledger.append(
+            &self.inner.root,
+            LedgerRecord::Abort {
+                id: name,
+                at: chrono::Utc::now().to_rfc3339(),
+                reason: reason.to_string(),
+            },
+        )
+    }
+
+    /// Records how the session is ending (e.g. `signal`), for the report `close()` writes.
+    pub fn note_stopped_by(&self, why: &str) {
+        lock(&self.inner.state).report.stopped_by = Some(why.to_string());
     }
 
     /// A snapshot of the session's counters so far (seals counted when finished).
@@ -898,6 +1421,7 @@ impl Writer {
             let _ = handle.join();
         }
         self.inner.sealer.abort();
+        drop(lock(&self.inner.lock).take());
     }
 
     fn stop_committer(&self) {
@@ -979,7 +1503,9 @@ impl Drop for Inner {
             if let Err(e) = segment.drain() {
                 tracing::error!("{}: {e}", segment.path.display());
             }
-            let _ = (&*segment.file).flush();
+            if let Some(mut file) = segment.file.as_deref() {
+                let _ = file.flush();
+            }
         }
     }
 }

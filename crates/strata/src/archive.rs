@@ -2,14 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use strata_catalog::Catalog;
 use strata_core::config::{Config, ConfigFormat};
 use strata_core::template::config_toml;
 use strata_core::Profile;
-use strata_import::{Format, ImportOptions, ImportSummary, Record};
-use strata_ingest::{AppendOptions, Writer, WriterOptions};
+use strata_import::{Format, ImportOptions, ImportSummary, Record, Rejected};
+use strata_ingest::{
+    AppendOptions, CommittedImport, HashingReader, ImportEnd, ImportId, ImportKey, ImportStart,
+    ImportTally, Writer, WriterOptions,
+};
 
 use crate::{Error, Result};
 
@@ -84,11 +88,30 @@ pub fn resolve_root(config: &Config, config_path: &Path) -> PathBuf {
     }
 }
 
+/// The root and config of the archive in `dir`: its `strata.toml` when there is one, else the
+/// built-in Research defaults.
+pub fn config_of_dir(dir: &Path) -> Result<(PathBuf, Config)> {
+    let path = dir.join(CONFIG_FILE_NAME);
+    if path.exists() {
+        let config = load_config(&path)?;
+        Ok((resolve_root(&config, &path), config))
+    } else {
+        Ok((dir.to_path_buf(), Config::for_profile(Profile::Research)))
+    }
+}
+
+/// True when `dir` holds an archive: a `strata.toml` or a `_catalog/` folder.
+pub fn is_archive(dir: &Path) -> bool {
+    dir.join(CONFIG_FILE_NAME).is_file() || dir.join("_catalog").is_dir()
+}
+
 /// An open archive: its root, resolved config and catalog.
 pub struct Archive {
     root: PathBuf,
     config: Config,
     catalog: Arc<Catalog>,
+    /// Set (by a signal handler, say) to stop imports between records.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 /// Events are handed to the writer in batches of this many.
@@ -101,10 +124,17 @@ pub struct FileImport {
     pub file: String,
     /// Rows, events, rejected, skipped and gaps as the importer counted them.
     pub summary: ImportSummary,
-    /// Events the writer accepted.
+    /// Events the writer accepted (stored, once the import is committed).
     pub accepted: u64,
     /// Events the writer refused (integrity checks; quarantined with the reason).
     pub refused: u64,
+    /// The ledger's id of this import (absent when nothing was imported).
+    pub import_id: Option<String>,
+    /// Set when the ledger already held this input as imported: nothing was stored again.
+    pub already_imported: Option<CommittedImport>,
+    /// Set when the input was cut short and its readable prefix was kept
+    /// ([`ImportOptions::keep_readable_prefix`]): where and why it stopped.
+    pub kept_prefix: Option<String>,
 }
 
 impl Archive {
@@ -118,20 +148,56 @@ impl Archive {
             root: root.to_path_buf(),
             config,
             catalog,
+            stop: None,
         })
     }
 
     /// Opens the archive in `dir`: with its `strata.toml` when there is one, else with the
     /// built-in Research defaults (OPS-3: no setup needed).
     pub fn open_dir(dir: &Path) -> Result<Archive> {
-        let path = dir.join(CONFIG_FILE_NAME);
-        if path.exists() {
-            let config = load_config(&path)?;
-            let root = resolve_root(&config, &path);
-            Archive::open(&root, config)
-        } else {
-            Archive::open(dir, Config::for_profile(Profile::Research))
-        }
+        let (root, config) = config_of_dir(dir)?;
+        Archive::open(&root, config)
+    }
+
+    /// Opens the archive at `root` for reading only (`ls`, `catalog stats`, `sessions`): nothing
+    /// is created or written and no lock is taken, so it works on an archive the user can only
+    /// read and beside a running writer.
+    pub fn open_read_only(root: &Path, config: Config) -> Result<Archive> {
+        let catalog = Arc::new(Catalog::open_read_only(root)?);
+        Ok(Archive {
+            root: root.to_path_buf(),
+            config,
+            catalog,
+            stop: None,
+        })
+    }
+
+    /// [`Archive::open_read_only`] for the archive in `dir` (its `strata.toml` when there is one).
+    pub fn open_dir_read_only(dir: &Path) -> Result<Archive> {
+        let (root, config) = config_of_dir(dir)?;
+        Archive::open_read_only(&root, config)
+    }
+
+    /// Opens the archive at `root` to rebuild its index: a damaged index is moved aside first
+    /// (see [`Catalog::open_for_rebuild`]); returns where it went.
+    pub fn open_for_rebuild(root: &Path, config: Config) -> Result<(Archive, Option<PathBuf>)> {
+        let (catalog, aside) = Catalog::open_for_rebuild(root)?;
+        Ok((
+            Archive {
+                root: root.to_path_buf(),
+                config,
+                catalog: Arc::new(catalog),
+                stop: None,
+            },
+            aside,
+        ))
+    }
+
+    /// Imports check `flag` between records: once it is set, the import in progress stops
+    /// reading, is rolled back (nothing of it stored; run it again later) and returns
+    /// [`Error::Stopped`]. Imports committed before stay stored.
+    pub fn set_stop_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.stop = Some(flag);
     }
 
     /// The archive root.
@@ -159,9 +225,13 @@ impl Archive {
         )?)
     }
 
-    /// Imports one input file through `writer`: events in batches, rejected rows into the
-    /// quarantine with file, line and reason, skipped rows counted. `progress` is called with the
-    /// rows read so far. File-level problems (unreadable, wrong format) are errors.
+    /// Imports one input file through `writer`, exactly once (INGEST-8): the file's SHA-256 and
+    /// the import settings are looked up in the import ledger first — an input already imported
+    /// is not read again ([`FileImport::already_imported`]) — and its events are staged, then
+    /// stored only when the whole input has been read. Rejected rows go to the quarantine with
+    /// file, line and reason; skipped rows are counted. A damaged input (a failed CRC, a corrupt
+    /// or cut stream) stores nothing and is [`Error::Damaged`] (but see
+    /// [`ImportOptions::keep_readable_prefix`]). `progress` is called with the rows read so far.
     pub fn import_file(
         &self,
         writer: &Writer,
@@ -170,17 +240,33 @@ impl Archive {
         options: &ImportOptions,
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileImport> {
-        let records = strata_import::import_file(path, format, options)?;
-        self.import_records(
-            writer,
-            &path.display().to_string(),
-            format,
-            records,
-            progress,
-        )
+        let name = path.display().to_string();
+        let settings = strata_import::import_settings(&name, format, options)?;
+        let content = std::fs::File::open(path)
+            .and_then(|f| strata_ingest::imports::sha256_of(std::io::BufReader::new(f)))
+            .map_err(io(path))?;
+        let key = ImportKey::new(content, settings);
+        let id = match writer.begin_import(&name, Some(&key))? {
+            ImportStart::AlreadyImported(done) => {
+                return Ok(FileImport {
+                    file: name,
+                    already_imported: Some(done),
+                    ..FileImport::default()
+                })
+            }
+            ImportStart::Started(id) => id,
+        };
+        let staged = strata_import::import_file(path, format, options)
+            .map_err(Error::from)
+            .and_then(|records| {
+                self.stage_records(writer, id, &name, format, options, records, progress)
+            });
+        self.finish_import(writer, id, staged, || key)
     }
 
-    /// Imports from any reader (e.g. standard input), named `name` in errors.
+    /// Imports from any reader (e.g. standard input), named `name` in errors, exactly once as
+    /// [`Archive::import_file`] does; the input's hash is known only once it is read, so an
+    /// input imported before is read (and its staged copy discarded) before that is known.
     pub fn import_reader<R: std::io::Read + Send + 'static>(
         &self,
         writer: &Writer,
@@ -190,18 +276,89 @@ impl Archive {
         options: &ImportOptions,
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileImport> {
-        let records = strata_import::import_reader(reader, name, format, options)?;
-        self.import_records(writer, name, format, records, progress)
+        let settings = strata_import::import_settings(name, format, options)?;
+        let (reader, hash) = HashingReader::new(reader);
+        let id = match writer.begin_import(name, None)? {
+            ImportStart::Started(id) => id,
+            // Without a key the ledger cannot know the input yet; kept for completeness.
+            ImportStart::AlreadyImported(done) => {
+                return Ok(FileImport {
+                    file: name.to_string(),
+                    already_imported: Some(done),
+                    ..FileImport::default()
+                })
+            }
+        };
+        let staged = strata_import::import_reader(reader, name, format, options)
+            .map_err(Error::from)
+            .and_then(|records| {
+                self.stage_records(writer, id, name, format, options, records, progress)
+            });
+        self.finish_import(writer, id, staged, || {
+            ImportKey::new(hash.digest(), settings)
+        })
     }
 
-    fn import_records(
+    /// Commits a staged import, or rolls it back when staging failed or found damage.
+    fn finish_import(
         &self,
         writer: &Writer,
+        id: ImportId,
+        staged: Result<(FileImport, Option<Rejected>)>,
+        key: impl FnOnce() -> ImportKey,
+    ) -> Result<FileImport> {
+        let (mut out, damage) = match staged {
+            Ok(staged) => staged,
+            Err(e) => {
+                writer.abort_import(id, &e.to_string())?;
+                return Err(e);
+            }
+        };
+        if let Some(d) = damage {
+            let keep = out.kept_prefix.is_some();
+            if !keep {
+                let reason = format!("damaged input: {d}");
+                writer.abort_import(id, &reason)?;
+                return Err(Error::Damaged {
+                    file: d.file,
+                    line: d.line,
+                    reason: d
+                        .reason
+                        .strip_prefix(strata_import::READ_ERROR_PREFIX)
+                        .unwrap_or(&d.reason)
+                        .to_string(),
+                    rows_read: out.summary.rows,
+                });
+            }
+        }
+        let tally = ImportTally {
+            rows: out.summary.rows,
+            rejected: out.summary.rejected + out.refused,
+            note: out.kept_prefix.clone(),
+        };
+        match writer.commit_import(id, &key(), tally)? {
+            ImportEnd::Committed { id, .. } => out.import_id = Some(id),
+            ImportEnd::AlreadyImported(done) => {
+                out.accepted = 0;
+                out.already_imported = Some(done);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Feeds an import's records to the writer as staged batches; returns the tally and the
+    /// damage that stopped the input, if any (not quarantined: it is no row).
+    #[allow(clippy::too_many_arguments)]
+    fn stage_records(
+        &self,
+        writer: &Writer,
+        id: ImportId,
         name: &str,
         format: Format,
+        options: &ImportOptions,
         records: strata_import::Records,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<FileImport> {
+    ) -> Result<(FileImport, Option<Rejected>)> {
         let mut out = FileImport {
             file: name.to_string(),
             ..FileImport::default()
@@ -209,6 +366,7 @@ impl Archive {
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
         let append = AppendOptions {
             keep_identical: format.records_distinct_by_position(),
+            import: Some(id),
         };
         let flush = |batch: &mut Vec<strata_model::Event>, out: &mut FileImport| -> Result<()> {
             if !batch.is_empty() {
@@ -220,7 +378,15 @@ impl Archive {
             Ok(())
         };
         let mut seen = 0u64;
+        let mut damage = None;
         for record in records {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed))
+            {
+                return Err(Error::Stopped);
+            }
             seen += 1;
             out.summary.add(&record);
             match record {
@@ -231,18 +397,34 @@ impl Archive {
                         progress(seen);
                     }
                 }
-                Record::Rejected(r) => {
-                    writer.record_import_problem(&r.file, r.line, &r.reason, Some(&r.raw))?
+                Record::Rejected(r) if r.stopped_import() => {
+                    out.summary.rejected -= 1;
+                    if options.keep_readable_prefix && r.input_is_cut() {
+                        out.kept_prefix = Some(format!(
+                            "kept the {} event(s) read before the input was cut short: {r}",
+                            out.summary.events()
+                        ));
+                    }
+                    damage = Some(r);
                 }
+                Record::Rejected(r) => writer.record_import_problem(
+                    Some(id),
+                    &r.file,
+                    r.line,
+                    &r.reason,
+                    Some(&r.raw),
+                )?,
                 Record::Skipped { line, reason } => {
-                    writer.record_import_problem(name, line, &reason, None)?
+                    writer.record_import_problem(Some(id), name, line, &reason, None)?
                 }
                 _ => {}
             }
         }
-        flush(&mut batch, &mut out)?;
+        if damage.is_none() || out.kept_prefix.is_some() {
+            flush(&mut batch, &mut out)?;
+        }
         progress(out.summary.rows.max(seen));
-        Ok(out)
+        Ok((out, damage))
     }
 }
 

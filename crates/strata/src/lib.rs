@@ -54,6 +54,23 @@ pub enum Error {
     /// An input file cannot be imported.
     #[error(transparent)]
     Import(#[from] strata_import::ImportError),
+    /// An input is damaged (a failed CRC, a corrupt or cut stream): nothing of it was stored.
+    #[error("{file}: line {line}: the input is damaged ({reason}); nothing of it was stored ({rows_read} rows were read before the damage){}", if reason.contains(strata_import::CUT_MARK) { "; pass --keep-readable-prefix to keep what came before the cut" } else { "" })]
+    Damaged {
+        /// The file, `archive.zip:entry.csv` for an entry of a zip.
+        file: String,
+        /// Where the damage was found: the line (DBN: record) reading stopped at.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+        /// Rows read before it.
+        rows_read: u64,
+    },
+    /// The import was stopped (a signal) before the input was read to its end: rolled back.
+    #[error(
+        "stopped before the input was read to its end; nothing of it was stored (run it again)"
+    )]
+    Stopped,
     /// `init` would overwrite an existing config.
     #[error("{path} already exists; pass --force to overwrite it")]
     AlreadyInitialized {
