@@ -360,6 +360,28 @@ fn open_index(index: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// True for SQLite errors that mean a reader cannot share the index the usual way (it cannot
+/// create the WAL's `-shm` file in a folder it may only read).
+fn cannot_share(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, ErrorCode::CannotOpen | ErrorCode::ReadOnly))
+}
+
+/// `path` for a `file:` URI: `%`, `?` and `#` (which end or escape the path) percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.display().to_string().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// True for SQLite errors that mean the file is no usable index.
 fn is_damage(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode;
@@ -459,13 +481,16 @@ impl Catalog {
         };
         // A WAL index needs its `-shm` file; in a folder the reader cannot write, SQLite can
         // still read the index as an immutable file (no writer can be running there anyway).
-        let conn = Connection::open_with_flags(&index, flags)
-            .and_then(check)
-            .or_else(|_| {
-                let uri = format!("file:{}?immutable=1", index.display());
-                Connection::open_with_flags(uri, flags).and_then(check)
-            })
-            .map_err(|e| damaged_or(&index, e))?;
+        let conn = match Connection::open_with_flags(&index, flags).and_then(check) {
+            Ok(conn) => conn,
+            Err(e) if cannot_share(&e) => {
+                let uri = format!("file:{}?immutable=1", uri_path(&index));
+                Connection::open_with_flags(uri, flags)
+                    .and_then(check)
+                    .map_err(|e| damaged_or(&index, e))?
+            }
+            Err(e) => return Err(damaged_or(&index, e)),
+        };
         Ok(Catalog {
             root,
             dir,

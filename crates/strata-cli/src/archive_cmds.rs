@@ -317,11 +317,12 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
             }
         }
     }
-    let signal = stop.code();
-    if signal.is_some() {
+    if stop.code().is_some() {
         writer.note_stopped_by("signal");
     }
     let report = writer.close()?;
+    // A signal during close() (the final seals) still gives its exit code.
+    let signal = stop.code();
     let report_path = strata::ingest::session::SessionReport::path(archive.root(), &report.id);
     let seconds = started.elapsed().as_secs_f64();
     let rows: u64 = imports.iter().map(|i| i.summary.rows).sum();

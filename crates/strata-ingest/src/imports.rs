@@ -143,7 +143,13 @@ pub struct CommittedImport {
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
     committed: HashMap<String, CommittedImport>,
-    committed_ids: HashMap<String, Vec<String>>,
+    /// Import ids whose latest record is a commit.
+    committed_ids: std::collections::HashSet<String>,
+    /// Every import id any record names.
+    ids: std::collections::HashSet<String>,
+    /// Set when an append failed after it began writing: the file may hold a record this
+    /// ledger does not, so nothing more is appended until the ledger is read again.
+    broken: Option<String>,
     /// Bytes of the file up to its last complete line: where the next record goes (a torn
     /// record after it is cut off first).
     clean_len: u64,
@@ -194,32 +200,41 @@ impl Ledger {
     }
 
     fn apply(&mut self, record: LedgerRecord) {
-        if let LedgerRecord::Commit {
-            id,
-            key,
-            input,
-            session,
-            at,
-            events,
-            rows,
-            files,
-            ..
-        } = record
-        {
-            self.committed_ids
-                .entry(id.clone())
-                .or_default()
-                .push(key.clone());
-            self.committed.entry(key).or_insert(CommittedImport {
+        match record {
+            LedgerRecord::Begin { id, .. } | LedgerRecord::Abort { id, .. } => {
+                // The latest record of an id says where it stands.
+                self.committed_ids.remove(&id);
+                self.ids.insert(id);
+            }
+            LedgerRecord::Commit {
                 id,
+                key,
                 input,
                 session,
                 at,
                 events,
                 rows,
                 files,
-            });
+                ..
+            } => {
+                self.committed_ids.insert(id.clone());
+                self.ids.insert(id.clone());
+                self.committed.entry(key).or_insert(CommittedImport {
+                    id,
+                    input,
+                    session,
+                    at,
+                    events,
+                    rows,
+                    files,
+                });
+            }
         }
+    }
+
+    /// True when any record names the import `id` (ids are never reused).
+    pub fn knows(&self, id: &str) -> bool {
+        self.ids.contains(id)
     }
 
     /// The committed import with this key ([`ImportKey::digest`]), if any.
@@ -227,9 +242,9 @@ impl Ledger {
         self.committed.get(key)
     }
 
-    /// True when the import `id` has a commit record.
+    /// True when the latest record of the import `id` is its commit.
     pub fn is_committed_id(&self, id: &str) -> bool {
-        self.committed_ids.contains_key(id)
+        self.committed_ids.contains(id)
     }
 
     /// Committed imports.
@@ -247,6 +262,15 @@ impl Ledger {
     /// Only the holder of the writer lock appends, so this ledger's view of the file is current.
     pub fn append(&mut self, root: &Path, record: LedgerRecord) -> Result<()> {
         let path = root.join(LEDGER_FILE);
+        if let Some(why) = &self.broken {
+            return Err(Error::BadFile {
+                path,
+                line: 0,
+                reason: format!(
+                    "an earlier write to the import ledger failed ({why}); open the archive again so the ledger is read from disk"
+                ),
+            });
+        }
         crate::lock::refuse_symlink(&path)?;
         let mut line = serde_json::to_vec(&record).map_err(|e| Error::Config(e.to_string()))?;
         line.push(b'\n');
@@ -260,12 +284,22 @@ impl Ledger {
         if len != self.clean_len {
             file.set_len(self.clean_len).map_err(io_err(&path))?;
         }
-        file.write_all(&line).map_err(io_err(&path))?;
-        self.clean_len += line.len() as u64;
-        file.sync_data().map_err(io_err(&path))?;
-        if new {
-            crate::seal::sync_dir(&crate::seal::parent_of(&path))?;
+        let written = file
+            .write_all(&line)
+            .and_then(|()| file.sync_data())
+            .map_err(io_err(&path))
+            .and_then(|()| {
+                if new {
+                    crate::seal::sync_dir(&crate::seal::parent_of(&path))
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = written {
+            self.broken = Some(e.to_string());
+            return Err(e);
         }
+        self.clean_len += line.len() as u64;
         self.apply(record);
         Ok(())
     }
@@ -339,7 +373,16 @@ pub(crate) fn recover_staging(root: &Path, ledger: &mut Ledger) -> Result<Vec<St
     let mut dirs: Vec<PathBuf> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_err(&staging))?;
-        dirs.push(entry.path());
+        let kind = entry.file_type().map_err(io_err(entry.path()))?;
+        if kind.is_dir() {
+            dirs.push(entry.path());
+        } else {
+            // Not strata's: a stray file or a link. Left alone, and said so.
+            notes.push(format!(
+                "{}: not a staged import (strata puts only folders there); left alone",
+                entry.path().display()
+            ));
+        }
     }
     dirs.sort();
     for dir in dirs {
@@ -347,25 +390,32 @@ pub(crate) fn recover_staging(root: &Path, ledger: &mut Ledger) -> Result<Vec<St
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if ledger.is_committed_id(&id) {
-            let moved = publish_dir(root, &dir)?;
-            notes.push(format!(
-                "finished committed import {id}: moved {moved} staged file(s) into hot/"
-            ));
+        // One staged import's trouble must not keep the archive from opening.
+        let done = if ledger.is_committed_id(&id) {
+            publish_dir(root, &dir).map(|moved| {
+                format!("finished committed import {id}: moved {moved} staged file(s) into hot/")
+            })
         } else {
-            remove_tree(&dir)?;
-            ledger.append(
-                root,
-                LedgerRecord::Abort {
-                    id: id.clone(),
-                    at: chrono::Utc::now().to_rfc3339(),
-                    reason: "the writer stopped before the import was committed".into(),
-                },
-            )?;
-            notes.push(format!(
-                "rolled back unfinished import {id}: nothing of it is stored; run it again"
-            ));
-        }
+            remove_tree(&dir)
+                .and_then(|()| {
+                    ledger.append(
+                        root,
+                        LedgerRecord::Abort {
+                            id: id.clone(),
+                            at: chrono::Utc::now().to_rfc3339(),
+                            reason: "the writer stopped before the import was committed".into(),
+                        },
+                    )
+                })
+                .map(|()| {
+                    format!(
+                        "rolled back unfinished import {id}: nothing of it is stored; run it again"
+                    )
+                })
+        };
+        notes.push(done.unwrap_or_else(|e| {
+            format!("could not finish or roll back staged import {id}: {e} (left in place; tried again at the next open)")
+        }));
     }
     crate::seal::sync_dir(&staging)?;
     Ok(notes)
@@ -386,6 +436,19 @@ pub(crate) fn publish_dir(root: &Path, dir: &Path) -> Result<usize> {
         let target = root.join(rel);
         if let Some(parent) = target.parent() {
             create_dirs(root, parent, &mut touched)?;
+        }
+        // Never replace: staged names are new by construction (segment numbers count every file
+        // in `hot/`, import ids are never reused), so an existing target means something else
+        // wrote there, and the staged file stays where it is for a person to look at.
+        if std::fs::symlink_metadata(&target).is_ok() {
+            return Err(Error::BadFile {
+                path: target,
+                line: 0,
+                reason: format!(
+                    "exists already; the staged file {} was not moved over it",
+                    file.display()
+                ),
+            });
         }
         std::fs::rename(file, &target).map_err(io_err(&target))?;
         touched.push(crate::seal::parent_of(&target));

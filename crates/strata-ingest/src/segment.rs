@@ -74,13 +74,16 @@ impl Segment {
     /// segment holds no handle until it is written again. Returns true if a handle was closed.
     pub fn park(&mut self, sync: bool) -> Result<bool> {
         self.drain()?;
-        let Some(file) = self.file.take() else {
+        let Some(file) = self.file.as_ref() else {
             return Ok(false);
         };
+        // Synced before the handle goes: if the fsync fails the segment stays open and dirty,
+        // so the next commit syncs it (or fails) before the watermark covers its bytes.
         if sync && self.dirty {
             file.sync_data().map_err(io_err(&self.path))?;
             self.dirty = false;
         }
+        self.file = None;
         self.buf = Vec::new();
         Ok(true)
     }

@@ -160,9 +160,8 @@ struct State {
     /// Open segments by partition stem.
     segments: HashMap<String, Segment>,
     next_segment_no: HashMap<String, u32>,
-    /// source → symbol → kind index → route index.
-    route_index: HashMap<String, HashMap<String, [Option<usize>; 6]>>,
-    routes: Vec<Route>,
+    /// The streams of live appends (each import has its own, in its [`Staging`]).
+    streams: Streams,
     /// Files and directories to fsync at the next commit (sealed-away segments, new folders).
     pending_files: Vec<Arc<File>>,
     pending_dirs: Vec<PathBuf>,
@@ -206,6 +205,8 @@ struct Staging {
     counts: StagedCounts,
     /// Rows and events of this import refused: moved into `_quarantine/` with it.
     quarantine: Quarantine,
+    /// The import's own streams and integrity checks.
+    streams: Streams,
 }
 
 struct Inner {
@@ -256,11 +257,12 @@ impl State {
         let Some(mut segment) = self.segments.remove(stem) else {
             return Ok(None);
         };
-        segment.drain()?;
         if let Some(file) = &segment.file {
+            // Its handle leaves the bound now (the next commit fsyncs and drops it).
             self.pending_files.push(Arc::clone(file));
             self.open_files -= 1;
         }
+        segment.drain()?;
         Ok(Some(segment))
     }
 
@@ -323,6 +325,22 @@ impl State {
         Ok(())
     }
 
+    /// The streams appends belong to: the live ones, or the staged import's.
+    fn streams(&self, staged: bool) -> &Streams {
+        match (staged, self.staging.as_ref()) {
+            (true, Some(staging)) => &staging.streams,
+            _ => &self.streams,
+        }
+    }
+
+    /// [`State::streams`], to change.
+    fn streams_mut(&mut self, staged: bool) -> &mut Streams {
+        match (staged, self.staging.as_mut()) {
+            (true, Some(staging)) => &mut staging.streams,
+            _ => &mut self.streams,
+        }
+    }
+
     /// The open segments appends go to: the hot tier's, or the staged import's.
     fn segments_for(&mut self, staged: bool) -> &mut HashMap<String, Segment> {
         match (staged, self.staging.as_mut()) {
@@ -336,12 +354,36 @@ fn kind_index(kind: EventKind) -> usize {
     EventKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
 }
 
-/// The route of an event's (source, symbol, kind) stream, if the writer has one.
-fn find_route(st: &State, event: &Event) -> Option<usize> {
-    st.route_index
-        .get(event.source.as_str())
-        .and_then(|m| m.get(event.symbol.as_str()))
-        .and_then(|slots| slots[kind_index(event.kind())])
+/// The (source, symbol, kind) streams one set of appends has seen: where each writes now and what
+/// its integrity checks remember. Live appends have one set; each staged import its own, so an
+/// import neither moves a live stream's checks nor, rolled back, leaves its events in them.
+#[derive(Default)]
+struct Streams {
+    /// source → symbol → kind index → route index.
+    index: HashMap<String, HashMap<String, [Option<usize>; 6]>>,
+    routes: Vec<Route>,
+}
+
+impl Streams {
+    /// The route of an event's stream, if there is one (route numbers never change).
+    fn find(&self, event: &Event) -> Option<usize> {
+        self.index
+            .get(event.source.as_str())
+            .and_then(|m| m.get(event.symbol.as_str()))
+            .and_then(|slots| slots[kind_index(event.kind())])
+    }
+
+    /// Adds the route of `event`'s stream; returns its number.
+    fn add(&mut self, event: &Event, route: Route) -> usize {
+        self.routes.push(route);
+        let idx = self.routes.len() - 1;
+        self.index
+            .entry(event.source.clone())
+            .or_default()
+            .entry(event.symbol.clone())
+            .or_insert([None; 6])[kind_index(event.kind())] = Some(idx);
+        idx
+    }
 }
 
 /// True when both events belong to one (source, symbol, kind) stream.
@@ -472,8 +514,7 @@ impl Writer {
                 last_ticket: 0,
                 segments: HashMap::new(),
                 next_segment_no,
-                route_index: HashMap::new(),
-                routes: Vec::new(),
+                streams: Streams::default(),
                 pending_files: Vec::new(),
                 pending_dirs: Vec::new(),
                 ledger,
@@ -612,10 +653,10 @@ impl Writer {
             let event = canonical[i].as_ref().unwrap_or(original);
             let route = match previous {
                 Some((p, route)) if same_stream(p, event) => route,
-                _ => find_route(st, event),
+                _ => st.streams(staged).find(event),
             };
             previous = Some((event, route));
-            placed.push(self.place(st, event, route));
+            placed.push(self.place(st.streams(staged), event, route));
         }
         // 2. Quotas for the whole batch, before anything is written.
         if !st.ledger.is_empty() {
@@ -700,10 +741,12 @@ impl Writer {
             let policy = &inner.config.integrity;
             let start = if i == 0 { 0 } else { ends[i - 1] };
             let line = &lines[start..ends[i]];
-            let verdict =
-                st.routes[route]
-                    .checks
-                    .check_encoded(policy, event, line, options.keep_identical);
+            let verdict = st.streams_mut(staged).routes[route].checks.check_encoded(
+                policy,
+                event,
+                line,
+                options.keep_identical,
+            );
             match verdict {
                 Err(rejection) => {
                     let class = match rejection {
@@ -754,7 +797,7 @@ impl Writer {
                 None => {
                     let key = inner.layout.key_for_event(
                         event,
-                        Some(st.routes[route].asset_class),
+                        Some(st.streams(staged).routes[route].asset_class),
                         inner.layout.granularity(),
                     );
                     st.make_room(inner.max_open)?;
@@ -797,18 +840,18 @@ impl Writer {
     }
 
     /// Where an event goes: its partition stem and the time range that stem covers. Reads the
-    /// route cache only (`route` is the event's route as [`find_route`] finds it); the write
+    /// route cache only (`route` is the event's route as [`Streams::find`] finds it); the write
     /// pass applies changes in event order.
     fn place(
         &self,
-        st: &State,
+        streams: &Streams,
         event: &Event,
         route: Option<usize>,
     ) -> std::result::Result<Placement, String> {
         let inner = &*self.inner;
         let ts = event.event_time.as_nanos();
         if let Some(idx) = route {
-            let r = &st.routes[idx];
+            let r = &streams.routes[idx];
             if r.range.contains(&ts) {
                 return Ok(Placement {
                     stem: Arc::clone(&r.stem),
@@ -860,28 +903,25 @@ impl Writer {
         staged: bool,
         to_seal: &mut Vec<(Segment, SealReason)>,
     ) -> Result<usize> {
-        let k = kind_index(event.kind());
         // A route found when placing still holds (routes are only ever added); one created
         // earlier in this batch is looked up.
-        let existing = placement.route.or_else(|| find_route(st, event));
+        let streams = st.streams_mut(staged);
+        let existing = placement.route.or_else(|| streams.find(event));
         let Some(idx) = existing else {
-            st.routes.push(Route {
-                checks: StreamChecks::default(),
-                range: placement.range.clone(),
-                stem: placement.stem.clone(),
-                asset_class: placement.asset_class,
-            });
-            let idx = st.routes.len() - 1;
-            st.route_index
-                .entry(event.source.clone())
-                .or_default()
-                .entry(event.symbol.clone())
-                .or_insert([None; 6])[k] = Some(idx);
-            return Ok(idx);
+            return Ok(streams.add(
+                event,
+                Route {
+                    checks: StreamChecks::default(),
+                    range: placement.range.clone(),
+                    stem: placement.stem.clone(),
+                    asset_class: placement.asset_class,
+                },
+            ));
         };
-        if st.routes[idx].stem != placement.stem {
-            let old = std::mem::replace(&mut st.routes[idx].stem, Arc::clone(&placement.stem));
-            let old_range = std::mem::replace(&mut st.routes[idx].range, placement.range.clone());
+        let route = &mut streams.routes[idx];
+        if route.stem != placement.stem {
+            let old = std::mem::replace(&mut route.stem, Arc::clone(&placement.stem));
+            let old_range = std::mem::replace(&mut route.range, placement.range.clone());
             // Only seal when the stream moved forward in time: a late event for an older
             // partition opens a segment there without closing the current one.
             let forward = placement.range.start >= old_range.start;
@@ -1164,9 +1204,14 @@ impl Writer {
         if st.staging.is_some() {
             return Err(Error::ImportInProgress);
         }
-        st.next_import += 1;
-        let id = ImportId(st.next_import);
-        let name = format!("{}-{:04}", self.inner.session_id, id.0);
+        // Import ids are never reused, even when a session id is (it can be set by the caller).
+        let (id, name) = loop {
+            st.next_import += 1;
+            let name = format!("{}-{:04}", self.inner.session_id, st.next_import);
+            if !ledger.knows(&name) {
+                break (ImportId(st.next_import), name);
+            }
+        };
         let staging_root = self.inner.root.join(crate::imports::STAGING);
         let dir = staging_root.join(&name);
         let mut dirs = Vec::new();
@@ -1192,6 +1237,7 @@ impl Writer {
             dirs,
             counts: StagedCounts::default(),
             quarantine,
+            streams: Streams::default(),
         });
         Ok(ImportStart::Started(id))
     }
@@ -1314,11 +1360,23 @@ impl Writer {
             }
             report.imports_committed += 1;
         }
-        // 3. Into `hot/` (if this fails the next open finishes it), then sealed as usual.
-        crate::imports::publish_dir(&self.inner.root, &dir)?;
-        for mut job in jobs {
-            job.path = self.inner.root.join(&job.rel);
-            self.inner.sealer.submit(job);
+        // 3. Into `hot/`, then sealed as usual. The import has happened whatever this step
+        //    does: if it fails, the next open finishes it (and seals the files), and the
+        //    failure is reported with the seal failures.
+        match crate::imports::publish_dir(&self.inner.root, &dir) {
+            Ok(_) => {
+                for mut job in jobs {
+                    job.path = self.inner.root.join(&job.rel);
+                    self.inner.sealer.submit(job);
+                }
+            }
+            Err(e) => {
+                let note = format!(
+                    "import {name} is committed but its files are not yet in hot/ ({e}); the next open moves and seals them"
+                );
+                tracing::error!(target: "strata::ingest", "{note}");
+                lock(&self.inner.state).report.seal_failures.push(note);
+            }
         }
         Ok(ImportEnd::Committed {
             id: name,
@@ -1350,9 +1408,7 @@ impl Writer {
         self.discard_staging(&mut ledger, staging, reason)
     }
 
-    /// Deletes a staged import and records its rollback. The integrity checks' memory of the
-    /// streams it touched is dropped too (it held the discarded events), so the next events of
-    /// those streams are checked as a stream's first.
+    /// Deletes a staged import (its own streams and checks with it) and records its rollback.
     fn discard_staging(&self, ledger: &mut Ledger, staging: Staging, reason: &str) -> Result<()> {
         let Staging {
             name,
@@ -1363,8 +1419,6 @@ impl Writer {
         drop(segments);
         {
             let mut st = lock(&self.inner.state);
-            st.routes.clear();
-            st.route_index.clear();
             st.report
                 .imports_rolled_back
                 .push(format!("{name}: {reason}"));

@@ -260,6 +260,17 @@ impl Archive {
             .map_err(Error::from)
             .and_then(|records| {
                 self.stage_records(writer, id, &name, format, options, records, progress)
+            })
+            .and_then(|staged| {
+                // The key must name what was imported: a file that changed while it was read
+                // (still being written, replaced) is refused, not stored under another's key.
+                let after = std::fs::File::open(path)
+                    .and_then(|f| strata_ingest::imports::sha256_of(std::io::BufReader::new(f)))
+                    .map_err(io(path))?;
+                if after != key.content_sha256 {
+                    return Err(Error::InputChanged { file: name.clone() });
+                }
+                Ok(staged)
             });
         self.finish_import(writer, id, staged, || key)
     }

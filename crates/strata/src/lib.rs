@@ -66,6 +66,13 @@ pub enum Error {
         /// Rows read before it.
         rows_read: u64,
     },
+    /// The input's bytes changed while it was imported (a file still being written): nothing
+    /// of it was stored.
+    #[error("{file}: the file changed while it was imported (it is still being written, or was replaced); nothing of it was stored — import it once it is complete")]
+    InputChanged {
+        /// The file.
+        file: String,
+    },
     /// The import was stopped (a signal) before the input was read to its end: rolled back.
     #[error(
         "stopped before the input was read to its end; nothing of it was stored (run it again)"

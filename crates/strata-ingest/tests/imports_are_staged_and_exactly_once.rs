@@ -1,0 +1,177 @@
+//! INGEST-7/INGEST-8 at the library level: a second writer is refused; an import's events are
+//! stored only when it commits; a rolled-back import leaves nothing, not even in the live streams'
+//! integrity checks; import ids are never reused; stray files in `_staging/` stop nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use strata_catalog::Catalog;
+use strata_core::config::{Config, DurabilityMode};
+use strata_core::Profile;
+use strata_ingest::{
+    AppendOptions, Error, ImportEnd, ImportKey, ImportStart, ImportTally, Ledger, Writer,
+    WriterOptions,
+};
+use strata_model::{Decimal, Event, Payload, Timestamp, Trade};
+
+fn open(root: &Path, session: &str) -> Result<Writer, Error> {
+    let mut config = Config::for_profile(Profile::LowLatency);
+    config.durability.mode = DurabilityMode::PerBatch;
+    let catalog = Arc::new(Catalog::open(root).unwrap());
+    Writer::open(
+        root,
+        config,
+        catalog,
+        WriterOptions {
+            session_id: Some(session.into()),
+            ..WriterOptions::default()
+        },
+    )
+}
+
+fn trade(i: i64) -> Event {
+    let mut e = Event::new(
+        "s",
+        "X",
+        Timestamp::from_nanos(1_700_000_000_000_000_000 + i),
+        Payload::Trade(Trade {
+            price: Decimal::new(100 + i, 2).unwrap(),
+            size: Decimal::from_int(1),
+            side: None,
+            trade_id: Some(i.to_string()),
+            conditions: None,
+        }),
+    );
+    e.sequence = Some(i as u64);
+    e
+}
+
+fn stored(root: &Path) -> usize {
+    strata_ingest::reader::hot_files(root)
+        .unwrap()
+        .iter()
+        .map(|f| strata_ingest::reader::read_events(f).unwrap().len())
+        .sum()
+}
+
+fn staged(id: strata_ingest::ImportId) -> AppendOptions {
+    AppendOptions {
+        import: Some(id),
+        ..AppendOptions::default()
+    }
+}
+
+#[test]
+fn a_second_writer_in_the_same_process_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path(), "one").unwrap();
+    let err = open(dir.path(), "two").err().expect("refused");
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("session one"), "{err}");
+    first.close().unwrap();
+    open(dir.path(), "two").unwrap().close().unwrap();
+}
+
+#[test]
+fn staged_events_are_stored_only_by_the_commit_and_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path(), "s").unwrap();
+    let key = ImportKey::new("c0ffee", "v1;format=test");
+    let ImportStart::Started(id) = writer.begin_import("in", Some(&key)).unwrap() else {
+        panic!("a new input starts");
+    };
+    let events: Vec<Event> = (0..50).map(trade).collect();
+    let outcome = writer.append_batch_with(&events, staged(id)).unwrap();
+    assert_eq!(
+        (outcome.accepted, outcome.last_ticket),
+        (50, 0),
+        "no ticket"
+    );
+    assert_eq!(stored(dir.path()), 0, "nothing in hot/ before the commit");
+    let ImportEnd::Committed { events, .. } = writer
+        .commit_import(id, &key, ImportTally::default())
+        .unwrap()
+    else {
+        panic!("committed");
+    };
+    assert_eq!(events, 50);
+    // The same key again is a no-op.
+    let ImportStart::AlreadyImported(done) = writer.begin_import("in", Some(&key)).unwrap() else {
+        panic!("already imported");
+    };
+    assert_eq!(done.events, 50);
+    writer.close().unwrap();
+    assert_eq!(stored(dir.path()), 50);
+    assert!(Ledger::load(dir.path())
+        .unwrap()
+        .committed(&key.digest())
+        .is_some());
+}
+
+#[test]
+fn a_rolled_back_import_leaves_nothing_and_the_live_checks_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path(), "s").unwrap();
+    assert_eq!(writer.append(&trade(1)).unwrap().accepted, 1);
+    let ImportStart::Started(id) = writer.begin_import("in", None).unwrap() else {
+        panic!("starts");
+    };
+    // The import's own checks: an event the live stream holds is no duplicate in it.
+    let outcome = writer
+        .append_batch_with(&[trade(1), trade(2)], staged(id))
+        .unwrap();
+    assert_eq!(outcome.accepted, 2);
+    writer.abort_import(id, "test").unwrap();
+    // The live stream still remembers event 1 (a replay is refused), and event 2 is new to it.
+    assert_eq!(writer.append(&trade(1)).unwrap().rejected, 1);
+    assert_eq!(writer.append(&trade(2)).unwrap().accepted, 1);
+    let report = writer.close().unwrap();
+    assert_eq!(report.imports_rolled_back.len(), 1);
+    assert_eq!(stored(dir.path()), 2);
+    assert!(!dir.path().join("_staging/s-0001").exists());
+}
+
+#[test]
+fn import_ids_are_never_reused_and_stray_staging_files_stop_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ImportKey::new("aa", "v1");
+    for round in 0..2 {
+        let writer = open(dir.path(), "daily").unwrap();
+        let ImportStart::Started(id) = writer.begin_import("in", None).unwrap() else {
+            panic!("starts");
+        };
+        writer
+            .append_batch_with(&[trade(10 + round)], staged(id))
+            .unwrap();
+        if round == 0 {
+            let other = ImportKey::new(format!("bb{round}"), "v1");
+            writer
+                .commit_import(id, &other, ImportTally::default())
+                .unwrap();
+            writer.close().unwrap();
+        } else {
+            // A crash before the commit: the staged import of the reused session id must be
+            // rolled back, not mistaken for round 0's committed import.
+            writer.abandon();
+        }
+    }
+    std::fs::write(dir.path().join("_staging/stray.txt"), b"editor backup").unwrap();
+    let writer = open(dir.path(), "daily").unwrap();
+    let report = writer.report();
+    assert!(
+        report
+            .recovery
+            .iter()
+            .any(|n| n.contains("rolled back unfinished import daily-0002")),
+        "{:?}",
+        report.recovery
+    );
+    assert!(report.recovery.iter().any(|n| n.contains("stray.txt")));
+    writer.close().unwrap();
+    assert_eq!(stored(dir.path()), 1, "only round 0's committed event");
+    let ledger = Ledger::load(dir.path()).unwrap();
+    assert!(ledger.knows("daily-0001") && ledger.knows("daily-0002"));
+    assert!(ledger.committed(&key.digest()).is_none());
+}
