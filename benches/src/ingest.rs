@@ -126,19 +126,27 @@ pub enum SealSetting {
     None,
     /// LZ4 frame on seal.
     Lz4,
-    /// gzip 6 on seal (the Research profile's seal codec).
+    /// zstd 1 on seal (the Research and Archival profiles' seal codec).
+    Zstd1,
+    /// gzip 6 on seal (the Research profile's seal codec before issue 7).
     Gzip6,
 }
 
 impl SealSetting {
     /// All settings, in table order.
-    pub const ALL: [SealSetting; 3] = [SealSetting::None, SealSetting::Lz4, SealSetting::Gzip6];
+    pub const ALL: [SealSetting; 4] = [
+        SealSetting::None,
+        SealSetting::Lz4,
+        SealSetting::Zstd1,
+        SealSetting::Gzip6,
+    ];
 
     /// Short name for tables and bench ids.
     pub const fn name(self) -> &'static str {
         match self {
             SealSetting::None => "none",
             SealSetting::Lz4 => "lz4",
+            SealSetting::Zstd1 => "zstd:1",
             SealSetting::Gzip6 => "gzip:6",
         }
     }
@@ -148,6 +156,10 @@ impl SealSetting {
         match self {
             SealSetting::None => None,
             SealSetting::Lz4 => Some(CodecSpec::Lz4),
+            SealSetting::Zstd1 => Some(CodecSpec::Zstd {
+                level: 1,
+                long: false,
+            }),
             SealSetting::Gzip6 => Some(CodecSpec::Gzip { level: 6 }),
         }
     }

@@ -125,55 +125,50 @@ fn parse_tier(s: &str) -> Result<TierName, String> {
         .map_err(|e: strata::model::UnknownName| e.to_string())
 }
 
-/// Opens the archive the global flags name: `--config FILE`, else `--root DIR` (its strata.toml,
-/// or the built-in defaults), else `./strata-data`. A root that is not an archive yet is refused
-/// (a mistyped `--root` must not create a new archive) unless `create`.
-pub fn open_archive(g: &Global, create: bool) -> Result<Archive, Failure> {
-    if let Some(path) = &g.config {
-        if !path.exists() {
-            return Err(Failure::usage(anyhow!(
-                "--config {}: no such file",
-                path.display()
-            )));
+/// The archive the global flags name and its config: `--config FILE` (which must exist), else
+/// `--root DIR` (its strata.toml, or the built-in defaults), else `./strata-data`. A root that is
+/// not an archive yet is refused (a mistyped `--root` must not create a new archive) unless
+/// `create`.
+fn locate(g: &Global, create: bool) -> Result<(PathBuf, strata::core::config::Config), Failure> {
+    let (root, config) = match &g.config {
+        Some(path) => {
+            if !path.exists() {
+                return Err(Failure::usage(anyhow!(
+                    "--config {}: no such file",
+                    path.display()
+                )));
+            }
+            let config = strata::archive::load_config(path)?;
+            (strata::archive::resolve_root(&config, path), config)
         }
-        let config = strata::archive::load_config(path)?;
-        let root = strata::archive::resolve_root(&config, path);
-        if !create {
-            refuse_non_archive(&root)?;
+        None => {
+            let dir = g
+                .root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("strata-data"));
+            if !create {
+                refuse_non_archive(&dir)?;
+            }
+            strata::archive::config_of_dir(&dir)?
         }
-        return Ok(Archive::open(&root, config)?);
-    }
-    let dir = g
-        .root
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("strata-data"));
+    };
     if !create {
-        refuse_non_archive(&dir)?;
+        refuse_non_archive(&root)?;
     }
-    Ok(Archive::open_dir(&dir)?)
+    Ok((root, config))
+}
+
+/// Opens the archive the global flags name (see [`locate`]) for writing.
+pub fn open_archive(g: &Global, create: bool) -> Result<Archive, Failure> {
+    let (root, config) = locate(g, create)?;
+    Ok(Archive::open(&root, config)?)
 }
 
 /// Opens the archive for reading only: nothing is created or written, no lock is taken, and an
 /// archive the user can only read works.
 pub fn open_reader(g: &Global) -> Result<Archive, Failure> {
-    if let Some(path) = &g.config {
-        if !path.exists() {
-            return Err(Failure::usage(anyhow!(
-                "--config {}: no such file",
-                path.display()
-            )));
-        }
-        let config = strata::archive::load_config(path)?;
-        let root = strata::archive::resolve_root(&config, path);
-        refuse_non_archive(&root)?;
-        return Ok(Archive::open_read_only(&root, config)?);
-    }
-    let dir = g
-        .root
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("strata-data"));
-    refuse_non_archive(&dir)?;
-    Ok(Archive::open_dir_read_only(&dir)?)
+    let (root, config) = locate(g, false)?;
+    Ok(Archive::open_read_only(&root, config)?)
 }
 
 fn refuse_non_archive(root: &Path) -> Result<(), Failure> {
@@ -555,18 +550,7 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
         CatalogCommand::Rebuild => {
             // Rebuilding writes the index: it opens as a writer would (a damaged index is moved
             // aside), but only the holder of the writer lock may write, so it takes the lock.
-            let (root, config) = match &g.config {
-                Some(path) => {
-                    let config = strata::archive::load_config(path)?;
-                    (strata::archive::resolve_root(&config, path), config)
-                }
-                None => strata::archive::config_of_dir(
-                    &g.root
-                        .clone()
-                        .unwrap_or_else(|| PathBuf::from("strata-data")),
-                )?,
-            };
-            refuse_non_archive(&root)?;
+            let (root, config) = locate(g, false)?;
             let _lock = strata::ingest::WriterLock::acquire(
                 &root,
                 "catalog-rebuild",

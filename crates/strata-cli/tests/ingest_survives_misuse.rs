@@ -527,3 +527,84 @@ fn sigint_stops_reading_keeps_what_was_committed_and_closes_the_session() {
     assert_eq!(session["stopped_by"], "signal");
     assert_eq!(stored_events(&root), 1);
 }
+
+#[test]
+fn corrupt_and_cut_streams_of_every_codec_store_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = archive(dir.path());
+    let plain = testdata("binance/btcusdt_20240808_first3000.txt");
+    let plain = std::fs::read(plain).expect("read");
+    for codec in ["gzip:6", "zstd:3", "lz4"] {
+        let packed = strata::codec::compress(codec.parse().expect("codec"), &plain).expect("pack");
+        let ext = match codec {
+            "gzip:6" => "gz",
+            "zstd:3" => "zst",
+            _ => "lz4",
+        };
+        let cut = dir.path().join(format!("cut.txt.{ext}"));
+        std::fs::write(&cut, &packed[..packed.len() * 2 / 3]).expect("write");
+        let flipped = dir.path().join(format!("flipped.txt.{ext}"));
+        let mut bad = packed.clone();
+        let at = bad.len() / 2;
+        bad[at] ^= 0x55;
+        bad[at + 1] ^= 0xaa;
+        std::fs::write(&flipped, &bad).expect("write");
+        for file in [&cut, &flipped] {
+            let out = ingest(&root, "binance", &[file.to_str().expect("utf-8")], &[]);
+            assert_eq!(out.status.code(), Some(1), "{codec} {}", file.display());
+            let error = doc(&out)["failed"][0]["error"]
+                .as_str()
+                .expect("error")
+                .to_string();
+            assert!(
+                error.contains(file.to_str().expect("utf-8")) && error.contains("damaged"),
+                "{codec}: {error}"
+            );
+            assert_eq!(stored_events(&root), 0, "{codec} {}", file.display());
+        }
+    }
+}
+
+#[test]
+fn a_second_sigint_exits_at_once_and_the_next_open_recovers() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = archive(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["--root", &root, "ingest", "--format", "jsonl", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{}", trade_line("s", "AAPL", 1)).expect("write");
+    stdin.flush().expect("flush");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Blocked reading standard input: the first signal only asks it to stop, the second ends it.
+    for _ in 0..2 {
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().expect("wait");
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    // Nothing stored, the session is found interrupted by the next writer, staging rolled back.
+    let again = dir.path().join("again.jsonl");
+    std::fs::write(&again, trade_line("s", "IBM", 2) + "\n").expect("write");
+    let out = ingest(&root, "jsonl", &[again.to_str().expect("utf-8")], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stored_events(&root), 1);
+    let sessions = doc(&strata(&["--root", &root, "--json", "sessions"]));
+    let states: Vec<&str> = sessions
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| s["state"].as_str().expect("state"))
+        .collect();
+    assert_eq!(states, ["interrupted", "closed"], "{sessions}");
+}

@@ -11,12 +11,16 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
-    /// Balanced: daily files, manifests and checksums, sealed files gzip-compressed.
+    /// Balanced: daily files, manifests and checksums, sealed files zstd-compressed (level 1:
+    /// on the measured codec table it is six times faster than gzip 6 at a similar ratio, so
+    /// sealing keeps up with ingest above 1 M events/s).
     #[default]
     Research,
     /// Fastest capture: no compression, hourly files, short group-commit interval, no Parquet sink.
     LowLatency,
-    /// Keep everything long and small: zstd, lifecycle tiering on, checksums, Parquet sink.
+    /// Keep everything long and small: lifecycle tiering on, checksums, Parquet sink; hot files
+    /// sealed with zstd 1 (fast enough to keep up with ingest), recompressed with zstd 9 in the
+    /// warm tier.
     Archival,
 }
 
@@ -38,7 +42,7 @@ impl Profile {
         match self {
             Profile::Research => json!({
                 "layout": { "granularity": "daily" },
-                "storage": { "compress": true, "codec": "gzip:6", "manifests": true, "checksums": true },
+                "storage": { "compress": true, "codec": "zstd:1", "manifests": true, "checksums": true },
                 "sinks": { "jsonl": true, "parquet": false },
                 "durability": { "mode": "group_commit", "group_commit_interval_ms": 50 },
                 "lifecycle": { "enabled": true },
@@ -52,7 +56,7 @@ impl Profile {
             }),
             Profile::Archival => json!({
                 "layout": { "granularity": "daily" },
-                "storage": { "compress": true, "codec": "zstd:9", "manifests": true, "checksums": true },
+                "storage": { "compress": true, "codec": "zstd:1", "manifests": true, "checksums": true },
                 "sinks": { "jsonl": true, "parquet": true },
                 "durability": { "mode": "per_batch" },
                 "lifecycle": { "enabled": true },

@@ -551,6 +551,47 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Any bytes: an error naming the line, or a ledger — never a panic.
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            if let Err(e) = Ledger::parse(&bytes, "imports.jsonl") {
+                proptest::prop_assert!(e.to_string().contains("imports.jsonl"));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        // Each case writes and fsyncs up to 20 records.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Records written are read back: every committed key is found, with its counts.
+        #[test]
+        fn written_records_read_back(n in 1usize..20, torn in 0usize..40) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("_catalog")).unwrap();
+            let mut ledger = Ledger::default();
+            for i in 0..n {
+                ledger.append(dir.path(), commit(&format!("i{i}"), &format!("k{i}"))).unwrap();
+            }
+            // A torn tail of any length is ignored.
+            let path = dir.path().join(LEDGER_FILE);
+            let tail = br#"{"op":"commit","id":"x","key":"y","content_sha256":"c"}"#;
+            let mut f = std::fs::File::options().append(true).open(&path).unwrap();
+            f.write_all(&tail[..torn.min(tail.len())]).unwrap();
+            drop(f);
+            let read = Ledger::load(dir.path()).unwrap();
+            proptest::prop_assert_eq!(read.len(), n);
+            for i in 0..n {
+                let id = format!("i{i}");
+                proptest::prop_assert!(read.is_committed_id(&id), "{} not committed", id);
+                proptest::prop_assert_eq!(read.committed(&format!("k{i}")).unwrap().events, 3);
+            }
+        }
+    }
+
     #[test]
     fn keys_differ_by_content_and_by_settings() {
         let a = ImportKey::new("aa", "format=lean");

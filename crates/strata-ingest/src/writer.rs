@@ -325,6 +325,24 @@ impl State {
         Ok(())
     }
 
+    /// Takes the staged import `id` out (its open files leave the bound with it).
+    fn take_staging(&mut self, id: ImportId) -> Result<Staging> {
+        match self.staging.take() {
+            Some(staging) if staging.id == id => {
+                self.open_files -= staging
+                    .segments
+                    .values()
+                    .filter(|s| s.file.is_some())
+                    .count();
+                Ok(staging)
+            }
+            other => {
+                self.staging = other;
+                Err(Error::NoSuchImport)
+            }
+        }
+    }
+
     /// The streams appends belong to: the live ones, or the staged import's.
     fn streams(&self, staged: bool) -> &Streams {
         match (staged, self.staging.as_ref()) {
@@ -777,38 +795,40 @@ impl Writer {
             // One lookup of the open segment per event; a new one is opened before the ticket.
             st.clock += 1;
             let clock = st.clock;
-            if st
-                .segments_for(staged)
-                .get(stem)
-                .is_some_and(|s| s.file.is_none())
-            {
-                // A parked segment: reopened (closing another if the bound is reached).
-                st.make_room(inner.max_open)?;
-                if let Some(segment) = st.segments_for(staged).get_mut(stem) {
-                    segment.reopen()?;
-                }
-                st.open_files += 1;
-            }
-            let full = match st.segments_for(staged).get_mut(stem) {
-                Some(segment) => {
+            // One lookup of the open segment per event in the usual case (open and holding its
+            // file); a parked one is reopened, a missing one opened, before the ticket.
+            let appended = match st.segments_for(staged).get_mut(stem) {
+                Some(segment) if segment.file.is_some() => {
                     segment.last_used = clock;
-                    append_line(segment, line, event, max_bytes)?
+                    Some(append_line(segment, line, event, max_bytes)?)
                 }
+                _ => None,
+            };
+            let full = match appended {
+                Some(full) => full,
                 None => {
-                    let key = inner.layout.key_for_event(
-                        event,
-                        Some(st.streams(staged).routes[route].asset_class),
-                        inner.layout.granularity(),
-                    );
+                    let parked = st.segments_for(staged).contains_key(stem);
+                    // Closing another file first if the bound is reached.
                     st.make_room(inner.max_open)?;
-                    let mut segment = self.open_segment(st, stem, key, staged)?;
+                    if !parked {
+                        let key = inner.layout.key_for_event(
+                            event,
+                            Some(st.streams(staged).routes[route].asset_class),
+                            inner.layout.granularity(),
+                        );
+                        let segment = self.open_segment(st, stem, key, staged)?;
+                        st.segments_for(staged).insert(stem.to_string(), segment);
+                    }
+                    let Some(segment) = st.segments_for(staged).get_mut(stem) else {
+                        return Err(Error::Config(format!("segment {stem} vanished")));
+                    };
+                    if segment.file.is_none() {
+                        segment.reopen()?;
+                    }
                     segment.last_used = clock;
+                    let full = append_line(segment, line, event, max_bytes)?;
                     st.open_files += 1;
-                    let segment = st
-                        .segments_for(staged)
-                        .entry(stem.to_string())
-                        .or_insert(segment);
-                    append_line(segment, line, event, max_bytes)?
+                    full
                 }
             };
             st.last_ticket += ticketed;
@@ -1254,23 +1274,7 @@ impl Writer {
     ) -> Result<ImportEnd> {
         let digest = key.digest();
         let mut ledger = lock(&self.inner.imports);
-        let staging = {
-            let mut st = lock(&self.inner.state);
-            match st.staging.take() {
-                Some(staging) if staging.id == id => {
-                    st.open_files -= staging
-                        .segments
-                        .values()
-                        .filter(|s| s.file.is_some())
-                        .count();
-                    staging
-                }
-                other => {
-                    st.staging = other;
-                    return Err(Error::NoSuchImport);
-                }
-            }
-        };
+        let staging = lock(&self.inner.state).take_staging(id)?;
         if let Some(done) = ledger.committed(&digest) {
             let done = done.clone();
             self.discard_staging(&mut ledger, staging, "the input was imported already")?;
@@ -1388,23 +1392,7 @@ impl Writer {
     /// Rolls the import `id` back: nothing of it is stored, and the ledger records why.
     pub fn abort_import(&self, id: ImportId, reason: &str) -> Result<()> {
         let mut ledger = lock(&self.inner.imports);
-        let staging = {
-            let mut st = lock(&self.inner.state);
-            match st.staging.take() {
-                Some(staging) if staging.id == id => {
-                    st.open_files -= staging
-                        .segments
-                        .values()
-                        .filter(|s| s.file.is_some())
-                        .count();
-                    staging
-                }
-                other => {
-                    st.staging = other;
-                    return Err(Error::NoSuchImport);
-                }
-            }
-        };
+        let staging = lock(&self.inner.state).take_staging(id)?;
         self.discard_staging(&mut ledger, staging, reason)
     }
 
