@@ -1166,7 +1166,19 @@ fn find_sidecars(
                 continue;
             }
         };
-        if file_type.is_dir() {
+        if file_type.is_symlink() {
+            // Never followed (it could point anywhere), but never passed over in silence: what
+            // it hides may be data the index should list.
+            report.problems.push(RebuildProblem {
+                error: Error::io(
+                    &path,
+                    std::io::Error::other(
+                        "a symbolic link inside the archive; not followed (replace it with the real file or folder)",
+                    ),
+                ),
+                path,
+            });
+        } else if file_type.is_dir() {
             let reserved = dir == root
                 && entry
                     .file_name()

@@ -299,6 +299,10 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
                 if !g.quiet && !g.json {
                     eprintln!("{}", describe_import(&done));
                 }
+                if let Some(why) = &done.unfinished {
+                    eprintln!("error: {why}");
+                    failures.push((name, why.clone()));
+                }
                 imports.push(done);
             }
             Err(strata::Error::Stopped) => {

@@ -214,7 +214,24 @@ macro_rules! out {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let asked_json = std::env::args_os().any(|a| a == "--json");
+            if asked_json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+            {
+                // `--json` promises one document on stdout, also for a usage error.
+                out!(
+                    "{}",
+                    json!({ "ok": false, "error": e.kind().to_string(), "usage": e.to_string() })
+                );
+                eprint!("{e}");
+                return ExitCode::from(2);
+            }
+            e.exit()
+        }
+    };
     let level = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",

@@ -608,3 +608,79 @@ fn a_second_sigint_exits_at_once_and_the_next_open_recovers() {
         .collect();
     assert_eq!(states, ["interrupted", "closed"], "{sessions}");
 }
+
+#[test]
+fn a_symlinked_folder_inside_the_archive_is_refused_never_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = archive(dir.path());
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::create_dir_all(Path::new(&root).join("hot")).expect("mkdir");
+    std::os::unix::fs::symlink(&outside, Path::new(&root).join("hot/BTCUSDT")).expect("link");
+    let gz = testdata("binance/btcusdt_20240808_first3000.txt.gz");
+    let gz = gz.to_str().expect("utf-8");
+    let out = ingest(&root, "binance", &[gz], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let error = doc(&out)["failed"][0]["error"]
+        .as_str()
+        .expect("error")
+        .to_string();
+    assert!(error.contains("symbolic link"), "{error}");
+    assert_eq!(
+        std::fs::read_dir(&outside).expect("dir").count(),
+        0,
+        "nothing written through the link"
+    );
+    // `catalog rebuild` names the link as a problem instead of passing over it.
+    let out = strata(&["--root", &root, "--json", "catalog", "rebuild"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(doc(&out)["problems"][0]
+        .as_str()
+        .expect("problem")
+        .contains("symbolic link"));
+    // With the link gone, the same input imports (it was never committed).
+    std::fs::remove_file(Path::new(&root).join("hot/BTCUSDT")).expect("unlink");
+    let out = ingest(&root, "binance", &[gz], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stored_events(&root) > 10_000);
+}
+
+#[test]
+fn the_same_content_compressed_otherwise_or_piped_is_the_same_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = archive(dir.path());
+    let gz = testdata("binance/btcusdt_20240808_first3000.txt.gz");
+    let plain = testdata("binance/btcusdt_20240808_first3000.txt");
+    let out = ingest(&root, "binance", &[gz.to_str().expect("utf-8")], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stored = stored_events(&root);
+    let out = ingest(&root, "binance", &[plain.to_str().expect("utf-8")], &[]);
+    assert!(out.status.success());
+    assert!(doc(&out)["files"][0]["already_imported"].is_object());
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "--root", &root, "--json", "ingest", "--format", "binance", "-",
+        ])
+        .stdin(std::fs::File::open(&gz).expect("open"))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(doc(&out)["files"][0]["already_imported"].is_object());
+    assert_eq!(stored_events(&root), stored);
+}
+
+#[test]
+fn a_usage_error_with_json_prints_one_document() {
+    for args in [
+        vec!["--json", "ingest", "--format", "bogus", "x"],
+        vec!["--json", "ls", "--bogus"],
+        vec![
+            "--json", "ingest", "--format", "lean", "--wait", "banana", "x",
+        ],
+    ] {
+        let out = strata(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let report = doc(&out);
+        assert_eq!(report["ok"], false, "{args:?}");
+    }
+}

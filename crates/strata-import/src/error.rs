@@ -128,7 +128,7 @@ pub enum ImportError {
 
 impl ImportError {
     /// Wraps a codec error, naming `file`.
-    pub(crate) fn codec(file: &str, source: strata_codec::Error) -> Self {
+    pub fn codec(file: &str, source: strata_codec::Error) -> Self {
         ImportError::Codec {
             file: file.to_string(),
             source: source.with_path(file),

@@ -143,8 +143,8 @@ pub struct CommittedImport {
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
     committed: HashMap<String, CommittedImport>,
-    /// Import ids whose latest record is a commit.
-    committed_ids: std::collections::HashSet<String>,
+    /// Import ids whose latest record is a commit, with the files that commit names.
+    committed_ids: HashMap<String, Vec<String>>,
     /// Every import id any record names.
     ids: std::collections::HashSet<String>,
     /// Set when an append failed after it began writing: the file may hold a record this
@@ -217,7 +217,7 @@ impl Ledger {
                 files,
                 ..
             } => {
-                self.committed_ids.insert(id.clone());
+                self.committed_ids.insert(id.clone(), files.clone());
                 self.ids.insert(id.clone());
                 self.committed.entry(key).or_insert(CommittedImport {
                     id,
@@ -244,7 +244,13 @@ impl Ledger {
 
     /// True when the latest record of the import `id` is its commit.
     pub fn is_committed_id(&self, id: &str) -> bool {
-        self.committed_ids.contains(id)
+        self.committed_ids.contains_key(id)
+    }
+
+    /// The data files the commit of import `id` names (relative to the root), if it is
+    /// committed.
+    pub fn committed_files(&self, id: &str) -> Option<&[String]> {
+        self.committed_ids.get(id).map(Vec::as_slice)
     }
 
     /// Committed imports.
@@ -391,8 +397,9 @@ pub(crate) fn recover_staging(root: &Path, ledger: &mut Ledger) -> Result<Vec<St
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         // One staged import's trouble must not keep the archive from opening.
-        let done = if ledger.is_committed_id(&id) {
-            publish_dir(root, &dir).map(|moved| {
+        let done = if let Some(files) = ledger.committed_files(&id) {
+            let files = committed_paths(&id, files);
+            publish_dir(root, &dir, &files).map(|moved| {
                 format!("finished committed import {id}: moved {moved} staged file(s) into hot/")
             })
         } else {
@@ -421,18 +428,41 @@ pub(crate) fn recover_staging(root: &Path, ledger: &mut Ledger) -> Result<Vec<St
     Ok(notes)
 }
 
-/// Moves every file under a staging folder (`_staging/<id>/hot/...`) to the same place under
-/// the root, fsyncing the folders it touched, then removes the staging folder. Returns the files
-/// moved.
-pub(crate) fn publish_dir(root: &Path, dir: &Path) -> Result<usize> {
+/// The files a committed import may move into place: the data files its commit names and its
+/// own quarantine file, relative to the root.
+pub(crate) fn committed_paths(id: &str, files: &[String]) -> std::collections::HashSet<String> {
+    let mut paths: std::collections::HashSet<String> = files.iter().cloned().collect();
+    paths.insert(format!("{}/rejected/{id}.jsonl", crate::paths::QUARANTINE));
+    paths
+}
+
+/// Moves the files of a staging folder (`_staging/<id>/hot/...`) that `allowed` names (paths
+/// relative to the root) to the same place under the root, fsyncing the folders it touched, then
+/// removes the staging folder — and with it anything else found there, which no commit named.
+/// Returns the files moved.
+pub(crate) fn publish_dir(
+    root: &Path,
+    dir: &Path,
+    allowed: &std::collections::HashSet<String>,
+) -> Result<usize> {
     let files = crate::reader::files_under(dir)?;
     let mut touched: Vec<PathBuf> = Vec::new();
+    let mut moved = 0;
     for file in &files {
         let rel = file.strip_prefix(dir).map_err(|_| Error::BadFile {
             path: file.clone(),
             line: 0,
             reason: "not under its staging folder".into(),
         })?;
+        let rel_text = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if !allowed.contains(&rel_text) {
+            tracing::warn!(target: "strata::ingest", "{}: not a file of the committed import; removed with its staging folder", file.display());
+            continue;
+        }
         let target = root.join(rel);
         if let Some(parent) = target.parent() {
             create_dirs(root, parent, &mut touched)?;
@@ -452,6 +482,7 @@ pub(crate) fn publish_dir(root: &Path, dir: &Path) -> Result<usize> {
         }
         std::fs::rename(file, &target).map_err(io_err(&target))?;
         touched.push(crate::seal::parent_of(&target));
+        moved += 1;
     }
     touched.sort();
     touched.dedup();
@@ -459,7 +490,21 @@ pub(crate) fn publish_dir(root: &Path, dir: &Path) -> Result<usize> {
         crate::seal::sync_dir(d)?;
     }
     remove_tree(dir)?;
-    Ok(files.len())
+    Ok(moved)
+}
+
+/// Refuses a symlink anywhere between `root` and `path` (which need not exist yet).
+pub(crate) fn refuse_symlinks_on_the_way(root: &Path, path: &Path) -> Result<()> {
+    let mut cur = path.to_path_buf();
+    while cur.starts_with(root) && cur != root {
+        if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::Symlink { path: cur });
+        }
+        if !cur.pop() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `dir` and its missing parents under `root`, refusing a symlink anywhere between

@@ -104,6 +104,9 @@ pub enum ImportEnd {
         files: Vec<String>,
         /// Events stored.
         events: u64,
+        /// Set when the import is committed but its files could not be moved into `hot/` yet
+        /// (the next open finishes it): why.
+        unfinished: Option<String>,
     },
     /// The input turned out to be imported already (its key is known only once it was read,
     /// as for standard input): the staged copy was discarded.
@@ -1311,6 +1314,16 @@ impl Writer {
             }
             Ok(())
         })();
+        // The files must be able to reach their places: a symlink on the way into `hot/` (which
+        // strata never follows) would leave a committed import nowhere to go.
+        let synced = synced.and_then(|()| {
+            jobs.iter().try_for_each(|job| {
+                crate::imports::refuse_symlinks_on_the_way(
+                    &self.inner.root,
+                    &self.inner.root.join(&job.rel),
+                )
+            })
+        });
         if let Err(e) = synced {
             let _ = std::fs::remove_dir_all(&dir);
             let _ = ledger.append(
@@ -1367,25 +1380,29 @@ impl Writer {
         // 3. Into `hot/`, then sealed as usual. The import has happened whatever this step
         //    does: if it fails, the next open finishes it (and seals the files), and the
         //    failure is reported with the seal failures.
-        match crate::imports::publish_dir(&self.inner.root, &dir) {
+        let allowed = crate::imports::committed_paths(&name, &files);
+        let unfinished = match crate::imports::publish_dir(&self.inner.root, &dir, &allowed) {
             Ok(_) => {
                 for mut job in jobs {
                     job.path = self.inner.root.join(&job.rel);
                     self.inner.sealer.submit(job);
                 }
+                None
             }
             Err(e) => {
                 let note = format!(
                     "import {name} is committed but its files are not yet in hot/ ({e}); the next open moves and seals them"
                 );
                 tracing::error!(target: "strata::ingest", "{note}");
-                lock(&self.inner.state).report.seal_failures.push(note);
+                lock(&self.inner.state).report.recovery.push(note.clone());
+                Some(note)
             }
-        }
+        };
         Ok(ImportEnd::Committed {
             id: name,
             files,
             events: counts.events,
+            unfinished,
         })
     }
 

@@ -175,3 +175,35 @@ fn import_ids_are_never_reused_and_stray_staging_files_stop_nothing() {
     assert!(ledger.knows("daily-0001") && ledger.knows("daily-0002"));
     assert!(ledger.committed(&key.digest()).is_none());
 }
+
+#[test]
+fn only_the_files_a_commit_names_are_moved_into_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path(), "s").unwrap();
+    let ImportStart::Started(id) = writer.begin_import("in", None).unwrap() else {
+        panic!("starts");
+    };
+    writer.append_batch_with(&[trade(1)], staged(id)).unwrap();
+    writer
+        .commit_import(id, &ImportKey::new("aa", "v1"), ImportTally::default())
+        .unwrap();
+    writer.close().unwrap();
+    // A file planted in a staging folder named after that committed import.
+    let planted = dir
+        .path()
+        .join("_staging/s-0001/hot/FAKE/trade/2023-11-14_000001.jsonl");
+    std::fs::create_dir_all(planted.parent().unwrap()).unwrap();
+    std::fs::write(
+        &planted,
+        strata_model::jsonl::encode_line(&trade(99)).unwrap(),
+    )
+    .unwrap();
+    let writer = open(dir.path(), "t").unwrap();
+    writer.close().unwrap();
+    assert!(
+        !dir.path().join("hot/FAKE").exists(),
+        "a planted file was published"
+    );
+    assert!(!dir.path().join("_staging/s-0001").exists());
+    assert_eq!(stored(dir.path()), 1);
+}

@@ -100,6 +100,39 @@ pub fn config_of_dir(dir: &Path) -> Result<(PathBuf, Config)> {
     }
 }
 
+/// The content an import is keyed by: the SHA-256 of the input once decompressed (so
+/// `x.txt`, `x.txt.gz` and `x.txt.zst` are one input), or of the file's own bytes for a zip
+/// (whose entries Lean reads) and for an input whose stream cannot be decoded (it is damaged: the
+/// import will say so).
+fn content_sha256(path: &Path, format: Format) -> Result<String> {
+    let raw = || {
+        std::fs::File::open(path)
+            .and_then(|f| strata_ingest::imports::sha256_of(std::io::BufReader::new(f)))
+            .map_err(io(path))
+    };
+    let zip = format == Format::Lean
+        && path
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".zip");
+    if zip {
+        return raw();
+    }
+    match strata_codec::open_file(path) {
+        Ok(decoded) => match strata_ingest::imports::sha256_of(decoded) {
+            Ok(sha) => Ok(sha),
+            Err(_) => raw(),
+        },
+        Err(_) => raw(),
+    }
+}
+
+/// What tells that a file changed: its length and modification time.
+fn file_stamp(path: &Path) -> Result<(u64, Option<std::time::SystemTime>)> {
+    let meta = std::fs::metadata(path).map_err(io(path))?;
+    Ok((meta.len(), meta.modified().ok()))
+}
+
 /// True when `dir` holds an archive: a `strata.toml` or a `_catalog/` folder.
 pub fn is_archive(dir: &Path) -> bool {
     dir.join(CONFIG_FILE_NAME).is_file() || dir.join("_catalog").is_dir()
@@ -132,6 +165,9 @@ pub struct FileImport {
     pub import_id: Option<String>,
     /// Set when the ledger already held this input as imported: nothing was stored again.
     pub already_imported: Option<CommittedImport>,
+    /// Set when the import is committed (it will not be imported again) but its files could
+    /// not be moved into `hot/` yet; the next open finishes it. Why.
+    pub unfinished: Option<String>,
     /// Set when the input was cut short and its readable prefix was kept
     /// ([`ImportOptions::keep_readable_prefix`]): where and why it stopped.
     pub kept_prefix: Option<String>,
@@ -242,10 +278,8 @@ impl Archive {
     ) -> Result<FileImport> {
         let name = path.display().to_string();
         let settings = strata_import::import_settings(&name, format, options)?;
-        let content = std::fs::File::open(path)
-            .and_then(|f| strata_ingest::imports::sha256_of(std::io::BufReader::new(f)))
-            .map_err(io(path))?;
-        let key = ImportKey::new(content, settings);
+        let before = file_stamp(path)?;
+        let key = ImportKey::new(content_sha256(path, format)?, settings);
         let id = match writer.begin_import(&name, Some(&key))? {
             ImportStart::AlreadyImported(done) => {
                 return Ok(FileImport {
@@ -264,10 +298,7 @@ impl Archive {
             .and_then(|staged| {
                 // The key must name what was imported: a file that changed while it was read
                 // (still being written, replaced) is refused, not stored under another's key.
-                let after = std::fs::File::open(path)
-                    .and_then(|f| strata_ingest::imports::sha256_of(std::io::BufReader::new(f)))
-                    .map_err(io(path))?;
-                if after != key.content_sha256 {
+                if file_stamp(path)? != before {
                     return Err(Error::InputChanged { file: name.clone() });
                 }
                 Ok(staged)
@@ -288,7 +319,10 @@ impl Archive {
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileImport> {
         let settings = strata_import::import_settings(name, format, options)?;
-        let (reader, hash) = HashingReader::new(reader);
+        // Keyed, like a file, by the content once decompressed (a zip: its own bytes).
+        let decoded = strata_codec::decoder_for_content(reader)
+            .map_err(|e| strata_import::ImportError::codec(name, e))?;
+        let (reader, hash) = HashingReader::new(decoded);
         let id = match writer.begin_import(name, None)? {
             ImportStart::Started(id) => id,
             // Without a key the ledger cannot know the input yet; kept for completeness.
@@ -348,7 +382,10 @@ impl Archive {
             note: out.kept_prefix.clone(),
         };
         match writer.commit_import(id, &key(), tally)? {
-            ImportEnd::Committed { id, .. } => out.import_id = Some(id),
+            ImportEnd::Committed { id, unfinished, .. } => {
+                out.import_id = Some(id);
+                out.unfinished = unfinished;
+            }
             ImportEnd::AlreadyImported(done) => {
                 out.accepted = 0;
                 out.already_imported = Some(done);
