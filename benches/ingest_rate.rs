@@ -8,15 +8,15 @@
 //! ```
 //!
 //! Per repetition, in this order: the serde_json ceiling, then strata with each seal setting
-//! (none, lz4, gzip:6; hourly files, as the LowLatency profile writes), then strata with daily
+//! (none, lz4, zstd:1, gzip:6; hourly files, as the LowLatency profile writes), then strata with daily
 //! files (one file for the day, so nothing is sealed before `close()`), each on a fresh
 //! temporary folder; the tables give the median over the repetitions (min–max beside it). Then, unless `--skip-import`, each import input through the
-//! importer alone and through importer → writer → flush → close. Options:
+//! importer alone and through `strata::archive::Archive::import_file` (hash, stage, commit) → close. Options:
 //!
 //! - `--reps N` (default 5), `--batch N` events per `append_batch` (default 1000),
 //!   `--interval-ms N` group-commit interval (default 10), `--events N` use only the first N
 //!   events (default all), `--import-reps N` (default 3), `--seal LIST` seal settings to run (default
-//!   `none,lz4,gzip:6`), `--skip-import`, `--only-import`.
+//!   `none,lz4,zstd:1,gzip:6`), `--skip-import`, `--only-import`.
 //! - `TMPDIR` chooses where the temporary folders go (the same file system as the workspace here).
 
 // A measuring program: a failure is a panic with its message.
@@ -67,7 +67,9 @@ fn options() -> Options {
             "--events" => o.events = Some(value("--events")),
             "--import-reps" => o.import_reps = value("--import-reps").max(1),
             "--seal" => {
-                let list = args.next().expect("--seal needs a list: none,lz4,gzip:6");
+                let list = args
+                    .next()
+                    .expect("--seal needs a list: none,lz4,zstd:1,gzip:6");
                 o.seals = list
                     .split(',')
                     .map(|name| {

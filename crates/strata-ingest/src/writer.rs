@@ -251,7 +251,12 @@ impl State {
         if staged {
             if let Some(staging) = self.staging.as_mut() {
                 if let Some(segment) = staging.segments.remove(stem) {
-                    self.open_files -= usize::from(segment.file.is_some());
+                    if let Some(file) = &segment.file {
+                        // The next group commit syncs it (the import's commit syncs it again,
+                        // cheaply by then).
+                        self.pending_files.push(Arc::clone(file));
+                        self.open_files -= 1;
+                    }
                     staging.jobs.push(segment.into_job(reason)?);
                 }
             }
@@ -1020,7 +1025,13 @@ impl Writer {
         let (watermark, files, dirs) = {
             let mut st = lock(&inner.state);
             let mut files = std::mem::take(&mut st.pending_files);
-            for segment in st.segments.values_mut() {
+            // A staged import's segments are synced along (they count for no ticket): their
+            // bytes then reach the disk while the import runs, not all at its commit.
+            let State {
+                segments, staging, ..
+            } = &mut *st;
+            let staged = staging.iter_mut().flat_map(|s| s.segments.values_mut());
+            for segment in segments.values_mut().chain(staged) {
                 segment.drain()?;
                 if segment.dirty {
                     if let Some(file) = &segment.file {
