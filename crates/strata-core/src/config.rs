@@ -115,7 +115,7 @@ pub struct StorageSettings {
     pub max_file_age_secs: u64,
     /// At most this many hot segments hold an open file at once (the least recently written is
     /// closed first and reopened when written again; it stays one file). The writer also keeps
-    /// within half the process's open-file limit (`ulimit -n`).
+    /// within a fifth of the process's open-file limit (`ulimit -n`).
     #[serde(default = "default_max_open_segments")]
     pub max_open_segments: usize,
 }

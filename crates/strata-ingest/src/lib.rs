@@ -127,6 +127,14 @@ pub enum Error {
         /// How long this writer waited for it.
         waited: std::time::Duration,
     },
+    /// An fsync failed: the bytes it covered may be lost (a later fsync of the same file can
+    /// report success), so this writer moves its durable watermark no more and commits no
+    /// import; open the archive again (recovery keeps every complete line on disk).
+    #[error("an fsync failed ({reason}); this writer acknowledges nothing more: close it and open the archive again")]
+    SyncFailed {
+        /// The error.
+        reason: String,
+    },
     /// An append or commit named an import that is not in progress on this writer.
     #[error("no such import in progress on this writer")]
     NoSuchImport,

@@ -176,6 +176,10 @@ struct State {
     next_import: u64,
     /// Segments (hot and staged) holding an open file.
     open_files: usize,
+    /// Segments in the order they took their handles (see [`State::make_room`]).
+    open_order: std::collections::VecDeque<(bool, String, u64)>,
+    /// At most this many segments hold an open file (see [`open_file_bound`]).
+    max_open: usize,
     /// Counts appends: a segment's `last_used`.
     clock: u64,
 }
@@ -210,6 +214,8 @@ struct Staging {
     quarantine: Quarantine,
     /// The import's own streams and integrity checks.
     streams: Streams,
+    /// Why writing or syncing one of its segments failed, if it did: the commit then refuses.
+    failed: Option<String>,
 }
 
 struct Inner {
@@ -238,8 +244,8 @@ struct Inner {
     lock: Mutex<Option<WriterLock>>,
     /// The import ledger (appended to only while the lock is held).
     imports: Mutex<Ledger>,
-    /// At most this many segments hold an open file.
-    max_open: usize,
+    /// Set by the first failed fsync of a commit (see [`Error::SyncFailed`]).
+    failed_sync: Mutex<Option<String>>,
 }
 
 impl State {
@@ -247,7 +253,16 @@ impl State {
     /// next commit fsyncs it even if sealing is still running. A staged segment (`staged`) is
     /// kept with its import instead, to be fsynced and sealed when the import is committed;
     /// `None` is returned for it.
-    fn retire(&mut self, stem: &str, staged: bool, reason: SealReason) -> Result<Option<Segment>> {
+    fn retire(
+        &mut self,
+        stem: &str,
+        staged: bool,
+        reason: SealReason,
+        sync: bool,
+    ) -> Result<Option<Segment>> {
+        // Room for the handle this adds to the files waiting for a commit (before the segment
+        // leaves the map, so an error here loses nothing).
+        self.bound_pending(sync)?;
         if staged {
             if let Some(staging) = self.staging.as_mut() {
                 if let Some(segment) = staging.segments.remove(stem) {
@@ -307,28 +322,70 @@ impl State {
     /// Closes the least recently written segments' files until fewer than `max_open` are open
     /// (hot segments are fsynced first, so the durable watermark stays true; staged ones are
     /// fsynced when their import commits).
-    fn make_room(&mut self, max_open: usize) -> Result<()> {
-        while self.open_files >= max_open {
-            let hot = self
-                .segments
-                .iter()
-                .filter(|(_, s)| s.file.is_some())
-                .map(|(k, s)| (s.last_used, false, k));
-            let staged = self.staging.iter().flat_map(|st| {
-                st.segments
-                    .iter()
-                    .filter(|(_, s)| s.file.is_some())
-                    .map(|(k, s)| (s.last_used, true, k))
-            });
-            let Some((_, is_staged, stem)) = hot.chain(staged).min() else {
+    fn make_room(&mut self) -> Result<()> {
+        // `open_order` holds an entry for every segment that took a handle, in the order they
+        // took it, with the clock it had then. The front entry is closed if its segment was not
+        // written since; otherwise it goes to the back with its newer clock (a lazy LRU: the
+        // append path only sets `last_used`, and each entry moves at most once per append).
+        while self.open_files >= self.max_open {
+            let Some((staged, stem, stamp)) = self.open_order.pop_front() else {
                 break;
             };
-            let stem = stem.clone();
-            if let Some(segment) = self.segments_for(is_staged).get_mut(&stem) {
-                if segment.park(!is_staged)? {
-                    self.open_files -= 1;
+            let Some(segment) = self.segments_for(staged).get_mut(&stem) else {
+                continue; // retired since
+            };
+            if segment.file.is_none() {
+                continue; // parked already
+            }
+            if segment.last_used != stamp {
+                let newer = segment.last_used;
+                self.open_order.push_back((staged, stem, newer));
+                continue;
+            }
+            if segment.park(!staged)? {
+                self.open_files -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes that the segment `stem` took a file handle at `clock` (see [`State::make_room`]).
+    fn opened(&mut self, staged: bool, stem: &str, clock: u64) {
+        self.open_files += 1;
+        self.open_order.push_back((staged, stem.to_string(), clock));
+        // Entries of segments retired since are dropped from time to time (amortized O(1)), so
+        // a writer that never reaches the bound does not keep one per segment it ever opened.
+        if self.open_order.len() > 4 * self.max_open + 64 {
+            let order = std::mem::take(&mut self.open_order);
+            let mut seen = std::collections::HashSet::new();
+            // One entry per open segment: its latest (a segment's position in the order only
+            // ever moves back).
+            let mut kept: Vec<(bool, String, u64)> = order
+                .into_iter()
+                .rev()
+                .filter(|(staged, stem, _)| {
+                    self.segments_for(*staged)
+                        .get(stem)
+                        .is_some_and(|s| s.file.is_some())
+                        && seen.insert((*staged, stem.clone()))
+                })
+                .collect();
+            kept.reverse();
+            self.open_order = kept.into();
+        }
+    }
+
+    /// Files waiting for the next commit's fsync hold their handles: when as many wait as the
+    /// bound allows open segments, they are synced and closed now, so retiring many partitions
+    /// between two commits cannot exhaust the process's open files.
+    fn bound_pending(&mut self, sync: bool) -> Result<()> {
+        while self.pending_files.len() >= self.max_open {
+            if let Some(file) = self.pending_files.last() {
+                if sync {
+                    file.sync_data().map_err(io_err("hot"))?;
                 }
             }
+            self.pending_files.pop();
         }
         Ok(())
     }
@@ -429,8 +486,11 @@ fn append_line(segment: &mut Segment, line: &[u8], event: &Event, max_bytes: u64
     Ok(segment.len >= max_bytes)
 }
 
-/// `configured`, kept within half the process's soft open-file limit (`ulimit -n`, read from
-/// `/proc/self/limits` where there is one) and at least 8.
+/// `configured`, kept within a fifth of the process's soft open-file limit (`ulimit -n`, read from
+/// `/proc/self/limits` where there is one) and at least 8: a commit in flight holds the handles
+/// of the segments it syncs (since parked) and files waiting for a commit hold theirs (at most
+/// the bound, see `State::bound_pending`), so about three times the bound can be open at a
+/// moment, beside the index, the lock, the ledger and the sealer's files.
 fn open_file_bound(configured: usize) -> usize {
     let soft = std::fs::read_to_string("/proc/self/limits")
         .ok()
@@ -441,7 +501,7 @@ fn open_file_bound(configured: usize) -> usize {
         })
         .and_then(|n| n.parse::<usize>().ok());
     let bound = match soft {
-        Some(soft) => configured.min(soft / 2),
+        Some(soft) => configured.min(soft / 5),
         None => configured,
     };
     bound.max(8)
@@ -549,6 +609,8 @@ impl Writer {
                 staging: None,
                 next_import: 0,
                 open_files: 0,
+                open_order: std::collections::VecDeque::new(),
+                max_open: open_file_bound(config.storage.max_open_segments),
                 clock: 0,
             }),
             commit_lock: Mutex::new(()),
@@ -565,7 +627,7 @@ impl Writer {
             report_write: Mutex::new(()),
             lock: Mutex::new(Some(writer_lock)),
             imports: Mutex::new(imports),
-            max_open: open_file_bound(config.storage.max_open_segments),
+            failed_sync: Mutex::new(None),
             config,
         });
         let writer = Writer { inner };
@@ -592,6 +654,11 @@ impl Writer {
     /// The archive root.
     pub fn root(&self) -> &Path {
         &self.inner.root
+    }
+
+    /// True unless the durability mode is `none` (tests only): files are fsynced.
+    fn syncs(&self) -> bool {
+        self.inner.config.durability.mode != DurabilityMode::None
     }
 
     /// This writer's session id.
@@ -817,7 +884,7 @@ impl Writer {
                 None => {
                     let parked = st.segments_for(staged).contains_key(stem);
                     // Closing another file first if the bound is reached.
-                    st.make_room(inner.max_open)?;
+                    st.make_room()?;
                     if !parked {
                         let key = inner.layout.key_for_event(
                             event,
@@ -834,15 +901,18 @@ impl Writer {
                         segment.reopen()?;
                     }
                     segment.last_used = clock;
-                    let full = append_line(segment, line, event, max_bytes)?;
-                    st.open_files += 1;
-                    full
+                    // Counted as soon as it holds its handle (before anything can fail).
+                    st.opened(staged, stem, clock);
+                    let Some(segment) = st.segments_for(staged).get_mut(stem) else {
+                        return Err(Error::Config(format!("segment {stem} vanished")));
+                    };
+                    append_line(segment, line, event, max_bytes)?
                 }
             };
             st.last_ticket += ticketed;
             let ticket = st.last_ticket;
             if full {
-                if let Some(seg) = st.retire(stem, staged, SealReason::Size)? {
+                if let Some(seg) = st.retire(stem, staged, SealReason::Size, self.syncs())? {
                     to_seal.push((seg, SealReason::Size));
                 }
             }
@@ -954,7 +1024,9 @@ impl Writer {
             // partition opens a segment there without closing the current one.
             let forward = placement.range.start >= old_range.start;
             if forward {
-                if let Some(seg) = st.retire(&old, staged, SealReason::PartitionBoundary)? {
+                if let Some(seg) =
+                    st.retire(&old, staged, SealReason::PartitionBoundary, self.syncs())?
+                {
                     to_seal.push((seg, SealReason::PartitionBoundary));
                 }
             }
@@ -1022,16 +1094,15 @@ impl Writer {
     fn commit(&self) -> Result<Ticket> {
         let inner = &*self.inner;
         let _serial = lock(&inner.commit_lock);
-        let (watermark, files, dirs) = {
+        if let Some(why) = lock(&inner.failed_sync).clone() {
+            // An fsync failed: the kernel may have dropped those bytes and a later fsync of the
+            // same file can report success, so no watermark may move again in this session.
+            return Err(Error::SyncFailed { reason: why });
+        }
+        let (watermark, files, staged, dirs) = {
             let mut st = lock(&inner.state);
             let mut files = std::mem::take(&mut st.pending_files);
-            // A staged import's segments are synced along (they count for no ticket): their
-            // bytes then reach the disk while the import runs, not all at its commit.
-            let State {
-                segments, staging, ..
-            } = &mut *st;
-            let staged = staging.iter_mut().flat_map(|s| s.segments.values_mut());
-            for segment in segments.values_mut().chain(staged) {
+            for segment in st.segments.values_mut() {
                 segment.drain()?;
                 if segment.dirty {
                     if let Some(file) = &segment.file {
@@ -1040,17 +1111,40 @@ impl Writer {
                     }
                 }
             }
+            // A staged import's segments are synced along (they count for no ticket): their
+            // bytes then reach the disk while the import runs, not all at its commit. Their
+            // trouble is the import's (its commit refuses), not the live appends'.
+            let mut staged = Vec::new();
+            if let Some(staging) = st.staging.as_mut() {
+                for segment in staging.segments.values_mut() {
+                    match segment.drain() {
+                        Ok(()) if segment.dirty => {
+                            if let Some(file) = &segment.file {
+                                segment.dirty = false;
+                                staged.push(Arc::clone(file));
+                            }
+                        }
+                        Ok(()) => {}
+                        Err(e) => {
+                            staging.failed.get_or_insert(e.to_string());
+                        }
+                    }
+                }
+            }
             let mut dirs = std::mem::take(&mut st.pending_dirs);
             dirs.sort();
             dirs.dedup();
-            (st.last_ticket, files, dirs)
+            (st.last_ticket, files, staged, dirs)
         };
         if inner.config.durability.mode != DurabilityMode::None {
-            for file in &files {
-                file.sync_data().map_err(io_err(&inner.hot))?;
-            }
-            for dir in &dirs {
-                crate::seal::sync_dir(dir)?;
+            let synced = files
+                .iter()
+                .chain(&staged)
+                .try_for_each(|file| file.sync_data().map_err(io_err(&inner.hot)))
+                .and_then(|()| dirs.iter().try_for_each(|dir| crate::seal::sync_dir(dir)));
+            if let Err(e) = synced {
+                lock(&inner.failed_sync).get_or_insert(e.to_string());
+                return Err(e);
             }
         }
         if inner.durable.fetch_max(watermark, Ordering::AcqRel) < watermark {
@@ -1117,7 +1211,7 @@ impl Writer {
                 .collect();
             let mut out = Vec::new();
             for stem in stems {
-                if let Some(seg) = st.retire(&stem, false, SealReason::Age)? {
+                if let Some(seg) = st.retire(&stem, false, SealReason::Age, self.syncs())? {
                     out.push(seg);
                 }
             }
@@ -1272,6 +1366,7 @@ impl Writer {
             counts: StagedCounts::default(),
             quarantine,
             streams: Streams::default(),
+            failed: None,
         });
         Ok(ImportStart::Started(id))
     }
@@ -1303,6 +1398,7 @@ impl Writer {
             mut dirs,
             counts,
             mut quarantine,
+            failed: staging_failed,
             ..
         } = staging;
         // 1. Every staged byte and folder reaches the disk.
@@ -1325,6 +1421,14 @@ impl Writer {
             }
             Ok(())
         })();
+        // A segment that could not be written or synced while the import ran (a new handle's
+        // fsync may not report an earlier failure again) refuses the commit, as does any failed
+        // fsync of this writer.
+        let failed = staging_failed.or_else(|| lock(&self.inner.failed_sync).clone());
+        let synced = synced.and_then(|()| match failed {
+            Some(reason) => Err(Error::SyncFailed { reason }),
+            None => Ok(()),
+        });
         // The files must be able to reach their places: a symlink on the way into `hot/` (which
         // strata never follows) would leave a committed import nowhere to go.
         let synced = synced.and_then(|()| {

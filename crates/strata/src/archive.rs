@@ -101,21 +101,16 @@ pub fn config_of_dir(dir: &Path) -> Result<(PathBuf, Config)> {
 }
 
 /// The content an import is keyed by: the SHA-256 of the input once decompressed (so
-/// `x.txt`, `x.txt.gz` and `x.txt.zst` are one input), or of the file's own bytes for a zip
-/// (whose entries Lean reads) and for an input whose stream cannot be decoded (it is damaged: the
-/// import will say so).
+/// `x.txt`, `x.txt.gz` and `x.txt.zst` are one input), or of the file's own bytes for Lean input
+/// (a zip, whose entries the importer reads) and for an input whose stream cannot be decoded (it
+/// is damaged: the import will say so).
 fn content_sha256(path: &Path, format: Format) -> Result<String> {
     let raw = || {
         std::fs::File::open(path)
             .and_then(|f| strata_ingest::imports::sha256_of(std::io::BufReader::new(f)))
             .map_err(io(path))
     };
-    let zip = format == Format::Lean
-        && path
-            .to_string_lossy()
-            .to_ascii_lowercase()
-            .ends_with(".zip");
-    if zip {
+    if format == Format::Lean {
         return raw();
     }
     match strata_codec::open_file(path) {
@@ -319,10 +314,18 @@ impl Archive {
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileImport> {
         let settings = strata_import::import_settings(name, format, options)?;
-        // Keyed, like a file, by the content once decompressed (a zip: its own bytes).
-        let decoded = strata_codec::decoder_for_content(reader)
-            .map_err(|e| strata_import::ImportError::codec(name, e))?;
-        let (reader, hash) = HashingReader::new(decoded);
+        // Keyed, like a file, by the content once decompressed — but Lean input by its own bytes
+        // (a zip is read whole; its entries and a compressed CSV are decoded, and their damage
+        // told, by the Lean importer).
+        let input: Box<dyn std::io::Read + Send> = if format == Format::Lean {
+            Box::new(reader)
+        } else {
+            Box::new(
+                strata_codec::decoder_for_content(reader)
+                    .map_err(|e| strata_import::ImportError::codec(name, e))?,
+            )
+        };
+        let (reader, hash) = HashingReader::new(input);
         let id = match writer.begin_import(name, None)? {
             ImportStart::Started(id) => id,
             // Without a key the ledger cannot know the input yet; kept for completeness.
