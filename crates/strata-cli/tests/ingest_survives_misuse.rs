@@ -684,3 +684,18 @@ fn a_usage_error_with_json_prints_one_document() {
         assert_eq!(report["ok"], false, "{args:?}");
     }
 }
+
+#[test]
+fn the_demo_run_twice_adds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("demo");
+    let root = root.to_str().expect("utf-8");
+    let first = strata(&["--json", "demo", root]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let again = strata(&["--json", "demo", root]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let (first, again) = (doc(&first), doc(&again));
+    assert_eq!(first["events"], again["events"], "{again}");
+    assert_eq!(again["live_events"], 0);
+    assert_eq!(first["files"], again["files"]);
+}
