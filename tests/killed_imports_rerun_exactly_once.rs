@@ -10,20 +10,47 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The real-data inputs: committed cuts of `../shared/data` (see `testdata/README.md`).
-fn inputs() -> Vec<PathBuf> {
+/// The shared full data set (`$STRATA_DATA_DIR`, else `../shared/data` beside the workspace),
+/// when it is present — as it is in CI, which runs beside `shared/`.
+fn shared_data() -> Option<PathBuf> {
+    let dir = match std::env::var_os("STRATA_DATA_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+    };
+    dir.join("MANIFEST.tsv").is_file().then_some(dir)
+}
+
+/// The real-data inputs: whole vendor days from the shared data set — a full Lean SPY trade day
+/// (250,601 trades), a full FXCM EURUSD quote day (51,053 quotes), a Lean minute day and both
+/// Databento files whole (68,792 MBO and 2,288 MBP-1 records) — or, without it (a fresh clone
+/// elsewhere), the committed cuts of the same files (see `testdata/README.md`).
+fn inputs() -> (Vec<PathBuf>, &'static str) {
+    if let Some(shared) = shared_data() {
+        let files = [
+            "lean/equity/usa/tick/spy/20131007_trade.zip",
+            "lean/forex/fxcm/tick/eurusd/20140501_quote.zip",
+            "lean/equity/usa/minute/spy/20131007_trade.zip",
+            "nautilus/databento/esh4-glbx-mdp3-20231225.mbo.dbn.zst",
+            "nautilus/databento/historical_bars_catalog/databento/futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst",
+        ];
+        return (
+            files.iter().map(|p| shared.join(p)).collect(),
+            "whole vendor days from the shared data set",
+        );
+    }
     let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
-    [
+    let files = [
         "lean/equity/usa/tick/spy/20131007_trade.zip",
         "lean/equity/usa/tick/aig/20131009_quote.zip",
         "lean/forex/fxcm/tick/eurusd/20140501_quote.zip",
         "lean/equity/usa/minute/spy/20131007_trade.zip",
         "databento/esh4-glbx-mdp3-20231225.mbo.first2000.dbn.zst",
         "databento/futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst",
-    ]
-    .iter()
-    .map(|p| testdata.join(p))
-    .collect()
+    ];
+    (
+        files.iter().map(|p| testdata.join(p)).collect(),
+        "committed cuts (the shared data set is absent)",
+    )
 }
 
 fn import(root: &Path, inputs: &[PathBuf]) -> Command {
@@ -57,7 +84,7 @@ fn killed_imports_run_again_store_every_event_exactly_once() {
         .unwrap_or(30);
     let seed: u64 = 0x1a2b_3c4d;
     let mut rng = seed;
-    let inputs = inputs();
+    let (inputs, which) = inputs();
     let dir = tempfile::tempdir().unwrap();
 
     // The reference: one clean import.
@@ -121,7 +148,7 @@ fn killed_imports_run_again_store_every_event_exactly_once() {
         }
     }
     println!(
-        "killed imports: {rounds} SIGKILL rounds ({killed_mid} killed before the end, {rolled_back} unfinished imports rolled back by the next open, {finished} inputs found already imported by the re-run), {} events per archive, every round equal to a clean import",
+        "killed imports of {which}: {rounds} SIGKILL rounds ({killed_mid} killed before the end, {rolled_back} unfinished imports rolled back by the next open, {finished} inputs found already imported by the re-run), {} events per archive, every round equal to a clean import",
         clean.len()
     );
     assert!(killed_mid * 2 >= rounds, "most rounds are killed mid-run");

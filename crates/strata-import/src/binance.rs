@@ -6,13 +6,16 @@
 //! | message | events |
 //! |---|---|
 //! | `depthUpdate` | one [`OrderBookDelta`] per level of `b` (bid) and `a` (ask): `modify` with the new total size, or `cancel` when the size is zero (the size `"0.000"` is kept as sent); `sequence` = `u` |
-//! | `bookTicker` | a [`BboQuote`] of `b`/`B` and `a`/`A`; `sequence` = `u` |
+//! | `bookTicker` (futures: with `e`, `E`, `T`; spot: only `u`, `s`, `b`, `B`, `a`, `A`) | a [`BboQuote`] of `b`/`B` and `a`/`A`; `sequence` = `u` |
 //! | `trade` | a [`Trade`]: `trade_id` and `sequence` = `t`; side `sell` when `m` (the buyer is the maker) is true, else `buy`; `conditions` = `X` unless it is `MARKET` |
 //! | REST depth snapshot (`lastUpdateId`, `bids`, `asks`) | an [`L2Snapshot`]; `sequence` = `lastUpdateId` |
 //! | `markPrice`, `aggTrade`, `kline`, anything else | [`Record::Skipped`] |
 //!
 //! Event time is `T` (transaction time) when present, else `E` (event time), milliseconds →
-//! nanoseconds; receive time is the capture's local nanoseconds. Prices and sizes are the
+//! nanoseconds; receive time is the capture's local nanoseconds. Spot `bookTicker` messages and
+//! spot REST depth snapshots carry neither `T` nor `E`: their event time is the receive time,
+//! and the event says so (`time_basis` [`TimeBasis::Receive`], `"ts_basis":"receive"` in
+//! JSONL); a bare JSON line without `T`/`E` has no receive time either and is rejected. Prices and sizes are the
 //! decimal strings as sent, parsed exactly (`"60123.10"` stays `"60123.10"`). Symbol = `s`
 //! (a snapshot has none: it takes `--symbol`, else the last `s` seen), source `binance`, venue
 //! `BINANCE`.
@@ -28,7 +31,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use strata_model::{
     BboQuote, BookAction, BookSide, Decimal, Event, EventKind, L2Snapshot, Level, OrderBookDelta,
-    Payload, SchemaVersion, Side, Timestamp, Trade,
+    Payload, SchemaVersion, Side, TimeBasis, Timestamp, Trade,
 };
 
 use crate::input::{raw_text, LineParser};
@@ -127,13 +130,14 @@ struct Message<'a> {
 }
 
 impl Message<'_> {
-    /// Event time: `T`, else `E`.
-    fn event_time(&self) -> Result<Timestamp, String> {
-        let ms = self
-            .transaction_ms
-            .or(self.event_ms)
-            .ok_or("the message has no event time (`T` or `E`)")?;
-        Timestamp::from_millis(ms).ok_or_else(|| format!("event time {ms} ms is out of range"))
+    /// Event time: `T`, else `E`; `None` when the message carries neither.
+    fn event_time(&self) -> Result<Option<Timestamp>, String> {
+        match self.transaction_ms.or(self.event_ms) {
+            None => Ok(None),
+            Some(ms) => Timestamp::from_millis(ms)
+                .map(Some)
+                .ok_or_else(|| format!("event time {ms} ms is out of range")),
+        }
     }
 
     fn field<T>(&self, value: Option<T>, name: &str) -> Result<T, String> {
@@ -202,8 +206,20 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
         ),
         None => (None, outer),
     };
-    let event_time = message.event_time()?;
-    let receive_time = receive_ns.map_or(event_time, Timestamp::from_nanos);
+    // Spot `bookTicker` messages and spot REST depth snapshots carry no event time: the
+    // capture's receive time then serves as the event time, marked `ts_basis: receive`.
+    let (event_time, receive_time, time_basis) =
+        match (message.event_time()?, receive_ns.map(Timestamp::from_nanos)) {
+            (Some(event), Some(receive)) => (event, receive, TimeBasis::Venue),
+            (Some(event), None) => (event, event, TimeBasis::Venue),
+            (None, Some(receive)) => (receive, receive, TimeBasis::Receive),
+            (None, None) => {
+                return Err(
+                    "the message has no event time (`T` or `E`) and the line no receive time to stand in for it"
+                        .into(),
+                )
+            }
+        };
     let event = |symbol: String, sequence: u64, payload: Payload| Event {
         schema: SchemaVersion::CURRENT,
         source: ctx.source.clone(),
@@ -211,6 +227,7 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
         venue: Some(ctx.venue.clone()),
         event_time,
         receive_time,
+        time_basis,
         sequence: Some(sequence),
         payload,
     };
@@ -222,7 +239,12 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
         }
     };
 
-    if message.e.is_none() {
+    // Spot `bookTicker` messages have no `e` either: `{"u":…,"s":…,"b":…,"B":…,"a":…,"A":…}`.
+    let book_ticker = message.e.is_none()
+        && message.u.is_some()
+        && message.bid_qty.is_some()
+        && message.ask_qty.is_some();
+    if message.e.is_none() && !book_ticker {
         if let Some(last_update_id) = message.last_update_id {
             let bids = levels(message.field(message.bids, "bids")?, "bids")?;
             let asks = levels(message.field(message.asks, "asks")?, "asks")?;
@@ -234,7 +256,12 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
         }
         return Err("the message has no event type (`e`) and is not a depth snapshot".into());
     }
-    match message.e.as_deref().unwrap_or_default() {
+    let event_type = if book_ticker {
+        "bookTicker"
+    } else {
+        message.e.as_deref().unwrap_or_default()
+    };
+    match event_type {
         "depthUpdate" => {
             let last_update_id = message.field(message.u, "u")?;
             let first_update_id = message.field(message.first_update_id, "U")?;
@@ -481,6 +508,53 @@ mod tests {
     }
 
     #[test]
+    fn spot_book_tickers_take_the_receive_time_and_say_so() {
+        // Binance spot `<symbol>@bookTicker` (no `e`, `E` or `T`), bare and as a combined
+        // stream, as a capture writes them: the receive time stands in for the event time.
+        for line in [
+            r#"1723161255088176367 {"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#,
+            r#"1723161255088176367 {"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}"#,
+        ] {
+            let BinanceMessage::Event(event) = parse_line(line, &ctx()).unwrap() else {
+                panic!("{line}")
+            };
+            let Payload::BboQuote(q) = &event.payload else {
+                panic!()
+            };
+            assert_eq!(q.bid.unwrap().price.to_string(), "25.35190000");
+            assert_eq!(q.ask.unwrap().size.to_string(), "40.66000000");
+            assert_eq!(event.event_time.as_nanos(), 1_723_161_255_088_176_367);
+            assert_eq!(event.receive_time, event.event_time);
+            assert_eq!(event.time_basis, TimeBasis::Receive);
+            assert_eq!(
+                (event.symbol.as_str(), event.sequence),
+                ("BNBUSDT", Some(400900217))
+            );
+        }
+        // A futures bookTicker keeps the venue's time.
+        let futures = r#"1723161255088176367 {"e":"bookTicker","u":5123107839020,"s":"BTCUSDT","b":"61800.20","B":"2.507","a":"61800.30","A":"2.510","T":1723161256312,"E":1723161256313}"#;
+        let BinanceMessage::Event(event) = parse_line(futures, &ctx()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(event.time_basis, TimeBasis::Venue);
+        assert_eq!(event.event_time.as_nanos(), 1_723_161_256_312_000_000);
+        // A spot partial-depth message (`@depth5`: a snapshot without `E`) likewise.
+        let depth5 = r#"1723161255088176367 {"stream":"bnbusdt@depth5","data":{"lastUpdateId":160,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]]}}"#;
+        let with_symbol = BinanceContext {
+            symbol: Some("BNBUSDT".into()),
+            ..ctx()
+        };
+        let BinanceMessage::Event(event) = parse_line(depth5, &with_symbol).unwrap() else {
+            panic!()
+        };
+        assert_eq!(event.time_basis, TimeBasis::Receive);
+        // Without a receive time there is nothing to stand in: rejected, never dropped quietly.
+        let bare = r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#;
+        let err = parse_line(bare, &ctx()).unwrap_err();
+        assert!(err.contains("no receive time"), "{err}");
+    }
+
+    #[test]
     fn snapshots_take_the_context_symbol() {
         let line = r#"1723161255319702566 {"lastUpdateId":5123107852948,"E":1723161256501,"T":1723161256493,"bids":[["61800.20","2.909"]],"asks":[["61800.30","1.000"],["61800.40","0.5"]]}"#;
         let err = parse_line(line, &ctx()).unwrap_err();
@@ -534,14 +608,14 @@ mod tests {
                 "no `q`",
             ),
             (
-                r#"1 {"e":"trade","s":"X","t":1,"p":"1","q":"1","m":false}"#,
-                "no event time",
+                r#"{"e":"trade","s":"X","t":1,"p":"1","q":"1","m":false}"#,
+                "no event time (`T` or `E`) and the line no receive time",
             ),
             (
                 r#"1 {"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[[1.5,"1"]],"a":[]}"#,
                 "`b` is not a list",
             ),
-            (r#"1 {"a":1}"#, "no event time"),
+            (r#"1 {"a":1}"#, "no event type"),
         ] {
             let err = parse_line(line, &ctx()).unwrap_err();
             assert!(err.contains(needle), "{line}: {err}");

@@ -658,6 +658,7 @@ impl BoundCsvMapping {
             venue,
             event_time,
             receive_time,
+            time_basis: strata_model::TimeBasis::Venue,
             sequence,
             payload,
         })

@@ -189,6 +189,7 @@ impl DbnContext {
             venue: self.venue.clone(),
             event_time,
             receive_time,
+            time_basis: strata_model::TimeBasis::Venue,
             sequence,
             payload,
         })

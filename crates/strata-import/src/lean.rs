@@ -17,8 +17,11 @@
 //! `tests/lean_zips_import_exactly.rs` pin them):
 //!
 //! - **Times.** Lean writes milliseconds since midnight (or `yyyymmdd HH:mm`) in the data's
-//!   time zone: America/New_York for US equities, UTC for forex, CFDs and crypto (Lean's
-//!   `Data/*/readme.md`). strata converts with `chrono-tz`, daylight-saving correct: 09:30 in
+//!   time zone; some brokers' CFD and forex tick files give the milliseconds a fraction
+//!   (`46.2042`), kept to the nanosecond ([`parse_ms_time`]). The zone is
+//!   America/New_York for US equities, UTC-05 all year (no daylight saving) for FXCM forex and
+//!   CFDs, UTC for other forex, CFDs and crypto (the `dataTimeZone` of Lean's
+//!   `Data/market-hours/market-hours-database.json`). strata converts with `chrono-tz`, daylight-saving correct: 09:30 in
 //!   New York is 13:30Z in summer and 14:30Z in winter. A wall-clock time that does not exist
 //!   (inside a spring-forward hour) is rejected; an ambiguous one (the repeated fall-back hour)
 //!   takes the earlier instant.
@@ -323,6 +326,11 @@ impl LeanFile {
         match self.security_type {
             LeanSecurityType::Equity if self.market == "usa" => Some(chrono_tz::America::New_York),
             LeanSecurityType::Equity => None,
+            // Lean's market-hours database gives FXCM's data time zone as `UTC-05`: a fixed
+            // five hours behind UTC, with no daylight saving (New York standard time all year).
+            LeanSecurityType::Forex | LeanSecurityType::Cfd if self.market == "fxcm" => {
+                Some(chrono_tz::Etc::GMTPlus5)
+            }
             LeanSecurityType::Forex | LeanSecurityType::Cfd | LeanSecurityType::Crypto => {
                 Some(chrono_tz::UTC)
             }
@@ -427,17 +435,25 @@ impl LeanContext {
 
     /// The UTC time of `ms` milliseconds after the trading date's local midnight.
     pub fn time_of_ms(&self, ms: i64) -> Result<Timestamp, String> {
+        let ns = ms
+            .checked_mul(NANOS_PER_MS)
+            .ok_or_else(|| format!("{ms} ms after midnight is out of range"))?;
+        self.time_of_ns(ns)
+    }
+
+    /// The UTC time of `ns` nanoseconds after the trading date's local midnight.
+    pub fn time_of_ns(&self, ns: i64) -> Result<Timestamp, String> {
         if let Some(base) = self.midnight_utc_ns {
-            if (0..MS_PER_DAY).contains(&ms) {
-                return Ok(Timestamp::from_nanos(base + ms * NANOS_PER_MS));
+            if (0..MS_PER_DAY * NANOS_PER_MS).contains(&ns) {
+                return Ok(Timestamp::from_nanos(base + ns));
             }
         }
         let midnight = self
             .midnight
             .ok_or("this file has no trading date for millisecond times")?;
         let local = midnight
-            .checked_add_signed(chrono::TimeDelta::milliseconds(ms))
-            .ok_or_else(|| format!("{ms} ms after midnight is out of range"))?;
+            .checked_add_signed(chrono::TimeDelta::nanoseconds(ns))
+            .ok_or_else(|| format!("{ns} ns after midnight is out of range"))?;
         self.local_to_utc(local)
     }
 
@@ -467,6 +483,7 @@ impl LeanContext {
             },
             event_time,
             receive_time: event_time,
+            time_basis: strata_model::TimeBasis::Venue,
             sequence: Some(row),
             payload,
         }
@@ -495,7 +512,7 @@ impl LeanContext {
     fn bar_times(&self, text: &str) -> Result<(Timestamp, Timestamp), String> {
         let interval = i64::from(self.file.resolution.interval_s().unwrap_or(0)) * NANOS_PER_S;
         let start = if self.file.resolution.is_intraday_file() {
-            self.time_of_ms(parse_int(text, "time", "milliseconds since midnight")?)?
+            self.time_of_ns(parse_ms_time(text)?)?
         } else {
             let local = NaiveDateTime::parse_from_str(text, "%Y%m%d %H:%M")
                 .map_err(|_| format!("time: `{text}` is not `yyyymmdd HH:mm`"))?;
@@ -539,6 +556,50 @@ fn column<'a>(
         .ok_or_else(|| format!("missing column {index} ({name})"))
 }
 
+/// A time column of milliseconds since midnight, as nanoseconds. Lean writes whole
+/// milliseconds (`34200000`) and, in some brokers' CFD and forex tick files, a fraction
+/// (`46.2042`: 46 ms and 204.2 µs). Up to six fraction digits are exact; a seventh and later
+/// digit (finer than a nanosecond) is rounded to the nearest nanosecond, ties to even, as .NET's
+/// `Convert.ToInt64` rounds when Lean itself reads the column into 100 ns ticks.
+pub fn parse_ms_time(text: &str) -> Result<i64, String> {
+    let bad = || format!("time: `{text}` is not milliseconds since midnight");
+    let (whole, fraction) = match text.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (text, None),
+    };
+    let (negative, digits) = match whole.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, whole),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let ms: i64 = digits.parse().map_err(|_| bad())?;
+    let mut ns = ms.checked_mul(NANOS_PER_MS).ok_or_else(bad)?;
+    if let Some(fraction) = fraction {
+        if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let exact = &fraction[..fraction.len().min(6)];
+        let mut sub: i64 = 0;
+        for b in exact.bytes() {
+            sub = sub * 10 + i64::from(b - b'0');
+        }
+        for _ in exact.len()..6 {
+            sub *= 10;
+        }
+        // Round on the digits past the nanosecond: above half up, exactly half to even.
+        let rest = &fraction[exact.len()..];
+        if let Some(first) = rest.bytes().next() {
+            let tail_nonzero = rest.bytes().skip(1).any(|b| b != b'0');
+            let up = first > b'5' || (first == b'5' && (tail_nonzero || sub % 2 == 1));
+            sub += i64::from(up);
+        }
+        ns = ns.checked_add(sub).ok_or_else(bad)?;
+    }
+    Ok(if negative { -ns } else { ns })
+}
+
 fn parse_int(text: &str, column: &str, what: &str) -> Result<i64, String> {
     text.parse::<i64>()
         .map_err(|_| format!("{column}: `{text}` is not {what}"))
@@ -580,11 +641,7 @@ fn parse_flag(text: Option<&str>) -> Result<bool, String> {
 /// ```
 pub fn parse_trade_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
     let mut fields = line.split(',');
-    let ms = parse_int(
-        column(&mut fields, "time", 1)?,
-        "time",
-        "milliseconds since midnight",
-    )?;
+    let ns = parse_ms_time(column(&mut fields, "time", 1)?)?;
     let price = ctx.price(column(&mut fields, "price", 2)?, "price")?;
     let size = ctx.size(column(&mut fields, "size", 3)?, "size")?;
     let (exchange, conditions) = if ctx.file.security_type == LeanSecurityType::Equity {
@@ -601,7 +658,7 @@ pub fn parse_trade_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event,
     } else {
         (None, None)
     };
-    let event_time = ctx.time_of_ms(ms)?;
+    let event_time = ctx.time_of_ns(ns)?;
     Ok(ctx.event(
         event_time,
         row,
@@ -627,11 +684,7 @@ pub fn parse_quote_row(
     carry: &mut QuoteCarry,
 ) -> Result<Event, String> {
     let mut fields = line.split(',');
-    let ms = parse_int(
-        column(&mut fields, "time", 1)?,
-        "time",
-        "milliseconds since midnight",
-    )?;
+    let ns = parse_ms_time(column(&mut fields, "time", 1)?)?;
     let sized = !matches!(
         ctx.file.security_type,
         LeanSecurityType::Forex | LeanSecurityType::Cfd
@@ -674,7 +727,7 @@ pub fn parse_quote_row(
     } else {
         None
     };
-    let event_time = ctx.time_of_ms(ms)?;
+    let event_time = ctx.time_of_ns(ns)?;
     let unchanged = |level: &Level| sized && level.price.is_zero() && level.size.is_zero();
     let bid = if unchanged(&bid) {
         carry.bid
@@ -971,7 +1024,7 @@ mod tests {
             (f.security_type, f.market.as_str(), f.symbol.as_str()),
             (LeanSecurityType::Forex, "fxcm", "EURUSD")
         );
-        assert_eq!(f.default_time_zone(), Some(chrono_tz::UTC));
+        assert_eq!(f.default_time_zone(), Some(chrono_tz::Etc::GMTPlus5));
         let f = LeanFile::resolve(
             Path::new("crypto/coinbase/daily/btcusd_quote.zip"),
             &none,
@@ -1162,13 +1215,57 @@ mod tests {
         let ctx = LeanContext::new(f, "lean", None, None).unwrap();
         let mut carry = QuoteCarry::default();
         let event = parse_quote_row("1787,1.38727,1.38730", 1, &ctx, &mut carry).unwrap();
-        assert_eq!(event.event_time.to_string(), "2014-05-01T00:00:01.787Z");
+        // FXCM writes its times at UTC-05 (no daylight saving): 00:00:01.787 there is 05:00Z.
+        assert_eq!(event.event_time.to_string(), "2014-05-01T05:00:01.787Z");
         let Payload::BboQuote(q) = event.payload else {
             panic!()
         };
         assert_eq!(q.bid.unwrap().price.to_string(), "1.38727");
         assert_eq!(q.ask.unwrap().price.to_string(), "1.38730");
         assert_eq!(q.ask.unwrap().size, Decimal::ZERO);
+    }
+
+    #[test]
+    fn fractional_millisecond_times_are_kept_to_the_nanosecond() {
+        assert_eq!(parse_ms_time("46.2042"), Ok(46_204_200));
+        assert_eq!(parse_ms_time("34200000"), Ok(34_200_000_000_000));
+        assert_eq!(parse_ms_time("0.000001"), Ok(1));
+        assert_eq!(
+            parse_ms_time("1.0000005"),
+            Ok(1_000_000),
+            "half to even (down)"
+        );
+        assert_eq!(
+            parse_ms_time("1.0000015"),
+            Ok(1_000_002),
+            "half to even (up)"
+        );
+        assert_eq!(parse_ms_time("1.00000051"), Ok(1_000_001));
+        assert_eq!(parse_ms_time("1.0000004999"), Ok(1_000_000));
+        for bad in ["", ".5", "1.", "1.x", "x", "1e3", "1..2", "--1"] {
+            let err = parse_ms_time(bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+        // A CFD quote tick as some brokers' Lean files write it (UTC, no sizes).
+        let f = LeanFile::resolve(
+            Path::new("cfd/oanda/tick/xauusd/20190102_quote.zip"),
+            &LeanOverrides::default(),
+            None,
+            None,
+        )
+        .unwrap();
+        let ctx = LeanContext::new(f, "lean", None, None).unwrap();
+        let event = parse_quote_row(
+            "46.2042,1283.512,1283.912",
+            1,
+            &ctx,
+            &mut QuoteCarry::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            event.event_time.to_string(),
+            "2019-01-02T00:00:00.046204200Z"
+        );
     }
 
     #[test]

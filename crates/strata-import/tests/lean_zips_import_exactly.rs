@@ -161,12 +161,16 @@ fn quote_ticks_carry_the_side_that_did_not_change() {
 }
 
 #[test]
-fn forex_quotes_are_utc_with_decimal_prices() {
+fn fxcm_forex_quotes_are_at_utc_minus_5_with_decimal_prices() {
     let path = testdata(EURUSD_QUOTES);
     let (_, rows) = zip_rows(&path);
     let imported = import(&path, Format::Lean, &ImportOptions::default());
     assert_eq!(imported.events.len(), 2_000);
-    let midnight = Timestamp::parse_flexible("2014-05-01").unwrap().as_nanos();
+    // Lean's market-hours database: FXCM data is at `UTC-05` (a fixed offset, no daylight
+    // saving), so the file's midnight is 05:00Z — also in May, when New York is at UTC-04.
+    let midnight = Timestamp::parse_flexible("2014-05-01T05:00:00Z")
+        .unwrap()
+        .as_nanos();
     for (row, event) in rows.iter().zip(&imported.events) {
         let f: Vec<&str> = row.split(',').collect();
         assert_eq!(event.symbol, "EURUSD");

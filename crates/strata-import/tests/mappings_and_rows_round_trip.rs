@@ -133,6 +133,7 @@ proptest! {
         let Payload::BboQuote(q) = event.payload else { unreachable!() };
         prop_assert_eq!(q.bid.unwrap().price.to_string(), bid);
         prop_assert_eq!(q.ask.unwrap().price.to_string(), ask);
-        prop_assert_eq!(event.event_time.as_nanos(), 1_398_902_400_000_000_000 + ms * 1_000_000);
+        // FXCM's file times are at UTC-05: the file's midnight is 2014-05-01T05:00:00Z.
+        prop_assert_eq!(event.event_time.as_nanos(), 1_398_920_400_000_000_000 + ms * 1_000_000);
     }
 }

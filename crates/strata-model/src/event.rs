@@ -147,6 +147,23 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// Where an event's `event_time` comes from (`"ts_basis"` in JSONL, schema 1.1).
+    TimeBasis, "time basis" {
+        /// The venue's or vendor's own time for the event (every source that sends one).
+        Venue = "venue",
+        /// The source sent no event time, so the time strata's capture received the message
+        /// serves as the event time (Binance spot `bookTicker`, which carries no `E` or `T`).
+        Receive = "receive",
+    }
+);
+
+impl Default for TimeBasis {
+    fn default() -> Self {
+        TimeBasis::Venue
+    }
+}
+
 /// The schema version every event carries (`"v":"1.0"`). Readers accept any minor version of
 /// their major and ignore fields they do not know (MODEL-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,7 +176,8 @@ pub struct SchemaVersion {
 
 impl SchemaVersion {
     /// The version this build writes.
-    pub const CURRENT: SchemaVersion = SchemaVersion { major: 1, minor: 0 };
+    /// 1.1 added `ts_basis` (see [`TimeBasis`]); a 1.0 line reads as `ts_basis` `venue`.
+    pub const CURRENT: SchemaVersion = SchemaVersion { major: 1, minor: 1 };
 }
 
 impl Default for SchemaVersion {
@@ -321,6 +339,9 @@ pub struct Event {
     pub event_time: Timestamp,
     /// When strata's feed received it (UTC ns); equals `event_time` when unknown.
     pub receive_time: Timestamp,
+    /// Whether `event_time` is the venue's time or, for sources that send none, the receive
+    /// time.
+    pub time_basis: TimeBasis,
     /// The source's sequence number, when it has one.
     pub sequence: Option<u64>,
     /// The event itself.
@@ -342,6 +363,7 @@ impl Event {
             venue: None,
             event_time,
             receive_time: event_time,
+            time_basis: TimeBasis::Venue,
             sequence: None,
             payload,
         }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::decimal::{push_i64, push_u64};
 use crate::event::{
     Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level, OrderBookDelta,
-    Payload, SchemaVersion, Side, Trade,
+    Payload, SchemaVersion, Side, TimeBasis, Trade,
 };
 use crate::{Decimal, Timestamp};
 
@@ -98,6 +98,9 @@ fn write_event(e: &Event, out: &mut Vec<u8>) {
     push_i64(out, e.event_time.as_nanos());
     out.extend_from_slice(b",\"recv_ts\":");
     push_i64(out, e.receive_time.as_nanos());
+    if e.time_basis != TimeBasis::Venue {
+        push_name_field(out, b",\"ts_basis\":", e.time_basis.as_str());
+    }
     if let Some(seq) = e.sequence {
         out.extend_from_slice(b",\"seq\":");
         push_u64(out, seq);
@@ -281,6 +284,8 @@ struct WireEvent<'a> {
     ts: Timestamp,
     #[serde(default)]
     recv_ts: Option<Timestamp>,
+    #[serde(default, borrow)]
+    ts_basis: Option<Cow<'a, str>>,
     #[serde(default)]
     seq: Option<u64>,
     #[serde(default)]
@@ -442,6 +447,10 @@ impl WireEvent<'_> {
             }),
             EventKind::Heartbeat => Payload::Heartbeat,
         };
+        let time_basis = match self.ts_basis.as_deref() {
+            None => TimeBasis::Venue,
+            Some(name) => name.parse().map_err(|e| invalid("ts_basis", e))?,
+        };
         Ok(Event {
             schema,
             source: self.source,
@@ -449,6 +458,7 @@ impl WireEvent<'_> {
             venue: self.venue,
             event_time: self.ts,
             receive_time: self.recv_ts.unwrap_or(self.ts),
+            time_basis,
             sequence: self.seq,
             payload,
         })
@@ -490,6 +500,9 @@ mod tests {
             }
             m.serialize_entry("ts", &e.event_time)?;
             m.serialize_entry("recv_ts", &e.receive_time)?;
+            if e.time_basis != TimeBasis::Venue {
+                m.serialize_entry("ts_basis", e.time_basis.as_str())?;
+            }
             if let Some(seq) = e.sequence {
                 m.serialize_entry("seq", &seq)?;
             }
@@ -665,15 +678,17 @@ mod tests {
             proptest::option::of(any::<u64>()),
             payload(),
             0u16..50,
+            proptest::sample::select(TimeBasis::ALL),
         )
             .prop_map(
-                |(source, symbol, venue, ts, rts, sequence, payload, minor)| Event {
+                |(source, symbol, venue, ts, rts, sequence, payload, minor, time_basis)| Event {
                     schema: SchemaVersion { major: 1, minor },
                     source,
                     symbol,
                     venue,
                     event_time: Timestamp::from_nanos(ts),
                     receive_time: Timestamp::from_nanos(rts),
+                    time_basis,
                     sequence,
                     payload,
                 },

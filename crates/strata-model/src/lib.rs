@@ -41,7 +41,7 @@ pub mod time;
 pub use decimal::{Decimal, DecimalError};
 pub use event::{
     AssetClass, Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level,
-    OrderBookDelta, Payload, SchemaVersion, Side, Trade, UnknownName,
+    OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Trade, UnknownName,
 };
 pub use jsonl::DecodeError;
 pub use registry::{
