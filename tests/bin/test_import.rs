@@ -15,11 +15,10 @@ use strata_import::{Format, ImportOptions};
 fn main() {
     let mut args = std::env::args().skip(1);
     let root = std::path::PathBuf::from(args.next().expect("ROOT"));
-    let archive = strata::archive::Archive::open(
-        &root,
-        strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2),
-    )
-    .unwrap();
+    let mut config = strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2);
+    // Whole vendor days: 1 MiB files still give dozens of seals per day to be killed in.
+    config.storage.max_file_bytes = 1 << 20;
+    let archive = strata::archive::Archive::open(&root, config).unwrap();
     let writer = archive
         .writer(strata_ingest::WriterOptions::default())
         .unwrap();

@@ -1224,7 +1224,7 @@ mod tests {
             assert!(cat.join(name).is_file(), "{name}");
         }
         let schema = fs::read_to_string(cat.join("schemas/jsonl-v1.md")).unwrap();
-        assert!(schema.contains("JSONL schema, version 1.0"));
+        assert!(schema.contains("JSONL schema, version 1.1"));
         let mode: String = catalog
             .conn()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))

@@ -527,9 +527,10 @@ pub(crate) mod tests {
             prop::collection::btree_map("[0-9T:-]{1,13}", any::<u64>(), 0..3),
             kinds,
             prop::collection::vec(slice, 0..3),
+            prop::collection::btree_set(name(), 0..3),
         )
             .prop_map(
-                |(_, seq, first, last, symbols, sources, hours, kinds, slices)| FileStats {
+                |(_, seq, first, last, symbols, sources, hours, kinds, slices, venues)| FileStats {
                     event_count: slices.iter().map(|s| s.events).sum(),
                     first_sequence: seq[0],
                     last_sequence: seq[1],
@@ -539,6 +540,7 @@ pub(crate) mod tests {
                     last_event_time: last,
                     symbols: symbols.into_iter().collect::<BTreeSet<_>>(),
                     sources,
+                    venues,
                     events_by_hour: hours.into_iter().collect::<BTreeMap<_, _>>(),
                     kinds,
                     slices,

@@ -154,6 +154,10 @@ pub struct FileStats {
     /// Every source in the file.
     #[serde(default)]
     pub sources: BTreeSet<String>,
+    /// Every venue (exchange code) its events name — a file of a layout that does not
+    /// partition by exchange holds the prints of many (events without a venue add none).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub venues: BTreeSet<String>,
     /// Events per UTC hour of event time, keyed `2024-01-15T13`.
     #[serde(default)]
     pub events_by_hour: BTreeMap<String, u64>,
@@ -575,6 +579,8 @@ pub struct StatsAccumulator {
     kinds: BTreeMap<EventKind, KindAccumulator>,
     /// symbol → source → (kind, UTC day number) → (an event time that day, slice).
     slices: BTreeMap<String, BTreeMap<String, KindDaySlices>>,
+    /// Every venue seen.
+    venues: BTreeSet<String>,
 }
 
 impl StatsAccumulator {
@@ -615,6 +621,11 @@ impl StatsAccumulator {
             .or_default()
             .add(&event.payload);
 
+        if let Some(venue) = event.venue.as_deref() {
+            if !self.venues.contains(venue) {
+                self.venues.insert(venue.to_string());
+            }
+        }
         // Look up by reference first: the writer calls this for every event, and the symbol
         // and source are almost always known already.
         let by_source = match self.slices.get_mut(event.symbol.as_str()) {
@@ -676,6 +687,7 @@ impl StatsAccumulator {
         for (kind, acc) in later.kinds {
             self.kinds.entry(kind).or_default().merge(acc);
         }
+        self.venues.extend(later.venues);
         for (symbol, by_source) in later.slices {
             let mine = self.slices.entry(symbol).or_default();
             for (source, by_kind_day) in by_source {
@@ -734,6 +746,7 @@ impl StatsAccumulator {
             last_event_time: self.max_time,
             symbols,
             sources,
+            venues: self.venues,
             events_by_hour,
             kinds: self
                 .kinds

@@ -196,6 +196,43 @@ pub fn import_settings(name: &str, format: Format, options: &ImportOptions) -> R
     Ok(out)
 }
 
+/// The asset class an input's instruments belong to, as far as the format and the name tell:
+/// a Lean path names its security type (`equity/usa/tick/spy/…` is equity; CFDs are `other`,
+/// strata having no class for them), Binance captures are crypto. `None` when the input does
+/// not say (JSONL, CSV, DBN: the symbol registry decides, else `other`).
+///
+/// ```
+/// use strata_import::{asset_class_of, Format, ImportOptions};
+/// use strata_model::AssetClass;
+///
+/// let o = ImportOptions::default();
+/// let lean = "data/equity/usa/tick/spy/20131007_trade.zip";
+/// assert_eq!(asset_class_of(lean, Format::Lean, &o), Some(AssetClass::Equity));
+/// assert_eq!(asset_class_of("btcusdt.gz", Format::Binance, &o), Some(AssetClass::Crypto));
+/// assert_eq!(asset_class_of("x.jsonl", Format::Jsonl, &o), None);
+/// ```
+pub fn asset_class_of(
+    name: &str,
+    format: Format,
+    options: &ImportOptions,
+) -> Option<strata_model::AssetClass> {
+    use lean::LeanSecurityType as T;
+    use strata_model::AssetClass as A;
+    match format {
+        Format::Lean => {
+            let ctx = lean::context_for(name, options).ok()?;
+            Some(match ctx.file().security_type {
+                T::Equity => A::Equity,
+                T::Forex => A::Forex,
+                T::Crypto => A::Crypto,
+                T::Cfd => A::Other,
+            })
+        }
+        Format::Binance => Some(A::Crypto),
+        _ => None,
+    }
+}
+
 fn is_zip_name(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with(".zip")
 }

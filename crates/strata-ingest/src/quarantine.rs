@@ -7,7 +7,10 @@
 //!   torn/<file>.<offset>.<ns>.bin   bytes cut from a segment during recovery
 //!   torn/<file>.<offset>.<ns>.json  why they were cut: {"file":…,"offset":…,"length":…,"reason":…}
 //! ```
-//! Every write is fsynced before the caller goes on: quarantined data is kept, not lost.
+//! Quarantined data is kept, not lost: rejected lines are written as they come and made durable
+//! together — the writer fsyncs the rejected file once at the end of each batch (and a staged
+//! import's once at its commit) before the call returns, so a batch of a thousand refused rows
+//! costs one fsync, not a thousand. Torn bytes are fsynced at once.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -24,9 +27,8 @@ pub struct Quarantine {
     dir: PathBuf,
     session_id: String,
     rejected: Option<File>,
-    /// Every write is fsynced at once (false for a staged import's quarantine, fsynced by
-    /// [`Quarantine::sync`] when the import is committed).
-    sync_each: bool,
+    /// Lines written since the last [`Quarantine::sync`].
+    unsynced: u64,
 }
 
 fn now_ns() -> i64 {
@@ -40,27 +42,33 @@ impl Quarantine {
             dir: root.join(paths::QUARANTINE),
             session_id: session_id.to_string(),
             rejected: None,
-            sync_each: true,
+            unsynced: 0,
         }
     }
 
     /// The quarantine of a staged import: under its staging folder `dir`, in a file named after
-    /// the import `id`, written without an fsync per row — [`Quarantine::sync`] makes it durable
-    /// before the import commits, and a rolled-back import takes its rejects with it (they came
-    /// from an input that is not stored).
+    /// the import `id`; [`Quarantine::sync`] makes it durable before the import commits, and a
+    /// rolled-back import takes its rejects with it (they came from an input that is not
+    /// stored).
     pub fn staged(dir: &Path, id: &str) -> Self {
-        Quarantine {
-            sync_each: false,
-            ..Quarantine::new(dir, id)
-        }
+        Quarantine::new(dir, id)
     }
 
-    /// Fsyncs what was written (a no-op when nothing was). Returns the file, if there is one.
+    /// Lines written and not yet fsynced.
+    pub fn unsynced(&self) -> u64 {
+        self.unsynced
+    }
+
+    /// Fsyncs what was written since the last call (no fsync when nothing was). Returns the
+    /// file, if there is one.
     pub fn sync(&mut self) -> Result<Option<PathBuf>> {
         let path = self.rejected_path();
         match self.rejected.as_mut() {
             Some(file) => {
-                file.sync_data().map_err(io_err(&path))?;
+                if self.unsynced > 0 {
+                    file.sync_data().map_err(io_err(&path))?;
+                    self.unsynced = 0;
+                }
                 Ok(Some(path))
             }
             None => Ok(None),
@@ -74,23 +82,29 @@ impl Quarantine {
             .join(format!("{}.jsonl", self.session_id))
     }
 
+    /// Writes one line (not yet durable: see [`Quarantine::sync`]). The first line of a new file
+    /// also fsyncs its folder, so the file's name survives a crash along with its lines.
     fn append(&mut self, line: &[u8]) -> Result<()> {
         let path = self.rejected_path();
         if self.rejected.is_none() {
             let dir = self.dir.join("rejected");
             std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            let existed = path.exists();
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
                 .map_err(io_err(&path))?;
+            if !existed {
+                File::open(&dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io_err(&dir))?;
+            }
             self.rejected = Some(file);
         }
         if let Some(file) = self.rejected.as_mut() {
             file.write_all(line).map_err(io_err(&path))?;
-            if self.sync_each {
-                file.sync_data().map_err(io_err(&path))?;
-            }
+            self.unsynced += 1;
         }
         Ok(())
     }

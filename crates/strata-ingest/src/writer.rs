@@ -77,6 +77,10 @@ pub struct AppendOptions {
     /// The batch belongs to this import (from [`Writer::begin_import`]): its events are staged
     /// and stored only when the import is committed ([`crate::imports`]).
     pub import: Option<ImportId>,
+    /// The asset class of the batch's instruments as their source knows it (an importer that
+    /// reads `equity/` in a Lean path, or a Databento dataset of futures), for instruments the
+    /// symbol registry does not list; the registry's class wins, `other` when neither knows.
+    pub asset_class: Option<AssetClass>,
 }
 
 /// An import in progress on a writer (see [`Writer::begin_import`]).
@@ -709,7 +713,14 @@ impl Writer {
         }
         let outcome = {
             let mut st = lock(&self.inner.state);
-            self.write_locked(&mut st, events, &canonical, &lines, &ends, options)?
+            let written = self.write_locked(&mut st, events, &canonical, &lines, &ends, options);
+            // The batch's refused events reach the disk with one fsync, before the call
+            // returns (also when the batch stopped at an error); a staged import's are synced
+            // by its commit.
+            let synced = st.quarantine.sync();
+            let written = written?;
+            synced?;
+            written
         };
         let (outcome, to_seal) = outcome;
         for (segment, reason) in to_seal {
@@ -749,7 +760,7 @@ impl Writer {
                 _ => st.streams(staged).find(event),
             };
             previous = Some((event, route));
-            placed.push(self.place(st.streams(staged), event, route));
+            placed.push(self.place(st.streams(staged), event, route, options.asset_class));
         }
         // 2. Quotas for the whole batch, before anything is written.
         if !st.ledger.is_empty() {
@@ -945,6 +956,7 @@ impl Writer {
         streams: &Streams,
         event: &Event,
         route: Option<usize>,
+        hint: Option<AssetClass>,
     ) -> std::result::Result<Placement, String> {
         let inner = &*self.inner;
         let ts = event.event_time.as_nanos();
@@ -962,7 +974,9 @@ impl Writer {
         let asset_class = inner
             .symbols
             .resolve(&event.symbol)
-            .map_or(AssetClass::Other, |s| s.asset_class);
+            .map(|s| s.asset_class)
+            .or(hint)
+            .unwrap_or(AssetClass::Other);
         let key = inner
             .layout
             .key_for_event(event, Some(asset_class), inner.layout.granularity());
@@ -1041,6 +1055,9 @@ impl Writer {
         partition: PartitionKey,
         staged: bool,
     ) -> Result<Segment> {
+        // A file's partition holds only what its layout partitions by: a venue, symbol or
+        // source the path does not encode is listed in the file's statistics instead.
+        let partition = self.inner.layout.project(&partition);
         let no = st.next_segment_no.entry(stem.to_string()).or_insert(1);
         let seg_no = *no;
         *no += 1;
@@ -1305,7 +1322,12 @@ impl Writer {
             Some(_) => return Err(Error::NoSuchImport),
         };
         match raw {
-            Some(raw) => st.reject(staged, "import", reason, Rejected::Row { file, line, raw })?,
+            Some(raw) => {
+                st.reject(staged, "import", reason, Rejected::Row { file, line, raw })?;
+                if !staged {
+                    st.quarantine.sync()?;
+                }
+            }
             None => match st.staging.as_mut().filter(|_| staged) {
                 Some(staging) => staging.counts.skipped += 1,
                 None => st.report.skipped += 1,

@@ -158,12 +158,6 @@ named_enum!(
     }
 );
 
-impl Default for TimeBasis {
-    fn default() -> Self {
-        TimeBasis::Venue
-    }
-}
-
 /// The schema version every event carries (`"v":"1.0"`). Readers accept any minor version of
 /// their major and ignore fields they do not know (MODEL-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -794,4 +794,21 @@ mod tests {
         let e = decode_line(line).unwrap();
         assert_eq!(encode_line(&e).unwrap(), [&line[..], b"\n"].concat());
     }
+
+    #[test]
+    fn documented_receive_time_example_decodes() {
+        let line = br#"{"v":"1.1","kind":"bbo_quote","source":"binance","symbol":"BNBUSDT","venue":"BINANCE","ts":1723161255088176367,"recv_ts":1723161255088176367,"ts_basis":"receive","seq":400900217,"bid_price":"25.35190000","bid_size":"31.21000000","ask_price":"25.36520000","ask_size":"40.66000000"}"#;
+        let e = decode_line(line).unwrap();
+        assert_eq!(e.time_basis, TimeBasis::Receive);
+        assert_eq!(encode_line(&e).unwrap(), [&line[..], b"\n"].concat());
+        // A 1.0 line has no `ts_basis`: its time is the venue's; an unknown basis is refused.
+        let old =
+            decode_line(br#"{"v":"1.0","kind":"heartbeat","source":"s","symbol":"X","ts":1}"#);
+        assert_eq!(old.unwrap().time_basis, TimeBasis::Venue);
+        let err = decode_line(
+            br#"{"v":"1.1","kind":"heartbeat","source":"s","symbol":"X","ts":1,"ts_basis":"guess"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("ts_basis"), "{err}");
+    }
 }

@@ -418,6 +418,7 @@ impl Archive {
         let append = AppendOptions {
             keep_identical: format.records_distinct_by_position(),
             import: Some(id),
+            asset_class: strata_import::asset_class_of(name, format, options),
         };
         let flush = |batch: &mut Vec<strata_model::Event>, out: &mut FileImport| -> Result<()> {
             if !batch.is_empty() {
