@@ -14,11 +14,9 @@
 //! - **import, every row rejected**: the same day's CSV with every price replaced by `x` (the
 //!   importer rejects each row, naming the column), imported the same way: every row goes to
 //!   the import's quarantine, which its commit makes durable;
-//! - **live, good events**: the day's events through `Writer::append_batch` (batches of 1,000)
-//!   until `flush()` returns a watermark covering the last one;
-//! - **live, every event refused**: the same events appended once more to that writer — each
-//!   is refused by the integrity checks (duplicate or out of order) and quarantined; each
-//!   `append_batch` returns only once its refused events are fsynced.
+//!
+//! The live path (`Writer::append_batch`) fsyncs a batch's refused events once per batch too;
+//! it is not measured here.
 //!
 //! Rows/s = rows handled ÷ time; the ratio is the refused rate over the good rate of the same
 //! path and repetition.
@@ -27,11 +25,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
-use std::time::Instant;
 
 use strata_benches::ingest::{
-    ingest_config, load_events, median, open_writer, run_import_into_writer, spy_trades_day1,
-    InputFile, SealSetting,
+    ingest_config, load_events, median, run_import_into_writer, spy_trades_day1, InputFile,
+    SealSetting,
 };
 use strata_import::Format;
 
@@ -85,8 +82,7 @@ fn main() {
         if spy.is_cut { " (a committed cut)" } else { "" }
     );
     let config = || ingest_config(SealSetting::Zstd1, 10);
-    let (mut import_good, mut import_bad, mut live_good, mut live_bad) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut import_good, mut import_bad) = (Vec::new(), Vec::new());
     for rep in 0..reps {
         let dir = tempfile::tempdir().unwrap();
         let good = run_import_into_writer(&spy, 1000, config(), &dir.path().join("good")).unwrap();
@@ -100,27 +96,10 @@ fn main() {
         import_good.push(good.events as f64 / good.elapsed.as_secs_f64());
         import_bad.push(refused.not_imported as f64 / refused.elapsed.as_secs_f64());
 
-        let writer = open_writer(&dir.path().join("live"), config()).unwrap();
-        let started = Instant::now();
-        for chunk in events.chunks(1000) {
-            writer.append_batch(chunk).unwrap();
-        }
-        writer.flush().unwrap();
-        live_good.push(events.len() as f64 / started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        let mut rejected = 0usize;
-        for chunk in events.chunks(1000) {
-            rejected += writer.append_batch(chunk).unwrap().rejected;
-        }
-        live_bad.push(events.len() as f64 / started.elapsed().as_secs_f64());
-        assert_eq!(rejected, events.len(), "every event is refused again");
-        writer.close().unwrap();
         println!(
-            "rep {rep}: import good {} rows/s, rejected {} rows/s; live good {} ev/s, refused {} ev/s",
+            "rep {rep}: import good {} rows/s, rejected {} rows/s",
             thousands(import_good[rep]),
             thousands(import_bad[rep]),
-            thousands(live_good[rep]),
-            thousands(live_bad[rep])
         );
     }
     let row = |name: &str, good: &mut Vec<f64>, bad: &mut Vec<f64>| {
@@ -144,10 +123,5 @@ fn main() {
         "import (`Archive::import_file`, staged, committed)",
         &mut import_good,
         &mut import_bad,
-    );
-    row(
-        "live (`append_batch` of 1,000, to durable)",
-        &mut live_good,
-        &mut live_bad,
     );
 }
