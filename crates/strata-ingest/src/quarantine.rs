@@ -46,33 +46,22 @@ impl Quarantine {
         }
     }
 
-    /// The quarantine of a staged import: under its staging folder `dir`, in a file named after
-    /// the import `id`; [`Quarantine::sync`] makes it durable before the import commits, and a
-    /// rolled-back import takes its rejects with it (they came from an input that is not
-    /// stored).
-    pub fn staged(dir: &Path, id: &str) -> Self {
-        Quarantine::new(dir, id)
-    }
-
-    /// Lines written and not yet fsynced.
-    pub fn unsynced(&self) -> u64 {
-        self.unsynced
-    }
-
-    /// Fsyncs what was written since the last call (no fsync when nothing was). Returns the
-    /// file, if there is one.
-    pub fn sync(&mut self) -> Result<Option<PathBuf>> {
-        let path = self.rejected_path();
-        match self.rejected.as_mut() {
-            Some(file) => {
-                if self.unsynced > 0 {
-                    file.sync_data().map_err(io_err(&path))?;
-                    self.unsynced = 0;
-                }
-                Ok(Some(path))
-            }
-            None => Ok(None),
+    /// Fsyncs what was written since the last call; nothing (no fsync, no allocation) when
+    /// nothing was — the writer calls this after every batch.
+    pub fn sync(&mut self) -> Result<()> {
+        if self.unsynced == 0 {
+            return Ok(());
         }
+        if let Some(file) = self.rejected.as_ref() {
+            file.sync_data().map_err(io_err(&self.rejected_path()))?;
+        }
+        self.unsynced = 0;
+        Ok(())
+    }
+
+    /// The rejected file, once a line was written to it.
+    pub fn written_file(&self) -> Option<PathBuf> {
+        self.rejected.as_ref().map(|_| self.rejected_path())
     }
 
     /// The file refused events and rows of this session go to.

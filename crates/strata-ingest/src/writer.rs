@@ -1376,7 +1376,9 @@ impl Writer {
                 at: chrono::Utc::now().to_rfc3339(),
             },
         )?;
-        let quarantine = Quarantine::staged(&dir, &name);
+        // The import's own quarantine, under its staging folder: synced by the commit, gone
+        // with a rolled-back import (its rows came from an input that is not stored).
+        let quarantine = Quarantine::new(&dir, &name);
         st.staging = Some(Staging {
             id,
             name,
@@ -1433,7 +1435,8 @@ impl Writer {
                     .and_then(|f| f.sync_data())
                     .map_err(io_err(&job.path))?;
             }
-            if let Some(path) = quarantine.sync()? {
+            quarantine.sync()?;
+            if let Some(path) = quarantine.written_file() {
                 dirs.push(crate::seal::parent_of(&path));
             }
             dirs.sort();
