@@ -349,8 +349,8 @@ fn open_index(index: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(index)?;
     // First, so that a catalog opened while another process writes it waits instead of failing
     // with "database is locked".
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    conn.busy_timeout(INDEX_BUSY_TIMEOUT)?;
+    let mode = switch_to_wal(&conn)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "journal_mode is `{mode}`, WAL could not be enabled"
@@ -358,6 +358,37 @@ fn open_index(index: &Path) -> rusqlite::Result<Connection> {
     }
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)
+}
+
+/// How long an index operation waits for another connection's lock before it fails.
+const INDEX_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sets the index's journal mode to WAL and returns the mode it is in. Switching a new index
+/// needs an exclusive lock, and SQLite refuses that at once with `SQLITE_BUSY`, without calling
+/// the busy handler, when another connection holds a shared lock and wants the same (as when
+/// several processes open a new archive together); so a busy answer is retried here, with
+/// backoff, for up to [`INDEX_BUSY_TIMEOUT`].
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let began = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Err(e) if is_busy(&e) && began.elapsed() < INDEX_BUSY_TIMEOUT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// True for SQLite's "database is locked" answers (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
 /// True for SQLite errors that mean a reader cannot share the index the usual way (it cannot
@@ -464,7 +495,7 @@ impl Catalog {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
         let check = |conn: Connection| -> rusqlite::Result<Connection> {
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.busy_timeout(INDEX_BUSY_TIMEOUT)?;
             let version: Option<String> = conn
                 .query_row(
                     "SELECT value FROM meta WHERE key = 'index_schema_version'",
@@ -1207,6 +1238,55 @@ mod tests {
     fn catalog_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Catalog>();
+    }
+
+    #[test]
+    fn processes_opening_a_new_archive_at_once_all_succeed() {
+        // Racing writers open a fresh archive together. Switching a new index to WAL takes an
+        // exclusive lock that SQLite refuses at once (no busy wait) to a second process holding
+        // a shared lock; threads of one process do not show it, so this runs real processes:
+        // the test binary itself, told by the environment to open a catalog and exit.
+        const CHILD: &str = "STRATA_CATALOG_OPEN_RACE_ROOT";
+        if let Some(root) = std::env::var_os(CHILD) {
+            match Catalog::open(&root) {
+                Ok(_) => std::process::exit(0),
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        let exe = std::env::current_exe().unwrap();
+        let mut failures = Vec::new();
+        for _ in 0..25 {
+            let dir = tempfile::tempdir().unwrap();
+            let children: Vec<_> = (0..6)
+                .map(|_| {
+                    std::process::Command::new(&exe)
+                        .args([
+                            "--exact",
+                            "catalog::tests::processes_opening_a_new_archive_at_once_all_succeed",
+                            "--nocapture",
+                        ])
+                        .env(CHILD, dir.path())
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            for child in children {
+                let out = child.wait_with_output().unwrap();
+                if !out.status.success() {
+                    failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} opens failed: {failures:?}",
+            failures.len()
+        );
     }
 
     #[test]
