@@ -25,13 +25,15 @@
 //!
 //! Sums (volumes, notional) are kept as `i128` integers at a common decimal scale (the largest
 //! scale seen; a product's scale is the sum of its factors' scales), so no digit is lost while
-//! adding. When a sum is finished it becomes a [`Decimal`] at that scale; if it does not fit
-//! one (an `i64` mantissa, at most 18 decimals) trailing zeros are dropped first, and only if
-//! that is not enough is the value rounded half-even to the largest scale that fits, and
-//! [`KindStats::rounded`] is set. If a sum overflows `i128` the figure is left out (`None`) and
-//! [`KindStats::overflow`] is set: a figure is either exact, or rounded and flagged, or absent
-//! and flagged — never silently wrong. The VWAP is `notional / volume`, rounded half-even to 9
-//! decimals (fewer only for prices above 9.2 × 10⁹, which do not fit 9 decimals).
+//! adding. A term finer than a [`Decimal`] can be (a product of two prices with 20 decimals
+//! each has 40) is rounded half-even to 38 decimals as it is added, and the figure is flagged
+//! [`KindStats::rounded`]. When a sum is finished it becomes a [`Decimal`] at that scale; if it
+//! does not fit one (38 digits, at most 38 decimals) trailing zeros are dropped first, and only
+//! if that is not enough is the value rounded half-even to the largest scale that fits, and
+//! [`KindStats::rounded`] is set. If a sum or a product overflows `i128` the figure is left out
+//! (`None`) and [`KindStats::overflow`] is set: a figure is either exact, or rounded and flagged,
+//! or absent and flagged — never silently wrong. The VWAP is `notional / volume`, rounded
+//! half-even to 9 decimals (fewer only for prices of more than 29 integer digits).
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -175,6 +177,8 @@ struct ExactSum {
     value: i128,
     scale: u8,
     overflowed: bool,
+    /// A term had to be rounded to [`MAX_SCALE`](strata_model::decimal::MAX_SCALE) decimals.
+    rounded: bool,
 }
 
 impl ExactSum {
@@ -187,7 +191,14 @@ impl ExactSum {
         }
     }
 
-    fn try_add(&mut self, value: i128, scale: u8) -> Option<()> {
+    fn try_add(&mut self, mut value: i128, mut scale: u8) -> Option<()> {
+        let max = strata_model::decimal::MAX_SCALE;
+        if scale > max {
+            let unit = *POW10.get(usize::from(scale - max))?;
+            let rounded = div_round_half_even(value, unit)?;
+            self.rounded |= rounded.checked_mul(unit)? != value;
+            (value, scale) = (rounded, max);
+        }
         if scale > self.scale {
             self.value = self
                 .value
@@ -200,18 +211,19 @@ impl ExactSum {
     }
 
     fn add_decimal(&mut self, d: Decimal) {
-        self.add(i128::from(d.mantissa()), d.scale());
+        self.add(d.mantissa(), d.scale());
     }
 
-    /// Adds `a × b` exactly (the product of two i64 mantissas always fits an i128).
+    /// Adds `a × b` exactly; a product beyond 128 bits marks the sum overflowed.
     fn add_product(&mut self, a: Decimal, b: Decimal) {
-        self.add(
-            i128::from(a.mantissa()) * i128::from(b.mantissa()),
-            a.scale() + b.scale(),
-        );
+        match a.mantissa().checked_mul(b.mantissa()) {
+            Some(product) => self.add(product, a.scale() + b.scale()),
+            None => self.overflowed = true,
+        }
     }
 
     fn add_sum(&mut self, other: ExactSum) {
+        self.rounded |= other.rounded;
         if other.overflowed {
             self.overflowed = true;
         } else {
@@ -224,7 +236,7 @@ impl ExactSum {
         if self.overflowed {
             return None;
         }
-        fit_decimal(self.value, self.scale)
+        fit_decimal(self.value, self.scale).map(|(d, rounded)| (d, rounded || self.rounded))
     }
 }
 
@@ -252,20 +264,19 @@ fn div_round_half_even(num: i128, den: i128) -> Option<i128> {
 /// not even the integer part fits.
 fn fit_decimal(value: i128, scale: u8) -> Option<(Decimal, bool)> {
     let max = strata_model::decimal::MAX_SCALE;
+    let fits = |v: i128, s: u8| s <= max && Decimal::new(v, s).is_ok();
     let (mut v, mut s) = (value, scale);
-    while (s > max || i64::try_from(v).is_err()) && s > 0 && v % 10 == 0 {
+    while !fits(v, s) && s > 0 && v % 10 == 0 {
         v /= 10;
         s -= 1;
     }
-    if s <= max {
-        if let Ok(mantissa) = i64::try_from(v) {
-            return Decimal::new(mantissa, s).ok().map(|d| (d, false));
-        }
+    if let Ok(d) = Decimal::new(v, s) {
+        return Some((d, false));
     }
     for target in (0..=s.min(max)).rev() {
         let rounded = div_round_half_even(v, *POW10.get(usize::from(s - target))?)?;
-        if let Ok(mantissa) = i64::try_from(rounded) {
-            return Decimal::new(mantissa, target).ok().map(|d| (d, true));
+        if let Ok(d) = Decimal::new(rounded, target) {
+            return Some((d, true));
         }
     }
     None
@@ -286,9 +297,9 @@ fn vwap_of(notional: ExactSum, volume: ExactSum) -> Option<Decimal> {
         (notional.value, volume.value.checked_mul(shift)?)
     };
     let scaled = div_round_half_even(num, den)?;
-    match i64::try_from(scaled) {
-        Ok(mantissa) => Decimal::new(mantissa, VWAP_SCALE).ok(),
-        // Prices above ~9.2e9 do not fit 9 decimals: keep as many as fit.
+    match Decimal::new(scaled, VWAP_SCALE) {
+        Ok(d) => Some(d),
+        // Prices of more than 29 integer digits do not fit 9 decimals: keep as many as fit.
         Err(_) => fit_decimal(scaled, VWAP_SCALE).map(|(d, _)| d),
     }
 }
@@ -1069,9 +1080,9 @@ mod tests {
 
     #[test]
     fn large_sums_are_rounded_or_flagged_never_wrong() {
-        // Volume 2 × (i64::MAX at scale 0): does not fit an i64 mantissa at scale 0 → rounded
-        // is impossible (no decimals to drop) → volume absent and overflow flagged.
-        let big = i64::MAX.to_string();
+        // Volume 2 × (38 nines at scale 0): does not fit 38 digits at scale 0 → rounding is
+        // impossible (no decimals to drop) → volume absent and overflow flagged.
+        let big = "9".repeat(38);
         let e = |size: &str| event("X", "2024-01-15T00:00:00Z", None, trade("1", size, None));
         let stats = FileStats::of(&[e(&big), e(&big)]);
         let t = &stats.kinds[&EventKind::Trade];
@@ -1080,7 +1091,7 @@ mod tests {
         // The price figures are still exact.
         assert_eq!(text(t.price_min).as_deref(), Some("1"));
 
-        // A notional at scale 36 (18 + 18) is rounded to 18 decimals and flagged.
+        // A notional at scale 36 (18 + 18) is kept exactly.
         let stats = FileStats::of(&[event(
             "X",
             "2024-01-15T00:00:00Z",
@@ -1088,25 +1099,62 @@ mod tests {
             trade("0.000000000000000003", "0.333333333333333333", None),
         )]);
         let t = &stats.kinds[&EventKind::Trade];
-        // 3e-18 × 0.333333333333333333 = 9.99999999999999999e-19 → 0.000000000000000001
-        assert_eq!(text(t.notional).as_deref(), Some("0.000000000000000001"));
+        assert_eq!(
+            text(t.notional).as_deref(),
+            Some("0.000000000000000000999999999999999999")
+        );
+        assert!(!t.rounded && !t.overflow);
+
+        // A notional at scale 40 (20 + 20) is rounded to 38 decimals and flagged.
+        let stats = FileStats::of(&[event(
+            "X",
+            "2024-01-15T00:00:00Z",
+            None,
+            trade("0.00000000000000000003", "0.33333333333333333333", None),
+        )]);
+        let t = &stats.kinds[&EventKind::Trade];
+        // 3e-20 × 0.33333333333333333333 = 9.9999999999999999999e-21 → 38 decimals
+        // 99999999999999999999e-40 → 999999999999999999.99e-38 → 10^18 × 10^-38 = 10^-20.
+        assert_eq!(
+            text(t.notional),
+            Some(format!("0.{}1{}", "0".repeat(19), "0".repeat(18)))
+        );
         assert!(t.rounded);
         assert!(!t.overflow);
+
+        // A product beyond 128 bits: notional absent and flagged; the volume is still exact.
+        let stats = FileStats::of(&[event(
+            "X",
+            "2024-01-15T00:00:00Z",
+            None,
+            trade(&"9".repeat(30), &"9".repeat(30), None),
+        )]);
+        let t = &stats.kinds[&EventKind::Trade];
+        assert_eq!(t.notional, None);
+        assert!(t.overflow);
+        assert_eq!(text(t.volume), Some("9".repeat(30)));
     }
 
     #[test]
     fn fit_decimal_prefers_exact() {
         assert_eq!(
-            fit_decimal(12_300, 20).map(|(d, r)| (d.to_string(), r)),
-            Some(("0.000000000000000123".into(), false))
+            fit_decimal(12_300, 40).map(|(d, r)| (d.to_string(), r)),
+            Some((format!("0.{}123", "0".repeat(35)), false))
         );
         assert_eq!(
-            fit_decimal(125, 20).map(|(d, r)| (d.to_string(), r)),
-            Some(("0.000000000000000001".into(), true))
+            fit_decimal(125, 40).map(|(d, r)| (d.to_string(), r)),
+            Some((format!("0.{}1", "0".repeat(37)), true))
         );
+        // 39 digits: a trailing zero dropped makes it fit exactly …
+        let e38 = 10i128.pow(38);
         assert_eq!(
-            fit_decimal(i128::from(i64::MAX) * 10, 1).map(|(d, r)| (d.to_string(), r)),
-            Some((i64::MAX.to_string(), false))
+            fit_decimal(e38, 1).map(|(d, r)| (d.to_string(), r)),
+            Some((format!("1{}", "0".repeat(37)), false))
+        );
+        // … else the last decimal is rounded away (half-even: …0.5 → …0).
+        assert_eq!(
+            fit_decimal(e38 + 5, 1).map(|(d, r)| (d.to_string(), r)),
+            Some((format!("1{}", "0".repeat(37)), true))
         );
         assert_eq!(fit_decimal(i128::MAX, 0), None);
     }
@@ -1301,15 +1349,14 @@ mod tests {
                 // Too large for an exact Decimal: rounded half-even at n's scale, so within
                 // half a unit of its last digit.
                 let unit = POW10[usize::from(12 - n.scale())];
-                prop_assert!((n.rescaled_i128(12) - notional).abs() * 2 <= unit);
-                prop_assert!(i64::try_from(notional / unit).is_ok());
+                prop_assert!((n.rescaled(12).unwrap() - notional).abs() * 2 <= unit);
             } else {
-                prop_assert_eq!(n.rescaled_i128(12), notional);
+                prop_assert_eq!(n.rescaled(12).unwrap(), notional);
             }
             if volume > 0 {
                 // vwap = round_half_even(notional / volume × 10^3) at scale 9 (notional at 12, volume at 6).
                 let expect = div_round_half_even(notional * 1_000, volume).unwrap();
-                prop_assert_eq!(i128::from(t.vwap.unwrap().mantissa()), expect);
+                prop_assert_eq!(t.vwap.unwrap().mantissa(), expect);
             }
         }
     }

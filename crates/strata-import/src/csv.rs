@@ -106,11 +106,12 @@ impl TimeFormat {
                 self.as_str()
             ));
         }
-        let nanos =
-            i128::from(value.mantissa()) * i128::from(10i64.pow(digits - u32::from(value.scale())));
-        i64::try_from(nanos)
+        value
+            .mantissa()
+            .checked_mul(i128::from(10i64.pow(digits - u32::from(value.scale()))))
+            .and_then(|nanos| i64::try_from(nanos).ok())
             .map(Timestamp::from_nanos)
-            .map_err(|_| format!("`{text}` {} is out of range", self.as_str()))
+            .ok_or_else(|| format!("`{text}` {} is out of range", self.as_str()))
     }
 }
 

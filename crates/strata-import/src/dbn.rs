@@ -71,7 +71,7 @@ pub fn price(fixed: i64) -> Option<Decimal> {
     if fixed == UNDEF_PRICE {
         return None;
     }
-    // Scale 9 is within MAX_SCALE (18), so `new` cannot fail; `.ok()` keeps the signature plain.
+    // Scale 9 is within MAX_SCALE (38) and an i64 within 38 digits, so `new` cannot fail; `.ok()` keeps the signature plain.
     Decimal::new(fixed, 9).ok().map(Decimal::normalized)
 }
 

@@ -138,12 +138,18 @@ fn quote_ticks_carry_the_side_that_did_not_change() {
             panic!()
         };
         assert_eq!(
-            q.bid.map(|l| (l.price.mantissa(), l.size.mantissa())),
+            q.bid.map(|l| (
+                l.price.mantissa_i64().unwrap(),
+                l.size.mantissa_i64().unwrap()
+            )),
             bid,
             "{row}"
         );
         assert_eq!(
-            q.ask.map(|l| (l.price.mantissa(), l.size.mantissa())),
+            q.ask.map(|l| (
+                l.price.mantissa_i64().unwrap(),
+                l.size.mantissa_i64().unwrap()
+            )),
             ask,
             "{row}"
         );
@@ -314,7 +320,7 @@ fn a_broken_row_is_rejected_with_file_and_line_and_the_rest_imports() {
             .split(',')
             .nth(1)
             .unwrap()
-            .parse::<i64>()
+            .parse::<i128>()
             .unwrap()
     );
     assert_eq!(imported.events.last().unwrap().sequence, Some(2_000));

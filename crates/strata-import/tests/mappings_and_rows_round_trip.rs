@@ -102,7 +102,7 @@ proptest! {
         let midnight_utc: i64 = if winter { 1_385_960_400_000_000_000 } else { 1_381_118_400_000_000_000 };
         prop_assert_eq!(event.event_time.as_nanos(), midnight_utc + ms * 1_000_000);
         let trade = event.payload.trade().unwrap();
-        prop_assert_eq!((trade.price.mantissa(), trade.price.scale()), (price, 4));
+        prop_assert_eq!((trade.price.mantissa(), trade.price.scale()), (i128::from(price), 4));
         prop_assert_eq!(trade.size.to_string(), size.to_string());
         prop_assert_eq!(event.venue.as_deref(), (!exchange.is_empty()).then_some(exchange.as_str()));
         let expected = match (condition.is_empty(), suspicious) {

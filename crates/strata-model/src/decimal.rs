@@ -1,9 +1,17 @@
 //! Exact decimal numbers for prices and sizes (MODEL-2, D-5).
 //!
-//! A [`Decimal`] is a signed 64-bit mantissa and a decimal scale (digits after the point).
+//! A [`Decimal`] is a signed mantissa of at most [`MAX_DIGITS`] (38) decimal digits and a
+//! decimal scale (digits after the point) of at most [`MAX_SCALE`] (38): the range of Arrow's
+//! `Decimal128` and DuckDB's `DECIMAL(38, s)`, so every value strata holds has an exact column
+//! type in Parquet and SQL. Float artifacts vendors write (`0.0038217599999999996`, 19 fraction
+//! digits) and large notionals are kept exactly.
+//!
 //! Parsing keeps the scale the text had, so `"60123.10"` prints back as `"60123.10"`, not
 //! `"60123.1"`: what a venue sent is what strata stores, byte for byte. Equality is therefore
 //! *representational* (`1.10 != 1.1`); compare values with [`Decimal::cmp_value`].
+//!
+//! Values that fit 64 bits (nearly every price and size) take a 64-bit path when parsed and
+//! written; only longer ones do 128-bit arithmetic.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -12,25 +20,128 @@ use std::str::FromStr;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The largest scale (digits after the decimal point) a [`Decimal`] carries.
-pub const MAX_SCALE: u8 = 18;
+/// The most significant digits a [`Decimal`]'s mantissa has (Arrow `Decimal128`'s precision).
+pub const MAX_DIGITS: u8 = 38;
 
-const POW10: [i128; 19] = {
-    let mut table = [1i128; 19];
+/// The largest scale (digits after the decimal point) a [`Decimal`] carries.
+pub const MAX_SCALE: u8 = 38;
+
+/// 10^0 ..= 10^38, every power of ten an `i128` holds.
+const POW10: [i128; 39] = {
+    let mut table = [1i128; 39];
     let mut i = 1;
-    while i < 19 {
+    while i < 39 {
         table[i] = table[i - 1] * 10;
         i += 1;
     }
     table
 };
 
-/// An exact decimal number: `mantissa × 10^-scale`.
+/// Mantissas are below this in magnitude: 10^38, the first number of 39 digits.
+const MANTISSA_BOUND: u128 = POW10[MAX_DIGITS as usize] as u128;
+
+/// An exact decimal number: `mantissa × 10^-scale`, the mantissa of at most 38 digits.
+///
+/// The mantissa is kept as two 64-bit halves (not an `i128`, which would align the type to 16
+/// bytes and make it 32 bytes long); a `Decimal` is 24 bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Decimal {
-    mantissa: i64,
-    scale: u8,
+    /// The mantissa's low 64 bits.
+    lo: u64,
+    /// The mantissa's high 64 bits (the sign extension of `lo` for values that fit an `i64`).
+    hi: i64,
+    scale: Scale,
 }
+
+/// A scale 0..=38 as a type with only those values, so that `Option<Decimal>` needs no room
+/// of its own (24 bytes, as `Decimal`): the other 217 byte values are its niche.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+enum Scale {
+    #[default]
+    S0 = 0,
+    S1 = 1,
+    S2 = 2,
+    S3 = 3,
+    S4 = 4,
+    S5 = 5,
+    S6 = 6,
+    S7 = 7,
+    S8 = 8,
+    S9 = 9,
+    S10 = 10,
+    S11 = 11,
+    S12 = 12,
+    S13 = 13,
+    S14 = 14,
+    S15 = 15,
+    S16 = 16,
+    S17 = 17,
+    S18 = 18,
+    S19 = 19,
+    S20 = 20,
+    S21 = 21,
+    S22 = 22,
+    S23 = 23,
+    S24 = 24,
+    S25 = 25,
+    S26 = 26,
+    S27 = 27,
+    S28 = 28,
+    S29 = 29,
+    S30 = 30,
+    S31 = 31,
+    S32 = 32,
+    S33 = 33,
+    S34 = 34,
+    S35 = 35,
+    S36 = 36,
+    S37 = 37,
+    S38 = 38,
+}
+
+/// Every [`Scale`] by its number.
+const SCALES: [Scale; 39] = [
+    Scale::S0,
+    Scale::S1,
+    Scale::S2,
+    Scale::S3,
+    Scale::S4,
+    Scale::S5,
+    Scale::S6,
+    Scale::S7,
+    Scale::S8,
+    Scale::S9,
+    Scale::S10,
+    Scale::S11,
+    Scale::S12,
+    Scale::S13,
+    Scale::S14,
+    Scale::S15,
+    Scale::S16,
+    Scale::S17,
+    Scale::S18,
+    Scale::S19,
+    Scale::S20,
+    Scale::S21,
+    Scale::S22,
+    Scale::S23,
+    Scale::S24,
+    Scale::S25,
+    Scale::S26,
+    Scale::S27,
+    Scale::S28,
+    Scale::S29,
+    Scale::S30,
+    Scale::S31,
+    Scale::S32,
+    Scale::S33,
+    Scale::S34,
+    Scale::S35,
+    Scale::S36,
+    Scale::S37,
+    Scale::S38,
+];
 
 /// Why a text or a pair of integers is not a valid [`Decimal`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,10 +163,10 @@ pub enum DecimalError {
         /// How many fraction digits it had.
         digits: usize,
     },
-    /// The value does not fit a 64-bit mantissa at its scale.
-    #[error("`{text}` is too large to be stored exactly (mantissa over 64 bits)")]
+    /// The mantissa has more than [`MAX_DIGITS`] significant digits.
+    #[error("`{text}` has more than {MAX_DIGITS} significant digits; at most {MAX_DIGITS} are kept exactly")]
     Overflow {
-        /// The rejected text.
+        /// The rejected text (or mantissa).
         text: String,
     },
     /// A scale above [`MAX_SCALE`] was given.
@@ -65,51 +176,99 @@ pub enum DecimalError {
 
 impl Decimal {
     /// Zero with scale 0.
-    pub const ZERO: Decimal = Decimal {
-        mantissa: 0,
-        scale: 0,
-    };
+    pub const ZERO: Decimal = Decimal::from_i128_unchecked(0, 0);
 
-    /// `mantissa × 10^-scale`; fails when `scale > MAX_SCALE`.
-    pub const fn new(mantissa: i64, scale: u8) -> Result<Self, DecimalError> {
+    /// The largest value: 38 nines, scale 0.
+    pub const MAX: Decimal = Decimal::from_i128_unchecked(MANTISSA_BOUND as i128 - 1, 0);
+
+    /// The smallest value: minus 38 nines, scale 0.
+    pub const MIN: Decimal = Decimal::from_i128_unchecked(1 - MANTISSA_BOUND as i128, 0);
+
+    /// Splits a mantissa already checked to be in range.
+    const fn from_i128_unchecked(mantissa: i128, scale: u8) -> Decimal {
+        Decimal {
+            lo: mantissa as u64,
+            hi: (mantissa >> 64) as i64,
+            scale: SCALES[scale as usize],
+        }
+    }
+
+    /// `mantissa × 10^-scale`; fails when `scale > MAX_SCALE` or the mantissa has more than
+    /// [`MAX_DIGITS`] digits.
+    pub fn new(mantissa: impl Into<i128>, scale: u8) -> Result<Self, DecimalError> {
+        let mantissa = mantissa.into();
         if scale > MAX_SCALE {
             return Err(DecimalError::Scale(scale));
         }
-        Ok(Decimal { mantissa, scale })
+        if mantissa.unsigned_abs() >= MANTISSA_BOUND {
+            return Err(DecimalError::Overflow {
+                text: format!("{mantissa}e-{scale}"),
+            });
+        }
+        Ok(Decimal::from_i128_unchecked(mantissa, scale))
     }
 
     /// An integer value (scale 0).
     pub const fn from_int(value: i64) -> Self {
-        Decimal {
-            mantissa: value,
-            scale: 0,
-        }
+        Decimal::from_i128_unchecked(value as i128, 0)
     }
 
     /// The integer mantissa.
-    pub const fn mantissa(self) -> i64 {
-        self.mantissa
+    #[inline]
+    pub const fn mantissa(self) -> i128 {
+        ((self.hi as i128) << 64) | self.lo as i128
+    }
+
+    /// The mantissa when it fits an `i64` (as it does for nearly every price and size).
+    #[inline]
+    pub const fn mantissa_i64(self) -> Option<i64> {
+        let lo = self.lo as i64;
+        if self.hi == lo >> 63 {
+            Some(lo)
+        } else {
+            None
+        }
     }
 
     /// Digits after the decimal point.
+    #[inline]
     pub const fn scale(self) -> u8 {
-        self.scale
+        self.scale as u8
     }
 
     /// True when the value is zero, whatever the scale.
     pub const fn is_zero(self) -> bool {
-        self.mantissa == 0
+        self.lo == 0 && self.hi == 0
     }
 
     /// True when the value is below zero.
     pub const fn is_negative(self) -> bool {
-        self.mantissa < 0
+        self.hi < 0
     }
 
-    /// Compares the *values* (`1.10` equals `1.1` here), exactly.
+    /// Compares the *values* (`1.10` equals `1.1` here), exactly, at any scales.
     pub fn cmp_value(self, other: Decimal) -> Ordering {
-        let scale = self.scale.max(other.scale);
-        self.rescaled_i128(scale).cmp(&other.rescaled_i128(scale))
+        let scale = self.scale().max(other.scale());
+        if let (Some(a), Some(b)) = (self.rescaled(scale), other.rescaled(scale)) {
+            return a.cmp(&b);
+        }
+        // Rescaling would overflow: compare the integer parts, then the fractions (which are
+        // below 10^38 at the common scale). Truncating division keeps the order: a value with
+        // integer part q lies in [q, q+1) for q > 0, (q-1, q] for q < 0 and (-1, 1) for q = 0.
+        let (qa, ra) = self.split_int();
+        let (qb, rb) = other.split_int();
+        qa.cmp(&qb).then_with(|| {
+            let ra = ra * POW10[usize::from(scale - self.scale())];
+            let rb = rb * POW10[usize::from(scale - other.scale())];
+            ra.cmp(&rb)
+        })
+    }
+
+    /// `(integer part, fraction mantissa)`, both with the value's sign.
+    fn split_int(self) -> (i128, i128) {
+        let unit = POW10[usize::from(self.scale())];
+        let m = self.mantissa();
+        (m / unit, m % unit)
     }
 
     /// True when both hold the same value, whatever their scales.
@@ -117,91 +276,126 @@ impl Decimal {
         self.cmp_value(other) == Ordering::Equal
     }
 
-    /// The mantissa at a larger or equal scale, widened so it cannot overflow.
-    pub fn rescaled_i128(self, scale: u8) -> i128 {
-        debug_assert!(scale >= self.scale && scale <= MAX_SCALE);
-        i128::from(self.mantissa) * POW10[usize::from(scale.saturating_sub(self.scale))]
+    /// The mantissa at a larger or equal scale (`1.5` at scale 3 is `1500`); `None` when `scale`
+    /// is below the value's own or above [`MAX_SCALE`], or the result overflows an `i128`.
+    pub fn rescaled(self, scale: u8) -> Option<i128> {
+        let shift = POW10.get(usize::from(scale.checked_sub(self.scale())?))?;
+        if scale > MAX_SCALE {
+            return None;
+        }
+        self.mantissa().checked_mul(*shift)
     }
 
     /// The same value with trailing fractional zeros removed (`1.100` → `1.1`).
     pub fn normalized(self) -> Decimal {
-        let mut d = self;
-        while d.scale > 0 && d.mantissa % 10 == 0 {
-            d.mantissa /= 10;
-            d.scale -= 1;
+        let (mut m, mut scale) = (self.mantissa(), self.scale());
+        while scale > 0 && m % 10 == 0 {
+            m /= 10;
+            scale -= 1;
         }
-        d
+        Decimal::from_i128_unchecked(m, scale)
     }
 
     /// A binary-float approximation, for display and statistics only — never stored.
     pub fn to_f64_lossy(self) -> f64 {
-        self.mantissa as f64 / POW10[usize::from(self.scale)] as f64
+        self.mantissa() as f64 / 10f64.powi(i32::from(self.scale()))
     }
 }
 
 impl FromStr for Decimal {
     type Err = DecimalError;
 
+    #[inline]
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let syntax = |reason| DecimalError::Syntax {
-            text: text.to_string(),
-            reason,
-        };
         let bytes = text.as_bytes();
         let (negative, digits) = match bytes.first() {
             Some(b'-') => (true, &bytes[1..]),
             Some(b'+') => (false, &bytes[1..]),
             Some(_) => (false, bytes),
-            None => return Err(syntax("empty text")),
+            None => return Err(syntax(text, "empty text")),
         };
-        let (int_part, frac_part) = match digits.iter().position(|&b| b == b'.') {
-            Some(dot) => (&digits[..dot], &digits[dot + 1..]),
-            None => (digits, &digits[digits.len()..]),
-        };
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(syntax("no digits"));
-        }
-        if int_part.is_empty() {
-            return Err(syntax("a digit must come before the decimal point"));
-        }
-        if digits.contains(&b'.') && frac_part.is_empty() {
-            return Err(syntax("a digit must follow the decimal point"));
-        }
-        if frac_part.len() > usize::from(MAX_SCALE) {
-            return Err(DecimalError::TooManyFractionDigits {
-                text: text.to_string(),
-                digits: frac_part.len(),
-            });
-        }
-        let mut mantissa: i128 = 0;
-        for &b in int_part.iter().chain(frac_part) {
-            if !b.is_ascii_digit() {
+        // One pass: digits into a u64 while it cannot overflow (19 digits), the point noted.
+        let mut acc: u64 = 0;
+        let mut dot: Option<usize> = None;
+        let mut i = 0;
+        while i < digits.len() {
+            let b = digits[i];
+            if b.is_ascii_digit() {
+                if acc >= 1_000_000_000_000_000_000 {
+                    break; // 19 digits taken: the rest go through the wide path
+                }
+                acc = acc * 10 + u64::from(b - b'0');
+            } else if b == b'.' && dot.is_none() {
+                dot = Some(i);
+            } else {
                 return Err(syntax(
+                    text,
                     "only digits, one `.` and a leading sign are allowed",
                 ));
             }
-            mantissa = mantissa * 10 + i128::from(b - b'0');
-            if mantissa > i128::from(i64::MAX) + 1 {
-                return Err(DecimalError::Overflow {
-                    text: text.to_string(),
-                });
-            }
+            i += 1;
         }
-        let mantissa = if negative { -mantissa } else { mantissa };
-        let mantissa = i64::try_from(mantissa).map_err(|_| DecimalError::Overflow {
-            text: text.to_string(),
-        })?;
-        // The scale fits: frac_part.len() <= MAX_SCALE (checked above).
-        Ok(Decimal {
-            mantissa,
-            scale: frac_part.len() as u8,
-        })
+        let mut wide = u128::from(acc);
+        while i < digits.len() {
+            let b = digits[i];
+            if b.is_ascii_digit() {
+                // wide < 10^38, so wide × 10 + 9 < 10^39 would overflow a u128 (3.4 × 10^38):
+                // checked, and in range.
+                wide = match wide.checked_mul(10).map(|w| w + u128::from(b - b'0')) {
+                    Some(w) if w < MANTISSA_BOUND => w,
+                    _ => {
+                        return Err(DecimalError::Overflow {
+                            text: text.to_string(),
+                        })
+                    }
+                };
+            } else if b == b'.' && dot.is_none() {
+                dot = Some(i);
+            } else {
+                return Err(syntax(
+                    text,
+                    "only digits, one `.` and a leading sign are allowed",
+                ));
+            }
+            i += 1;
+        }
+        let scale = match dot {
+            None if digits.is_empty() => return Err(syntax(text, "no digits")),
+            None => 0,
+            Some(0) if digits.len() == 1 => return Err(syntax(text, "no digits")),
+            Some(0) => return Err(syntax(text, "a digit must come before the decimal point")),
+            Some(d) if d + 1 == digits.len() => {
+                return Err(syntax(text, "a digit must follow the decimal point"))
+            }
+            Some(d) => digits.len() - d - 1,
+        };
+        if scale > usize::from(MAX_SCALE) {
+            return Err(DecimalError::TooManyFractionDigits {
+                text: text.to_string(),
+                digits: scale,
+            });
+        }
+        // wide < 10^38 and scale <= 38 (checked above), so the value is in range.
+        let mantissa = wide as i128;
+        Ok(Decimal::from_i128_unchecked(
+            if negative { -mantissa } else { mantissa },
+            scale as u8,
+        ))
     }
 }
 
-/// Bytes the text of any [`Decimal`] can take: a sign, at most 19 digits plus one leading zero,
-/// and the point (`-0.000000000000000001`, `-9.223372036854775808`).
-const TEXT_MAX: usize = 24;
+/// A syntax error for `text`.
+#[cold]
+fn syntax(text: &str, reason: &'static str) -> DecimalError {
+    DecimalError::Syntax {
+        text: text.to_string(),
+        reason,
+    }
+}
+
+/// Bytes the text of any [`Decimal`] can take: a sign, 38 digits, a leading zero and the point
+/// (`-0.00000000000000000000000000000000000001`).
+const TEXT_MAX: usize = 48;
 
 /// Two ASCII digits for every number 0..100, for writing integers two digits at a time.
 const DIGIT_PAIRS: &[u8; 200] = b"\
@@ -279,9 +473,34 @@ fn split_at_scale(n: u64, scale: u8) -> (u64, u64) {
         15 => split::<1_000_000_000_000_000>(n),
         16 => split::<10_000_000_000_000_000>(n),
         17 => split::<100_000_000_000_000_000>(n),
-        // MAX_SCALE is 18: a Decimal never has a larger scale.
-        _ => split::<1_000_000_000_000_000_000>(n),
+        18 => split::<1_000_000_000_000_000_000>(n),
+        19 => split::<10_000_000_000_000_000_000>(n),
+        // Every u64 is below 10^20: no integer digits.
+        _ => (0, n),
     }
+}
+
+/// Writes `n` (any u128) in decimal so that it ends at `buf[end]`; returns where it starts.
+fn wide_digits_before(mut n: u128, buf: &mut [u8], mut end: usize) -> usize {
+    const CHUNK: u128 = 10_000_000_000_000_000_000; // 10^19: 19 digits per u64 chunk
+    while n > u128::from(u64::MAX) {
+        let chunk = (n % CHUNK) as u64;
+        n /= CHUNK;
+        let start = digits_before(chunk, buf, end);
+        let full = end - 19;
+        buf[full..start].fill(b'0');
+        end = full;
+    }
+    digits_before(n as u64, buf, end)
+}
+
+/// Left-pads the fraction that starts at `frac_start` with zeros to exactly `scale` digits
+/// and writes the point before it.
+#[inline]
+fn point_before(buf: &mut [u8; TEXT_MAX], frac_start: usize, scale: u8) {
+    let want = TEXT_MAX - usize::from(scale);
+    buf[want..frac_start].fill(b'0');
+    buf[want - 1] = b'.';
 }
 
 impl Decimal {
@@ -289,20 +508,31 @@ impl Decimal {
     /// for negative values, no exponent. `Display` and the JSONL encoder both write this.
     #[inline]
     fn text_bytes(self, buf: &mut [u8; TEXT_MAX]) -> &[u8] {
-        let abs = self.mantissa.unsigned_abs();
-        let mut start = if self.scale == 0 {
-            digits_before(abs, buf, TEXT_MAX)
-        } else {
-            let scale = usize::from(self.scale);
-            let (int, frac) = split_at_scale(abs, self.scale);
-            let frac_start = digits_before(frac, buf, TEXT_MAX);
-            // Left-pad the fraction with zeros to exactly `scale` digits.
-            let want = TEXT_MAX - scale;
-            buf[want..frac_start].fill(b'0');
-            buf[want - 1] = b'.';
-            digits_before(int, buf, want - 1)
+        let mut start = match self.mantissa_i64() {
+            Some(m) => {
+                let abs = m.unsigned_abs();
+                if self.scale() == 0 {
+                    digits_before(abs, buf, TEXT_MAX)
+                } else {
+                    let (int, frac) = split_at_scale(abs, self.scale());
+                    let frac_start = digits_before(frac, buf, TEXT_MAX);
+                    point_before(buf, frac_start, self.scale());
+                    digits_before(int, buf, TEXT_MAX - usize::from(self.scale()) - 1)
+                }
+            }
+            None => {
+                let abs = self.mantissa().unsigned_abs();
+                if self.scale() == 0 {
+                    wide_digits_before(abs, buf, TEXT_MAX)
+                } else {
+                    let unit = POW10[usize::from(self.scale())] as u128;
+                    let frac_start = wide_digits_before(abs % unit, buf, TEXT_MAX);
+                    point_before(buf, frac_start, self.scale());
+                    wide_digits_before(abs / unit, buf, TEXT_MAX - usize::from(self.scale()) - 1)
+                }
+            }
         };
-        if self.mantissa < 0 {
+        if self.is_negative() {
             start -= 1;
             buf[start] = b'-';
         }
@@ -352,9 +582,15 @@ impl<'de> Deserialize<'de> for Decimal {
                 Ok(Decimal::from_int(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
-                i64::try_from(v)
-                    .map(Decimal::from_int)
-                    .map_err(|_| E::custom(format!("{v} is too large to be stored exactly")))
+                Decimal::new(v, 0).map_err(E::custom)
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Decimal, E> {
+                Decimal::new(v, 0).map_err(E::custom)
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Decimal, E> {
+                i128::try_from(v)
+                    .map_err(|_| E::custom(format!("{v} has more than {MAX_DIGITS} digits")))
+                    .and_then(|v| Decimal::new(v, 0).map_err(E::custom))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
                 Err(E::custom(format!(
@@ -383,31 +619,90 @@ pub(crate) mod tests {
     #[test]
     fn rejects_bad_text_with_the_text_in_the_error() {
         for bad in [
-            "", "-", ".5", "5.", "1e5", "1.2.3", " 1", "abc", "0x10", "1,5",
+            "", "-", ".", ".5", "5.", "1e5", "1.2.3", " 1", "abc", "0x10", "1,5", "--1", "1-",
         ] {
             let err = bad.parse::<Decimal>().unwrap_err();
             assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
         }
+        let frac39 = format!("0.{}1", "0".repeat(38));
         assert!(matches!(
-            "1.1234567890123456789".parse::<Decimal>(),
-            Err(DecimalError::TooManyFractionDigits { digits: 19, .. })
+            frac39.parse::<Decimal>(),
+            Err(DecimalError::TooManyFractionDigits { digits: 39, .. })
         ));
-        assert!(matches!(
-            "99999999999999999999".parse::<Decimal>(),
-            Err(DecimalError::Overflow { .. })
-        ));
+        for too_long in [
+            "9".repeat(39),
+            format!("-{}", "9".repeat(39)),
+            format!("1{}.5", "0".repeat(37)),
+        ] {
+            assert!(
+                matches!(
+                    too_long.parse::<Decimal>(),
+                    Err(DecimalError::Overflow { .. })
+                ),
+                "{too_long}"
+            );
+        }
+        assert!(Decimal::new(POW10[38], 0).is_err());
+        assert!(Decimal::new(-POW10[38], 0).is_err());
+        assert!(Decimal::new(1, 39).is_err());
     }
 
     #[test]
     fn extremes_round_trip() {
+        let nines = "9".repeat(38);
         for text in [
             "-9223372036854775808",
             "9223372036854775807",
+            "-9223372036854775809",
+            "18446744073709551616",
             "-0.000000000000000001",
             "0.0",
+            "0.0038217599999999996",
+            "0.30000000000000004",
+            "1234567890123456789012.5",
+            &nines,
+            &format!("-{nines}"),
+            &format!("0.{nines}"),
+            &format!("-9.{}", "9".repeat(37)),
+            &format!("0.{}1", "0".repeat(37)),
+            &format!("-0.{}1", "0".repeat(37)),
+            &format!("0.{}", "0".repeat(38)),
         ] {
-            assert_eq!(text.parse::<Decimal>().unwrap().to_string(), text);
+            let d = text.parse::<Decimal>().unwrap();
+            assert_eq!(d.to_string(), text);
+            assert_eq!(Decimal::new(d.mantissa(), d.scale()).unwrap(), d);
         }
+        assert_eq!(Decimal::MAX.to_string(), nines);
+        assert_eq!(Decimal::MIN.to_string(), format!("-{nines}"));
+        // Leading zeros are not significant digits.
+        let d: Decimal = format!("000{nines}").parse().unwrap();
+        assert_eq!(d, Decimal::MAX);
+        let d: Decimal = "0.0038217599999999996".parse().unwrap();
+        assert_eq!((d.mantissa(), d.scale()), (38_217_599_999_999_996, 19));
+        assert_eq!(d.mantissa_i64(), Some(38_217_599_999_999_996));
+        assert_eq!(Decimal::MAX.mantissa_i64(), None);
+        assert_eq!(std::mem::size_of::<Decimal>(), 24);
+        assert_eq!(std::mem::size_of::<Option<Decimal>>(), 24);
+    }
+
+    #[test]
+    fn values_compare_across_any_scales() {
+        let big: Decimal = "99999999999999999999999999999999999999".parse().unwrap();
+        let tiny: Decimal = "0.00000000000000000000000000000000000001".parse().unwrap();
+        assert_eq!(big.cmp_value(tiny), Ordering::Greater);
+        assert_eq!(tiny.cmp_value(big), Ordering::Less);
+        let a: Decimal = "12345678901234567890123456789.5".parse().unwrap();
+        let b: Decimal = "12345678901234567890123456789.4999999".parse().unwrap();
+        assert_eq!(a.cmp_value(b), Ordering::Greater);
+        let neg_a: Decimal = "-0.5".parse().unwrap();
+        let neg_b: Decimal = format!("-0.{}", "4".repeat(38)).parse().unwrap();
+        assert_eq!(neg_a.cmp_value(neg_b), Ordering::Less);
+        let nines35: Decimal = format!("{}.000", "9".repeat(35)).parse().unwrap();
+        assert!(!big.eq_value(nines35));
+        assert!(nines35.eq_value("9".repeat(35).parse().unwrap()));
+        assert_eq!(big.rescaled(39), None);
+        assert_eq!(big.rescaled(1), None, "overflows i128");
+        assert_eq!(tiny.rescaled(0), None, "below its own scale");
     }
 
     #[test]
@@ -433,7 +728,7 @@ pub(crate) mod tests {
         if d.scale() == 0 {
             return format!("{sign}{abs}");
         }
-        let div = POW10[usize::from(d.scale())] as u64;
+        let div = POW10[usize::from(d.scale())] as u128;
         format!(
             "{sign}{}.{:0width$}",
             abs / div,
@@ -442,15 +737,72 @@ pub(crate) mod tests {
         )
     }
 
+    /// Compares two values by their text: sign, then integer digits, then fraction digits.
+    fn reference_cmp(a: Decimal, b: Decimal) -> Ordering {
+        fn key(d: Decimal) -> (bool, String, String) {
+            let text = d.to_string();
+            let negative = text.starts_with('-');
+            let text = text.trim_start_matches('-');
+            let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+            let int = format!("{int:0>40}");
+            let frac = format!("{frac:0<40}");
+            let zero = int.bytes().chain(frac.bytes()).all(|c| c == b'0');
+            (negative && !zero, int, frac)
+        }
+        let (na, ia, fa) = key(a);
+        let (nb, ib, fb) = key(b);
+        match (na, nb) {
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => (ia, fa).cmp(&(ib, fb)),
+            (true, true) => (ib, fb).cmp(&(ia, fa)),
+        }
+    }
+
+    /// Any mantissa a `Decimal` can have, biased towards the edges of 64 and 128 bits.
+    pub(crate) fn any_mantissa() -> impl Strategy<Value = i128> {
+        let bound = POW10[38];
+        prop_oneof![
+            any::<i64>().prop_map(i128::from),
+            (-bound + 1)..bound,
+            (0i128..1000).prop_map(move |k| bound - 1 - k),
+            (0i128..1000).prop_map(move |k| 1 - bound + k),
+            (-1000i128..1000).prop_map(|k| i128::from(u64::MAX) + k),
+            (-1000i128..1000).prop_map(|k| i128::from(i64::MIN) + k),
+        ]
+    }
+
     #[test]
     fn text_of_extremes_at_every_scale() {
+        let bound = POW10[38];
         for scale in 0..=MAX_SCALE {
-            for mantissa in [i64::MIN, i64::MIN + 1, -1, 0, 1, 9, 10, 99, 100, i64::MAX] {
+            for mantissa in [
+                i128::from(i64::MIN),
+                i128::from(i64::MIN) + 1,
+                i128::from(i64::MIN) - 1,
+                -1,
+                0,
+                1,
+                9,
+                10,
+                99,
+                100,
+                i128::from(i64::MAX),
+                i128::from(i64::MAX) + 1,
+                i128::from(u64::MAX),
+                i128::from(u64::MAX) + 1,
+                POW10[19],
+                POW10[19] - 1,
+                POW10[20],
+                bound - 1,
+                1 - bound,
+            ] {
                 let d = Decimal::new(mantissa, scale).unwrap();
                 assert_eq!(d.to_string(), reference_text(d), "{mantissa} scale {scale}");
                 let mut out = b"x".to_vec();
                 d.write_text(&mut out);
                 assert_eq!(out, format!("x{}", reference_text(d)).into_bytes());
+                assert_eq!(d.to_string().parse::<Decimal>().unwrap(), d);
             }
         }
         let mut out = Vec::new();
@@ -497,7 +849,7 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn parts_round_trip(mantissa in any::<i64>(), scale in 0u8..=MAX_SCALE) {
+        fn parts_round_trip(mantissa in any_mantissa(), scale in 0u8..=MAX_SCALE) {
             let d = Decimal::new(mantissa, scale).unwrap();
             let back: Decimal = d.to_string().parse().unwrap();
             prop_assert_eq!(back, d);
@@ -506,7 +858,7 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn text_matches_the_reference(mantissa in any::<i64>(), scale in 0u8..=MAX_SCALE, n in any::<u64>(), i in any::<i64>()) {
+        fn text_matches_the_reference(mantissa in any_mantissa(), scale in 0u8..=MAX_SCALE, n in any::<u64>(), i in any::<i64>()) {
             let d = Decimal::new(mantissa, scale).unwrap();
             prop_assert_eq!(d.to_string(), reference_text(d));
             let mut out = Vec::new();
@@ -523,6 +875,17 @@ pub(crate) mod tests {
                 .cmp(&(i128::from(b) * 10i128.pow(u32::from(9 - sb))));
             prop_assert_eq!(da.cmp_value(db), expect);
             prop_assert!(da.normalized().eq_value(da));
+        }
+
+        #[test]
+        fn value_order_matches_the_text_at_any_scales(
+            a in any_mantissa(), sa in 0u8..=MAX_SCALE, b in any_mantissa(), sb in 0u8..=MAX_SCALE,
+        ) {
+            let (da, db) = (Decimal::new(a, sa).unwrap(), Decimal::new(b, sb).unwrap());
+            prop_assert_eq!(da.cmp_value(db), reference_cmp(da, db));
+            prop_assert_eq!(db.cmp_value(da), reference_cmp(db, da));
+            prop_assert!(da.normalized().eq_value(da));
+            prop_assert_eq!(da.normalized().to_string().parse::<Decimal>().unwrap(), da.normalized());
         }
     }
 }

@@ -718,18 +718,20 @@ mod tests {
 
         #[test]
         fn hand_encoder_writes_any_decimal_as_serde_json_does(
-            mantissa in any::<i64>(),
+            mantissa in crate::decimal::tests::any_mantissa(),
             scale in 0u8..=crate::decimal::MAX_SCALE,
-            size in any::<i64>(),
+            size in crate::decimal::tests::any_mantissa(),
         ) {
-            let e = Event::new("s", "X", Timestamp::from_nanos(mantissa), Payload::Trade(Trade {
+            let e = Event::new("s", "X", Timestamp::from_nanos(mantissa as i64), Payload::Trade(Trade {
                 price: Decimal::new(mantissa, scale).unwrap(),
                 size: Decimal::new(size, 0).unwrap(),
                 side: None,
                 trade_id: None,
                 conditions: None,
             }));
-            prop_assert_eq!(encode_line(&e).unwrap(), serde_line(&e));
+            let line = encode_line(&e).unwrap();
+            prop_assert_eq!(&line, &serde_line(&e));
+            prop_assert_eq!(decode_line(&line).unwrap(), e);
         }
     }
 
@@ -744,8 +746,8 @@ mod tests {
             text.clone(),
             Timestamp::from_nanos(i64::MIN),
             Payload::Trade(Trade {
-                price: Decimal::new(i64::MIN, 18).unwrap(),
-                size: Decimal::new(i64::MAX, 0).unwrap(),
+                price: Decimal::MIN,
+                size: Decimal::new(1, crate::decimal::MAX_SCALE).unwrap(),
                 side: Some(Side::Sell),
                 trade_id: Some(text.clone()),
                 conditions: Some(text.clone()),
