@@ -182,8 +182,17 @@ struct ExactSum {
 }
 
 impl ExactSum {
+    #[inline]
     fn add(&mut self, value: i128, scale: u8) {
         if self.overflowed {
+            return;
+        }
+        if scale == self.scale {
+            // The common case: every term at the sum's scale.
+            match self.value.checked_add(value) {
+                Some(v) => self.value = v,
+                None => self.overflowed = true,
+            }
             return;
         }
         if self.try_add(value, scale).is_none() {
@@ -215,7 +224,13 @@ impl ExactSum {
     }
 
     /// Adds `a × b` exactly; a product beyond 128 bits marks the sum overflowed.
+    #[inline]
     fn add_product(&mut self, a: Decimal, b: Decimal) {
+        if let (Some(x), Some(y)) = (a.mantissa_i64(), b.mantissa_i64()) {
+            // Two 64-bit mantissas: the product always fits 128 bits.
+            self.add(i128::from(x) * i128::from(y), a.scale() + b.scale());
+            return;
+        }
         match a.mantissa().checked_mul(b.mantissa()) {
             Some(product) => self.add(product, a.scale() + b.scale()),
             None => self.overflowed = true,

@@ -545,6 +545,7 @@ pub struct QuoteCarry {
 }
 
 /// The next column, or an error naming it.
+#[inline]
 fn column<'a>(
     fields: &mut std::str::Split<'a, char>,
     name: &str,
@@ -611,6 +612,7 @@ fn parse_decimal(text: &str, column: &str) -> Result<Decimal, String> {
 }
 
 /// The suspicious flag: `0`/`1` (also `false`/`true`); an absent column is not suspicious.
+#[inline]
 fn parse_flag(text: Option<&str>) -> Result<bool, String> {
     match text.map(str::trim) {
         None | Some("" | "0") => Ok(false),

@@ -195,6 +195,7 @@ impl Decimal {
 
     /// `mantissa × 10^-scale`; fails when `scale > MAX_SCALE` or the mantissa has more than
     /// [`MAX_DIGITS`] digits.
+    #[inline]
     pub fn new(mantissa: impl Into<i128>, scale: u8) -> Result<Self, DecimalError> {
         let mantissa = mantissa.into();
         if scale > MAX_SCALE {
@@ -247,7 +248,25 @@ impl Decimal {
     }
 
     /// Compares the *values* (`1.10` equals `1.1` here), exactly, at any scales.
+    #[inline]
     pub fn cmp_value(self, other: Decimal) -> Ordering {
+        if self.scale == other.scale {
+            return self.mantissa().cmp(&other.mantissa());
+        }
+        if let (Some(a), Some(b)) = (self.mantissa_i64(), other.mantissa_i64()) {
+            if self.scale() <= 18 && other.scale() <= 18 {
+                // 64 bits × 10^18 fits 128 bits.
+                let scale = self.scale().max(other.scale());
+                let a = i128::from(a) * POW10[usize::from(scale - self.scale())];
+                let b = i128::from(b) * POW10[usize::from(scale - other.scale())];
+                return a.cmp(&b);
+            }
+        }
+        self.cmp_value_wide(other)
+    }
+
+    /// [`cmp_value`](Self::cmp_value) for any scales and mantissas.
+    fn cmp_value_wide(self, other: Decimal) -> Ordering {
         let scale = self.scale().max(other.scale());
         if let (Some(a), Some(b)) = (self.rescaled(scale), other.rescaled(scale)) {
             return a.cmp(&b);
@@ -288,6 +307,15 @@ impl Decimal {
 
     /// The same value with trailing fractional zeros removed (`1.100` → `1.1`).
     pub fn normalized(self) -> Decimal {
+        if let Some(mut m) = self.mantissa_i64() {
+            // The 64-bit path: a division by the constant 10 is a multiplication.
+            let mut scale = self.scale();
+            while scale > 0 && m % 10 == 0 {
+                m /= 10;
+                scale -= 1;
+            }
+            return Decimal::from_i128_unchecked(m as i128, scale);
+        }
         let (mut m, mut scale) = (self.mantissa(), self.scale());
         while scale > 0 && m % 10 == 0 {
             m /= 10;
