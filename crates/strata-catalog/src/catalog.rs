@@ -611,6 +611,21 @@ impl Catalog {
             file: sources_path.clone(),
             source,
         })?;
+        // Contracts learned from imported data (`add_symbols`) stay; the config's entries
+        // take precedence over them.
+        let mut symbols = symbols.to_vec();
+        if let Ok(bytes) = fs::read(&symbols_path) {
+            if let Ok(existing) = serde_json::from_slice::<Vec<SymbolInfo>>(&bytes) {
+                let configured: std::collections::HashSet<String> =
+                    symbols.iter().map(|s| s.symbol.clone()).collect();
+                symbols.extend(
+                    existing
+                        .into_iter()
+                        .filter(|s| s.contract.is_some() && !configured.contains(&s.symbol)),
+                );
+            }
+        }
+        let symbols = &symbols[..];
         SymbolRegistry::new(symbols.to_vec()).map_err(|source| Error::Registry {
             file: symbols_path.clone(),
             source,
@@ -625,6 +640,38 @@ impl Catalog {
             &symbols_path,
             &to_pretty_json("the symbol registry", &symbols)?,
         )
+    }
+
+    /// Adds instruments learned from data (the futures and options contracts an import
+    /// described) to `symbols.json`: an entry whose symbol is already there is left as it is,
+    /// so the config's entries and earlier imports win. Returns how many were added.
+    pub fn add_symbols(&self, learned: &[SymbolInfo]) -> Result<usize> {
+        if learned.is_empty() {
+            return Ok(0);
+        }
+        let (_, mut symbols) = self.read_registries()?;
+        let known: std::collections::HashSet<String> =
+            symbols.iter().map(|s| s.symbol.clone()).collect();
+        let before = symbols.len();
+        let mut added = std::collections::HashSet::new();
+        for info in learned {
+            if !known.contains(&info.symbol) && added.insert(info.symbol.clone()) {
+                symbols.push(info.clone());
+            }
+        }
+        if symbols.len() == before {
+            return Ok(0);
+        }
+        let symbols_path = self.dir.join(SYMBOLS_FILE);
+        SymbolRegistry::new(symbols.clone()).map_err(|source| Error::Registry {
+            file: symbols_path.clone(),
+            source,
+        })?;
+        write_if_changed(
+            &symbols_path,
+            &to_pretty_json("the symbol registry", &symbols)?,
+        )?;
+        Ok(symbols.len() - before)
     }
 
     /// Reads `sources.json` and `symbols.json` back.

@@ -16,6 +16,7 @@
 //! | l2_snapshot | lowest best bid / highest best ask | — | — | — | — |
 //! | order_book_delta | prices of deltas that have one | — | Σ size of `execute` deltas | — | Σ price × size of executes (undefined if an execute has no price) |
 //! | heartbeat | — | — | — | — | — |
+//! | open_interest | — | first / last open interest | — | — | — |
 //!
 //! Quotes have no traded price: a mid-price (`(bid + ask) / 2`) is not a price anyone dealt at
 //! and is not always exact at the quotes' scale, so the range of a quote file is the range the
@@ -475,6 +476,7 @@ impl KindAccumulator {
                 }
             }
             Payload::Heartbeat => {}
+            Payload::OpenInterest(oi) => self.first_last(oi.value, oi.value),
         }
     }
 

@@ -54,7 +54,8 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use strata_model::{
-    Bar, BboQuote, Decimal, Event, EventKind, Level, Payload, SchemaVersion, Timestamp, Trade,
+    Bar, BboQuote, Contract, Decimal, Event, EventKind, Level, OpenInterest, OptionRight,
+    OptionStyle, Payload, SchemaVersion, Timestamp, Trade,
 };
 
 use crate::error::{ImportError, Result};
@@ -108,6 +109,18 @@ lean_enum!(
         Crypto = "crypto",
         /// Contracts for difference.
         Cfd = "cfd",
+        /// Futures (one CSV per contract in a zip; plain prices).
+        Future = "future",
+        /// Equity options (one CSV per contract; prices ×10,000).
+        Option = "option",
+        /// Indices (plain prices).
+        Index = "index",
+        /// Index options (one CSV per contract; prices ×10,000).
+        IndexOption = "indexoption",
+        /// Options on futures (one CSV per contract, under the future's expiry; plain prices).
+        FutureOption = "futureoption",
+        /// Crypto futures and perpetuals (plain prices).
+        CryptoFuture = "cryptofuture",
     }
 );
 
@@ -134,8 +147,68 @@ lean_enum!(
         Trade = "trade",
         /// Quote ticks or quote bars.
         Quote = "quote",
+        /// Open interest (futures and options).
+        OpenInterest = "openinterest",
     }
 );
+
+impl LeanSecurityType {
+    /// The asset class of this security type's instruments.
+    pub const fn asset_class(self) -> strata_model::AssetClass {
+        use strata_model::AssetClass as A;
+        match self {
+            LeanSecurityType::Equity => A::Equity,
+            LeanSecurityType::Forex => A::Forex,
+            LeanSecurityType::Crypto | LeanSecurityType::CryptoFuture => A::Crypto,
+            LeanSecurityType::Cfd => A::Other,
+            LeanSecurityType::Future => A::Future,
+            LeanSecurityType::Option
+            | LeanSecurityType::IndexOption
+            | LeanSecurityType::FutureOption => A::Option,
+            LeanSecurityType::Index => A::Index,
+        }
+    }
+
+    /// True for types whose zips hold one CSV per contract, named in the entry.
+    pub const fn has_contracts(self) -> bool {
+        matches!(
+            self,
+            LeanSecurityType::Future
+                | LeanSecurityType::Option
+                | LeanSecurityType::IndexOption
+                | LeanSecurityType::FutureOption
+                | LeanSecurityType::CryptoFuture
+        )
+    }
+
+    /// True for options of any kind.
+    pub const fn is_option(self) -> bool {
+        matches!(
+            self,
+            LeanSecurityType::Option
+                | LeanSecurityType::IndexOption
+                | LeanSecurityType::FutureOption
+        )
+    }
+
+    /// True for types whose files hold quotes only (no trades).
+    pub const fn quotes_only(self) -> bool {
+        matches!(self, LeanSecurityType::Forex | LeanSecurityType::Cfd)
+    }
+
+    /// True for types whose quotes carry no sizes.
+    pub const fn unsized_quotes(self) -> bool {
+        self.quotes_only()
+    }
+
+    /// True for types whose tick rows end after price and size (plus a suspicious flag).
+    pub const fn short_ticks(self) -> bool {
+        matches!(
+            self,
+            LeanSecurityType::Crypto | LeanSecurityType::CryptoFuture
+        )
+    }
+}
 
 impl LeanResolution {
     /// Bar length in seconds (`None` for ticks).
@@ -171,8 +244,10 @@ pub struct LeanFile {
     pub symbol: String,
     /// Trading date (tick, second and minute files).
     pub date: Option<NaiveDate>,
-    /// Trades or quotes.
+    /// Trades, quotes or open interest.
     pub tick_type: LeanTickType,
+    /// For options on futures: the underlying future's expiry (the folder above the zip).
+    pub underlying_expiry: Option<NaiveDate>,
 }
 
 /// The pieces a path gives; any may be missing.
@@ -184,6 +259,7 @@ struct PathParts {
     symbol: Option<String>,
     date: Option<NaiveDate>,
     tick_type: Option<LeanTickType>,
+    underlying_expiry: Option<NaiveDate>,
 }
 
 fn parse_date(text: &str) -> Option<NaiveDate> {
@@ -193,8 +269,14 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y%m%d").ok()
 }
 
-/// Reads what it can from a path: `…/<security>/<market>/<resolution>/<symbol>/<date>_<type>.zip`
-/// or `…/<security>/<market>/<resolution>/<symbol>[_<type>].zip`.
+/// Reads what it can from a path. Lean's layouts (`LeanData.GenerateZipFilePath`):
+///
+/// - `…/<security>/<market>/<resolution>/<symbol>/<date>_<type>[_<style>].zip` (tick, second,
+///   minute; options add their style: `20210104_trade_american.zip`);
+/// - `…/<security>/<market>/<resolution>/<symbol>[_<year>]_<type>[_<style>].zip` (hour, daily);
+/// - options on futures put the underlying future's expiry in a folder of its own:
+///   `futureoption/cme/minute/es/20240315/20240301_quote_american.zip`;
+/// - an entry taken out of a zip (`20131007_spy_tick_trade.csv`) in the zip's folder.
 fn parts_from_path(path: &Path) -> PathParts {
     let comps: Vec<String> = path
         .components()
@@ -205,40 +287,32 @@ fn parts_from_path(path: &Path) -> PathParts {
         return parts;
     };
     let stem = file.split('.').next().unwrap_or(file);
+    let pieces: Vec<&str> = stem.split('_').collect();
+    parts.tick_type = pieces.iter().find_map(|p| p.parse().ok());
+    let dated = pieces.first().and_then(|p| parse_date(p));
+    parts.date = dated;
+    // The tree: `<security>/<market>/<resolution>/` followed by the symbol folder (intraday),
+    // then for options on futures the underlying's expiry folder, then the file.
     let n = comps.len();
-    let at = |i: usize| comps.get(i).map(String::as_str);
-
-    // `<date>_<type>` (intraday) or `<date>_<symbol>_<…>` (an inner CSV name).
-    let mut pieces = stem.split('_');
-    if let Some(date) = pieces.next().and_then(parse_date) {
-        parts.date = Some(date);
-        let rest: Vec<&str> = pieces.collect();
-        parts.tick_type = rest.iter().find_map(|p| p.parse().ok());
-        if n >= 5 {
-            parts.resolution = at(n - 3).and_then(|r| r.parse().ok());
-            if parts.resolution.is_some() {
-                parts.security_type = at(n - 5).and_then(|s| s.parse().ok());
-                parts.market = at(n - 4).map(str::to_string);
-                parts.symbol = at(n - 2).map(str::to_string);
+    let tree = (0..n.saturating_sub(3)).rev().find(|&i| {
+        comps[i].parse::<LeanSecurityType>().is_ok()
+            && comps[i + 2].parse::<LeanResolution>().is_ok()
+    });
+    if let Some(i) = tree {
+        parts.security_type = comps[i].parse().ok();
+        parts.market = Some(comps[i + 1].clone());
+        parts.resolution = comps[i + 2].parse().ok();
+        let folders = &comps[i + 3..n - 1];
+        match folders {
+            [symbol, rest @ ..] => {
+                parts.symbol = Some(symbol.clone());
+                parts.underlying_expiry = rest.first().and_then(|f| parse_date(f));
             }
-        }
-    } else {
-        // `<symbol>` or `<symbol>_<type>` (hour, daily).
-        let (symbol, tick_type) = match stem.rsplit_once('_') {
-            Some((symbol, t)) => match t.parse::<LeanTickType>() {
-                Ok(tick_type) => (symbol, Some(tick_type)),
-                Err(_) => (stem, None),
-            },
-            None => (stem, None),
-        };
-        parts.tick_type = tick_type;
-        if n >= 4 {
-            parts.resolution = at(n - 2).and_then(|r| r.parse().ok());
-            if parts.resolution.is_some() {
-                parts.security_type = at(n - 4).and_then(|s| s.parse().ok());
-                parts.market = at(n - 3).map(str::to_string);
-                parts.symbol = Some(symbol.to_string());
+            [] if dated.is_none() => {
+                // `<symbol>[_<year>]_<type>[_<style>]` (hour, daily).
+                parts.symbol = pieces.first().map(|p| (*p).to_string());
             }
+            [] => {}
         }
     }
     parts
@@ -281,16 +355,18 @@ impl LeanFile {
             None => None,
             Some(EventKind::Trade | EventKind::Bar) => Some(LeanTickType::Trade),
             Some(EventKind::BboQuote) => Some(LeanTickType::Quote),
+            Some(EventKind::OpenInterest) => Some(LeanTickType::OpenInterest),
             Some(other) => {
                 return Err(format!(
-                    "Lean files hold trades, quotes or bars, not `{other}`"
+                    "Lean files hold trades, quotes, bars or open interest, not `{other}`"
                 ))
             }
         };
-        let default_tick_type = match security_type {
-            // Lean's forex and CFD data are quotes only; a bare `eurusd.zip` holds quote bars.
-            LeanSecurityType::Forex | LeanSecurityType::Cfd => LeanTickType::Quote,
-            LeanSecurityType::Equity | LeanSecurityType::Crypto => LeanTickType::Trade,
+        // Lean's forex and CFD data are quotes only; a bare `eurusd.zip` holds quote bars.
+        let default_tick_type = if security_type.quotes_only() {
+            LeanTickType::Quote
+        } else {
+            LeanTickType::Trade
         };
         let tick_type = overrides
             .tick_type
@@ -301,14 +377,21 @@ impl LeanFile {
         if resolution.is_intraday_file() && date.is_none() {
             return Err(missing("date", "the Lean date"));
         }
-        if tick_type == LeanTickType::Trade
-            && matches!(
-                security_type,
-                LeanSecurityType::Forex | LeanSecurityType::Cfd
-            )
-        {
+        if tick_type == LeanTickType::Trade && security_type.quotes_only() {
             return Err(format!(
                 "Lean {security_type} data has quotes only, not trades"
+            ));
+        }
+        if tick_type == LeanTickType::OpenInterest && !security_type.has_contracts() {
+            return Err(format!(
+                "Lean has open interest for futures and options, not for {security_type}"
+            ));
+        }
+        let underlying_expiry = overrides.underlying_expiry.or(parts.underlying_expiry);
+        if security_type == LeanSecurityType::FutureOption && underlying_expiry.is_none() {
+            return Err(missing(
+                "underlying future's expiry (the folder above the zip, futureoption/<market>/<resolution>/<root>/<yyyymmdd>/…)",
+                "the Lean underlying expiry",
             ));
         }
         Ok(LeanFile {
@@ -318,14 +401,26 @@ impl LeanFile {
             symbol,
             date: resolution.is_intraday_file().then_some(date).flatten(),
             tick_type,
+            underlying_expiry,
         })
     }
 
     /// The time zone Lean writes this file's times in, when strata knows the market.
     pub fn default_time_zone(&self) -> Option<Tz> {
+        use LeanSecurityType as T;
         match self.security_type {
-            LeanSecurityType::Equity if self.market == "usa" => Some(chrono_tz::America::New_York),
-            LeanSecurityType::Equity => None,
+            T::Equity | T::Option | T::IndexOption if self.market == "usa" => {
+                Some(chrono_tz::America::New_York)
+            }
+            T::Equity | T::Option | T::IndexOption => None,
+            // Lean's market-hours database: `Index-usa-[*]` is in Chicago time, except NDX.
+            T::Index if self.market == "usa" && self.symbol.eq_ignore_ascii_case("NDX") => {
+                Some(chrono_tz::America::New_York)
+            }
+            T::Index if self.market == "usa" => Some(chrono_tz::America::Chicago),
+            T::Index => None,
+            // Futures data (and options on them) is written in UTC in every market.
+            T::Future | T::FutureOption | T::CryptoFuture => Some(chrono_tz::UTC),
             // Lean's market-hours database gives FXCM's data time zone as `UTC-05`: a fixed
             // five hours behind UTC, with no daylight saving (New York standard time all year).
             LeanSecurityType::Forex | LeanSecurityType::Cfd if self.market == "fxcm" => {
@@ -337,9 +432,87 @@ impl LeanFile {
         }
     }
 
-    /// True when prices are integers in 1/10,000 (equities).
+    /// True when prices are integers in 1/10,000 (equities, equity and index options).
     pub fn scaled_prices(&self) -> bool {
-        self.security_type == LeanSecurityType::Equity
+        matches!(
+            self.security_type,
+            LeanSecurityType::Equity | LeanSecurityType::Option | LeanSecurityType::IndexOption
+        )
+    }
+
+    /// The contract a CSV of this file holds, from the CSV's name (Lean's
+    /// `GenerateZipEntryName`): futures `{date}_{root}_{res}_{type}_{yyyymm}_{expiry}.csv`
+    /// (hour/daily without the date and resolution), options
+    /// `{date}_{underlying}_{res}_{type}_{style}_{call|put}_{strike×10⁴}_{expiry}.csv`. `None`
+    /// for types without contracts, and for crypto perpetuals (no expiry in the name).
+    pub fn contract_of_entry(&self, entry: &str) -> Result<Option<Contract>, String> {
+        if !self.security_type.has_contracts() {
+            return Ok(None);
+        }
+        let name = entry.rsplit(['/', '\\']).next().unwrap_or(entry);
+        let stem = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+        let pieces: Vec<&str> = stem.split('_').collect();
+        let bad = |why: &str| {
+            format!(
+                "`{name}` is not a Lean {} contract file name: {why}",
+                self.security_type
+            )
+        };
+        let t = pieces
+            .iter()
+            .position(|p| p.parse::<LeanTickType>().is_ok())
+            .ok_or_else(|| bad("no trade/quote/openinterest in it"))?;
+        let root_at = usize::from(pieces.first().and_then(|p| parse_date(p)).is_some());
+        let root = pieces
+            .get(root_at)
+            .filter(|_| root_at < t)
+            .map(|r| r.to_ascii_uppercase())
+            .unwrap_or_else(|| self.symbol.to_ascii_uppercase());
+        let after = &pieces[t + 1..];
+        let date = |text: &str, what: &str| {
+            parse_date(text).ok_or_else(|| bad(&format!("`{text}` is not the {what} (yyyymmdd)")))
+        };
+        if self.security_type.is_option() {
+            let [style, right, strike, expiry] = after else {
+                return Err(bad(
+                    "expected _<style>_<call|put>_<strike×10000>_<expiry> after the type",
+                ));
+            };
+            let style = style
+                .parse::<OptionStyle>()
+                .map_err(|e| bad(&e.to_string()))?;
+            let right = right
+                .parse::<OptionRight>()
+                .map_err(|e| bad(&e.to_string()))?;
+            let strike = strike
+                .parse::<i64>()
+                .ok()
+                .and_then(|v| Decimal::new(v, 4).ok())
+                .ok_or_else(|| bad(&format!("strike `{strike}` is not an integer ×10000")))?;
+            let expiry = date(expiry, "expiry")?;
+            let underlying = match self.security_type {
+                LeanSecurityType::FutureOption => {
+                    let future_expiry = self
+                        .underlying_expiry
+                        .ok_or_else(|| bad("the underlying future's expiry is not known"))?;
+                    Contract::future(root, future_expiry).symbol()
+                }
+                _ => root,
+            };
+            return Ok(Some(Contract::option(
+                underlying,
+                expiry,
+                right,
+                strike,
+                Some(style),
+            )));
+        }
+        match after {
+            [] if self.security_type == LeanSecurityType::CryptoFuture => Ok(None),
+            [_month, expiry] => Ok(Some(Contract::future(root, date(expiry, "expiry")?))),
+            [expiry] => Ok(Some(Contract::future(root, date(expiry, "expiry")?))),
+            _ => Err(bad("expected _<yyyymm>_<expiry> after the type")),
+        }
     }
 }
 
@@ -390,6 +563,7 @@ impl LeanContext {
             symbol: symbol.to_string(),
             date: resolution.is_intraday_file().then_some(date),
             tick_type,
+            underlying_expiry: None,
         };
         Self::in_zone(file, "lean".into(), None, chrono_tz::America::New_York)
     }
@@ -418,6 +592,20 @@ impl LeanContext {
         &self.file
     }
 
+    /// This context for one contract: its events carry the contract's symbol. Returns the
+    /// context and the symbol-registry entry that describes the contract.
+    pub fn for_contract(&self, contract: Contract) -> (LeanContext, strata_model::SymbolInfo) {
+        let mut ctx = self.clone();
+        ctx.file.symbol = contract.symbol();
+        let mut info = strata_model::SymbolInfo::new(
+            ctx.file.symbol.clone(),
+            self.file.security_type.asset_class(),
+        );
+        info.exchange = Some(self.file.market.to_ascii_uppercase());
+        info.contract = Some(contract);
+        (ctx, info)
+    }
+
     /// The zone times are read in.
     pub fn time_zone(&self) -> Tz {
         self.tz
@@ -427,6 +615,7 @@ impl LeanContext {
     /// 1-based line number (it becomes the sequence) and `carry` holds quote sides between rows.
     pub fn parse_row(&self, line: &str, row: u64, carry: &mut QuoteCarry) -> Result<Event, String> {
         match (self.file.resolution, self.file.tick_type) {
+            (_, LeanTickType::OpenInterest) => parse_open_interest_row(line, row, self),
             (LeanResolution::Tick, LeanTickType::Trade) => parse_trade_row(line, row, self),
             (LeanResolution::Tick, LeanTickType::Quote) => parse_quote_row(line, row, self, carry),
             _ => parse_bar_row(line, row, self),
@@ -646,9 +835,24 @@ pub fn parse_trade_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event,
     let ns = parse_ms_time(column(&mut fields, "time", 1)?)?;
     let price = ctx.price(column(&mut fields, "price", 2)?, "price")?;
     let size = ctx.size(column(&mut fields, "size", 3)?, "size")?;
-    let (exchange, conditions) = if ctx.file.security_type == LeanSecurityType::Equity {
-        let exchange = column(&mut fields, "exchange", 4)?;
-        let condition = column(&mut fields, "sale condition", 5)?;
+    let security = ctx.file.security_type;
+    let (exchange, conditions) = if security.short_ticks() {
+        // Crypto: `ms, price, quantity[, suspicious]`.
+        let suspicious = parse_flag(fields.next())?;
+        (None, suspicious.then(|| "suspicious".to_string()))
+    } else {
+        // Equities (required), futures, options and indices (optional, as Lean writes them):
+        // `…, exchange, sale condition, suspicious`.
+        let exchange = if security == LeanSecurityType::Equity {
+            Some(column(&mut fields, "exchange", 4)?)
+        } else {
+            fields.next().map(str::trim)
+        };
+        let condition = if security == LeanSecurityType::Equity {
+            column(&mut fields, "sale condition", 5)?
+        } else {
+            fields.next().map_or("", str::trim)
+        };
         let suspicious = parse_flag(fields.next())?;
         let conditions = match (condition.is_empty(), suspicious) {
             (true, false) => None,
@@ -656,9 +860,7 @@ pub fn parse_trade_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event,
             (true, true) => Some("suspicious".to_string()),
             (false, true) => Some(format!("{condition};suspicious")),
         };
-        (Some(exchange), conditions)
-    } else {
-        (None, None)
+        (exchange, conditions)
     };
     let event_time = ctx.time_of_ns(ns)?;
     Ok(ctx.event(
@@ -687,10 +889,7 @@ pub fn parse_quote_row(
 ) -> Result<Event, String> {
     let mut fields = line.split(',');
     let ns = parse_ms_time(column(&mut fields, "time", 1)?)?;
-    let sized = !matches!(
-        ctx.file.security_type,
-        LeanSecurityType::Forex | LeanSecurityType::Cfd
-    );
+    let sized = !ctx.file.security_type.unsized_quotes();
     let (bid, ask) = if sized {
         let bid_price = ctx.price(column(&mut fields, "bid price", 2)?, "bid price")?;
         let bid_size = ctx.size(column(&mut fields, "bid size", 3)?, "bid size")?;
@@ -720,14 +919,24 @@ pub fn parse_quote_row(
             },
         )
     };
-    let exchange = if ctx.file.security_type == LeanSecurityType::Equity {
+    let security = ctx.file.security_type;
+    let exchange = if security == LeanSecurityType::Equity {
         let exchange = column(&mut fields, "exchange", 6)?;
         // The condition and suspicious flag are checked for shape but have no BboQuote field.
         column(&mut fields, "condition", 7)?;
         parse_flag(fields.next())?;
         Some(exchange)
-    } else {
+    } else if security.short_ticks() || !sized {
+        // Crypto `…, ask size[, suspicious]`; forex and CFDs end at the ask.
+        parse_flag(fields.next())?;
         None
+    } else {
+        // Futures and options: `…, ask size, exchange, suspicious` (a condition column before
+        // the flag is accepted too).
+        let exchange = fields.next().map(str::trim);
+        let rest: Vec<&str> = fields.by_ref().collect();
+        parse_flag(rest.last().copied())?;
+        exchange
     };
     let event_time = ctx.time_of_ns(ns)?;
     let unchanged = |level: &Level| sized && level.price.is_zero() && level.size.is_zero();
@@ -781,10 +990,7 @@ pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, S
             })
         }
         LeanTickType::Quote => {
-            let sized = !matches!(
-                ctx.file.security_type,
-                LeanSecurityType::Forex | LeanSecurityType::Cfd
-            );
+            let sized = !ctx.file.security_type.unsized_quotes();
             // Column labels are fixed strings: no text is built per row unless it fails.
             let mut side = |name: &str,
                             close_label: &str,
@@ -814,8 +1020,26 @@ pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, S
             let ask = side("ask", "ask close", "ask size", if sized { 7 } else { 6 })?;
             Payload::BboQuote(BboQuote { bid, ask })
         }
+        LeanTickType::OpenInterest => return parse_open_interest_row(line, row, ctx),
     };
     Ok(ctx.event(end, row, None, payload))
+}
+
+/// Parses a Lean open-interest row, `ms, open interest` (hour and daily files:
+/// `yyyymmdd HH:mm, open interest`), into an [`OpenInterest`] event at that time: open interest
+/// is a value as of a moment, not a bar, so it is not moved to an end.
+pub fn parse_open_interest_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
+    let mut fields = line.split(',');
+    let time = column(&mut fields, "time", 1)?;
+    let at = if ctx.file.resolution.is_intraday_file() {
+        ctx.time_of_ns(parse_ms_time(time)?)?
+    } else {
+        let local = NaiveDateTime::parse_from_str(time, "%Y%m%d %H:%M")
+            .map_err(|_| format!("time: `{time}` is not `yyyymmdd HH:mm`"))?;
+        ctx.local_to_utc(local)?
+    };
+    let value = parse_decimal(column(&mut fields, "open interest", 2)?, "open interest")?;
+    Ok(ctx.event(at, row, None, Payload::OpenInterest(OpenInterest { value })))
 }
 
 /// The row parser behind one CSV of a Lean import.
@@ -864,6 +1088,8 @@ pub(crate) fn context_for(name: &str, options: &ImportOptions) -> Result<LeanCon
 /// named `archive.zip:entry.csv` in rejections), or one plain CSV stream.
 pub(crate) struct LeanImport {
     opener: Option<Box<dyn Opener>>,
+    /// A record to yield before reading on (the [`Record::Instrument`] of the next entry).
+    pending: Option<Record>,
     entries: VecDeque<ZipEntry>,
     current: Option<LineImport<LeanLines>>,
     ctx: Arc<LeanContext>,
@@ -878,6 +1104,7 @@ impl LeanImport {
         let entries = zipentry::list_entries(opener.as_ref(), file)?;
         Ok(LeanImport {
             opener: Some(opener),
+            pending: None,
             entries: entries.into(),
             current: None,
             ctx: Arc::new(ctx),
@@ -888,7 +1115,20 @@ impl LeanImport {
     }
 
     /// Imports one CSV stream (already unzipped), named `file`.
-    pub(crate) fn csv(input: Input, file: &str, ctx: LeanContext) -> Self {
+    /// With `contract`, the CSV holds that contract (its name said so).
+    pub(crate) fn csv(
+        input: Input,
+        file: &str,
+        ctx: LeanContext,
+        contract: Option<Contract>,
+    ) -> Self {
+        let (ctx, pending) = match contract {
+            Some(contract) => {
+                let (ctx, info) = ctx.for_contract(contract);
+                (ctx, Some(Record::Instrument(info)))
+            }
+            None => (ctx, None),
+        };
         let ctx = Arc::new(ctx);
         let lines = LeanLines {
             ctx: ctx.clone(),
@@ -897,6 +1137,7 @@ impl LeanImport {
         };
         LeanImport {
             opener: None,
+            pending,
             entries: VecDeque::new(),
             current: Some(LineImport::new(input, file, lines)),
             ctx,
@@ -911,6 +1152,9 @@ impl Iterator for LeanImport {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
+        if let Some(record) = self.pending.take() {
+            return Some(record);
+        }
         loop {
             if let Some(current) = &mut self.current {
                 match current.next() {
@@ -933,14 +1177,36 @@ impl Iterator for LeanImport {
             let entry = self.entries.pop_front()?;
             let opener = self.opener.as_deref()?;
             let name = format!("{}:{}", self.file, entry.name);
+            // Futures and options: each entry is one contract, named in the entry.
+            let ctx = match self.ctx.file().contract_of_entry(&entry.name) {
+                Ok(None) => self.ctx.clone(),
+                Ok(Some(contract)) => {
+                    let (ctx, info) = self.ctx.for_contract(contract);
+                    self.pending = Some(Record::Instrument(info));
+                    Arc::new(ctx)
+                }
+                Err(reason) => {
+                    // The entry's rows cannot be told apart from another contract's: the entry
+                    // is refused whole (its name is the raw text), the others import.
+                    return Some(Record::Rejected(Rejected {
+                        file: name,
+                        line: 0,
+                        reason,
+                        raw: entry.name.clone(),
+                    }));
+                }
+            };
             match zipentry::open_entry(opener, &entry) {
                 Ok(input) => {
                     let lines = LeanLines {
-                        ctx: self.ctx.clone(),
+                        ctx,
                         carry: QuoteCarry::default(),
                         file: name.clone(),
                     };
                     self.current = Some(LineImport::new(input, name, lines));
+                    if let Some(record) = self.pending.take() {
+                        return Some(record);
+                    }
                 }
                 Err(err) => {
                     self.stopped = true;

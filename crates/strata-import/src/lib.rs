@@ -104,9 +104,7 @@ pub fn import_file(path: &Path, format: Format, options: &ImportOptions) -> Resu
             )?)));
         }
         let input = input::open_decoded(path)?;
-        return Ok(Box::new(Ended::new(lean::LeanImport::csv(
-            input, &name, ctx,
-        ))));
+        return lean_csv(input, &name, ctx, options);
     }
     let input = input::open_decoded(path)?;
     import_decoded(input, &name, format, options)
@@ -139,9 +137,7 @@ pub fn import_reader<R: Read + Send + 'static>(
             )?)));
         }
         let input = input::decoded_reader(std::io::Cursor::new(bytes), name)?;
-        return Ok(Box::new(Ended::new(lean::LeanImport::csv(
-            input, name, ctx,
-        ))));
+        return lean_csv(input, name, ctx, options);
     }
     let input = input::decoded_reader(reader, name)?;
     import_decoded(input, name, format, options)
@@ -216,21 +212,38 @@ pub fn asset_class_of(
     format: Format,
     options: &ImportOptions,
 ) -> Option<strata_model::AssetClass> {
-    use lean::LeanSecurityType as T;
-    use strata_model::AssetClass as A;
     match format {
         Format::Lean => {
             let ctx = lean::context_for(name, options).ok()?;
-            Some(match ctx.file().security_type {
-                T::Equity => A::Equity,
-                T::Forex => A::Forex,
-                T::Crypto => A::Crypto,
-                T::Cfd => A::Other,
-            })
+            Some(ctx.file().security_type.asset_class())
         }
-        Format::Binance => Some(A::Crypto),
+        Format::Binance => Some(strata_model::AssetClass::Crypto),
         _ => None,
     }
+}
+
+/// A Lean CSV stream (not a zip): for futures and options its name must say which contract it
+/// holds, unless `--symbol` names the instrument.
+fn lean_csv(
+    input: Input,
+    name: &str,
+    ctx: lean::LeanContext,
+    options: &ImportOptions,
+) -> Result<Records> {
+    let contract = match ctx.file().contract_of_entry(name) {
+        // `--symbol` names what the CSV holds.
+        _ if options.symbol.is_some() => None,
+        Ok(contract) => contract,
+        Err(reason) => {
+            return Err(ImportError::LeanPath {
+                file: name.to_string(),
+                reason: format!("{reason}; set --symbol to import it as one instrument"),
+            })
+        }
+    };
+    Ok(Box::new(Ended::new(lean::LeanImport::csv(
+        input, name, ctx, contract,
+    ))))
 }
 
 fn is_zip_name(name: &str) -> bool {
@@ -266,7 +279,7 @@ fn import_decoded(
         Format::Dbn => Box::new(Ended::new(dbn::DbnImport::new(input, name, options)?)),
         Format::Lean => {
             let ctx = lean::context_for(name, options)?;
-            Box::new(Ended::new(lean::LeanImport::csv(input, name, ctx)))
+            return lean_csv(input, name, ctx, options);
         }
     })
 }

@@ -137,7 +137,8 @@ impl ImportOptions {
 /// outside Lean's data tree or named otherwise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeanOverrides {
-    /// Security type (`equity`, `forex`, `crypto`, `cfd`).
+    /// Security type (`equity`, `forex`, `crypto`, `cfd`, `future`, `option`, `index`,
+    /// `indexoption`, `futureoption`, `cryptofuture`).
     pub security_type: Option<LeanSecurityType>,
     /// Market (`usa`, `fxcm`, `oanda`, `coinbase`, …).
     pub market: Option<String>,
@@ -145,8 +146,10 @@ pub struct LeanOverrides {
     pub resolution: Option<LeanResolution>,
     /// Trading date of a tick/second/minute file.
     pub date: Option<NaiveDate>,
-    /// Tick type (`trade`, `quote`).
+    /// Tick type (`trade`, `quote`, `openinterest`).
     pub tick_type: Option<LeanTickType>,
+    /// For options on futures: the underlying future's expiry, when the path does not say.
+    pub underlying_expiry: Option<NaiveDate>,
     /// The IANA time zone of the file's times (e.g. `America/New_York`), when the market is one
     /// strata does not know.
     pub time_zone: Option<chrono_tz::Tz>,

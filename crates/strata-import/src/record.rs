@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use strata_model::{Event, EventKind};
+use strata_model::{Event, EventKind, SymbolInfo};
 
 /// The reason prefix of the [`Rejected`] record an import yields when the input cannot be read
 /// any further (a truncated `.gz`, a zip entry failing its CRC): the import stops after it.
@@ -38,6 +38,10 @@ pub enum Record {
         /// Why nothing was stored.
         reason: String,
     },
+    /// An instrument the input names and describes (a futures or options contract in a Lean
+    /// zip entry's name): its events carry `info.symbol`; the archive adds it to the symbol
+    /// registry. Yielded before the first event of that instrument.
+    Instrument(SymbolInfo),
     /// A break in the source's own sequence numbers (Binance `pu` ≠ the previous `u`): the
     /// events around it are still yielded; the gap is a notice for the summary and quality.
     Gap(Gap),
@@ -133,6 +137,8 @@ pub struct ImportSummary {
     pub gaps: Vec<Gap>,
     /// True when an import stopped early because its input became unreadable.
     pub stopped_early: bool,
+    /// The instruments the input described ([`Record::Instrument`]), by symbol.
+    pub instruments: BTreeMap<String, SymbolInfo>,
 }
 
 impl ImportSummary {
@@ -146,6 +152,11 @@ impl ImportSummary {
             }
             Record::Skipped { .. } => self.skipped += 1,
             Record::Gap(gap) => self.gaps.push(gap.clone()),
+            Record::Instrument(info) => {
+                self.instruments
+                    .entry(info.symbol.clone())
+                    .or_insert_with(|| info.clone());
+            }
             Record::End { rows } => self.rows += rows,
         }
     }
@@ -160,6 +171,11 @@ impl ImportSummary {
         self.skipped += other.skipped;
         self.gaps.extend(other.gaps.iter().cloned());
         self.stopped_early |= other.stopped_early;
+        for (symbol, info) in &other.instruments {
+            self.instruments
+                .entry(symbol.clone())
+                .or_insert_with(|| info.clone());
+        }
     }
 
     /// Events yielded, all kinds together.

@@ -375,6 +375,7 @@ fn options_describe_files_outside_leans_tree() {
             date: Some(date(2013, 10, 7)),
             tick_type: Some(LeanTickType::Trade),
             time_zone: None,
+            underlying_expiry: None,
         },
         ..ImportOptions::default()
     };

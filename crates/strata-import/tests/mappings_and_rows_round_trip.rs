@@ -119,6 +119,49 @@ proptest! {
     }
 
     #[test]
+    fn lean_contract_entry_names_round_trip(
+        root in "[a-z]{1,5}", days in 0u64..30_000, strike in 1i64..100_000_000,
+        call: bool, american: bool, res in 0usize..5, tt in 0usize..3,
+    ) {
+        let resolution = ["tick", "second", "minute", "hour", "daily"][res];
+        let tick_type = ["trade", "quote", "openinterest"][tt];
+        let expiry = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Days::new(days);
+        let right = if call { "call" } else { "put" };
+        let style = if american { "american" } else { "european" };
+        let e = expiry.format("%Y%m%d");
+        let intraday = res < 3;
+        let name = if intraday {
+            format!("20200102_{root}_{resolution}_{tick_type}_{style}_{right}_{strike}_{e}.csv")
+        } else {
+            format!("{root}_{tick_type}_{style}_{right}_{strike}_{e}.csv")
+        };
+        let file = LeanFile {
+            security_type: LeanSecurityType::Option,
+            market: "usa".into(),
+            resolution: resolution.parse().unwrap(),
+            symbol: root.to_ascii_uppercase(),
+            date: NaiveDate::from_ymd_opt(2020, 1, 2).filter(|_| intraday),
+            tick_type: tick_type.parse().unwrap(),
+            underlying_expiry: None,
+        };
+        let contract = file.contract_of_entry(&name).unwrap().unwrap();
+        prop_assert_eq!(contract.expiry, expiry);
+        prop_assert_eq!(contract.strike.unwrap().rescaled(4).unwrap(), i128::from(strike));
+        prop_assert_eq!(&contract.underlying, &root.to_ascii_uppercase());
+        let back = strata_model::Contract::parse_symbol(&contract.symbol()).unwrap();
+        prop_assert_eq!((back.expiry, back.right, back.strike), (contract.expiry, contract.right, contract.strike));
+        // Futures: `{date}_{root}_{res}_{type}_{yyyymm}_{expiry}`.
+        let fut = LeanFile { security_type: LeanSecurityType::Future, ..file };
+        let name = if intraday {
+            format!("20200102_{root}_{resolution}_{tick_type}_{}_{e}.csv", expiry.format("%Y%m"))
+        } else {
+            format!("{root}_{tick_type}_{}_{e}.csv", expiry.format("%Y%m"))
+        };
+        let contract = fut.contract_of_entry(&name).unwrap().unwrap();
+        prop_assert_eq!(contract.symbol(), format!("{}-{e}", root.to_ascii_uppercase()));
+    }
+
+    #[test]
     fn lean_forex_quote_text_survives(ms in 0i64..86_400_000, bid in "(0|[1-9][0-9]{0,2})\\.[0-9]{1,6}", ask in "(0|[1-9][0-9]{0,2})\\.[0-9]{1,6}") {
         let file = LeanFile {
             security_type: LeanSecurityType::Forex,
@@ -127,6 +170,7 @@ proptest! {
             symbol: "EURUSD".into(),
             date: NaiveDate::from_ymd_opt(2014, 5, 1),
             tick_type: LeanTickType::Quote,
+            underlying_expiry: None,
         };
         let ctx = LeanContext::new(file, "lean", None, None).unwrap();
         let event = parse_quote_row(&format!("{ms},{bid},{ask}"), 1, &ctx, &mut QuoteCarry::default()).unwrap();

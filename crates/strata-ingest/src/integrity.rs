@@ -117,6 +117,7 @@ pub fn validate(event: &Event) -> Result<(), String> {
             }
         }
         Payload::Heartbeat => {}
+        Payload::OpenInterest(oi) => negative("open interest", &oi.value)?,
     }
     Ok(())
 }

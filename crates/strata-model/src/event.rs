@@ -84,6 +84,8 @@ named_enum!(
         Bar = "bar",
         /// A liveness signal from a feed.
         Heartbeat = "heartbeat",
+        /// Open interest of a futures or options contract: contracts outstanding.
+        OpenInterest = "open_interest",
     }
 );
 
@@ -108,6 +110,26 @@ named_enum!(
         Commodity = "commodity",
         /// Anything else.
         Other = "other",
+    }
+);
+
+named_enum!(
+    /// An option's right.
+    OptionRight, "option right" {
+        /// The right to buy.
+        Call = "call",
+        /// The right to sell.
+        Put = "put",
+    }
+);
+
+named_enum!(
+    /// An option's exercise style.
+    OptionStyle, "option style" {
+        /// Exercisable any day until expiry.
+        American = "american",
+        /// Exercisable at expiry only.
+        European = "european",
     }
 );
 
@@ -171,7 +193,7 @@ pub struct SchemaVersion {
 impl SchemaVersion {
     /// The version this build writes.
     /// 1.1 added `ts_basis` (see [`TimeBasis`]); a 1.0 line reads as `ts_basis` `venue`.
-    pub const CURRENT: SchemaVersion = SchemaVersion { major: 1, minor: 1 };
+    pub const CURRENT: SchemaVersion = SchemaVersion { major: 1, minor: 2 };
 }
 
 impl Default for SchemaVersion {
@@ -294,6 +316,16 @@ pub enum Payload {
     Bar(Bar),
     /// Feed heartbeat.
     Heartbeat,
+    /// Open interest.
+    OpenInterest(OpenInterest),
+}
+
+/// Open interest: the number of contracts outstanding, as the venue published it at the event
+/// time (a decimal, as some venues publish fractional contract amounts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OpenInterest {
+    /// Contracts outstanding.
+    pub value: Decimal,
 }
 
 impl Payload {
@@ -306,6 +338,7 @@ impl Payload {
             Payload::OrderBookDelta(_) => EventKind::OrderBookDelta,
             Payload::Bar(_) => EventKind::Bar,
             Payload::Heartbeat => EventKind::Heartbeat,
+            Payload::OpenInterest(_) => EventKind::OpenInterest,
         }
     }
 

@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use crate::decimal::{push_i64, push_u64};
 use crate::event::{
-    Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level, OrderBookDelta,
-    Payload, SchemaVersion, Side, TimeBasis, Trade,
+    Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level, OpenInterest,
+    OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Trade,
 };
 use crate::{Decimal, Timestamp};
 
@@ -174,6 +174,7 @@ fn write_event(e: &Event, out: &mut Vec<u8>) {
             }
         }
         Payload::Heartbeat => {}
+        Payload::OpenInterest(oi) => push_decimal_field(out, b",\"open_interest\":", oi.value),
     }
     out.extend_from_slice(b"}\n");
 }
@@ -332,6 +333,8 @@ struct WireEvent<'a> {
     trades: Option<u64>,
     #[serde(default)]
     vwap: Option<Decimal>,
+    #[serde(default)]
+    open_interest: Option<Decimal>,
 }
 
 fn invalid(field: &'static str, problem: impl ToString) -> DecodeError {
@@ -446,6 +449,9 @@ impl WireEvent<'_> {
                 vwap: self.vwap,
             }),
             EventKind::Heartbeat => Payload::Heartbeat,
+            EventKind::OpenInterest => Payload::OpenInterest(OpenInterest {
+                value: need(self.open_interest, "open_interest")?,
+            }),
         };
         let time_basis = match self.ts_basis.as_deref() {
             None => TimeBasis::Venue,
@@ -567,6 +573,7 @@ mod tests {
                     }
                 }
                 Payload::Heartbeat => {}
+                Payload::OpenInterest(oi) => m.serialize_entry("open_interest", &oi.value)?,
             }
             m.end()
         }
@@ -665,6 +672,7 @@ mod tests {
                     }
                 ),
             Just(Payload::Heartbeat),
+            dec().prop_map(|value| Payload::OpenInterest(OpenInterest { value })),
         ]
     }
 

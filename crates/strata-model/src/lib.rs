@@ -41,10 +41,11 @@ pub mod time;
 pub use decimal::{Decimal, DecimalError};
 pub use event::{
     AssetClass, Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level,
-    OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Trade, UnknownName,
+    OpenInterest, OptionRight, OptionStyle, OrderBookDelta, Payload, SchemaVersion, Side,
+    TimeBasis, Trade, UnknownName,
 };
 pub use jsonl::DecodeError;
 pub use registry::{
-    RegistryError, SourceInfo, SourceKind, SourceRegistry, SymbolInfo, SymbolRegistry,
+    Contract, RegistryError, SourceInfo, SourceKind, SourceRegistry, SymbolInfo, SymbolRegistry,
 };
 pub use time::{Timestamp, TimestampError};

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{AssetClass, EventKind};
+use crate::event::{AssetClass, EventKind, OptionRight, OptionStyle};
+use crate::Decimal;
 
 /// A problem in the registry data, naming the entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +70,156 @@ pub struct SymbolInfo {
     /// SEDOL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sedol: Option<String>,
+    /// For a futures or options contract: what the contract is (its symbol is
+    /// [`Contract::symbol`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<Contract>,
+}
+
+impl SymbolInfo {
+    /// An entry for `symbol` of `asset_class` with nothing else known.
+    pub fn new(symbol: impl Into<String>, asset_class: AssetClass) -> Self {
+        SymbolInfo {
+            symbol: symbol.into(),
+            aliases: Vec::new(),
+            asset_class,
+            exchange: None,
+            currency: None,
+            isin: None,
+            figi: None,
+            sedol: None,
+            contract: None,
+        }
+    }
+}
+
+/// A futures or options contract: its underlying, expiry and, for options, right and strike.
+///
+/// Its canonical symbol ([`Contract::symbol`]) names it completely, so an event's symbol alone
+/// says which contract it is ([`Contract::parse_symbol`] reads it back):
+///
+/// | contract | symbol |
+/// |---|---|
+/// | future, root `ES`, expiry 2024-03-15 | `ES-20240315` |
+/// | option on `SPY`, expiry 2024-03-15, call, strike 500 | `SPY-20240315-C-500` |
+/// | option on the future `ES-20240315`, expiry 2024-03-01, put, strike 4987.5 | `ES-20240315-20240301-P-4987.5` |
+///
+/// The parts are joined by `-`, which paths keep as it is (an `_` would be escaped in every
+/// folder name); underlying roots contain no `-` (as in Lean's and most venues' tickers). The
+/// strike is written without trailing zeros.
+///
+/// ```
+/// use strata_model::{Contract, OptionRight};
+///
+/// let c = Contract::parse_symbol("SPY-20240315-C-500").unwrap();
+/// assert_eq!((c.underlying.as_str(), c.right, c.strike.map(|s| s.to_string())),
+///            ("SPY", Some(OptionRight::Call), Some("500".to_string())));
+/// assert_eq!(c.symbol(), "SPY-20240315-C-500");
+/// let fop = Contract::parse_symbol("ES-20240315-20240301-P-4987.5").unwrap();
+/// assert_eq!(fop.underlying, "ES-20240315");
+/// assert!(Contract::parse_symbol("SPY").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contract {
+    /// The underlying: a root (`ES`, `SPY`) or, for an option on a future, the future's symbol.
+    pub underlying: String,
+    /// The expiry (last trading) date, as the vendor gives it.
+    pub expiry: chrono::NaiveDate,
+    /// Call or put (options only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right: Option<OptionRight>,
+    /// Strike price (options only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strike: Option<Decimal>,
+    /// Exercise style (options only, when known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<OptionStyle>,
+}
+
+impl Contract {
+    /// A futures contract.
+    pub fn future(root: impl Into<String>, expiry: chrono::NaiveDate) -> Self {
+        Contract {
+            underlying: root.into(),
+            expiry,
+            right: None,
+            strike: None,
+            style: None,
+        }
+    }
+
+    /// An options contract.
+    pub fn option(
+        underlying: impl Into<String>,
+        expiry: chrono::NaiveDate,
+        right: OptionRight,
+        strike: Decimal,
+        style: Option<OptionStyle>,
+    ) -> Self {
+        Contract {
+            underlying: underlying.into(),
+            expiry,
+            right: Some(right),
+            strike: Some(strike.normalized()),
+            style,
+        }
+    }
+
+    /// True for an option (it has a right and a strike).
+    pub fn is_option(&self) -> bool {
+        self.right.is_some()
+    }
+
+    /// The canonical symbol (see the table on [`Contract`]).
+    pub fn symbol(&self) -> String {
+        let mut out = format!("{}-{}", self.underlying, self.expiry.format("%Y%m%d"));
+        if let (Some(right), Some(strike)) = (self.right, self.strike) {
+            let r = match right {
+                OptionRight::Call => 'C',
+                OptionRight::Put => 'P',
+            };
+            out.push('-');
+            out.push(r);
+            out.push('-');
+            out.push_str(&strike.normalized().to_string());
+        }
+        out
+    }
+
+    /// Reads a canonical contract symbol back; `None` for anything else (a plain ticker).
+    /// The style is not part of the symbol and comes back as `None`.
+    pub fn parse_symbol(symbol: &str) -> Option<Contract> {
+        fn date(text: &str) -> Option<chrono::NaiveDate> {
+            (text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| chrono::NaiveDate::parse_from_str(text, "%Y%m%d").ok())
+                .flatten()
+        }
+        let pieces: Vec<&str> = symbol.split('-').collect();
+        let n = pieces.len();
+        if n >= 4 {
+            let right = match pieces[n - 2] {
+                "C" => Some(OptionRight::Call),
+                "P" => Some(OptionRight::Put),
+                _ => None,
+            };
+            let strike = pieces[n - 1].parse::<Decimal>().ok();
+            if let (Some(right), Some(strike), Some(expiry)) = (right, strike, date(pieces[n - 3]))
+            {
+                let underlying = pieces[..n - 3].join("-");
+                let valid = !underlying.is_empty()
+                    && (n == 4 || Contract::parse_symbol(&underlying).is_some());
+                if valid && strike.normalized() == strike {
+                    return Some(Contract::option(underlying, expiry, right, strike, None));
+                }
+                return None;
+            }
+        }
+        if n == 2 && !pieces[0].is_empty() {
+            return date(pieces[1]).map(|expiry| Contract::future(pieces[0], expiry));
+        }
+        None
+    }
 }
 
 /// The symbols strata knows, with every alias and identifier resolvable to one canonical entry.
@@ -243,7 +394,61 @@ mod tests {
             isin: Some("US0378331005".into()),
             figi: Some("BBG000B9XRY4".into()),
             sedol: Some("2046251".into()),
+            contract: None,
         }
+    }
+
+    #[test]
+    fn contract_symbols_round_trip() {
+        use proptest::prelude::*;
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y%m%d").unwrap();
+        let fut = Contract::future("ES", d("20240315"));
+        assert_eq!(fut.symbol(), "ES-20240315");
+        assert_eq!(Contract::parse_symbol("ES-20240315"), Some(fut.clone()));
+        let opt = Contract::option(
+            "ES-20240315",
+            d("20240301"),
+            OptionRight::Put,
+            "4987.5000".parse().unwrap(),
+            Some(OptionStyle::American),
+        );
+        assert_eq!(opt.symbol(), "ES-20240315-20240301-P-4987.5");
+        let back = Contract::parse_symbol(&opt.symbol()).unwrap();
+        assert_eq!(back.style, None);
+        assert_eq!(
+            (back.underlying.as_str(), back.strike),
+            ("ES-20240315", opt.strike)
+        );
+        for not_a_contract in [
+            "SPY",
+            "BTCUSDT",
+            "BTC-USD",
+            "ES-2024",
+            "ES-20241345",
+            "-20240315",
+            "X-20240315-C-",
+            "X-20240315-Q-5",
+            "X-Y-20240315-C-5",
+            "X-20240315-C-5.0",
+            "ES_20240315",
+            "",
+        ] {
+            assert_eq!(
+                Contract::parse_symbol(not_a_contract),
+                None,
+                "{not_a_contract}"
+            );
+        }
+        proptest!(|(root in "[A-Z0-9]{1,6}", days in 0i64..40_000, m in 1i64..10_000_000, s in 0u8..=4, call: bool, nested: bool)| {
+            let expiry = d("19700101") + chrono::Days::new(days as u64);
+            let strike = Decimal::new(m, s).unwrap();
+            let right = if call { OptionRight::Call } else { OptionRight::Put };
+            let underlying = if nested { Contract::future(root.clone(), expiry).symbol() } else { root.clone() };
+            let c = Contract::option(underlying, expiry, right, strike, None);
+            prop_assert_eq!(Contract::parse_symbol(&c.symbol()), Some(c.clone()));
+            let f = Contract::future(root.clone(), expiry);
+            prop_assert_eq!(Contract::parse_symbol(&f.symbol()), Some(f));
+        });
     }
 
     #[test]

@@ -379,6 +379,13 @@ impl Archive {
                 });
             }
         }
+        // The contracts the input described join the symbol registry (before the commit: an
+        // entry for an import that then fails is harmless, a stored contract without one is not).
+        let learned: Vec<_> = out.summary.instruments.values().cloned().collect();
+        if let Err(e) = self.catalog.add_symbols(&learned) {
+            writer.abort_import(id, &e.to_string())?;
+            return Err(e.into());
+        }
         let tally = ImportTally {
             rows: out.summary.rows,
             rejected: out.summary.rejected + out.refused,

@@ -89,3 +89,83 @@ fn the_asset_class_is_what_the_importer_knows() {
     assert_eq!(manifest.partition.asset_class, Some(AssetClass::Equity));
     assert_eq!(manifest.partition.exchange, None);
 }
+
+/// Writes a Lean futures zip (Lean's layout: one CSV per contract, the contract in its name).
+fn write_futures_zip(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("lean/future/cme/minute/es/20240102_trade.zip");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    for (name, row) in [
+        (
+            "20240102_es_minute_trade_202403_20240315.csv",
+            "0,4780.25,4781,4780,4780.75,1200",
+        ),
+        (
+            "20240102_es_minute_trade_202406_20240621.csv",
+            "0,4830,4830.25,4829.75,4830,15",
+        ),
+    ] {
+        w.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(row.as_bytes()).unwrap();
+    }
+    w.finish().unwrap();
+    path
+}
+
+#[test]
+fn futures_contracts_join_the_symbol_registry_and_their_files_are_futures() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let zip = write_futures_zip(dir.path());
+    let mut config = Config::default();
+    config.layout.naming = Some(NamingConvention::ByAssetClass);
+    let archive = Archive::open(&root, config).unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    let done = archive
+        .import_file(
+            &writer,
+            &zip,
+            Format::Lean,
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(done.accepted, 2);
+    writer.close().unwrap();
+    let (_, symbols) = archive.catalog().read_registries().unwrap();
+    let names: Vec<&str> = symbols.iter().map(|s| s.symbol.as_str()).collect();
+    assert_eq!(names, ["ES-20240315", "ES-20240621"]);
+    let es = &symbols[0];
+    assert_eq!(es.asset_class, AssetClass::Future);
+    let contract = es.contract.as_ref().unwrap();
+    assert_eq!(
+        (contract.underlying.as_str(), contract.expiry.to_string()),
+        ("ES", "2024-03-15".to_string())
+    );
+    let hot = reader::hot_files(&root).unwrap();
+    assert_eq!(hot.len(), 2);
+    for path in hot {
+        let rel = path
+            .strip_prefix(root.join("hot"))
+            .unwrap()
+            .display()
+            .to_string();
+        assert!(rel.starts_with("future/ES-20240"), "{rel}");
+        let m = read_sidecar(&sidecar_path_for(&path)).unwrap();
+        assert_eq!(
+            m.partition.asset_class,
+            Some(AssetClass::Future),
+            "{}",
+            path.display()
+        );
+    }
+    drop(archive);
+    // Opening the archive again (the config lists no symbols) keeps the learned contracts;
+    // importing again adds nothing twice.
+    let archive = Archive::open(&root, Config::default()).unwrap();
+    let (_, again) = archive.catalog().read_registries().unwrap();
+    assert_eq!(again, symbols);
+    assert_eq!(archive.catalog().add_symbols(&symbols).unwrap(), 0);
+}

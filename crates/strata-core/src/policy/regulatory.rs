@@ -77,9 +77,11 @@ impl DataCategory {
     pub const fn of_kind(kind: EventKind) -> DataCategory {
         match kind {
             EventKind::L2Snapshot | EventKind::OrderBookDelta => DataCategory::OrderBook,
-            EventKind::Trade | EventKind::BboQuote | EventKind::Bar | EventKind::Heartbeat => {
-                DataCategory::Tick
-            }
+            EventKind::Trade
+            | EventKind::BboQuote
+            | EventKind::Bar
+            | EventKind::Heartbeat
+            | EventKind::OpenInterest => DataCategory::Tick,
         }
     }
 }

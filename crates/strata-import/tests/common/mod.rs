@@ -69,6 +69,13 @@ pub fn collect(records: impl Iterator<Item = Record>) -> Imported {
                 out.order.push(format!("gap:{}", gap.line));
                 out.gaps.push(gap);
             }
+            Record::Instrument(info) => {
+                assert!(
+                    !out.events.iter().any(|e| e.symbol == info.symbol),
+                    "an instrument comes before its events: {info:?}"
+                );
+                out.order.push(format!("instrument:{}", info.symbol));
+            }
             Record::End { .. } => ended = true,
         }
     }
