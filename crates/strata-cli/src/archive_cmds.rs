@@ -341,14 +341,7 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
                 "root": archive.root(),
                 "session": report.id,
                 "report": report_path,
-                "files": imports.iter().map(|i| json!({
-                    "file": i.file, "rows": i.summary.rows, "events": i.summary.events(),
-                    "stored": i.accepted, "refused": i.refused, "rejected_rows": i.summary.rejected,
-                    "skipped": i.summary.skipped, "gaps": i.summary.gaps.len(),
-                    "import_id": i.import_id,
-                    "already_imported": i.already_imported,
-                    "kept_prefix": i.kept_prefix,
-                })).collect::<Vec<_>>(),
+                "files": imports.iter().map(import_json).collect::<Vec<_>>(),
                 "failed": failures.iter().map(|(file, error)| json!({"file": file, "error": error})).collect::<Vec<_>>(),
                 "events": report.events,
                 "quarantined": report.rejected,
@@ -441,11 +434,51 @@ fn describe_import(done: &FileImport) -> String {
         "{}: {} — {} stored, {} refused by integrity checks",
         done.file, done.summary, done.accepted, done.refused
     );
+    if done.refused > 0 {
+        let invalid = done.refused - done.refused_duplicates - done.refused_out_of_order;
+        line.push_str(&format!(
+            " ({} duplicates, {} out of order, {} invalid)",
+            done.refused_duplicates, done.refused_out_of_order, invalid
+        ));
+    }
     if let Some(note) = &done.kept_prefix {
         line.push_str("; ");
         line.push_str(note);
     }
+    // The data-quality receipt: time range, symbols, top reasons with a first example.
+    for receipt in done.summary.receipt_lines(5) {
+        line.push_str("\n  ");
+        line.push_str(&receipt);
+    }
     line
+}
+
+/// An import as `--json` reports it: the counts, and the receipt's details.
+fn import_json(i: &FileImport) -> serde_json::Value {
+    let reasons = |by: &std::collections::BTreeMap<String, strata::import::ReasonTally>| {
+        strata::import::ImportSummary::top_reasons(by, usize::MAX)
+            .into_iter()
+            .map(|(class, t)| json!({"reason": class, "count": t.count, "first": t}))
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "file": i.file, "rows": i.summary.rows, "events": i.summary.events(),
+        "stored": i.accepted, "refused": i.refused,
+        "refused_duplicates": i.refused_duplicates,
+        "refused_out_of_order": i.refused_out_of_order,
+        "rejected_rows": i.summary.rejected,
+        "rejected_by_reason": reasons(&i.summary.rejected_by_reason),
+        "skipped": i.summary.skipped,
+        "skipped_by_reason": reasons(&i.summary.skipped_by_reason),
+        "gaps": i.summary.gaps.len(),
+        "first_event_time": i.summary.time_range.map(|(a, _)| a.to_string()),
+        "last_event_time": i.summary.time_range.map(|(_, b)| b.to_string()),
+        "symbols": i.summary.events_by_symbol,
+        "instruments": i.summary.instruments.keys().collect::<Vec<_>>(),
+        "import_id": i.import_id,
+        "already_imported": i.already_imported,
+        "kept_prefix": i.kept_prefix,
+    })
 }
 
 /// `strata ls`.

@@ -216,3 +216,117 @@ fn ingest_real_lean_and_dbn_cuts_and_fail_on_unreadable_files() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.dbn.zst"));
 }
+
+#[test]
+fn an_import_prints_a_data_quality_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap();
+    let csv = dir.path().join("trades.csv");
+    // Two symbols; a float-artifact size with 19 decimals (kept exactly); two bad prices (one
+    // reason, two rows); one bad time; one exact duplicate row (same trade id).
+    std::fs::write(
+        &csv,
+        "ts,sym,px,qty,id\n\
+         1717421400000,AAPL,190.01,0.0038217599999999996,1\n\
+         1717421400001,AAPL,x,5,2\n\
+         1717421400002,MSFT,410.5,1,3\n\
+         1717421400003,AAPL,y,5,4\n\
+         soon,AAPL,190.02,1,5\n\
+         1717421400002,MSFT,410.5,1,3\n\
+         1717421400009,AAPL,190.03,2,6\n",
+    )
+    .unwrap();
+    let args = |json: bool| {
+        let mut v = vec!["--root", root];
+        if json {
+            v.push("--json");
+        }
+        v.extend([
+            "ingest",
+            "--create",
+            "--max-reject-rate",
+            "0.9",
+            "--format",
+            "csv",
+            "--csv-map",
+            "time=ts:ms,symbol=sym,price=px,size=qty,trade_id=id",
+        ]);
+        v
+    };
+    let mut a = args(false);
+    a.push(csv.to_str().unwrap());
+    let out = strata(&a);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("7 rows: 4 events"), "{text}");
+    assert!(
+        text.contains("1 refused by integrity checks (1 duplicates, 0 out of order, 0 invalid)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("time range: 2024-06-03T13:30:00Z .. 2024-06-03T13:30:00.009Z"),
+        "{text}"
+    );
+    // The importer's count: MSFT's duplicate row is an event the writer then refused.
+    assert!(text.contains("symbols: 2: AAPL 2, MSFT 2"), "{text}");
+    assert!(text.contains("2 × column `px` (price): `…`"), "{text}");
+    assert!(
+        text.contains("rejected: 3 row(s), 2 kind(s) of reason"),
+        "{text}"
+    );
+    // The commonest reason first, with its count and where it first happened.
+    let price = text.find("  2 × ").expect("the price reason, twice");
+    let time = text.find("  1 × ").expect("the time reason, once");
+    assert!(price < time, "{text}");
+    assert!(text.contains("trades.csv:3"), "{text}");
+
+    // The same as JSON, on another file (the first is imported already).
+    let csv2 = dir.path().join("more.csv");
+    std::fs::write(
+        &csv2,
+        "ts,sym,px,qty,id\n1717421500000,AAPL,x,1,7\n1717421500001,AAPL,1.5,1,8\n",
+    )
+    .unwrap();
+    let mut a = args(true);
+    a.push(csv2.to_str().unwrap());
+    let out = json(&strata(&a));
+    let f = &out["files"][0];
+    assert_eq!(f["rejected_rows"], 1);
+    let reason = &f["rejected_by_reason"][0];
+    assert_eq!(reason["count"], 1);
+    assert_eq!(reason["first"]["first_line"], 2);
+    assert!(
+        reason["reason"].as_str().unwrap().contains("`…`"),
+        "{reason}"
+    );
+    assert!(
+        reason["first"]["first_raw"]
+            .as_str()
+            .unwrap()
+            .contains("AAPL"),
+        "{reason}"
+    );
+    assert_eq!(f["symbols"]["AAPL"], 1);
+    assert_eq!(f["first_event_time"], "2024-06-03T13:31:40.001Z");
+
+    // The 19-decimal size is stored as written.
+    let listed = json(&strata(&[
+        "--root", root, "--json", "ls", "--symbol", "AAPL",
+    ]));
+    let mut sizes = Vec::new();
+    for file in listed.as_array().unwrap() {
+        let path = Path::new(root).join(file["path"].as_str().unwrap());
+        for e in strata::ingest::reader::read_events(&path).unwrap() {
+            sizes.push(e.payload.trade().unwrap().size.to_string());
+        }
+    }
+    assert!(
+        sizes.contains(&"0.0038217599999999996".to_string()),
+        "{sizes:?}"
+    );
+}

@@ -79,7 +79,7 @@ use strata_model::{Event, EventKind};
 
 pub use error::{ImportError, Result};
 pub use options::{Format, ImportOptions, LeanOverrides};
-pub use record::{Gap, ImportSummary, Record, Rejected, CUT_MARK, READ_ERROR_PREFIX};
+pub use record::{Gap, ImportSummary, ReasonTally, Record, Rejected, CUT_MARK, READ_ERROR_PREFIX};
 
 use input::{Ended, Input, LineImport};
 

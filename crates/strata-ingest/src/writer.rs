@@ -135,6 +135,10 @@ pub struct BatchOutcome {
     pub accepted: usize,
     /// Events refused by integrity checks (each is in the quarantine with its reason).
     pub rejected: usize,
+    /// Of `rejected`: duplicates of an event already stored.
+    pub duplicates: usize,
+    /// Of `rejected`: events older than their stream's newest, beyond the allowed lateness.
+    pub out_of_order: usize,
     /// The ticket of the last accepted event (0 when none was accepted).
     pub last_ticket: Ticket,
 }
@@ -855,8 +859,14 @@ impl Writer {
                 Err(rejection) => {
                     let class = match rejection {
                         Rejection::Invalid(_) => "invalid",
-                        Rejection::OutOfOrder { .. } => "out_of_order",
-                        Rejection::Duplicate => "duplicate",
+                        Rejection::OutOfOrder { .. } => {
+                            outcome.out_of_order += 1;
+                            "out_of_order"
+                        }
+                        Rejection::Duplicate => {
+                            outcome.duplicates += 1;
+                            "duplicate"
+                        }
                     };
                     st.reject(
                         staged,

@@ -806,6 +806,36 @@ mod tests {
     }
 
     #[test]
+    fn every_example_in_the_schema_document_decodes_and_re_encodes_exactly() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/SCHEMA.md"))
+                .unwrap();
+        let examples: Vec<&str> = doc
+            .split("```json\n")
+            .skip(1)
+            .map(|block| block.split("\n```").next().unwrap())
+            .collect();
+        assert_eq!(
+            examples.len(),
+            3,
+            "the trade, receive-time and open-interest examples"
+        );
+        for line in examples {
+            let e = decode_line(line.as_bytes()).unwrap_or_else(|err| panic!("{line}: {err}"));
+            assert_eq!(encode_line(&e).unwrap(), format!("{line}\n").into_bytes());
+        }
+        let oi = decode_line(
+            br#"{"v":"1.2","kind":"open_interest","source":"lean","symbol":"ES-20240315","ts":1704211200000000000,"recv_ts":1704211200000000000,"seq":1,"open_interest":"2250000"}"#,
+        )
+        .unwrap();
+        assert_eq!(oi.kind(), EventKind::OpenInterest);
+        let missing =
+            decode_line(br#"{"v":"1.2","kind":"open_interest","source":"s","symbol":"X","ts":1}"#)
+                .unwrap_err();
+        assert!(missing.to_string().contains("open_interest"), "{missing}");
+    }
+
+    #[test]
     fn documented_receive_time_example_decodes() {
         let line = br#"{"v":"1.1","kind":"bbo_quote","source":"binance","symbol":"BNBUSDT","venue":"BINANCE","ts":1723161255088176367,"recv_ts":1723161255088176367,"ts_basis":"receive","seq":400900217,"bid_price":"25.35190000","bid_size":"31.21000000","ask_price":"25.36520000","ask_size":"40.66000000"}"#;
         let e = decode_line(line).unwrap();

@@ -156,6 +156,10 @@ pub struct FileImport {
     pub accepted: u64,
     /// Events the writer refused (integrity checks; quarantined with the reason).
     pub refused: u64,
+    /// Of `refused`: duplicates of events already stored.
+    pub refused_duplicates: u64,
+    /// Of `refused`: events out of order beyond the allowed lateness.
+    pub refused_out_of_order: u64,
     /// The ledger's id of this import (absent when nothing was imported).
     pub import_id: Option<String>,
     /// Set when the ledger already held this input as imported: nothing was stored again.
@@ -432,6 +436,8 @@ impl Archive {
                 let outcome = writer.append_batch_with(batch, append)?;
                 out.accepted += outcome.accepted as u64;
                 out.refused += outcome.rejected as u64;
+                out.refused_duplicates += outcome.duplicates as u64;
+                out.refused_out_of_order += outcome.out_of_order as u64;
                 batch.clear();
             }
             Ok(())
