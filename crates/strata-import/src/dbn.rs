@@ -60,6 +60,38 @@ pub struct DbnContext {
     pub symbols: TsSymbolMap,
 }
 
+/// The asset class a Databento dataset's instruments mostly are (Databento's dataset list):
+/// CME Globex, ICE Futures and the other futures venues → future; OPRA → option; the equity
+/// venues (Nasdaq, NYSE, Cboe equities, IEX, the consolidated equity feeds) → equity. `None` for
+/// a dataset strata does not know. (Globex also lists options on futures; a file of those is
+/// classed `future` by its dataset, as the registry then says unless it lists the symbol.)
+pub fn asset_class_of_dataset(dataset: &str) -> Option<strata_model::AssetClass> {
+    use strata_model::AssetClass as A;
+    let venue = dataset
+        .split('.')
+        .next()
+        .unwrap_or(dataset)
+        .to_ascii_uppercase();
+    match venue.as_str() {
+        "GLBX" | "IFEU" | "IFUS" | "IFLL" | "NDEX" | "XEUR" | "IFEQ" => Some(A::Future),
+        "OPRA" => Some(A::Option),
+        "XNAS" | "XBOS" | "XPSX" | "XNYS" | "ARCX" | "XASE" | "XCHI" | "XCIS" | "BATS" | "BATY"
+        | "EDGA" | "EDGX" | "IEXG" | "EPRL" | "MEMX" | "DBEQ" | "EQUS" | "XNYSN" => Some(A::Equity),
+        _ => None,
+    }
+}
+
+/// The dataset named in the metadata of the DBN file at `path` (plain or zstd), if it reads.
+pub fn dataset_of_file(path: &std::path::Path) -> Option<String> {
+    // The prelude is checked first (a bounded metadata length), then the file read again from
+    // its start by the decoder.
+    let mut input = crate::input::open_decoded(path).ok()?;
+    check_prelude(&mut input, &path.display().to_string()).ok()?;
+    let mut input = crate::input::open_decoded(path).ok()?;
+    let decoder = DbnDecoder::with_upgrade_policy(&mut input, VersionUpgradePolicy::AsIs).ok()?;
+    Some(decoder.metadata().dataset.clone())
+}
+
 /// The venue code of a Databento dataset: `GLBX.MDP3` → `GLBX`.
 pub fn venue_of_dataset(dataset: &str) -> Option<String> {
     let venue = dataset.split('.').next().unwrap_or(dataset);

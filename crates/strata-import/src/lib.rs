@@ -218,6 +218,9 @@ pub fn asset_class_of(
             Some(ctx.file().security_type.asset_class())
         }
         Format::Binance => Some(strata_model::AssetClass::Crypto),
+        Format::Dbn => dbn::dataset_of_file(Path::new(name))
+            .as_deref()
+            .and_then(dbn::asset_class_of_dataset),
         _ => None,
     }
 }

@@ -310,3 +310,36 @@ fn truncated_and_foreign_inputs_fail_clearly() {
     };
     assert!(err.to_string().starts_with("short.dbn: "), "{err}");
 }
+
+#[test]
+fn the_asset_class_comes_from_the_dataset() {
+    use strata_model::AssetClass;
+    let o = ImportOptions::default();
+    for rel in [MBO, MBP1, TRADES, OHLCV] {
+        let path = testdata(rel);
+        let name = path.display().to_string();
+        // All four are CME Globex (GLBX.MDP3) files.
+        assert_eq!(
+            strata_import::asset_class_of(&name, Format::Dbn, &o),
+            Some(AssetClass::Future),
+            "{rel}"
+        );
+    }
+    assert_eq!(
+        strata_import::dbn::asset_class_of_dataset("OPRA.PILLAR"),
+        Some(AssetClass::Option)
+    );
+    assert_eq!(
+        strata_import::dbn::asset_class_of_dataset("XNAS.ITCH"),
+        Some(AssetClass::Equity)
+    );
+    assert_eq!(strata_import::dbn::asset_class_of_dataset("NOPE.X"), None);
+    // Not a DBN file: no class, no panic.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.dbn");
+    std::fs::write(&junk, b"DBN\x02\xff\xff\xff\xffgarbage").unwrap();
+    assert_eq!(
+        strata_import::asset_class_of(&junk.display().to_string(), Format::Dbn, &o),
+        None
+    );
+}
