@@ -1351,7 +1351,11 @@ mod tests {
             assert!(cat.join(name).is_file(), "{name}");
         }
         let schema = fs::read_to_string(cat.join("schemas/jsonl-v1.md")).unwrap();
-        assert!(schema.contains("JSONL schema, version 1.2"));
+        let version = format!(
+            "JSONL schema, version {}",
+            strata_model::SchemaVersion::CURRENT
+        );
+        assert!(schema.contains(&version), "the archive carries {version}");
         let mode: String = catalog
             .conn()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))

@@ -477,6 +477,13 @@ impl KindAccumulator {
             }
             Payload::Heartbeat => {}
             Payload::OpenInterest(oi) => self.first_last(oi.value, oi.value),
+            // The mark price is the ticker's price: its range, first and last.
+            Payload::DerivativeTicker(t) => {
+                if let Some(mark) = t.mark_price.or(t.last_price) {
+                    self.price(mark);
+                    self.first_last(mark, mark);
+                }
+            }
         }
     }
 

@@ -72,7 +72,7 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Import files into the hot tier (formats: jsonl, csv, lean, dbn, binance).
+    /// Import files into the hot tier (formats: jsonl, csv, lean, dbn, binance, tardis).
     Ingest(archive_cmds::IngestArgs),
     /// Files in the catalog, filtered by symbol, kind, source, tier and time.
     Ls(archive_cmds::LsArgs),

@@ -330,3 +330,89 @@ fn an_import_prints_a_data_quality_receipt() {
         "{sizes:?}"
     );
 }
+
+#[test]
+fn tardis_downloads_ingest_once_and_are_listed_by_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("t");
+    let root = root.to_str().unwrap();
+    // Three Tardis.dev daily files as downloaded (gzipped, Tardis.dev's names and headers).
+    let files = [
+        (
+            "deribit_trades_2020-04-01_BTC-PERPETUAL.csv.gz",
+            "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n\
+             deribit,BTC-PERPETUAL,1585699209920000,1585699209934201,4157432,sell,6423,2040\n\
+             deribit,BTC-PERPETUAL,1585699210920000,1585699210934201,4157433,buy,6423.5,10\n",
+        ),
+        (
+            "deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz",
+            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n\
+             deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6421.5,18640\n\
+             deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,bid,6421,560\n\
+             deribit,BTC-PERPETUAL,1585699200400000,1585699200401000,false,ask,6421.5,0\n",
+        ),
+        (
+            "binance-futures_derivative_ticker_2020-04-01_BTCUSDT.csv.gz",
+            "exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,predicted_funding_rate,open_interest,last_price,index_price,mark_price\n\
+             binance-futures,BTCUSDT,1585699500000000,1585699501000000,1585728000000000,-5e-7,,34653.577,6420.51,6419.2,6420.0\n",
+        ),
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.path().join(name);
+            let packed =
+                strata::codec::compress("gzip:6".parse().unwrap(), text.as_bytes()).expect("gzip");
+            std::fs::write(&path, packed).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    let mut args = vec![
+        "--root", root, "--json", "ingest", "--create", "--format", "tardis",
+    ];
+    args.extend(paths.iter().map(String::as_str));
+    let first = json(&strata(&args));
+    let events: Vec<u64> = first["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["stored"].as_u64().unwrap())
+        .collect();
+    // The book file: a clear before its snapshot, two adds, one cancel.
+    assert_eq!(events, [2, 4, 1], "{first}");
+    // The same downloads again: already imported, nothing added.
+    let again = json(&strata(&args));
+    assert!(
+        again["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["already_imported"].is_null()),
+        "{again}"
+    );
+    let stats = json(&strata(&["--root", root, "--json", "catalog", "stats"]));
+    assert_eq!(stats["events"], 7, "{stats}");
+
+    let tickers = json(&strata(&[
+        "--root",
+        root,
+        "--json",
+        "ls",
+        "--kind",
+        "derivative_ticker",
+    ]));
+    let tickers = tickers.as_array().unwrap();
+    assert_eq!(tickers.len(), 1, "{tickers:?}");
+    assert_eq!(tickers[0]["partition"]["symbol"], "BTCUSDT");
+    assert_eq!(tickers[0]["stats"]["sources"][0], "tardis");
+    assert_eq!(tickers[0]["stats"]["venues"][0], "binance-futures");
+    // The mark price is the ticker's price in the file's statistics.
+    let kind = &tickers[0]["stats"]["kinds"]["derivative_ticker"];
+    assert_eq!(kind["close"], "6420.0", "{kind}");
+    // The stored line keeps the funding rate exactly, as written in scientific notation.
+    let stored = Path::new(root).join(tickers[0]["path"].as_str().unwrap());
+    let bytes = std::fs::read(&stored).unwrap();
+    let text = String::from_utf8(strata::codec::decompress(&bytes).unwrap()).unwrap();
+    assert!(text.contains(r#""funding_rate":"-0.0000005""#), "{text}");
+    assert!(text.contains(r#""kind":"derivative_ticker""#), "{text}");
+}

@@ -108,8 +108,22 @@ pub enum ImportError {
         reason: String,
     },
 
-    /// An import format name that is not one of `jsonl`, `csv`, `lean`, `dbn`, `binance`.
-    #[error("unknown import format `{name}`; expected one of: jsonl, csv, lean, dbn, binance")]
+    /// A Tardis.dev file's header row is none of the data types strata reads.
+    #[error("{file}:{line}: {reason}")]
+    TardisHeader {
+        /// The file.
+        file: String,
+        /// The header's line.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// An import format name that is not one of `jsonl`, `csv`, `lean`, `dbn`, `binance`,
+    /// `tardis`.
+    #[error(
+        "unknown import format `{name}`; expected one of: jsonl, csv, lean, dbn, binance, tardis"
+    )]
     UnknownFormat {
         /// The name given.
         name: String,
@@ -146,6 +160,7 @@ impl ImportError {
             | ImportError::Dbn { file, .. }
             | ImportError::CsvMappingRequired { file }
             | ImportError::CsvHeader { file, .. }
+            | ImportError::TardisHeader { file, .. }
             | ImportError::MissingColumn { file, .. }
             | ImportError::InvalidOption { file, .. } => Some(file),
             ImportError::InvalidCsvMapping { .. } | ImportError::UnknownFormat { .. } => None,

@@ -85,6 +85,12 @@ impl<P: LineParser> LineImport<P> {
             file: file.into(),
         }
     }
+
+    /// Numbers lines as if `lines` lines (a header read by the caller) came before `input`.
+    pub(crate) fn after_lines(mut self, lines: u64) -> Self {
+        self.line_no = lines;
+        self
+    }
 }
 
 impl<P: LineParser> Iterator for LineImport<P> {

@@ -36,9 +36,12 @@
 //! - **Quote ticks.** A side with price 0 and size 0 did not change in that tick: it carries the
 //!   side's previous value (absent before the file's first value for that side). Quote
 //!   conditions and the suspicious flag have no place in a [`BboQuote`] and are not kept.
-//! - **Forex/CFD quotes** have no sizes; a [`Level`] needs one, so the size is stored as `0`,
-//!   meaning *not published* (an absent side would wrongly say the book was empty, and the
-//!   price is what matters).
+//! - **Forex/CFD quote ticks** have no sizes; a [`Level`] needs one, so the size is stored as
+//!   `0`, meaning *not published* (an absent side would wrongly say the book was empty, and the
+//!   price is what matters). Their quote bars carry the last bid and ask sizes like every other
+//!   quote bar (11 columns); a bar row of 9 columns (no sizes) is read with sizes `0`.
+//! - **Perpetuals.** A crypto future without expiry is tagged `perp` in its entry name
+//!   (`20240102_btcusdt_minute_trade_perp.csv`): its events carry the plain symbol.
 //! - **Bars** are stamped at their **end**: a minute bar starting 09:30 is an event at 09:31,
 //!   so that no bar is visible before it is complete. Second, minute and hour bars end
 //!   `interval` later; a daily bar ends at the next local midnight (Lean's own end time for
@@ -509,6 +512,10 @@ impl LeanFile {
         }
         match after {
             [] if self.security_type == LeanSecurityType::CryptoFuture => Ok(None),
+            // Lean tags a contract without an expiry — a crypto perpetual — `perp` where a dated
+            // one has `<yyyymm>_<expiry>` (`LeanData.GenerateZipEntryName`): no contract, the
+            // instrument's own symbol.
+            ["perp"] => Ok(None),
             [_month, expiry] => Ok(Some(Contract::future(root, date(expiry, "expiry")?))),
             [expiry] => Ok(Some(Contract::future(root, date(expiry, "expiry")?))),
             _ => Err(bad("expected _<yyyymm>_<expiry> after the type")),
@@ -961,7 +968,8 @@ pub fn parse_quote_row(
 }
 
 /// Parses a Lean bar row: trade bars `time, open, high, low, close, volume` become a [`Bar`];
-/// quote bars (`time, bid OHLC, bid size, ask OHLC, ask size`, forex/CFD without sizes) become a
+/// quote bars (`time, bid OHLC, bid size, ask OHLC, ask size`; forex/CFD bars written without
+/// the two sizes are read too) become a
 /// [`BboQuote`] of the closing bid and ask. Either is stamped at the bar's end. An empty bid or
 /// ask block in a quote bar is an absent side.
 pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
@@ -990,7 +998,11 @@ pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, S
             })
         }
         LeanTickType::Quote => {
-            let sized = !ctx.file.security_type.unsized_quotes();
+            // Quote bars carry the last bid and ask sizes (11 columns), forex and CFD ones too
+            // (`LeanData.GenerateLine`, `QuoteBar.ParseQuote`); a forex/CFD file written
+            // without them (9 columns) is read as unsized.
+            let sized = !ctx.file.security_type.unsized_quotes()
+                || line.bytes().filter(|&b| b == b',').count() >= 10;
             // Column labels are fixed strings: no text is built per row unless it fails.
             let mut side = |name: &str,
                             close_label: &str,

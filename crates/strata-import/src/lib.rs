@@ -26,6 +26,8 @@
 //!     [`dbn::DbnContext::convert`].
 //!   - [`binance`]: Binance websocket captures — [`binance::parse_line`], with sequence-gap
 //!     detection on depth updates.
+//!   - [`tardis`]: Tardis.dev normalized CSV — [`tardis::TardisColumns::from_header`] and
+//!     [`tardis::TardisColumns::parse_row`].
 //!
 //! Inputs are read through `strata-codec`, so gzip, zstd and LZ4 files are decompressed
 //! transparently (the codec is recognised from the content, CODEC-2). Prices and sizes are exact
@@ -69,6 +71,7 @@ pub mod jsonl;
 pub mod lean;
 pub mod options;
 pub mod record;
+pub mod tardis;
 mod zipentry;
 
 use std::io::Read;
@@ -205,6 +208,7 @@ pub fn import_settings(name: &str, format: Format, options: &ImportOptions) -> R
 /// let lean = "data/equity/usa/tick/spy/20131007_trade.zip";
 /// assert_eq!(asset_class_of(lean, Format::Lean, &o), Some(AssetClass::Equity));
 /// assert_eq!(asset_class_of("btcusdt.gz", Format::Binance, &o), Some(AssetClass::Crypto));
+/// assert_eq!(asset_class_of("deribit_trades_2020-04-01_BTC-PERPETUAL.csv.gz", Format::Tardis, &o), Some(AssetClass::Crypto));
 /// assert_eq!(asset_class_of("x.jsonl", Format::Jsonl, &o), None);
 /// ```
 pub fn asset_class_of(
@@ -217,7 +221,7 @@ pub fn asset_class_of(
             let ctx = lean::context_for(name, options).ok()?;
             Some(ctx.file().security_type.asset_class())
         }
-        Format::Binance => Some(strata_model::AssetClass::Crypto),
+        Format::Binance | Format::Tardis => Some(strata_model::AssetClass::Crypto),
         Format::Dbn => dbn::dataset_of_file(Path::new(name))
             .as_deref()
             .and_then(dbn::asset_class_of_dataset),
@@ -280,6 +284,22 @@ fn import_decoded(
             Box::new(Ended::new(LineImport::new(input, name, lines)))
         }
         Format::Dbn => Box::new(Ended::new(dbn::DbnImport::new(input, name, options)?)),
+        Format::Tardis => {
+            let mut input = std::io::BufReader::with_capacity(input::READ_BUFFER, input);
+            let Some((columns, header_line)) = tardis::read_header(&mut input, name)? else {
+                // Tardis.dev serves an empty file for a day without data: nothing to import.
+                return Ok(Box::new(std::iter::once(Record::End { rows: 0 })));
+            };
+            let ctx = tardis::TardisContext {
+                source: options.source_for(Format::Tardis),
+                symbol: options.symbol.clone(),
+                venue: options.venue.clone(),
+            };
+            let lines = tardis::TardisLines::new(name, columns, ctx, options.kind);
+            Box::new(Ended::new(
+                LineImport::new(Box::new(input), name, lines).after_lines(header_line),
+            ))
+        }
         Format::Lean => {
             let ctx = lean::context_for(name, options)?;
             return lean_csv(input, name, ctx, options);

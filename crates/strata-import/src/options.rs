@@ -23,6 +23,9 @@ pub enum Format {
     Dbn,
     /// Binance websocket captures: `<local receive ns> <websocket JSON>` per line.
     Binance,
+    /// Tardis.dev normalized CSV (trades, quotes, book snapshots, incremental L2, derivative
+    /// tickers, liquidations), gzipped as downloaded.
+    Tardis,
 }
 
 impl Format {
@@ -33,6 +36,7 @@ impl Format {
         Format::Lean,
         Format::Dbn,
         Format::Binance,
+        Format::Tardis,
     ];
 
     /// The lower-case name used by the CLI (`--format lean`).
@@ -43,6 +47,7 @@ impl Format {
             Format::Lean => "lean",
             Format::Dbn => "dbn",
             Format::Binance => "binance",
+            Format::Tardis => "tardis",
         }
     }
 
@@ -66,6 +71,7 @@ impl Format {
             Format::Lean => Some("lean"),
             Format::Dbn => Some("databento"),
             Format::Binance => Some("binance"),
+            Format::Tardis => Some("tardis"),
         }
     }
 }
@@ -93,14 +99,14 @@ impl FromStr for Format {
 ///
 /// How each option acts, per format:
 ///
-/// | option | jsonl | csv | lean | dbn | binance |
-/// |---|---|---|---|---|---|
-/// | `source` (default) | overrides (events' own) | sets (`csv`) | sets (`lean`) | sets (`databento`) | sets (`binance`) |
-/// | `symbol` | overrides | fills when no `symbol` column | overrides the path's | fallback when the symbology has no mapping | fallback for messages without `s` (REST depth snapshots) |
-/// | `kind` | filter: other kinds are skipped | overrides the mapping's kind | tick type: `trade`/`bar` → trade file, `bbo_quote` → quote file | filter | filter |
-/// | `venue` | fills absent venues | fills when no `venue` column | fills when a row has no exchange (bars) | fills (dataset code is used first) | fills (`BINANCE` is used first) |
-/// | `csv` | — | the column mapping (required) | — | — | — |
-/// | `lean` | — | — | overrides what the path says | — | — |
+/// | option | jsonl | csv | lean | dbn | binance | tardis |
+/// |---|---|---|---|---|---|---|
+/// | `source` (default) | overrides (events' own) | sets (`csv`) | sets (`lean`) | sets (`databento`) | sets (`binance`) | sets (`tardis`) |
+/// | `symbol` | overrides | fills when no `symbol` column | overrides the path's | fallback when the symbology has no mapping | fallback for messages without `s` (REST depth snapshots) | overrides the `symbol` column |
+/// | `kind` | filter: other kinds are skipped | overrides the mapping's kind | tick type: `trade`/`bar` → trade file, `bbo_quote` → quote file | filter | filter | filter |
+/// | `venue` | fills absent venues | fills when no `venue` column | fills when a row has no exchange (bars) | fills (dataset code is used first) | fills (`BINANCE` is used first) | fills an empty `exchange` cell |
+/// | `csv` | — | the column mapping (required) | — | — | — | — |
+/// | `lean` | — | — | overrides what the path says | — | — | — |
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
     /// The source id events are stored under (see the table above).

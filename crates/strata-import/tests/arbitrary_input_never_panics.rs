@@ -100,4 +100,18 @@ proptest! {
         }
         run(body.into_bytes(), "equity/usa/tick/spy/20131007_trade.zip", Format::Lean, &ImportOptions::default());
     }
+
+    #[test]
+    fn arbitrary_tardis_rows(body in "([a-z0-9 ,.e+-]{0,60}\n){0,8}", raw in prop::collection::vec(any::<u8>(), 0..300)) {
+        for header in [
+            "exchange,symbol,timestamp,local_timestamp,id,side,price,amount",
+            "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount",
+            "exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,asks[1].price,asks[1].amount,bids[1].price,bids[1].amount",
+            "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+            "exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,predicted_funding_rate,open_interest,last_price,index_price,mark_price",
+        ] {
+            run(format!("{header}\n{body}").into_bytes(), "x_trades.csv", Format::Tardis, &ImportOptions::default());
+        }
+        run(raw, "x.csv.gz", Format::Tardis, &ImportOptions::default());
+    }
 }

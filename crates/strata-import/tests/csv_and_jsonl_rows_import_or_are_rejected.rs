@@ -99,8 +99,18 @@ fn a_gzipped_csv_imports_the_same() {
     let packed = strata_codec::compress("gzip:6".parse().unwrap(), TRADES_CSV.as_bytes()).unwrap();
     let gz = write(&dir, "trades.csv.gz", &packed);
     let a = import(&plain, Format::Csv, &trade_options());
-    let b = import(&gz, Format::Csv, &trade_options());
+    let mut b = import(&gz, Format::Csv, &trade_options());
     assert_eq!(a.events, b.events);
+    assert_eq!(b.summary.rejected, 2);
+    // Each rejected row names the file it came from: the gzipped one, not the plain one.
+    for tally in b.summary.rejected_by_reason.values_mut() {
+        assert!(
+            tally.first_file.ends_with("trades.csv.gz"),
+            "{}",
+            tally.first_file
+        );
+        tally.first_file = plain.display().to_string();
+    }
     assert_eq!(a.summary, b.summary);
 }
 

@@ -118,6 +118,11 @@ pub fn validate(event: &Event) -> Result<(), String> {
         }
         Payload::Heartbeat => {}
         Payload::OpenInterest(oi) => negative("open interest", &oi.value)?,
+        Payload::DerivativeTicker(t) => {
+            if let Some(oi) = &t.open_interest {
+                negative("open interest", oi)?;
+            }
+        }
     }
     Ok(())
 }

@@ -441,6 +441,9 @@ impl State {
     }
 }
 
+/// How many event kinds there are: one route slot each.
+const KINDS: usize = EventKind::ALL.len();
+
 fn kind_index(kind: EventKind) -> usize {
     EventKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
 }
@@ -451,7 +454,7 @@ fn kind_index(kind: EventKind) -> usize {
 #[derive(Default)]
 struct Streams {
     /// source → symbol → kind index → route index.
-    index: HashMap<String, HashMap<String, [Option<usize>; 6]>>,
+    index: HashMap<String, HashMap<String, [Option<usize>; KINDS]>>,
     routes: Vec<Route>,
 }
 
@@ -472,7 +475,7 @@ impl Streams {
             .entry(event.source.clone())
             .or_default()
             .entry(event.symbol.clone())
-            .or_insert([None; 6])[kind_index(event.kind())] = Some(idx);
+            .or_insert([None; KINDS])[kind_index(event.kind())] = Some(idx);
         idx
     }
 }

@@ -305,6 +305,61 @@ impl Decimal {
         self.mantissa().checked_mul(*shift)
     }
 
+    /// Parses a plain decimal (as [`FromStr`] does) or one in scientific notation, `1.5e-7`,
+    /// `-2E+3`, exactly: the digits written are the mantissa and the exponent moves the point
+    /// (`1.5e-7` is `0.00000015`, mantissa 15 and scale 8; `1.23e2` is `123`). For sources
+    /// that print binary floats the way JavaScript does (Tardis.dev CSV writes values below
+    /// 10⁻⁶ as `5e-7`). Fails when the value needs more than [`MAX_SCALE`] decimals or
+    /// [`MAX_DIGITS`] digits.
+    ///
+    /// ```
+    /// use strata_model::Decimal;
+    ///
+    /// assert_eq!(Decimal::parse_scientific("1.5e-7")?.to_string(), "0.00000015");
+    /// assert_eq!(Decimal::parse_scientific("-2E+3")?.to_string(), "-2000");
+    /// assert_eq!(Decimal::parse_scientific("60123.10")?.to_string(), "60123.10");
+    /// assert!(Decimal::parse_scientific("1e-39").is_err());
+    /// # Ok::<(), strata_model::DecimalError>(())
+    /// ```
+    pub fn parse_scientific(text: &str) -> Result<Decimal, DecimalError> {
+        let Some(at) = text.find(['e', 'E']) else {
+            return text.parse();
+        };
+        let (digits, exponent) = (&text[..at], &text[at + 1..]);
+        let base: Decimal = digits.parse()?;
+        let exponent: i32 = match exponent.strip_prefix('+').unwrap_or(exponent).parse() {
+            Ok(e) if !exponent.is_empty() => e,
+            _ => return Err(syntax(text, "the exponent after `e` is not an integer")),
+        };
+        // value = mantissa × 10^(exponent − scale)
+        let shift = exponent - i32::from(base.scale());
+        if shift >= 0 {
+            let factor = u32::try_from(shift)
+                .ok()
+                .and_then(|s| 10i128.checked_pow(s))
+                .ok_or_else(|| DecimalError::Overflow {
+                    text: text.to_string(),
+                })?;
+            let mantissa =
+                base.mantissa()
+                    .checked_mul(factor)
+                    .ok_or_else(|| DecimalError::Overflow {
+                        text: text.to_string(),
+                    })?;
+            Decimal::new(mantissa, 0).map_err(|_| DecimalError::Overflow {
+                text: text.to_string(),
+            })
+        } else {
+            match u8::try_from(-shift) {
+                Ok(scale) if scale <= MAX_SCALE => Decimal::new(base.mantissa(), scale),
+                _ => Err(DecimalError::TooManyFractionDigits {
+                    text: text.to_string(),
+                    digits: usize::try_from(-shift).unwrap_or(usize::MAX),
+                }),
+            }
+        }
+    }
+
     /// The same value with trailing fractional zeros removed (`1.100` → `1.1`).
     pub fn normalized(self) -> Decimal {
         if let Some(mut m) = self.mantissa_i64() {
@@ -634,6 +689,45 @@ impl<'de> Deserialize<'de> for Decimal {
 pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn scientific_notation_is_read_exactly() {
+        let sci = |t: &str| Decimal::parse_scientific(t).map(|d| (d.mantissa(), d.scale()));
+        assert_eq!(sci("5e-7"), Ok((5, 7)));
+        assert_eq!(sci("1.5e-7"), Ok((15, 8)));
+        assert_eq!(sci("-1.25E-2"), Ok((-125, 4)));
+        assert_eq!(sci("1.23e2"), Ok((123, 0)));
+        assert_eq!(sci("1.2e+3"), Ok((1200, 0)));
+        assert_eq!(sci("7e0"), Ok((7, 0)));
+        assert_eq!(sci("1e21"), Ok((1_000_000_000_000_000_000_000, 0)));
+        assert_eq!(sci("0.001"), Ok((1, 3)));
+        assert!(matches!(
+            Decimal::parse_scientific("1e-39"),
+            Err(DecimalError::TooManyFractionDigits { digits: 39, .. })
+        ));
+        assert!(matches!(
+            Decimal::parse_scientific("1e38"),
+            Err(DecimalError::Overflow { .. })
+        ));
+        for bad in ["e5", "1e", "1e+", "1ex", "1e5e5", "1.5.e3", "--1e2"] {
+            assert!(Decimal::parse_scientific(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn scientific_text_reads_as_the_plain_value(m in -999_999_999_999i64..999_999_999_999, exp in -20i32..20) {
+            let text = format!("{m}e{exp}");
+            let got = Decimal::parse_scientific(&text).unwrap();
+            // The plain form of the same value, written out by hand.
+            let plain: Decimal = if exp >= 0 {
+                format!("{m}{}", "0".repeat(exp as usize)).parse().unwrap()
+            } else {
+                Decimal::new(m, (-exp) as u8).unwrap()
+            };
+            prop_assert!(got.eq_value(plain), "{text}: {got} vs {plain}");
+        }
+    }
 
     #[test]
     fn keeps_scale_and_trailing_zeros() {

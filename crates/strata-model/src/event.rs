@@ -86,6 +86,8 @@ named_enum!(
         Heartbeat = "heartbeat",
         /// Open interest of a futures or options contract: contracts outstanding.
         OpenInterest = "open_interest",
+        /// A derivative's ticker: mark, index and last price, open interest and funding.
+        DerivativeTicker = "derivative_ticker",
     }
 );
 
@@ -193,7 +195,8 @@ pub struct SchemaVersion {
 impl SchemaVersion {
     /// The version this build writes.
     /// 1.1 added `ts_basis` (see [`TimeBasis`]); a 1.0 line reads as `ts_basis` `venue`.
-    pub const CURRENT: SchemaVersion = SchemaVersion { major: 1, minor: 2 };
+    /// 1.2 added `open_interest` events and 38-digit decimals; 1.3 `derivative_ticker` events.
+    pub const CURRENT: SchemaVersion = SchemaVersion { major: 1, minor: 3 };
 }
 
 impl Default for SchemaVersion {
@@ -318,6 +321,8 @@ pub enum Payload {
     Heartbeat,
     /// Open interest.
     OpenInterest(OpenInterest),
+    /// Derivative ticker.
+    DerivativeTicker(DerivativeTicker),
 }
 
 /// Open interest: the number of contracts outstanding, as the venue published it at the event
@@ -326,6 +331,27 @@ pub enum Payload {
 pub struct OpenInterest {
     /// Contracts outstanding.
     pub value: Decimal,
+}
+
+/// What a venue publishes about a perpetual swap, future or option beyond its book and trades
+/// (Tardis.dev's `derivative_ticker`, Binance's `markPrice`): every field is as the venue sent it,
+/// `None` when this update did not carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct DerivativeTicker {
+    /// The last traded price.
+    pub last_price: Option<Decimal>,
+    /// The mark price (what margin and liquidations use).
+    pub mark_price: Option<Decimal>,
+    /// The underlying index price.
+    pub index_price: Option<Decimal>,
+    /// Contracts (or coins, as the venue counts) outstanding.
+    pub open_interest: Option<Decimal>,
+    /// The funding rate of the current period, as a fraction (`0.0001` is 0.01 %).
+    pub funding_rate: Option<Decimal>,
+    /// The venue's forecast of the next period's funding rate.
+    pub predicted_funding_rate: Option<Decimal>,
+    /// When the next funding is applied.
+    pub funding_time: Option<Timestamp>,
 }
 
 impl Payload {
@@ -339,6 +365,7 @@ impl Payload {
             Payload::Bar(_) => EventKind::Bar,
             Payload::Heartbeat => EventKind::Heartbeat,
             Payload::OpenInterest(_) => EventKind::OpenInterest,
+            Payload::DerivativeTicker(_) => EventKind::DerivativeTicker,
         }
     }
 

@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use crate::decimal::{push_i64, push_u64};
 use crate::event::{
-    Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level, OpenInterest,
-    OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Trade,
+    Bar, BboQuote, BookAction, BookSide, DerivativeTicker, Event, EventKind, L2Snapshot, Level,
+    OpenInterest, OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Trade,
 };
 use crate::{Decimal, Timestamp};
 
@@ -175,6 +175,25 @@ fn write_event(e: &Event, out: &mut Vec<u8>) {
         }
         Payload::Heartbeat => {}
         Payload::OpenInterest(oi) => push_decimal_field(out, b",\"open_interest\":", oi.value),
+        Payload::DerivativeTicker(t) => {
+            let fields = [
+                (&b",\"last_price\":"[..], t.last_price),
+                (b",\"mark_price\":", t.mark_price),
+                (b",\"index_price\":", t.index_price),
+                (b",\"open_interest\":", t.open_interest),
+                (b",\"funding_rate\":", t.funding_rate),
+                (b",\"predicted_funding_rate\":", t.predicted_funding_rate),
+            ];
+            for (key, value) in fields {
+                if let Some(value) = value {
+                    push_decimal_field(out, key, value);
+                }
+            }
+            if let Some(at) = t.funding_time {
+                out.extend_from_slice(b",\"funding_ts\":");
+                push_i64(out, at.as_nanos());
+            }
+        }
     }
     out.extend_from_slice(b"}\n");
 }
@@ -335,6 +354,18 @@ struct WireEvent<'a> {
     vwap: Option<Decimal>,
     #[serde(default)]
     open_interest: Option<Decimal>,
+    #[serde(default)]
+    last_price: Option<Decimal>,
+    #[serde(default)]
+    mark_price: Option<Decimal>,
+    #[serde(default)]
+    index_price: Option<Decimal>,
+    #[serde(default)]
+    funding_rate: Option<Decimal>,
+    #[serde(default)]
+    predicted_funding_rate: Option<Decimal>,
+    #[serde(default)]
+    funding_ts: Option<Timestamp>,
 }
 
 fn invalid(field: &'static str, problem: impl ToString) -> DecodeError {
@@ -451,6 +482,15 @@ impl WireEvent<'_> {
             EventKind::Heartbeat => Payload::Heartbeat,
             EventKind::OpenInterest => Payload::OpenInterest(OpenInterest {
                 value: need(self.open_interest, "open_interest")?,
+            }),
+            EventKind::DerivativeTicker => Payload::DerivativeTicker(DerivativeTicker {
+                last_price: self.last_price,
+                mark_price: self.mark_price,
+                index_price: self.index_price,
+                open_interest: self.open_interest,
+                funding_rate: self.funding_rate,
+                predicted_funding_rate: self.predicted_funding_rate,
+                funding_time: self.funding_ts,
             }),
         };
         let time_basis = match self.ts_basis.as_deref() {
@@ -574,6 +614,23 @@ mod tests {
                 }
                 Payload::Heartbeat => {}
                 Payload::OpenInterest(oi) => m.serialize_entry("open_interest", &oi.value)?,
+                Payload::DerivativeTicker(t) => {
+                    for (key, value) in [
+                        ("last_price", &t.last_price),
+                        ("mark_price", &t.mark_price),
+                        ("index_price", &t.index_price),
+                        ("open_interest", &t.open_interest),
+                        ("funding_rate", &t.funding_rate),
+                        ("predicted_funding_rate", &t.predicted_funding_rate),
+                    ] {
+                        if let Some(value) = value {
+                            m.serialize_entry(key, value)?;
+                        }
+                    }
+                    if let Some(at) = &t.funding_time {
+                        m.serialize_entry("funding_ts", at)?;
+                    }
+                }
             }
             m.end()
         }
@@ -673,6 +730,26 @@ mod tests {
                 ),
             Just(Payload::Heartbeat),
             dec().prop_map(|value| Payload::OpenInterest(OpenInterest { value })),
+            (
+                proptest::option::of(dec()),
+                proptest::option::of(dec()),
+                proptest::option::of(dec()),
+                proptest::option::of(dec()),
+                proptest::option::of(dec()),
+                proptest::option::of(dec()),
+                proptest::option::of(any::<i64>()),
+            )
+                .prop_map(|(last, mark, index, oi, rate, predicted, at)| {
+                    Payload::DerivativeTicker(DerivativeTicker {
+                        last_price: last,
+                        mark_price: mark,
+                        index_price: index,
+                        open_interest: oi,
+                        funding_rate: rate,
+                        predicted_funding_rate: predicted,
+                        funding_time: at.map(Timestamp::from_nanos),
+                    })
+                }),
         ]
     }
 
@@ -817,8 +894,8 @@ mod tests {
             .collect();
         assert_eq!(
             examples.len(),
-            3,
-            "the trade, receive-time and open-interest examples"
+            4,
+            "the trade, receive-time, open-interest and derivative-ticker examples"
         );
         for line in examples {
             let e = decode_line(line.as_bytes()).unwrap_or_else(|err| panic!("{line}: {err}"));

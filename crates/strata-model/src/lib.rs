@@ -40,9 +40,9 @@ pub mod time;
 
 pub use decimal::{Decimal, DecimalError};
 pub use event::{
-    AssetClass, Bar, BboQuote, BookAction, BookSide, Event, EventKind, L2Snapshot, Level,
-    OpenInterest, OptionRight, OptionStyle, OrderBookDelta, Payload, SchemaVersion, Side,
-    TimeBasis, Trade, UnknownName,
+    AssetClass, Bar, BboQuote, BookAction, BookSide, DerivativeTicker, Event, EventKind,
+    L2Snapshot, Level, OpenInterest, OptionRight, OptionStyle, OrderBookDelta, Payload,
+    SchemaVersion, Side, TimeBasis, Trade, UnknownName,
 };
 pub use jsonl::DecodeError;
 pub use registry::{

@@ -7,7 +7,7 @@
 //! - [`codec`] ([`strata_codec`]): none / gzip / zstd / LZ4 codecs, sniffing, the codec advisor.
 //! - [`backend`] ([`strata_backend`]): `file://`, `memory://` and (feature `s3`) `s3://` storage.
 //! - [`catalog`] ([`strata_catalog`]): sidecar manifests, checksums, the SQLite index.
-//! - [`import`] ([`strata_import`]): JSONL, CSV, Lean, DBN and Binance importers.
+//! - [`import`] ([`strata_import`]): JSONL, CSV, Lean, DBN, Binance and Tardis.dev importers.
 //! - [`ingest`] ([`strata_ingest`]): the hot-tier writer, recovery and sealing.
 //! - [`archive`]: an archive folder — init, config, and [`archive::Archive`], which opens it
 //!   (with the built-in defaults when it has no config), hands out writers and imports files.

@@ -81,7 +81,8 @@ impl DataCategory {
             | EventKind::BboQuote
             | EventKind::Bar
             | EventKind::Heartbeat
-            | EventKind::OpenInterest => DataCategory::Tick,
+            | EventKind::OpenInterest
+            | EventKind::DerivativeTicker => DataCategory::Tick,
         }
     }
 }

@@ -1,0 +1,749 @@
+//! Tardis.dev normalized CSV (`--format tardis`): the downloadable datasets, one file per
+//! exchange, data type, day and symbol (`deribit_trades_2020-04-01_BTC-PERPETUAL.csv.gz`),
+//! gzip-compressed as served (decompressed transparently, like every input).
+//!
+//! The data type is read from the header row, which Tardis.dev documents for each type; the
+//! columns are found by name, so their order does not matter. Every file starts with
+//! `exchange,symbol,timestamp,local_timestamp`; times are microseconds since the Unix epoch
+//! (UTC), numbers use `.` and an empty cell means the exchange sent no value.
+//!
+//! | data type | columns after the common four | events |
+//! |---|---|---|
+//! | `trades` | `id,side,price,amount` | a [`Trade`]: `trade_id` = `id` (none when empty), side `buy`/`sell` (`unknown` → none) |
+//! | `liquidations` (same header; told by the file name) | `id,side,price,amount` | a [`Trade`] with `conditions` `liquidation` |
+//! | `quotes`, `book_ticker` | `ask_amount,ask_price,bid_price,bid_amount` | a [`BboQuote`]; an empty side is `None` |
+//! | `book_snapshot_5`, `book_snapshot_25` (any depth) | `asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,…` | an [`L2Snapshot`] with the levels present (a thin book leaves the deeper cells empty) |
+//! | `incremental_book_L2` | `is_snapshot,side,price,amount` | an [`OrderBookDelta`] per row: `add` for a snapshot row, `modify` for an update (the amount is the level's new total, not a change), `cancel` when the amount is 0; before the first row of each snapshot (a new day, a reconnect) a `clear` delta, since Tardis.dev says the book must then be discarded |
+//! | `derivative_ticker` | `funding_timestamp,funding_rate,predicted_funding_rate,open_interest,last_price,index_price,mark_price` | a [`DerivativeTicker`] with the fields present; a row with none is skipped |
+//! | `options_chain` | — | refused as a whole file: strata has no event for option greeks yet |
+//!
+//! **Times.** Event time is `timestamp`, receive time `local_timestamp`. Tardis.dev writes
+//! `local_timestamp` into `timestamp` when the exchange sent no time of its own (BitMEX book
+//! updates); a row whose two times are equal is therefore marked `ts_basis: receive`
+//! ([`TimeBasis::Receive`]).
+//!
+//! **Numbers.** Prices and amounts are parsed exactly; Tardis.dev writes numbers the way
+//! JavaScript prints them, so tiny funding rates come as `5e-7`, which is read exactly too
+//! ([`Decimal::parse_scientific`]), as are float artifacts of up to 38 digits.
+//!
+//! **Identity.** Source `tardis`, venue = the `exchange` column (the Tardis.dev exchange id, e.g.
+//! `binance-futures`), symbol = the `symbol` column (`--symbol` overrides). Tardis.dev rows carry
+//! no sequence number; the row's line number becomes the sequence (as for Lean), so two identical
+//! rows — two fills without trade ids in one message — stay two events.
+
+use std::collections::{HashMap, VecDeque};
+
+use strata_model::{
+    BboQuote, BookAction, BookSide, Decimal, DerivativeTicker, Event, EventKind, L2Snapshot, Level,
+    OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Timestamp, Trade,
+};
+
+use crate::error::{ImportError, Result};
+use crate::input::{raw_text, LineParser};
+use crate::record::{Record, Rejected};
+
+/// The columns every Tardis.dev CSV starts with.
+const COMMON: [&str; 4] = ["exchange", "symbol", "timestamp", "local_timestamp"];
+
+/// What a Tardis.dev file holds, as its header (and, for liquidations, its name) tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TardisDataType {
+    /// `trades`.
+    Trades,
+    /// `liquidations` (a trades header in a file named `…liquidations…`).
+    Liquidations,
+    /// `quotes` or `book_ticker`.
+    Quotes,
+    /// `book_snapshot_N`, with N the depth in the header.
+    BookSnapshot(usize),
+    /// `incremental_book_L2`.
+    IncrementalBookL2,
+    /// `derivative_ticker`.
+    DerivativeTicker,
+}
+
+impl TardisDataType {
+    /// The kind of event rows of this type become.
+    pub const fn event_kind(self) -> EventKind {
+        match self {
+            TardisDataType::Trades | TardisDataType::Liquidations => EventKind::Trade,
+            TardisDataType::Quotes => EventKind::BboQuote,
+            TardisDataType::BookSnapshot(_) => EventKind::L2Snapshot,
+            TardisDataType::IncrementalBookL2 => EventKind::OrderBookDelta,
+            TardisDataType::DerivativeTicker => EventKind::DerivativeTicker,
+        }
+    }
+}
+
+/// Where each field sits in a row, read from the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Body {
+    Trades {
+        id: usize,
+        side: usize,
+        price: usize,
+        amount: usize,
+    },
+    Quotes {
+        ask_amount: usize,
+        ask_price: usize,
+        bid_price: usize,
+        bid_amount: usize,
+    },
+    /// Per level, best first: (price column, amount column).
+    Snapshot {
+        asks: Vec<(usize, usize)>,
+        bids: Vec<(usize, usize)>,
+    },
+    Incremental {
+        is_snapshot: usize,
+        side: usize,
+        price: usize,
+        amount: usize,
+    },
+    Ticker {
+        funding_timestamp: Option<usize>,
+        funding_rate: Option<usize>,
+        predicted_funding_rate: Option<usize>,
+        open_interest: Option<usize>,
+        last_price: Option<usize>,
+        index_price: Option<usize>,
+        mark_price: Option<usize>,
+    },
+}
+
+/// A Tardis.dev file's layout: its data type and where each column is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TardisColumns {
+    data_type: TardisDataType,
+    width: usize,
+    exchange: usize,
+    symbol: usize,
+    timestamp: usize,
+    local_timestamp: usize,
+    body: Body,
+}
+
+/// Fixed metadata for a file's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TardisContext {
+    /// Source id (`tardis`).
+    pub source: String,
+    /// Overrides the `symbol` column.
+    pub symbol: Option<String>,
+    /// Fills an empty `exchange` cell.
+    pub venue: Option<String>,
+}
+
+impl Default for TardisContext {
+    fn default() -> Self {
+        TardisContext {
+            source: "tardis".into(),
+            symbol: None,
+            venue: None,
+        }
+    }
+}
+
+/// What one row becomes.
+// Returned by value and consumed at once, row by row: boxing the event would allocate per row.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TardisRow {
+    /// An event; for `incremental_book_L2`, `snapshot` says whether the row was part of a
+    /// snapshot (`is_snapshot` true).
+    Event {
+        /// The event.
+        event: Event,
+        /// The row belongs to a book snapshot.
+        snapshot: bool,
+    },
+    /// A valid row holding nothing to store (a `derivative_ticker` row with no field).
+    Empty(&'static str),
+}
+
+impl TardisColumns {
+    /// Reads a header row. `file` is the file's name: a trades header in a file whose name says
+    /// `liquidations` (Tardis.dev's naming, `binance-futures_liquidations_2024-01-01_BTCUSDT`)
+    /// is read as liquidations.
+    ///
+    /// ```
+    /// use strata_import::tardis::{TardisColumns, TardisDataType};
+    ///
+    /// let header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount";
+    /// let columns = TardisColumns::from_header(header, "deribit_trades_2020-04-01_BTC-PERPETUAL.csv.gz")?;
+    /// assert_eq!(columns.data_type(), TardisDataType::Trades);
+    /// let columns = TardisColumns::from_header(header, "deribit_liquidations_2020-04-01_BTC-PERPETUAL.csv.gz")?;
+    /// assert_eq!(columns.data_type(), TardisDataType::Liquidations);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn from_header(header: &str, file: &str) -> std::result::Result<Self, String> {
+        let names: Vec<&str> = header.split(',').map(str::trim).collect();
+        let find = |name: &str| names.iter().position(|n| *n == name);
+        let need = |name: &str| {
+            find(name).ok_or_else(|| {
+                format!(
+                    "the header has no `{name}` column (columns: {})",
+                    names.join(",")
+                )
+            })
+        };
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(format!("the header names column `{name}` twice"));
+            }
+        }
+        let [exchange, symbol, timestamp, local_timestamp] = [
+            need(COMMON[0])?,
+            need(COMMON[1])?,
+            need(COMMON[2])?,
+            need(COMMON[3])?,
+        ];
+        if find("strike_price").is_some() || find("expiration").is_some() {
+            return Err(
+                "this is a Tardis.dev options_chain file, which strata cannot store yet (no event kind holds option greeks)"
+                    .into(),
+            );
+        }
+        let (data_type, body) = if find("is_snapshot").is_some() {
+            (
+                TardisDataType::IncrementalBookL2,
+                Body::Incremental {
+                    is_snapshot: need("is_snapshot")?,
+                    side: need("side")?,
+                    price: need("price")?,
+                    amount: need("amount")?,
+                },
+            )
+        } else if find("asks[0].price").is_some() || find("bids[0].price").is_some() {
+            let levels = |side: &str| -> std::result::Result<Vec<(usize, usize)>, String> {
+                let mut out = Vec::new();
+                while let Some(price) = find(&format!("{side}[{}].price", out.len())) {
+                    out.push((price, need(&format!("{side}[{}].amount", out.len()))?));
+                }
+                Ok(out)
+            };
+            let (asks, bids) = (levels("asks")?, levels("bids")?);
+            let depth = asks.len().max(bids.len());
+            // Every level column must have been taken: a gap (asks[0], asks[2]) is no layout
+            // Tardis.dev writes.
+            let known = COMMON.len() + 2 * (asks.len() + bids.len());
+            if names.len() != known {
+                return Err(format!(
+                    "the book snapshot header has {} columns; levels 0..{depth} of asks and bids with the four common columns make {known}",
+                    names.len()
+                ));
+            }
+            (
+                TardisDataType::BookSnapshot(depth),
+                Body::Snapshot { asks, bids },
+            )
+        } else if ["funding_rate", "mark_price", "index_price", "open_interest"]
+            .iter()
+            .any(|c| find(c).is_some())
+        {
+            (
+                TardisDataType::DerivativeTicker,
+                Body::Ticker {
+                    funding_timestamp: find("funding_timestamp"),
+                    funding_rate: find("funding_rate"),
+                    predicted_funding_rate: find("predicted_funding_rate"),
+                    open_interest: find("open_interest"),
+                    last_price: find("last_price"),
+                    index_price: find("index_price"),
+                    mark_price: find("mark_price"),
+                },
+            )
+        } else if find("ask_price").is_some() || find("bid_price").is_some() {
+            (
+                TardisDataType::Quotes,
+                Body::Quotes {
+                    ask_amount: need("ask_amount")?,
+                    ask_price: need("ask_price")?,
+                    bid_price: need("bid_price")?,
+                    bid_amount: need("bid_amount")?,
+                },
+            )
+        } else if find("id").is_some() {
+            let liquidations = file.to_ascii_lowercase().contains("liquidations");
+            (
+                if liquidations {
+                    TardisDataType::Liquidations
+                } else {
+                    TardisDataType::Trades
+                },
+                Body::Trades {
+                    id: need("id")?,
+                    side: need("side")?,
+                    price: need("price")?,
+                    amount: need("amount")?,
+                },
+            )
+        } else {
+            return Err(format!(
+                "the header is none of the Tardis.dev data types strata reads (trades, liquidations, quotes, book_ticker, book_snapshot_N, incremental_book_L2, derivative_ticker); columns: {}",
+                names.join(",")
+            ));
+        };
+        Ok(TardisColumns {
+            data_type,
+            width: names.len(),
+            exchange,
+            symbol,
+            timestamp,
+            local_timestamp,
+            body,
+        })
+    }
+
+    /// The file's data type.
+    pub fn data_type(&self) -> TardisDataType {
+        self.data_type
+    }
+
+    /// Parses one data row (`line_no` becomes the event's sequence).
+    ///
+    /// ```
+    /// use strata_import::tardis::{TardisColumns, TardisContext, TardisRow};
+    ///
+    /// let columns = TardisColumns::from_header(
+    ///     "exchange,symbol,timestamp,local_timestamp,id,side,price,amount", "trades.csv")?;
+    /// let row = "bitmex,XBTUSD,1585699202957000,1585699203957000,aaa,buy,6425.5,12";
+    /// let TardisRow::Event { event, .. } = columns.parse_row(row, 2, &TardisContext::default())? else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(event.event_time.as_nanos(), 1_585_699_202_957_000_000);
+    /// assert_eq!(event.receive_time.as_nanos(), 1_585_699_203_957_000_000);
+    /// assert_eq!(event.venue.as_deref(), Some("bitmex"));
+    /// assert_eq!(event.payload.trade().unwrap().price.to_string(), "6425.5");
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn parse_row(
+        &self,
+        line: &str,
+        line_no: u64,
+        ctx: &TardisContext,
+    ) -> std::result::Result<TardisRow, String> {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != self.width {
+            return Err(format!(
+                "the row has {} fields, the header {}",
+                cells.len(),
+                self.width
+            ));
+        }
+        let symbol = match &ctx.symbol {
+            Some(symbol) => symbol.clone(),
+            None if cells[self.symbol].is_empty() => {
+                return Err("column `symbol` is empty; pass --symbol".into())
+            }
+            None => cells[self.symbol].to_string(),
+        };
+        let venue = match cells[self.exchange] {
+            "" => ctx.venue.clone(),
+            exchange => Some(exchange.to_string()),
+        };
+        let receive_time = micros(cells[self.local_timestamp], "local_timestamp")?;
+        let (event_time, time_basis) = match cells[self.timestamp] {
+            "" => (receive_time, TimeBasis::Receive),
+            text => {
+                let at = micros(text, "timestamp")?;
+                if at == receive_time {
+                    (at, TimeBasis::Receive)
+                } else {
+                    (at, TimeBasis::Venue)
+                }
+            }
+        };
+        let event = |payload: Payload| Event {
+            schema: SchemaVersion::CURRENT,
+            source: ctx.source.clone(),
+            symbol: symbol.clone(),
+            venue: venue.clone(),
+            event_time,
+            receive_time,
+            time_basis,
+            sequence: Some(line_no),
+            payload,
+        };
+        let row = |payload| TardisRow::Event {
+            event: event(payload),
+            snapshot: false,
+        };
+        match &self.body {
+            Body::Trades {
+                id,
+                side,
+                price,
+                amount,
+            } => {
+                let side = match cells[*side] {
+                    "buy" => Some(Side::Buy),
+                    "sell" => Some(Side::Sell),
+                    "unknown" | "" => None,
+                    other => {
+                        return Err(format!(
+                            "column `side`: `{other}` is not buy, sell or unknown"
+                        ))
+                    }
+                };
+                Ok(row(Payload::Trade(Trade {
+                    price: decimal(cells[*price], "price")?,
+                    size: decimal(cells[*amount], "amount")?,
+                    side,
+                    trade_id: Some(cells[*id])
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_string),
+                    conditions: (self.data_type == TardisDataType::Liquidations)
+                        .then(|| "liquidation".to_string()),
+                })))
+            }
+            Body::Quotes {
+                ask_amount,
+                ask_price,
+                bid_price,
+                bid_amount,
+            } => Ok(row(Payload::BboQuote(BboQuote {
+                bid: level(
+                    &cells,
+                    (*bid_price, "bid_price"),
+                    (*bid_amount, "bid_amount"),
+                )?,
+                ask: level(
+                    &cells,
+                    (*ask_price, "ask_price"),
+                    (*ask_amount, "ask_amount"),
+                )?,
+            }))),
+            Body::Snapshot { asks, bids } => {
+                let side = |columns: &[(usize, usize)], name: &str| {
+                    let mut levels = Vec::with_capacity(columns.len());
+                    let mut ended = false;
+                    for (i, &(price, amount)) in columns.iter().enumerate() {
+                        let price_name = format!("{name}[{i}].price");
+                        let amount_name = format!("{name}[{i}].amount");
+                        match level(
+                            &cells,
+                            (price, price_name.as_str()),
+                            (amount, amount_name.as_str()),
+                        )? {
+                            Some(level) if ended => {
+                                return Err(format!(
+                                    "column `{price_name}` holds {} after an empty level above it",
+                                    level.price
+                                ))
+                            }
+                            Some(level) => levels.push(level),
+                            None => ended = true,
+                        }
+                    }
+                    Ok::<_, String>(levels)
+                };
+                Ok(row(Payload::L2Snapshot(L2Snapshot {
+                    bids: side(bids, "bids")?,
+                    asks: side(asks, "asks")?,
+                })))
+            }
+            Body::Incremental {
+                is_snapshot,
+                side,
+                price,
+                amount,
+            } => {
+                let snapshot = match cells[*is_snapshot] {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(format!(
+                            "column `is_snapshot`: `{other}` is not true or false"
+                        ))
+                    }
+                };
+                let side = match cells[*side] {
+                    "bid" => BookSide::Bid,
+                    "ask" => BookSide::Ask,
+                    other => return Err(format!("column `side`: `{other}` is not bid or ask")),
+                };
+                let size = decimal(cells[*amount], "amount")?;
+                let action = if size.is_zero() {
+                    BookAction::Cancel
+                } else if snapshot {
+                    BookAction::Add
+                } else {
+                    BookAction::Modify
+                };
+                Ok(TardisRow::Event {
+                    event: event(Payload::OrderBookDelta(OrderBookDelta {
+                        action,
+                        side: Some(side),
+                        price: Some(decimal(cells[*price], "price")?),
+                        size: Some(size),
+                        order_id: None,
+                        flags: None,
+                    })),
+                    snapshot,
+                })
+            }
+            Body::Ticker {
+                funding_timestamp,
+                funding_rate,
+                predicted_funding_rate,
+                open_interest,
+                last_price,
+                index_price,
+                mark_price,
+            } => {
+                let opt = |column: &Option<usize>, name: &str| match column.map(|c| cells[c]) {
+                    None | Some("") => Ok(None),
+                    Some(text) => decimal(text, name).map(Some),
+                };
+                let ticker = DerivativeTicker {
+                    last_price: opt(last_price, "last_price")?,
+                    mark_price: opt(mark_price, "mark_price")?,
+                    index_price: opt(index_price, "index_price")?,
+                    open_interest: opt(open_interest, "open_interest")?,
+                    funding_rate: opt(funding_rate, "funding_rate")?,
+                    predicted_funding_rate: opt(predicted_funding_rate, "predicted_funding_rate")?,
+                    funding_time: match funding_timestamp.map(|c| cells[c]) {
+                        None | Some("") => None,
+                        Some(text) => Some(micros(text, "funding_timestamp")?),
+                    },
+                };
+                if ticker == DerivativeTicker::default() {
+                    return Ok(TardisRow::Empty("derivative_ticker row with no field set"));
+                }
+                Ok(row(Payload::DerivativeTicker(ticker)))
+            }
+        }
+    }
+}
+
+/// Microseconds since the epoch, as nanoseconds.
+fn micros(text: &str, column: &str) -> std::result::Result<Timestamp, String> {
+    text.parse::<i64>()
+        .ok()
+        .and_then(|us| us.checked_mul(1_000))
+        .map(Timestamp::from_nanos)
+        .ok_or_else(|| {
+            format!("column `{column}`: `{text}` is not a time in microseconds since the epoch")
+        })
+}
+
+fn decimal(text: &str, column: &str) -> std::result::Result<Decimal, String> {
+    Decimal::parse_scientific(text).map_err(|e| format!("column `{column}`: {e}"))
+}
+
+/// A book level from a price and an amount cell: both empty is no level, one empty an error.
+fn level(
+    cells: &[&str],
+    (price, price_name): (usize, &str),
+    (amount, amount_name): (usize, &str),
+) -> std::result::Result<Option<Level>, String> {
+    match (cells[price], cells[amount]) {
+        ("", "") => Ok(None),
+        ("", _) => Err(format!(
+            "column `{price_name}` is empty but `{amount_name}` is not"
+        )),
+        (_, "") => Err(format!(
+            "column `{amount_name}` is empty but `{price_name}` is not"
+        )),
+        (p, a) => Ok(Some(Level {
+            price: decimal(p, price_name)?,
+            size: decimal(a, amount_name)?,
+        })),
+    }
+}
+
+/// Reads the header row of a Tardis.dev file from the start of `input`: `Ok(None)` for an empty
+/// file (Tardis.dev serves an empty gzip for a day without data).
+pub(crate) fn read_header(
+    input: &mut dyn std::io::BufRead,
+    file: &str,
+) -> Result<Option<(TardisColumns, u64)>> {
+    let mut line = Vec::new();
+    let mut line_no = 0;
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|source| ImportError::Open {
+                file: file.to_string(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        line_no += 1;
+        let mut text = crate::input::trim_line_end(&line);
+        if line_no == 1 {
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let header_error = |reason: String| ImportError::TardisHeader {
+            file: file.to_string(),
+            line: line_no,
+            reason,
+        };
+        let text = std::str::from_utf8(text)
+            .map_err(|_| header_error("the header row is not UTF-8 text".into()))?;
+        let columns = TardisColumns::from_header(text, file).map_err(header_error)?;
+        return Ok(Some((columns, line_no)));
+    }
+}
+
+/// The line parser behind [`Format::Tardis`](crate::Format::Tardis), with the per-symbol
+/// snapshot state of `incremental_book_L2` files.
+pub(crate) struct TardisLines {
+    file: String,
+    columns: TardisColumns,
+    ctx: TardisContext,
+    kind: Option<EventKind>,
+    /// Per symbol: whether its last row was part of a snapshot.
+    in_snapshot: HashMap<String, bool>,
+}
+
+impl TardisLines {
+    pub(crate) fn new(
+        file: &str,
+        columns: TardisColumns,
+        ctx: TardisContext,
+        kind: Option<EventKind>,
+    ) -> Self {
+        TardisLines {
+            file: file.to_string(),
+            columns,
+            ctx,
+            kind,
+            in_snapshot: HashMap::new(),
+        }
+    }
+}
+
+impl LineParser for TardisLines {
+    fn parse_line(&mut self, line_no: u64, line: &[u8], out: &mut VecDeque<Record>) {
+        let parsed = std::str::from_utf8(line)
+            .map_err(|_| "the line is not UTF-8 text".to_string())
+            .and_then(|text| self.columns.parse_row(text, line_no, &self.ctx));
+        match parsed {
+            Ok(TardisRow::Event { event, snapshot }) => {
+                if self.columns.data_type == TardisDataType::IncrementalBookL2 {
+                    let was = self.in_snapshot.insert(event.symbol.clone(), snapshot);
+                    if snapshot && was != Some(true) {
+                        // A snapshot begins: whatever book the reader holds is stale.
+                        let mut clear = event.clone();
+                        clear.payload = Payload::OrderBookDelta(OrderBookDelta {
+                            action: BookAction::Clear,
+                            side: None,
+                            price: None,
+                            size: None,
+                            order_id: None,
+                            flags: None,
+                        });
+                        out.push_back(crate::select_kind(clear, self.kind, line_no));
+                    }
+                }
+                out.push_back(crate::select_kind(event, self.kind, line_no));
+            }
+            Ok(TardisRow::Empty(reason)) => out.push_back(Record::Skipped {
+                line: line_no,
+                reason: reason.to_string(),
+            }),
+            Err(reason) => out.push_back(Record::Rejected(Rejected {
+                file: self.file.clone(),
+                line: line_no,
+                reason,
+                raw: raw_text(line),
+            })),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICKER: &str = "exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,predicted_funding_rate,open_interest,last_price,index_price,mark_price";
+
+    fn ticker(row: &str) -> std::result::Result<TardisRow, String> {
+        TardisColumns::from_header(TICKER, "x.csv")
+            .unwrap()
+            .parse_row(row, 2, &TardisContext::default())
+    }
+
+    #[test]
+    fn derivative_ticker_keeps_what_the_row_has_and_reads_exponents() {
+        let Ok(TardisRow::Event { event, .. }) = ticker(
+            "binance-futures,BTCUSDT,1580515500000000,1580515501000000,1580544000000000,5e-7,,100.5,9364.51,,9360.0",
+        ) else {
+            panic!()
+        };
+        let Payload::DerivativeTicker(t) = event.payload else {
+            panic!()
+        };
+        assert_eq!(t.funding_rate.unwrap().to_string(), "0.0000005");
+        assert_eq!(t.predicted_funding_rate, None);
+        assert_eq!(t.open_interest.unwrap().to_string(), "100.5");
+        assert_eq!(t.mark_price.unwrap().to_string(), "9360.0");
+        assert_eq!(t.index_price, None);
+        assert_eq!(
+            t.funding_time.unwrap().as_nanos(),
+            1_580_544_000_000_000_000
+        );
+        assert_eq!(
+            ticker("deribit,BTC-PERPETUAL,1,2,,,,,,,"),
+            Ok(TardisRow::Empty("derivative_ticker row with no field set"))
+        );
+    }
+
+    #[test]
+    fn bad_cells_name_their_column() {
+        let err = ticker("binance-futures,BTCUSDT,15805155,15805155,,0.0001,,abc,,,").unwrap_err();
+        assert!(err.contains("column `open_interest`"), "{err}");
+        let err = ticker("binance-futures,BTCUSDT,x,15805155,,0.0001,,,,,").unwrap_err();
+        assert!(err.contains("column `timestamp`: `x`"), "{err}");
+        let err = ticker("binance-futures,BTCUSDT,1,2").unwrap_err();
+        assert_eq!(err, "the row has 4 fields, the header 11");
+        let err = ticker("binance-futures,,1,2,,,,,,,1").unwrap_err();
+        assert!(err.contains("`symbol` is empty"), "{err}");
+    }
+
+    #[test]
+    fn equal_times_mean_the_exchange_sent_none() {
+        let Ok(TardisRow::Event { event, .. }) = ticker("bitmex,XBTUSD,7,7,,,,,1,,") else {
+            panic!()
+        };
+        assert_eq!(event.time_basis, TimeBasis::Receive);
+    }
+
+    #[test]
+    fn headers_that_are_no_tardis_type_are_refused_with_their_columns() {
+        let err = TardisColumns::from_header("a,b,c", "x.csv").unwrap_err();
+        assert!(err.contains("no `exchange` column"), "{err}");
+        let err = TardisColumns::from_header("exchange,symbol,timestamp,local_timestamp,foo", "x")
+            .unwrap_err();
+        assert!(
+            err.contains("columns: exchange,symbol,timestamp,local_timestamp,foo"),
+            "{err}"
+        );
+        let err = TardisColumns::from_header(
+            "exchange,symbol,timestamp,local_timestamp,type,strike_price,expiration",
+            "x",
+        )
+        .unwrap_err();
+        assert!(err.contains("options_chain"), "{err}");
+        let err = TardisColumns::from_header(
+            "exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,asks[2].price,asks[2].amount",
+            "x",
+        )
+        .unwrap_err();
+        assert!(err.contains("levels 0..1"), "{err}");
+        let err = TardisColumns::from_header(
+            "exchange,symbol,timestamp,local_timestamp,id,id,side,price,amount",
+            "x",
+        )
+        .unwrap_err();
+        assert!(err.contains("`id` twice"), "{err}");
+    }
+}
