@@ -86,7 +86,8 @@ pub fn spy_trades_day1() -> InputFile {
     )
 }
 
-/// The import inputs: both SPY days (the second only with the full data) and the DBN MBO file.
+/// The import inputs: both SPY days (the second only with the full data), the DBN MBO file, and
+/// the Binance capture as Tardis.dev CSV ([`tardis_inputs`]).
 pub fn import_inputs() -> Vec<InputFile> {
     let mut inputs = vec![spy_trades_day1()];
     inputs.extend(full_file(
@@ -100,7 +101,103 @@ pub fn import_inputs() -> Vec<InputFile> {
         DBN_MBO_CUT,
         Format::Dbn,
     ));
+    match tardis_inputs(&std::env::temp_dir().join("strata-bench-tardis")) {
+        Ok(tardis) => inputs.extend(tardis),
+        Err(err) => eprintln!("no Tardis.dev inputs: {err:#}"),
+    }
     inputs
+}
+
+/// Tardis.dev CSV files holding real values: the Binance USDⓈ-M BTCUSDT capture of 2024-08-08
+/// (full, or its committed cut), written in `dir` as Tardis.dev writes the same streams —
+/// `trades`, `book_ticker` and `incremental_book_L2` (`is_snapshot` false), times in
+/// microseconds, gzip-compressed as downloaded. No Tardis.dev file is in the shared data, and
+/// this machine cannot download one.
+pub fn tardis_inputs(dir: &Path) -> Result<Vec<InputFile>> {
+    let capture = crate::binance_btcusdt_capture()?;
+    let path = dir.join("capture.txt");
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(&path, &capture.bytes)?;
+    let events = load_events(&InputFile {
+        name: "binance-capture",
+        path,
+        format: Format::Binance,
+        is_cut: capture.is_cut,
+    })?;
+    let us = |t: Timestamp| t.as_nanos().div_euclid(1_000);
+    let mut files = [
+        (
+            "tardis-trades (Binance capture)",
+            "binance-futures_trades_2024-08-08_BTCUSDT.csv.gz",
+            String::from("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"),
+        ),
+        (
+            "tardis-book_ticker (Binance capture)",
+            "binance-futures_book_ticker_2024-08-08_BTCUSDT.csv.gz",
+            String::from(
+                "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n",
+            ),
+        ),
+        (
+            "tardis-incremental_book_L2 (Binance capture)",
+            "binance-futures_incremental_book_L2_2024-08-08_BTCUSDT.csv.gz",
+            String::from(
+                "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n",
+            ),
+        ),
+    ];
+    for e in &events {
+        let head = format!(
+            "binance-futures,{},{},{}",
+            e.symbol,
+            us(e.event_time),
+            us(e.receive_time)
+        );
+        let (slot, row) = match &e.payload {
+            Payload::Trade(t) => (
+                0,
+                format!(
+                    "{head},{},{},{},{}",
+                    t.trade_id.as_deref().unwrap_or(""),
+                    t.side.map_or("unknown", |s| s.as_str()),
+                    t.price,
+                    t.size
+                ),
+            ),
+            Payload::BboQuote(q) => match (q.bid, q.ask) {
+                (Some(bid), Some(ask)) => (
+                    1,
+                    format!(
+                        "{head},{},{},{},{}",
+                        ask.size, ask.price, bid.price, bid.size
+                    ),
+                ),
+                _ => continue,
+            },
+            Payload::OrderBookDelta(d) => match (d.side, d.price, d.size) {
+                (Some(side), Some(price), Some(size)) => {
+                    (2, format!("{head},false,{side},{price},{size}"))
+                }
+                _ => continue,
+            },
+            _ => continue,
+        };
+        files[slot].2.push_str(&row);
+        files[slot].2.push('\n');
+    }
+    let gzip: CodecSpec = "gzip:6".parse()?;
+    let mut inputs = Vec::new();
+    for (name, file, text) in files {
+        let path = dir.join(file);
+        std::fs::write(&path, strata_codec::compress(gzip, text.as_bytes())?)?;
+        inputs.push(InputFile {
+            name,
+            path,
+            format: Format::Tardis,
+            is_cut: capture.is_cut,
+        });
+    }
+    Ok(inputs)
 }
 
 /// Every event of `file`, through [`strata_import::import_file`] (rejected and skipped rows are

@@ -43,7 +43,8 @@ pub struct IngestArgs {
     /// If another writer holds the archive, wait up to this long for it (e.g. `30s`, `5m`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     wait: Option<std::time::Duration>,
-    /// Exit 1 when more than this share of rows (0..=1) was rejected or refused.
+    /// An input with more than this share of its rows (0..=1) rejected or refused is rolled
+    /// back — nothing of it stored, not recorded as imported — and the run exits 1.
     #[arg(long, value_name = "SHARE", default_value_t = 0.01)]
     max_reject_rate: f64,
     /// For an input cut short (not one damaged inside), store the events read before the cut
@@ -248,6 +249,7 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
         symbol: a.symbol.clone(),
         kind: a.kind,
         keep_readable_prefix: a.keep_readable_prefix,
+        max_reject_share: Some(a.max_reject_rate),
         ..ImportOptions::default()
     };
     if let Some(map) = &a.csv_map {
@@ -268,6 +270,8 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let mut imports: Vec<FileImport> = Vec::new();
     let mut failures: Vec<(String, String)> = Vec::new();
+    // Files rolled back for too many rejected rows: their receipts, for --json.
+    let mut rolled_back: Vec<serde_json::Value> = Vec::new();
     for file in &a.files {
         if stop.code().is_some() {
             break;
@@ -304,6 +308,16 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
                     failures.push((name, why.clone()));
                 }
                 imports.push(done);
+            }
+            Err(e @ strata::Error::TooManyRejected { .. }) => {
+                if let strata::Error::TooManyRejected { import, .. } = &e {
+                    if !g.quiet && !g.json {
+                        eprintln!("{}", describe_import(import));
+                    }
+                    rolled_back.push(import_json(import));
+                }
+                eprintln!("error: {e}");
+                failures.push((name, e.to_string()));
             }
             Err(strata::Error::Stopped) => {
                 eprintln!("{name}: stopped by a signal; nothing of it was stored (run it again)");
@@ -343,6 +357,7 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
                 "report": report_path,
                 "files": imports.iter().map(import_json).collect::<Vec<_>>(),
                 "failed": failures.iter().map(|(file, error)| json!({"file": file, "error": error})).collect::<Vec<_>>(),
+                "rolled_back_for_rejects": rolled_back,
                 "events": report.events,
                 "quarantined": report.rejected,
                 "rejected_by_reason": report.rejected_by_reason,

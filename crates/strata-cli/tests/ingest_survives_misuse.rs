@@ -175,28 +175,60 @@ fn cut_streams_store_nothing_unless_the_readable_prefix_is_asked_for() {
 }
 
 #[test]
-fn too_many_rejected_rows_exit_1_with_the_counts_by_reason() {
+fn too_many_rejected_rows_roll_the_input_back_so_the_corrected_file_imports_whole() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = archive(dir.path());
     let csv = dir.path().join("t.csv");
-    std::fs::write(
-        &csv,
-        "ts,sym,px,qty\n1717421400000,AAPL,190.01,100\n1717421400001,AAPL,bad,5\n",
-    )
-    .expect("write");
+    let good = "ts,sym,px,qty\n1717421400000,AAPL,190.01,100\n1717421400002,AAPL,190.02,7\n";
+    std::fs::write(&csv, format!("{good}1717421400001,AAPL,bad,5\n")).expect("write");
     let map = ["--csv-map", "time=ts:ms,symbol=sym,price=px,size=qty"];
     let csv = csv.to_str().expect("utf-8");
-    let out = strata(&[
-        "--root", &root, "ingest", "--format", "csv", map[0], map[1], csv,
-    ]);
+    let run = || {
+        strata(&[
+            "--root", &root, "ingest", "--format", "csv", map[0], map[1], csv,
+        ])
+    };
+    let out = run();
     assert_eq!(out.status.code(), Some(1));
-    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    // The receipt names the reason with its first example, then why nothing was stored.
+    assert!(stderr.contains("1 × column `px` (price)"), "{stderr}");
     assert!(
-        stdout.contains("rejected: 1 of 2 rows (50.00%, limit 1.00%)")
-            && stdout.contains("import 1"),
-        "{stdout}"
+        stderr.contains("1 of 3 rows (33.33%) were rejected, more than the limit 1.00%")
+            && stderr.contains("nothing of it was stored")
+            && stderr.contains("--max-reject-rate"),
+        "{stderr}"
     );
-    assert!(text(&out.stderr).contains("--max-reject-rate"));
+    assert_eq!(stored_events(&root), 0, "the input was rolled back whole");
+    // Run again: still refused the same way — not "already imported", not exit 0.
+    let again = run();
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
+    assert!(!text(&again.stderr).contains("already imported"));
+    // The corrected file imports whole, once.
+    std::fs::write(csv, good).expect("write");
+    let fixed = run();
+    assert!(fixed.status.success(), "{}", text(&fixed.stderr));
+    assert_eq!(stored_events(&root), 2);
+    // With --json the rolled-back file's receipt is in the document.
+    let bad = dir.path().join("u.csv");
+    std::fs::write(&bad, "ts,sym,px,qty\n1717421500000,AAPL,x,1\n").expect("write");
+    let out = ingest(&root, "csv", &[bad.to_str().expect("utf-8")], &map);
+    assert_eq!(out.status.code(), Some(1));
+    let report = doc(&out);
+    assert_eq!(
+        report["rolled_back_for_rejects"][0]["rejected_rows"], 1,
+        "{report}"
+    );
+    assert_eq!(report["failed"].as_array().map(Vec::len), Some(1));
+    // A higher limit lets the same input through, the bad row quarantined.
+    let out = ingest(
+        &root,
+        "csv",
+        &[bad.to_str().expect("utf-8")],
+        &[map[0], map[1], "--max-reject-rate", "1"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(doc(&out)["quarantined"], 1);
 }
 
 #[test]

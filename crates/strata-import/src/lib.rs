@@ -290,6 +290,13 @@ fn import_decoded(
                 // Tardis.dev serves an empty file for a day without data: nothing to import.
                 return Ok(Box::new(std::iter::once(Record::End { rows: 0 })));
             };
+            if !columns.names_symbols() && options.symbol.is_none() {
+                return Err(ImportError::TardisHeader {
+                    file: name.to_string(),
+                    line: header_line,
+                    reason: "the header has no `symbol` column; pass --symbol".into(),
+                });
+            }
             let ctx = tardis::TardisContext {
                 source: options.source_for(Format::Tardis),
                 symbol: options.symbol.clone(),

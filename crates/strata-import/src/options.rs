@@ -102,12 +102,12 @@ impl FromStr for Format {
 /// | option | jsonl | csv | lean | dbn | binance | tardis |
 /// |---|---|---|---|---|---|---|
 /// | `source` (default) | overrides (events' own) | sets (`csv`) | sets (`lean`) | sets (`databento`) | sets (`binance`) | sets (`tardis`) |
-/// | `symbol` | overrides | fills when no `symbol` column | overrides the path's | fallback when the symbology has no mapping | fallback for messages without `s` (REST depth snapshots) | overrides the `symbol` column |
+/// | `symbol` | overrides | fills when no `symbol` column | overrides the path's | fallback when the symbology has no mapping | fallback for messages without `s` (REST depth snapshots) | renames a one-symbol file's instrument (a second symbol is refused); names it when there is no `symbol` column |
 /// | `kind` | filter: other kinds are skipped | overrides the mapping's kind | tick type: `trade`/`bar` → trade file, `bbo_quote` → quote file | filter | filter | filter |
 /// | `venue` | fills absent venues | fills when no `venue` column | fills when a row has no exchange (bars) | fills (dataset code is used first) | fills (`BINANCE` is used first) | fills an empty `exchange` cell |
 /// | `csv` | — | the column mapping (required) | — | — | — | — |
 /// | `lean` | — | — | overrides what the path says | — | — | — |
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportOptions {
     /// The source id events are stored under (see the table above).
     pub source: Option<String>,
@@ -124,6 +124,10 @@ pub struct ImportOptions {
     /// When the input turns out cut short (not damaged inside), keep the events read before the
     /// cut instead of storing nothing (used by the archive's import; parsers ignore it).
     pub keep_readable_prefix: bool,
+    /// The largest share (0..=1) of an input's rows that may be rejected or refused before the
+    /// archive's import rolls the whole input back instead of storing the rest (used by the
+    /// archive's import; parsers ignore it). `None`: no limit.
+    pub max_reject_share: Option<f64>,
 }
 
 impl ImportOptions {

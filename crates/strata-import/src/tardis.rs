@@ -26,11 +26,23 @@
 //! JavaScript prints them, so tiny funding rates come as `5e-7`, which is read exactly too
 //! ([`Decimal::parse_scientific`]), as are float artifacts of up to 38 digits.
 //!
+//! A time before 2000-01-01 is refused for its row: Tardis.dev's data starts in 2019, so such a
+//! value is seconds or milliseconds written where microseconds belong.
+//!
 //! **Identity.** Source `tardis`, venue = the `exchange` column (the Tardis.dev exchange id, e.g.
-//! `binance-futures`), symbol = the `symbol` column (`--symbol` overrides). Tardis.dev rows carry
-//! no sequence number; the row's line number becomes the sequence (as for Lean), so two identical
-//! rows — two fills without trade ids in one message — stay two events.
+//! `binance-futures`), symbol = the `symbol` column. `--symbol` renames the instrument of a
+//! one-symbol file (or names it when the file has no `symbol` column); a row naming a second
+//! symbol is then refused, since both would be stored as one instrument. Symbols and exchanges
+//! holding control characters are refused. Tardis.dev rows carry no sequence number; the row's
+//! line number becomes the sequence (as for Lean), so two identical rows — two fills without
+//! trade ids in one message — stay two events.
+//!
+//! **Files as people handle them.** Cells quoted by a spreadsheet or pandas (`"BTCUSDT"`) are
+//! unquoted; files joined end to end (`cat day1.csv day2.csv`) repeat the header row, which is
+//! skipped; an empty file (Tardis.dev serves an empty gzip for a day without data) imports
+//! nothing and is no error.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use strata_model::{
@@ -115,10 +127,13 @@ enum Body {
 /// A Tardis.dev file's layout: its data type and where each column is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TardisColumns {
+    /// The header row as read (a repeat of it inside the file is skipped).
+    header: String,
     data_type: TardisDataType,
     width: usize,
     exchange: usize,
-    symbol: usize,
+    /// Absent only when `--symbol` names the instrument (checked by the importer).
+    symbol: Option<usize>,
     timestamp: usize,
     local_timestamp: usize,
     body: Body,
@@ -178,7 +193,8 @@ impl TardisColumns {
     /// # Ok::<(), String>(())
     /// ```
     pub fn from_header(header: &str, file: &str) -> std::result::Result<Self, String> {
-        let names: Vec<&str> = header.split(',').map(str::trim).collect();
+        let cells = split_cells(header)?;
+        let names: Vec<&str> = cells.iter().map(|c| c.trim()).collect();
         let find = |name: &str| names.iter().position(|n| *n == name);
         let need = |name: &str| {
             find(name).ok_or_else(|| {
@@ -193,12 +209,9 @@ impl TardisColumns {
                 return Err(format!("the header names column `{name}` twice"));
             }
         }
-        let [exchange, symbol, timestamp, local_timestamp] = [
-            need(COMMON[0])?,
-            need(COMMON[1])?,
-            need(COMMON[2])?,
-            need(COMMON[3])?,
-        ];
+        let [exchange, timestamp, local_timestamp] =
+            [need(COMMON[0])?, need(COMMON[2])?, need(COMMON[3])?];
+        let symbol = find(COMMON[1]);
         if find("strike_price").is_some() || find("expiration").is_some() {
             return Err(
                 "this is a Tardis.dev options_chain file, which strata cannot store yet (no event kind holds option greeks)"
@@ -227,10 +240,11 @@ impl TardisColumns {
             let depth = asks.len().max(bids.len());
             // Every level column must have been taken: a gap (asks[0], asks[2]) is no layout
             // Tardis.dev writes.
-            let known = COMMON.len() + 2 * (asks.len() + bids.len());
+            let common = COMMON.iter().filter(|c| find(c).is_some()).count();
+            let known = common + 2 * (asks.len() + bids.len());
             if names.len() != known {
                 return Err(format!(
-                    "the book snapshot header has {} columns; levels 0..{depth} of asks and bids with the four common columns make {known}",
+                    "the book snapshot header has {} columns; levels 0..{depth} of asks and bids with the common columns make {known}",
                     names.len()
                 ));
             }
@@ -265,7 +279,9 @@ impl TardisColumns {
                 },
             )
         } else if find("id").is_some() {
-            let liquidations = file.to_ascii_lowercase().contains("liquidations");
+            // The file's own name, not its folders: `liquidations/x_trades.csv` is trades.
+            let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
+            let liquidations = base.to_ascii_lowercase().contains("liquidation");
             (
                 if liquidations {
                     TardisDataType::Liquidations
@@ -286,6 +302,7 @@ impl TardisColumns {
             ));
         };
         Ok(TardisColumns {
+            header: header.to_string(),
             data_type,
             width: names.len(),
             exchange,
@@ -299,6 +316,11 @@ impl TardisColumns {
     /// The file's data type.
     pub fn data_type(&self) -> TardisDataType {
         self.data_type
+    }
+
+    /// True when the file has a `symbol` column (else `--symbol` must name the instrument).
+    pub fn names_symbols(&self) -> bool {
+        self.symbol.is_some()
     }
 
     /// Parses one data row (`line_no` becomes the event's sequence).
@@ -324,7 +346,13 @@ impl TardisColumns {
         line_no: u64,
         ctx: &TardisContext,
     ) -> std::result::Result<TardisRow, String> {
-        let cells: Vec<&str> = line.split(',').collect();
+        let unquoted;
+        let cells: Vec<&str> = if line.contains('"') {
+            unquoted = split_cells(line)?;
+            unquoted.iter().map(|c| c.as_ref()).collect()
+        } else {
+            line.split(',').collect()
+        };
         if cells.len() != self.width {
             return Err(format!(
                 "the row has {} fields, the header {}",
@@ -332,15 +360,24 @@ impl TardisColumns {
                 self.width
             ));
         }
-        let symbol = match &ctx.symbol {
-            Some(symbol) => symbol.clone(),
-            None if cells[self.symbol].is_empty() => {
-                return Err("column `symbol` is empty; pass --symbol".into())
-            }
-            None => cells[self.symbol].to_string(),
+        let symbol = match (&ctx.symbol, self.symbol.map(|c| cells[c])) {
+            (Some(symbol), _) => symbol.clone(),
+            (None, Some("")) => return Err("column `symbol` is empty; pass --symbol".into()),
+            (None, Some(cell)) => cell.to_string(),
+            (None, None) => return Err("the file has no `symbol` column; pass --symbol".into()),
         };
+        if symbol.chars().any(char::is_control) {
+            return Err(format!(
+                "column `symbol`: {symbol:?} holds a control character"
+            ));
+        }
         let venue = match cells[self.exchange] {
             "" => ctx.venue.clone(),
+            exchange if exchange.chars().any(char::is_control) => {
+                return Err(format!(
+                    "column `exchange`: {exchange:?} holds a control character"
+                ))
+            }
             exchange => Some(exchange.to_string()),
         };
         let receive_time = micros(cells[self.local_timestamp], "local_timestamp")?;
@@ -518,15 +555,77 @@ impl TardisColumns {
     }
 }
 
+/// 2000-01-01T00:00:00Z in microseconds: Tardis.dev's data starts in 2019, so an earlier time
+/// is a value in another unit (seconds, milliseconds) or no time at all.
+const EARLIEST_US: i64 = 946_684_800_000_000;
+
 /// Microseconds since the epoch, as nanoseconds.
 fn micros(text: &str, column: &str) -> std::result::Result<Timestamp, String> {
-    text.parse::<i64>()
+    let us = text
+        .parse::<i64>()
         .ok()
-        .and_then(|us| us.checked_mul(1_000))
-        .map(Timestamp::from_nanos)
+        .filter(|us| us.checked_mul(1_000).is_some())
         .ok_or_else(|| {
             format!("column `{column}`: `{text}` is not a time in microseconds since the epoch")
-        })
+        })?;
+    if us < EARLIEST_US {
+        return Err(format!(
+            "column `{column}`: `{text}` is before 2000-01-01 as microseconds since the epoch; Tardis.dev times are microseconds (is it seconds or milliseconds?)"
+        ));
+    }
+    Ok(Timestamp::from_nanos(us * 1_000))
+}
+
+/// A CSV line's cells. Tardis.dev writes no quotes, but a file re-saved by a spreadsheet or
+/// pandas may quote cells (RFC 4180: `"a,b"`, `""` for a quote inside): those are unquoted.
+fn split_cells(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
+    if !line.contains('"') {
+        return Ok(line.split(',').map(Cow::Borrowed).collect());
+    }
+    let mut cells = Vec::new();
+    let mut chars = line.char_indices().peekable();
+    loop {
+        // One cell, starting here.
+        if let Some((_, '"')) = chars.peek() {
+            chars.next();
+            let mut cell = String::new();
+            loop {
+                match chars.next() {
+                    Some((_, '"')) if matches!(chars.peek(), Some((_, '"'))) => {
+                        chars.next();
+                        cell.push('"');
+                    }
+                    Some((_, '"')) => break,
+                    Some((_, c)) => cell.push(c),
+                    None => return Err("a quoted cell is not closed".into()),
+                }
+            }
+            cells.push(Cow::Owned(cell));
+            match chars.next() {
+                None => return Ok(cells),
+                Some((_, ',')) => {}
+                Some((_, c)) => return Err(format!("`{c}` follows a quoted cell; expected `,`")),
+            }
+        } else {
+            let start = chars.peek().map_or(line.len(), |&(i, _)| i);
+            let mut end = line.len();
+            let mut more = false;
+            for (i, c) in chars.by_ref() {
+                if c == ',' {
+                    end = i;
+                    more = true;
+                    break;
+                }
+                if c == '"' {
+                    return Err("a quote inside an unquoted cell".into());
+                }
+            }
+            cells.push(Cow::Borrowed(&line[start..end]));
+            if !more {
+                return Ok(cells);
+            }
+        }
+    }
 }
 
 fn decimal(text: &str, column: &str) -> std::result::Result<Decimal, String> {
@@ -602,6 +701,9 @@ pub(crate) struct TardisLines {
     kind: Option<EventKind>,
     /// Per symbol: whether its last row was part of a snapshot.
     in_snapshot: HashMap<String, bool>,
+    /// With `--symbol`: the first symbol the file itself names; a second one is refused, as
+    /// `--symbol` would merge two instruments into one.
+    named_symbol: Option<String>,
 }
 
 impl TardisLines {
@@ -617,15 +719,51 @@ impl TardisLines {
             ctx,
             kind,
             in_snapshot: HashMap::new(),
+            named_symbol: None,
         }
+    }
+
+    /// With `--symbol` and a `symbol` column: `Err` when the row names another symbol than the
+    /// file's first row did.
+    fn check_one_symbol(&mut self, line: &str) -> std::result::Result<(), String> {
+        let (Some(fixed), Some(column)) = (&self.ctx.symbol, self.columns.symbol) else {
+            return Ok(());
+        };
+        let cells = split_cells(line)?;
+        let Some(named) = cells.get(column).filter(|c| !c.is_empty()) else {
+            return Ok(());
+        };
+        match &self.named_symbol {
+            None => self.named_symbol = Some(named.to_string()),
+            Some(first) if first != named => {
+                return Err(format!(
+                    "the file names more than one symbol (`{first}`, then `{named}`): --symbol {fixed} would store them as one instrument; import it without --symbol"
+                ))
+            }
+            Some(_) => {}
+        }
+        Ok(())
     }
 }
 
 impl LineParser for TardisLines {
     fn parse_line(&mut self, line_no: u64, line: &[u8], out: &mut VecDeque<Record>) {
-        let parsed = std::str::from_utf8(line)
-            .map_err(|_| "the line is not UTF-8 text".to_string())
-            .and_then(|text| self.columns.parse_row(text, line_no, &self.ctx));
+        let text = match std::str::from_utf8(line) {
+            Ok(text) if text == self.columns.header => {
+                // Files joined end to end (`cat day1.csv day2.csv`) repeat the header.
+                out.push_back(Record::Skipped {
+                    line: line_no,
+                    reason: "the header row again (files joined end to end)".into(),
+                });
+                return;
+            }
+            Ok(text) => Ok(text),
+            Err(_) => Err("the line is not UTF-8 text".to_string()),
+        };
+        let parsed = text.and_then(|text| {
+            self.check_one_symbol(text)?;
+            self.columns.parse_row(text, line_no, &self.ctx)
+        });
         match parsed {
             Ok(TardisRow::Event { event, snapshot }) => {
                 if self.columns.data_type == TardisDataType::IncrementalBookL2 {
@@ -692,26 +830,97 @@ mod tests {
             1_580_544_000_000_000_000
         );
         assert_eq!(
-            ticker("deribit,BTC-PERPETUAL,1,2,,,,,,,"),
+            ticker("deribit,BTC-PERPETUAL,1580515500000000,1580515501000000,,,,,,,"),
             Ok(TardisRow::Empty("derivative_ticker row with no field set"))
         );
     }
 
     #[test]
     fn bad_cells_name_their_column() {
-        let err = ticker("binance-futures,BTCUSDT,15805155,15805155,,0.0001,,abc,,,").unwrap_err();
+        let err =
+            ticker("binance-futures,BTCUSDT,1580515500000000,1580515501000000,,0.0001,,abc,,,")
+                .unwrap_err();
         assert!(err.contains("column `open_interest`"), "{err}");
-        let err = ticker("binance-futures,BTCUSDT,x,15805155,,0.0001,,,,,").unwrap_err();
+        let err = ticker("binance-futures,BTCUSDT,x,1580515501000000,,0.0001,,,,,").unwrap_err();
         assert!(err.contains("column `timestamp`: `x`"), "{err}");
         let err = ticker("binance-futures,BTCUSDT,1,2").unwrap_err();
         assert_eq!(err, "the row has 4 fields, the header 11");
-        let err = ticker("binance-futures,,1,2,,,,,,,1").unwrap_err();
+        let err = ticker("binance-futures,,1580515500000000,1580515501000000,,,,,,,1").unwrap_err();
         assert!(err.contains("`symbol` is empty"), "{err}");
     }
 
     #[test]
+    fn times_in_another_unit_and_control_characters_are_refused() {
+        // Seconds and milliseconds written where microseconds belong.
+        for (ts, at) in [
+            ("1580515500", "1580515500"),
+            ("1580515500000", "1580515500000"),
+        ] {
+            let err = ticker(&format!("deribit,BTC-PERPETUAL,{ts},{at},,,,,1,,")).unwrap_err();
+            assert!(err.contains("before 2000-01-01"), "{err}");
+        }
+        let err = ticker("deribit,BTC-PERPETUAL,-1,1580515500000000,,,,,1,,").unwrap_err();
+        assert!(err.contains("column `timestamp`"), "{err}");
+        let err =
+            ticker("deribit,BTC\u{0}PERP,1580515500000000,1580515500000001,,,,,1,,").unwrap_err();
+        assert!(err.contains("control character"), "{err}");
+        let err = ticker("\tderibit,BTC,1580515500000000,1580515500000001,,,,,1,,").unwrap_err();
+        assert!(err.contains("column `exchange`"), "{err}");
+    }
+
+    #[test]
+    fn quoted_cells_are_unquoted() {
+        let cells = split_cells(r#"binance,"ETH,USDT","",buy,"say ""hi""""#).unwrap();
+        assert_eq!(cells, ["binance", "ETH,USDT", "", "buy", r#"say "hi""#]);
+        assert_eq!(split_cells("a,,b,").unwrap(), ["a", "", "b", ""]);
+        assert!(split_cells(r#"a,"b"#).unwrap_err().contains("not closed"));
+        assert!(split_cells(r#"a,"b"c"#)
+            .unwrap_err()
+            .contains("follows a quoted cell"));
+        assert!(split_cells(r#"a,b"c"#)
+            .unwrap_err()
+            .contains("inside an unquoted"));
+        let Ok(TardisRow::Event { event, .. }) = ticker(
+            r#""binance-futures","BTCUSDT","1580515500000000","1580515501000000","","","","","9364.51","","""#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(event.symbol, "BTCUSDT");
+        let columns = TardisColumns::from_header(
+            r#""exchange","symbol","timestamp","local_timestamp","id","side","price","amount""#,
+            "x_trades.csv",
+        )
+        .unwrap();
+        assert_eq!(columns.data_type(), TardisDataType::Trades);
+    }
+
+    #[test]
+    fn liquidations_are_told_by_the_file_name_not_its_folder() {
+        let header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount";
+        let kind = |file: &str| {
+            TardisColumns::from_header(header, file)
+                .unwrap()
+                .data_type()
+        };
+        assert_eq!(
+            kind("liquidations/binance_trades_2024-01-01_BTCUSDT.csv.gz"),
+            TardisDataType::Trades
+        );
+        assert_eq!(
+            kind("x/binance-futures_liquidations_2024-01-01_BTCUSDT.csv.gz"),
+            TardisDataType::Liquidations
+        );
+        assert_eq!(
+            kind("my_liquidation_file.csv"),
+            TardisDataType::Liquidations
+        );
+    }
+
+    #[test]
     fn equal_times_mean_the_exchange_sent_none() {
-        let Ok(TardisRow::Event { event, .. }) = ticker("bitmex,XBTUSD,7,7,,,,,1,,") else {
+        let Ok(TardisRow::Event { event, .. }) =
+            ticker("bitmex,XBTUSD,1580515500000007,1580515500000007,,,,,1,,")
+        else {
             panic!()
         };
         assert_eq!(event.time_basis, TimeBasis::Receive);

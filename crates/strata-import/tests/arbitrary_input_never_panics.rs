@@ -102,7 +102,7 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_tardis_rows(body in "([a-z0-9 ,.e+-]{0,60}\n){0,8}", raw in prop::collection::vec(any::<u8>(), 0..300)) {
+    fn arbitrary_tardis_rows(body in "([a-z0-9 ,.e+\"-]{0,60}\n){0,8}", raw in prop::collection::vec(any::<u8>(), 0..300)) {
         for header in [
             "exchange,symbol,timestamp,local_timestamp,id,side,price,amount",
             "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount",

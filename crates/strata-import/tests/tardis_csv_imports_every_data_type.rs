@@ -192,8 +192,8 @@ fn book_snapshots_of_any_depth_keep_their_levels_and_stop_where_the_book_ends() 
     let bad = format!(
         "{}\n{}\n{}\n",
         snapshot_header(2),
-        "x,Y,1,2,,,9,1,11,1,8,1",
-        "x,Y,1,2,10,1,9,,11,1,8,1"
+        "x,Y,1585699203000000,1585699203100000,,,9,1,11,1,8,1",
+        "x,Y,1585699203000000,1585699203100000,10,1,9,,11,1,8,1"
     );
     let got = tardis(&dir, "bad_book_snapshot_2.csv.gz", &bad);
     assert_eq!(got.rejected.len(), 2);
@@ -348,6 +348,67 @@ fn an_empty_download_imports_nothing_and_a_foreign_header_names_the_file() {
     let text = err.to_string();
     assert!(text.contains("OPTIONS.csv.gz:1:"), "{text}");
     assert!(text.contains("options_chain"), "{text}");
+}
+
+#[test]
+fn symbol_renames_one_instrument_and_refuses_to_merge_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n\
+               binance,BTCUSDT,1585699209920000,1585699209934201,1,buy,6423,1\n\
+               binance,ETHUSDT,1585699209930000,1585699209944201,2,buy,130,1\n\
+               binance,BTCUSDT,1585699209940000,1585699209954201,3,buy,6424,1\n";
+    let path = gz(&dir, "binance_trades_2020-04-01_MIXED.csv.gz", two);
+    let options = ImportOptions {
+        symbol: Some("XBT".into()),
+        ..ImportOptions::default()
+    };
+    let got = import(&path, Format::Tardis, &options);
+    assert_eq!(got.events.len(), 2);
+    assert!(got.events.iter().all(|e| e.symbol == "XBT"));
+    assert_eq!(got.rejected.len(), 1);
+    assert_eq!(got.rejected[0].line, 3);
+    assert!(
+        got.rejected[0]
+            .reason
+            .contains("more than one symbol (`BTCUSDT`, then `ETHUSDT`)"),
+        "{}",
+        got.rejected[0].reason
+    );
+    // No symbol column: --symbol names the instrument; without it the file is refused whole.
+    let bare = "exchange,timestamp,local_timestamp,id,side,price,amount\n\
+                binance,1585699209920000,1585699209934201,1,buy,6423,1\n";
+    let path = gz(&dir, "bare_trades.csv.gz", bare);
+    let got = import(&path, Format::Tardis, &options);
+    assert_eq!(got.events.len(), 1);
+    assert_eq!(got.events[0].symbol, "XBT");
+    let Err(err) = import_file(&path, Format::Tardis, &ImportOptions::default()) else {
+        panic!("no symbol column and no --symbol")
+    };
+    assert!(
+        err.to_string()
+            .contains("no `symbol` column; pass --symbol"),
+        "{err}"
+    );
+}
+
+#[test]
+fn files_joined_end_to_end_skip_the_repeated_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let joined = format!("{TRADES}{TRADES}");
+    let got = tardis(
+        &dir,
+        "deribit_trades_2020-04-0x_BTC-PERPETUAL.csv.gz",
+        &joined,
+    );
+    assert!(got.rejected.is_empty(), "{:?}", got.rejected);
+    assert_eq!(got.events.len(), 8);
+    assert_eq!(
+        got.skipped,
+        [(
+            6,
+            "the header row again (files joined end to end)".to_string()
+        )]
+    );
 }
 
 #[test]

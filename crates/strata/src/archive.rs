@@ -302,7 +302,7 @@ impl Archive {
                 }
                 Ok(staged)
             });
-        self.finish_import(writer, id, staged, || key)
+        self.finish_import(writer, id, staged, options, || key)
     }
 
     /// Imports from any reader (e.g. standard input), named `name` in errors, exactly once as
@@ -346,7 +346,7 @@ impl Archive {
             .and_then(|records| {
                 self.stage_records(writer, id, name, format, options, records, progress)
             });
-        self.finish_import(writer, id, staged, || {
+        self.finish_import(writer, id, staged, options, || {
             ImportKey::new(hash.digest(), settings)
         })
     }
@@ -357,6 +357,7 @@ impl Archive {
         writer: &Writer,
         id: ImportId,
         staged: Result<(FileImport, Option<Rejected>)>,
+        options: &ImportOptions,
         key: impl FnOnce() -> ImportKey,
     ) -> Result<FileImport> {
         let (mut out, damage) = match staged {
@@ -380,6 +381,30 @@ impl Archive {
                         .unwrap_or(&d.reason)
                         .to_string(),
                     rows_read: out.summary.rows,
+                });
+            }
+        }
+        if let Some(limit) = options.max_reject_share {
+            let rejected = out.summary.rejected + out.refused;
+            let share = if out.summary.rows == 0 {
+                0.0
+            } else {
+                rejected as f64 / out.summary.rows as f64
+            };
+            if share > limit {
+                writer.abort_import(
+                    id,
+                    &format!(
+                        "{rejected} of {} rows rejected, more than the limit {limit}",
+                        out.summary.rows
+                    ),
+                )?;
+                out.accepted = 0;
+                return Err(Error::TooManyRejected {
+                    import: Box::new(out),
+                    rejected,
+                    share,
+                    limit,
                 });
             }
         }

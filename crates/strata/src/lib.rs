@@ -73,6 +73,22 @@ pub enum Error {
         /// The file.
         file: String,
     },
+    /// More of the input's rows were rejected (or refused by the integrity checks) than
+    /// [`ImportOptions::max_reject_share`](strata_import::ImportOptions::max_reject_share)
+    /// allows: the import was rolled back — nothing of it stored, nothing recorded as imported —
+    /// so that the corrected input imports whole. `import` holds its receipt (the counts by
+    /// reason, with a first example of each).
+    #[error("{}: {} of {} rows ({:.2}%) were rejected, more than the limit {:.2}%; nothing of it was stored — correct the input (the reasons and a first example of each are above) or raise --max-reject-rate", import.file, rejected, import.summary.rows, share * 100.0, limit * 100.0)]
+    TooManyRejected {
+        /// What the import read and would have stored.
+        import: Box<crate::archive::FileImport>,
+        /// Rejected and refused rows.
+        rejected: u64,
+        /// Their share of the rows.
+        share: f64,
+        /// The limit.
+        limit: f64,
+    },
     /// The import was stopped (a signal) before the input was read to its end: rolled back.
     #[error(
         "stopped before the input was read to its end; nothing of it was stored (run it again)"
