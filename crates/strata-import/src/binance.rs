@@ -34,8 +34,8 @@ use strata_model::{
     Payload, SchemaVersion, Side, TimeBasis, Timestamp, Trade,
 };
 
-use crate::input::{raw_text, LineParser};
-use crate::record::{Gap, Record, Rejected};
+use crate::input::{rejected_line, LineParser};
+use crate::record::{Gap, Record};
 
 /// Fixed metadata for the events of a capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -428,12 +428,7 @@ impl LineParser for BinanceLines {
                 line: line_no,
                 reason: format!("Binance `{what}` messages are not stored"),
             }),
-            Err(reason) => out.push_back(Record::Rejected(Rejected {
-                file: self.file.clone(),
-                line: line_no,
-                reason,
-                raw: raw_text(line),
-            })),
+            Err(reason) => out.push_back(rejected_line(&self.file, line_no, reason, line)),
         }
     }
 }

@@ -40,6 +40,17 @@ pub(crate) fn raw_text(line: &[u8]) -> String {
     String::from_utf8_lossy(line).into_owned()
 }
 
+/// The record of a line a parser could not read: the file, the 1-based line, why, and the line's
+/// text for the quarantine.
+pub(crate) fn rejected_line(file: &str, line_no: u64, reason: String, line: &[u8]) -> Record {
+    Record::Rejected(Rejected {
+        file: file.to_string(),
+        line: line_no,
+        reason,
+        raw: raw_text(line),
+    })
+}
+
 /// Strips one trailing `\n` and one `\r` before it.
 pub(crate) fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);

@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 
 use strata_model::{Event, EventKind};
 
-use crate::input::{raw_text, LineParser};
-use crate::record::{Record, Rejected};
+use crate::input::{rejected_line, LineParser};
+use crate::record::Record;
 use crate::ImportOptions;
 
 /// What [`parse_line`] applies to each decoded event.
@@ -60,12 +60,7 @@ impl LineParser for JsonlLines {
     fn parse_line(&mut self, line_no: u64, line: &[u8], out: &mut VecDeque<Record>) {
         match parse_line(line, &self.overrides) {
             Ok(event) => out.push_back(crate::select_kind(event, self.kind, line_no)),
-            Err(reason) => out.push_back(Record::Rejected(Rejected {
-                file: self.file.clone(),
-                line: line_no,
-                reason,
-                raw: raw_text(line),
-            })),
+            Err(reason) => out.push_back(rejected_line(&self.file, line_no, reason, line)),
         }
     }
 }

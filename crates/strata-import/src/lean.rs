@@ -62,7 +62,7 @@ use strata_model::{
 };
 
 use crate::error::{ImportError, Result};
-use crate::input::{raw_text, Input, LineImport, LineParser, RowSource};
+use crate::input::{rejected_line, Input, LineImport, LineParser, RowSource};
 use crate::options::{ImportOptions, LeanOverrides};
 use crate::record::{Record, Rejected};
 use crate::zipentry::{self, Opener, ZipEntry};
@@ -1068,12 +1068,7 @@ impl LineParser for LeanLines {
             .and_then(|text| self.ctx.parse_row(text, line_no, &mut self.carry));
         out.push_back(match result {
             Ok(event) => Record::Event(event),
-            Err(reason) => Record::Rejected(Rejected {
-                file: self.file.clone(),
-                line: line_no,
-                reason,
-                raw: raw_text(line),
-            }),
+            Err(reason) => rejected_line(&self.file, line_no, reason, line),
         });
     }
 }

@@ -51,8 +51,8 @@ use strata_model::{
 };
 
 use crate::error::{ImportError, Result};
-use crate::input::{raw_text, LineParser};
-use crate::record::{Record, Rejected};
+use crate::input::{rejected_line, LineParser};
+use crate::record::Record;
 
 /// The columns every Tardis.dev CSV starts with.
 const COMMON: [&str; 4] = ["exchange", "symbol", "timestamp", "local_timestamp"];
@@ -788,12 +788,7 @@ impl LineParser for TardisLines {
                 line: line_no,
                 reason: reason.to_string(),
             }),
-            Err(reason) => out.push_back(Record::Rejected(Rejected {
-                file: self.file.clone(),
-                line: line_no,
-                reason,
-                raw: raw_text(line),
-            })),
+            Err(reason) => out.push_back(rejected_line(&self.file, line_no, reason, line)),
         }
     }
 }
