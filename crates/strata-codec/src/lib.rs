@@ -1,5 +1,9 @@
 //! # strata-codec — compression for strata's files
 //!
+//! - [`codec`](mod@codec): the [`Codec`] trait (EXT-1) — name, extension, magic bytes, levels,
+//!   streaming encoder and decoder — with strata's codecs as [`BuiltinCodec`]s, and the
+//!   [`CodecRegistry`] that recognises any registered codec's streams; `laws` (feature `laws`)
+//!   is the test suite every implementation must pass (EXT-2).
 //! - [`spec`]: [`CodecSpec`], a codec and its level as written in config (`"zstd:19:long"`),
 //!   and [`CodecFamily`], the codec alone.
 //! - [`stream`]: streaming [`Encoder`] (finish it explicitly) and [`Decoder`] over any
@@ -40,7 +44,10 @@
 //! ```
 
 pub mod advisor;
+pub mod codec;
 pub mod error;
+#[cfg(feature = "laws")]
+pub mod laws;
 mod lz4_guard;
 pub mod measure;
 pub mod sniff;
@@ -50,6 +57,7 @@ pub mod stream;
 pub use advisor::{
     advise, fastest_with_ratio_at_least, smallest_at_speed_at_least, Advice, Question,
 };
+pub use codec::{BuiltinCodec, Codec, CodecRegistry, RegistryError, StreamEncoder};
 pub use error::{Error, Operation, Result};
 pub use measure::{measure, measure_one, Measurement, MeasurementReport};
 pub use sniff::{check_extension, family_from_extension, sniff, MAGIC_LEN};
