@@ -84,6 +84,18 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The codec is one of strata's, but this build left it out: its cargo feature is off. Its
+    /// streams are still recognised by their magic bytes, so a file in it is named, not misread.
+    #[error("{}{codec} support is not compiled in: enable strata-codec's cargo feature `{feature}`", at(.path))]
+    Disabled {
+        /// The codec.
+        codec: CodecFamily,
+        /// The cargo feature that compiles it in.
+        feature: &'static str,
+        /// The file, when known.
+        path: Option<String>,
+    },
+
     /// A codec spec outside its codec's settings (for example `Gzip { level: 12 }`).
     #[error(transparent)]
     InvalidSpec(#[from] CodecSpecError),
@@ -109,6 +121,15 @@ fn at(path: &Option<String>) -> String {
 }
 
 impl Error {
+    /// The error for a codec this build left out.
+    pub(crate) fn disabled(codec: CodecFamily) -> Self {
+        Error::Disabled {
+            codec,
+            feature: codec.feature().unwrap_or("default"),
+            path: None,
+        }
+    }
+
     /// Names the file this error is about (replaces a path already set). Errors that are not
     /// about a stream are returned unchanged.
     #[must_use]
@@ -116,7 +137,8 @@ impl Error {
         match &mut self {
             Error::Truncated { path, .. }
             | Error::Corrupt { path, .. }
-            | Error::Io { path, .. } => {
+            | Error::Io { path, .. }
+            | Error::Disabled { path, .. } => {
                 *path = Some(file.into());
             }
             Error::ExtensionMismatch { path, .. } => *path = file.into(),
@@ -130,7 +152,8 @@ impl Error {
         match self {
             Error::Truncated { codec, .. }
             | Error::Corrupt { codec, .. }
-            | Error::Io { codec, .. } => Some(*codec),
+            | Error::Io { codec, .. }
+            | Error::Disabled { codec, .. } => Some(*codec),
             Error::ExtensionMismatch { content, .. } => Some(*content),
             Error::RoundTripMismatch { codec, .. } => Some(codec.codec_family()),
             Error::InvalidSpec(_) => None,
@@ -169,6 +192,7 @@ impl Error {
             Error::Corrupt { .. } | Error::ExtensionMismatch { .. } => io::ErrorKind::InvalidData,
             Error::Io { source, .. } => source.kind(),
             Error::InvalidSpec(_) => io::ErrorKind::InvalidInput,
+            Error::Disabled { .. } => io::ErrorKind::Unsupported,
             Error::RoundTripMismatch { .. } => io::ErrorKind::InvalidData,
         };
         io::Error::new(kind, self)

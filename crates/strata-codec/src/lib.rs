@@ -16,6 +16,9 @@
 //!   ([`measure()`](crate::measure::measure) → [`Measurement`]s, serializable).
 //! - [`advisor`]: pure answers to "fastest with ratio ≥ R" and "smallest at ≥ S MB/s", each
 //!   with its reason and runner-up (CODEC-3).
+//! - Cargo features: `gzip`, `zstd`, `lz4` (default on) compile each codec in; a build without
+//!   one still recognises its streams, and reading or writing one is [`Error::Disabled`] naming
+//!   the feature. `laws` adds the codec laws.
 //! - [`error`]: [`Error`], the one error type; every stream error names its codec, and its
 //!   file when known. A truncated or corrupt stream is always an error, never short data.
 //!
@@ -48,6 +51,7 @@ pub mod codec;
 pub mod error;
 #[cfg(feature = "laws")]
 pub mod laws;
+#[cfg(feature = "lz4")]
 mod lz4_guard;
 pub mod measure;
 pub mod sniff;

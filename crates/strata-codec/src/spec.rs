@@ -94,12 +94,14 @@ impl CodecSpec {
     }
 
     /// Every spec at every level: none, lz4, gzip 1–9, zstd 1–22, then zstd 1–22 with
-    /// long-distance matching (55 specs). Used by round-trip tests and full benchmark tables.
+    /// long-distance matching (55 specs), less the codecs this build left out (see
+    /// [`CodecFamily::is_enabled`]). Used by round-trip tests and full benchmark tables.
     pub fn every_level() -> Vec<CodecSpec> {
         let mut specs = vec![CodecSpec::None, CodecSpec::Lz4];
         specs.extend((1..=9).map(|level| CodecSpec::Gzip { level }));
         specs.extend((1..=22).map(|level| CodecSpec::Zstd { level, long: false }));
         specs.extend((1..=22).map(|level| CodecSpec::Zstd { level, long: true }));
+        specs.retain(|spec| spec.codec_family().is_enabled());
         specs
     }
 }
@@ -145,6 +147,37 @@ impl CodecFamily {
             CodecFamily::Gzip => ".gz",
             CodecFamily::Zstd => ".zst",
             CodecFamily::Lz4 => ".lz4",
+        }
+    }
+
+    /// The cargo feature of strata-codec that compiles this codec in (`None` for plain data,
+    /// which is always there).
+    pub const fn feature(self) -> Option<&'static str> {
+        match self {
+            CodecFamily::None => None,
+            CodecFamily::Gzip => Some("gzip"),
+            CodecFamily::Zstd => Some("zstd"),
+            CodecFamily::Lz4 => Some("lz4"),
+        }
+    }
+
+    /// True when this build can read and write the codec (its cargo feature is on).
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            CodecFamily::None => true,
+            CodecFamily::Gzip => cfg!(feature = "gzip"),
+            CodecFamily::Zstd => cfg!(feature = "zstd"),
+            CodecFamily::Lz4 => cfg!(feature = "lz4"),
+        }
+    }
+
+    /// `Ok` when this build has the codec, else [`Error::Disabled`](crate::Error::Disabled)
+    /// naming the cargo feature to enable.
+    pub fn require(self) -> crate::Result<()> {
+        if self.is_enabled() {
+            Ok(())
+        } else {
+            Err(crate::Error::disabled(self))
         }
     }
 

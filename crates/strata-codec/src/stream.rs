@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 
 use crate::error::Operation;
+#[cfg(feature = "lz4")]
 use crate::lz4_guard::Lz4FrameGuard;
 use crate::sniff::{sniff, MAGIC_LEN};
 use crate::{CodecFamily, CodecSpec, Error, Result};
@@ -36,8 +37,11 @@ pub struct Encoder<W: Write> {
 
 enum EncoderKind<W: Write> {
     None(W),
+    #[cfg(feature = "gzip")]
     Gzip(flate2::write::GzEncoder<W>),
+    #[cfg(feature = "zstd")]
     Zstd(zstd::stream::write::Encoder<'static, W>),
+    #[cfg(feature = "lz4")]
     Lz4(lz4_flex::frame::FrameEncoder<W>),
 }
 
@@ -57,6 +61,8 @@ impl<W: Write> Encoder<W> {
 
     fn build(spec: CodecSpec, writer: W, pledged: Option<u64>) -> Result<Self> {
         let spec = spec.validate()?;
+        spec.codec_family().require()?;
+        #[cfg(feature = "zstd")]
         let io_err = |source| Error::Io {
             codec: spec.codec_family(),
             operation: Operation::Compress,
@@ -65,10 +71,12 @@ impl<W: Write> Encoder<W> {
         };
         let kind = match spec {
             CodecSpec::None => EncoderKind::None(writer),
+            #[cfg(feature = "gzip")]
             CodecSpec::Gzip { level } => EncoderKind::Gzip(flate2::write::GzEncoder::new(
                 writer,
                 flate2::Compression::new(level),
             )),
+            #[cfg(feature = "zstd")]
             CodecSpec::Zstd { level, long } => {
                 let mut encoder =
                     zstd::stream::write::Encoder::new(writer, level).map_err(io_err)?;
@@ -82,6 +90,7 @@ impl<W: Write> Encoder<W> {
                 }
                 EncoderKind::Zstd(encoder)
             }
+            #[cfg(feature = "lz4")]
             CodecSpec::Lz4 => {
                 // A fixed block size keeps the output independent of how writes are split.
                 let info = lz4_flex::frame::FrameInfo::new()
@@ -89,6 +98,9 @@ impl<W: Write> Encoder<W> {
                     .content_checksum(true);
                 EncoderKind::Lz4(lz4_flex::frame::FrameEncoder::with_frame_info(info, writer))
             }
+            // `require` above refused a codec that is not compiled in.
+            #[allow(unreachable_patterns)]
+            _ => return Err(Error::disabled(spec.codec_family())),
         };
         Ok(Encoder {
             kind,
@@ -112,8 +124,11 @@ impl<W: Write> Encoder<W> {
     pub fn get_ref(&self) -> &W {
         match &self.kind {
             EncoderKind::None(w) => w,
+            #[cfg(feature = "gzip")]
             EncoderKind::Gzip(e) => e.get_ref(),
+            #[cfg(feature = "zstd")]
             EncoderKind::Zstd(e) => e.get_ref(),
+            #[cfg(feature = "lz4")]
             EncoderKind::Lz4(e) => e.get_ref(),
         }
     }
@@ -138,10 +153,15 @@ impl<W: Write> Encoder<W> {
                 )));
             }
         }
+        // With every codec feature off, only the plain arm is left.
+        #[allow(clippy::infallible_destructuring_match)]
         let mut writer = match self.kind {
             EncoderKind::None(w) => w,
+            #[cfg(feature = "gzip")]
             EncoderKind::Gzip(e) => e.finish().map_err(io_err)?,
+            #[cfg(feature = "zstd")]
             EncoderKind::Zstd(e) => e.finish().map_err(io_err)?,
+            #[cfg(feature = "lz4")]
             EncoderKind::Lz4(e) => e.finish().map_err(|e| io_err(e.into()))?,
         };
         writer.flush().map_err(io_err)?;
@@ -153,8 +173,11 @@ impl<W: Write> Write for Encoder<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = match &mut self.kind {
             EncoderKind::None(w) => w.write(buf)?,
+            #[cfg(feature = "gzip")]
             EncoderKind::Gzip(e) => e.write(buf)?,
+            #[cfg(feature = "zstd")]
             EncoderKind::Zstd(e) => e.write(buf)?,
+            #[cfg(feature = "lz4")]
             EncoderKind::Lz4(e) => e.write(buf)?,
         };
         self.written += n as u64;
@@ -165,8 +188,11 @@ impl<W: Write> Write for Encoder<W> {
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.kind {
             EncoderKind::None(w) => w.flush(),
+            #[cfg(feature = "gzip")]
             EncoderKind::Gzip(e) => e.flush(),
+            #[cfg(feature = "zstd")]
             EncoderKind::Zstd(e) => e.flush(),
+            #[cfg(feature = "lz4")]
             EncoderKind::Lz4(e) => e.flush(),
         }
     }
@@ -229,9 +255,12 @@ pub struct Decoder<R: Read> {
 
 enum DecoderKind<R: Read> {
     None(Source<R>),
+    #[cfg(feature = "gzip")]
     Gzip(flate2::read::MultiGzDecoder<Source<R>>),
+    #[cfg(feature = "zstd")]
     Zstd(zstd::stream::read::Decoder<'static, BufReader<Source<R>>>),
     /// `None` only while one frame's decoder is swapped for the next (see `read_lz4_frames`).
+    #[cfg(feature = "lz4")]
     Lz4(Option<lz4_flex::frame::FrameDecoder<Lz4FrameGuard<Source<R>>>>),
 }
 
@@ -239,10 +268,13 @@ impl<R: Read> Decoder<R> {
     /// A decoder reading a `family` stream from `reader`. Prefer [`decoder_for_content`] when the
     /// codec is not known from a trusted source.
     pub fn new(family: CodecFamily, reader: R) -> Result<Self> {
+        family.require()?;
         let source = Source(reader);
         let kind = match family {
             CodecFamily::None => DecoderKind::None(source),
+            #[cfg(feature = "gzip")]
             CodecFamily::Gzip => DecoderKind::Gzip(flate2::read::MultiGzDecoder::new(source)),
+            #[cfg(feature = "zstd")]
             CodecFamily::Zstd => {
                 let io_err = |source| Error::Io {
                     codec: family,
@@ -256,9 +288,13 @@ impl<R: Read> Decoder<R> {
                     .map_err(io_err)?;
                 DecoderKind::Zstd(decoder)
             }
+            #[cfg(feature = "lz4")]
             CodecFamily::Lz4 => DecoderKind::Lz4(Some(lz4_flex::frame::FrameDecoder::new(
                 Lz4FrameGuard::new(source),
             ))),
+            // `require` above refused a codec that is not compiled in.
+            #[allow(unreachable_patterns)]
+            _ => return Err(Error::disabled(family)),
         };
         Ok(Decoder {
             kind,
@@ -331,8 +367,11 @@ impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let result = match &mut self.kind {
             DecoderKind::None(r) => r.read(buf),
+            #[cfg(feature = "gzip")]
             DecoderKind::Gzip(d) => d.read(buf),
+            #[cfg(feature = "zstd")]
             DecoderKind::Zstd(d) => d.read(buf),
+            #[cfg(feature = "lz4")]
             DecoderKind::Lz4(slot) => read_lz4_frames(slot, buf),
         };
         result.map_err(|err| match err.kind() {
@@ -342,6 +381,7 @@ impl<R: Read> Read for Decoder<R> {
     }
 }
 
+#[cfg(feature = "lz4")]
 /// `lz4_flex` reports the end of each frame as the end of the stream; keep going while the
 /// source has more, so that concatenated frames decode in full and trailing garbage is seen.
 /// Each frame gets a fresh `FrameDecoder`: reusing one across frames of different block sizes
