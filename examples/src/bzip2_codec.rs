@@ -89,6 +89,8 @@ impl Codec for Bzip2Codec {
         &self,
         input: Box<dyn Read + Send + 'r>,
     ) -> strata::codec::Result<Box<dyn Read + Send + 'r>> {
-        Ok(Box::new(bzip2::read::BzDecoder::new(input)))
+        // Every stream of a file that holds several back to back (appended, or `cat a.bz2
+        // b.bz2`), as strata's own codecs read every member, frame or stream.
+        Ok(Box::new(bzip2::read::MultiBzDecoder::new(input)))
     }
 }

@@ -477,9 +477,10 @@ impl KindAccumulator {
             }
             Payload::Heartbeat => {}
             Payload::OpenInterest(oi) => self.first_last(oi.value, oi.value),
-            // The mark price is the ticker's price: its range, first and last.
+            // The mark price is the ticker's price: its range, first and last (one series only:
+            // last prices would mix another into it).
             Payload::DerivativeTicker(t) => {
-                if let Some(mark) = t.mark_price.or(t.last_price) {
+                if let Some(mark) = t.mark_price {
                     self.price(mark);
                     self.first_last(mark, mark);
                 }

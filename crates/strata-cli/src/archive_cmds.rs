@@ -340,11 +340,11 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
     let seconds = started.elapsed().as_secs_f64();
     let rows: u64 = imports.iter().map(|i| i.summary.rows).sum();
     let rejected: u64 = imports.iter().map(|i| i.summary.rejected + i.refused).sum();
-    let reject_rate = if rows == 0 {
-        0.0
-    } else {
-        rejected as f64 / rows as f64
-    };
+    // The worst file's share: each file over the limit was rolled back already.
+    let reject_rate = imports
+        .iter()
+        .map(FileImport::reject_share)
+        .fold(0.0, f64::max);
     let too_many_rejects = reject_rate > a.max_reject_rate;
     let ok = failures.is_empty() && !too_many_rejects && signal.is_none();
     if g.json {

@@ -194,7 +194,7 @@ fn too_many_rejected_rows_roll_the_input_back_so_the_corrected_file_imports_whol
     // The receipt names the reason with its first example, then why nothing was stored.
     assert!(stderr.contains("1 × column `px` (price)"), "{stderr}");
     assert!(
-        stderr.contains("1 of 3 rows (33.33%) were rejected, more than the limit 1.00%")
+        stderr.contains("33.33% of it was rejected (1 rows of 3 rejected, 0 events of 2 refused), more than the limit 1.00%")
             && stderr.contains("nothing of it was stored")
             && stderr.contains("--max-reject-rate"),
         "{stderr}"

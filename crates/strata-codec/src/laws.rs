@@ -20,6 +20,9 @@
 //!   as the original exactly (a flipped bit in a field nothing depends on); never as other data.
 //! - [`magic_is_sniffable`]: every stream starts with the codec's magic bytes, and a registry
 //!   holding the codec recognises the stream whatever its name.
+//! - [`concatenated_streams_read_whole`]: two streams back to back read as both.
+//! - [`small_writes_and_reads_round_trip`]: tiny writes with flushes between them, and reads of
+//!   one byte from a source giving one byte at a time, change nothing.
 //!
 //! The plain codec (no magic bytes) cannot tell a cut or changed stream from another stream
 //! and is exempt from the truncation and corruption laws.
@@ -217,9 +220,97 @@ pub fn magic_is_sniffable(codec: &Arc<dyn Codec>) {
     }
 }
 
+/// Two streams written back to back (a file appended to, or `cat a b`) read as both, whole —
+/// never as the first alone.
+pub fn concatenated_streams_read_whole(codec: &dyn Codec) {
+    let inputs = inputs();
+    let (first, second) = (&inputs[0].1, &inputs[2].1);
+    let mut packed = encode(codec, None, first);
+    packed.extend(encode(codec, None, second));
+    let back = decode(codec, &packed).unwrap_or_else(|e| {
+        panic!(
+            "{}: two streams back to back fail to read: {e}",
+            codec.name()
+        )
+    });
+    let mut want = first.clone();
+    want.extend_from_slice(second);
+    assert!(
+        back == want,
+        "{}: two streams back to back ({} + {} bytes) read as {} bytes",
+        codec.name(),
+        first.len(),
+        second.len(),
+        back.len()
+    );
+}
+
+/// A source that hands out one byte per read, as a slow pipe or socket may.
+struct Trickle<'a>(&'a [u8]);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((&b, rest)), Some(slot)) => {
+                *slot = b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+/// Writes of every small size with flushes between them, and reads one byte at a time from a
+/// source that gives one byte at a time, give back the same bytes as one write and one read.
+pub fn small_writes_and_reads_round_trip(codec: &dyn Codec) {
+    let plain = &inputs()[0].1[..40_000];
+    let mut packed = Vec::new();
+    let mut encoder = codec
+        .encoder(None, Box::new(&mut packed))
+        .unwrap_or_else(|e| panic!("{}: encoder: {e}", codec.name()));
+    let mut at = 0;
+    let mut size = 1;
+    while at < plain.len() {
+        let end = (at + size).min(plain.len());
+        std::io::Write::write_all(&mut encoder, &plain[at..end])
+            .unwrap_or_else(|e| panic!("{}: a {size}-byte write: {e}", codec.name()));
+        if size % 5 == 0 {
+            std::io::Write::flush(&mut encoder)
+                .unwrap_or_else(|e| panic!("{}: a flush mid-stream: {e}", codec.name()));
+        }
+        at = end;
+        size = size % 13 + 1;
+    }
+    encoder
+        .finish()
+        .unwrap_or_else(|e| panic!("{}: finishing: {e}", codec.name()));
+    let mut reader = codec
+        .decoder(Box::new(Trickle(&packed)))
+        .unwrap_or_else(|e| panic!("{}: decoder: {e}", codec.name()));
+    let mut back = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match reader.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => back.push(byte[0]),
+            Err(e) => panic!("{}: reading one byte at a time: {e}", codec.name()),
+        }
+    }
+    assert!(
+        back == plain,
+        "{}: small writes and one-byte reads gave {} bytes back for {}",
+        codec.name(),
+        back.len(),
+        plain.len()
+    );
+}
+
 /// Every law.
 pub fn run_all(codec: Arc<dyn Codec>) {
     round_trip_at_every_level(codec.as_ref());
+    concatenated_streams_read_whole(codec.as_ref());
+    small_writes_and_reads_round_trip(codec.as_ref());
     truncation_is_detected(codec.as_ref());
     corruption_is_detected(codec.as_ref());
     magic_is_sniffable(&codec);

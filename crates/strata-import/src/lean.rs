@@ -515,7 +515,7 @@ impl LeanFile {
             // Lean tags a contract without an expiry — a crypto perpetual — `perp` where a dated
             // one has `<yyyymm>_<expiry>` (`LeanData.GenerateZipEntryName`): no contract, the
             // instrument's own symbol.
-            ["perp"] => Ok(None),
+            ["perp"] if self.security_type == LeanSecurityType::CryptoFuture => Ok(None),
             [_month, expiry] => Ok(Some(Contract::future(root, date(expiry, "expiry")?))),
             [expiry] => Ok(Some(Contract::future(root, date(expiry, "expiry")?))),
             _ => Err(bad("expected _<yyyymm>_<expiry> after the type")),
@@ -1241,6 +1241,22 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn only_crypto_futures_may_be_perpetual() {
+        let none = LeanOverrides::default();
+        let file = |path: &str| LeanFile::resolve(Path::new(path), &none, None, None).unwrap();
+        let crypto = file("cryptofuture/binance/minute/btcusdt/20240102_trade.zip");
+        assert_eq!(
+            crypto.contract_of_entry("20240102_btcusdt_minute_trade_perp.csv"),
+            Ok(None)
+        );
+        let cme = file("future/cme/minute/es/20240102_trade.zip");
+        let err = cme
+            .contract_of_entry("20240102_es_minute_trade_perp.csv")
+            .unwrap_err();
+        assert!(err.contains("`perp` is not the expiry"), "{err}");
     }
 
     #[test]

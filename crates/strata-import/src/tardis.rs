@@ -488,8 +488,9 @@ impl TardisColumns {
                 amount,
             } => {
                 let snapshot = match cells[*is_snapshot] {
-                    "true" => true,
-                    "false" => false,
+                    // pandas writes `True`/`False` when it re-saves a file.
+                    "true" | "True" | "TRUE" => true,
+                    "false" | "False" | "FALSE" => false,
                     other => {
                         return Err(format!(
                             "column `is_snapshot`: `{other}` is not true or false"
@@ -761,8 +762,10 @@ impl LineParser for TardisLines {
             Err(_) => Err("the line is not UTF-8 text".to_string()),
         };
         let parsed = text.and_then(|text| {
+            let row = self.columns.parse_row(text, line_no, &self.ctx)?;
+            // Only a row that parsed names a symbol worth remembering.
             self.check_one_symbol(text)?;
-            self.columns.parse_row(text, line_no, &self.ctx)
+            Ok(row)
         });
         match parsed {
             Ok(TardisRow::Event { event, snapshot }) => {

@@ -221,7 +221,7 @@ exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
 deribit,BTC-PERPETUAL,1585699200100000,1585699200150000,false,bid,6420,100
 deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6421.5,18640
 deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6422,1190
-deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,bid,6421,560
+deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,True,bid,6421,560
 deribit,BTC-PERPETUAL,1585699200400000,1585699200401000,false,ask,6421.5,0
 deribit,BTC-PERPETUAL,1585699200400000,1585699200401000,false,bid,6421,600
 deribit,BTC-PERPETUAL,1585699300000000,1585699300100000,true,ask,6430,10
@@ -371,6 +371,18 @@ fn symbol_renames_one_instrument_and_refuses_to_merge_two() {
         got.rejected[0]
             .reason
             .contains("more than one symbol (`BTCUSDT`, then `ETHUSDT`)"),
+        "{}",
+        got.rejected[0].reason
+    );
+    // A damaged first row names no symbol for the file: the rows after it still import.
+    let damaged = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n\
+                   binance,ETHUSDT,1585699209920000\n\
+                   binance,BTCUSDT,1585699209930000,1585699209944201,2,buy,6423,1\n";
+    let path = gz(&dir, "binance_trades_2020-04-01_BTCUSDT.csv.gz", damaged);
+    let got = import(&path, Format::Tardis, &options);
+    assert_eq!((got.events.len(), got.rejected.len()), (1, 1));
+    assert!(
+        got.rejected[0].reason.contains("fields"),
         "{}",
         got.rejected[0].reason
     );

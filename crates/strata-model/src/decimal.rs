@@ -332,7 +332,8 @@ impl Decimal {
             _ => return Err(syntax(text, "the exponent after `e` is not an integer")),
         };
         // value = mantissa × 10^(exponent − scale)
-        let shift = exponent - i32::from(base.scale());
+        // In i64: an i32 exponent minus a scale cannot overflow it, nor can its negation.
+        let shift = i64::from(exponent) - i64::from(base.scale());
         if shift >= 0 {
             let factor = u32::try_from(shift)
                 .ok()
@@ -714,7 +715,24 @@ pub(crate) mod tests {
         }
     }
 
+    #[test]
+    fn extreme_exponents_are_errors_not_overflows() {
+        for text in [
+            "1.5e-2147483648",
+            "5e-2147483648",
+            "5e2147483647",
+            "1.5e2147483647",
+        ] {
+            assert!(Decimal::parse_scientific(text).is_err(), "{text}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_exponent_parses_or_fails_cleanly(m in any::<i64>(), frac in 0u32..1000, exp in any::<i32>()) {
+            let _ = Decimal::parse_scientific(&format!("{m}.{frac}e{exp}"));
+        }
+
         #[test]
         fn scientific_text_reads_as_the_plain_value(m in -999_999_999_999i64..999_999_999_999, exp in -20i32..20) {
             let text = format!("{m}e{exp}");

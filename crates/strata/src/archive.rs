@@ -172,6 +172,24 @@ pub struct FileImport {
     pub kept_prefix: Option<String>,
 }
 
+impl FileImport {
+    /// The share of the input that was not stored, in `0..=1`: the larger of the rows the
+    /// importer rejected (of the rows read) and the events the writer refused (of the events the
+    /// rows became). Kept apart because one row may become many events (a depth update, one per
+    /// level).
+    pub fn reject_share(&self) -> f64 {
+        let share = |bad: u64, all: u64| {
+            if all == 0 {
+                0.0
+            } else {
+                (bad as f64 / all as f64).min(1.0)
+            }
+        };
+        share(self.summary.rejected, self.summary.rows)
+            .max(share(self.refused, self.summary.events()))
+    }
+}
+
 impl Archive {
     /// Opens the archive at `root` with `config` (the root is created if needed), and writes the
     /// source and symbol registries into `_catalog/`.
@@ -386,11 +404,7 @@ impl Archive {
         }
         if let Some(limit) = options.max_reject_share {
             let rejected = out.summary.rejected + out.refused;
-            let share = if out.summary.rows == 0 {
-                0.0
-            } else {
-                rejected as f64 / out.summary.rows as f64
-            };
+            let share = out.reject_share();
             if share > limit {
                 writer.abort_import(
                     id,

@@ -78,13 +78,13 @@ pub enum Error {
     /// allows: the import was rolled back — nothing of it stored, nothing recorded as imported —
     /// so that the corrected input imports whole. `import` holds its receipt (the counts by
     /// reason, with a first example of each).
-    #[error("{}: {} of {} rows ({:.2}%) were rejected, more than the limit {:.2}%; nothing of it was stored — correct the input (the reasons and a first example of each are above) or raise --max-reject-rate", import.file, rejected, import.summary.rows, share * 100.0, limit * 100.0)]
+    #[error("{}: {:.2}% of it was rejected ({} rows of {} rejected, {} events of {} refused), more than the limit {:.2}%; nothing of it was stored — correct the input (its receipt gives each reason with a first example) or raise --max-reject-rate", import.file, share * 100.0, import.summary.rejected, import.summary.rows, import.refused, import.summary.events(), limit * 100.0)]
     TooManyRejected {
         /// What the import read and would have stored.
         import: Box<crate::archive::FileImport>,
-        /// Rejected and refused rows.
+        /// Rows rejected and events refused.
         rejected: u64,
-        /// Their share of the rows.
+        /// The share not stored ([`FileImport::reject_share`](crate::archive::FileImport::reject_share)).
         share: f64,
         /// The limit.
         limit: f64,
