@@ -51,6 +51,17 @@ pub(crate) fn rejected_line(file: &str, line_no: u64, reason: String, line: &[u8
     })
 }
 
+/// A line's content: its line ending removed and, on the first line, a UTF-8 byte order mark
+/// (editors on Windows write one), which is no data.
+pub(crate) fn line_content(line_no: u64, raw: &[u8]) -> &[u8] {
+    let line = trim_line_end(raw);
+    if line_no == 1 {
+        line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+    } else {
+        line
+    }
+}
+
 /// Strips one trailing `\n` and one `\r` before it.
 pub(crate) fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
@@ -120,11 +131,7 @@ impl<P: LineParser> Iterator for LineImport<P> {
                 Ok(0) => self.done = true,
                 Ok(_) => {
                     self.line_no += 1;
-                    let mut line = trim_line_end(&self.buf);
-                    if self.line_no == 1 {
-                        // A UTF-8 byte order mark (editors on Windows write one) is no data.
-                        line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-                    }
+                    let line = line_content(self.line_no, &self.buf);
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }

@@ -392,20 +392,20 @@ impl TardisColumns {
                 }
             }
         };
-        let event = |payload: Payload| Event {
-            schema: SchemaVersion::CURRENT,
-            source: ctx.source.clone(),
-            symbol: symbol.clone(),
-            venue: venue.clone(),
-            event_time,
-            receive_time,
-            time_basis,
-            sequence: Some(line_no),
-            payload,
-        };
-        let row = |payload| TardisRow::Event {
-            event: event(payload),
-            snapshot: false,
+        // One event per row: it takes the symbol and venue (each arm below calls this once).
+        let row = move |payload: Payload, snapshot: bool| TardisRow::Event {
+            event: Event {
+                schema: SchemaVersion::CURRENT,
+                source: ctx.source.clone(),
+                symbol,
+                venue,
+                event_time,
+                receive_time,
+                time_basis,
+                sequence: Some(line_no),
+                payload,
+            },
+            snapshot,
         };
         match &self.body {
             Body::Trades {
@@ -424,51 +424,43 @@ impl TardisColumns {
                         ))
                     }
                 };
-                Ok(row(Payload::Trade(Trade {
-                    price: decimal(cells[*price], "price")?,
-                    size: decimal(cells[*amount], "amount")?,
-                    side,
-                    trade_id: Some(cells[*id])
-                        .filter(|id| !id.is_empty())
-                        .map(str::to_string),
-                    conditions: (self.data_type == TardisDataType::Liquidations)
-                        .then(|| "liquidation".to_string()),
-                })))
+                Ok(row(
+                    Payload::Trade(Trade {
+                        price: decimal(cells[*price], "price")?,
+                        size: decimal(cells[*amount], "amount")?,
+                        side,
+                        trade_id: Some(cells[*id])
+                            .filter(|id| !id.is_empty())
+                            .map(str::to_string),
+                        conditions: (self.data_type == TardisDataType::Liquidations)
+                            .then(|| "liquidation".to_string()),
+                    }),
+                    false,
+                ))
             }
             Body::Quotes {
                 ask_amount,
                 ask_price,
                 bid_price,
                 bid_amount,
-            } => Ok(row(Payload::BboQuote(BboQuote {
-                bid: level(
-                    &cells,
-                    (*bid_price, "bid_price"),
-                    (*bid_amount, "bid_amount"),
-                )?,
-                ask: level(
-                    &cells,
-                    (*ask_price, "ask_price"),
-                    (*ask_amount, "ask_amount"),
-                )?,
-            }))),
+            } => Ok(row(
+                Payload::BboQuote(BboQuote {
+                    bid: level(&cells, *bid_price, *bid_amount, &|f| format!("bid_{f}"))?,
+                    ask: level(&cells, *ask_price, *ask_amount, &|f| format!("ask_{f}"))?,
+                }),
+                false,
+            )),
             Body::Snapshot { asks, bids } => {
                 let side = |columns: &[(usize, usize)], name: &str| {
                     let mut levels = Vec::with_capacity(columns.len());
                     let mut ended = false;
                     for (i, &(price, amount)) in columns.iter().enumerate() {
-                        let price_name = format!("{name}[{i}].price");
-                        let amount_name = format!("{name}[{i}].amount");
-                        match level(
-                            &cells,
-                            (price, price_name.as_str()),
-                            (amount, amount_name.as_str()),
-                        )? {
+                        match level(&cells, price, amount, &|f| format!("{name}[{i}].{f}"))? {
                             Some(level) if ended => {
                                 return Err(format!(
-                                    "column `{price_name}` holds {} after an empty level above it",
-                                    level.price
-                                ))
+                                "column `{name}[{i}].price` holds {} after an empty level above it",
+                                level.price
+                            ))
                             }
                             Some(level) => levels.push(level),
                             None => ended = true,
@@ -476,10 +468,13 @@ impl TardisColumns {
                     }
                     Ok::<_, String>(levels)
                 };
-                Ok(row(Payload::L2Snapshot(L2Snapshot {
-                    bids: side(bids, "bids")?,
-                    asks: side(asks, "asks")?,
-                })))
+                Ok(row(
+                    Payload::L2Snapshot(L2Snapshot {
+                        bids: side(bids, "bids")?,
+                        asks: side(asks, "asks")?,
+                    }),
+                    false,
+                ))
             }
             Body::Incremental {
                 is_snapshot,
@@ -510,17 +505,18 @@ impl TardisColumns {
                 } else {
                     BookAction::Modify
                 };
-                Ok(TardisRow::Event {
-                    event: event(Payload::OrderBookDelta(OrderBookDelta {
+                let price = Some(decimal(cells[*price], "price")?);
+                Ok(row(
+                    Payload::OrderBookDelta(OrderBookDelta {
                         action,
                         side: Some(side),
-                        price: Some(decimal(cells[*price], "price")?),
+                        price,
                         size: Some(size),
                         order_id: None,
                         flags: None,
-                    })),
+                    }),
                     snapshot,
-                })
+                ))
             }
             Body::Ticker {
                 funding_timestamp,
@@ -550,7 +546,7 @@ impl TardisColumns {
                 if ticker == DerivativeTicker::default() {
                     return Ok(TardisRow::Empty("derivative_ticker row with no field set"));
                 }
-                Ok(row(Payload::DerivativeTicker(ticker)))
+                Ok(row(Payload::DerivativeTicker(ticker), false))
             }
         }
     }
@@ -634,22 +630,30 @@ fn decimal(text: &str, column: &str) -> std::result::Result<Decimal, String> {
 }
 
 /// A book level from a price and an amount cell: both empty is no level, one empty an error.
+/// `column("price")` and `column("amount")` name the two columns, built only for an error
+/// message (a 25-level snapshot row reads 100 cells).
 fn level(
     cells: &[&str],
-    (price, price_name): (usize, &str),
-    (amount, amount_name): (usize, &str),
+    price: usize,
+    amount: usize,
+    column: &dyn Fn(&str) -> String,
 ) -> std::result::Result<Option<Level>, String> {
+    let named = |what: &str, text: &str| decimal(text, &column(what));
     match (cells[price], cells[amount]) {
         ("", "") => Ok(None),
         ("", _) => Err(format!(
-            "column `{price_name}` is empty but `{amount_name}` is not"
+            "column `{}` is empty but `{}` is not",
+            column("price"),
+            column("amount")
         )),
         (_, "") => Err(format!(
-            "column `{amount_name}` is empty but `{price_name}` is not"
+            "column `{}` is empty but `{}` is not",
+            column("amount"),
+            column("price")
         )),
         (p, a) => Ok(Some(Level {
-            price: decimal(p, price_name)?,
-            size: decimal(a, amount_name)?,
+            price: Decimal::parse_scientific(p).or_else(|_| named("price", p))?,
+            size: Decimal::parse_scientific(a).or_else(|_| named("amount", a))?,
         })),
     }
 }
@@ -674,10 +678,7 @@ pub(crate) fn read_header(
             return Ok(None);
         }
         line_no += 1;
-        let mut text = crate::input::trim_line_end(&line);
-        if line_no == 1 {
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-        }
+        let text = crate::input::line_content(line_no, &line);
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }

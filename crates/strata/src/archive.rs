@@ -403,20 +403,15 @@ impl Archive {
             }
         }
         if let Some(limit) = options.max_reject_share {
-            let rejected = out.summary.rejected + out.refused;
             let share = out.reject_share();
             if share > limit {
                 writer.abort_import(
                     id,
-                    &format!(
-                        "{rejected} of {} rows rejected, more than the limit {limit}",
-                        out.summary.rows
-                    ),
+                    &format!("a share {share} of the input rejected, more than the limit {limit}"),
                 )?;
                 out.accepted = 0;
                 return Err(Error::TooManyRejected {
                     import: Box::new(out),
-                    rejected,
                     share,
                     limit,
                 });

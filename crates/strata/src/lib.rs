@@ -82,8 +82,6 @@ pub enum Error {
     TooManyRejected {
         /// What the import read and would have stored.
         import: Box<crate::archive::FileImport>,
-        /// Rows rejected and events refused.
-        rejected: u64,
         /// The share not stored ([`FileImport::reject_share`](crate::archive::FileImport::reject_share)).
         share: f64,
         /// The limit.
