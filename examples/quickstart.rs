@@ -8,13 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use strata::backend::Backend;
+use strata::backend::{BackendExt, ObjectStoreBackend};
 use strata::codec::{self, CodecSpec};
-use strata::core::config::Config;
-use strata::core::Profile;
+use strata::config::Config;
 use strata::model::{
     jsonl, AssetClass, BboQuote, Decimal, Event, Level, Payload, Side, Timestamp, Trade,
 };
+use strata::Profile;
 
 fn dec(text: &str) -> Decimal {
     text.parse().expect("literal decimals are valid")
@@ -76,7 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         CodecSpec::None
     };
-    let backend = Backend::local(&root)?;
+    let backend = ObjectStoreBackend::local(&root)?;
 
     // Route every event to its partition's file and encode it as a JSON line.
     let events = sample_events();

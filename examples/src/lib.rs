@@ -3,5 +3,17 @@
 //!
 //! - [`bzip2_codec::Bzip2Codec`]: bzip2, a codec strata does not ship, as a
 //!   [`strata::codec::Codec`] (`examples/custom_codec.rs`).
+//! - [`venue_first::VenueFirst`]: a venue-first layout as a [`strata::layout::Naming`], named
+//!   from TOML (`examples/custom_naming.rs`).
+//! - [`licence_quota::LicenceQuota`]: a vendor licence's daily allowance as a
+//!   [`strata::policy::QuotaPolicy`] (`examples/custom_quota.rs`).
+//! - [`feed`]: a TCP feed service that acknowledges each batch once it is durable, over
+//!   [`strata::service::AsyncWriter`] (`examples/tokio_feed.rs`).
+//! - [`throttle::Throttled`]: a bandwidth-limiting decorator over any
+//!   [`strata::backend::Backend`] (`examples/custom_backend.rs`).
 
 pub mod bzip2_codec;
+pub mod feed;
+pub mod licence_quota;
+pub mod throttle;
+pub mod venue_first;

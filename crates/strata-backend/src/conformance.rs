@@ -1,36 +1,38 @@
-//! The conformance suite every backend must pass (BACKEND-2).
+//! The conformance suite every backend must pass (BACKEND-2, EXT-2); cargo feature
+//! `conformance`.
 //!
-//! Each scenario is a `pub async fn(&Backend) -> Result<(), Failure>`; [`run_all`] runs them
-//! all in the order of [`SCENARIOS`] and returns the names of those it ran. A backend crate
-//! proves itself by calling it from its tests, as strata's own `memory://`, `file://` and
-//! `s3://` tests do:
+//! Each scenario is a `pub async fn(&dyn Backend) -> Result<(), Failure>`; [`run_all`] runs
+//! them all in the order of [`SCENARIOS`] and returns the names of those it ran. Any
+//! [`Backend`] — a store or a decorator of your own — proves itself by calling it from its
+//! tests, as strata's own `memory://`, `file://` and `s3://` tests do:
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let backend = strata_backend::Backend::memory();
-//! let ran = strata_backend::conformance::run_all(&backend).await?;
+//! let backend = strata_backend::open("memory://").unwrap();
+//! let ran = strata_backend::conformance::run_all(&*backend).await?;
 //! assert_eq!(ran, strata_backend::conformance::SCENARIOS);
 //! # Ok::<(), strata_backend::conformance::Failure>(())
 //! # }).unwrap();
 //! ```
 //!
-//! The suite needs a writable (non-WORM) backend and a tokio runtime (it spawns tasks to
-//! race writers against readers). Every scenario works under its own `conformance/<name>/`
-//! prefix, removes what it finds there first, and cleans up after itself, so it can run
-//! against a shared bucket. The scenarios stop at the first broken expectation and say which
-//! one in [`Failure::detail`].
+//! The suite needs a writable (non-WORM) backend; it derives its own write-once view with
+//! [`Worm`](crate::Worm) for `worm_refusals`. It needs a tokio runtime for its timers, and
+//! races writers against readers by running them concurrently in the calling task (the
+//! store's own I/O runs in parallel where the store has any). Every scenario works under its
+//! own `conformance/<name>/` prefix, removes what it finds there first, and cleans up after
+//! itself, so it can run against a shared bucket. The scenarios stop at the first broken
+//! expectation and say which one in [`Failure::detail`].
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::backend::{Backend, PutOptions};
+use crate::backend::{Backend, BackendExt, PutOptions};
 use crate::error::{Error, WormOp};
 
 /// A scenario whose expectation the backend broke.
@@ -136,7 +138,7 @@ fn expect_invalid_range<T>(result: crate::Result<T>, what: &str) -> Check {
 }
 
 /// Checks that `key` holds exactly `expected`.
-async fn expect_content(backend: &Backend, key: &str, expected: &[u8], what: &str) -> Check {
+async fn expect_content(backend: &dyn Backend, key: &str, expected: &[u8], what: &str) -> Check {
     let got = backend.get(key).await.ctx(format!("{what}: get `{key}`"))?;
     ensure!(
         got.as_ref() == expected,
@@ -179,7 +181,7 @@ fn namespace(scenario: &str) -> String {
 }
 
 /// Removes everything under `prefix` (leftovers of an earlier, interrupted run).
-async fn clear(backend: &Backend, prefix: &str) -> Check {
+async fn clear(backend: &dyn Backend, prefix: &str) -> Check {
     for meta in backend.list(prefix).await.ctx(format!("list `{prefix}`"))? {
         backend
             .delete(&meta.key)
@@ -208,53 +210,53 @@ struct Observations {
     whole: usize,
 }
 
-/// Runs `write` in its own task and keeps reading `key` (head, get, list) until it has
-/// returned. Every observation must be "no object" (only if `may_be_missing`) or exactly one
-/// of `allowed`. At least one observation is made before the write starts, and the write's
-/// own result must be success.
+/// Runs `write` concurrently with a reader that keeps reading `key` (head, get, list) until
+/// the write has returned. Every observation must be "no object" (only if `may_be_missing`)
+/// or exactly one of `allowed`. At least one observation is made before the write starts,
+/// and the write's own result must be success.
 async fn watch_write<W>(
-    backend: &Backend,
+    backend: &dyn Backend,
     key: &str,
     allowed: &[Bytes],
     may_be_missing: bool,
     write: W,
 ) -> Result<Observations, String>
 where
-    W: Future<Output = crate::Result<()>> + Send + 'static,
+    W: Future<Output = crate::Result<()>>,
 {
-    let done = Arc::new(AtomicBool::new(false));
+    let done = AtomicBool::new(false);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-    let writer = {
-        let done = Arc::clone(&done);
-        tokio::spawn(async move {
-            // Start writing only once the reader has looked at least once.
-            let _ = started_rx.await;
-            let result = write.await;
-            done.store(true, Ordering::SeqCst);
-            result
-        })
+    let writer = async {
+        // Start writing only once the reader has looked at least once (or given up).
+        let _ = started_rx.await;
+        let result = write.await;
+        done.store(true, Ordering::SeqCst);
+        result
     };
     let parent = key.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let mut seen = Observations::default();
-    let mut started_tx = Some(started_tx);
-    loop {
-        let finished = done.load(Ordering::SeqCst);
-        observe(backend, key, parent, allowed, may_be_missing, &mut seen).await?;
-        if !finished {
-            seen.in_flight += 1;
+    let reader = async {
+        let mut seen = Observations::default();
+        let mut started_tx = Some(started_tx);
+        loop {
+            let finished = done.load(Ordering::SeqCst);
+            observe(backend, key, parent, allowed, may_be_missing, &mut seen).await?;
+            if !finished {
+                seen.in_flight += 1;
+            }
+            if let Some(tx) = started_tx.take() {
+                let _ = tx.send(());
+            }
+            if finished {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        if let Some(tx) = started_tx.take() {
-            let _ = tx.send(());
-        }
-        if finished {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    match writer.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(format!("the watched write of `{key}` failed: {e}")),
-        Err(e) => return Err(format!("the watched write of `{key}` panicked: {e}")),
+        Ok::<_, String>(seen)
+    };
+    let (written, seen) = futures::join!(writer, reader);
+    let seen = seen?;
+    if let Err(e) = written {
+        return Err(format!("the watched write of `{key}` failed: {e}"));
     }
     ensure!(
         seen.in_flight >= 1,
@@ -265,7 +267,7 @@ where
 
 /// One round of reads; see [`watch_write`].
 async fn observe(
-    backend: &Backend,
+    backend: &dyn Backend,
     key: &str,
     parent: &str,
     allowed: &[Bytes],
@@ -314,7 +316,7 @@ async fn observe(
 // Scenarios
 // ---------------------------------------------------------------------------------------
 
-async fn check_put_get(backend: &Backend) -> Check {
+async fn check_put_get(backend: &dyn Backend) -> Check {
     let ns = namespace("put_get");
     clear(backend, &ns).await?;
     let small = format!("{ns}/small.txt");
@@ -345,7 +347,7 @@ async fn check_put_get(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_ranged_get(backend: &Backend) -> Check {
+async fn check_ranged_get(backend: &dyn Backend) -> Check {
     let ns = namespace("ranged_get");
     clear(backend, &ns).await?;
     let key = format!("{ns}/data.bin");
@@ -399,7 +401,7 @@ async fn check_ranged_get(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_list_prefix(backend: &Backend) -> Check {
+async fn check_list_prefix(backend: &dyn Backend) -> Check {
     let ns = namespace("list_prefix");
     clear(backend, &ns).await?;
     let all = [
@@ -506,7 +508,7 @@ async fn check_list_prefix(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_delete(backend: &Backend) -> Check {
+async fn check_delete(backend: &dyn Backend) -> Check {
     let ns = namespace("delete");
     clear(backend, &ns).await?;
     let gone = format!("{ns}/dir/gone");
@@ -541,7 +543,7 @@ async fn check_delete(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_overwrite_and_create_only(backend: &Backend) -> Check {
+async fn check_overwrite_and_create_only(backend: &dyn Backend) -> Check {
     let ns = namespace("overwrite_and_create_only");
     clear(backend, &ns).await?;
     let key = format!("{ns}/object");
@@ -552,14 +554,14 @@ async fn check_overwrite_and_create_only(backend: &Backend) -> Check {
         .ctx("overwriting put")?;
     expect_content(backend, &key, b"version two, longer", "after overwrite").await?;
     backend
-        .put_opts(&key, "v3", PutOptions::overwrite())
+        .put_opts(&key, "v3".into(), PutOptions::overwrite())
         .await
         .ctx("explicit overwrite")?;
     expect_content(backend, &key, b"v3", "after explicit overwrite").await?;
 
     expect_already_exists(
         backend
-            .put_opts(&key, "intruder", PutOptions::create_only())
+            .put_opts(&key, "intruder".into(), PutOptions::create_only())
             .await,
         &key,
         "create-only put onto an existing key",
@@ -568,12 +570,12 @@ async fn check_overwrite_and_create_only(backend: &Backend) -> Check {
 
     let fresh = format!("{ns}/fresh");
     backend
-        .put_opts(&fresh, "first", PutOptions::create_only())
+        .put_opts(&fresh, "first".into(), PutOptions::create_only())
         .await
         .ctx("create-only put of a new key")?;
     expect_already_exists(
         backend
-            .put_opts(&fresh, "second", PutOptions::create_only())
+            .put_opts(&fresh, "second".into(), PutOptions::create_only())
             .await,
         &fresh,
         "second create-only put",
@@ -582,26 +584,23 @@ async fn check_overwrite_and_create_only(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_create_only_race(backend: &Backend) -> Check {
+async fn check_create_only_race(backend: &dyn Backend) -> Check {
     const WRITERS: usize = 8;
     let ns = namespace("create_only_race");
     clear(backend, &ns).await?;
     let key = format!("{ns}/contested");
-    let mut tasks = Vec::new();
-    for writer in 0..WRITERS {
-        let backend = backend.clone();
-        let key = key.clone();
-        tasks.push(tokio::spawn(async move {
+    let attempts = (0..WRITERS).map(|writer| {
+        let key = key.as_str();
+        async move {
             let body = format!("written by writer {writer}");
             let result = backend
-                .put_opts(&key, body.clone(), PutOptions::create_only())
+                .put_opts(key, body.clone().into(), PutOptions::create_only())
                 .await;
             (body, result)
-        }));
-    }
+        }
+    });
     let mut winners = Vec::new();
-    for task in tasks {
-        let (body, result) = task.await.map_err(|e| format!("writer task failed: {e}"))?;
+    for (body, result) in futures::future::join_all(attempts).await {
         match result {
             Ok(()) => winners.push(body),
             Err(Error::AlreadyExists { .. }) => {}
@@ -618,7 +617,7 @@ async fn check_create_only_race(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_copy(backend: &Backend) -> Check {
+async fn check_copy(backend: &dyn Backend) -> Check {
     let ns = namespace("copy");
     clear(backend, &ns).await?;
     let src = format!("{ns}/src");
@@ -677,7 +676,7 @@ async fn check_copy(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_not_found(backend: &Backend) -> Check {
+async fn check_not_found(backend: &dyn Backend) -> Check {
     let ns = namespace("not_found");
     clear(backend, &ns).await?;
     let sibling = format!("{ns}/dir/present");
@@ -699,7 +698,7 @@ async fn check_not_found(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_create_only_uploads(backend: &Backend) -> Check {
+async fn check_create_only_uploads(backend: &dyn Backend) -> Check {
     let ns = namespace("create_only_uploads");
     clear(backend, &ns).await?;
     let taken = format!("{ns}/taken");
@@ -759,7 +758,7 @@ async fn check_create_only_uploads(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_unusual_keys(backend: &Backend) -> Check {
+async fn check_unusual_keys(backend: &dyn Backend) -> Check {
     let ns = namespace("unusual_keys");
     clear(backend, &ns).await?;
     let names = [
@@ -843,7 +842,7 @@ async fn check_unusual_keys(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_invalid_keys(backend: &Backend) -> Check {
+async fn check_invalid_keys(backend: &dyn Backend) -> Check {
     let ns = namespace("invalid_keys");
     clear(backend, &ns).await?;
     let good = format!("{ns}/good");
@@ -867,7 +866,9 @@ async fn check_invalid_keys(backend: &Backend) -> Check {
         let what = |op: &str| format!("{op} with invalid key {bad:?}");
         expect_invalid_key(backend.put(bad, "x").await, bad, &what("put"))?;
         expect_invalid_key(
-            backend.put_opts(bad, "x", PutOptions::create_only()).await,
+            backend
+                .put_opts(bad, "x".into(), PutOptions::create_only())
+                .await,
             bad,
             &what("create-only put"),
         )?;
@@ -888,7 +889,7 @@ async fn check_invalid_keys(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_multipart_upload(backend: &Backend) -> Check {
+async fn check_multipart_upload(backend: &dyn Backend) -> Check {
     let ns = namespace("multipart_upload");
     clear(backend, &ns).await?;
     let key = format!("{ns}/large.bin");
@@ -963,7 +964,7 @@ async fn check_multipart_upload(backend: &Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_atomic_put_visibility(backend: &Backend) -> Check {
+async fn check_atomic_put_visibility(backend: &dyn Backend) -> Check {
     let ns = namespace("atomic_put_visibility");
     clear(backend, &ns).await?;
     let key = format!("{ns}/big.bin");
@@ -971,32 +972,19 @@ async fn check_atomic_put_visibility(backend: &Backend) -> Check {
     let second = pattern(9 * 1024 * 1024 + 12_345, 11);
 
     // A new object: readers see nothing, then all of it.
-    let put = {
-        let (backend, key, data) = (backend.clone(), key.clone(), first.clone());
-        async move { backend.put(&key, data).await }
-    };
+    let put = backend.put(&key, first.clone());
     watch_write(backend, &key, std::slice::from_ref(&first), true, put).await?;
     expect_content(backend, &key, &first, "after the first put").await?;
 
     // An overwrite: readers see the old object or the new one, never a mix or nothing.
-    let put = {
-        let (backend, key, data) = (backend.clone(), key.clone(), second.clone());
-        async move { backend.put(&key, data).await }
-    };
+    let put = backend.put(&key, second.clone());
     let versions = [first.clone(), second.clone()];
     watch_write(backend, &key, &versions, false, put).await?;
     expect_content(backend, &key, &second, "after the overwrite").await?;
 
     // A create-only put appears as atomically.
     let fresh = format!("{ns}/fresh.bin");
-    let put = {
-        let (backend, key, data) = (backend.clone(), fresh.clone(), second.clone());
-        async move {
-            backend
-                .put_opts(&key, data, PutOptions::create_only())
-                .await
-        }
-    };
+    let put = backend.put_opts(&fresh, second.clone(), PutOptions::create_only());
     watch_write(backend, &fresh, std::slice::from_ref(&second), true, put).await?;
     expect_content(backend, &fresh, &second, "after the create-only put").await?;
     clear(backend, &ns).await
@@ -1004,12 +992,12 @@ async fn check_atomic_put_visibility(backend: &Backend) -> Check {
 
 /// Uploads `data` to `key` in small writes, yielding between them so readers get a look in.
 async fn slow_upload(
-    backend: Backend,
-    key: String,
+    backend: &dyn Backend,
+    key: &str,
     data: Bytes,
     options: PutOptions,
 ) -> crate::Result<()> {
-    let mut upload = backend.upload_opts(&key, options).await?;
+    let mut upload = backend.upload_opts(key, options).await?;
     for chunk in data.chunks(256 * 1024) {
         upload.write(chunk).await?;
         tokio::task::yield_now().await;
@@ -1017,17 +1005,12 @@ async fn slow_upload(
     upload.finish().await.map(|_| ())
 }
 
-async fn check_atomic_multipart_visibility(backend: &Backend) -> Check {
+async fn check_atomic_multipart_visibility(backend: &dyn Backend) -> Check {
     let ns = namespace("atomic_multipart_visibility");
     clear(backend, &ns).await?;
     let key = format!("{ns}/multipart.bin");
     let data = pattern(2 * backend.part_size() + 12_345, 12);
-    let upload = slow_upload(
-        backend.clone(),
-        key.clone(),
-        data.clone(),
-        PutOptions::overwrite(),
-    );
+    let upload = slow_upload(backend, &key, data.clone(), PutOptions::overwrite());
     let seen = watch_write(backend, &key, std::slice::from_ref(&data), true, upload).await?;
     ensure!(
         seen.whole + seen.missing >= 2,
@@ -1037,38 +1020,25 @@ async fn check_atomic_multipart_visibility(backend: &Backend) -> Check {
 
     // Overwriting by multipart: the old object stays whole until the new one replaces it.
     let newer = pattern(backend.part_size() + 999, 13);
-    let upload = slow_upload(
-        backend.clone(),
-        key.clone(),
-        newer.clone(),
-        PutOptions::overwrite(),
-    );
+    let upload = slow_upload(backend, &key, newer.clone(), PutOptions::overwrite());
     let versions = [data.clone(), newer.clone()];
     watch_write(backend, &key, &versions, false, upload).await?;
     expect_content(backend, &key, &newer, "after the overwriting upload").await?;
 
     // A staged (create-only) upload is published as atomically.
     let staged = format!("{ns}/staged.bin");
-    let upload = slow_upload(
-        backend.clone(),
-        staged.clone(),
-        data.clone(),
-        PutOptions::create_only(),
-    );
+    let upload = slow_upload(backend, &staged, data.clone(), PutOptions::create_only());
     watch_write(backend, &staged, std::slice::from_ref(&data), true, upload).await?;
     expect_content(backend, &staged, &data, "after the create-only upload").await?;
     clear(backend, &ns).await
 }
 
-async fn check_worm_refusals(backend: &Backend) -> Check {
+async fn check_worm_refusals(backend: &dyn Backend) -> Check {
     let ns = namespace("worm_refusals");
     clear(backend, &ns).await?;
     let worm = backend.write_once();
-    ensure!(worm.is_worm(), "write_once() did not give a WORM view");
-    ensure!(
-        !backend.is_worm(),
-        "write_once() changed the original handle"
-    );
+    ensure!(worm.is_worm(), "Worm::new did not give a WORM view");
+    ensure!(!backend.is_worm(), "Worm::new changed the original handle");
 
     let sealed = format!("{ns}/sealed");
     worm.put(&sealed, "immutable")
@@ -1081,7 +1051,7 @@ async fn check_worm_refusals(backend: &Backend) -> Check {
         "WORM overwrite",
     )?;
     expect_already_exists(
-        worm.put_opts(&sealed, "changed", PutOptions::create_only())
+        worm.put_opts(&sealed, "changed".into(), PutOptions::create_only())
             .await,
         &sealed,
         "WORM create-only put onto an existing key",
@@ -1158,7 +1128,7 @@ macro_rules! scenarios {
     ($($(#[$doc:meta])* $name:ident => $body:ident,)+) => {
         $(
             $(#[$doc])*
-            pub async fn $name(backend: &Backend) -> Result<(), Failure> {
+            pub async fn $name(backend: &dyn Backend) -> Result<(), Failure> {
                 $body(backend).await.map_err(|detail| Failure {
                     scenario: stringify!($name),
                     detail,
@@ -1171,7 +1141,7 @@ macro_rules! scenarios {
 
         /// Runs every scenario against `backend` (which must not be WORM), stopping at the
         /// first failure; returns the names of the scenarios run, in order.
-        pub async fn run_all(backend: &Backend) -> Result<Vec<&'static str>, Failure> {
+        pub async fn run_all(backend: &dyn Backend) -> Result<Vec<&'static str>, Failure> {
             if backend.is_worm() {
                 return Err(Failure {
                     scenario: "run_all",
@@ -1239,7 +1209,8 @@ mod tests {
 
     #[tokio::test]
     async fn run_all_refuses_a_worm_backend() {
-        let failure = run_all(&Backend::memory().write_once()).await.unwrap_err();
+        let backend = crate::ObjectStoreBackend::memory().write_once();
+        let failure = run_all(&backend).await.unwrap_err();
         assert_eq!(failure.scenario, "run_all");
     }
 

@@ -1,8 +1,10 @@
 //! The one public error type of strata-backend.
 //!
-//! Each backend (`object_store`'s local, in-memory and S3 stores) has its own detailed errors;
-//! they are mapped here into variants that say what went wrong in the caller's terms, always
-//! with the key (relative to the backend's URL) the caller used.
+//! Each store (`object_store`'s local, in-memory and S3 stores, or a [`Backend`] of your own)
+//! has its own detailed errors; they are mapped here into variants that say what went wrong
+//! in the caller's terms, always with the key (relative to the backend's URL) the caller used.
+//!
+//! [`Backend`]: crate::Backend
 
 use std::fmt;
 use std::path::PathBuf;
@@ -87,16 +89,30 @@ pub enum Error {
         reason: String,
     },
 
-    /// The backend URL names a scheme strata does not know.
+    /// The backend URL names a scheme no factory is registered for.
     #[error(
-        "unsupported backend URL scheme `{scheme}://` in `{url}`: \
-         use file:///absolute/path, memory:// or s3://bucket/prefix"
+        "unsupported backend URL scheme `{scheme}://` in `{url}`: registered: {} \
+         (built in: file:///absolute/path, memory://, s3://bucket/prefix; add a scheme with \
+         BackendRegistry::register)",
+        scheme_list(registered)
     )]
     UnsupportedScheme {
         /// The URL as given.
         url: String,
         /// Its scheme.
         scheme: String,
+        /// The schemes the registry knows, sorted.
+        registered: Vec<String>,
+    },
+
+    /// A scheme given to [`BackendRegistry::register`](crate::BackendRegistry::register) is
+    /// not a valid URL scheme.
+    #[error("invalid backend URL scheme `{scheme}`: {reason}")]
+    InvalidScheme {
+        /// The scheme as given.
+        scheme: String,
+        /// Which rule it breaks.
+        reason: &'static str,
     },
 
     /// The backend URL needs a cargo feature this build of strata-backend lacks.
@@ -141,6 +157,15 @@ pub enum Error {
     },
 }
 
+/// `a, b, c`, or `none`.
+fn scheme_list(schemes: &[String]) -> String {
+    if schemes.is_empty() {
+        "none".to_owned()
+    } else {
+        schemes.join(", ")
+    }
+}
+
 impl Error {
     /// Maps an `object_store` error met while doing `op` on `key` into a semantic variant.
     pub(crate) fn from_store(op: &'static str, key: &str, err: object_store::Error) -> Self {
@@ -159,8 +184,9 @@ impl Error {
         }
     }
 
-    /// A `Store` error with a plain message (for failures that have no underlying error).
-    pub(crate) fn store_msg(op: &'static str, key: &str, msg: impl Into<String>) -> Self {
+    /// A [`Error::Store`] error with a plain message, for failures that have no underlying
+    /// error (also for backends implemented outside this crate).
+    pub fn store_msg(op: &'static str, key: &str, msg: impl Into<String>) -> Self {
         let msg: String = msg.into();
         Error::Store {
             op,

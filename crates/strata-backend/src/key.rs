@@ -16,7 +16,7 @@
 //! is never percent-decoded or re-encoded on the way in or out, so what [`list`] returns is
 //! byte-for-byte what was put.
 //!
-//! [`list`]: crate::Backend::list
+//! [`list`]: crate::BackendExt::list
 
 use object_store::path::Path;
 

@@ -1,25 +1,38 @@
-//! Where strata's bytes live: one async [`Backend`] over the [`object_store`] crate.
+//! Where strata's bytes live: the async [`Backend`] trait, its built-in stores over the
+//! [`object_store`] crate, a registry of URL schemes, and the write-once decorator.
 //!
-//! Each tier names its backend by URL (BACKEND-1):
+//! A backend is anything that implements [`Backend`]'s primitives — `put_opts`, `get_opts`,
+//! `head`, `list_stream`, `list_dir`, `delete`, `copy_opts`, `upload_opts`, plus its `url`,
+//! `kind`, `is_worm` and `part_size` — with the promises its documentation lists (atomic
+//! visibility, atomic create-only writes, idempotent delete, exact keys). The trait is object
+//! safe: tiers hold an `Arc<dyn Backend>`. [`BackendExt`], implemented for every backend,
+//! adds `put`, `get`, `get_range`, `exists`, `list`, `copy`, `copy_if_not_exists`, `upload`
+//! and `write_once`; `use strata_backend::prelude::*` brings both traits in.
+//!
+//! Each tier names its backend by URL (BACKEND-1), opened through a [`BackendRegistry`]:
 //!
 //! | URL                   | Store                                  | Notes                       |
 //! |-----------------------|----------------------------------------|-----------------------------|
 //! | `file:///abs/path`    | a local directory (the default)        | created if missing; fsync   |
 //! | `memory://`           | in-process memory                      | for tests; fresh per open   |
 //! | `s3://bucket/prefix`  | S3 or an S3-compatible server          | cargo feature `s3`          |
+//! | `yours://…`           | any [`Backend`] you write              | [`BackendRegistry::register`] |
 //!
-//! Keys are relative to the URL (see [`key`] for what a key may be) and round-trip exactly,
-//! unusual characters included. Writes become visible atomically; create-only writes are
-//! decided by the store; a [write-once view](Backend::write_once) refuses every overwrite
-//! and delete (BACKEND-3). Every backend passes the same [`conformance`] suite (BACKEND-2).
+//! The three built-ins are [`ObjectStoreBackend`]s. Keys are relative to the URL (see [`key`]
+//! for what a key may be) and round-trip exactly, unusual characters included. [`Worm`]
+//! wraps any backend in a write-once view that refuses every overwrite and delete
+//! (BACKEND-3); other decorators (throttling, encryption, metrics) are written the same way —
+//! `examples/custom_backend.rs` in the repository is one. Every backend, built-in or not,
+//! proves itself with the same conformance suite (BACKEND-2, EXT-2).
 //!
 //! # Example
 //!
 //! ```
-//! use strata_backend::{Backend, Error, PutOptions};
+//! use strata_backend::prelude::*;
+//! use strata_backend::{Error, OpenOptions, PutOptions};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let backend = Backend::open("memory://")?;
+//! let backend = strata_backend::open("memory://")?; // an Arc<dyn Backend>
 //! backend.put("AAPL/trade/2024-01-15.jsonl", "{\"px\":\"187.44\"}\n").await?;
 //!
 //! let bytes = backend.get("AAPL/trade/2024-01-15.jsonl").await?;
@@ -28,40 +41,73 @@
 //!
 //! // Create-only writes never replace an object.
 //! let again = backend
-//!     .put_opts("AAPL/trade/2024-01-15.jsonl", "other", PutOptions::create_only())
+//!     .put_opts("AAPL/trade/2024-01-15.jsonl", "other".into(), PutOptions::create_only())
 //!     .await;
 //! assert!(matches!(again, Err(Error::AlreadyExists { .. })));
 //!
 //! // A write-once view refuses deletes.
-//! let archive = backend.write_once();
+//! let archive = backend.clone().write_once();
 //! assert!(archive.delete("AAPL/trade/2024-01-15.jsonl").await.unwrap_err().is_worm_violation());
+//!
+//! // So does any backend opened write-once, whatever its scheme.
+//! let sealed = OpenOptions::new().worm(true).open("memory://")?;
+//! assert!(sealed.is_worm());
 //! # Ok::<(), Error>(())
 //! # }).unwrap();
 //! ```
 //!
 //! # Modules
 //!
-//! - [`backend`]: [`Backend`], opened from a URL with [`OpenOptions`]; put/get/list/delete/copy.
-//! - [`upload`]: [`UploadWriter`], streaming multipart uploads of large objects.
+//! - [`backend`](mod@backend): the [`Backend`] trait, [`BackendExt`], and the types they
+//!   exchange ([`PutOptions`], [`GetOptions`], [`ObjectMeta`], [`Listing`]).
+//! - [`registry`]: [`BackendRegistry`] (scheme → [`BackendFactory`]), [`OpenOptions`],
+//!   [`open()`].
+//! - [`store`]: [`ObjectStoreBackend`], the built-in stores over `object_store`.
+//! - [`worm`]: [`Worm`], the write-once decorator.
+//! - [`upload`]: [`UploadWriter`] (streaming multipart uploads) and the [`Upload`] trait
+//!   behind it.
 //! - [`key`]: the key rules shared by every backend.
 //! - [`s3`]: [`S3Options`] for `s3://` URLs (endpoint, region, credentials, addressing).
 //! - [`error`]: the crate's [`Error`] and [`Result`].
-//! - [`conformance`]: the scenarios every backend must pass, as public async functions.
+//! - `conformance` (cargo feature `conformance`): the scenarios every backend must pass, as
+//!   public async functions over `&dyn Backend`.
 
 pub mod backend;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 pub mod key;
+pub mod registry;
 pub mod s3;
+pub mod store;
 pub mod upload;
+pub mod worm;
 
 pub use backend::{
-    Backend, BackendKind, Listing, ObjectMeta, OpenOptions, PutMode, PutOptions, DEFAULT_PART_SIZE,
-    MIN_PART_SIZE,
+    Backend, BackendExt, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions,
+    DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_PART_SIZE, MIN_PART_SIZE,
 };
 pub use error::{Error, Result, WormOp};
+pub use registry::{open, BackendFactory, BackendRegistry, OpenOptions};
 pub use s3::{S3Addressing, S3Options};
-pub use upload::{UploadSummary, UploadWriter};
+pub use store::{ObjectStoreBackend, OBJECT_STORE_SCHEMES};
+pub use upload::{Upload, UploadSummary, UploadWriter};
+pub use worm::{Worm, WormBackend};
 
-/// The `object_store` version strata-backend is built on, for [`Backend::from_object_store`].
+/// The attribute that writes [`Backend`] and [`Upload`] implementations (re-exported from
+/// the `async-trait` crate, so implementors need not depend on it).
+pub use async_trait::async_trait;
+/// The byte buffer [`Backend`] methods take and return (from the `bytes` crate).
+pub use bytes::Bytes;
+/// The stream type of [`Backend::list_stream`] (from the `futures` crate).
+pub use futures::stream::BoxStream;
+/// The `object_store` version strata-backend is built on, for
+/// [`ObjectStoreBackend::from_object_store`].
 pub use object_store;
+/// The `url` crate's URL type, which a [`BackendFactory`] receives parsed.
+pub use url::Url;
+
+/// The two traits, for `use strata_backend::prelude::*;`.
+pub mod prelude {
+    pub use crate::backend::{Backend, BackendExt};
+}

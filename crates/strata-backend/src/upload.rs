@@ -1,13 +1,12 @@
-//! Streaming (multipart) uploads of large objects: [`UploadWriter`].
+//! Streaming (multipart) uploads of large objects: the [`Upload`] trait a backend
+//! implements, and [`UploadWriter`], the handle callers write to.
 
 use std::fmt;
 
+use async_trait::async_trait;
 use bytes::Bytes;
-use object_store::path::Path;
-use object_store::{CopyMode, CopyOptions, MultipartUpload, ObjectStoreExt, WriteMultipart};
 
-use crate::backend::{Backend, PutMode};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// What a finished upload wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,21 +19,59 @@ pub struct UploadSummary {
     pub parts: u64,
 }
 
-/// A multipart upload in progress, from [`Backend::upload`] or [`Backend::upload_opts`].
+/// One multipart upload in progress, as a backend implements it; callers hold it as an
+/// [`UploadWriter`], which [`Backend::upload_opts`](crate::Backend::upload_opts) returns.
 ///
-/// Data is cut into parts of [`Backend::part_size`] bytes that upload in the background
-/// while you keep writing (a few parts at most are in flight; `write` waits when that many
-/// are pending). Nothing is visible under the key until [`finish`](Self::finish) returns;
-/// the object then appears whole, atomically.
+/// Implementations must publish nothing under the key before [`finish`](Upload::finish)
+/// returns, and then the whole object at once. A decorator wraps the inner backend's
+/// [`UploadWriter`] in its own `Upload` (see [`Worm`](crate::Worm) and
+/// `examples/custom_backend.rs`).
+#[async_trait]
+pub trait Upload: Send + fmt::Debug {
+    /// The key being written.
+    fn key(&self) -> &str;
+
+    /// Bytes accepted so far.
+    fn bytes_written(&self) -> u64;
+
+    /// Appends `data` (copied).
+    async fn write(&mut self, data: &[u8]) -> Result<()>;
+
+    /// Appends `data` without copying it; the default calls [`write`](Upload::write).
+    async fn write_bytes(&mut self, data: Bytes) -> Result<()> {
+        self.write(&data).await
+    }
+
+    /// Uploads what is buffered, completes the upload and publishes the object atomically.
+    async fn finish(self: Box<Self>) -> Result<UploadSummary>;
+
+    /// Cancels the upload; nothing is published and uploaded parts are discarded.
+    async fn abort(self: Box<Self>) -> Result<()>;
+}
+
+/// A multipart upload in progress, from [`BackendExt::upload`](crate::BackendExt::upload)
+/// or [`Backend::upload_opts`](crate::Backend::upload_opts).
+///
+/// Data is cut into parts of [`Backend::part_size`](crate::Backend::part_size) bytes that
+/// (on strata's stores) upload in the background while you keep writing; `write` waits when
+/// too many are pending. Nothing is visible under the key until [`finish`](Self::finish)
+/// returns; the object then appears whole, atomically.
+///
+/// A create-only upload (or any upload on WORM) fails at `finish` with
+/// [`Error::AlreadyExists`](crate::Error::AlreadyExists) (or
+/// [`Error::WormViolation`](crate::Error::WormViolation) for an overwrite on WORM) if the key
+/// was taken while it was uploading; the existing object is left untouched.
 ///
 /// Call [`abort`](Self::abort) to give up. Dropping the writer without `finish` or `abort`
 /// also publishes nothing, but may leave server-side parts (S3 keeps incomplete multipart
 /// uploads until a lifecycle rule removes them) or a staged object under `.strata-staging/`
-/// (see [`Backend::purge_staging`]).
+/// (see [`Backend::purge_staging`](crate::Backend::purge_staging)).
 ///
 /// ```
+/// use strata_backend::prelude::*;
+///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let backend = strata_backend::Backend::memory();
+/// let backend = strata_backend::open("memory://")?;
 /// let mut upload = backend.upload("big/object.bin").await?;
 /// upload.write(b"first chunk, ").await?;
 /// upload.write(b"second chunk").await?;
@@ -45,175 +82,59 @@ pub struct UploadSummary {
 /// # }).unwrap();
 /// ```
 pub struct UploadWriter {
-    backend: Backend,
-    key: String,
-    destination: Path,
-    mode: PutMode,
-    /// Where a create-only upload is staged before its atomic create-only publication.
-    staging: Option<Path>,
-    /// `None` once a write failed (the upload was then aborted).
-    writer: Option<WriteMultipart>,
-    written: u64,
+    inner: Box<dyn Upload>,
 }
 
 impl fmt::Debug for UploadWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UploadWriter")
-            .field("backend", &self.backend.url())
-            .field("key", &self.key)
-            .field("mode", &self.mode)
-            .field("staged", &self.staging.is_some())
-            .field("written", &self.written)
-            .field("failed", &self.writer.is_none())
-            .finish()
+        self.inner.fmt(f)
     }
 }
 
 impl UploadWriter {
-    pub(crate) fn new(
-        backend: Backend,
-        key: String,
-        destination: Path,
-        mode: PutMode,
-        staging: Option<Path>,
-        upload: Box<dyn MultipartUpload>,
-    ) -> Self {
-        let writer = WriteMultipart::new_with_chunk_size(upload, backend.part_size());
-        Self {
-            backend,
-            key,
-            destination,
-            mode,
-            staging,
-            writer: Some(writer),
-            written: 0,
-        }
+    /// Wraps a backend's upload.
+    pub fn new(upload: impl Upload + 'static) -> Self {
+        Self::from_box(Box::new(upload))
+    }
+
+    /// Wraps an already boxed upload.
+    pub fn from_box(upload: Box<dyn Upload>) -> Self {
+        Self { inner: upload }
+    }
+
+    /// The backend's upload, for a decorator that wraps it.
+    pub fn into_inner(self) -> Box<dyn Upload> {
+        self.inner
     }
 
     /// The key being written.
     pub fn key(&self) -> &str {
-        &self.key
+        self.inner.key()
     }
 
     /// Bytes accepted so far.
     pub fn bytes_written(&self) -> u64 {
-        self.written
+        self.inner.bytes_written()
     }
 
     /// Appends `data` (copied into the part buffer).
     pub async fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.wait_for_capacity().await?;
-        if let Some(writer) = self.writer.as_mut() {
-            writer.write(data);
-            self.written += data.len() as u64;
-        }
-        Ok(())
+        self.inner.write(data).await
     }
 
     /// Appends `data` without copying it.
     pub async fn write_bytes(&mut self, data: Bytes) -> Result<()> {
-        self.wait_for_capacity().await?;
-        if let Some(writer) = self.writer.as_mut() {
-            self.written += data.len() as u64;
-            writer.put(data);
-        }
-        Ok(())
+        self.inner.write_bytes(data).await
     }
 
-    /// Uploads what is buffered, completes the upload and publishes the object atomically.
-    ///
-    /// A create-only upload (or any upload on WORM) fails with [`Error::AlreadyExists`]
-    /// (or [`Error::WormViolation`] for an overwrite on WORM) if the key was taken while it
-    /// was uploading; the existing object is left untouched.
-    pub async fn finish(mut self) -> Result<UploadSummary> {
-        let writer = self.writer.take().ok_or_else(|| self.failed_earlier())?;
-        let target_key = self
-            .staging
-            .as_ref()
-            .map_or(self.key.as_str(), |s| s.as_ref());
-        // On failure `WriteMultipart::finish` aborts the upload itself.
-        writer
-            .finish()
-            .await
-            .map_err(|e| Error::from_store("upload", target_key, e))?;
-        if let Some(staging) = self.staging.take() {
-            publish(
-                &self.backend,
-                &self.key,
-                &self.destination,
-                self.mode,
-                &staging,
-            )
-            .await?;
-        }
-        let part_size = self.backend.part_size() as u64;
-        Ok(UploadSummary {
-            key: std::mem::take(&mut self.key),
-            size: self.written,
-            parts: self.written.div_ceil(part_size),
-        })
+    /// Uploads what is buffered, completes the upload and publishes the object atomically;
+    /// see the [type's documentation](Self) for create-only and WORM uploads.
+    pub async fn finish(self) -> Result<UploadSummary> {
+        self.inner.finish().await
     }
 
     /// Cancels the upload; nothing is published and uploaded parts are discarded.
-    pub async fn abort(mut self) -> Result<()> {
-        match self.writer.take() {
-            Some(writer) => writer
-                .abort()
-                .await
-                .map_err(|e| Error::from_store("upload abort", &self.key, e)),
-            // A failed write already aborted the upload.
-            None => Ok(()),
-        }
+    pub async fn abort(self) -> Result<()> {
+        self.inner.abort().await
     }
-
-    /// Applies back-pressure; on a failed part, aborts the upload and reports the error.
-    async fn wait_for_capacity(&mut self) -> Result<()> {
-        let max = self.backend.max_concurrent_parts();
-        let Some(writer) = self.writer.as_mut() else {
-            return Err(self.failed_earlier());
-        };
-        if let Err(e) = writer.wait_for_capacity(max).await {
-            if let Some(writer) = self.writer.take() {
-                if let Err(abort) = writer.abort().await {
-                    tracing::warn!(key = self.key, error = %abort, "could not abort a failed upload");
-                }
-            }
-            return Err(Error::from_store("upload", &self.key, e));
-        }
-        Ok(())
-    }
-
-    fn failed_earlier(&self) -> Error {
-        Error::store_msg(
-            "upload",
-            &self.key,
-            "an earlier write of this upload failed and the upload was aborted",
-        )
-    }
-}
-
-/// Publishes a staged upload under `key` with an atomic create-only copy, then removes the
-/// staged copy. (A free function: `UploadWriter` is not `Sync`, so no `&UploadWriter` may be
-/// held across an await.)
-async fn publish(
-    backend: &Backend,
-    key: &str,
-    destination: &Path,
-    mode: PutMode,
-    staging: &Path,
-) -> Result<()> {
-    let store = backend.store();
-    let copy = CopyOptions::new().with_mode(CopyMode::Create);
-    let published = store.copy_opts(staging, destination, copy).await;
-    if let Err(e) = store.delete(staging).await {
-        // The object is (or is not) published either way; a leftover staged copy is
-        // invisible to readers and removed by `Backend::purge_staging`.
-        tracing::warn!(
-            backend = backend.url(),
-            staging = staging.as_ref(),
-            error = %e,
-            "could not remove a staged upload"
-        );
-    }
-    published.map_err(|e| backend.refused_write(key, mode, Error::from_store("upload", key, e)))
 }

@@ -1,5 +1,8 @@
 //! The conformance suite must catch broken backends, not just bless working ones: each
-//! store here has one deliberate flaw, and the scenario meant to catch it must fail.
+//! store, and each `Backend` decorator, here has one deliberate flaw, and the scenario meant
+//! to catch it must fail. A decorator without flaws that forwards only the required methods
+//! (so `list_dir` and `purge_staging` are the trait's defaults) passes the whole suite.
+#![cfg(feature = "conformance")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::fmt;
@@ -15,7 +18,7 @@ use strata_backend::object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
-use strata_backend::{conformance, Backend};
+use strata_backend::{conformance, Backend, BackendExt, ObjectStoreBackend};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flaw {
@@ -113,12 +116,12 @@ impl ObjectStore for Flawed {
     }
 }
 
-fn flawed(flaw: Flaw) -> Backend {
+fn flawed(flaw: Flaw) -> ObjectStoreBackend {
     let store = Flawed {
         inner: InMemory::new(),
         flaw,
     };
-    Backend::from_object_store(Arc::new(store), format!("flawed://{flaw:?}"))
+    ObjectStoreBackend::from_object_store(Arc::new(store), format!("flawed://{flaw:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,4 +147,158 @@ async fn re_encoded_listings_fail_the_unusual_keys_scenario() {
         .await
         .unwrap_err();
     assert!(failure.detail.contains("as they were put"), "{failure}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Decorators: flaws above the store, written against strata's own `Backend` trait.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecoratorFlaw {
+    /// None: forwards the required methods only.
+    Sound,
+    /// Create-only puts overwrite.
+    IgnoresCreateOnly,
+    /// Ranged reads return the whole object.
+    IgnoresRanges,
+    /// Deletes report success and delete nothing.
+    SilentDelete,
+}
+
+#[derive(Debug)]
+struct Decorated {
+    inner: Arc<dyn Backend>,
+    flaw: DecoratorFlaw,
+}
+
+#[async_trait]
+impl Backend for Decorated {
+    fn url(&self) -> &str {
+        self.inner.url()
+    }
+    fn kind(&self) -> strata_backend::BackendKind {
+        self.inner.kind()
+    }
+    fn is_worm(&self) -> bool {
+        self.inner.is_worm()
+    }
+    fn part_size(&self) -> usize {
+        self.inner.part_size()
+    }
+    async fn put_opts(
+        &self,
+        key: &str,
+        data: Bytes,
+        options: strata_backend::PutOptions,
+    ) -> strata_backend::Result<()> {
+        let options = if self.flaw == DecoratorFlaw::IgnoresCreateOnly {
+            strata_backend::PutOptions::overwrite()
+        } else {
+            options
+        };
+        self.inner.put_opts(key, data, options).await
+    }
+    async fn get_opts(
+        &self,
+        key: &str,
+        options: strata_backend::GetOptions,
+    ) -> strata_backend::Result<Bytes> {
+        let options = if self.flaw == DecoratorFlaw::IgnoresRanges {
+            strata_backend::GetOptions::new()
+        } else {
+            options
+        };
+        self.inner.get_opts(key, options).await
+    }
+    async fn head(&self, key: &str) -> strata_backend::Result<strata_backend::ObjectMeta> {
+        self.inner.head(key).await
+    }
+    fn list_stream(
+        &self,
+        prefix: &str,
+    ) -> BoxStream<'static, strata_backend::Result<strata_backend::ObjectMeta>> {
+        self.inner.list_stream(prefix)
+    }
+    async fn delete(&self, key: &str) -> strata_backend::Result<()> {
+        if self.flaw == DecoratorFlaw::SilentDelete {
+            return Ok(());
+        }
+        self.inner.delete(key).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &str,
+        to: &str,
+        options: strata_backend::PutOptions,
+    ) -> strata_backend::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+    async fn upload_opts(
+        &self,
+        key: &str,
+        options: strata_backend::PutOptions,
+    ) -> strata_backend::Result<strata_backend::UploadWriter> {
+        self.inner.upload_opts(key, options).await
+    }
+}
+
+fn decorated(flaw: DecoratorFlaw) -> Decorated {
+    Decorated {
+        inner: strata_backend::open("memory://").unwrap(),
+        flaw,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sound_decorator_with_the_default_list_dir_passes_the_suite() {
+    let backend = decorated(DecoratorFlaw::Sound);
+    let ran = conformance::run_all(&backend)
+        .await
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(ran, conformance::SCENARIOS);
+    // The same decorator over `file://`, where the default `list_dir` meets real folders.
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Decorated {
+        inner: Arc::new(ObjectStoreBackend::local(dir.path()).unwrap()),
+        flaw: DecoratorFlaw::Sound,
+    };
+    conformance::run_all(&backend)
+        .await
+        .unwrap_or_else(|failure| panic!("file://: {failure}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decorator_ignoring_create_only_fails_the_suite() {
+    let failure = conformance::run_all(&decorated(DecoratorFlaw::IgnoresCreateOnly))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.scenario, "overwrite_and_create_only", "{failure}");
+    assert!(
+        failure.detail.contains("expected AlreadyExists"),
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decorator_ignoring_ranges_fails_the_suite() {
+    let failure = conformance::run_all(&decorated(DecoratorFlaw::IgnoresRanges))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.scenario, "ranged_get", "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decorator_whose_deletes_do_nothing_fails_the_suite() {
+    let failure = conformance::run_all(&decorated(DecoratorFlaw::SilentDelete))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.scenario, "put_get", "{failure}");
+    assert!(failure.detail.contains("still listed"), "{failure}");
+}
+
+#[tokio::test]
+async fn the_suite_refuses_a_worm_backend() {
+    let worm = decorated(DecoratorFlaw::Sound).write_once();
+    let failure = conformance::run_all(&worm).await.unwrap_err();
+    assert_eq!(failure.scenario, "run_all");
 }

@@ -5,15 +5,17 @@
 //! install it. Set `STRATA_SKIP_S3=1` to skip them on purpose (they then say so loudly).
 //! `STRATA_PYTHON` picks the Python interpreter (default `python3`); `STRATA_MOTO_LOG=dir`
 //! keeps moto's access logs there.
-#![cfg(feature = "s3")]
+#![cfg(all(feature = "s3", feature = "conformance"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use strata_backend::{conformance, Backend, BackendKind, OpenOptions, S3Options};
+use strata_backend::prelude::*;
+use strata_backend::{conformance, BackendKind, OpenOptions, S3Options};
 
 const BUCKET: &str = "strata-conformance";
 const INSTALL_HINT: &str = "the S3 conformance tests need moto's S3 server: install it with \
@@ -174,7 +176,7 @@ impl MotoServer {
     }
 
     /// A backend on `s3://{BUCKET}/{prefix}` served by this moto.
-    fn backend(&self, prefix: &str) -> Backend {
+    fn backend(&self, prefix: &str) -> Arc<dyn Backend> {
         let options = S3Options::new()
             .endpoint(self.endpoint())
             .region("us-east-1")
@@ -242,7 +244,7 @@ async fn s3_backend_passes_the_conformance_suite() {
     // A prefix with a space and unicode checks that prefixes round-trip like keys.
     let backend = moto.backend("tier%20cold/ü");
     assert_eq!(backend.kind(), BackendKind::S3);
-    let ran = conformance::run_all(&backend)
+    let ran = conformance::run_all(&*backend)
         .await
         .unwrap_or_else(|failure| panic!("s3://: {failure}\nmoto output:\n{}", moto.output()));
     assert_eq!(ran, conformance::SCENARIOS);
@@ -284,7 +286,7 @@ async fn s3_prefixes_keep_tiers_apart() {
         Err(strata_backend::Error::NotFound { .. })
     ));
     // The bucket root itself passes the suite too (no prefix at all).
-    let ran = conformance::run_all(&bucket_root)
+    let ran = conformance::run_all(&*bucket_root)
         .await
         .unwrap_or_else(|failure| panic!("s3:// bucket root: {failure}"));
     println!(

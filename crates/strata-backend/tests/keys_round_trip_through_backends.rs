@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use strata_backend::key::validate_key;
-use strata_backend::Backend;
+use strata_backend::prelude::*;
+use strata_backend::ObjectStoreBackend;
 
 /// Segments mixing ASCII, characters that URLs and `object_store` escape, and unicode.
 fn segment() -> impl Strategy<Value = String> {
@@ -28,7 +29,7 @@ proptest! {
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for backend in [Backend::memory(), Backend::local(dir.path()).unwrap()] {
+        for backend in [ObjectStoreBackend::memory(), ObjectStoreBackend::local(dir.path()).unwrap()] {
             runtime.block_on(async {
                 let full = format!("p/{key}");
                 backend.put(&full, full.clone()).await.unwrap();

@@ -11,11 +11,11 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use strata::archive::{Archive, FileImport};
 use strata::catalog::{Facet, FileQuery};
-use strata::core::policy::TierName;
 use strata::import::csv::CsvMapping;
 use strata::import::{Format, ImportOptions};
 use strata::ingest::WriterOptions;
 use strata::model::{EventKind, Timestamp};
+use strata::policy::TierName;
 
 use crate::{out, Failure, Global};
 
@@ -130,7 +130,7 @@ fn parse_tier(s: &str) -> Result<TierName, String> {
 /// `--root DIR` (its strata.toml, or the built-in defaults), else `./strata-data`. A root that is
 /// not an archive yet is refused (a mistyped `--root` must not create a new archive) unless
 /// `create`.
-fn locate(g: &Global, create: bool) -> Result<(PathBuf, strata::core::config::Config), Failure> {
+fn locate(g: &Global, create: bool) -> Result<(PathBuf, strata::config::Config), Failure> {
     let (root, config) = match &g.config {
         Some(path) => {
             if !path.exists() {
@@ -716,7 +716,7 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
         .or_else(|| g.root.clone())
         .unwrap_or_else(|| PathBuf::from("strata-demo"));
     if !dir.join(strata::archive::CONFIG_FILE_NAME).exists() {
-        strata::archive::init(&dir, strata::core::Profile::Research, false)?;
+        strata::archive::init(&dir, strata::Profile::Research, false)?;
     }
     let archive = Archive::open_dir(&dir)?;
     let samples = tempdir_in(&dir)?;

@@ -12,8 +12,8 @@ mod archive_cmds;
 use serde_json::json;
 use strata::archive::{self, CONFIG_FILE_NAME};
 use strata::codec::{self, CodecSpec, MeasurementReport};
-use strata::core::Profile;
 use strata::model::Timestamp;
+use strata::Profile;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -300,7 +300,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let path = config_path(g, file.as_deref());
             let config = archive::load_config(&path)?;
             let root = archive::resolve_root(&config, &path);
-            let layout = config.layout.resolve().map_err(strata::core::Error::from)?;
+            let layout = config.layout.resolve().map_err(strata::Error::from)?;
             let summary = format!(
                 "profile {}, layout {} ({}), {} quota rule(s), {} symbol(s), {} source(s), root {}",
                 config.profile,
@@ -336,7 +336,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if g.json {
                 out!("{}", serde_json::to_string_pretty(&config)?);
             } else {
-                print!("{}", strata::core::template::config_toml(&config));
+                print!("{}", strata::template::config_toml(&config));
             }
         }
     }

@@ -21,7 +21,7 @@ use strata_model::{SourceInfo, SourceRegistry, SymbolInfo, SymbolRegistry};
 
 use crate::layout::LayoutConfig;
 use crate::policy::{
-    ClassificationPolicy, IntegrityPolicy, QuotaRule, RegulatoryPreset, RetentionPolicy, TierName,
+    ClassificationPolicy, IntegrityChecks, QuotaRule, RegulatoryPreset, RetentionPolicy, TierName,
     Tiers,
 };
 use crate::profile::Profile;
@@ -204,7 +204,7 @@ pub struct Config {
     #[serde(default)]
     pub quotas: Vec<QuotaRule>,
     /// Integrity checks at write (INGEST-4).
-    pub integrity: IntegrityPolicy,
+    pub integrity: IntegrityChecks,
     /// Symbol registry entries (MODEL-3).
     #[serde(default)]
     pub symbols: Vec<SymbolInfo>,
@@ -246,7 +246,7 @@ impl Default for Config {
             classification: ClassificationPolicy::default(),
             compliance: ComplianceSettings::default(),
             quotas: Vec::new(),
-            integrity: IntegrityPolicy::default(),
+            integrity: IntegrityChecks::default(),
             symbols: Vec::new(),
             sources: Vec::new(),
         }

@@ -10,6 +10,8 @@
 //! - [`profile`]: Research, LowLatency and Archival defaults (POL-5).
 //! - [`config`]: the one config file, layered and validated with keyed errors (OPS-1).
 //! - [`template`]: the commented default config `strata init` writes.
+//! - `laws` (feature `laws`): the public test suites of the extension points (EXT-2) — naming,
+//!   quota, integrity, seal schedule and tier policy.
 //!
 //! ```
 //! use strata_core::config::{Config, ConfigFormat};
@@ -30,6 +32,8 @@
 //! ```
 
 pub mod config;
+#[cfg(feature = "laws")]
+pub mod laws;
 pub mod layout;
 pub mod policy;
 pub mod profile;

@@ -36,7 +36,8 @@ mod segment;
 pub use imports::{CommittedImport, HashingReader, ImportKey, Ledger};
 pub use lock::{LockHolder, WriterLock};
 pub use writer::{
-    AppendOptions, ImportEnd, ImportId, ImportStart, ImportTally, Ticket, Writer, WriterOptions,
+    AppendOptions, Components, ImportEnd, ImportId, ImportStart, ImportTally, Resolved, Ticket,
+    Writer, WriterOptions,
 };
 
 use std::path::PathBuf;
@@ -48,8 +49,8 @@ pub enum Error {
     /// A quota in HardLimit mode refuses the write; nothing of the batch was written.
     #[error("quota exceeded for {scope}: {limit_name} limit {limit}, used {used}; nothing of this batch was written, free space or raise the quota")]
     QuotaExceeded {
-        /// The quota's scope.
-        scope: strata_core::policy::QuotaScope,
+        /// The quota that refused, by name (its scope for a built-in rule: `symbol=AAPL`).
+        scope: String,
         /// Which limit.
         limit_name: &'static str,
         /// The limit.

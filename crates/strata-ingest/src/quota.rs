@@ -2,10 +2,13 @@
 //!
 //! The writer asks the ledger about a whole batch before it writes any of it, under the same lock
 //! that orders writes, so concurrent writers can never pass a HardLimit together. The decisions
-//! themselves are the pure [`strata_core::policy::QuotaRule::evaluate`].
+//! themselves are the pure [`QuotaPolicy::evaluate`] of each policy — the config's
+//! [`QuotaRule`](strata_core::policy::QuotaRule)s, or a caller's own.
+
+use std::sync::Arc;
 
 use chrono::NaiveDate;
-use strata_core::policy::{QuotaDecision, QuotaRule, QuotaSubject, QuotaUsage};
+use strata_core::policy::{QuotaDecision, QuotaPolicy, QuotaSubject, QuotaUsage};
 
 /// What the ledger decided for a batch that may be written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -21,7 +24,7 @@ pub struct Signals {
 /// Usage per quota rule, kept in step with what the writer writes.
 #[derive(Debug, Clone)]
 pub struct QuotaLedger {
-    rules: Vec<QuotaRule>,
+    rules: Vec<Arc<dyn QuotaPolicy>>,
     usage: Vec<QuotaUsage>,
     day: NaiveDate,
 }
@@ -37,7 +40,7 @@ pub struct Charge<'a> {
 
 impl QuotaLedger {
     /// A ledger for `rules`, starting from `usage` (one entry per rule, e.g. from the catalog).
-    pub fn new(rules: Vec<QuotaRule>, usage: Vec<QuotaUsage>, today: NaiveDate) -> Self {
+    pub fn new(rules: Vec<Arc<dyn QuotaPolicy>>, usage: Vec<QuotaUsage>, today: NaiveDate) -> Self {
         let usage = if usage.len() == rules.len() {
             usage
         } else {
@@ -51,8 +54,8 @@ impl QuotaLedger {
     }
 
     /// The rules and their current usage.
-    pub fn usage(&self) -> impl Iterator<Item = (&QuotaRule, &QuotaUsage)> {
-        self.rules.iter().zip(&self.usage)
+    pub fn usage(&self) -> impl Iterator<Item = (&dyn QuotaPolicy, &QuotaUsage)> {
+        self.rules.iter().map(|r| &**r).zip(&self.usage)
     }
 
     /// True when there is nothing to enforce.

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use strata_catalog::{Catalog, FileQuery, StatsAccumulator};
-use strata_core::layout::Layout;
-use strata_core::policy::{QuotaRule, QuotaSubject, QuotaUsage};
+use strata_core::layout::Naming;
+use strata_core::policy::{QuotaPolicy, QuotaSubject, QuotaUsage};
 use strata_model::{jsonl, AssetClass, SymbolRegistry};
 
 use crate::quarantine::Quarantine;
@@ -78,7 +78,7 @@ fn sidecar_of(path: &Path) -> PathBuf {
 /// segment number of every partition.
 pub fn recover(
     root: &Path,
-    layout: &Layout,
+    layout: &dyn Naming,
     ctx: &SealContext<'_>,
     quarantine: &mut Quarantine,
 ) -> Result<RecoveryReport> {
@@ -357,7 +357,7 @@ pub struct Repaired {
 /// Starting usage of each quota rule, from the files the catalog knows.
 pub fn usage_from_catalog(
     catalog: &Catalog,
-    rules: &[QuotaRule],
+    rules: &[std::sync::Arc<dyn QuotaPolicy>],
     symbols: &SymbolRegistry,
     today: NaiveDate,
 ) -> Result<Vec<QuotaUsage>> {

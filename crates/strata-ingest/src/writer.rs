@@ -25,7 +25,10 @@ use std::time::{Duration, Instant};
 
 use strata_catalog::{Catalog, StatsAccumulator};
 use strata_core::config::{Config, DurabilityMode};
-use strata_core::layout::{Layout, PartitionKey};
+use strata_core::layout::{Naming, PartitionKey};
+use strata_core::policy::{
+    IntegrityPolicy, QuotaPolicy, SealCause, SealRules, SealSchedule, SegmentFacts,
+};
 use strata_core::policy::{QuotaDecision, QuotaSubject, QuotaUsage};
 use strata_model::{jsonl, AssetClass, Event, EventKind, SymbolRegistry};
 
@@ -61,6 +64,65 @@ pub struct WriterOptions {
     /// How long to wait for another writer to let go of the archive's lock before failing with
     /// [`Error::Locked`] (zero: fail at once).
     pub lock_wait: Duration,
+    /// The pluggable decisions the writer makes; each left empty comes from the config.
+    pub components: Components,
+}
+
+/// The extension points a writer decides with (EXT-1, EXT-3). Each slot left `None` is filled
+/// from the config: the `[layout]` section, `[integrity]`, `[[quotas]]` and the `storage`
+/// size and age limits.
+#[derive(Debug, Clone, Default)]
+pub struct Components {
+    /// Partition key ↔ path (default: the config's layout).
+    pub naming: Option<Arc<dyn Naming>>,
+    /// What the writer accepts (default: the config's `[integrity]` checks).
+    pub integrity: Option<Arc<dyn IntegrityPolicy>>,
+    /// Quotas (default: the config's `[[quotas]]` rules).
+    pub quotas: Option<Vec<Arc<dyn QuotaPolicy>>>,
+    /// When open segments are sealed (default: `storage.max_file_bytes` and
+    /// `storage.max_file_age_secs`).
+    pub seal_schedule: Option<Arc<dyn SealSchedule>>,
+}
+
+impl Components {
+    /// Every slot filled: what the caller gave, the rest from `config`.
+    pub fn resolve(self, config: &Config) -> Result<Resolved> {
+        Ok(Resolved {
+            naming: match self.naming {
+                Some(naming) => naming,
+                None => Arc::new(config.layout.resolve()?),
+            },
+            integrity: self
+                .integrity
+                .unwrap_or_else(|| Arc::new(config.integrity.clone())),
+            quotas: self.quotas.unwrap_or_else(|| {
+                config
+                    .quotas
+                    .iter()
+                    .map(|rule| Arc::new(rule.clone()) as Arc<dyn QuotaPolicy>)
+                    .collect()
+            }),
+            seal_schedule: self.seal_schedule.unwrap_or_else(|| {
+                Arc::new(SealRules {
+                    max_file_bytes: config.storage.max_file_bytes,
+                    max_file_age: Duration::from_secs(config.storage.max_file_age_secs),
+                })
+            }),
+        })
+    }
+}
+
+/// [`Components`] with every slot filled.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Partition key ↔ path.
+    pub naming: Arc<dyn Naming>,
+    /// What the writer accepts.
+    pub integrity: Arc<dyn IntegrityPolicy>,
+    /// Quotas.
+    pub quotas: Vec<Arc<dyn QuotaPolicy>>,
+    /// When open segments are sealed.
+    pub seal_schedule: Arc<dyn SealSchedule>,
 }
 
 /// How a batch is checked.
@@ -230,7 +292,9 @@ struct Inner {
     root: PathBuf,
     hot: PathBuf,
     config: Config,
-    layout: Layout,
+    naming: Arc<dyn Naming>,
+    integrity: Arc<dyn IntegrityPolicy>,
+    seal_schedule: Arc<dyn SealSchedule>,
     symbols: SymbolRegistry,
     state: Mutex<State>,
     commit_lock: Mutex<()>,
@@ -254,7 +318,12 @@ struct Inner {
     imports: Mutex<Ledger>,
     /// Set by the first failed fsync of a commit (see [`Error::SyncFailed`]).
     failed_sync: Mutex<Option<String>>,
+    /// Told of every advance of the durable watermark and of a failed commit.
+    durable_listeners: Mutex<Vec<DurableListener>>,
 }
+
+/// A callback [`Writer::on_durable`] registers.
+type DurableListener = Box<dyn Fn(Ticket, Option<&str>) + Send + Sync>;
 
 impl State {
     /// Takes the open segment of `stem` out for sealing: its bytes go to the OS now, and the
@@ -487,14 +556,25 @@ fn same_stream(a: &Event, b: &Event) -> bool {
 
 /// Appends one encoded event to its open segment, handing the buffer to the OS when it is full;
 /// true when the segment reached `max_bytes` (to be sealed for size).
-fn append_line(segment: &mut Segment, line: &[u8], event: &Event, max_bytes: u64) -> Result<bool> {
+fn append_line(
+    segment: &mut Segment,
+    line: &[u8],
+    event: &Event,
+    schedule: &dyn SealSchedule,
+) -> Result<bool> {
     segment.buf.extend_from_slice(line);
     segment.len += line.len() as u64;
     segment.stats.add(event);
     if segment.buf.len() >= BUFFER_BYTES {
         segment.drain()?;
     }
-    Ok(segment.len >= max_bytes)
+    // On the append path the schedule decides by size (the clock is read on the periodic check).
+    let facts = SegmentFacts {
+        bytes: segment.len,
+        events: segment.stats.event_count(),
+        open_for: None,
+    };
+    Ok(schedule.decide(&facts).is_some())
 }
 
 /// `configured`, kept within a fifth of the process's soft open-file limit (`ulimit -n`, read from
@@ -547,7 +627,12 @@ impl Writer {
         catalog: Arc<Catalog>,
         options: WriterOptions,
     ) -> Result<Writer> {
-        let layout = config.layout.resolve()?;
+        let Resolved {
+            naming,
+            integrity,
+            quotas,
+            seal_schedule,
+        } = options.components.clone().resolve(&config)?;
         let (symbols, _sources) = config
             .registries()
             .map_err(|e| Error::Config(e.to_string()))?;
@@ -572,7 +657,7 @@ impl Writer {
             next_segment_no,
             notes: hot_notes,
             ..
-        } = recovery::recover(root, &layout, &seal_ctx, &mut quarantine)?;
+        } = recovery::recover(root, &*naming, &seal_ctx, &mut quarantine)?;
         let mut notes = staged_notes;
         notes.extend(hot_notes);
 
@@ -584,8 +669,8 @@ impl Writer {
         );
         let today = started.1.date_naive();
         let ledger = crate::quota::QuotaLedger::new(
-            config.quotas.clone(),
-            recovery::usage_from_catalog(&catalog, &config.quotas, &symbols, today)?,
+            quotas.clone(),
+            recovery::usage_from_catalog(&catalog, &quotas, &symbols, today)?,
             today,
         );
         let report = SessionReport {
@@ -605,7 +690,9 @@ impl Writer {
         let inner = Arc::new(Inner {
             root: root.to_path_buf(),
             hot,
-            layout,
+            naming,
+            integrity,
+            seal_schedule,
             symbols,
             state: Mutex::new(State {
                 last_ticket: 0,
@@ -639,6 +726,7 @@ impl Writer {
             lock: Mutex::new(Some(writer_lock)),
             imports: Mutex::new(imports),
             failed_sync: Mutex::new(None),
+            durable_listeners: Mutex::new(Vec::new()),
             config,
         });
         let writer = Writer { inner };
@@ -652,11 +740,15 @@ impl Writer {
         } else {
             Duration::from_secs(1)
         };
+        let age_check = inner
+            .seal_schedule
+            .check_every()
+            .min(Duration::from_secs(1));
         let weak = Arc::downgrade(inner);
         let wake = Arc::clone(&inner.wake);
         let handle = std::thread::Builder::new()
             .name("strata-group-commit".into())
-            .spawn(move || committer_loop(&wake, weak, interval, commits))
+            .spawn(move || committer_loop(&wake, weak, interval, age_check, commits))
             .map_err(io_err(root))?;
         *lock(&inner.committer) = Some(handle);
         Ok(writer)
@@ -849,7 +941,7 @@ impl Writer {
                 }
             };
             let route = self.enter_route(st, event, placement, staged, &mut to_seal)?;
-            let policy = &inner.config.integrity;
+            let policy = &*inner.integrity;
             let start = if i == 0 { 0 } else { ends[i - 1] };
             let line = &lines[start..ends[i]];
             let verdict = st.streams_mut(staged).routes[route].checks.check_encoded(
@@ -860,17 +952,12 @@ impl Writer {
             );
             match verdict {
                 Err(rejection) => {
-                    let class = match rejection {
-                        Rejection::Invalid(_) => "invalid",
-                        Rejection::OutOfOrder { .. } => {
-                            outcome.out_of_order += 1;
-                            "out_of_order"
-                        }
-                        Rejection::Duplicate => {
-                            outcome.duplicates += 1;
-                            "duplicate"
-                        }
-                    };
+                    match rejection {
+                        Rejection::OutOfOrder { .. } => outcome.out_of_order += 1,
+                        Rejection::Duplicate => outcome.duplicates += 1,
+                        _ => {}
+                    }
+                    let class = rejection.class();
                     st.reject(
                         staged,
                         class,
@@ -887,7 +974,7 @@ impl Writer {
                 Ok(None) => {}
             }
             let stem: &str = &placement.stem;
-            let max_bytes = inner.config.storage.max_file_bytes;
+            let schedule = &*inner.seal_schedule;
             // Staged events get no ticket: they are stored when their import is committed,
             // and the durable watermark only ever covers stored events.
             let ticketed = u64::from(!staged);
@@ -899,7 +986,7 @@ impl Writer {
             let appended = match st.segments_for(staged).get_mut(stem) {
                 Some(segment) if segment.file.is_some() => {
                     segment.last_used = clock;
-                    Some(append_line(segment, line, event, max_bytes)?)
+                    Some(append_line(segment, line, event, schedule)?)
                 }
                 _ => None,
             };
@@ -910,10 +997,10 @@ impl Writer {
                     // Closing another file first if the bound is reached.
                     st.make_room()?;
                     if !parked {
-                        let key = inner.layout.key_for_event(
+                        let key = inner.naming.key_for_event(
                             event,
                             Some(st.streams(staged).routes[route].asset_class),
-                            inner.layout.granularity(),
+                            inner.naming.granularity(),
                         );
                         let segment = self.open_segment(st, stem, key, staged)?;
                         st.segments_for(staged).insert(stem.to_string(), segment);
@@ -930,7 +1017,7 @@ impl Writer {
                     let Some(segment) = st.segments_for(staged).get_mut(stem) else {
                         return Err(Error::Config(format!("segment {stem} vanished")));
                     };
-                    append_line(segment, line, event, max_bytes)?
+                    append_line(segment, line, event, schedule)?
                 }
             };
             st.last_ticket += ticketed;
@@ -991,10 +1078,10 @@ impl Writer {
             .or(hint)
             .unwrap_or(AssetClass::Other);
         let key = inner
-            .layout
-            .key_for_event(event, Some(asset_class), inner.layout.granularity());
+            .naming
+            .key_for_event(event, Some(asset_class), inner.naming.granularity());
         let stem = inner
-            .layout
+            .naming
             .render(&key)
             .map_err(|e| format!("cannot place event: {e}"))?;
         if stem.len() > MAX_STEM_BYTES {
@@ -1006,7 +1093,7 @@ impl Writer {
             ));
         }
         let range = inner
-            .layout
+            .naming
             .time_range(&key)
             .map(|r| r.start.as_nanos()..r.end.as_nanos())
             .unwrap_or(i64::MIN..i64::MAX);
@@ -1070,7 +1157,7 @@ impl Writer {
     ) -> Result<Segment> {
         // A file's partition holds only what its layout partitions by: a venue, symbol or
         // source the path does not encode is listed in the file's statistics instead.
-        let partition = self.inner.layout.project(&partition);
+        let partition = self.inner.naming.project(&partition);
         let no = st.next_segment_no.entry(stem.to_string()).or_insert(1);
         let seg_no = *no;
         *no += 1;
@@ -1173,13 +1260,22 @@ impl Writer {
                 .try_for_each(|file| file.sync_data().map_err(io_err(&inner.hot)))
                 .and_then(|()| dirs.iter().try_for_each(|dir| crate::seal::sync_dir(dir)));
             if let Err(e) = synced {
-                lock(&inner.failed_sync).get_or_insert(e.to_string());
+                let message = e.to_string();
+                lock(&inner.failed_sync).get_or_insert(message.clone());
+                for listener in lock(&inner.durable_listeners).iter() {
+                    listener(self.durable_watermark(), Some(&message));
+                }
                 return Err(e);
             }
         }
         if inner.durable.fetch_max(watermark, Ordering::AcqRel) < watermark {
-            let _g = lock(&inner.durable_mutex);
-            inner.durable_changed.notify_all();
+            {
+                let _g = lock(&inner.durable_mutex);
+                inner.durable_changed.notify_all();
+            }
+            for listener in lock(&inner.durable_listeners).iter() {
+                listener(watermark, None);
+            }
         }
         Ok(watermark)
     }
@@ -1193,6 +1289,19 @@ impl Writer {
     /// The highest ticket known durable.
     pub fn durable_watermark(&self) -> Ticket {
         self.inner.durable.load(Ordering::Acquire)
+    }
+
+    /// Calls `listener` with the new watermark each time the durable watermark advances, and
+    /// with the watermark and the error when a commit's fsync fails (after which nothing more
+    /// becomes durable in this session, see [`Error::SyncFailed`]). It runs on the committing
+    /// thread, under a lock: it must return at once (send on a channel, wake a task). It is
+    /// called first with the watermark as it is now. This is how an async handle awaits
+    /// durability without a blocked thread per waiter.
+    pub fn on_durable(&self, listener: impl Fn(Ticket, Option<&str>) + Send + Sync + 'static) {
+        let mut listeners = lock(&self.inner.durable_listeners);
+        let failed = lock(&self.inner.failed_sync).clone();
+        listener(self.durable_watermark(), failed.as_deref());
+        listeners.push(Box::new(listener));
     }
 
     /// Blocks until `ticket` is durable or `timeout` passes; true when durable.
@@ -1228,28 +1337,40 @@ impl Writer {
         self.inner.sealer.backlog()
     }
 
-    /// Seals segments open longer than `storage.max_file_age_secs`.
+    /// Seals the open segments the seal schedule says to seal now that their age is known (by
+    /// default: open longer than `storage.max_file_age_secs`).
     pub fn seal_aged(&self) -> Result<usize> {
-        let max_age = Duration::from_secs(self.inner.config.storage.max_file_age_secs);
-        let aged: Vec<Segment> = {
+        let schedule = &*self.inner.seal_schedule;
+        let aged: Vec<(Segment, SealReason)> = {
             let mut st = lock(&self.inner.state);
-            let stems: Vec<String> = st
+            let due: Vec<(String, SealReason)> = st
                 .segments
                 .iter()
-                .filter(|(_, s)| s.opened.elapsed() >= max_age)
-                .map(|(k, _)| k.clone())
+                .filter_map(|(stem, s)| {
+                    let facts = SegmentFacts {
+                        bytes: s.len,
+                        events: s.stats.event_count(),
+                        open_for: Some(s.opened.elapsed()),
+                    };
+                    let decision = schedule.decide(&facts)?;
+                    let reason = match decision.cause {
+                        SealCause::Size => SealReason::Size,
+                        SealCause::Age => SealReason::Age,
+                    };
+                    Some((stem.clone(), reason))
+                })
                 .collect();
             let mut out = Vec::new();
-            for stem in stems {
-                if let Some(seg) = st.retire(&stem, false, SealReason::Age, self.syncs())? {
-                    out.push(seg);
+            for (stem, reason) in due {
+                if let Some(seg) = st.retire(&stem, false, reason, self.syncs())? {
+                    out.push((seg, reason));
                 }
             }
             out
         };
         let n = aged.len();
-        for segment in aged {
-            self.seal_segment(segment, SealReason::Age)?;
+        for (segment, reason) in aged {
+            self.seal_segment(segment, reason)?;
         }
         Ok(n)
     }
@@ -1672,7 +1793,13 @@ impl Wake {
     }
 }
 
-fn committer_loop(wake: &Wake, weak: Weak<Inner>, interval: Duration, commits: bool) {
+fn committer_loop(
+    wake: &Wake,
+    weak: Weak<Inner>,
+    interval: Duration,
+    age_check: Duration,
+    commits: bool,
+) {
     let mut last_age_check = Instant::now();
     let mut last_checkpoint = Instant::now();
     while wake.sleep(interval) {
@@ -1687,7 +1814,7 @@ fn committer_loop(wake: &Wake, weak: Weak<Inner>, interval: Duration, commits: b
                 tracing::error!(target: "strata::ingest", "group commit failed: {e}");
             }
         }
-        if last_age_check.elapsed() >= Duration::from_secs(1) {
+        if last_age_check.elapsed() >= age_check {
             last_age_check = Instant::now();
             if let Err(e) = writer.seal_aged() {
                 tracing::error!(target: "strata::ingest", "sealing aged segments failed: {e}");

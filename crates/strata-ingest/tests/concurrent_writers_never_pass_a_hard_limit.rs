@@ -66,7 +66,7 @@ proptest! {
                         match writer.append_batch(&batch) {
                             Ok(outcome) => accepted += outcome.accepted,
                             Err(Error::QuotaExceeded { scope, limit_name, .. }) => {
-                                assert_eq!(scope, QuotaScope::Symbol("AAA".into()));
+                                assert_eq!(scope, "symbol=AAA");
                                 assert!(["max_bytes", "max_events_per_day"].contains(&limit_name));
                             }
                             Err(other) => panic!("unexpected error {other}"),

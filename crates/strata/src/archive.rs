@@ -7,13 +7,17 @@ use std::sync::Arc;
 
 use strata_catalog::Catalog;
 use strata_core::config::{Config, ConfigFormat};
+use strata_core::layout::Naming;
+use strata_core::policy::TierPolicy;
 use strata_core::template::config_toml;
 use strata_core::Profile;
 use strata_import::{Format, ImportOptions, ImportSummary, Record, Rejected};
 use strata_ingest::{
     AppendOptions, CommittedImport, HashingReader, ImportEnd, ImportId, ImportKey, ImportStart,
-    ImportTally, Writer, WriterOptions,
+    ImportTally, Resolved, Writer, WriterOptions,
 };
+
+use crate::builder::ArchiveBuilder;
 
 use crate::{Error, Result};
 
@@ -138,6 +142,9 @@ pub struct Archive {
     root: PathBuf,
     config: Config,
     catalog: Arc<Catalog>,
+    /// The extension points, every slot filled (from the builder or the config).
+    components: Resolved,
+    tier_policy: Arc<dyn TierPolicy>,
     /// Set (by a signal handler, say) to stop imports between records.
     stop: Option<Arc<AtomicBool>>,
 }
@@ -191,16 +198,41 @@ impl FileImport {
 }
 
 impl Archive {
+    /// A builder for the archive in `dir`, with a slot per extension point (EXT-3): what is left
+    /// empty comes from the config (the folder's `strata.toml`, or the one given).
+    pub fn builder(dir: &Path) -> ArchiveBuilder {
+        ArchiveBuilder::new(dir)
+    }
+
     /// Opens the archive at `root` with `config` (the root is created if needed), and writes the
-    /// source and symbol registries into `_catalog/`.
+    /// source and symbol registries into `_catalog/`. Every extension point comes from the
+    /// config; see [`Archive::builder`] to plug in others.
     pub fn open(root: &Path, config: Config) -> Result<Archive> {
-        std::fs::create_dir_all(root).map_err(io(root))?;
-        let catalog = Arc::new(Catalog::open(root)?);
-        catalog.write_registries(&config.sources, &config.symbols)?;
+        Archive::builder(root).config(config).open()
+    }
+
+    /// The archive from its resolved parts (the builder's last step).
+    pub(crate) fn assemble(
+        root: &Path,
+        config: Config,
+        components: Resolved,
+        tier_policy: Arc<dyn TierPolicy>,
+        read_only: bool,
+    ) -> Result<Archive> {
+        let catalog = if read_only {
+            Catalog::open_read_only(root)?
+        } else {
+            std::fs::create_dir_all(root).map_err(io(root))?;
+            let catalog = Catalog::open(root)?;
+            catalog.write_registries(&config.sources, &config.symbols)?;
+            catalog
+        };
         Ok(Archive {
             root: root.to_path_buf(),
             config,
-            catalog,
+            catalog: Arc::new(catalog),
+            components,
+            tier_policy,
             stop: None,
         })
     }
@@ -216,13 +248,7 @@ impl Archive {
     /// is created or written and no lock is taken, so it works on an archive the user can only
     /// read and beside a running writer.
     pub fn open_read_only(root: &Path, config: Config) -> Result<Archive> {
-        let catalog = Arc::new(Catalog::open_read_only(root)?);
-        Ok(Archive {
-            root: root.to_path_buf(),
-            config,
-            catalog,
-            stop: None,
-        })
+        Archive::builder(root).config(config).read_only().open()
     }
 
     /// [`Archive::open_read_only`] for the archive in `dir` (its `strata.toml` when there is one).
@@ -235,15 +261,9 @@ impl Archive {
     /// (see [`Catalog::open_for_rebuild`]); returns where it went.
     pub fn open_for_rebuild(root: &Path, config: Config) -> Result<(Archive, Option<PathBuf>)> {
         let (catalog, aside) = Catalog::open_for_rebuild(root)?;
-        Ok((
-            Archive {
-                root: root.to_path_buf(),
-                config,
-                catalog: Arc::new(catalog),
-                stop: None,
-            },
-            aside,
-        ))
+        let mut archive = Archive::builder(root).config(config).read_only().open()?;
+        archive.catalog = Arc::new(catalog);
+        Ok((archive, aside))
     }
 
     /// Imports check `flag` between records: once it is set, the import in progress stops
@@ -268,8 +288,35 @@ impl Archive {
         &self.catalog
     }
 
-    /// Opens a writer session on the hot tier (recovering what a crash left first).
-    pub fn writer(&self, options: WriterOptions) -> Result<Writer> {
+    /// The naming its files are laid out by.
+    pub fn naming(&self) -> &Arc<dyn Naming> {
+        &self.components.naming
+    }
+
+    /// Its extension points, every slot filled.
+    pub fn components(&self) -> &Resolved {
+        &self.components
+    }
+
+    /// Where its stored files belong (the config's retention table, unless the builder was
+    /// given another policy).
+    pub fn tier_policy(&self) -> &Arc<dyn TierPolicy> {
+        &self.tier_policy
+    }
+
+    /// Opens a writer session on the hot tier (recovering what a crash left first), with the
+    /// archive's components (a slot `options.components` fills wins).
+    pub fn writer(&self, mut options: WriterOptions) -> Result<Writer> {
+        let slots = &mut options.components;
+        let ours = &self.components;
+        slots.naming.get_or_insert_with(|| Arc::clone(&ours.naming));
+        slots
+            .integrity
+            .get_or_insert_with(|| Arc::clone(&ours.integrity));
+        slots.quotas.get_or_insert_with(|| ours.quotas.clone());
+        slots
+            .seal_schedule
+            .get_or_insert_with(|| Arc::clone(&ours.seal_schedule));
         Ok(Writer::open(
             &self.root,
             self.config.clone(),

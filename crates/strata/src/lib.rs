@@ -3,7 +3,10 @@
 //! The facade: it re-exports the crates below and wires them together.
 //!
 //! - [`model`] ([`strata_model`]): events, exact decimals, registries, the JSONL form.
-//! - [`core`] ([`strata_core`]): layouts, policies, profiles, the config file.
+//! - [`strata_core`], whose modules are re-exported here: [`layout`] (the `Naming` extension
+//!   point and the built-in layouts), [`policy`] (integrity, quota, tier and seal-schedule
+//!   extension points with their built-ins), [`profile`], [`config`], [`template`]. (Not as
+//!   `core`, which would shadow the standard library's `core` for `use strata::*`.)
 //! - [`codec`] ([`strata_codec`]): none / gzip / zstd / LZ4 codecs, sniffing, the codec advisor.
 //! - [`backend`] ([`strata_backend`]): `file://`, `memory://` and (feature `s3`) `s3://` storage.
 //! - [`catalog`] ([`strata_catalog`]): sidecar manifests, checksums, the SQLite index.
@@ -11,21 +14,26 @@
 //! - [`ingest`] ([`strata_ingest`]): the hot-tier writer, recovery and sealing.
 //! - [`archive`]: an archive folder — init, config, and [`archive::Archive`], which opens it
 //!   (with the built-in defaults when it has no config), hands out writers and imports files.
+//! - [`builder`]: [`archive::Archive::builder`], a typed slot per extension point (EXT-3).
+//! - [`service`]: [`service::AsyncWriter`], the tokio handle for services (EXT-4).
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
-//! let archive = strata::archive::init(dir.path(), strata::core::Profile::Research, false)?;
+//! let archive = strata::archive::init(dir.path(), strata::Profile::Research, false)?;
 //! let config = strata::archive::load_config(&archive.config_path)?;
-//! assert_eq!(config.profile, strata::core::Profile::Research);
+//! assert_eq!(config.profile, strata::Profile::Research);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod archive;
+pub mod builder;
+pub mod service;
 
 pub use strata_backend as backend;
 pub use strata_catalog as catalog;
 pub use strata_codec as codec;
-pub use strata_core as core;
+pub use strata_core;
+pub use strata_core::{config, layout, policy, profile, template, Config, Profile};
 pub use strata_import as import;
 pub use strata_ingest as ingest;
 pub use strata_model as model;
@@ -37,6 +45,9 @@ pub enum Error {
     /// A config file cannot be used.
     #[error(transparent)]
     Config(#[from] strata_core::ConfigError),
+    /// The layout cannot be built: an unknown or refused naming, say.
+    #[error(transparent)]
+    Layout(#[from] strata_core::layout::LayoutError),
     /// A file operation failed on a path.
     #[error("{path}: {source}")]
     Io {
@@ -48,6 +59,9 @@ pub enum Error {
     /// The writer failed.
     #[error(transparent)]
     Ingest(#[from] strata_ingest::Error),
+    /// The async handle could not get an answer ([`service::AsyncWriter`]).
+    #[error("{0}")]
+    Async(String),
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] strata_catalog::Error),

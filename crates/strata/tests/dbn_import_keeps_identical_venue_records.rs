@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use strata::archive::Archive;
-use strata::core::config::Config;
+use strata::config::Config;
 use strata::import::{Format, ImportOptions};
 use strata::ingest::{reader, WriterOptions};
 use strata::model::{BookAction, Event, Payload};

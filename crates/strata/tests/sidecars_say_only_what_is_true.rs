@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use strata::archive::Archive;
 use strata::catalog::{read_sidecar, sidecar_path_for, FileManifest};
-use strata::core::config::Config;
-use strata::core::layout::NamingConvention;
+use strata::config::Config;
 use strata::import::{Format, ImportOptions};
 use strata::ingest::{reader, WriterOptions};
+use strata::layout::NamingConvention;
 use strata::model::{AssetClass, EventKind};
 
 fn spy_cut() -> PathBuf {
@@ -23,7 +23,7 @@ fn spy_cut() -> PathBuf {
 
 fn import(root: &Path, naming: NamingConvention) -> Vec<(String, FileManifest)> {
     let mut config = Config::default();
-    config.layout.naming = Some(naming);
+    config.layout.naming = Some(naming.into());
     let archive = Archive::open(root, config).unwrap();
     let writer = archive.writer(WriterOptions::default()).unwrap();
     let done = archive
@@ -120,7 +120,7 @@ fn futures_contracts_join_the_symbol_registry_and_their_files_are_futures() {
     let root = dir.path().join("archive");
     let zip = write_futures_zip(dir.path());
     let mut config = Config::default();
-    config.layout.naming = Some(NamingConvention::ByAssetClass);
+    config.layout.naming = Some(NamingConvention::ByAssetClass.into());
     let archive = Archive::open(&root, config).unwrap();
     let writer = archive.writer(WriterOptions::default()).unwrap();
     let done = archive

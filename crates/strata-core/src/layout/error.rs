@@ -32,6 +32,28 @@ pub enum LayoutError {
         reason: String,
     },
 
+    /// `naming` names neither a built-in convention nor a registered naming extension.
+    #[error(
+        "no naming `{name}`: the built-in conventions are flat by_symbol by_date by_type \
+         by_source by_asset_class hierarchical canonical, and the registered extensions are: \
+         {registered}"
+    )]
+    UnknownNaming {
+        /// The name config gave.
+        name: String,
+        /// The extensions registered, space-separated (`none` when none is).
+        registered: String,
+    },
+
+    /// A naming extension cannot be registered or refuses its settings.
+    #[error("naming extension `{name}`: {reason}")]
+    Extension {
+        /// The extension's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A partition key lacks a field the layout writes into its paths.
     #[error("cannot render a path for layout `{layout}`: the partition key has no {field}")]
     MissingField {

@@ -171,7 +171,7 @@ pub fn unescape_segment(segment: &str) -> Result<String, LayoutError> {
 
 /// A value as one or more path segments: one escaped segment, or when that would exceed
 /// [`MAX_SEGMENT_BYTES`], pieces escaped on their own with [`CONTINUATION`] on all but the last.
-pub(crate) fn value_segments(value: &str) -> Vec<String> {
+pub fn value_segments(value: &str) -> Vec<String> {
     let escaped = escape_segment(value);
     if escaped.len() <= MAX_SEGMENT_BYTES {
         return vec![escaped];
@@ -201,7 +201,7 @@ pub(crate) fn value_segments(value: &str) -> Vec<String> {
 /// Reverses [`value_segments`]: `pieces` are consecutive levels, all but the last ending in
 /// [`CONTINUATION`]. Rejects any split other than the one [`value_segments`] makes, so one
 /// value has exactly one path.
-pub(crate) fn value_from_segments(pieces: &[&str]) -> Result<String, LayoutError> {
+pub fn value_from_segments(pieces: &[&str]) -> Result<String, LayoutError> {
     let mut value = String::new();
     let last = pieces.len().saturating_sub(1);
     for (i, piece) in pieces.iter().enumerate() {

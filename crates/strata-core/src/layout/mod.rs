@@ -18,6 +18,8 @@
 //! - [`adaptive`]: [`AdaptiveGranularity`] picks hourly, daily or monthly files from an event
 //!   rate, with its reason (LAYOUT-5).
 //! - [`key`]: the [`PartitionKey`] a path encodes.
+//! - [`naming`]: the [`Naming`] trait (EXT-1) that [`Layout`] implements, and the
+//!   [`NamingRegistry`] through which a config file names an extension.
 //! - [`resolved`]: the checked [`Layout`]: `project`, `render`, `parse`, `time_range`.
 //! - [`settings`]: [`LayoutConfig`], the `[layout]` section of the config file.
 //! - [`error`]: [`LayoutError`], the one error type here.
@@ -51,6 +53,7 @@ pub mod adaptive;
 pub mod error;
 pub mod escape;
 pub mod key;
+pub mod naming;
 pub mod period;
 pub mod resolved;
 pub mod scheme;
@@ -60,14 +63,16 @@ pub mod settings;
 pub use adaptive::{AdaptiveGranularity, GranularityChoice};
 pub use error::LayoutError;
 pub use escape::{
-    escape_segment, unescape_segment, CONTINUATION, KNOWN_EXTENSIONS, MAX_SEGMENT_BYTES,
+    escape_segment, unescape_segment, value_from_segments, value_segments, CONTINUATION,
+    KNOWN_EXTENSIONS, MAX_SEGMENT_BYTES,
 };
 pub use key::PartitionKey;
+pub use naming::{Naming, NamingFactory, NamingRegistry};
 pub use period::{Granularity, Period};
 pub use resolved::Layout;
 pub use scheme::{Dimension, NamingConvention, Partitioning, PathStyle, Scheme};
 pub use session::{SessionSplit, TradingSession};
-pub use settings::LayoutConfig;
+pub use settings::{LayoutConfig, NamingChoice};
 
 #[cfg(test)]
 mod tests;

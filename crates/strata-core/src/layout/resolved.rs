@@ -84,7 +84,17 @@ impl Layout {
 
     /// The layout config settings describe, checked.
     pub fn from_config(config: &LayoutConfig) -> Result<Layout, LayoutError> {
-        let scheme = match (config.naming, &config.partitioning) {
+        let naming = match &config.naming {
+            Some(super::NamingChoice::Extension(name)) => {
+                return Err(LayoutError::UnknownNaming {
+                    name: name.clone(),
+                    registered: "none".into(),
+                })
+            }
+            Some(super::NamingChoice::Convention(convention)) => Some(*convention),
+            None => None,
+        };
+        let scheme = match (naming, &config.partitioning) {
             (Some(_), Some(_)) => {
                 return Err(LayoutError::InvalidConfig {
                     key: "partitioning",
@@ -107,7 +117,7 @@ impl Layout {
     /// The config settings of this layout.
     pub fn to_config(&self) -> LayoutConfig {
         let (naming, partitioning) = match &self.scheme {
-            Scheme::Naming(naming) => (Some(*naming), None),
+            Scheme::Naming(naming) => (Some((*naming).into()), None),
             Scheme::Partitioned(partitioning) => (None, Some(partitioning.clone())),
         };
         LayoutConfig {

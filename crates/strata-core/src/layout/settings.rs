@@ -38,9 +38,10 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayoutConfig {
-    /// A fixed naming convention; by_symbol when neither this nor `partitioning` is set.
+    /// A fixed naming convention, or the name of a registered naming extension; by_symbol when
+    /// neither this nor `partitioning` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub naming: Option<NamingConvention>,
+    pub naming: Option<NamingChoice>,
     /// An ordered list of dimensions, instead of a naming convention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitioning: Option<Partitioning>,
@@ -55,14 +56,63 @@ pub struct LayoutConfig {
     pub adaptive: Option<AdaptiveGranularity>,
 }
 
+/// What `naming` names: a built-in convention, or a naming registered by name (see
+/// [`NamingRegistry`](super::NamingRegistry)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NamingChoice {
+    /// One of the eight built-in conventions.
+    Convention(NamingConvention),
+    /// The name a naming extension was registered under.
+    Extension(String),
+}
+
+impl From<NamingConvention> for NamingChoice {
+    fn from(convention: NamingConvention) -> Self {
+        NamingChoice::Convention(convention)
+    }
+}
+
 impl LayoutConfig {
-    /// The checked layout these settings describe.
+    /// The checked built-in layout these settings describe; an error when `naming` names an
+    /// extension (resolve those with a [`NamingRegistry`](super::NamingRegistry)).
     pub fn resolve(&self) -> Result<Layout, LayoutError> {
         Layout::from_config(self)
     }
 
-    /// Checks the settings describe a layout; the error names the setting at fault.
+    /// The extension `naming` names, if it names one.
+    pub fn extension(&self) -> Option<&str> {
+        match &self.naming {
+            Some(NamingChoice::Extension(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Checks the settings describe a layout; the error names the setting at fault. A naming
+    /// extension is checked for its name's shape here and for its registration when the archive
+    /// opens (only the program that registers it knows it).
     pub fn validate(&self) -> Result<(), LayoutError> {
-        self.resolve().map(|_| ())
+        match self.extension() {
+            Some(name) => {
+                let shaped = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if !shaped {
+                    return Err(LayoutError::UnknownNaming {
+                        name: name.to_string(),
+                        registered: "none".into(),
+                    });
+                }
+                if self.partitioning.is_some() {
+                    return Err(LayoutError::InvalidConfig {
+                        key: "partitioning",
+                        reason: "set either `naming` or `partitioning`, not both".into(),
+                    });
+                }
+                Ok(())
+            }
+            None => self.resolve().map(|_| ()),
+        }
     }
 }

@@ -595,7 +595,7 @@ fn layout() -> impl Strategy<Value = Layout> {
                 ..LayoutConfig::default()
             };
             match scheme {
-                Scheme::Naming(naming) => config.naming = Some(naming),
+                Scheme::Naming(naming) => config.naming = Some(naming.into()),
                 Scheme::Partitioned(mut p) => {
                     if granularity == Granularity::None {
                         p.dimensions.retain(|d| *d != Dimension::Date);

@@ -7,17 +7,30 @@
 //! - [`regulatory`]: SEC 17a-4, MiFID II and FINRA presets and their retention table (POL-3).
 //! - [`quota`]: quotas per scope and what an incoming write meets (QUOTA-1, QUOTA-2).
 //! - [`integrity`]: what the writer checks before it accepts an event (INGEST-4).
+//! - [`placement`]: where a stored file belongs and what to do about it (TIER-1, POL-2).
+//! - [`seal`]: when an open hot-tier segment is sealed (INGEST-1).
+//!
+//! Each decision is an extension point (EXT-1), a trait whose built-in is the config's data:
+//! [`IntegrityPolicy`] ([`IntegrityChecks`]), [`QuotaPolicy`] ([`QuotaRule`]), [`TierPolicy`]
+//! ([`RetentionPlacement`]) and [`SealSchedule`] ([`SealRules`]). Their laws are in
+//! `strata_core::laws` (feature `laws`).
 
 pub mod classification;
 pub mod integrity;
+pub mod placement;
 pub mod quota;
 pub mod regulatory;
 pub mod retention;
+pub mod seal;
 pub mod tier;
 
 pub use classification::{Classification, ClassificationPolicy};
-pub use integrity::IntegrityPolicy;
-pub use quota::{EnforcementMode, QuotaDecision, QuotaRule, QuotaScope, QuotaSubject, QuotaUsage};
+pub use integrity::{IntegrityChecks, IntegrityPolicy};
+pub use placement::{FileFacts, RetentionPlacement, TierAction, TierPolicy};
+pub use quota::{
+    EnforcementMode, QuotaDecision, QuotaPolicy, QuotaRule, QuotaScope, QuotaSubject, QuotaUsage,
+};
 pub use regulatory::{DataCategory, RegulatoryPreset, RetentionRequirement};
 pub use retention::{ArchiveRetention, Placement, RetentionPolicy, RetentionRule};
+pub use seal::{SealCause, SealDecision, SealRules, SealSchedule, SegmentFacts};
 pub use tier::{FileFormat, TierDefinition, TierName, Tiers};

@@ -117,8 +117,8 @@ pub enum QuotaDecision {
     },
     /// Over a limit in HardLimit mode: refuse.
     Refuse {
-        /// The scope.
-        scope: QuotaScope,
+        /// The quota that refuses, by its [`QuotaPolicy::name`] (`symbol=AAPL`).
+        scope: String,
         /// Which limit (`max_bytes`, `max_files`, `max_events_per_day`).
         limit_name: &'static str,
         /// The limit.
@@ -126,6 +126,37 @@ pub enum QuotaDecision {
         /// Usage before the write.
         used: u64,
     },
+}
+
+/// A quota (QUOTA-1, QUOTA-2, EXT-1): which writes it counts, and what a write adding
+/// `incoming` to a scope that holds `used` meets. Pure: the writer keeps each policy's usage
+/// (charged only for writes that are not refused) and asks.
+///
+/// The built-in is [`QuotaRule`] (the `[[quotas]]` entries of the config, in four modes); the
+/// laws are in `strata_core::laws::quota` (feature `laws`).
+pub trait QuotaPolicy: fmt::Debug + Send + Sync {
+    /// A short name for reports and refusals (`symbol=AAPL`).
+    fn name(&self) -> String;
+
+    /// True when the policy counts this write.
+    fn applies_to(&self, subject: &QuotaSubject<'_>) -> bool;
+
+    /// The decision for a write adding `incoming` to a scope whose usage is `used`.
+    fn evaluate(&self, used: QuotaUsage, incoming: QuotaUsage) -> QuotaDecision;
+}
+
+impl QuotaPolicy for QuotaRule {
+    fn name(&self) -> String {
+        self.scope.to_string()
+    }
+
+    fn applies_to(&self, subject: &QuotaSubject<'_>) -> bool {
+        QuotaRule::applies_to(self, subject)
+    }
+
+    fn evaluate(&self, used: QuotaUsage, incoming: QuotaUsage) -> QuotaDecision {
+        QuotaRule::evaluate(self, used, incoming)
+    }
 }
 
 impl QuotaRule {
@@ -174,7 +205,7 @@ impl QuotaRule {
             EnforcementMode::Warn => QuotaDecision::Warn { reason },
             EnforcementMode::SoftLimit => QuotaDecision::StartCleanup { reason },
             EnforcementMode::HardLimit => QuotaDecision::Refuse {
-                scope: self.scope.clone(),
+                scope: self.scope.to_string(),
                 limit_name,
                 limit,
                 used: used_n,
@@ -227,7 +258,7 @@ mod tests {
         assert_eq!(
             rule(EnforcementMode::HardLimit).evaluate(used, big),
             QuotaDecision::Refuse {
-                scope: QuotaScope::Symbol("AAPL".into()),
+                scope: "symbol=AAPL".into(),
                 limit_name: "max_bytes",
                 limit: 1000,
                 used: 900

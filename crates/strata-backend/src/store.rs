@@ -1,0 +1,859 @@
+//! [`ObjectStoreBackend`]: strata's built-in stores (`file://`, `memory://`, `s3://`) over the
+//! [`object_store`] crate, and their multipart uploads.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path as FsPath;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{
+    CopyMode, CopyOptions, MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
+};
+use url::Url;
+
+use crate::backend::{Backend, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions};
+use crate::error::{Error, Result};
+use crate::key::{key_to_path, path_to_key, prefix_to_path, STAGING_DIR};
+use crate::registry::{invalid_url, parse_url, OpenOptions};
+use crate::upload::{Upload, UploadSummary, UploadWriter};
+
+/// The schemes [`ObjectStoreBackend`] opens itself (each one is also registered in
+/// [`BackendRegistry::new`](crate::BackendRegistry::new)).
+pub const OBJECT_STORE_SCHEMES: &[&str] = &["file", "memory", "s3"];
+
+/// A [`Backend`] over an [`object_store`] store: strata's `file://`, `memory://` and
+/// (feature `s3`) `s3://` backends, or any store wrapped with
+/// [`from_object_store`](Self::from_object_store).
+///
+/// Cheap to clone (all clones share the store). Use it through the [`Backend`] and
+/// [`BackendExt`](crate::BackendExt) traits; it is not write-once itself — wrap it in
+/// [`Worm`](crate::Worm) for that.
+///
+/// How each store keeps [`Backend`]'s promises: puts are atomic in every `object_store`
+/// store (`file://` writes a temporary file and renames it, with fsync by default);
+/// create-only puts use the store's conditional put (`If-None-Match: *` on S3); create-only
+/// uploads are staged under [`STAGING_DIR`] and published with an atomic create-only copy.
+/// One difference remains on `file://`: a key cannot be both an object and a directory of
+/// other keys (`a` and `a/b`), since a file cannot be a directory.
+///
+/// ```
+/// use strata_backend::prelude::*;
+/// use strata_backend::{BackendKind, ObjectStoreBackend};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let backend = ObjectStoreBackend::local(dir.path())?;
+/// assert_eq!(backend.kind(), BackendKind::Local);
+/// backend.put("SPY/2024-01-15.jsonl", "{}\n").await?;
+/// assert!(dir.path().join("SPY").join("2024-01-15.jsonl").is_file());
+/// # Ok::<(), strata_backend::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct ObjectStoreBackend {
+    store: Arc<dyn ObjectStore>,
+    kind: BackendKind,
+    url: Arc<str>,
+    part_size: usize,
+    max_concurrent_parts: usize,
+}
+
+impl fmt::Debug for ObjectStoreBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStoreBackend")
+            .field("url", &self.url)
+            .field("kind", &self.kind)
+            .field("part_size", &self.part_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectStoreBackend {
+    /// Opens `url` (`file:///abs/path`, `memory://` or `s3://bucket/prefix`) with default
+    /// [`OpenOptions`]. [`crate::open`] does the same through the registry and returns an
+    /// `Arc<dyn Backend>`.
+    ///
+    /// ```
+    /// use strata_backend::{Backend, BackendKind, ObjectStoreBackend};
+    /// let backend = ObjectStoreBackend::open("memory://")?;
+    /// assert_eq!(backend.kind(), BackendKind::Memory);
+    /// # Ok::<(), strata_backend::Error>(())
+    /// ```
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, &OpenOptions::default())
+    }
+
+    /// Opens `url` with `options`. Write-once is a decorator, so `options` must not ask for
+    /// it here ([`Error::InvalidConfig`]): use [`OpenOptions::open`], which wraps the store
+    /// in [`Worm`](crate::Worm), or wrap it yourself.
+    pub fn open_with(url: &str, options: &OpenOptions) -> Result<Self> {
+        if options.is_worm() {
+            return Err(Error::InvalidConfig {
+                url: url.to_owned(),
+                reason: "write-once is a decorator: open the URL with OpenOptions::open \
+                         (which wraps the store in Worm) or wrap the store with Worm::new"
+                    .to_owned(),
+            });
+        }
+        options.validate(url)?;
+        let parsed = parse_url(url)?;
+        Self::open_parsed(url, &parsed, options)
+    }
+
+    /// Opens an already checked URL of one of [`OBJECT_STORE_SCHEMES`].
+    pub(crate) fn open_parsed(url: &str, parsed: &Url, options: &OpenOptions) -> Result<Self> {
+        let (store, kind) = match parsed.scheme() {
+            "file" => (open_local_url(url, parsed, options)?, BackendKind::Local),
+            "memory" => (open_memory_url(url, parsed)?, BackendKind::Memory),
+            "s3" => (open_s3_url(url, parsed, options)?, BackendKind::S3),
+            other => {
+                return Err(Error::UnsupportedScheme {
+                    url: url.to_owned(),
+                    scheme: other.to_owned(),
+                    registered: OBJECT_STORE_SCHEMES.iter().map(|s| s.to_string()).collect(),
+                })
+            }
+        };
+        Ok(Self::wrap(store, kind, url.to_owned(), options))
+    }
+
+    fn wrap(
+        store: Arc<dyn ObjectStore>,
+        kind: BackendKind,
+        url: String,
+        options: &OpenOptions,
+    ) -> Self {
+        Self {
+            store,
+            kind,
+            url: url.into(),
+            part_size: options.part_size_bytes(),
+            max_concurrent_parts: options.max_parts_in_flight(),
+        }
+    }
+
+    /// A fresh, empty in-memory backend (same as `open("memory://")`).
+    pub fn memory() -> Self {
+        Self::wrap(
+            Arc::new(InMemory::new()),
+            BackendKind::Memory,
+            "memory://".to_owned(),
+            &OpenOptions::default(),
+        )
+    }
+
+    /// A `file://` backend rooted at `root` (created if missing), with default options.
+    pub fn local(root: impl AsRef<FsPath>) -> Result<Self> {
+        let root = root.as_ref();
+        let described = format!("file://{}", root.display());
+        let options = OpenOptions::default();
+        let store = local_store(&described, root, options.fsync_enabled())?;
+        // The root exists now; describe it by its canonical `file://` URL when possible.
+        let url = std::fs::canonicalize(root)
+            .ok()
+            .and_then(|path| Url::from_directory_path(path).ok())
+            .map_or(described, String::from);
+        Ok(Self::wrap(store, BackendKind::Local, url, &options))
+    }
+
+    /// Wraps any `object_store` store (for stores outside this crate); `url` is only used
+    /// to describe it. Such a backend should prove itself with the conformance suite
+    /// (feature `conformance`).
+    pub fn from_object_store(store: Arc<dyn ObjectStore>, url: impl Into<String>) -> Self {
+        Self::wrap(
+            store,
+            BackendKind::Other,
+            url.into(),
+            &OpenOptions::default(),
+        )
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// How many parts of one upload may be in flight at once.
+    pub fn max_concurrent_parts(&self) -> usize {
+        self.max_concurrent_parts
+    }
+
+    async fn get_range_inner(&self, key: &str, path: &Path, range: Range<u64>) -> Result<Bytes> {
+        let invalid = |reason: String| Error::InvalidRange {
+            key: key.to_owned(),
+            start: range.start,
+            end: range.end,
+            reason,
+        };
+        if range.start >= range.end {
+            return Err(invalid("the range is empty".to_owned()));
+        }
+        match self.store.get_range(path, range.clone()).await {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => {
+                let err = read_error("get_range", key, e);
+                if err.is_not_found() {
+                    return Err(err);
+                }
+                // Stores word "range past the end" differently; the object's size decides.
+                match self.head(key).await {
+                    Ok(meta) if range.start >= meta.size => Err(invalid(format!(
+                        "the object is only {} bytes long",
+                        meta.size
+                    ))),
+                    Err(not_found @ Error::NotFound { .. }) => Err(not_found),
+                    _ => Err(err),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for ObjectStoreBackend {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    fn is_worm(&self) -> bool {
+        false
+    }
+
+    fn part_size(&self) -> usize {
+        self.part_size
+    }
+
+    async fn put_opts(&self, key: &str, data: Bytes, options: PutOptions) -> Result<()> {
+        let path = key_to_path(key)?;
+        let mode = match options.mode {
+            PutMode::CreateOnly => object_store::PutMode::Create,
+            PutMode::Overwrite => object_store::PutMode::Overwrite,
+        };
+        let payload = PutPayload::from(data);
+        match self.store.put_opts(&path, payload, mode.into()).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::from_store("put", key, e)),
+        }
+    }
+
+    async fn get_opts(&self, key: &str, options: GetOptions) -> Result<Bytes> {
+        let path = key_to_path(key)?;
+        if let Some(range) = options.range {
+            return self.get_range_inner(key, &path, range).await;
+        }
+        let result = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| read_error("get", key, e))?;
+        result.bytes().await.map_err(|e| read_error("get", key, e))
+    }
+
+    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        let path = key_to_path(key)?;
+        let meta = self
+            .store
+            .head(&path)
+            .await
+            .map_err(|e| read_error("head", key, e))?;
+        Ok(meta_from_store(key.to_owned(), meta))
+    }
+
+    fn list_stream(&self, prefix: &str) -> BoxStream<'static, Result<ObjectMeta>> {
+        let prefix_path = match prefix_to_path(prefix) {
+            Ok(path) => path,
+            Err(e) => return stream::once(async move { Err(e) }).boxed(),
+        };
+        let under = prefix_path.as_ref().map(|p| format!("{}/", p.as_ref()));
+        let prefix = prefix.to_owned();
+        self.store
+            .list(prefix_path.as_ref())
+            .filter_map(move |item| {
+                let out = match item {
+                    Ok(meta) => path_to_key(&meta.location)
+                        .filter(|key| is_under(key, under.as_deref()))
+                        .map(|key| Ok(meta_from_store(key, meta))),
+                    // A prefix with no objects is an empty listing, not an error.
+                    Err(object_store::Error::NotFound { .. }) => None,
+                    Err(e) => Some(Err(Error::from_store("list", &prefix, e))),
+                };
+                futures::future::ready(out)
+            })
+            .boxed()
+    }
+
+    /// One request per level on S3 (a delimiter listing).
+    async fn list_dir(&self, prefix: &str) -> Result<Listing> {
+        let prefix_path = prefix_to_path(prefix)?;
+        let under = prefix_path.as_ref().map(|p| format!("{}/", p.as_ref()));
+        let result = match self.store.list_with_delimiter(prefix_path.as_ref()).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(Listing::default()),
+            Err(e) => return Err(Error::from_store("list_dir", prefix, e)),
+        };
+        let mut objects: Vec<ObjectMeta> = result
+            .objects
+            .into_iter()
+            .filter_map(|meta| {
+                path_to_key(&meta.location)
+                    .filter(|key| is_under(key, under.as_deref()))
+                    .map(|key| meta_from_store(key, meta))
+            })
+            .collect();
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut prefixes: Vec<String> = result
+            .common_prefixes
+            .iter()
+            .filter_map(path_to_key)
+            .filter(|key| is_under(key, under.as_deref()))
+            .collect();
+        prefixes.sort();
+        Ok(Listing { objects, prefixes })
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let path = key_to_path(key)?;
+        match self.store.delete(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) => match read_error("delete", key, e) {
+                Error::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn copy_opts(&self, from: &str, to: &str, options: PutOptions) -> Result<()> {
+        let from_path = key_to_path(from)?;
+        let to_path = key_to_path(to)?;
+        let mode = match options.mode {
+            PutMode::CreateOnly => CopyMode::Create,
+            PutMode::Overwrite => CopyMode::Overwrite,
+        };
+        let copy = CopyOptions::new().with_mode(mode);
+        match self.store.copy_opts(&from_path, &to_path, copy).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(match read_error("copy", from, e) {
+                Error::AlreadyExists { .. } => Error::AlreadyExists { key: to.to_owned() },
+                other => other,
+            }),
+        }
+    }
+
+    /// A create-only upload is refused at once if `key` already exists; otherwise it is
+    /// staged under `.strata-staging/` and published with an atomic create-only copy, so it
+    /// still cannot replace an object that appeared while it was uploading.
+    async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
+        let path = key_to_path(key)?;
+        let create_only = options.mode == PutMode::CreateOnly;
+        if create_only {
+            match self.head(key).await {
+                Ok(_) => {
+                    return Err(Error::AlreadyExists {
+                        key: key.to_owned(),
+                    })
+                }
+                Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let staging = create_only.then(new_staging_path);
+        let target = staging.as_ref().unwrap_or(&path);
+        let upload = self
+            .store
+            .put_multipart(target)
+            .await
+            .map_err(|e| Error::from_store("upload", key, e))?;
+        Ok(UploadWriter::new(ObjectStoreUpload::new(
+            self.clone(),
+            key.to_owned(),
+            path,
+            staging,
+            upload,
+        )))
+    }
+
+    /// Deletes every object left under `.strata-staging/` by create-only uploads that never
+    /// finished (a crash, a dropped writer, a failed clean-up).
+    async fn purge_staging(&self) -> Result<usize> {
+        let staging_root = Path::from_iter([STAGING_DIR]);
+        let mut listing = self.store.list(Some(&staging_root));
+        let mut stale = Vec::new();
+        while let Some(item) = listing.next().await {
+            match item {
+                Ok(meta) => stale.push(meta.location),
+                Err(object_store::Error::NotFound { .. }) => break,
+                Err(e) => return Err(Error::from_store("purge_staging", STAGING_DIR, e)),
+            }
+        }
+        for location in &stale {
+            match self.store.delete(location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(Error::from_store("purge_staging", location.as_ref(), e)),
+            }
+        }
+        Ok(stale.len())
+    }
+}
+
+fn meta_from_store(key: String, meta: object_store::ObjectMeta) -> ObjectMeta {
+    ObjectMeta {
+        key,
+        size: meta.size,
+        last_modified: SystemTime::from(meta.last_modified),
+        e_tag: meta.e_tag,
+    }
+}
+
+/// True if `key` lies strictly under `under` (`"{prefix}/"`), or `under` is the root.
+fn is_under(key: &str, under: Option<&str>) -> bool {
+    under.is_none_or(|under| key.starts_with(under))
+}
+
+/// Maps a store error of a read-like operation. On `file://`, reading `a/b` when `a` is a
+/// file fails with "not a directory"; that is a missing object too, as on the other stores.
+fn read_error(op: &'static str, key: &str, err: object_store::Error) -> Error {
+    let not_a_directory = {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        let mut found = false;
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                found |= io.kind() == std::io::ErrorKind::NotADirectory;
+            }
+            source = e.source();
+        }
+        found
+    };
+    if not_a_directory {
+        Error::NotFound {
+            key: key.to_owned(),
+        }
+    } else {
+        Error::from_store(op, key, err)
+    }
+}
+
+/// A staging path no other upload (in this or another process) uses.
+fn new_staging_path() -> Path {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let unique = format!(
+        "{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    Path::from_iter([STAGING_DIR, unique.as_str()])
+}
+
+// ---------------------------------------------------------------------------------------
+// Opening URLs
+// ---------------------------------------------------------------------------------------
+
+fn open_local_url(url: &str, parsed: &Url, options: &OpenOptions) -> Result<Arc<dyn ObjectStore>> {
+    match parsed.host_str() {
+        None | Some("") | Some("localhost") => {}
+        Some(host) => {
+            return Err(invalid_url(
+                url,
+                &format!(
+                    "file:// URLs take an absolute path (file:///abs/path); \
+                     `{host}` was read as a host name"
+                ),
+            ))
+        }
+    }
+    let root = parsed
+        .to_file_path()
+        .map_err(|()| invalid_url(url, "not an absolute local path"))?;
+    local_store(url, &root, options.fsync_enabled())
+}
+
+#[cfg(feature = "s3")]
+fn open_s3_url(url: &str, parsed: &Url, options: &OpenOptions) -> Result<Arc<dyn ObjectStore>> {
+    use object_store::prefix::PrefixStore;
+
+    let bucket = match parsed.host_str() {
+        Some(bucket) if !bucket.is_empty() => bucket,
+        _ => {
+            return Err(invalid_url(
+                url,
+                "an s3:// URL needs a bucket: s3://bucket/prefix",
+            ))
+        }
+    };
+    let prefix = url_prefix(url, parsed)?;
+    let store = crate::s3::build_store(url, bucket, options.s3_options())?;
+    Ok(match prefix {
+        None => store,
+        Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
+    })
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3_url(url: &str, _parsed: &Url, _options: &OpenOptions) -> Result<Arc<dyn ObjectStore>> {
+    Err(Error::FeatureDisabled {
+        url: url.to_owned(),
+        feature: "s3",
+    })
+}
+
+fn open_memory_url(url: &str, parsed: &Url) -> Result<Arc<dyn ObjectStore>> {
+    let has_host = parsed.host_str().is_some_and(|h| !h.is_empty());
+    if has_host || !matches!(parsed.path(), "" | "/") {
+        return Err(invalid_url(
+            url,
+            "memory:// takes no bucket or path; each open gives a fresh empty store",
+        ));
+    }
+    Ok(Arc::new(InMemory::new()))
+}
+
+/// The URL's path as a validated key prefix (`None` for the root).
+#[cfg(feature = "s3")]
+fn url_prefix(url: &str, parsed: &Url) -> Result<Option<Path>> {
+    let decoded = percent_decode(parsed.path())
+        .ok_or_else(|| invalid_url(url, "the prefix is not valid UTF-8 after percent-decoding"))?;
+    let trimmed = decoded.trim_start_matches('/');
+    prefix_to_path(trimmed).map_err(|e| match e {
+        Error::InvalidKey { reason, .. } => invalid_url(url, &format!("bad prefix: {reason}")),
+        other => other,
+    })
+}
+
+/// Decodes `%XX` escapes (URL paths arrive percent-encoded).
+#[cfg(feature = "s3")]
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |at: usize| bytes.get(at).and_then(|&d| char::from(d).to_digit(16));
+        let escaped = match (b, hex(i + 1), hex(i + 2)) {
+            // Both digits are < 16, so the value always fits a byte.
+            (b'%', Some(hi), Some(lo)) => u8::try_from(hi * 16 + lo).ok(),
+            _ => None,
+        };
+        match escaped {
+            Some(value) => {
+                out.push(value);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn local_store(url: &str, root: &FsPath, fsync: bool) -> Result<Arc<dyn ObjectStore>> {
+    std::fs::create_dir_all(root).map_err(|source| Error::CreateRoot {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let store = LocalFileSystem::new_with_prefix(root)
+        .map_err(|e| Error::InvalidConfig {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?
+        .with_fsync(fsync)
+        // Deleting the last object of a directory removes the empty directories above it
+        // (never the root), so an archive tree does not fill up with empty folders.
+        .with_automatic_cleanup(true);
+    Ok(Arc::new(store))
+}
+
+// ---------------------------------------------------------------------------------------
+// Multipart uploads
+// ---------------------------------------------------------------------------------------
+
+/// An [`ObjectStoreBackend`]'s multipart upload: object_store's `WriteMultipart`, cut into
+/// parts of [`Backend::part_size`] bytes that upload in the background while the caller
+/// keeps writing (at most `max_concurrent_parts` in flight).
+struct ObjectStoreUpload {
+    backend: ObjectStoreBackend,
+    key: String,
+    destination: Path,
+    /// Where a create-only upload is staged before its atomic create-only publication.
+    staging: Option<Path>,
+    /// `None` once a write failed (the upload was then aborted).
+    writer: Option<WriteMultipart>,
+    written: u64,
+}
+
+impl fmt::Debug for ObjectStoreUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStoreUpload")
+            .field("backend", &self.backend.url())
+            .field("key", &self.key)
+            .field("staged", &self.staging.is_some())
+            .field("written", &self.written)
+            .field("failed", &self.writer.is_none())
+            .finish()
+    }
+}
+
+impl ObjectStoreUpload {
+    fn new(
+        backend: ObjectStoreBackend,
+        key: String,
+        destination: Path,
+        staging: Option<Path>,
+        upload: Box<dyn MultipartUpload>,
+    ) -> Self {
+        let writer = WriteMultipart::new_with_chunk_size(upload, backend.part_size());
+        Self {
+            backend,
+            key,
+            destination,
+            staging,
+            writer: Some(writer),
+            written: 0,
+        }
+    }
+
+    /// Applies back-pressure; on a failed part, aborts the upload and reports the error.
+    async fn wait_for_capacity(&mut self) -> Result<&mut WriteMultipart> {
+        let max = self.backend.max_concurrent_parts();
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(failed_earlier(&self.key));
+        };
+        if let Err(e) = writer.wait_for_capacity(max).await {
+            if let Some(writer) = self.writer.take() {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(key = self.key, error = %abort, "could not abort a failed upload");
+                }
+            }
+            return Err(Error::from_store("upload", &self.key, e));
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| failed_earlier(&self.key))
+    }
+}
+
+fn failed_earlier(key: &str) -> Error {
+    Error::store_msg(
+        "upload",
+        key,
+        "an earlier write of this upload failed and the upload was aborted",
+    )
+}
+
+#[async_trait]
+impl Upload for ObjectStoreUpload {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.wait_for_capacity().await?.write(data);
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    async fn write_bytes(&mut self, data: Bytes) -> Result<()> {
+        let len = data.len() as u64;
+        self.wait_for_capacity().await?.put(data);
+        self.written += len;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<UploadSummary> {
+        let writer = self
+            .writer
+            .take()
+            .ok_or_else(|| failed_earlier(&self.key))?;
+        let target_key = self
+            .staging
+            .as_ref()
+            .map_or(self.key.as_str(), |s| s.as_ref());
+        // On failure `WriteMultipart::finish` aborts the upload itself.
+        writer
+            .finish()
+            .await
+            .map_err(|e| Error::from_store("upload", target_key, e))?;
+        if let Some(staging) = self.staging.take() {
+            publish(&self.backend, &self.key, &self.destination, &staging).await?;
+        }
+        let part_size = self.backend.part_size() as u64;
+        Ok(UploadSummary {
+            key: std::mem::take(&mut self.key),
+            size: self.written,
+            parts: self.written.div_ceil(part_size),
+        })
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<()> {
+        match self.writer.take() {
+            Some(writer) => writer
+                .abort()
+                .await
+                .map_err(|e| Error::from_store("upload abort", &self.key, e)),
+            // A failed write already aborted the upload.
+            None => Ok(()),
+        }
+    }
+}
+
+/// Publishes a staged upload under `key` with an atomic create-only copy, then removes the
+/// staged copy. (A free function: the upload is not `Sync`, so no reference to it may be
+/// held across an await.)
+async fn publish(
+    backend: &ObjectStoreBackend,
+    key: &str,
+    destination: &Path,
+    staging: &Path,
+) -> Result<()> {
+    let store = backend.store();
+    let copy = CopyOptions::new().with_mode(CopyMode::Create);
+    let published = store.copy_opts(staging, destination, copy).await;
+    if let Err(e) = store.delete(staging).await {
+        // The object is (or is not) published either way; a leftover staged copy is
+        // invisible to readers and removed by `purge_staging`.
+        tracing::warn!(
+            backend = backend.url(),
+            staging = staging.as_ref(),
+            error = %e,
+            "could not remove a staged upload"
+        );
+    }
+    published.map_err(|e| Error::from_store("upload", key, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BackendExt;
+
+    #[test]
+    fn urls_are_checked() {
+        let err = |url: &str| ObjectStoreBackend::open(url).unwrap_err();
+        assert!(
+            matches!(err("ftp://x/y"), Error::UnsupportedScheme { scheme, .. } if scheme == "ftp")
+        );
+        assert!(matches!(err("not a url"), Error::InvalidUrl { .. }));
+        assert!(matches!(err("memory://bucket"), Error::InvalidUrl { .. }));
+        assert!(matches!(
+            err("file://relative/dir"),
+            Error::InvalidUrl { .. }
+        ));
+        assert!(matches!(err("memory://?x=1"), Error::InvalidUrl { .. }));
+        assert!(ObjectStoreBackend::open("memory://").is_ok());
+        assert!(ObjectStoreBackend::open("memory:///").is_ok());
+    }
+
+    #[test]
+    fn part_size_below_the_s3_minimum_is_refused() {
+        let options = OpenOptions::new().part_size(1024);
+        let err = ObjectStoreBackend::open_with("memory://", &options).unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_typed_open_refuses_to_ignore_worm() {
+        let options = OpenOptions::new().worm(true);
+        let err = ObjectStoreBackend::open_with("memory://", &options).unwrap_err();
+        assert!(err.to_string().contains("Worm"), "{err}");
+    }
+
+    #[cfg(not(feature = "s3"))]
+    #[test]
+    fn s3_without_the_feature_says_which_feature_to_enable() {
+        let err = ObjectStoreBackend::open("s3://bucket/prefix").unwrap_err();
+        assert!(
+            matches!(err, Error::FeatureDisabled { feature: "s3", .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("feature `s3` of strata-backend"),
+            "{err}"
+        );
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn s3_urls_need_a_bucket_and_a_valid_prefix() {
+        assert!(matches!(
+            ObjectStoreBackend::open("s3:///prefix").unwrap_err(),
+            Error::InvalidUrl { .. }
+        ));
+        // (`a/../b` never gets here: URL parsing already resolves it to `b`.)
+        for bad in ["s3://bucket/a//b", "s3://bucket/a%5Cb", "s3://bucket/x/%07"] {
+            let err = ObjectStoreBackend::open(bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{bad}: {err}");
+        }
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn percent_decoding_of_url_prefixes() {
+        assert_eq!(percent_decode("/a%20b/%C3%BC").as_deref(), Some("/a b/ü"));
+        assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
+        assert_eq!(percent_decode("%zz").as_deref(), Some("%zz"));
+        assert_eq!(percent_decode("%FF"), None);
+    }
+
+    #[test]
+    fn staging_paths_are_unique_and_reserved() {
+        let a = new_staging_path();
+        let b = new_staging_path();
+        assert_ne!(a, b);
+        assert!(path_to_key(&a).is_none(), "hidden from listings");
+    }
+
+    #[tokio::test]
+    async fn leftover_staged_uploads_are_hidden_and_purged() {
+        let backend = ObjectStoreBackend::memory();
+        backend.put("kept", "data").await.unwrap();
+        // What a crash between publishing and clean-up leaves behind.
+        backend
+            .store()
+            .put(&new_staging_path(), PutPayload::from_static(b"orphan"))
+            .await
+            .unwrap();
+        let keys: Vec<String> = backend
+            .list("")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert_eq!(keys, ["kept"]);
+        assert!(backend.list_dir("").await.unwrap().prefixes.is_empty());
+        // A WORM view may purge too: staged objects were never published.
+        assert_eq!(
+            backend.clone().write_once().purge_staging().await.unwrap(),
+            1
+        );
+        assert_eq!(backend.purge_staging().await.unwrap(), 0);
+        assert_eq!(backend.get("kept").await.unwrap(), "data");
+    }
+
+    #[test]
+    fn is_under_is_segment_wise() {
+        assert!(is_under("a/b/c", Some("a/b/")));
+        assert!(!is_under("a/bc", Some("a/b/")));
+        assert!(!is_under("a/b", Some("a/b/")));
+        assert!(is_under("anything", None));
+    }
+}

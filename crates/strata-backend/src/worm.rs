@@ -1,0 +1,230 @@
+//! [`Worm`]: the write-once (WORM) decorator over any [`Backend`] (BACKEND-3, ARCH-1).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+use crate::backend::{Backend, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions};
+use crate::error::{Error, Result, WormOp};
+use crate::key::validate_key;
+use crate::upload::{Upload, UploadSummary, UploadWriter};
+
+/// A write-once view of a backend: every write is create-only, and overwrites and deletes
+/// fail with [`Error::WormViolation`] — puts, copies and uploads onto an existing key (also
+/// one taken while an upload was running), and every delete, even of a missing key.
+/// Reads, listings and [`purge_staging`](Backend::purge_staging) (staged objects were never
+/// published) pass through.
+///
+/// A create-only write ([`PutMode::CreateOnly`]) onto an existing key stays
+/// [`Error::AlreadyExists`]: the caller asked not to overwrite and nothing was refused on
+/// WORM grounds. There is no way back from a `Worm` to its writable backend. The refusals
+/// are made here, above the store: retention enforced by the store itself (S3 Object Lock)
+/// is a different, stronger guarantee.
+///
+/// `Worm<B>` wraps any backend `B`: an `Arc<dyn Backend>` ([`WormBackend`], what
+/// [`OpenOptions::worm`](crate::OpenOptions::worm) gives), a concrete backend, or a
+/// `&dyn Backend`; [`BackendExt::write_once`](crate::BackendExt::write_once) is a shorthand.
+///
+/// ```
+/// use strata_backend::prelude::*;
+/// use strata_backend::{Error, Worm, WormOp};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let backend = strata_backend::open("memory://")?;
+/// let archive = Worm::new(backend.clone());
+/// archive.put("2024/sealed.parquet", "data").await?;
+/// let again = archive.put("2024/sealed.parquet", "changed").await;
+/// assert!(matches!(again, Err(Error::WormViolation { op: WormOp::Overwrite, .. })));
+/// assert!(archive.delete("2024/sealed.parquet").await.unwrap_err().is_worm_violation());
+/// assert_eq!(backend.get("2024/sealed.parquet").await?, "data");
+/// # Ok::<(), Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Worm<B = Arc<dyn Backend>> {
+    inner: B,
+}
+
+/// A write-once view of a shared backend.
+pub type WormBackend = Worm<Arc<dyn Backend>>;
+
+impl<B: Backend> Worm<B> {
+    /// The write-once view of `inner`.
+    pub fn new(inner: B) -> Self {
+        Self { inner }
+    }
+}
+
+/// Turns the inner store's "already exists" into a WORM refusal when the caller asked to
+/// overwrite.
+fn refused(key: &str, requested: PutMode, err: Error) -> Error {
+    match err {
+        Error::AlreadyExists { .. } if requested == PutMode::Overwrite => Error::WormViolation {
+            key: key.to_owned(),
+            op: WormOp::Overwrite,
+        },
+        other => other,
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Backend for Worm<B> {
+    fn url(&self) -> &str {
+        self.inner.url()
+    }
+
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+
+    fn is_worm(&self) -> bool {
+        true
+    }
+
+    fn part_size(&self) -> usize {
+        self.inner.part_size()
+    }
+
+    async fn put_opts(&self, key: &str, data: Bytes, options: PutOptions) -> Result<()> {
+        self.inner
+            .put_opts(key, data, PutOptions::create_only())
+            .await
+            .map_err(|e| refused(key, options.mode, e))
+    }
+
+    async fn get_opts(&self, key: &str, options: GetOptions) -> Result<Bytes> {
+        self.inner.get_opts(key, options).await
+    }
+
+    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        self.inner.head(key).await
+    }
+
+    fn list_stream(&self, prefix: &str) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list_stream(prefix)
+    }
+
+    async fn list_dir(&self, prefix: &str) -> Result<Listing> {
+        self.inner.list_dir(prefix).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        validate_key(key)?;
+        Err(Error::WormViolation {
+            key: key.to_owned(),
+            op: WormOp::Delete,
+        })
+    }
+
+    async fn copy_opts(&self, from: &str, to: &str, options: PutOptions) -> Result<()> {
+        self.inner
+            .copy_opts(from, to, PutOptions::create_only())
+            .await
+            .map_err(|e| refused(to, options.mode, e))
+    }
+
+    async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
+        let upload = self
+            .inner
+            .upload_opts(key, PutOptions::create_only())
+            .await
+            .map_err(|e| refused(key, options.mode, e))?;
+        Ok(match options.mode {
+            PutMode::CreateOnly => upload,
+            PutMode::Overwrite => UploadWriter::new(WormUpload {
+                inner: upload.into_inner(),
+            }),
+        })
+    }
+
+    async fn purge_staging(&self) -> Result<usize> {
+        self.inner.purge_staging().await
+    }
+}
+
+/// An upload through a WORM view that the caller asked to overwrite: losing the key to
+/// another writer at `finish` is a WORM refusal.
+#[derive(Debug)]
+struct WormUpload {
+    inner: Box<dyn Upload>,
+}
+
+#[async_trait]
+impl Upload for WormUpload {
+    fn key(&self) -> &str {
+        self.inner.key()
+    }
+
+    fn bytes_written(&self) -> u64 {
+        self.inner.bytes_written()
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.inner.write(data).await
+    }
+
+    async fn write_bytes(&mut self, data: Bytes) -> Result<()> {
+        self.inner.write_bytes(data).await
+    }
+
+    async fn finish(self: Box<Self>) -> Result<UploadSummary> {
+        let key = self.inner.key().to_owned();
+        self.inner
+            .finish()
+            .await
+            .map_err(|e| refused(&key, PutMode::Overwrite, e))
+    }
+
+    async fn abort(self: Box<Self>) -> Result<()> {
+        self.inner.abort().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BackendExt, ObjectStoreBackend};
+
+    #[tokio::test]
+    async fn a_worm_view_refuses_overwrites_and_deletes_and_says_so() {
+        let backend = ObjectStoreBackend::memory();
+        let worm = backend.clone().write_once();
+        assert!(worm.is_worm() && !backend.is_worm());
+        worm.put("k", "v").await.unwrap();
+        let err = worm.put("k", "w").await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "refusing to overwrite object `k`: the backend is write-once (WORM)"
+        );
+        let err = worm.delete("k").await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "refusing to delete object `k`: the backend is write-once (WORM)"
+        );
+        // A malformed key is still InvalidKey, not a WORM refusal.
+        assert!(matches!(
+            worm.delete("../k").await,
+            Err(Error::InvalidKey { .. })
+        ));
+        assert_eq!(backend.get("k").await.unwrap(), "v");
+        // A WORM view of a WORM view is still one.
+        let twice = Worm::new(worm);
+        assert!(twice.put("k", "x").await.unwrap_err().is_worm_violation());
+    }
+
+    #[tokio::test]
+    async fn worm_over_a_shared_backend() {
+        let shared: Arc<dyn Backend> = Arc::new(ObjectStoreBackend::memory());
+        let worm: WormBackend = Worm::new(Arc::clone(&shared));
+        worm.put("a", "1").await.unwrap();
+        assert!(worm.copy("a", "a").await.unwrap_err().is_worm_violation());
+        assert!(matches!(
+            worm.copy_if_not_exists("a", "a").await,
+            Err(Error::AlreadyExists { .. })
+        ));
+        assert_eq!(worm.url(), "memory://");
+        assert_eq!(worm.kind(), BackendKind::Memory);
+    }
+}

@@ -1,0 +1,79 @@
+//! The example's licence quota passes the quota laws every `QuotaPolicy` must pass (EXT-2), and
+//! the writer enforces it beside the config's rules: it warns past 80 %, refuses the batch that
+//! would pass the allowance and writes nothing of it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use strata::archive::Archive;
+use strata::import::{import_file, Format, ImportOptions, Record};
+use strata::ingest::{Error, WriterOptions};
+use strata_examples::licence_quota::LicenceQuota;
+
+#[test]
+fn the_licence_quota_passes_the_quota_laws() {
+    for allowance in [0, 1, 2_000, 1_000_000, u64::MAX] {
+        strata_core::laws::quota::run_all(&LicenceQuota {
+            source: "binance".into(),
+            events_per_day: allowance,
+        });
+    }
+}
+
+#[test]
+fn the_writer_enforces_it_on_real_data() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/binance/btcusdt_20240808_first3000.txt.gz");
+    let events: Vec<_> = import_file(&capture, Format::Binance, &ImportOptions::default())
+        .unwrap()
+        .filter_map(|r| match r {
+            Record::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert!(events.len() > 2_500);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::builder(dir.path())
+        .quota(Arc::new(LicenceQuota {
+            source: "binance".into(),
+            events_per_day: 2_000,
+        }))
+        .open()
+        .unwrap();
+    assert_eq!(archive.components().quotas.len(), 1);
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    let (mut stored, mut refused) = (0, 0);
+    for batch in events.chunks(500) {
+        match writer.append_batch(batch) {
+            Ok(outcome) => stored += outcome.accepted,
+            Err(Error::QuotaExceeded {
+                scope, limit, used, ..
+            }) => {
+                assert_eq!((scope.as_str(), limit), ("licence=binance", 2_000));
+                assert!(used <= 2_000);
+                refused += batch.len();
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    let report = writer.close().unwrap();
+    assert_eq!(
+        stored, 2_000,
+        "four batches of 500 fit the allowance exactly"
+    );
+    assert_eq!(stored + refused, events.len());
+    assert!(
+        report.quota_signals.iter().any(|s| s.contains("over 80 %")),
+        "{:?}",
+        report.quota_signals
+    );
+    let on_disk: u64 = archive
+        .catalog()
+        .find(&Default::default())
+        .unwrap()
+        .iter()
+        .map(|m| m.stats.event_count)
+        .sum();
+    assert_eq!(on_disk, 2_000);
+}
