@@ -1,0 +1,646 @@
+//! The hot-tier writer (INGEST-1, INGEST-2).
+//!
+//! Events are encoded as JSONL outside any lock, then, under one short lock per batch, checked
+//! (integrity, quotas), routed to their partition's open segment and given a [`Ticket`]. Bytes are
+//! handed to the OS in large chunks; a *commit* hands over what is buffered and fsyncs every file
+//! touched since the last commit, then publishes the durable watermark. Commits are serialized
+//! by their own lock, so the watermark only ever covers bytes that are known to be synced:
+//!
+//! - `per_batch`: every `append_batch` commits before it returns (concurrent batches share one
+//!   fsync — natural group commit).
+//! - `group_commit`: a background thread commits every `group_commit_interval_ms`;
+//!   [`Writer::flush`] commits at once. An append returns as soon as the event is buffered.
+//! - `none`: commits hand bytes to the OS but never fsync (tests only).
+//!
+//! `docs/DURABILITY.md` states the guarantee of each mode.
+//!
+//! The writer is split by the state each part works on: `routing.rs` (streams
+//! and their partition stems), `append.rs` (a batch under the state lock), `segments.rs` (open
+//! segments, parking, sealing), `commit.rs` (group commit and the durable watermark) and
+//! `staging.rs` (staged imports); this file holds the types and opening and closing.
+
+mod append;
+mod commit;
+mod routing;
+mod segments;
+mod staging;
+
+use append::count;
+use commit::{committer_loop, Wake};
+use routing::same_stream;
+use segments::{append_line, open_file_bound};
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use strata_catalog::{Catalog, StatsAccumulator};
+use strata_core::config::{Config, DurabilityMode};
+use strata_core::layout::{Naming, PartitionKey};
+use strata_core::policy::{
+    IntegrityPolicy, QuotaPolicy, SealCause, SealRules, SealSchedule, SegmentFacts,
+};
+use strata_core::policy::{QuotaDecision, QuotaSubject, QuotaUsage};
+use strata_model::{jsonl, AssetClass, Event, EventKind, SymbolRegistry};
+
+use crate::imports::{CommittedImport, ImportKey, Ledger, LedgerRecord};
+use crate::integrity::{Rejection, StreamChecks};
+use crate::lock::WriterLock;
+use crate::quarantine::Quarantine;
+use crate::quota::{Charge, QuotaLedger};
+use crate::recovery::{self, RecoveryReport};
+use crate::seal::{SealContext, SealJob, SealReason};
+use crate::sealer::Sealer;
+use crate::segment::{Segment, BUFFER_BYTES};
+use crate::session::{SessionReport, SessionState};
+use crate::{io_err, lock, paths, Error, Result};
+
+/// The longest partition path (below `hot/`, before the segment suffix) the writer creates:
+/// every component is at most 160 bytes by the layout's escaping, and the whole path stays far
+/// under the 4,096 bytes Linux accepts, with room for the staging prefix and the archive root.
+/// Events whose symbol, source or venue would make a longer path are refused with the reason.
+pub const MAX_STEM_BYTES: usize = 1024;
+
+/// The number an accepted event gets: events are numbered 1, 2, 3, … in the order the writer
+/// accepted them. An event is durable once [`Writer::durable_watermark`] reaches its ticket.
+pub type Ticket = u64;
+
+/// Options for one writer session.
+#[derive(Debug, Clone, Default)]
+pub struct WriterOptions {
+    /// Session id; a time-based id when unset.
+    pub session_id: Option<String>,
+    /// Free-form tags recorded in the session report.
+    pub tags: Vec<String>,
+    /// How long to wait for another writer to let go of the archive's lock before failing with
+    /// [`Error::Locked`] (zero: fail at once).
+    pub lock_wait: Duration,
+    /// The pluggable decisions the writer makes; each left empty comes from the config.
+    pub components: Components,
+}
+
+/// The extension points a writer decides with (EXT-1, EXT-3). Each slot left `None` is filled
+/// from the config: the `[layout]` section, `[integrity]`, `[[quotas]]` and the `storage`
+/// size and age limits.
+#[derive(Debug, Clone, Default)]
+pub struct Components {
+    /// Partition key ↔ path (default: the config's layout).
+    pub naming: Option<Arc<dyn Naming>>,
+    /// What the writer accepts (default: the config's `[integrity]` checks).
+    pub integrity: Option<Arc<dyn IntegrityPolicy>>,
+    /// Quotas (default: the config's `[[quotas]]` rules).
+    pub quotas: Option<Vec<Arc<dyn QuotaPolicy>>>,
+    /// When open segments are sealed (default: `storage.max_file_bytes` and
+    /// `storage.max_file_age_secs`).
+    pub seal_schedule: Option<Arc<dyn SealSchedule>>,
+}
+
+impl Components {
+    /// Every slot filled: what the caller gave, the rest from `config`.
+    pub fn resolve(self, config: &Config) -> Result<Resolved> {
+        Ok(Resolved {
+            naming: match self.naming {
+                Some(naming) => naming,
+                None => Arc::new(config.layout.resolve()?),
+            },
+            integrity: self
+                .integrity
+                .unwrap_or_else(|| Arc::new(config.integrity.clone())),
+            quotas: self.quotas.unwrap_or_else(|| {
+                config
+                    .quotas
+                    .iter()
+                    .map(|rule| Arc::new(rule.clone()) as Arc<dyn QuotaPolicy>)
+                    .collect()
+            }),
+            seal_schedule: self.seal_schedule.unwrap_or_else(|| {
+                Arc::new(SealRules {
+                    max_file_bytes: config.storage.max_file_bytes,
+                    max_file_age: Duration::from_secs(config.storage.max_file_age_secs),
+                })
+            }),
+        })
+    }
+}
+
+/// [`Components`] with every slot filled.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Partition key ↔ path.
+    pub naming: Arc<dyn Naming>,
+    /// What the writer accepts.
+    pub integrity: Arc<dyn IntegrityPolicy>,
+    /// Quotas.
+    pub quotas: Vec<Arc<dyn QuotaPolicy>>,
+    /// When open segments are sealed.
+    pub seal_schedule: Arc<dyn SealSchedule>,
+}
+
+/// How a batch is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendOptions {
+    /// The batch comes from a source whose records are distinct by their position, like a
+    /// vendor's file: an event identical to a recent one of its stream is written as another
+    /// event instead of being refused as a duplicate, provided it carries the stream's highest
+    /// sequence number so far (the same venue packet or match event: CME's MBO feed, as
+    /// Databento records it, holds byte-identical fills of one resting order in one match
+    /// event). Identical events from an earlier sequence — a replay, or the same file imported
+    /// twice — are still refused, and events without a sequence number get no exception.
+    pub keep_identical: bool,
+    /// The batch belongs to this import (from [`Writer::begin_import`]): its events are staged
+    /// and stored only when the import is committed ([`crate::imports`]).
+    pub import: Option<ImportId>,
+    /// The asset class of the batch's instruments as their source knows it (an importer that
+    /// reads `equity/` in a Lean path, or a Databento dataset of futures), for instruments the
+    /// symbol registry does not list; the registry's class wins, `other` when neither knows.
+    pub asset_class: Option<AssetClass>,
+}
+
+/// An import in progress on a writer (see [`Writer::begin_import`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImportId(u64);
+
+/// What [`Writer::begin_import`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportStart {
+    /// The import is staged under this id: append its events with it, then commit or abort.
+    Started(ImportId),
+    /// The ledger already holds this input as imported: nothing to do.
+    AlreadyImported(CommittedImport),
+}
+
+/// What [`Writer::commit_import`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportEnd {
+    /// The import is stored: its data files (relative to the root; sealing follows in the
+    /// background) and its events.
+    Committed {
+        /// The ledger's import id.
+        id: String,
+        /// Data files written.
+        files: Vec<String>,
+        /// Events stored.
+        events: u64,
+        /// Set when the import is committed but its files could not be moved into `hot/` yet
+        /// (the next open finishes it): why.
+        unfinished: Option<String>,
+    },
+    /// The input turned out to be imported already (its key is known only once it was read,
+    /// as for standard input): the staged copy was discarded.
+    AlreadyImported(CommittedImport),
+}
+
+/// Counts an importer hands to [`Writer::commit_import`] for the ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportTally {
+    /// Rows read.
+    pub rows: u64,
+    /// Rows quarantined by the importer.
+    pub rejected: u64,
+    /// What was kept of a damaged input, if it was kept.
+    pub note: Option<String>,
+}
+
+/// What happened to a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Events accepted and written.
+    pub accepted: usize,
+    /// Events refused by integrity checks (each is in the quarantine with its reason).
+    pub rejected: usize,
+    /// Of `rejected`: duplicates of an event already stored.
+    pub duplicates: usize,
+    /// Of `rejected`: events older than their stream's newest, beyond the allowed lateness.
+    pub out_of_order: usize,
+    /// The ticket of the last accepted event (0 when none was accepted).
+    pub last_ticket: Ticket,
+}
+
+/// A cheap, cloneable handle to one archive's hot-tier writer; share it between threads.
+#[derive(Clone)]
+pub struct Writer {
+    inner: Arc<Inner>,
+}
+
+struct Route {
+    checks: StreamChecks,
+    /// The event-time range (ns) the cached `stem` covers.
+    range: Range<i64>,
+    /// Shared with every [`Placement`] that points here, so placing an event copies no text.
+    stem: Arc<str>,
+    asset_class: AssetClass,
+}
+
+struct Placement {
+    stem: Arc<str>,
+    range: Range<i64>,
+    asset_class: AssetClass,
+    /// The event's route when it existed before this batch (route numbers never change).
+    route: Option<usize>,
+}
+
+struct State {
+    last_ticket: Ticket,
+    /// Open segments by partition stem.
+    segments: HashMap<String, Segment>,
+    next_segment_no: HashMap<String, u32>,
+    /// The streams of live appends (each import has its own, in its [`Staging`]).
+    streams: Streams,
+    /// Files and directories to fsync at the next commit (sealed-away segments, new folders).
+    pending_files: Vec<Arc<File>>,
+    pending_dirs: Vec<PathBuf>,
+    ledger: QuotaLedger,
+    quarantine: Quarantine,
+    report: SessionReport,
+    /// The import being staged, if any (one at a time per writer).
+    staging: Option<Staging>,
+    next_import: u64,
+    /// Segments (hot and staged) holding an open file.
+    open_files: usize,
+    /// Segments in the order they took their handles (see [`State::make_room`]).
+    open_order: std::collections::VecDeque<(bool, String, u64)>,
+    /// At most this many segments hold an open file (see [`open_file_bound`]).
+    max_open: usize,
+    /// Counts appends: a segment's `last_used`.
+    clock: u64,
+}
+
+/// Counters of a staged import, added to the session report when it is committed.
+#[derive(Default)]
+struct StagedCounts {
+    events: u64,
+    bytes: u64,
+    by_symbol: BTreeMap<String, u64>,
+    by_kind: BTreeMap<String, u64>,
+    by_source: BTreeMap<String, u64>,
+    rejected: u64,
+    rejected_by_reason: BTreeMap<String, u64>,
+    skipped: u64,
+}
+
+/// An import in progress: its segments live under `_staging/<name>/` until it is committed.
+struct Staging {
+    id: ImportId,
+    /// The ledger's id, also the staging folder's name.
+    name: String,
+    dir: PathBuf,
+    input: String,
+    segments: HashMap<String, Segment>,
+    /// Segments already left (partition boundary, size): sealed once the import is committed.
+    jobs: Vec<SealJob>,
+    /// Staged folders whose entries changed (fsynced before the commit record).
+    dirs: Vec<PathBuf>,
+    counts: StagedCounts,
+    /// Rows and events of this import refused: moved into `_quarantine/` with it.
+    quarantine: Quarantine,
+    /// The import's own streams and integrity checks.
+    streams: Streams,
+    /// Why writing or syncing one of its segments failed, if it did: the commit then refuses.
+    failed: Option<String>,
+}
+
+struct Inner {
+    root: PathBuf,
+    hot: PathBuf,
+    config: Config,
+    naming: Arc<dyn Naming>,
+    integrity: Arc<dyn IntegrityPolicy>,
+    seal_schedule: Arc<dyn SealSchedule>,
+    symbols: SymbolRegistry,
+    state: Mutex<State>,
+    commit_lock: Mutex<()>,
+    durable: AtomicU64,
+    durable_changed: Condvar,
+    durable_mutex: Mutex<()>,
+    closed: AtomicBool,
+    abandoned: AtomicBool,
+    /// Wakes the background thread early and tells it to stop (close, abandon, drop).
+    wake: Arc<Wake>,
+    session_id: String,
+    started: (Instant, chrono::DateTime<chrono::Utc>),
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Seals segments on its own thread.
+    sealer: Sealer,
+    /// Serializes writes of the session report (checkpoints and close).
+    report_write: Mutex<()>,
+    /// The archive's writer lock, held from open until `close()` (or the end of the writer).
+    lock: Mutex<Option<WriterLock>>,
+    /// The import ledger (appended to only while the lock is held).
+    imports: Mutex<Ledger>,
+    /// Set by the first failed fsync of a commit (see [`Error::SyncFailed`]).
+    failed_sync: Mutex<Option<String>>,
+    /// Told of every advance of the durable watermark and of a failed commit.
+    durable_listeners: Mutex<Vec<DurableListener>>,
+}
+
+/// A callback [`Writer::on_durable`] registers.
+type DurableListener = Box<dyn Fn(Ticket, Option<&str>) + Send + Sync>;
+
+/// How many event kinds there are: one route slot each.
+const KINDS: usize = EventKind::ALL.len();
+
+/// The (source, symbol, kind) streams one set of appends has seen: where each writes now and what
+/// its integrity checks remember. Live appends have one set; each staged import its own, so an
+/// import neither moves a live stream's checks nor, rolled back, leaves its events in them.
+#[derive(Default)]
+struct Streams {
+    /// source → symbol → kind index → route index.
+    index: HashMap<String, HashMap<String, [Option<usize>; KINDS]>>,
+    routes: Vec<Route>,
+}
+
+/// What is quarantined.
+enum Rejected<'a> {
+    Event(&'a Event),
+    Row {
+        file: &'a str,
+        line: u64,
+        raw: &'a str,
+    },
+}
+
+impl Writer {
+    /// Opens the hot tier of the archive at `root` for writing: recovers what a crash left behind
+    /// (see [`crate::recovery`]), then starts the group-commit thread if the config asks for one.
+    pub fn open(
+        root: &Path,
+        config: Config,
+        catalog: Arc<Catalog>,
+        options: WriterOptions,
+    ) -> Result<Writer> {
+        let Resolved {
+            naming,
+            integrity,
+            quotas,
+            seal_schedule,
+        } = options.components.clone().resolve(&config)?;
+        let (symbols, _sources) = config
+            .registries()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let started = (Instant::now(), chrono::Utc::now());
+        let session_id = options
+            .session_id
+            .clone()
+            .unwrap_or_else(|| started.1.format("%Y%m%dT%H%M%S%.6fZ").to_string());
+        // One writer per archive: nothing is touched before the lock is ours.
+        let writer_lock = WriterLock::acquire(root, &session_id, options.lock_wait)?;
+        let hot = root.join(paths::HOT);
+        crate::lock::refuse_symlink(&hot)?;
+        std::fs::create_dir_all(&hot).map_err(io_err(&hot))?;
+        let mut quarantine = Quarantine::new(root, &session_id);
+
+        // Imports a crash left staged are finished (committed) or rolled back first; what they
+        // move into `hot/` is then recovered and sealed like any segment left open.
+        let mut imports = Ledger::load(root)?;
+        let staged_notes = crate::imports::recover_staging(root, &mut imports)?;
+        let seal_ctx = SealContext::new(root, &config, &catalog, &session_id);
+        let RecoveryReport {
+            next_segment_no,
+            notes: hot_notes,
+            ..
+        } = recovery::recover(root, &*naming, &seal_ctx, &mut quarantine)?;
+        let mut notes = staged_notes;
+        notes.extend(hot_notes);
+
+        let interrupted = SessionReport::mark_interrupted(root, &session_id, &notes)?;
+        notes.extend(
+            interrupted
+                .iter()
+                .map(|id| format!("session {id} ended without close(): marked interrupted")),
+        );
+        let today = started.1.date_naive();
+        let ledger = crate::quota::QuotaLedger::new(
+            quotas.clone(),
+            recovery::usage_from_catalog(&catalog, &quotas, &symbols, today)?,
+            today,
+        );
+        let report = SessionReport {
+            id: session_id.clone(),
+            state: SessionState::Running,
+            tags: options.tags.clone(),
+            started_at: started.1.to_rfc3339(),
+            recovery: notes,
+            ..SessionReport::default()
+        };
+        let sealer = Sealer::start(
+            root.to_path_buf(),
+            config.clone(),
+            catalog,
+            session_id.clone(),
+        )?;
+        let inner = Arc::new(Inner {
+            root: root.to_path_buf(),
+            hot,
+            naming,
+            integrity,
+            seal_schedule,
+            symbols,
+            state: Mutex::new(State {
+                last_ticket: 0,
+                segments: HashMap::new(),
+                next_segment_no,
+                streams: Streams::default(),
+                pending_files: Vec::new(),
+                pending_dirs: Vec::new(),
+                ledger,
+                quarantine,
+                report,
+                staging: None,
+                next_import: 0,
+                open_files: 0,
+                open_order: std::collections::VecDeque::new(),
+                max_open: open_file_bound(config.storage.max_open_segments),
+                clock: 0,
+            }),
+            commit_lock: Mutex::new(()),
+            durable: AtomicU64::new(0),
+            durable_changed: Condvar::new(),
+            durable_mutex: Mutex::new(()),
+            closed: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
+            wake: Arc::new(Wake::default()),
+            session_id,
+            started,
+            committer: Mutex::new(None),
+            sealer,
+            report_write: Mutex::new(()),
+            lock: Mutex::new(Some(writer_lock)),
+            imports: Mutex::new(imports),
+            failed_sync: Mutex::new(None),
+            durable_listeners: Mutex::new(Vec::new()),
+            config,
+        });
+        let writer = Writer { inner };
+        writer.checkpoint()?;
+        // The background thread commits on the group-commit interval (unless every batch
+        // commits itself), seals aged segments and checkpoints the session report.
+        let inner = &writer.inner;
+        let commits = inner.config.durability.mode != DurabilityMode::PerBatch;
+        let interval = if commits {
+            Duration::from_millis(inner.config.durability.group_commit_interval_ms.max(1))
+        } else {
+            Duration::from_secs(1)
+        };
+        let age_check = inner
+            .seal_schedule
+            .check_every()
+            .min(Duration::from_secs(1));
+        let weak = Arc::downgrade(inner);
+        let wake = Arc::clone(&inner.wake);
+        let handle = std::thread::Builder::new()
+            .name("strata-group-commit".into())
+            .spawn(move || committer_loop(&wake, weak, interval, age_check, commits))
+            .map_err(io_err(root))?;
+        *lock(&inner.committer) = Some(handle);
+        Ok(writer)
+    }
+
+    /// The archive root.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// True unless the durability mode is `none` (tests only): files are fsynced.
+    fn syncs(&self) -> bool {
+        self.inner.config.durability.mode != DurabilityMode::None
+    }
+
+    /// This writer's session id.
+    pub fn session_id(&self) -> &str {
+        &self.inner.session_id
+    }
+
+    /// Seals every open segment, waits for the sealer, makes everything durable, writes the
+    /// session report and returns it. Further appends fail with [`Error::Closed`]. If a seal
+    /// failed (this session, and not yet returned by [`Writer::wait_sealed`]) the report is
+    /// written with the failures listed, then [`Error::Seal`] is returned.
+    pub fn close(&self) -> Result<SessionReport> {
+        self.stop_committer();
+        if let Some(handle) = lock(&self.inner.committer).take() {
+            let _ = handle.join();
+        }
+        // Every step runs even if an earlier one failed (the sealer is always stopped and the
+        // report always written); the first failure is returned.
+        let mut first: Option<Error> = None;
+        let mut note = |r: Result<()>| {
+            if let Err(e) = r {
+                first.get_or_insert(e);
+            }
+        };
+        note(self.commit().map(drop));
+        let staged = lock(&self.inner.state).staging.as_ref().map(|s| s.id);
+        if let Some(id) = staged {
+            note(self.abort_import(id, "the writer was closed before the import was committed"));
+        }
+        let open: Vec<Segment> = {
+            let mut st = lock(&self.inner.state);
+            st.segments.drain().map(|(_, s)| s).collect()
+        };
+        for segment in open {
+            note(self.seal_segment(segment, SealReason::Shutdown));
+        }
+        let sealed = self.inner.sealer.finish();
+        note(self.commit().map(drop));
+        let mut report = self.report();
+        report.state = SessionState::Closed;
+        report.checkpoint_at.clear();
+        report.finished_at = chrono::Utc::now().to_rfc3339();
+        report.duration_ms = self.inner.started.0.elapsed().as_millis() as u64;
+        {
+            let _serial = lock(&self.inner.report_write);
+            note(report.write(&self.inner.root).map(drop));
+        }
+        // The session is over: another writer may open the archive now.
+        drop(lock(&self.inner.lock).take());
+        match first {
+            Some(e) => Err(e),
+            None => sealed.map(|()| report),
+        }
+    }
+
+    /// Writes the running session's report as it stands (state `running`), so a run that ends
+    /// without `close()` leaves its counters up to here. The group-commit thread does this every
+    /// [`SessionReport::CHECKPOINT_SECS`] seconds.
+    pub fn checkpoint(&self) -> Result<()> {
+        let _serial = lock(&self.inner.report_write);
+        if self.inner.closed.load(Ordering::Acquire) {
+            // close() writes the final report; a checkpoint must not replace it.
+            return Ok(());
+        }
+        let mut report = self.report();
+        report.checkpoint_at = chrono::Utc::now().to_rfc3339();
+        report.duration_ms = self.inner.started.0.elapsed().as_millis() as u64;
+        report.write(&self.inner.root)?;
+        Ok(())
+    }
+
+    /// Records how the session is ending (e.g. `signal`), for the report `close()` writes.
+    pub fn note_stopped_by(&self, why: &str) {
+        lock(&self.inner.state).report.stopped_by = Some(why.to_string());
+    }
+
+    /// A snapshot of the session's counters so far (seals counted when finished).
+    pub fn report(&self) -> SessionReport {
+        let mut report = lock(&self.inner.state).report.clone();
+        self.inner.sealer.with_tally(|t| {
+            report.files_sealed = t.files_sealed;
+            report.bytes_sealed = t.bytes_sealed;
+            report.files_verified = t.files_sealed;
+            report.seal_failures = t.failures.clone();
+        });
+        report
+    }
+
+    /// Hands every buffered byte to the OS without fsync and without moving the watermark — what
+    /// a full buffer does between commits. For power-loss tests.
+    #[doc(hidden)]
+    pub fn hand_buffers_to_os(&self) -> Result<()> {
+        let mut st = lock(&self.inner.state);
+        for segment in st.segments.values_mut() {
+            segment.drain()?;
+        }
+        Ok(())
+    }
+
+    /// Stops without flushing buffers or sealing — what a crash does. For tests of recovery.
+    #[doc(hidden)]
+    pub fn abandon(self) {
+        self.inner.abandoned.store(true, Ordering::Release);
+        self.stop_committer();
+        if let Some(handle) = lock(&self.inner.committer).take() {
+            let _ = handle.join();
+        }
+        self.inner.sealer.abort();
+        drop(lock(&self.inner.lock).take());
+    }
+
+    fn stop_committer(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.wake.stop();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.wake.stop();
+        if self.abandoned.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        // Like a BufWriter: hand buffered bytes to the OS (no fsync, no seal; the next open
+        // recovers and seals).
+        let mut st = lock(&self.state);
+        for segment in st.segments.values_mut() {
+            if let Err(e) = segment.drain() {
+                tracing::error!("{}: {e}", segment.path.display());
+            }
+            if let Some(mut file) = segment.file.as_deref() {
+                let _ = file.flush();
+            }
+        }
+    }
+}
