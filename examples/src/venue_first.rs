@@ -7,28 +7,84 @@
 //! source/lean/SPY/2024/trade.2024-01.jsonl        (an event that names no venue)
 //! ```
 //!
+//! With a [`PartitionDimension`] of one's own (`venue_root_first` below: [`RootSymbol`], the
+//! root of a futures contract), its value is a level after the venue, kept in the key's
+//! `extra` map so the catalog's manifests record it:
+//!
+//! ```text
+//! venue/GLBX/root=ES/ESU4/2024/trade.2024-07-01.jsonl
+//! ```
+//!
 //! Values are escaped with strata's own [`value_segments`] (reversible, never leaves the root,
 //! long values split over levels), so the naming passes the naming laws
 //! (`tests/custom_naming_passes_the_laws.rs`).
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use strata::layout::{
     escape_segment, unescape_segment, value_from_segments, value_segments, Granularity,
-    LayoutConfig, LayoutError, Naming, PartitionKey, Period, CONTINUATION, KNOWN_EXTENSIONS,
+    LayoutConfig, LayoutError, Naming, PartitionDimension, PartitionKey, Period, CONTINUATION,
+    KNOWN_EXTENSIONS,
 };
 use strata::model::{AssetClass, Event, EventKind, Timestamp};
 
+/// The root of a futures contract, as a partition dimension: `ES` for `ESU4`, `ESZ24` and
+/// `ES-20240315`; any other symbol is its own root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RootSymbol;
+
+impl RootSymbol {
+    /// The root of `symbol`.
+    pub fn root_of(symbol: &str, asset_class: Option<AssetClass>) -> String {
+        if !matches!(asset_class, Some(AssetClass::Future)) {
+            return symbol.to_string();
+        }
+        if let Some((root, _expiry)) = symbol.split_once('-') {
+            return root.to_string();
+        }
+        // A month code (F G H J K M N Q U V X Z) and one or two year digits end the symbol.
+        let digits = symbol.bytes().rev().take_while(u8::is_ascii_digit).count();
+        let body = &symbol[..symbol.len() - digits];
+        match body.as_bytes().last() {
+            Some(
+                b'F' | b'G' | b'H' | b'J' | b'K' | b'M' | b'N' | b'Q' | b'U' | b'V' | b'X' | b'Z',
+            ) if (1..=2).contains(&digits) && body.len() > 1 => body[..body.len() - 1].to_string(),
+            _ => symbol.to_string(),
+        }
+    }
+}
+
+impl PartitionDimension for RootSymbol {
+    fn name(&self) -> &str {
+        "root"
+    }
+
+    fn value_of(&self, event: &Event, asset_class: Option<AssetClass>) -> Option<String> {
+        Some(Self::root_of(&event.symbol, asset_class))
+    }
+}
+
 /// `venue/{venue}/{symbol}/{yyyy}/{type}.{date}`, or `source/{source}/…` for events without a
-/// venue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// venue; with an extra dimension, `venue/{venue}/{name}={value}/{symbol}/…`.
+#[derive(Debug, Clone)]
 pub struct VenueFirst {
     granularity: Granularity,
+    extra: Option<Arc<dyn PartitionDimension>>,
 }
 
 impl VenueFirst {
     /// The name a config file selects it by.
     pub const NAME: &'static str = "venue_first";
+
+    /// The name of the variant with a [`RootSymbol`] level.
+    pub const WITH_ROOT: &'static str = "venue_root_first";
+
+    /// Adds a level for `dimension` after the venue (or source).
+    pub fn with_dimension(mut self, dimension: Arc<dyn PartitionDimension>) -> Self {
+        self.extra = Some(dimension);
+        self
+    }
 
     /// A venue-first naming cutting files at `granularity` (hourly, daily or monthly).
     pub fn new(granularity: Granularity) -> Result<Self, LayoutError> {
@@ -39,7 +95,10 @@ impl VenueFirst {
                     .into(),
             });
         }
-        Ok(VenueFirst { granularity })
+        Ok(VenueFirst {
+            granularity,
+            extra: None,
+        })
     }
 
     /// The factory [`strata::builder::ArchiveBuilder::register_naming`] takes: honours the
@@ -85,7 +144,10 @@ fn take_value<'a>(levels: &mut std::slice::Iter<'a, &'a str>) -> Option<Vec<&'a 
 
 impl Naming for VenueFirst {
     fn name(&self) -> String {
-        format!("{} ({})", Self::NAME, self.granularity)
+        match &self.extra {
+            None => format!("{} ({})", Self::NAME, self.granularity),
+            Some(dim) => format!("{} + {} ({})", Self::NAME, dim.name(), self.granularity),
+        }
     }
 
     fn template(&self) -> String {
@@ -102,14 +164,18 @@ impl Naming for VenueFirst {
         asset_class: Option<AssetClass>,
         granularity: Granularity,
     ) -> PartitionKey {
-        PartitionKey {
+        let key = PartitionKey {
             source: Some(event.source.clone()),
             asset_class,
             symbol: Some(event.symbol.clone()),
             kind: Some(event.kind()),
             exchange: event.venue.clone(),
             period: Period::containing(event.event_time, granularity),
-            session: None,
+            ..PartitionKey::default()
+        };
+        match &self.extra {
+            Some(dim) => key.with_dimensions(&[dim.as_ref()], event, asset_class),
+            None => key,
         }
     }
 
@@ -120,6 +186,15 @@ impl Naming for VenueFirst {
             symbol: key.symbol.clone(),
             kind: key.kind,
             period: key.period,
+            extra: match &self.extra {
+                Some(dim) => key
+                    .extra
+                    .iter()
+                    .filter(|(name, _)| name.as_str() == dim.name())
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect(),
+                None => Default::default(),
+            },
             ..PartitionKey::default()
         }
     }
@@ -136,6 +211,17 @@ impl Naming for VenueFirst {
                 levels.extend(value_segments(source));
             }
             (None, None) => return Err(Self::missing("exchange or source")),
+        }
+        if let Some(dim) = &self.extra {
+            let value = key
+                .extra
+                .get(dim.name())
+                .ok_or_else(|| Self::missing("the extra dimension"))?;
+            let mut pieces = value_segments(value);
+            if let Some(first) = pieces.first_mut() {
+                first.insert_str(0, &format!("{}=", dim.name()));
+            }
+            levels.extend(pieces);
         }
         levels.extend(value_segments(
             key.symbol
@@ -160,6 +246,19 @@ impl Naming for VenueFirst {
         let root = it.next().copied();
         let first = take_value(&mut it).ok_or_else(|| Self::bad(path, "no venue or source"))?;
         let first = value_from_segments(&first)?;
+        let mut extra = std::collections::BTreeMap::new();
+        if let Some(dim) = &self.extra {
+            let mut pieces = take_value(&mut it).ok_or_else(|| Self::bad(path, "no root level"))?;
+            let prefix = format!("{}=", dim.name());
+            let Some(first) = pieces
+                .first_mut()
+                .and_then(|p| p.strip_prefix(prefix.as_str()))
+            else {
+                return Err(Self::bad(path, format!("expected a `{prefix}` level")));
+            };
+            pieces[0] = first;
+            extra.insert(dim.name().to_string(), value_from_segments(&pieces)?);
+        }
         let symbol = take_value(&mut it).ok_or_else(|| Self::bad(path, "no symbol"))?;
         let symbol = value_from_segments(&symbol)?;
         let (Some(year), Some(file), None) = (it.next(), it.next(), it.next()) else {
@@ -186,6 +285,7 @@ impl Naming for VenueFirst {
             symbol: Some(symbol),
             kind: Some(kind),
             period: Some(period),
+            extra,
             ..PartitionKey::default()
         })
     }

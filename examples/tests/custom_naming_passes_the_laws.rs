@@ -147,3 +147,81 @@ fn a_naming_that_refuses_its_settings_says_so() {
         "{refused}"
     );
 }
+
+#[test]
+fn a_dimension_of_ones_own_is_a_level_and_is_kept_in_the_manifest() {
+    use strata_examples::venue_first::RootSymbol;
+    for granularity in [Granularity::Hourly, Granularity::Daily] {
+        let naming = VenueFirst::new(granularity)
+            .unwrap()
+            .with_dimension(Arc::new(RootSymbol));
+        strata_core::laws::naming::run_all(&naming);
+    }
+    assert_eq!(
+        RootSymbol::root_of("ESU4", Some(strata::model::AssetClass::Future)),
+        "ES"
+    );
+    assert_eq!(
+        RootSymbol::root_of("ESZ24", Some(strata::model::AssetClass::Future)),
+        "ES"
+    );
+    assert_eq!(
+        RootSymbol::root_of("ES-20240315", Some(strata::model::AssetClass::Future)),
+        "ES"
+    );
+    assert_eq!(RootSymbol::root_of("ESU4", None), "ESU4");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("strata.toml"),
+        "archive.root = \".\"\n[layout]\nnaming = \"venue_root_first\"\ngranularity = \"daily\"\n",
+    )
+    .unwrap();
+    let archive = Archive::builder(dir.path())
+        .register_naming(VenueFirst::WITH_ROOT, |layout| {
+            Ok(
+                Arc::new(VenueFirst::from_config(layout)?.with_dimension(Arc::new(RootSymbol)))
+                    as Arc<dyn Naming>,
+            )
+        })
+        .unwrap()
+        .open()
+        .unwrap();
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    let import = archive
+        .import_file(
+            &writer,
+            &testdata.join("databento/futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst"),
+            Format::Dbn,
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(import.accepted > 0);
+    writer.close().unwrap();
+    let manifests = archive.catalog().find(&Default::default()).unwrap();
+    assert!(!manifests.is_empty());
+    for manifest in &manifests {
+        let root = manifest
+            .partition
+            .extra
+            .get("root")
+            .unwrap_or_else(|| panic!("{manifest:?}"));
+        let symbol = manifest.partition.symbol.as_deref().unwrap();
+        assert!(symbol.starts_with(root.as_str()), "{symbol} {root}");
+        assert!(
+            manifest.path.contains(&format!("/root={root}/{symbol}/")),
+            "{}",
+            manifest.path
+        );
+    }
+    eprintln!(
+        "{}",
+        manifests
+            .iter()
+            .map(|m| m.path.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

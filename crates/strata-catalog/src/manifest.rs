@@ -589,6 +589,7 @@ pub(crate) mod tests {
                     exchange,
                     period,
                     session: None,
+                    extra: Default::default(),
                 },
             );
         let lineage = prop::collection::vec(

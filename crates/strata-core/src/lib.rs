@@ -32,6 +32,7 @@
 //! ```
 
 pub mod config;
+mod error;
 #[cfg(feature = "laws")]
 pub mod laws;
 pub mod layout;
@@ -40,19 +41,5 @@ pub mod profile;
 pub mod template;
 
 pub use config::{Config, ConfigError, ConfigFormat};
+pub use error::{Error, Result};
 pub use profile::Profile;
-
-/// The error type of strata-core.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// A config file cannot be used.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// A path or key does not fit the layout.
-    #[error(transparent)]
-    Layout(#[from] layout::LayoutError),
-}
-
-/// strata-core's result type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,5 +1,7 @@
 //! The partition key: everything a path can say about the events in a file.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use strata_model::{AssetClass, EventKind};
 
@@ -35,4 +37,8 @@ pub struct PartitionKey {
     /// The trading session, for daily periods of a session-split layout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<TradingSession>,
+    /// Values of dimensions of one's own ([`PartitionDimension`](super::PartitionDimension)s),
+    /// by dimension name; empty for the built-in layouts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }

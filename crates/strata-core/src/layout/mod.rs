@@ -18,6 +18,8 @@
 //! - [`adaptive`]: [`AdaptiveGranularity`] picks hourly, daily or monthly files from an event
 //!   rate, with its reason (LAYOUT-5).
 //! - [`key`]: the [`PartitionKey`] a path encodes.
+//! - [`dimension`]: the [`PartitionDimension`] trait: a value of an event for a path level; the
+//!   built-in [`Dimension`]s implement it, one's own keep their values in `PartitionKey::extra`.
 //! - [`naming`]: the [`Naming`] trait (EXT-1) that [`Layout`] implements, and the
 //!   [`NamingRegistry`] through which a config file names an extension.
 //! - [`resolved`]: the checked [`Layout`]: `project`, `render`, `parse`, `time_range`.
@@ -50,6 +52,7 @@
 //! ```
 
 pub mod adaptive;
+pub mod dimension;
 pub mod error;
 pub mod escape;
 pub mod key;
@@ -61,6 +64,7 @@ pub mod session;
 pub mod settings;
 
 pub use adaptive::{AdaptiveGranularity, GranularityChoice};
+pub use dimension::PartitionDimension;
 pub use error::LayoutError;
 pub use escape::{
     escape_segment, unescape_segment, value_from_segments, value_segments, CONTINUATION,

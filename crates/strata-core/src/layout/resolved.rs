@@ -264,10 +264,12 @@ impl Layout {
             exchange: event.venue.clone(),
             period,
             session,
+            extra: Default::default(),
         }
     }
 
-    /// The part of `key` this layout's paths encode; the rest becomes `None`.
+    /// The part of `key` this layout's paths encode; the rest becomes `None` (and the extra
+    /// dimensions, which no built-in layout writes, empty).
     pub fn project(&self, key: &PartitionKey) -> PartitionKey {
         let keep = |dimension| self.encodes(dimension);
         let period = if keep(Dimension::Date) {
@@ -286,6 +288,7 @@ impl Layout {
                 _ => None,
             },
             period,
+            extra: Default::default(),
         }
     }
 

@@ -29,6 +29,7 @@ fn aapl(time: &str, layout: &Layout, granularity: Granularity) -> PartitionKey {
         exchange: Some("XNAS".into()),
         period,
         session,
+        extra: Default::default(),
     }
 }
 
@@ -656,6 +657,7 @@ fn layout_and_key() -> impl Strategy<Value = (Layout, Timestamp, PartitionKey)> 
                     exchange: Some(exchange),
                     period,
                     session,
+                    extra: Default::default(),
                 };
                 (layout, time, key)
             },
