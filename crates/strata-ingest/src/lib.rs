@@ -41,7 +41,7 @@ pub use imports::{CommittedImport, HashingReader, ImportKey, Ledger};
 pub use lock::{LockHolder, WriterLock};
 pub use writer::{
     AppendOptions, Components, ImportEnd, ImportId, ImportStart, ImportTally, Resolved, Ticket,
-    Writer, WriterOptions,
+    Writer, WriterOptions, WriterSettings,
 };
 
 /// Folder names inside an archive root.

@@ -85,16 +85,42 @@ pub struct SealContext<'a> {
     pub session_id: &'a str,
 }
 
-impl<'a> SealContext<'a> {
-    /// The context the config asks for.
-    pub fn new(root: &'a Path, config: &Config, catalog: &'a Catalog, session_id: &'a str) -> Self {
-        let compress = (config.storage.compress && config.storage.codec != CodecSpec::None)
-            .then_some(config.storage.codec);
-        SealContext {
-            root,
-            compress,
+/// How sealing stores a file: the `storage` settings it reads, and nothing else of the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealSettings {
+    /// Codec for sealed files, when compression is on.
+    pub compress: Option<CodecSpec>,
+    /// Write sidecar manifests.
+    pub manifests: bool,
+    /// Maintain `checksums.sha256`.
+    pub checksums: bool,
+}
+
+impl SealSettings {
+    /// What `storage.compress`, `storage.codec`, `storage.manifests` and `storage.checksums` ask.
+    pub fn from_config(config: &Config) -> Self {
+        SealSettings {
+            compress: (config.storage.compress && config.storage.codec != CodecSpec::None)
+                .then_some(config.storage.codec),
             manifests: config.storage.manifests,
             checksums: config.storage.checksums,
+        }
+    }
+}
+
+impl<'a> SealContext<'a> {
+    /// The context `settings` ask for.
+    pub fn new(
+        root: &'a Path,
+        settings: &SealSettings,
+        catalog: &'a Catalog,
+        session_id: &'a str,
+    ) -> Self {
+        SealContext {
+            root,
+            compress: settings.compress,
+            manifests: settings.manifests,
+            checksums: settings.checksums,
             catalog,
             session_id,
         }

@@ -19,23 +19,21 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use strata_catalog::Catalog;
-use strata_core::config::Config;
-
-use crate::seal::{seal_file, SealContext, SealJob, Sealed};
+use crate::seal::{seal_file, SealContext, SealJob, SealSettings, Sealed};
 use crate::{io_err, lock, Error, Result};
+use strata_catalog::Catalog;
 
 /// What sealing needs, owned so the thread can outlive a borrow.
 struct Context {
     root: PathBuf,
-    config: Config,
+    settings: SealSettings,
     catalog: Arc<Catalog>,
     session_id: String,
 }
 
 impl Context {
     fn seal(&self, job: SealJob) -> Result<Sealed> {
-        let ctx = SealContext::new(&self.root, &self.config, &self.catalog, &self.session_id);
+        let ctx = SealContext::new(&self.root, &self.settings, &self.catalog, &self.session_id);
         seal_file(&ctx, job)
     }
 }
@@ -117,7 +115,7 @@ impl Sealer {
     /// Starts the sealing thread.
     pub fn start(
         root: PathBuf,
-        config: Config,
+        settings: SealSettings,
         catalog: Arc<Catalog>,
         session_id: String,
     ) -> Result<Sealer> {
@@ -128,7 +126,7 @@ impl Sealer {
             abort: AtomicBool::new(false),
             context: Context {
                 root,
-                config,
+                settings,
                 catalog,
                 session_id,
             },

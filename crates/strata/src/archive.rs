@@ -14,7 +14,7 @@ use strata_core::Profile;
 use strata_import::{Format, ImportOptions, ImportSummary, Record, Rejected};
 use strata_ingest::{
     AppendOptions, CommittedImport, HashingReader, ImportEnd, ImportId, ImportKey, ImportStart,
-    ImportTally, Resolved, Writer, WriterOptions,
+    ImportTally, Resolved, Writer, WriterOptions, WriterSettings,
 };
 
 use crate::builder::ArchiveBuilder;
@@ -304,22 +304,26 @@ impl Archive {
         &self.tier_policy
     }
 
-    /// Opens a writer session on the hot tier (recovering what a crash left first), with the
-    /// archive's components (a slot `options.components` fills wins).
-    pub fn writer(&self, mut options: WriterOptions) -> Result<Writer> {
-        let slots = &mut options.components;
+    /// Opens a writer session on the hot tier (recovering what a crash left first), given its
+    /// settings and the archive's components (a slot `options.components` fills wins), not the
+    /// whole config.
+    pub fn writer(&self, options: WriterOptions) -> Result<Writer> {
+        let slots = options.components.clone();
         let ours = &self.components;
-        slots.naming.get_or_insert_with(|| Arc::clone(&ours.naming));
-        slots
-            .integrity
-            .get_or_insert_with(|| Arc::clone(&ours.integrity));
-        slots.quotas.get_or_insert_with(|| ours.quotas.clone());
-        slots
-            .seal_schedule
-            .get_or_insert_with(|| Arc::clone(&ours.seal_schedule));
-        Ok(Writer::open(
+        let components = Resolved {
+            naming: slots.naming.unwrap_or_else(|| Arc::clone(&ours.naming)),
+            integrity: slots
+                .integrity
+                .unwrap_or_else(|| Arc::clone(&ours.integrity)),
+            quotas: slots.quotas.unwrap_or_else(|| ours.quotas.clone()),
+            seal_schedule: slots
+                .seal_schedule
+                .unwrap_or_else(|| Arc::clone(&ours.seal_schedule)),
+        };
+        Ok(Writer::open_with(
             &self.root,
-            self.config.clone(),
+            WriterSettings::from_config(&self.config)?,
+            components,
             Arc::clone(&self.catalog),
             options,
         )?)

@@ -60,7 +60,8 @@ impl Writer {
         for (segment, reason) in to_seal {
             self.seal_segment(segment, reason)?;
         }
-        if self.inner.config.durability.mode == DurabilityMode::PerBatch && outcome.last_ticket > 0
+        if self.inner.settings.durability.mode == DurabilityMode::PerBatch
+            && outcome.last_ticket > 0
         {
             self.commit()?;
         }

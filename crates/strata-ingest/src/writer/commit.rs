@@ -52,7 +52,7 @@ impl Writer {
             dirs.dedup();
             (st.last_ticket, files, staged, dirs)
         };
-        if inner.config.durability.mode != DurabilityMode::None {
+        if inner.settings.durability.mode != DurabilityMode::None {
             let synced = files
                 .iter()
                 .chain(&staged)

@@ -40,7 +40,7 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use strata_catalog::{Catalog, StatsAccumulator};
-use strata_core::config::{Config, DurabilityMode};
+use strata_core::config::{Config, DurabilityMode, DurabilitySettings};
 use strata_core::layout::{Naming, PartitionKey};
 use strata_core::policy::{
     IntegrityPolicy, QuotaPolicy, SealCause, SealRules, SealSchedule, SegmentFacts,
@@ -54,7 +54,7 @@ use crate::lock::WriterLock;
 use crate::quarantine::Quarantine;
 use crate::quota::{Charge, QuotaLedger};
 use crate::recovery::{self, RecoveryReport};
-use crate::seal::{SealContext, SealJob, SealReason};
+use crate::seal::{SealContext, SealJob, SealReason, SealSettings};
 use crate::sealer::Sealer;
 use crate::segment::{Segment, BUFFER_BYTES};
 use crate::session::{SessionReport, SessionState};
@@ -124,6 +124,35 @@ impl Components {
                     max_file_age: Duration::from_secs(config.storage.max_file_age_secs),
                 })
             }),
+        })
+    }
+}
+
+/// What a writer needs of the config besides its [`Components`]: durability, the open-file
+/// bound, how sealing stores files, and the symbol registry (aliases and asset classes).
+#[derive(Debug, Clone)]
+pub struct WriterSettings {
+    /// `[durability]`: the mode and the group-commit interval.
+    pub durability: DurabilitySettings,
+    /// `storage.max_open_segments`.
+    pub max_open_segments: usize,
+    /// How sealing stores files.
+    pub sealing: SealSettings,
+    /// The symbols the config lists.
+    pub symbols: SymbolRegistry,
+}
+
+impl WriterSettings {
+    /// The settings `config` holds.
+    pub fn from_config(config: &Config) -> Result<WriterSettings> {
+        let (symbols, _sources) = config
+            .registries()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        Ok(WriterSettings {
+            durability: config.durability.clone(),
+            max_open_segments: config.storage.max_open_segments,
+            sealing: SealSettings::from_config(config),
+            symbols,
         })
     }
 }
@@ -307,7 +336,7 @@ struct Staging {
 struct Inner {
     root: PathBuf,
     hot: PathBuf,
-    config: Config,
+    settings: WriterSettings,
     naming: Arc<dyn Naming>,
     integrity: Arc<dyn IntegrityPolicy>,
     seal_schedule: Arc<dyn SealSchedule>,
@@ -365,11 +394,28 @@ enum Rejected<'a> {
 }
 
 impl Writer {
-    /// Opens the hot tier of the archive at `root` for writing: recovers what a crash left behind
-    /// (see [`crate::recovery`]), then starts the group-commit thread if the config asks for one.
+    /// Opens the hot tier of the archive at `root` for writing with `config`: its settings
+    /// ([`WriterSettings::from_config`]) and, for every slot `options.components` leaves empty,
+    /// its built-in components. See [`Writer::open_with`].
     pub fn open(
         root: &Path,
         config: Config,
+        catalog: Arc<Catalog>,
+        options: WriterOptions,
+    ) -> Result<Writer> {
+        let settings = WriterSettings::from_config(&config)?;
+        let components = options.components.clone().resolve(&config)?;
+        Writer::open_with(root, settings, components, catalog, options)
+    }
+
+    /// Opens the hot tier of the archive at `root` for writing with exactly these settings and
+    /// components (`options.components` is not read): recovers what a crash left behind (see
+    /// [`crate::recovery`]), then starts the group-commit thread if the durability mode asks for
+    /// one.
+    pub fn open_with(
+        root: &Path,
+        settings: WriterSettings,
+        components: Resolved,
         catalog: Arc<Catalog>,
         options: WriterOptions,
     ) -> Result<Writer> {
@@ -378,10 +424,8 @@ impl Writer {
             integrity,
             quotas,
             seal_schedule,
-        } = options.components.clone().resolve(&config)?;
-        let (symbols, _sources) = config
-            .registries()
-            .map_err(|e| Error::Config(e.to_string()))?;
+        } = components;
+        let symbols = settings.symbols.clone();
         let started = (Instant::now(), chrono::Utc::now());
         let session_id = options
             .session_id
@@ -398,7 +442,7 @@ impl Writer {
         // move into `hot/` is then recovered and sealed like any segment left open.
         let mut imports = Ledger::load(root)?;
         let staged_notes = crate::imports::recover_staging(root, &mut imports)?;
-        let seal_ctx = SealContext::new(root, &config, &catalog, &session_id);
+        let seal_ctx = SealContext::new(root, &settings.sealing, &catalog, &session_id);
         let RecoveryReport {
             next_segment_no,
             notes: hot_notes,
@@ -429,7 +473,7 @@ impl Writer {
         };
         let sealer = Sealer::start(
             root.to_path_buf(),
-            config.clone(),
+            settings.sealing,
             catalog,
             session_id.clone(),
         )?;
@@ -454,7 +498,7 @@ impl Writer {
                 next_import: 0,
                 open_files: 0,
                 open_order: std::collections::VecDeque::new(),
-                max_open: open_file_bound(config.storage.max_open_segments),
+                max_open: open_file_bound(settings.max_open_segments),
                 clock: 0,
             }),
             commit_lock: Mutex::new(()),
@@ -473,16 +517,16 @@ impl Writer {
             imports: Mutex::new(imports),
             failed_sync: Mutex::new(None),
             durable_listeners: Mutex::new(Vec::new()),
-            config,
+            settings,
         });
         let writer = Writer { inner };
         writer.checkpoint()?;
         // The background thread commits on the group-commit interval (unless every batch
         // commits itself), seals aged segments and checkpoints the session report.
         let inner = &writer.inner;
-        let commits = inner.config.durability.mode != DurabilityMode::PerBatch;
+        let commits = inner.settings.durability.mode != DurabilityMode::PerBatch;
         let interval = if commits {
-            Duration::from_millis(inner.config.durability.group_commit_interval_ms.max(1))
+            Duration::from_millis(inner.settings.durability.group_commit_interval_ms.max(1))
         } else {
             Duration::from_secs(1)
         };
@@ -507,7 +551,7 @@ impl Writer {
 
     /// True unless the durability mode is `none` (tests only): files are fsynced.
     fn syncs(&self) -> bool {
-        self.inner.config.durability.mode != DurabilityMode::None
+        self.inner.settings.durability.mode != DurabilityMode::None
     }
 
     /// This writer's session id.
