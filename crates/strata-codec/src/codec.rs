@@ -29,7 +29,7 @@
 //! ```
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 use crate::{CodecFamily, CodecSpec, Decoder, Encoder, Error, Result};
@@ -278,29 +278,19 @@ impl CodecRegistry {
     /// decompressed stream (the bytes read to sniff are not lost).
     pub fn decoder_for_content<'r>(
         &self,
-        mut input: Box<dyn Read + Send + 'r>,
+        input: Box<dyn Read + Send + 'r>,
     ) -> Result<(Arc<dyn Codec>, Box<dyn Read + Send + 'r>)> {
-        let mut head = vec![0; self.magic_len()];
-        let mut filled = 0;
-        while filled < head.len() {
-            match input.read(&mut head[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(Error::Io {
-                        codec: CodecFamily::None,
-                        operation: crate::Operation::Sniff,
-                        path: None,
-                        source,
-                    })
+        let sniffed =
+            crate::SniffedReader::with_head(input, self.magic_len()).map_err(|source| {
+                Error::Io {
+                    codec: CodecFamily::None,
+                    operation: crate::Operation::Sniff,
+                    path: None,
+                    source,
                 }
-            }
-        }
-        head.truncate(filled);
-        let codec = self.sniff(&head);
-        let whole: Box<dyn Read + Send + 'r> = Box::new(io::Cursor::new(head).chain(input));
-        let reader = codec.decoder(whole)?;
+            })?;
+        let codec = self.sniff(sniffed.head());
+        let reader = codec.decoder(Box::new(sniffed))?;
         Ok((codec, reader))
     }
 }
@@ -368,16 +358,16 @@ mod tests {
         let names: Vec<&str> = r.codecs().map(|c| c.name()).collect();
         assert_eq!(names, ["none", "gzip", "zstd", "lz4"]);
         let gzip = r.get("gzip").unwrap();
-        assert!(gzip.encoder(Some(10), Box::new(io::sink())).is_err());
+        assert!(gzip.encoder(Some(10), Box::new(std::io::sink())).is_err());
         assert!(r
             .get("lz4")
             .unwrap()
-            .encoder(Some(1), Box::new(io::sink()))
+            .encoder(Some(1), Box::new(std::io::sink()))
             .is_err());
         assert!(r
             .get("zstd")
             .unwrap()
-            .encoder(Some(22), Box::new(io::sink()))
+            .encoder(Some(22), Box::new(std::io::sink()))
             .is_ok());
     }
 }

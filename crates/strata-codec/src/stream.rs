@@ -415,11 +415,12 @@ impl<R: Read> fmt::Debug for Decoder<R> {
     }
 }
 
-/// A reader that gives back the first bytes [`decoder_for_content`] read to sniff the codec,
-/// then the rest of the original reader.
+/// A reader that gives back the first bytes [`decoder_for_content`] (or
+/// [`CodecRegistry::decoder_for_content`](crate::CodecRegistry::decoder_for_content)) read to
+/// sniff the codec, then the rest of the original reader.
 #[derive(Debug)]
 pub struct SniffedReader<R> {
-    head: [u8; MAGIC_LEN],
+    head: Vec<u8>,
     head_len: usize,
     pos: usize,
     inner: R,
@@ -453,10 +454,16 @@ pub fn decoder_for_content<R: Read>(reader: R) -> Result<Decoder<SniffedReader<R
 
 impl<R: Read> SniffedReader<R> {
     /// Reads up to [`MAGIC_LEN`] bytes (fewer only when the stream is shorter).
-    fn new(mut inner: R) -> io::Result<Self> {
-        let mut head = [0u8; MAGIC_LEN];
+    fn new(inner: R) -> io::Result<Self> {
+        Self::with_head(inner, MAGIC_LEN)
+    }
+
+    /// Reads up to `len` bytes, the longest magic of the codecs to tell apart (fewer only when
+    /// the stream is shorter).
+    pub fn with_head(mut inner: R, len: usize) -> io::Result<Self> {
+        let mut head = vec![0u8; len];
         let mut head_len = 0;
-        while head_len < MAGIC_LEN {
+        while head_len < len {
             match inner.read(&mut head[head_len..]) {
                 Ok(0) => break,
                 Ok(n) => head_len += n,
