@@ -27,6 +27,7 @@ fn contexts() -> Vec<LeanContext> {
         symbol: "EURUSD".into(),
         date: Some(day),
         tick_type: LeanTickType::Quote,
+        underlying_expiry: None,
     };
     out.push(LeanContext::new(forex, "lean", None, None).expect("forex has a zone"));
     out

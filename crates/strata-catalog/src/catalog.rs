@@ -331,7 +331,7 @@ fn count_from_sql(value: i64) -> u64 {
 fn write_if_changed(path: &Path, content: &[u8]) -> Result<()> {
     match fs::read(path) {
         Ok(existing) if existing == content => Ok(()),
-        _ => fsio::write_atomically(path, content),
+        _ => fsio::write_atomic(path, content),
     }
 }
 
@@ -461,7 +461,7 @@ impl Catalog {
         for name in [SOURCES_FILE, SYMBOLS_FILE] {
             let path = dir.join(name);
             if !path.exists() {
-                fsio::write_atomically(&path, b"[]\n")?;
+                fsio::write_atomic(&path, b"[]\n")?;
             }
         }
         for (name, content) in SCHEMA_FILES {
@@ -1066,7 +1066,7 @@ impl Catalog {
                 count += 1;
             }
         }
-        fsio::write_atomically(&self.dir.join(MANIFEST_LIST_FILE), out.as_bytes())?;
+        fsio::write_atomic(&self.dir.join(MANIFEST_LIST_FILE), out.as_bytes())?;
         Ok(count)
     }
 

@@ -200,7 +200,7 @@ pub fn append_checksum_line(folder: &Path, file_name: &str, sha256: &str) -> Res
         }
     }
     if replaced {
-        return fsio::write_atomically(&list, rewritten.as_bytes());
+        return fsio::write_atomic(&list, rewritten.as_bytes());
     }
     // A list whose last line was cut short (a crash mid-append) gets a newline first, so the
     // new entry starts a line of its own.

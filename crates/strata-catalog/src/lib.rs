@@ -15,6 +15,9 @@
 //!   and its SQLite index: [`Catalog::register`], [`Catalog::find`] by symbol, kind, source,
 //!   tier and time, [`Catalog::coverage`], [`Catalog::totals`] by facet, [`Catalog::stats`],
 //!   [`Catalog::rebuild`] from sidecars alone, and [`Catalog::dump`] to compare indexes.
+//! - [`fsio`]: [`fsio::write_atomic`] and [`fsio::write_atomic_with`], the one temp-file, fsync,
+//!   rename, fsync-of-the-folder write every whole-file replacement in strata uses; its temp
+//!   names (`.tmp-strata-<pid>-<n>`) and [`fsio::remove_stale_temps`], which recovery runs.
 //! - [`error`]: [`Error`], naming the path or index operation involved, and [`Result`].
 //!
 //! ```
@@ -85,7 +88,7 @@
 pub mod catalog;
 pub mod checksum;
 pub mod error;
-mod fsio;
+pub mod fsio;
 pub mod manifest;
 pub mod stats;
 

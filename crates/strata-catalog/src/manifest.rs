@@ -339,7 +339,7 @@ pub fn write_sidecar(root: &Path, manifest: &FileManifest) -> Result<PathBuf> {
         source,
     })?;
     bytes.push(b'\n');
-    fsio::write_atomically(&path, &bytes)?;
+    fsio::write_atomic(&path, &bytes)?;
     Ok(path)
 }
 

@@ -371,7 +371,7 @@ impl Config {
                 "the hot tier is appended to, so it must be jsonl".into(),
             ));
         }
-        for tier in TierName::ALL {
+        for &tier in TierName::ALL {
             let def = self.tiers.get(tier);
             if def.format == crate::policy::FileFormat::Parquet
                 && matches!(def.codec, CodecSpec::Zstd { long: true, .. })

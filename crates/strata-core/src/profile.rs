@@ -1,42 +1,32 @@
 //! Profiles (POL-5): bundles of defaults for a use. A profile only fills keys the user left
 //! out — it never overrides a value the user wrote (see [`crate::config`] for the layering).
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// A bundle of defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Profile {
-    /// Balanced: daily files, manifests and checksums, sealed files zstd-compressed (level 1:
-    /// on the measured codec table it is six times faster than gzip 6 at a similar ratio, so
-    /// sealing keeps up with ingest above 1 M events/s).
-    #[default]
-    Research,
-    /// Fastest capture: no compression, hourly files, short group-commit interval, no Parquet sink.
-    LowLatency,
-    /// Keep everything long and small: lifecycle tiering on, checksums, Parquet sink; hot files
-    /// sealed with zstd 1 (fast enough to keep up with ingest), recompressed with zstd 9 in the
-    /// warm tier.
-    Archival,
+strata_model::named_enum! {
+    /// A bundle of defaults; [`as_str`](Self::as_str) is its name in config and on the command
+    /// line. `FromStr` is written out below: it also reads `-` for `_` (`low-latency`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+    pub enum Profile [serde] {
+        /// Balanced: daily files, manifests and checksums, sealed files zstd-compressed (level 1:
+        /// on the measured codec table it is six times faster than gzip 6 at a similar ratio, so
+        /// sealing keeps up with ingest above 1 M events/s).
+        #[default]
+        Research = "research",
+        /// Fastest capture: no compression, hourly files, short group-commit interval, no Parquet
+        /// sink.
+        LowLatency = "low_latency",
+        /// Keep everything long and small: lifecycle tiering on, checksums, Parquet sink; hot
+        /// files sealed with zstd 1 (fast enough to keep up with ingest), recompressed with zstd 9
+        /// in the warm tier.
+        Archival = "archival",
+    }
 }
 
 impl Profile {
-    /// All profiles.
-    pub const ALL: [Profile; 3] = [Profile::Research, Profile::LowLatency, Profile::Archival];
-
-    /// The name used in config and on the command line.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Profile::Research => "research",
-            Profile::LowLatency => "low_latency",
-            Profile::Archival => "archival",
-        }
-    }
-
     /// The keys this profile fills, as a partial config tree.
     pub fn overlay(self) -> Value {
         match self {
@@ -66,20 +56,13 @@ impl Profile {
     }
 }
 
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Profile {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.replace('-', "_").as_str() {
-            "research" => Ok(Profile::Research),
-            "low_latency" => Ok(Profile::LowLatency),
-            "archival" => Ok(Profile::Archival),
-            _ => Err(format!(
+        let name = s.replace('-', "_");
+        match Profile::ALL.iter().find(|p| p.as_str() == name) {
+            Some(&profile) => Ok(profile),
+            None => Err(format!(
                 "unknown profile `{s}`; expected research, low-latency or archival"
             )),
         }

@@ -37,7 +37,7 @@ fn compress_false_under_research_stays_uncompressed() {
 
 #[test]
 fn enabling_the_parquet_sink_is_kept_under_every_profile() {
-    for profile in Profile::ALL {
+    for &profile in Profile::ALL {
         let config = toml(&format!(
             "profile = \"{profile}\"\n[sinks]\nparquet = true\n"
         ))
@@ -67,7 +67,7 @@ fn every_user_value_survives_every_profile() {
         codec = "gzip:1"
         format = "jsonl"
     "#;
-    for profile in Profile::ALL {
+    for &profile in Profile::ALL {
         let c = toml(&format!("profile = \"{profile}\"\n{user}")).unwrap();
         assert_eq!(c.profile, profile);
         assert!(c.storage.compress);
@@ -224,7 +224,7 @@ fn quotas_and_registries_load() {
 
 #[test]
 fn every_profile_resolves_and_its_template_round_trips() {
-    for profile in Profile::ALL {
+    for &profile in Profile::ALL {
         let template = default_config_toml(profile);
         let parsed =
             toml(&template).unwrap_or_else(|e| panic!("{profile} template: {e}\n{template}"));

@@ -34,6 +34,7 @@ use strata_model::{
     Payload, SchemaVersion, Side, TimeBasis, Timestamp, Trade,
 };
 
+use crate::error::RowError;
 use crate::input::{rejected_line, LineParser};
 use crate::record::{Gap, Record};
 
@@ -131,34 +132,48 @@ struct Message<'a> {
 
 impl Message<'_> {
     /// Event time: `T`, else `E`; `None` when the message carries neither.
-    fn event_time(&self) -> Result<Option<Timestamp>, String> {
+    fn event_time(&self) -> Result<Option<Timestamp>, RowError> {
         match self.transaction_ms.or(self.event_ms) {
             None => Ok(None),
             Some(ms) => Timestamp::from_millis(ms)
                 .map(Some)
-                .ok_or_else(|| format!("event time {ms} ms is out of range")),
+                .ok_or_else(|| RowError::OutOfRange {
+                    what: format!("event time {ms} ms"),
+                }),
         }
     }
 
-    fn field<T>(&self, value: Option<T>, name: &str) -> Result<T, String> {
-        value.ok_or_else(|| {
-            format!(
-                "`{}` message has no `{name}`",
-                self.e.as_deref().unwrap_or("?")
-            )
+    fn field<T>(&self, value: Option<T>, name: &str) -> Result<T, RowError> {
+        value.ok_or_else(|| RowError::MissingKey {
+            message: self.e.as_deref().unwrap_or("?").to_string(),
+            key: name.to_string(),
         })
     }
 }
 
-fn decimal(text: &str, field: &str) -> Result<Decimal, String> {
-    text.parse::<Decimal>()
-        .map_err(|e| format!("`{field}`: {e}"))
+fn decimal(text: &str, field: &str) -> Result<Decimal, RowError> {
+    text.parse::<Decimal>().map_err(|source| RowError::Decimal {
+        field: format!("`{field}`"),
+        source,
+    })
+}
+
+/// A JSON parser's report about `what`.
+fn json_error(what: impl Into<String>, error: serde_json::Error) -> RowError {
+    RowError::Json {
+        what: what.into(),
+        error: error.to_string(),
+    }
 }
 
 /// `[["price","qty"], …]`, parsed exactly.
-fn levels(raw: &RawValue, field: &str) -> Result<Vec<Level>, String> {
-    let pairs: Vec<(&str, &str)> = serde_json::from_str(raw.get())
-        .map_err(|e| format!("`{field}` is not a list of [price, quantity] strings: {e}"))?;
+fn levels(raw: &RawValue, field: &str) -> Result<Vec<Level>, RowError> {
+    let pairs: Vec<(&str, &str)> = serde_json::from_str(raw.get()).map_err(|e| {
+        json_error(
+            format!("`{field}` is not a list of [price, quantity] strings"),
+            e,
+        )
+    })?;
     pairs
         .into_iter()
         .map(|(price, size)| {
@@ -183,26 +198,26 @@ fn levels(raw: &RawValue, field: &str) -> Result<Vec<Level>, String> {
 /// assert_eq!(trade.price.to_string(), "60123.10");
 /// assert_eq!(event.receive_time.as_nanos(), 1_723_161_255_088_176_367);
 /// assert_eq!(event.sequence, Some(5_266_583_935));
-/// # Ok::<(), String>(())
+/// # Ok::<(), strata_import::RowError>(())
 /// ```
-pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, String> {
+pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, RowError> {
     let line = line.trim();
     let (receive_ns, json) = match line.split_once(' ') {
         Some((ns, json)) if !line.starts_with('{') => {
             let ns = ns
                 .parse::<i64>()
-                .map_err(|_| format!("`{ns}` is not a receive time in nanoseconds"))?;
+                .map_err(|_| RowError::bad_value(ns, "is not a receive time in nanoseconds"))?;
             (Some(ns), json.trim_start())
         }
         _ => (None, line),
     };
     let outer: Message<'_> =
-        serde_json::from_str(json).map_err(|e| format!("invalid message JSON: {e}"))?;
+        serde_json::from_str(json).map_err(|e| json_error("invalid message JSON", e))?;
     let (stream, message) = match outer.data {
         Some(data) => (
             outer.stream,
             serde_json::from_str::<Message<'_>>(data.get())
-                .map_err(|e| format!("invalid `data` JSON: {e}"))?,
+                .map_err(|e| json_error("invalid `data` JSON", e))?,
         ),
         None => (None, outer),
     };
@@ -214,10 +229,9 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
             (Some(event), None) => (event, event, TimeBasis::Venue),
             (None, Some(receive)) => (receive, receive, TimeBasis::Receive),
             (None, None) => {
-                return Err(
-                    "the message has no event time (`T` or `E`) and the line no receive time to stand in for it"
-                        .into(),
-                )
+                return Err(RowError::invalid(
+                    "the message has no event time (`T` or `E`) and the line no receive time to stand in for it",
+                ))
             }
         };
     let event = |symbol: String, sequence: u64, payload: Payload| Event {
@@ -231,11 +245,13 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
         sequence: Some(sequence),
         payload,
     };
-    let symbol = || -> Result<String, String> {
+    let symbol = || -> Result<String, RowError> {
         match (&message.s, &ctx.symbol) {
             (Some(s), _) => Ok(s.to_string()),
             (None, Some(s)) => Ok(s.clone()),
-            (None, None) => Err("the message names no symbol (`s`); pass --symbol".into()),
+            (None, None) => Err(RowError::NoSymbol {
+                why: "the message names no symbol (`s`)".into(),
+            }),
         }
     };
 
@@ -254,7 +270,9 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
                 Payload::L2Snapshot(L2Snapshot { bids, asks }),
             )));
         }
-        return Err("the message has no event type (`e`) and is not a depth snapshot".into());
+        return Err(RowError::invalid(
+            "the message has no event type (`e`) and is not a depth snapshot",
+        ));
     }
     let event_type = if book_ticker {
         "bookTicker"
@@ -300,9 +318,9 @@ pub fn parse_line(line: &str, ctx: &BinanceContext) -> Result<BinanceMessage, St
         }
         "bookTicker" => {
             let bid_price: &str = serde_json::from_str(message.field(message.b, "b")?.get())
-                .map_err(|e| format!("`b` is not a price string: {e}"))?;
+                .map_err(|e| json_error("`b` is not a price string", e))?;
             let ask_price: &str = serde_json::from_str(message.field(message.a, "a")?.get())
-                .map_err(|e| format!("`a` is not a price string: {e}"))?;
+                .map_err(|e| json_error("`a` is not a price string", e))?;
             let quote = BboQuote {
                 bid: Some(Level {
                     price: decimal(bid_price, "b")?,
@@ -382,7 +400,7 @@ impl BinanceLines {
 impl LineParser for BinanceLines {
     fn parse_line(&mut self, line_no: u64, line: &[u8], out: &mut VecDeque<Record>) {
         let parsed = std::str::from_utf8(line)
-            .map_err(|_| "the line is not UTF-8 text".to_string())
+            .map_err(|_| RowError::invalid("the line is not UTF-8 text"))
             .and_then(|text| parse_line(text, &self.ctx));
         match parsed {
             Ok(BinanceMessage::DepthUpdate {
@@ -428,7 +446,9 @@ impl LineParser for BinanceLines {
                 line: line_no,
                 reason: format!("Binance `{what}` messages are not stored"),
             }),
-            Err(reason) => out.push_back(rejected_line(&self.file, line_no, reason, line)),
+            Err(reason) => {
+                out.push_back(rejected_line(&self.file, line_no, reason.to_string(), line))
+            }
         }
     }
 }
@@ -545,14 +565,14 @@ mod tests {
         assert_eq!(event.time_basis, TimeBasis::Receive);
         // Without a receive time there is nothing to stand in: rejected, never dropped quietly.
         let bare = r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#;
-        let err = parse_line(bare, &ctx()).unwrap_err();
+        let err = parse_line(bare, &ctx()).unwrap_err().to_string();
         assert!(err.contains("no receive time"), "{err}");
     }
 
     #[test]
     fn snapshots_take_the_context_symbol() {
         let line = r#"1723161255319702566 {"lastUpdateId":5123107852948,"E":1723161256501,"T":1723161256493,"bids":[["61800.20","2.909"]],"asks":[["61800.30","1.000"],["61800.40","0.5"]]}"#;
-        let err = parse_line(line, &ctx()).unwrap_err();
+        let err = parse_line(line, &ctx()).unwrap_err().to_string();
         assert!(err.contains("--symbol"), "{err}");
         let with_symbol = BinanceContext {
             symbol: Some("BTCUSDT".into()),
@@ -612,7 +632,7 @@ mod tests {
             ),
             (r#"1 {"a":1}"#, "no event type"),
         ] {
-            let err = parse_line(line, &ctx()).unwrap_err();
+            let err = parse_line(line, &ctx()).unwrap_err().to_string();
             assert!(err.contains(needle), "{line}: {err}");
         }
     }

@@ -24,54 +24,38 @@ use std::str::FromStr;
 
 pub use ::csv::ByteRecord;
 use chrono::DateTime;
+use strata_model::decimal::POW10;
 use strata_model::{
     Bar, BboQuote, Decimal, Event, EventKind, Level, Payload, SchemaVersion, Side, Timestamp, Trade,
 };
 
-use crate::error::{ImportError, Result};
+use crate::error::{ImportError, Result, RowError};
 use crate::input::{Input, RowSource};
 use crate::record::{Record, Rejected};
 use crate::ImportOptions;
 
-/// The unit or form of a time column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum TimeFormat {
-    /// Nanoseconds since the Unix epoch.
-    #[default]
-    Ns,
-    /// Microseconds since the Unix epoch.
-    Us,
-    /// Milliseconds since the Unix epoch.
-    Ms,
-    /// Seconds since the Unix epoch.
-    S,
-    /// RFC 3339 text (`2024-08-08T00:00:00.123Z`).
-    Rfc3339,
+strata_model::named_enum! {
+    /// The unit or form of a time column; [`as_str`](Self::as_str) is its name in the compact
+    /// mapping.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum TimeFormat {
+        /// Nanoseconds since the Unix epoch.
+        #[default]
+        Ns = "ns",
+        /// Microseconds since the Unix epoch.
+        Us = "us",
+        /// Milliseconds since the Unix epoch.
+        Ms = "ms",
+        /// Seconds since the Unix epoch.
+        S = "s",
+        /// RFC 3339 text (`2024-08-08T00:00:00.123Z`).
+        Rfc3339 = "rfc3339",
+    }
 }
 
 impl TimeFormat {
-    /// Every format.
-    pub const ALL: &'static [TimeFormat] = &[
-        TimeFormat::Ns,
-        TimeFormat::Us,
-        TimeFormat::Ms,
-        TimeFormat::S,
-        TimeFormat::Rfc3339,
-    ];
-
-    /// The name used in the compact mapping.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TimeFormat::Ns => "ns",
-            TimeFormat::Us => "us",
-            TimeFormat::Ms => "ms",
-            TimeFormat::S => "s",
-            TimeFormat::Rfc3339 => "rfc3339",
-        }
-    }
-
     /// Decimal digits between this unit and a nanosecond (`None` for RFC 3339).
-    const fn digits_to_ns(self) -> Option<u32> {
+    const fn digits_to_ns(self) -> Option<u8> {
         match self {
             TimeFormat::Ns => Some(0),
             TimeFormat::Us => Some(3),
@@ -83,41 +67,38 @@ impl TimeFormat {
 
     /// Parses a time value of this format, exactly (a fractional `1723161256.298` seconds is
     /// fine; anything finer than a nanosecond is refused).
-    pub fn parse(self, text: &str) -> Result<Timestamp, String> {
+    ///
+    /// The error is a [`RowError::BadValue`] about `text` that names no column yet.
+    pub fn parse(self, text: &str) -> Result<Timestamp, RowError> {
         let Some(digits) = self.digits_to_ns() else {
             return DateTime::parse_from_rfc3339(text)
                 .ok()
                 .and_then(|dt| Timestamp::from_datetime(&dt))
-                .ok_or_else(|| format!("`{text}` is not an RFC 3339 time"));
+                .ok_or_else(|| RowError::bad_value(text, "is not an RFC 3339 time"));
         };
-        let scale = 10i64.pow(digits);
+        let out_of_range =
+            || RowError::bad_value(text, format!("{} is out of range", self.as_str()));
         if let Ok(int) = text.parse::<i64>() {
-            return int
-                .checked_mul(scale)
+            // An i64 times 10^9 fits an i128.
+            return i64::try_from(i128::from(int) * POW10[digits as usize])
                 .map(Timestamp::from_nanos)
-                .ok_or_else(|| format!("`{text}` {} is out of range", self.as_str()));
+                .map_err(|_| out_of_range());
         }
-        let value: Decimal = text
-            .parse()
-            .map_err(|_| format!("`{text}` is not a number of {}", self.as_str()))?;
-        if u32::from(value.scale()) > digits {
-            return Err(format!(
-                "`{text}` {} is finer than a nanosecond",
-                self.as_str()
+        let value: Decimal = text.parse().map_err(|_| {
+            RowError::bad_value(text, format!("is not a number of {}", self.as_str()))
+        })?;
+        if value.scale() > digits {
+            return Err(RowError::bad_value(
+                text,
+                format!("{} is finer than a nanosecond", self.as_str()),
             ));
         }
+        // The value at scale `digits` is its number of nanoseconds.
         value
-            .mantissa()
-            .checked_mul(i128::from(10i64.pow(digits - u32::from(value.scale()))))
+            .rescaled(digits)
             .and_then(|nanos| i64::try_from(nanos).ok())
             .map(Timestamp::from_nanos)
-            .ok_or_else(|| format!("`{text}` {} is out of range", self.as_str()))
-    }
-}
-
-impl fmt::Display for TimeFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+            .ok_or_else(out_of_range)
     }
 }
 
@@ -490,6 +471,13 @@ struct Column {
     name: String,
 }
 
+impl Column {
+    /// How errors name the column: `` column `px` (price) ``.
+    fn describe(&self) -> String {
+        format!("column `{}` ({})", self.name, self.key)
+    }
+}
+
 /// A [`CsvMapping`] resolved against a header row: it turns records into events.
 #[derive(Debug, Clone)]
 pub struct BoundCsvMapping {
@@ -593,7 +581,7 @@ impl BoundCsvMapping {
     }
 
     /// Turns one record into an event; the error names the column (`column `px` (price): …`).
-    pub fn parse_record(&self, record: &ByteRecord) -> Result<Event, String> {
+    pub fn parse_record(&self, record: &ByteRecord) -> Result<Event, RowError> {
         let row = Row { record };
         let event_time = row.time(&self.time, self.time_format)?;
         let receive_time = match &self.receive_time {
@@ -670,31 +658,31 @@ impl BoundCsvMapping {
     }
 
     /// The trimmed text of an optional column; `None` when unmapped or empty.
-    fn opt_text<'r>(&self, row: &Row<'r>, index: usize) -> Result<Option<&'r str>, String> {
+    fn opt_text<'r>(&self, row: &Row<'r>, index: usize) -> Result<Option<&'r str>, RowError> {
         match self.column(index) {
             Some(column) => row.text(column).map(|t| (!t.is_empty()).then_some(t)),
             None => Ok(None),
         }
     }
 
-    fn opt_decimal(&self, row: &Row<'_>, index: usize) -> Result<Option<Decimal>, String> {
+    fn opt_decimal(&self, row: &Row<'_>, index: usize) -> Result<Option<Decimal>, RowError> {
         match self.opt_text(row, index)? {
             Some(text) => text
                 .parse::<Decimal>()
                 .map(Some)
-                .map_err(|e| self.value_error(index, text, &e.to_string())),
+                .map_err(|e| self.value_error(index, text, e.to_string())),
             None => Ok(None),
         }
     }
 
-    fn required_decimal(&self, row: &Row<'_>, index: usize) -> Result<Decimal, String> {
+    fn required_decimal(&self, row: &Row<'_>, index: usize) -> Result<Decimal, RowError> {
         self.opt_decimal(row, index)?
             .ok_or_else(|| self.empty_error(index))
     }
 
     /// A quote side: both columns empty (or unmapped) is an absent side; one without the other
     /// is an error.
-    fn level(&self, row: &Row<'_>, price: usize, size: usize) -> Result<Option<Level>, String> {
+    fn level(&self, row: &Row<'_>, price: usize, size: usize) -> Result<Option<Level>, RowError> {
         match (self.opt_decimal(row, price)?, self.opt_decimal(row, size)?) {
             (Some(price), Some(size)) => Ok(Some(Level { price, size })),
             (None, None) => Ok(None),
@@ -705,17 +693,19 @@ impl BoundCsvMapping {
 
     fn describe(&self, index: usize) -> String {
         match self.column(index) {
-            Some(column) => format!("column `{}` ({})", column.name, column.key),
+            Some(column) => column.describe(),
             None => format!("`{}`", COLUMN_KEYS.get(index).copied().unwrap_or("?")),
         }
     }
 
-    fn empty_error(&self, index: usize) -> String {
-        format!("{} is empty", self.describe(index))
+    fn empty_error(&self, index: usize) -> RowError {
+        RowError::Empty {
+            field: self.describe(index),
+        }
     }
 
-    fn value_error(&self, index: usize, text: &str, problem: &str) -> String {
-        format!("{}: `{text}` {problem}", self.describe(index))
+    fn value_error(&self, index: usize, text: &str, problem: impl Into<String>) -> RowError {
+        RowError::bad_value(text, problem).in_field(self.describe(index))
     }
 }
 
@@ -725,31 +715,31 @@ struct Row<'r> {
 }
 
 impl<'r> Row<'r> {
-    fn text(&self, column: &Column) -> Result<&'r str, String> {
-        let bytes = self.record.get(column.index).ok_or_else(|| {
-            format!(
-                "column `{}` ({}) is missing: the row has {} fields",
-                column.name,
-                column.key,
-                self.record.len()
-            )
-        })?;
+    fn text(&self, column: &Column) -> Result<&'r str, RowError> {
+        let bytes = self
+            .record
+            .get(column.index)
+            .ok_or_else(|| RowError::ShortRecord {
+                field: column.describe(),
+                fields: self.record.len(),
+            })?;
         std::str::from_utf8(bytes)
             .map(str::trim)
-            .map_err(|_| format!("column `{}` ({}) is not UTF-8", column.name, column.key))
+            .map_err(|_| RowError::NotUtf8 {
+                field: column.describe(),
+            })
     }
 
-    fn time(&self, column: &Column, format: TimeFormat) -> Result<Timestamp, String> {
+    fn time(&self, column: &Column, format: TimeFormat) -> Result<Timestamp, RowError> {
         let text = self.text(column)?;
         if text.is_empty() {
-            return Err(format!(
-                "column `{}` ({}) is empty",
-                column.name, column.key
-            ));
+            return Err(RowError::Empty {
+                field: column.describe(),
+            });
         }
         format
             .parse(text)
-            .map_err(|e| format!("column `{}` ({}): {e}", column.name, column.key))
+            .map_err(|e| e.in_field(column.describe()))
     }
 }
 
@@ -858,7 +848,7 @@ impl Iterator for CsvImport {
                     Err(reason) => Record::Rejected(Rejected {
                         file: self.file.clone(),
                         line,
-                        reason,
+                        reason: reason.to_string(),
                         raw: rejoin(&self.record),
                     }),
                 })
@@ -1000,11 +990,13 @@ mod tests {
         assert!(TimeFormat::Ns
             .parse("1.5")
             .unwrap_err()
+            .to_string()
             .contains("finer than a nanosecond"));
         assert!(TimeFormat::S.parse("1e9").is_err());
         assert!(TimeFormat::S
             .parse("99999999999999999")
             .unwrap_err()
+            .to_string()
             .contains("out of range"));
     }
 
@@ -1038,15 +1030,18 @@ mod tests {
 
         let err = bound
             .parse_record(&record(&["1723161256298", "60,123", "0.005", "", "", ""]))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("column `px` (price): `60,123`"), "{err}");
         let err = bound
             .parse_record(&record(&["1723161256298", "1"]))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is missing: the row has 2 fields"), "{err}");
         let err = bound
             .parse_record(&record(&["1723161256298", "1", "1", "up", "", ""]))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("column `side` (side): `up`"), "{err}");
     }
 
@@ -1091,7 +1086,8 @@ mod tests {
         assert_eq!(quote.ask, None);
         let err = bound
             .parse_record(&record(&["1", "1.5", "", "", ""]))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("column `bs` (bid_size) is empty"), "{err}");
     }
 

@@ -38,7 +38,7 @@ use strata_model::{
     SchemaVersion, Side, Timestamp, Trade,
 };
 
-use crate::error::{ImportError, Result};
+use crate::error::{ImportError, Result, RowError};
 use crate::input::{Input, RowSource};
 use crate::record::{Record, Rejected, CUT_MARK, READ_ERROR_PREFIX};
 use crate::ImportOptions;
@@ -114,25 +114,32 @@ fn timestamp(ns: u64) -> Option<Timestamp> {
     i64::try_from(ns).ok().map(Timestamp::from_nanos)
 }
 
-fn required_price(fixed: i64, what: &str) -> Result<Decimal, String> {
-    price(fixed).ok_or_else(|| format!("{what} is undefined (UNDEF_PRICE)"))
+fn required_price(fixed: i64, what: &str) -> Result<Decimal, RowError> {
+    price(fixed).ok_or_else(|| RowError::UndefinedPrice {
+        field: what.to_string(),
+    })
 }
 
-fn aggressor(side: std::ffi::c_char) -> Result<Option<Side>, String> {
+/// A side byte that is none of `A`, `B`, `N`.
+fn bad_side(side: u8) -> RowError {
+    RowError::invalid(format!("side {:?} is not A, B or N", side as char))
+}
+
+fn aggressor(side: std::ffi::c_char) -> Result<Option<Side>, RowError> {
     match side as u8 {
         b'B' => Ok(Some(Side::Buy)),
         b'A' => Ok(Some(Side::Sell)),
         b'N' => Ok(None),
-        other => Err(format!("side {:?} is not A, B or N", other as char)),
+        other => Err(bad_side(other)),
     }
 }
 
-fn book_side(side: std::ffi::c_char) -> Result<Option<BookSide>, String> {
+fn book_side(side: std::ffi::c_char) -> Result<Option<BookSide>, RowError> {
     match side as u8 {
         b'B' => Ok(Some(BookSide::Bid)),
         b'A' => Ok(Some(BookSide::Ask)),
         b'N' => Ok(None),
-        other => Err(format!("side {:?} is not A, B or N", other as char)),
+        other => Err(bad_side(other)),
     }
 }
 
@@ -140,11 +147,13 @@ fn book_side(side: std::ffi::c_char) -> Result<Option<BookSide>, String> {
 /// (`RecordRef::get` would panic on a short record: damaged input must not.)
 fn typed<'a, T: dbn::HasRType<Header = dbn::RecordHeader>>(
     rec: &RecordRef<'a>,
-) -> Result<Option<&'a T>, String> {
+) -> Result<Option<&'a T>, RowError> {
     if !rec.has::<T>() {
         return Ok(None);
     }
-    rec.try_get::<T>().map(Some).map_err(|e| e.to_string())
+    rec.try_get::<T>()
+        .map(Some)
+        .map_err(|e| RowError::invalid(e.to_string()))
 }
 
 /// What one DBN record becomes.
@@ -180,11 +189,11 @@ impl DbnContext {
         ts_recv: u64,
         sequence: Option<u64>,
         payload: Payload,
-    ) -> Result<Event, String> {
+    ) -> Result<Event, RowError> {
         let receive_time = timestamp(ts_recv);
         let event_time = timestamp(rec.raw_ts_event())
             .or(receive_time)
-            .ok_or("the record has neither ts_event nor ts_recv")?;
+            .ok_or_else(|| RowError::invalid("the record has neither ts_event nor ts_recv"))?;
         self.event_at(
             rec,
             event_time,
@@ -201,17 +210,17 @@ impl DbnContext {
         receive_time: Timestamp,
         sequence: Option<u64>,
         payload: Payload,
-    ) -> Result<Event, String> {
+    ) -> Result<Event, RowError> {
         let instrument = rec.instrument_id();
         let symbol = u32::try_from(instrument)
             .ok()
             .and_then(|id| self.symbols.get_for_ts(rec.raw_index_ts(), id))
             .or(self.symbol.as_ref())
-            .ok_or_else(|| {
-                format!(
-                    "no symbol for instrument {instrument} at {} in the file's symbology; pass --symbol",
+            .ok_or_else(|| RowError::NoSymbol {
+                why: format!(
+                    "no symbol for instrument {instrument} at {} in the file's symbology",
                     rec.raw_index_ts()
-                )
+                ),
             })?
             .clone();
         Ok(Event {
@@ -229,7 +238,7 @@ impl DbnContext {
 
     /// Turns one record into events (see the module docs). A record whose type is known but
     /// whose length is too short for it is an error, never a panic.
-    pub fn convert(&mut self, rec: RecordRef<'_>) -> Result<DbnOutcome, String> {
+    pub fn convert(&mut self, rec: RecordRef<'_>) -> Result<DbnOutcome, RowError> {
         if let Some(mbo) = typed::<MboMsg>(&rec)? {
             return self.mbo(mbo);
         }
@@ -258,7 +267,7 @@ impl DbnContext {
         if rec.has::<SymbolMappingMsg>() {
             self.symbols
                 .on_record(rec)
-                .map_err(|e| format!("invalid symbol mapping record: {e}"))?;
+                .map_err(|e| RowError::invalid(format!("invalid symbol mapping record: {e}")))?;
             return Ok(DbnOutcome::Skipped("symbol mapping record".into()));
         }
         let rtype = rec.header().rtype;
@@ -268,9 +277,13 @@ impl DbnContext {
         }))
     }
 
-    fn mbo(&self, mbo: &MboMsg) -> Result<DbnOutcome, String> {
-        let action = Action::try_from(mbo.action as u8)
-            .map_err(|_| format!("action {:?} is not a DBN action", mbo.action as u8 as char))?;
+    fn mbo(&self, mbo: &MboMsg) -> Result<DbnOutcome, RowError> {
+        let action = Action::try_from(mbo.action as u8).map_err(|_| {
+            RowError::invalid(format!(
+                "action {:?} is not a DBN action",
+                mbo.action as u8 as char
+            ))
+        })?;
         let sequence = Some(u64::from(mbo.sequence));
         let book_action = match action {
             Action::Add => BookAction::Add,
@@ -316,7 +329,7 @@ impl DbnContext {
         )?]))
     }
 
-    fn mbp1(&self, mbp: &Mbp1Msg) -> Result<DbnOutcome, String> {
+    fn mbp1(&self, mbp: &Mbp1Msg) -> Result<DbnOutcome, RowError> {
         let top = &mbp.levels[0];
         let level = |px: i64, sz: u32| {
             price(px).map(|price| Level {
@@ -343,27 +356,30 @@ impl DbnContext {
         Ok(DbnOutcome::Events(events))
     }
 
-    fn ohlcv(&self, bar: &OhlcvMsg) -> Result<DbnOutcome, String> {
+    fn ohlcv(&self, bar: &OhlcvMsg) -> Result<DbnOutcome, RowError> {
         let interval_s: u32 = match bar.hd.rtype {
             rtype::OHLCV_1S => 1,
             rtype::OHLCV_1M => 60,
             rtype::OHLCV_1H => 3_600,
             rtype::OHLCV_1D | rtype::OHLCV_EOD => 86_400,
             other => {
-                return Err(format!(
+                return Err(RowError::invalid(format!(
                     "OHLCV record type {other:#04x} has no known interval"
-                ))
+                )))
             }
         };
-        let start = timestamp(bar.hd.ts_event).ok_or("the bar has no ts_event")?;
+        let start = timestamp(bar.hd.ts_event)
+            .ok_or_else(|| RowError::invalid("the bar has no ts_event"))?;
         let end = start
             .as_nanos()
             .checked_add(i64::from(interval_s) * 1_000_000_000)
             .map(Timestamp::from_nanos)
-            .ok_or("the bar's end is out of range")?;
+            .ok_or_else(|| RowError::OutOfRange {
+                what: "the bar's end".into(),
+            })?;
         let volume = i64::try_from(bar.volume)
             .map(Decimal::from_int)
-            .map_err(|_| format!("volume {} is too large", bar.volume))?;
+            .map_err(|_| RowError::invalid(format!("volume {} is too large", bar.volume)))?;
         let payload = Payload::Bar(Bar {
             interval_s,
             open: required_price(bar.open, "open")?,
@@ -601,7 +617,7 @@ impl Iterator for DbnImport {
                     self.pending.push_back(Record::Rejected(Rejected {
                         file: self.file.clone(),
                         line,
-                        reason,
+                        reason: reason.to_string(),
                         raw,
                     }))
                 }

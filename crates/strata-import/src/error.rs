@@ -167,3 +167,318 @@ impl ImportError {
         }
     }
 }
+
+/// Why one row (a line, a CSV record, a DBN record, a capture message) cannot be turned into
+/// events: what every row parser returns. It never stops an import: the row becomes a
+/// [`Record::Rejected`](crate::Record::Rejected) whose reason is this error's text (the
+/// quarantine stores it, and [`reason_class`](crate::record::reason_class) groups rows by it),
+/// so each variant's text is fixed — a change of wording is a change of every receipt.
+///
+/// A `field` is the name of the field as the format's messages write it: `` column `px`
+/// (price) `` in CSV, `` column `price` `` in Tardis.dev files, `` `p` `` in Binance messages,
+/// `price` in Lean rows.
+///
+/// ```
+/// use strata_import::RowError;
+///
+/// let err = RowError::BadValue {
+///     field: Some("column `side`".into()),
+///     value: "hold".into(),
+///     reason: "is not buy, sell or unknown".into(),
+/// };
+/// assert_eq!(err.to_string(), "column `side`: `hold` is not buy, sell or unknown");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowError {
+    /// A field's text is not a value it can hold: `` {field}: `{value}` {reason} ``, or
+    /// `` `{value}` {reason} `` when the field is not (yet) named.
+    #[error("{}`{value}` {reason}", field_prefix(.field))]
+    BadValue {
+        /// The field, when known (a value parser leaves it to its caller: [`RowError::in_field`]).
+        field: Option<String>,
+        /// The text found.
+        value: String,
+        /// What is wrong with it, as a predicate (`is not a number of ms`).
+        reason: String,
+    },
+
+    /// A field holds text that is not an exact decimal: `{field}: {source}`.
+    #[error("{field}: {source}")]
+    Decimal {
+        /// The field.
+        field: String,
+        /// The decimal parser's report (it quotes the text).
+        source: strata_model::DecimalError,
+    },
+
+    /// A field that must have a value is empty: `{field} is empty`.
+    #[error("{field} is empty")]
+    Empty {
+        /// The field.
+        field: String,
+    },
+
+    /// A CSV record ends before a mapped column: `{field} is missing: the row has {fields} fields`.
+    #[error("{field} is missing: the row has {fields} fields")]
+    ShortRecord {
+        /// The column.
+        field: String,
+        /// Fields the record has.
+        fields: usize,
+    },
+
+    /// A Lean row ends before a column: `missing column {index} ({name})`.
+    #[error("missing column {index} ({name})")]
+    MissingColumn {
+        /// The column's position (0-based).
+        index: usize,
+        /// Its name.
+        name: String,
+    },
+
+    /// A message lacks a key its type needs: `` `{message}` message has no `{key}` ``.
+    #[error("`{message}` message has no `{key}`")]
+    MissingKey {
+        /// The message's type (`?` when it names none).
+        message: String,
+        /// The key.
+        key: String,
+    },
+
+    /// A row has another number of fields than the header:
+    /// `the row has {row} fields, the header {header}`.
+    #[error("the row has {row} fields, the header {header}")]
+    FieldCount {
+        /// Fields in the row.
+        row: usize,
+        /// Fields in the header.
+        header: usize,
+    },
+
+    /// Neither the row nor the options name the instrument: `{why}; pass --symbol`.
+    #[error("{why}; pass --symbol")]
+    NoSymbol {
+        /// Why the row names none.
+        why: String,
+    },
+
+    /// A value (a time, mostly) is outside what strata can store: `{what} is out of range`.
+    #[error("{what} is out of range")]
+    OutOfRange {
+        /// The value and its unit (`1723161256322 ms`).
+        what: String,
+    },
+
+    /// A field's bytes are not UTF-8 text: `{field} is not UTF-8`.
+    #[error("{field} is not UTF-8")]
+    NotUtf8 {
+        /// The field.
+        field: String,
+    },
+
+    /// A field's text holds a control character: `{field}: {value:?} holds a control character`.
+    #[error("{field}: {value:?} holds a control character")]
+    ControlCharacter {
+        /// The field.
+        field: String,
+        /// The text found.
+        value: String,
+    },
+
+    /// One of a pair of fields (a book level's price and size) is empty and the other is not:
+    /// `` column `{empty}` is empty but `{other}` is not ``.
+    #[error("column `{empty}` is empty but `{other}` is not")]
+    HalfLevel {
+        /// The empty column.
+        empty: String,
+        /// The column with a value.
+        other: String,
+    },
+
+    /// A price the format marks as undefined where one is needed:
+    /// `{field} is undefined (UNDEF_PRICE)`.
+    #[error("{field} is undefined (UNDEF_PRICE)")]
+    UndefinedPrice {
+        /// The field.
+        field: String,
+    },
+
+    /// A JSON document (or a part of one) does not parse as expected: `{what}: {error}`.
+    #[error("{what}: {error}")]
+    Json {
+        /// What was read (`` invalid `data` JSON ``).
+        what: String,
+        /// The JSON parser's report.
+        error: String,
+    },
+
+    /// A strata JSONL line does not decode.
+    #[error(transparent)]
+    Jsonl(#[from] strata_model::DecodeError),
+
+    /// Any other problem of one format's rows, in words.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// `{field}: ` before a value, or nothing.
+fn field_prefix(field: &Option<String>) -> String {
+    field.as_ref().map(|f| format!("{f}: ")).unwrap_or_default()
+}
+
+impl RowError {
+    /// A problem given in words ([`RowError::Invalid`]).
+    pub fn invalid(reason: impl Into<String>) -> RowError {
+        RowError::Invalid(reason.into())
+    }
+
+    /// A [`RowError::BadValue`] not yet tied to a field.
+    pub fn bad_value(value: impl Into<String>, reason: impl Into<String>) -> RowError {
+        RowError::BadValue {
+            field: None,
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same error about `field`: names the field of a [`RowError::BadValue`] that has
+    /// none; any other error is prefixed as `{field}: {error}` ([`RowError::Invalid`]).
+    pub fn in_field(self, field: impl Into<String>) -> RowError {
+        match self {
+            RowError::BadValue {
+                field: None,
+                value,
+                reason,
+            } => RowError::BadValue {
+                field: Some(field.into()),
+                value,
+                reason,
+            },
+            other => RowError::Invalid(format!("{}: {other}", field.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// Each variant's text, as the row parsers wrote it when they returned strings: the
+    /// quarantine, reason classes and receipts depend on it staying the same.
+    #[test]
+    fn row_errors_read_as_the_messages_they_replace() {
+        let decimal_error = "1,5".parse::<strata_model::Decimal>().unwrap_err();
+        let decimal_text = decimal_error.to_string();
+        let jsonl_error = strata_model::jsonl::decode_line(b"{").unwrap_err();
+        let jsonl_text = jsonl_error.to_string();
+        let cases: Vec<(RowError, String)> = vec![
+            (
+                RowError::bad_value("1.5", "ns is finer than a nanosecond")
+                    .in_field("column `ts` (time)"),
+                "column `ts` (time): `1.5` ns is finer than a nanosecond".into(),
+            ),
+            (
+                RowError::bad_value("x", "is not a receive time in nanoseconds"),
+                "`x` is not a receive time in nanoseconds".into(),
+            ),
+            (
+                RowError::Decimal {
+                    field: "column `price`".into(),
+                    source: decimal_error,
+                },
+                format!("column `price`: {decimal_text}"),
+            ),
+            (
+                RowError::Empty {
+                    field: "column `bs` (bid_size)".into(),
+                },
+                "column `bs` (bid_size) is empty".into(),
+            ),
+            (
+                RowError::ShortRecord {
+                    field: "column `qty` (size)".into(),
+                    fields: 2,
+                },
+                "column `qty` (size) is missing: the row has 2 fields".into(),
+            ),
+            (
+                RowError::MissingColumn {
+                    index: 3,
+                    name: "size".into(),
+                },
+                "missing column 3 (size)".into(),
+            ),
+            (
+                RowError::MissingKey {
+                    message: "trade".into(),
+                    key: "q".into(),
+                },
+                "`trade` message has no `q`".into(),
+            ),
+            (
+                RowError::FieldCount { row: 4, header: 11 },
+                "the row has 4 fields, the header 11".into(),
+            ),
+            (
+                RowError::NoSymbol {
+                    why: "the message names no symbol (`s`)".into(),
+                },
+                "the message names no symbol (`s`); pass --symbol".into(),
+            ),
+            (
+                RowError::OutOfRange {
+                    what: "event time 9 ms".into(),
+                },
+                "event time 9 ms is out of range".into(),
+            ),
+            (
+                RowError::NotUtf8 {
+                    field: "column `px` (price)".into(),
+                },
+                "column `px` (price) is not UTF-8".into(),
+            ),
+            (
+                RowError::ControlCharacter {
+                    field: "column `symbol`".into(),
+                    value: "BTC\0".into(),
+                },
+                "column `symbol`: \"BTC\\0\" holds a control character".into(),
+            ),
+            (
+                RowError::HalfLevel {
+                    empty: "bid_amount".into(),
+                    other: "bid_price".into(),
+                },
+                "column `bid_amount` is empty but `bid_price` is not".into(),
+            ),
+            (
+                RowError::UndefinedPrice {
+                    field: "trade price".into(),
+                },
+                "trade price is undefined (UNDEF_PRICE)".into(),
+            ),
+            (
+                RowError::Json {
+                    what: "invalid message JSON".into(),
+                    error: "EOF".into(),
+                },
+                "invalid message JSON: EOF".into(),
+            ),
+            (RowError::Jsonl(jsonl_error), jsonl_text),
+            (
+                RowError::invalid("a quoted cell is not closed"),
+                "a quoted cell is not closed".into(),
+            ),
+            (
+                RowError::invalid("gone").in_field("column `x`"),
+                "column `x`: gone".into(),
+            ),
+        ];
+        for (err, text) in cases {
+            assert_eq!(err.to_string(), text, "{err:?}");
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 
 use strata_model::{Event, EventKind};
 
+use crate::error::RowError;
 use crate::input::{rejected_line, LineParser};
 use crate::record::Record;
 use crate::ImportOptions;
@@ -35,8 +36,8 @@ impl JsonlOverrides {
 }
 
 /// Decodes one JSONL line and applies `overrides`; the error names the field.
-pub fn parse_line(line: &[u8], overrides: &JsonlOverrides) -> Result<Event, String> {
-    let mut event = strata_model::jsonl::decode_line(line).map_err(|err| err.to_string())?;
+pub fn parse_line(line: &[u8], overrides: &JsonlOverrides) -> Result<Event, RowError> {
+    let mut event = strata_model::jsonl::decode_line(line)?;
     if let Some(source) = &overrides.source {
         source.clone_into(&mut event.source);
     }
@@ -60,7 +61,9 @@ impl LineParser for JsonlLines {
     fn parse_line(&mut self, line_no: u64, line: &[u8], out: &mut VecDeque<Record>) {
         match parse_line(line, &self.overrides) {
             Ok(event) => out.push_back(crate::select_kind(event, self.kind, line_no)),
-            Err(reason) => out.push_back(rejected_line(&self.file, line_no, reason, line)),
+            Err(reason) => {
+                out.push_back(rejected_line(&self.file, line_no, reason.to_string(), line))
+            }
         }
     }
 }
@@ -96,7 +99,8 @@ mod tests {
             br#"{"v":"1.0","kind":"trade","source":"s","symbol":"X","ts":1,"size":"1"}"#,
             &JsonlOverrides::default(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("price"), "{err}");
     }
 }

@@ -49,7 +49,6 @@
 //!   (with the bar's sizes).
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -61,7 +60,7 @@ use strata_model::{
     OptionStyle, Payload, SchemaVersion, Timestamp, Trade,
 };
 
-use crate::error::{ImportError, Result};
+use crate::error::{ImportError, Result, RowError};
 use crate::input::{rejected_line, Input, LineImport, LineParser, RowSource};
 use crate::options::{ImportOptions, LeanOverrides};
 use crate::record::{Record, Rejected};
@@ -71,24 +70,14 @@ const NANOS_PER_MS: i64 = 1_000_000;
 const NANOS_PER_S: i64 = 1_000_000_000;
 const MS_PER_DAY: i64 = 86_400_000;
 
-/// Declares a small named enum with `FromStr`/`Display`.
+/// Declares a set of Lean's names with [`strata_model::named_enum!`] (`ALL`, `as_str` — Lean's
+/// lower-case name — and `Display`), and a `FromStr` that reads them in any case.
 macro_rules! lean_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            /// Lean's lower-case name.
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
+        strata_model::named_enum! {
+            $(#[$meta])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum $name { $($(#[$vmeta])* $variant = $text),+ }
         }
 
         impl FromStr for $name {
@@ -620,7 +609,12 @@ impl LeanContext {
 
     /// Parses one row of this context's file into an event, whatever its layout; `row` is the
     /// 1-based line number (it becomes the sequence) and `carry` holds quote sides between rows.
-    pub fn parse_row(&self, line: &str, row: u64, carry: &mut QuoteCarry) -> Result<Event, String> {
+    pub fn parse_row(
+        &self,
+        line: &str,
+        row: u64,
+        carry: &mut QuoteCarry,
+    ) -> Result<Event, RowError> {
         match (self.file.resolution, self.file.tick_type) {
             (_, LeanTickType::OpenInterest) => parse_open_interest_row(line, row, self),
             (LeanResolution::Tick, LeanTickType::Trade) => parse_trade_row(line, row, self),
@@ -630,36 +624,47 @@ impl LeanContext {
     }
 
     /// The UTC time of `ms` milliseconds after the trading date's local midnight.
-    pub fn time_of_ms(&self, ms: i64) -> Result<Timestamp, String> {
+    pub fn time_of_ms(&self, ms: i64) -> Result<Timestamp, RowError> {
         let ns = ms
             .checked_mul(NANOS_PER_MS)
-            .ok_or_else(|| format!("{ms} ms after midnight is out of range"))?;
+            .ok_or_else(|| RowError::OutOfRange {
+                what: format!("{ms} ms after midnight"),
+            })?;
         self.time_of_ns(ns)
     }
 
     /// The UTC time of `ns` nanoseconds after the trading date's local midnight.
-    pub fn time_of_ns(&self, ns: i64) -> Result<Timestamp, String> {
+    pub fn time_of_ns(&self, ns: i64) -> Result<Timestamp, RowError> {
         if let Some(base) = self.midnight_utc_ns {
             if (0..MS_PER_DAY * NANOS_PER_MS).contains(&ns) {
                 return Ok(Timestamp::from_nanos(base + ns));
             }
         }
-        let midnight = self
-            .midnight
-            .ok_or("this file has no trading date for millisecond times")?;
+        let midnight = self.midnight.ok_or_else(|| {
+            RowError::invalid("this file has no trading date for millisecond times")
+        })?;
         let local = midnight
             .checked_add_signed(chrono::TimeDelta::nanoseconds(ns))
-            .ok_or_else(|| format!("{ns} ns after midnight is out of range"))?;
+            .ok_or_else(|| RowError::OutOfRange {
+                what: format!("{ns} ns after midnight"),
+            })?;
         self.local_to_utc(local)
     }
 
-    fn local_to_utc(&self, local: NaiveDateTime) -> Result<Timestamp, String> {
+    fn local_to_utc(&self, local: NaiveDateTime) -> Result<Timestamp, RowError> {
         let at = self
             .tz
             .from_local_datetime(&local)
             .earliest()
-            .ok_or_else(|| format!("{local} does not exist in {} (a clock change)", self.tz))?;
-        Timestamp::from_datetime(&at).ok_or_else(|| format!("{local} is out of range"))
+            .ok_or_else(|| {
+                RowError::invalid(format!(
+                    "{local} does not exist in {} (a clock change)",
+                    self.tz
+                ))
+            })?;
+        Timestamp::from_datetime(&at).ok_or_else(|| RowError::OutOfRange {
+            what: local.to_string(),
+        })
     }
 
     fn event(
@@ -686,17 +691,20 @@ impl LeanContext {
     }
 
     /// A price column: integer ×10⁴ for equities, plain decimal otherwise.
-    fn price(&self, text: &str, column: &str) -> Result<Decimal, String> {
+    fn price(&self, text: &str, column: &str) -> Result<Decimal, RowError> {
         if self.file.scaled_prices() {
             let v = parse_int(text, column, "an integer price×10000")?;
-            Decimal::new(v, 4).map_err(|e| format!("{column}: {e}"))
+            Decimal::new(v, 4).map_err(|source| RowError::Decimal {
+                field: column.to_string(),
+                source,
+            })
         } else {
             parse_decimal(text, column)
         }
     }
 
     /// A size column: integer for equities, decimal otherwise.
-    fn size(&self, text: &str, column: &str) -> Result<Decimal, String> {
+    fn size(&self, text: &str, column: &str) -> Result<Decimal, RowError> {
         if self.file.scaled_prices() {
             parse_int(text, column, "an integer size").map(Decimal::from_int)
         } else {
@@ -705,18 +713,18 @@ impl LeanContext {
     }
 
     /// The bar's (start, end) from its time column.
-    fn bar_times(&self, text: &str) -> Result<(Timestamp, Timestamp), String> {
+    fn bar_times(&self, text: &str) -> Result<(Timestamp, Timestamp), RowError> {
         let interval = i64::from(self.file.resolution.interval_s().unwrap_or(0)) * NANOS_PER_S;
         let start = if self.file.resolution.is_intraday_file() {
             self.time_of_ns(parse_ms_time(text)?)?
         } else {
             let local = NaiveDateTime::parse_from_str(text, "%Y%m%d %H:%M")
-                .map_err(|_| format!("time: `{text}` is not `yyyymmdd HH:mm`"))?;
+                .map_err(|_| bad_time(text, "is not `yyyymmdd HH:mm`"))?;
             if self.file.resolution == LeanResolution::Daily {
                 let next = local
                     .date()
                     .checked_add_days(Days::new(1))
-                    .ok_or_else(|| format!("time: `{text}` is out of range"))?;
+                    .ok_or_else(|| bad_time(text, "is out of range"))?;
                 let end = self.local_to_utc(next.and_time(NaiveTime::MIN))?;
                 return Ok((self.local_to_utc(local)?, end));
             }
@@ -726,9 +734,14 @@ impl LeanContext {
             .as_nanos()
             .checked_add(interval)
             .map(Timestamp::from_nanos)
-            .ok_or_else(|| format!("time: `{text}` is out of range"))?;
+            .ok_or_else(|| bad_time(text, "is out of range"))?;
         Ok((start, end))
     }
+}
+
+/// A bad value in the `time` column.
+fn bad_time(text: &str, reason: &str) -> RowError {
+    RowError::bad_value(text, reason).in_field("time")
 }
 
 /// Quote sides carried from one quote tick to the next.
@@ -746,11 +759,14 @@ fn column<'a>(
     fields: &mut std::str::Split<'a, char>,
     name: &str,
     index: usize,
-) -> Result<&'a str, String> {
+) -> Result<&'a str, RowError> {
     fields
         .next()
         .map(str::trim)
-        .ok_or_else(|| format!("missing column {index} ({name})"))
+        .ok_or_else(|| RowError::MissingColumn {
+            index,
+            name: name.to_string(),
+        })
 }
 
 /// A time column of milliseconds since midnight, as nanoseconds. Lean writes whole
@@ -758,8 +774,8 @@ fn column<'a>(
 /// (`46.2042`: 46 ms and 204.2 µs). Up to six fraction digits are exact; a seventh and later
 /// digit (finer than a nanosecond) is rounded to the nearest nanosecond, ties to even, as .NET's
 /// `Convert.ToInt64` rounds when Lean itself reads the column into 100 ns ticks.
-pub fn parse_ms_time(text: &str) -> Result<i64, String> {
-    let bad = || format!("time: `{text}` is not milliseconds since midnight");
+pub fn parse_ms_time(text: &str) -> Result<i64, RowError> {
+    let bad = || bad_time(text, "is not milliseconds since midnight");
     let (whole, fraction) = match text.split_once('.') {
         Some((w, f)) => (w, Some(f)),
         None => (text, None),
@@ -797,25 +813,27 @@ pub fn parse_ms_time(text: &str) -> Result<i64, String> {
     Ok(if negative { -ns } else { ns })
 }
 
-fn parse_int(text: &str, column: &str, what: &str) -> Result<i64, String> {
+fn parse_int(text: &str, column: &str, what: &str) -> Result<i64, RowError> {
     text.parse::<i64>()
-        .map_err(|_| format!("{column}: `{text}` is not {what}"))
+        .map_err(|_| RowError::bad_value(text, format!("is not {what}")).in_field(column))
 }
 
-fn parse_decimal(text: &str, column: &str) -> Result<Decimal, String> {
-    text.parse::<Decimal>()
-        .map_err(|e| format!("{column}: {e}"))
+fn parse_decimal(text: &str, column: &str) -> Result<Decimal, RowError> {
+    text.parse::<Decimal>().map_err(|source| RowError::Decimal {
+        field: column.to_string(),
+        source,
+    })
 }
 
 /// The suspicious flag: `0`/`1` (also `false`/`true`); an absent column is not suspicious.
 #[inline]
-fn parse_flag(text: Option<&str>) -> Result<bool, String> {
+fn parse_flag(text: Option<&str>) -> Result<bool, RowError> {
     match text.map(str::trim) {
         None | Some("" | "0") => Ok(false),
         Some("1") => Ok(true),
         Some(t) if t.eq_ignore_ascii_case("false") => Ok(false),
         Some(t) if t.eq_ignore_ascii_case("true") => Ok(true),
-        Some(t) => Err(format!("suspicious: `{t}` is not 0 or 1")),
+        Some(t) => Err(RowError::bad_value(t, "is not 0 or 1").in_field("suspicious")),
     }
 }
 
@@ -835,9 +853,9 @@ fn parse_flag(text: Option<&str>) -> Result<bool, String> {
 /// assert_eq!(trade.price.to_string(), "123.4500");
 /// assert_eq!(trade.conditions.as_deref(), Some("20002000;suspicious"));
 /// assert_eq!((event.venue.as_deref(), event.sequence), (Some("P"), Some(7)));
-/// # Ok::<(), String>(())
+/// # Ok::<(), strata_import::RowError>(())
 /// ```
-pub fn parse_trade_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
+pub fn parse_trade_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, RowError> {
     let mut fields = line.split(',');
     let ns = parse_ms_time(column(&mut fields, "time", 1)?)?;
     let price = ctx.price(column(&mut fields, "price", 2)?, "price")?;
@@ -893,7 +911,7 @@ pub fn parse_quote_row(
     row: u64,
     ctx: &LeanContext,
     carry: &mut QuoteCarry,
-) -> Result<Event, String> {
+) -> Result<Event, RowError> {
     let mut fields = line.split(',');
     let ns = parse_ms_time(column(&mut fields, "time", 1)?)?;
     let sized = !ctx.file.security_type.unsized_quotes();
@@ -972,7 +990,7 @@ pub fn parse_quote_row(
 /// the two sizes are read too) become a
 /// [`BboQuote`] of the closing bid and ask. Either is stamped at the bar's end. An empty bid or
 /// ask block in a quote bar is an absent side.
-pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
+pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, RowError> {
     let mut fields = line.split(',');
     let time = column(&mut fields, "time", 1)?;
     let (_start, end) = ctx.bar_times(time)?;
@@ -1008,7 +1026,7 @@ pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, S
                             close_label: &str,
                             size_label: &str,
                             first: usize|
-             -> Result<Option<Level>, String> {
+             -> Result<Option<Level>, RowError> {
                 let mut texts = [""; 4];
                 for (i, text) in texts.iter_mut().enumerate() {
                     *text = column(&mut fields, name, first + i)?;
@@ -1040,14 +1058,14 @@ pub fn parse_bar_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, S
 /// Parses a Lean open-interest row, `ms, open interest` (hour and daily files:
 /// `yyyymmdd HH:mm, open interest`), into an [`OpenInterest`] event at that time: open interest
 /// is a value as of a moment, not a bar, so it is not moved to an end.
-pub fn parse_open_interest_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, String> {
+pub fn parse_open_interest_row(line: &str, row: u64, ctx: &LeanContext) -> Result<Event, RowError> {
     let mut fields = line.split(',');
     let time = column(&mut fields, "time", 1)?;
     let at = if ctx.file.resolution.is_intraday_file() {
         ctx.time_of_ns(parse_ms_time(time)?)?
     } else {
         let local = NaiveDateTime::parse_from_str(time, "%Y%m%d %H:%M")
-            .map_err(|_| format!("time: `{time}` is not `yyyymmdd HH:mm`"))?;
+            .map_err(|_| bad_time(time, "is not `yyyymmdd HH:mm`"))?;
         ctx.local_to_utc(local)?
     };
     let value = parse_decimal(column(&mut fields, "open interest", 2)?, "open interest")?;
@@ -1064,11 +1082,11 @@ struct LeanLines {
 impl LineParser for LeanLines {
     fn parse_line(&mut self, line_no: u64, line: &[u8], out: &mut VecDeque<Record>) {
         let result = std::str::from_utf8(line)
-            .map_err(|_| "the row is not UTF-8 text".to_string())
+            .map_err(|_| RowError::invalid("the row is not UTF-8 text"))
             .and_then(|text| self.ctx.parse_row(text, line_no, &mut self.carry));
         out.push_back(match result {
             Ok(event) => Record::Event(event),
-            Err(reason) => rejected_line(&self.file, line_no, reason, line),
+            Err(reason) => rejected_line(&self.file, line_no, reason.to_string(), line),
         });
     }
 }
@@ -1421,6 +1439,7 @@ mod tests {
         assert!(ctx
             .time_of_ms(9_000_000)
             .unwrap_err()
+            .to_string()
             .contains("does not exist"));
         assert_eq!(
             ctx.time_of_ms(34_200_000).unwrap().to_string(),
@@ -1448,7 +1467,7 @@ mod tests {
             ("1,100,1,P,0,2", "suspicious: `2`"),
             ("1,100,1,P", "missing column 5 (sale condition)"),
         ] {
-            let err = parse_trade_row(row, 1, &ctx).unwrap_err();
+            let err = parse_trade_row(row, 1, &ctx).unwrap_err().to_string();
             assert!(err.contains(needle), "{row}: {err}");
         }
         let plain = parse_trade_row("1,100,1,P,", 1, &ctx).unwrap();
@@ -1518,23 +1537,23 @@ mod tests {
 
     #[test]
     fn fractional_millisecond_times_are_kept_to_the_nanosecond() {
-        assert_eq!(parse_ms_time("46.2042"), Ok(46_204_200));
-        assert_eq!(parse_ms_time("34200000"), Ok(34_200_000_000_000));
-        assert_eq!(parse_ms_time("0.000001"), Ok(1));
+        assert_eq!(parse_ms_time("46.2042").ok(), Some(46_204_200));
+        assert_eq!(parse_ms_time("34200000").ok(), Some(34_200_000_000_000));
+        assert_eq!(parse_ms_time("0.000001").ok(), Some(1));
         assert_eq!(
-            parse_ms_time("1.0000005"),
-            Ok(1_000_000),
+            parse_ms_time("1.0000005").ok(),
+            Some(1_000_000),
             "half to even (down)"
         );
         assert_eq!(
-            parse_ms_time("1.0000015"),
-            Ok(1_000_002),
+            parse_ms_time("1.0000015").ok(),
+            Some(1_000_002),
             "half to even (up)"
         );
-        assert_eq!(parse_ms_time("1.00000051"), Ok(1_000_001));
-        assert_eq!(parse_ms_time("1.0000004999"), Ok(1_000_000));
+        assert_eq!(parse_ms_time("1.00000051").ok(), Some(1_000_001));
+        assert_eq!(parse_ms_time("1.0000004999").ok(), Some(1_000_000));
         for bad in ["", ".5", "1.", "1.x", "x", "1e3", "1..2", "--1"] {
-            let err = parse_ms_time(bad).unwrap_err();
+            let err = parse_ms_time(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
         }
         // A CFD quote tick as some brokers' Lean files write it (UTC, no sizes).
@@ -1638,7 +1657,9 @@ mod tests {
             (bar.interval_s, bar.high.to_string()),
             (86_400, "97.5300".into())
         );
-        let err = parse_bar_row("1998-01-02,1,1,1,1,1", 1, &ctx).unwrap_err();
+        let err = parse_bar_row("1998-01-02,1,1,1,1,1", 1, &ctx)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("yyyymmdd HH:mm"), "{err}");
     }
 }

@@ -80,7 +80,7 @@ use std::sync::Arc;
 
 use strata_model::{Event, EventKind};
 
-pub use error::{ImportError, Result};
+pub use error::{ImportError, Result, RowError};
 pub use options::{Format, ImportOptions, LeanOverrides};
 pub use record::{Gap, ImportSummary, ReasonTally, Record, Rejected, CUT_MARK, READ_ERROR_PREFIX};
 

@@ -1,6 +1,5 @@
 //! [`Format`] and [`ImportOptions`]: what to read and how.
 
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
@@ -10,47 +9,28 @@ use crate::csv::CsvMapping;
 use crate::error::ImportError;
 use crate::lean::{LeanResolution, LeanSecurityType, LeanTickType};
 
-/// An input format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// strata JSONL v1, one event per line (`docs/SCHEMA.md`).
-    Jsonl,
-    /// CSV with a header row and a [`CsvMapping`] from columns to event fields.
-    Csv,
-    /// QuantConnect Lean tick and bar zips.
-    Lean,
-    /// Databento DBN (plain or zstd-compressed).
-    Dbn,
-    /// Binance websocket captures: `<local receive ns> <websocket JSON>` per line.
-    Binance,
-    /// Tardis.dev normalized CSV (trades, quotes, book snapshots, incremental L2, derivative
-    /// tickers, liquidations), gzipped as downloaded.
-    Tardis,
+strata_model::named_enum! {
+    /// An input format; [`as_str`](Self::as_str) is the lower-case name used by the CLI
+    /// (`--format lean`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Format {
+        /// strata JSONL v1, one event per line (`docs/SCHEMA.md`).
+        Jsonl = "jsonl",
+        /// CSV with a header row and a [`CsvMapping`] from columns to event fields.
+        Csv = "csv",
+        /// QuantConnect Lean tick and bar zips.
+        Lean = "lean",
+        /// Databento DBN (plain or zstd-compressed).
+        Dbn = "dbn",
+        /// Binance websocket captures: `<local receive ns> <websocket JSON>` per line.
+        Binance = "binance",
+        /// Tardis.dev normalized CSV (trades, quotes, book snapshots, incremental L2, derivative
+        /// tickers, liquidations), gzipped as downloaded.
+        Tardis = "tardis",
+    }
 }
 
 impl Format {
-    /// Every format, in declaration order.
-    pub const ALL: &'static [Format] = &[
-        Format::Jsonl,
-        Format::Csv,
-        Format::Lean,
-        Format::Dbn,
-        Format::Binance,
-        Format::Tardis,
-    ];
-
-    /// The lower-case name used by the CLI (`--format lean`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Format::Jsonl => "jsonl",
-            Format::Csv => "csv",
-            Format::Lean => "lean",
-            Format::Dbn => "dbn",
-            Format::Binance => "binance",
-            Format::Tardis => "tardis",
-        }
-    }
-
     /// True when the format's records are distinct by their position in the file even when
     /// their content is identical, so a writer must not refuse identical ones as duplicates.
     /// DBN: CME's MBO feed, as Databento records it, holds byte-identical records (e.g. 12 fills
@@ -73,12 +53,6 @@ impl Format {
             Format::Binance => Some("binance"),
             Format::Tardis => Some("tardis"),
         }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

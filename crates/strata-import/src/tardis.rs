@@ -50,7 +50,7 @@ use strata_model::{
     OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Timestamp, Trade,
 };
 
-use crate::error::{ImportError, Result};
+use crate::error::{ImportError, Result, RowError};
 use crate::input::{rejected_line, LineParser};
 use crate::record::Record;
 
@@ -193,7 +193,7 @@ impl TardisColumns {
     /// # Ok::<(), String>(())
     /// ```
     pub fn from_header(header: &str, file: &str) -> std::result::Result<Self, String> {
-        let cells = split_cells(header)?;
+        let cells = split_cells(header).map_err(|e| e.to_string())?;
         let names: Vec<&str> = cells.iter().map(|c| c.trim()).collect();
         let find = |name: &str| names.iter().position(|n| *n == name);
         let need = |name: &str| {
@@ -338,14 +338,14 @@ impl TardisColumns {
     /// assert_eq!(event.receive_time.as_nanos(), 1_585_699_203_957_000_000);
     /// assert_eq!(event.venue.as_deref(), Some("bitmex"));
     /// assert_eq!(event.payload.trade().unwrap().price.to_string(), "6425.5");
-    /// # Ok::<(), String>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn parse_row(
         &self,
         line: &str,
         line_no: u64,
         ctx: &TardisContext,
-    ) -> std::result::Result<TardisRow, String> {
+    ) -> std::result::Result<TardisRow, RowError> {
         let unquoted;
         let cells: Vec<&str> = if line.contains('"') {
             unquoted = split_cells(line)?;
@@ -354,29 +354,38 @@ impl TardisColumns {
             line.split(',').collect()
         };
         if cells.len() != self.width {
-            return Err(format!(
-                "the row has {} fields, the header {}",
-                cells.len(),
-                self.width
-            ));
+            return Err(RowError::FieldCount {
+                row: cells.len(),
+                header: self.width,
+            });
         }
         let symbol = match (&ctx.symbol, self.symbol.map(|c| cells[c])) {
             (Some(symbol), _) => symbol.clone(),
-            (None, Some("")) => return Err("column `symbol` is empty; pass --symbol".into()),
+            (None, Some("")) => {
+                return Err(RowError::NoSymbol {
+                    why: "column `symbol` is empty".into(),
+                })
+            }
             (None, Some(cell)) => cell.to_string(),
-            (None, None) => return Err("the file has no `symbol` column; pass --symbol".into()),
+            (None, None) => {
+                return Err(RowError::NoSymbol {
+                    why: "the file has no `symbol` column".into(),
+                })
+            }
         };
         if symbol.chars().any(char::is_control) {
-            return Err(format!(
-                "column `symbol`: {symbol:?} holds a control character"
-            ));
+            return Err(RowError::ControlCharacter {
+                field: "column `symbol`".into(),
+                value: symbol,
+            });
         }
         let venue = match cells[self.exchange] {
             "" => ctx.venue.clone(),
             exchange if exchange.chars().any(char::is_control) => {
-                return Err(format!(
-                    "column `exchange`: {exchange:?} holds a control character"
-                ))
+                return Err(RowError::ControlCharacter {
+                    field: "column `exchange`".into(),
+                    value: exchange.to_string(),
+                })
             }
             exchange => Some(exchange.to_string()),
         };
@@ -419,9 +428,8 @@ impl TardisColumns {
                     "sell" => Some(Side::Sell),
                     "unknown" | "" => None,
                     other => {
-                        return Err(format!(
-                            "column `side`: `{other}` is not buy, sell or unknown"
-                        ))
+                        return Err(RowError::bad_value(other, "is not buy, sell or unknown")
+                            .in_field("column `side`"))
                     }
                 };
                 Ok(row(
@@ -457,16 +465,16 @@ impl TardisColumns {
                     for (i, &(price, amount)) in columns.iter().enumerate() {
                         match level(&cells, price, amount, &|f| format!("{name}[{i}].{f}"))? {
                             Some(level) if ended => {
-                                return Err(format!(
+                                return Err(RowError::invalid(format!(
                                 "column `{name}[{i}].price` holds {} after an empty level above it",
                                 level.price
-                            ))
+                            )))
                             }
                             Some(level) => levels.push(level),
                             None => ended = true,
                         }
                     }
-                    Ok::<_, String>(levels)
+                    Ok::<_, RowError>(levels)
                 };
                 Ok(row(
                     Payload::L2Snapshot(L2Snapshot {
@@ -487,15 +495,17 @@ impl TardisColumns {
                     "true" | "True" | "TRUE" => true,
                     "false" | "False" | "FALSE" => false,
                     other => {
-                        return Err(format!(
-                            "column `is_snapshot`: `{other}` is not true or false"
-                        ))
+                        return Err(RowError::bad_value(other, "is not true or false")
+                            .in_field("column `is_snapshot`"))
                     }
                 };
                 let side = match cells[*side] {
                     "bid" => BookSide::Bid,
                     "ask" => BookSide::Ask,
-                    other => return Err(format!("column `side`: `{other}` is not bid or ask")),
+                    other => {
+                        return Err(RowError::bad_value(other, "is not bid or ask")
+                            .in_field("column `side`"))
+                    }
                 };
                 let size = decimal(cells[*amount], "amount")?;
                 let action = if size.is_zero() {
@@ -557,17 +567,17 @@ impl TardisColumns {
 const EARLIEST_US: i64 = 946_684_800_000_000;
 
 /// Microseconds since the epoch, as nanoseconds.
-fn micros(text: &str, column: &str) -> std::result::Result<Timestamp, String> {
+fn micros(text: &str, column: &str) -> std::result::Result<Timestamp, RowError> {
+    let bad =
+        |reason: &str| RowError::bad_value(text, reason).in_field(format!("column `{column}`"));
     let us = text
         .parse::<i64>()
         .ok()
         .filter(|us| us.checked_mul(1_000).is_some())
-        .ok_or_else(|| {
-            format!("column `{column}`: `{text}` is not a time in microseconds since the epoch")
-        })?;
+        .ok_or_else(|| bad("is not a time in microseconds since the epoch"))?;
     if us < EARLIEST_US {
-        return Err(format!(
-            "column `{column}`: `{text}` is before 2000-01-01 as microseconds since the epoch; Tardis.dev times are microseconds (is it seconds or milliseconds?)"
+        return Err(bad(
+            "is before 2000-01-01 as microseconds since the epoch; Tardis.dev times are microseconds (is it seconds or milliseconds?)",
         ));
     }
     Ok(Timestamp::from_nanos(us * 1_000))
@@ -575,7 +585,7 @@ fn micros(text: &str, column: &str) -> std::result::Result<Timestamp, String> {
 
 /// A CSV line's cells. Tardis.dev writes no quotes, but a file re-saved by a spreadsheet or
 /// pandas may quote cells (RFC 4180: `"a,b"`, `""` for a quote inside): those are unquoted.
-fn split_cells(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
+fn split_cells(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, RowError> {
     if !line.contains('"') {
         return Ok(line.split(',').map(Cow::Borrowed).collect());
     }
@@ -594,14 +604,18 @@ fn split_cells(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
                     }
                     Some((_, '"')) => break,
                     Some((_, c)) => cell.push(c),
-                    None => return Err("a quoted cell is not closed".into()),
+                    None => return Err(RowError::invalid("a quoted cell is not closed")),
                 }
             }
             cells.push(Cow::Owned(cell));
             match chars.next() {
                 None => return Ok(cells),
                 Some((_, ',')) => {}
-                Some((_, c)) => return Err(format!("`{c}` follows a quoted cell; expected `,`")),
+                Some((_, c)) => {
+                    return Err(RowError::invalid(format!(
+                        "`{c}` follows a quoted cell; expected `,`"
+                    )))
+                }
             }
         } else {
             let start = chars.peek().map_or(line.len(), |&(i, _)| i);
@@ -614,7 +628,7 @@ fn split_cells(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
                     break;
                 }
                 if c == '"' {
-                    return Err("a quote inside an unquoted cell".into());
+                    return Err(RowError::invalid("a quote inside an unquoted cell"));
                 }
             }
             cells.push(Cow::Borrowed(&line[start..end]));
@@ -625,8 +639,11 @@ fn split_cells(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
     }
 }
 
-fn decimal(text: &str, column: &str) -> std::result::Result<Decimal, String> {
-    Decimal::parse_scientific(text).map_err(|e| format!("column `{column}`: {e}"))
+fn decimal(text: &str, column: &str) -> std::result::Result<Decimal, RowError> {
+    Decimal::parse_scientific(text).map_err(|source| RowError::Decimal {
+        field: format!("column `{column}`"),
+        source,
+    })
 }
 
 /// A book level from a price and an amount cell: both empty is no level, one empty an error.
@@ -637,20 +654,18 @@ fn level(
     price: usize,
     amount: usize,
     column: &dyn Fn(&str) -> String,
-) -> std::result::Result<Option<Level>, String> {
+) -> std::result::Result<Option<Level>, RowError> {
     let named = |what: &str, text: &str| decimal(text, &column(what));
     match (cells[price], cells[amount]) {
         ("", "") => Ok(None),
-        ("", _) => Err(format!(
-            "column `{}` is empty but `{}` is not",
-            column("price"),
-            column("amount")
-        )),
-        (_, "") => Err(format!(
-            "column `{}` is empty but `{}` is not",
-            column("amount"),
-            column("price")
-        )),
+        ("", _) => Err(RowError::HalfLevel {
+            empty: column("price"),
+            other: column("amount"),
+        }),
+        (_, "") => Err(RowError::HalfLevel {
+            empty: column("amount"),
+            other: column("price"),
+        }),
         (p, a) => Ok(Some(Level {
             price: Decimal::parse_scientific(p).or_else(|_| named("price", p))?,
             size: Decimal::parse_scientific(a).or_else(|_| named("amount", a))?,
@@ -727,7 +742,7 @@ impl TardisLines {
 
     /// With `--symbol` and a `symbol` column: `Err` when the row names another symbol than the
     /// file's first row did.
-    fn check_one_symbol(&mut self, line: &str) -> std::result::Result<(), String> {
+    fn check_one_symbol(&mut self, line: &str) -> std::result::Result<(), RowError> {
         let (Some(fixed), Some(column)) = (&self.ctx.symbol, self.columns.symbol) else {
             return Ok(());
         };
@@ -738,9 +753,9 @@ impl TardisLines {
         match &self.named_symbol {
             None => self.named_symbol = Some(named.to_string()),
             Some(first) if first != named => {
-                return Err(format!(
+                return Err(RowError::invalid(format!(
                     "the file names more than one symbol (`{first}`, then `{named}`): --symbol {fixed} would store them as one instrument; import it without --symbol"
-                ))
+                )))
             }
             Some(_) => {}
         }
@@ -760,7 +775,7 @@ impl LineParser for TardisLines {
                 return;
             }
             Ok(text) => Ok(text),
-            Err(_) => Err("the line is not UTF-8 text".to_string()),
+            Err(_) => Err(RowError::invalid("the line is not UTF-8 text")),
         };
         let parsed = text.and_then(|text| {
             let row = self.columns.parse_row(text, line_no, &self.ctx)?;
@@ -792,7 +807,9 @@ impl LineParser for TardisLines {
                 line: line_no,
                 reason: reason.to_string(),
             }),
-            Err(reason) => out.push_back(rejected_line(&self.file, line_no, reason, line)),
+            Err(reason) => {
+                out.push_back(rejected_line(&self.file, line_no, reason.to_string(), line))
+            }
         }
     }
 }
@@ -807,6 +824,7 @@ mod tests {
         TardisColumns::from_header(TICKER, "x.csv")
             .unwrap()
             .parse_row(row, 2, &TardisContext::default())
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -872,13 +890,10 @@ mod tests {
         let cells = split_cells(r#"binance,"ETH,USDT","",buy,"say ""hi""""#).unwrap();
         assert_eq!(cells, ["binance", "ETH,USDT", "", "buy", r#"say "hi""#]);
         assert_eq!(split_cells("a,,b,").unwrap(), ["a", "", "b", ""]);
-        assert!(split_cells(r#"a,"b"#).unwrap_err().contains("not closed"));
-        assert!(split_cells(r#"a,"b"c"#)
-            .unwrap_err()
-            .contains("follows a quoted cell"));
-        assert!(split_cells(r#"a,b"c"#)
-            .unwrap_err()
-            .contains("inside an unquoted"));
+        let err = |line| split_cells(line).unwrap_err().to_string();
+        assert!(err(r#"a,"b"#).contains("not closed"));
+        assert!(err(r#"a,"b"c"#).contains("follows a quoted cell"));
+        assert!(err(r#"a,b"c"#).contains("inside an unquoted"));
         let Ok(TardisRow::Event { event, .. }) = ticker(
             r#""binance-futures","BTCUSDT","1580515500000000","1580515501000000","","","","","9364.51","","""#,
         ) else {

@@ -1,7 +1,15 @@
 //! Recovery on open (INGEST-3): what a crash left behind is repaired before anything is written.
 //!
-//! For every file under `hot/`:
-//! - `*.tmp` — an unfinished compression or rewrite: deleted (its source is still there);
+//! First, in `hot/` and in the folders strata alone writes ([`TEMP_FOLDERS`]: `_sessions/`,
+//! `_catalog/`, `_quarantine/`, `_staging/`), the temp files of atomic writes a crash interrupted
+//! — `.tmp-strata-<pid>-<n>` of a process no longer running, see `strata_catalog::fsio` — are
+//! deleted: a compressed copy, a segment cut by recovery, a sidecar, a session report or a
+//! catalog file half written; what they were to replace is still there. A file is never taken
+//! for data or a sidecar by its temp name alone (neither ends in `.jsonl` or `.manifest.json`).
+//!
+//! Then, for every file under `hot/`:
+//! - `*.tmp` — an unfinished compression or rewrite of an older build: deleted (its source is
+//!   still there);
 //! - a data file with a sidecar — sealed. If it is compressed and its plain segment is still
 //!   there, the seal stopped after step 3 (see [`crate::seal`]): the plain segment is deleted. Its
 //!   checksum line and catalog entry are re-applied (both idempotent);
@@ -16,7 +24,6 @@
 //! are never copied, only kept or cut).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -70,6 +77,23 @@ fn rel_to(root: &Path, path: &Path) -> String {
         .unwrap_or_else(|_| path.display().to_string())
 }
 
+/// The folders of an archive root, besides `hot/`, where recovery removes the temp files of
+/// interrupted atomic writes (`strata_catalog::fsio`'s `.tmp-strata-<pid>-<n>`): session reports
+/// and the catalog's files, and the quarantine and staging folders, which strata alone writes.
+pub const TEMP_FOLDERS: [&str; 4] = [
+    paths::SESSIONS,
+    strata_catalog::CATALOG_DIR,
+    paths::QUARANTINE,
+    crate::imports::STAGING,
+];
+
+fn unfinished_temp_note(root: &Path, path: &Path) -> String {
+    format!(
+        "removed unfinished {} (the temp file of an atomic write a crash interrupted)",
+        rel_to(root, path)
+    )
+}
+
 fn sidecar_of(path: &Path) -> PathBuf {
     strata_catalog::sidecar_path_for(path)
 }
@@ -84,22 +108,38 @@ pub fn recover(
 ) -> Result<RecoveryReport> {
     let hot = root.join(paths::HOT);
     let mut report = RecoveryReport::default();
+    // Temp files of atomic writes a crash interrupted, in the folders strata owns besides `hot/`
+    // (which is listed below anyway). Never the root itself: it may hold the user's files.
+    for folder in TEMP_FOLDERS {
+        for path in strata_catalog::fsio::remove_stale_temps(&root.join(folder))? {
+            report.notes.push(unfinished_temp_note(root, &path));
+        }
+    }
     if !hot.exists() {
         return Ok(report);
     }
     let files = crate::reader::files_under(&hot)?;
     let mut listed = ListedChecksums::default();
+    let mut temps_removed_in = std::collections::BTreeSet::new();
     for path in &files {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if name.ends_with(".tmp") {
+        if strata_catalog::fsio::is_stale_temp(path) {
+            std::fs::remove_file(path).map_err(io_err(path))?;
+            temps_removed_in.insert(parent_of(path));
+            report.notes.push(unfinished_temp_note(root, path));
+        } else if name.ends_with(".tmp") {
+            // `NAME.tmp`: the temp name of builds before `fsio::write_atomic`.
             std::fs::remove_file(path).map_err(io_err(path))?;
             report
                 .notes
                 .push(format!("removed unfinished {}", rel_to(root, path)));
         }
+    }
+    for folder in &temps_removed_in {
+        seal::sync_dir(folder)?;
     }
     let exists = |p: &Path| p.exists();
     for path in files
@@ -329,12 +369,7 @@ pub fn repair_segment(path: &Path, quarantine: &mut Quarantine) -> Result<Repair
         cut(region, quarantine, &mut notes)?;
     }
     if kept.len() != bytes.len() {
-        let tmp = PathBuf::from(format!("{}.repair.tmp", path.display()));
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(&kept).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))?;
-        seal::sync_dir(&parent_of(path))?;
+        strata_catalog::fsio::write_atomic(path, &kept)?;
     }
     Ok(Repaired {
         notes,

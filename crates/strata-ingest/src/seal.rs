@@ -6,10 +6,11 @@
 //! 2. read it once: the bytes read must be exactly the bytes the writer handed to the OS (same
 //!    length and XXH3 as the [`ContentCheck`] taken while writing, else nothing is sealed).
 //!    Uncompressed, the SHA-256 is taken from that one read. Compressing, the read feeds the
-//!    encoder into `NAME.jsonl.EXT.tmp`, whose SHA-256 and XXH3 are taken as it is written;
-//!    fsync, rename to `NAME.jsonl.EXT`, fsync the folder, then re-read the (small) compressed
-//!    file and compare its XXH3 (a `.tmp` left behind is deleted by recovery; a compressed file
-//!    without a sidecar is an unfinished seal and is redone from the plain segment);
+//!    encoder into a temp file, whose SHA-256 and XXH3 are taken as it is written; fsync, rename
+//!    to `NAME.jsonl.EXT`, fsync the folder ([`strata_catalog::fsio::write_atomic_with`]), then
+//!    re-read the (small) compressed file and compare its XXH3 (a temp file a crash left,
+//!    `.tmp-strata-<pid>-<n>`, is deleted by recovery; a compressed file without a sidecar is an
+//!    unfinished seal and is redone from the plain segment);
 //! 3. write the sidecar manifest `FILE.manifest.json` atomically — from here the file is sealed;
 //! 4. add `SHA256  FILE` to the folder's `checksums.sha256` (once);
 //! 5. register the manifest in the catalog index;
@@ -37,35 +38,23 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::{io_err, Error, Result};
 
-/// Why a segment was sealed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SealReason {
-    /// Its stream moved on to the next partition (period or session).
-    PartitionBoundary,
-    /// It reached `storage.max_file_bytes`.
-    Size,
-    /// It was open `storage.max_file_age_secs`.
-    Age,
-    /// The writer was closed.
-    Shutdown,
-    /// It was left unsealed by a crash and sealed when the archive was opened again.
-    Recovery,
-    /// The import that wrote it was committed.
-    Import,
-}
-
-impl SealReason {
-    /// The name recorded in the manifest (one of [`strata_catalog::seal_reason`]).
-    pub const fn as_str(self) -> &'static str {
-        use strata_catalog::seal_reason;
-        match self {
-            SealReason::PartitionBoundary => seal_reason::PARTITION_BOUNDARY,
-            SealReason::Size => seal_reason::SIZE,
-            SealReason::Age => seal_reason::AGE,
-            SealReason::Shutdown => seal_reason::SHUTDOWN,
-            SealReason::Recovery => seal_reason::RECOVERY,
-            SealReason::Import => seal_reason::IMPORT,
-        }
+strata_model::named_enum! {
+    /// Why a segment was sealed. [`as_str`](Self::as_str) is the name recorded in the manifest:
+    /// `ALL` names exactly [`strata_catalog::seal_reason::ALL`], in the same order (a test checks).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum SealReason [what = "seal reason"] {
+        /// Its stream moved on to the next partition (period or session).
+        PartitionBoundary = "partition_boundary",
+        /// It reached `storage.max_file_bytes`.
+        Size = "size",
+        /// It was open `storage.max_file_age_secs`.
+        Age = "age",
+        /// The writer was closed.
+        Shutdown = "shutdown",
+        /// It was left unsealed by a crash and sealed when the archive was opened again.
+        Recovery = "recovery",
+        /// The import that wrote it was committed.
+        Import = "import",
     }
 }
 
@@ -288,22 +277,19 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
     let (stored, stored_rel, codec, sha256, size_bytes) = match ctx.compress {
         Some(codec) => {
             let stored = PathBuf::from(format!("{}{}", plain.display(), codec.extension()));
-            let tmp = PathBuf::from(format!("{}.tmp", stored.display()));
-            let file = File::create(&tmp).map_err(io_err(&tmp))?;
-            let mut encoder = Encoder::new(codec, HashingWriter::new(file))?;
-            let read = read_through(&plain, &mut source, |chunk| {
-                encoder.write_all(chunk).map_err(io_err(&tmp))
-            })?;
-            let hashing = encoder.finish()?;
-            if let Err(e) = expect_content(&plain, content, read) {
-                drop(hashing);
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-            hashing.inner.sync_all().map_err(io_err(&tmp))?;
-            let written = hashing.check();
-            std::fs::rename(&tmp, &stored).map_err(io_err(&stored))?;
-            sync_dir(&folder)?;
+            // Compressed into a temp file that becomes `stored` only when the plain bytes read
+            // were the writer's (a refused copy, like a crash's, leaves no `stored`).
+            let (sha256, written) =
+                strata_catalog::fsio::write_atomic_with(&stored, |file| -> Result<_> {
+                    let mut encoder = Encoder::new(codec, HashingWriter::new(file))?;
+                    let read = read_through(&plain, &mut source, |chunk| {
+                        encoder.write_all(chunk).map_err(io_err(&stored))
+                    })?;
+                    let hashing = encoder.finish()?;
+                    expect_content(&plain, content, read)?;
+                    let check = hashing.check();
+                    Ok((hashing.sha256, check))
+                })?;
             let mut reread = File::open(&stored).map_err(io_err(&stored))?;
             let stored_check = read_through(&stored, &mut reread, |_| Ok(()))?;
             if let Err(e) = expect_content(&stored, written, stored_check) {
@@ -316,7 +302,7 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
                 stored,
                 format!("{rel}{}", codec.extension()),
                 codec,
-                hex::encode(hashing.sha256.finalize()),
+                hex::encode(sha256.finalize()),
                 written.len,
             )
         }

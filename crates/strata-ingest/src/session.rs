@@ -8,7 +8,6 @@
 //! checkpoint.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -16,28 +15,19 @@ use serde::{Deserialize, Serialize};
 use crate::integrity::Gap;
 use crate::{io_err, paths, Result};
 
-/// Where a session is in its life.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionState {
-    /// Its writer is open (or ended without `close()` and no writer has opened since).
-    Running,
-    /// Closed by `close()`: the counters are final; every file is sealed except those listed
-    /// under `seal_failures` (their plain segments wait in `hot/` for the next open).
-    #[default]
-    Closed,
-    /// Its writer ended without `close()`; a later open found it and recovered its files.
-    Interrupted,
-}
-
-impl SessionState {
-    /// The lower-case name (as serialized).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SessionState::Running => "running",
-            SessionState::Closed => "closed",
-            SessionState::Interrupted => "interrupted",
-        }
+strata_model::named_enum! {
+    /// Where a session is in its life; [`as_str`](Self::as_str) is the lower-case name (as
+    /// serialized).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum SessionState [what = "session state", serde] {
+        /// Its writer is open (or ended without `close()` and no writer has opened since).
+        Running = "running",
+        /// Closed by `close()`: the counters are final; every file is sealed except those listed
+        /// under `seal_failures` (their plain segments wait in `hot/` for the next open).
+        #[default]
+        Closed = "closed",
+        /// Its writer ended without `close()`; a later open found it and recovered its files.
+        Interrupted = "interrupted",
     }
 }
 
@@ -186,24 +176,19 @@ impl SessionReport {
         root.join(paths::SESSIONS).join(id).join("report.json")
     }
 
-    /// Writes the report atomically (temporary file, fsync, rename, fsync of the folders) and
-    /// returns its path.
+    /// Writes the report atomically ([`strata_catalog::fsio::write_atomic`]: temporary file,
+    /// fsync, rename, fsync of the folder; then `_sessions/` is fsynced too) and returns its path.
     pub fn write(&self, root: &Path) -> Result<PathBuf> {
         let path = Self::path(root, &self.id);
         let dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| root.to_path_buf());
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let tmp = dir.join("report.json.tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
         let text =
             serde_json::to_vec_pretty(self).map_err(|e| crate::Error::Config(e.to_string()))?;
-        f.write_all(&text).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
-        // The rename, and the session's folder in `_sessions/`, must reach the disk too.
-        crate::seal::sync_dir(&dir)?;
+        strata_catalog::fsio::write_atomic(&path, &text)?;
+        // The session's folder in `_sessions/` (new at a session's first report) must reach the
+        // disk too.
         if let Some(sessions) = dir.parent() {
             crate::seal::sync_dir(sessions)?;
         }

@@ -12,6 +12,14 @@
 //!
 //! Values that fit 64 bits (nearly every price and size) take a 64-bit path when parsed and
 //! written; only longer ones do 128-bit arithmetic.
+//!
+//! Arithmetic is exact: [`Decimal::checked_add`], [`checked_sub`](Decimal::checked_sub) and
+//! [`checked_mul`](Decimal::checked_mul) return the exact result or `None`;
+//! [`mul_rounded`](Decimal::mul_rounded), [`div_rounded`](Decimal::div_rounded),
+//! [`rescale`](Decimal::rescale) and [`Decimal::fitting`] cut to a scale only by the
+//! [`Rounding`] the caller names ([`Rounding::Exact`] refuses to cut). Every power of ten comes
+//! from one table, [`POW10`]; no value passes through a binary float (only
+//! [`to_f64_lossy`](Decimal::to_f64_lossy), for display, makes one).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -20,14 +28,20 @@ use std::str::FromStr;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod arith;
+
+pub use arith::{div_rounded_i128, Rounding};
+
 /// The most significant digits a [`Decimal`]'s mantissa has (Arrow `Decimal128`'s precision).
 pub const MAX_DIGITS: u8 = 38;
 
 /// The largest scale (digits after the decimal point) a [`Decimal`] carries.
 pub const MAX_SCALE: u8 = 38;
 
-/// 10^0 ..= 10^38, every power of ten an `i128` holds.
-const POW10: [i128; 39] = {
+/// 10^0 ..= 10^38, every power of ten an `i128` holds: the one table every scaling,
+/// rescaling, comparison, parse and print of a [`Decimal`] uses (`POW10[n]` is 10^n; as a
+/// `u128`, `POW10[n] as u128`, or [`pow10_u128`]).
+pub const POW10: [i128; 39] = {
     let mut table = [1i128; 39];
     let mut i = 1;
     while i < 39 {
@@ -36,6 +50,26 @@ const POW10: [i128; 39] = {
     }
     table
 };
+
+/// 10^`exp` from [`POW10`]; `None` above 10^38 (beyond an `i128`'s 38 full digits).
+#[inline]
+pub const fn pow10(exp: u32) -> Option<i128> {
+    if exp < POW10.len() as u32 {
+        Some(POW10[exp as usize])
+    } else {
+        None
+    }
+}
+
+/// 10^`exp` from [`POW10`] as a `u128`; `None` above 10^38.
+#[inline]
+pub const fn pow10_u128(exp: u32) -> Option<u128> {
+    match pow10(exp) {
+        // Every entry is positive: the cast is exact.
+        Some(p) => Some(p as u128),
+        None => None,
+    }
+}
 
 /// Mantissas are below this in magnitude: 10^38, the first number of 39 digits.
 const MANTISSA_BOUND: u128 = POW10[MAX_DIGITS as usize] as u128;
@@ -335,12 +369,11 @@ impl Decimal {
         // In i64: an i32 exponent minus a scale cannot overflow it, nor can its negation.
         let shift = i64::from(exponent) - i64::from(base.scale());
         if shift >= 0 {
-            let factor = u32::try_from(shift)
-                .ok()
-                .and_then(|s| 10i128.checked_pow(s))
-                .ok_or_else(|| DecimalError::Overflow {
+            let factor = u32::try_from(shift).ok().and_then(pow10).ok_or_else(|| {
+                DecimalError::Overflow {
                     text: text.to_string(),
-                })?;
+                }
+            })?;
             let mantissa =
                 base.mantissa()
                     .checked_mul(factor)
@@ -405,7 +438,7 @@ impl FromStr for Decimal {
         while i < digits.len() {
             let b = digits[i];
             if b.is_ascii_digit() {
-                if acc >= 1_000_000_000_000_000_000 {
+                if acc >= POW10[18] as u64 {
                     break; // 19 digits taken: the rest go through the wide path
                 }
                 acc = acc * 10 + u64::from(b - b'0');
@@ -540,25 +573,25 @@ fn split_at_scale(n: u64, scale: u8) -> (u64, u64) {
     }
     match scale {
         0 => (n, 0),
-        1 => split::<10>(n),
-        2 => split::<100>(n),
-        3 => split::<1_000>(n),
-        4 => split::<10_000>(n),
-        5 => split::<100_000>(n),
-        6 => split::<1_000_000>(n),
-        7 => split::<10_000_000>(n),
-        8 => split::<100_000_000>(n),
-        9 => split::<1_000_000_000>(n),
-        10 => split::<10_000_000_000>(n),
-        11 => split::<100_000_000_000>(n),
-        12 => split::<1_000_000_000_000>(n),
-        13 => split::<10_000_000_000_000>(n),
-        14 => split::<100_000_000_000_000>(n),
-        15 => split::<1_000_000_000_000_000>(n),
-        16 => split::<10_000_000_000_000_000>(n),
-        17 => split::<100_000_000_000_000_000>(n),
-        18 => split::<1_000_000_000_000_000_000>(n),
-        19 => split::<10_000_000_000_000_000_000>(n),
+        1 => split::<{ POW10[1] as u64 }>(n),
+        2 => split::<{ POW10[2] as u64 }>(n),
+        3 => split::<{ POW10[3] as u64 }>(n),
+        4 => split::<{ POW10[4] as u64 }>(n),
+        5 => split::<{ POW10[5] as u64 }>(n),
+        6 => split::<{ POW10[6] as u64 }>(n),
+        7 => split::<{ POW10[7] as u64 }>(n),
+        8 => split::<{ POW10[8] as u64 }>(n),
+        9 => split::<{ POW10[9] as u64 }>(n),
+        10 => split::<{ POW10[10] as u64 }>(n),
+        11 => split::<{ POW10[11] as u64 }>(n),
+        12 => split::<{ POW10[12] as u64 }>(n),
+        13 => split::<{ POW10[13] as u64 }>(n),
+        14 => split::<{ POW10[14] as u64 }>(n),
+        15 => split::<{ POW10[15] as u64 }>(n),
+        16 => split::<{ POW10[16] as u64 }>(n),
+        17 => split::<{ POW10[17] as u64 }>(n),
+        18 => split::<{ POW10[18] as u64 }>(n),
+        19 => split::<{ POW10[19] as u64 }>(n),
         // Every u64 is below 10^20: no integer digits.
         _ => (0, n),
     }
@@ -566,7 +599,7 @@ fn split_at_scale(n: u64, scale: u8) -> (u64, u64) {
 
 /// Writes `n` (any u128) in decimal so that it ends at `buf[end]`; returns where it starts.
 fn wide_digits_before(mut n: u128, buf: &mut [u8], mut end: usize) -> usize {
-    const CHUNK: u128 = 10_000_000_000_000_000_000; // 10^19: 19 digits per u64 chunk
+    const CHUNK: u128 = POW10[19] as u128; // 19 digits per u64 chunk
     while n > u128::from(u64::MAX) {
         let chunk = (n % CHUNK) as u64;
         n /= CHUNK;

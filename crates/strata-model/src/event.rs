@@ -7,71 +7,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Decimal, Timestamp};
 
-/// A name that is not one of a fixed set (event kind, asset class, side, …).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{name}`; expected one of: {expected}")]
-pub struct UnknownName {
-    /// What was being named ("event kind", "asset class", …).
-    pub what: &'static str,
-    /// The name given.
-    pub name: String,
-    /// The accepted names, comma separated.
-    pub expected: &'static str,
-}
+pub use crate::named::UnknownName;
 
-/// Declares a fieldless enum with stable lower-case names used in JSON, paths and config.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable name used in JSON, paths and config.
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownName;
-            fn from_str(s: &str) -> Result<Self, UnknownName> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownName {
-                        what: $what,
-                        name: s.to_string(),
-                        expected: concat!($($text, " "),+),
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        // Read through the name (not serde's enum access) so errors list the accepted names
-        // and map keys keep their text in error paths (`retention.by_kind.trade`).
+/// Reads a named enum through its name (not serde's enum access), so errors list the accepted
+/// names and map keys keep their text in error paths (`retention.by_kind.trade`).
+macro_rules! deserialize_by_name {
+    ($($name:ident),+ $(,)?) => {$(
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
                 name.parse().map_err(serde::de::Error::custom)
             }
         }
-    };
+    )+};
 }
 
-named_enum!(
+deserialize_by_name!(
+    EventKind,
+    AssetClass,
+    OptionRight,
+    OptionStyle,
+    Side,
+    BookSide,
+    BookAction,
+    TimeBasis,
+);
+
+crate::named_enum! {
     /// The kind of an event; its name appears in JSONL (`"kind"`) and in paths (`{type}`).
-    EventKind, "event kind" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum EventKind [what = "event kind", serde] {
         /// A trade print.
         Trade = "trade",
         /// Best bid and offer.
@@ -89,11 +54,12 @@ named_enum!(
         /// A derivative's ticker: mark, index and last price, open interest and funding.
         DerivativeTicker = "derivative_ticker",
     }
-);
+}
 
-named_enum!(
+crate::named_enum! {
     /// The asset class of an instrument.
-    AssetClass, "asset class" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum AssetClass [what = "asset class", serde] {
         /// Stocks and ETFs.
         Equity = "equity",
         /// Futures.
@@ -113,51 +79,56 @@ named_enum!(
         /// Anything else.
         Other = "other",
     }
-);
+}
 
-named_enum!(
+crate::named_enum! {
     /// An option's right.
-    OptionRight, "option right" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum OptionRight [what = "option right", serde] {
         /// The right to buy.
         Call = "call",
         /// The right to sell.
         Put = "put",
     }
-);
+}
 
-named_enum!(
+crate::named_enum! {
     /// An option's exercise style.
-    OptionStyle, "option style" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum OptionStyle [what = "option style", serde] {
         /// Exercisable any day until expiry.
         American = "american",
         /// Exercisable at expiry only.
         European = "european",
     }
-);
+}
 
-named_enum!(
+crate::named_enum! {
     /// The aggressor side of a trade.
-    Side, "trade side" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum Side [what = "trade side", serde] {
         /// The buyer lifted the offer.
         Buy = "buy",
         /// The seller hit the bid.
         Sell = "sell",
     }
-);
+}
 
-named_enum!(
+crate::named_enum! {
     /// A side of the book.
-    BookSide, "book side" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum BookSide [what = "book side", serde] {
         /// The bid side.
         Bid = "bid",
         /// The ask side.
         Ask = "ask",
     }
-);
+}
 
-named_enum!(
+crate::named_enum! {
     /// What an order-book delta does.
-    BookAction, "book action" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum BookAction [what = "book action", serde] {
         /// A new order or price level.
         Add = "add",
         /// A changed order or level (for L2 diffs: the new total size at the price).
@@ -169,18 +140,19 @@ named_enum!(
         /// The whole book cleared.
         Clear = "clear",
     }
-);
+}
 
-named_enum!(
+crate::named_enum! {
     /// Where an event's `event_time` comes from (`"ts_basis"` in JSONL, schema 1.1).
-    TimeBasis, "time basis" {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    pub enum TimeBasis [what = "time basis", serde] {
         /// The venue's or vendor's own time for the event (every source that sends one).
         Venue = "venue",
         /// The source sent no event time, so the time strata's capture received the message
         /// serves as the event time (Binance spot `bookTicker`, which carries no `E` or `T`).
         Receive = "receive",
     }
-);
+}
 
 /// The schema version every event carries (`"v":"1.0"`). Readers accept any minor version of
 /// their major and ignore fields they do not know (MODEL-4).

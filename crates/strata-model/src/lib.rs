@@ -3,12 +3,16 @@
 //! Everything here is plain data with no I/O:
 //!
 //! - [`decimal`]: [`Decimal`], the exact fixed-point number used for every price and size
-//!   (MODEL-2). It never passes through a binary float.
+//!   (MODEL-2), with exact arithmetic (checked sums and products; products, quotients and
+//!   rescales rounded only by a named [`Rounding`]) and the one power-of-ten table. It never
+//!   passes through a binary float.
 //! - [`time`]: [`Timestamp`], nanoseconds since the Unix epoch, UTC.
 //! - [`event`]: [`Event`] and its payloads — trades, best bid/offer quotes, L2 snapshots,
 //!   order-book deltas, bars and heartbeats — with the metadata every event carries (MODEL-1).
 //! - [`jsonl`]: the hot-tier wire form, one JSON object per line, schema v1 (MODEL-4; the
 //!   schema is written down in `docs/SCHEMA.md`).
+//! - [`named`]: [`named_enum!`], the one declaration of every closed set of names (event kinds,
+//!   tiers, granularities, …), and its error [`UnknownName`].
 //! - [`registry`]: the symbol registry with alias resolution and the source registry (MODEL-3).
 //!
 //! ```
@@ -35,16 +39,18 @@
 pub mod decimal;
 pub mod event;
 pub mod jsonl;
+pub mod named;
 pub mod registry;
 pub mod time;
 
-pub use decimal::{Decimal, DecimalError};
+pub use decimal::{Decimal, DecimalError, Rounding};
 pub use event::{
     AssetClass, Bar, BboQuote, BookAction, BookSide, DerivativeTicker, Event, EventKind,
     L2Snapshot, Level, OpenInterest, OptionRight, OptionStyle, OrderBookDelta, Payload,
-    SchemaVersion, Side, TimeBasis, Trade, UnknownName,
+    SchemaVersion, Side, TimeBasis, Trade,
 };
 pub use jsonl::DecodeError;
+pub use named::UnknownName;
 pub use registry::{
     Contract, RegistryError, SourceInfo, SourceKind, SourceRegistry, SymbolInfo, SymbolRegistry,
 };

@@ -58,9 +58,9 @@ pub fn init(dir: &Path, profile: Profile, force: bool) -> Result<InitializedArch
         ConfigFormat::Toml,
         &config_path.display().to_string(),
     )?;
-    let tmp = dir.join(format!(".{CONFIG_FILE_NAME}.tmp"));
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &config_path).map_err(io(&config_path))?;
+    // Atomic and durable: a crash leaves the old config or the whole new one (and at worst a
+    // `.tmp-strata-<pid>-<n>` beside it, which nothing reads).
+    strata_catalog::fsio::write_atomic(&config_path, text.as_bytes())?;
     Ok(InitializedArchive {
         root: dir.to_path_buf(),
         config_path,

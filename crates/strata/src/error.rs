@@ -21,7 +21,7 @@ pub enum Error {
     /// The writer failed.
     #[error(transparent)]
     Ingest(#[from] strata_ingest::Error),
-    /// The async handle could not get an answer ([`service::AsyncWriter`]).
+    /// The async handle could not get an answer ([`crate::service::AsyncWriter`]).
     #[error("{0}")]
     Async(String),
     /// The catalog failed.

@@ -43,8 +43,8 @@ fn every_file() -> impl Iterator<Item = FileFacts> {
         .flat_map(move |class| {
             AGES.into_iter().flat_map(move |age| {
                 TierName::ALL
-                    .into_iter()
-                    .map(move |tier| facts(kind, class, age, tier))
+                    .iter()
+                    .map(move |&tier| facts(kind, class, age, tier))
             })
         })
     })

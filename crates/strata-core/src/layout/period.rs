@@ -8,63 +8,23 @@ use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use strata_model::{Timestamp, UnknownName};
+use strata_model::Timestamp;
 
 use super::LayoutError;
 
-/// How much time one file covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Granularity {
-    /// No date in the path: one file (stream) per partition for all time.
-    None,
-    /// One file per UTC hour (`2024-01-15T13`).
-    Hourly,
-    /// One file per UTC day (`2024-01-15`), or per exchange-local day with a session split.
-    #[default]
-    Daily,
-    /// One file per UTC month (`2024-01`).
-    Monthly,
-}
-
-impl Granularity {
-    /// Every granularity, finest last but `None` first.
-    pub const ALL: &'static [Granularity] = &[
-        Granularity::None,
-        Granularity::Hourly,
-        Granularity::Daily,
-        Granularity::Monthly,
-    ];
-
-    /// The name used in config.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Granularity::None => "none",
-            Granularity::Hourly => "hourly",
-            Granularity::Daily => "daily",
-            Granularity::Monthly => "monthly",
-        }
-    }
-}
-
-impl fmt::Display for Granularity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Granularity {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        Granularity::ALL
-            .iter()
-            .copied()
-            .find(|g| g.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "granularity",
-                name: s.to_string(),
-                expected: "none hourly daily monthly",
-            })
+strata_model::named_enum! {
+    /// How much time one file covers; named in config by [`as_str`](Self::as_str).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+    pub enum Granularity [what = "granularity", serde] {
+        /// No date in the path: one file (stream) per partition for all time.
+        None = "none",
+        /// One file per UTC hour (`2024-01-15T13`).
+        Hourly = "hourly",
+        /// One file per UTC day (`2024-01-15`), or per exchange-local day with a session split.
+        #[default]
+        Daily = "daily",
+        /// One file per UTC month (`2024-01`).
+        Monthly = "monthly",
     }
 }
 

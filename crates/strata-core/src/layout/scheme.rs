@@ -3,64 +3,38 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use strata_model::UnknownName;
 
 use super::LayoutError;
 
-/// A fixed path shape (LAYOUT-1). `{date}` disappears, with its separator, at granularity none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NamingConvention {
-    /// `{symbol}_{type}_{date}`: one file name, no directories.
-    Flat,
-    /// `{symbol}/{type}/{date}`.
-    #[default]
-    BySymbol,
-    /// `{date}/{symbol}/{type}`.
-    ByDate,
-    /// `{type}/{symbol}/{date}`.
-    ByType,
-    /// `{source}/{symbol}/{type}/{date}`.
-    BySource,
-    /// `{asset_class}/{symbol}/{type}/{date}`.
-    ByAssetClass,
-    /// `{source}/{asset_class}/{symbol}/{type}/{date}`.
-    Hierarchical,
-    /// `{yyyy}/{mm}/{dd}/{source}/{symbol}/{type}`: the date split into levels (`{yyyy}/{mm}`
-    /// monthly, `{yyyy}/{mm}/{dd}/{hh}` hourly).
-    Canonical,
+strata_model::named_enum! {
+    /// A fixed path shape (LAYOUT-1), named in config by [`as_str`](Self::as_str).
+    /// `{date}` disappears, with its separator, at granularity none.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+    pub enum NamingConvention [what = "naming convention", serde] {
+        /// `{symbol}_{type}_{date}`: one file name, no directories.
+        Flat = "flat",
+        /// `{symbol}/{type}/{date}`.
+        #[default]
+        BySymbol = "by_symbol",
+        /// `{date}/{symbol}/{type}`.
+        ByDate = "by_date",
+        /// `{type}/{symbol}/{date}`.
+        ByType = "by_type",
+        /// `{source}/{symbol}/{type}/{date}`.
+        BySource = "by_source",
+        /// `{asset_class}/{symbol}/{type}/{date}`.
+        ByAssetClass = "by_asset_class",
+        /// `{source}/{asset_class}/{symbol}/{type}/{date}`.
+        Hierarchical = "hierarchical",
+        /// `{yyyy}/{mm}/{dd}/{source}/{symbol}/{type}`: the date split into levels (`{yyyy}/{mm}`
+        /// monthly, `{yyyy}/{mm}/{dd}/{hh}` hourly).
+        Canonical = "canonical",
+    }
 }
 
 impl NamingConvention {
-    /// Every convention.
-    pub const ALL: &'static [NamingConvention] = &[
-        NamingConvention::Flat,
-        NamingConvention::BySymbol,
-        NamingConvention::ByDate,
-        NamingConvention::ByType,
-        NamingConvention::BySource,
-        NamingConvention::ByAssetClass,
-        NamingConvention::Hierarchical,
-        NamingConvention::Canonical,
-    ];
-
-    /// The name used in config.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            NamingConvention::Flat => "flat",
-            NamingConvention::BySymbol => "by_symbol",
-            NamingConvention::ByDate => "by_date",
-            NamingConvention::ByType => "by_type",
-            NamingConvention::BySource => "by_source",
-            NamingConvention::ByAssetClass => "by_asset_class",
-            NamingConvention::Hierarchical => "hierarchical",
-            NamingConvention::Canonical => "canonical",
-        }
-    }
-
     /// The fields of the path, in order.
     pub const fn dimensions(self) -> &'static [Dimension] {
         use Dimension::{AssetClass, Date, EventType, Source, Symbol};
@@ -76,88 +50,23 @@ impl NamingConvention {
     }
 }
 
-impl fmt::Display for NamingConvention {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for NamingConvention {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        NamingConvention::ALL
-            .iter()
-            .copied()
-            .find(|n| n.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "naming convention",
-                name: s.to_string(),
-                expected: "flat by_symbol by_date by_type by_source by_asset_class hierarchical \
-                       canonical",
-            })
-    }
-}
-
-/// One field of a partition key that a path can encode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dimension {
-    /// The period (and session), as date text.
-    Date,
-    /// The canonical symbol.
-    Symbol,
-    /// The event kind (`trade`, `bbo_quote`, …).
-    EventType,
-    /// The source id.
-    Source,
-    /// The asset class (`equity`, `future`, …).
-    AssetClass,
-    /// The exchange or venue code.
-    Exchange,
-}
-
-impl Dimension {
-    /// Every dimension.
-    pub const ALL: &'static [Dimension] = &[
-        Dimension::Date,
-        Dimension::Symbol,
-        Dimension::EventType,
-        Dimension::Source,
-        Dimension::AssetClass,
-        Dimension::Exchange,
-    ];
-
-    /// The name used in config and as the Hive key (`event_type=trade`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Dimension::Date => "date",
-            Dimension::Symbol => "symbol",
-            Dimension::EventType => "event_type",
-            Dimension::Source => "source",
-            Dimension::AssetClass => "asset_class",
-            Dimension::Exchange => "exchange",
-        }
-    }
-}
-
-impl fmt::Display for Dimension {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Dimension {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        Dimension::ALL
-            .iter()
-            .copied()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "dimension",
-                name: s.to_string(),
-                expected: "date symbol event_type source asset_class exchange",
-            })
+strata_model::named_enum! {
+    /// One field of a partition key that a path can encode. Its name ([`as_str`](Self::as_str))
+    /// is used in config and as the Hive key (`event_type=trade`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum Dimension [what = "dimension", serde] {
+        /// The period (and session), as date text.
+        Date = "date",
+        /// The canonical symbol.
+        Symbol = "symbol",
+        /// The event kind (`trade`, `bbo_quote`, …).
+        EventType = "event_type",
+        /// The source id.
+        Source = "source",
+        /// The asset class (`equity`, `future`, …).
+        AssetClass = "asset_class",
+        /// The exchange or venue code.
+        Exchange = "exchange",
     }
 }
 

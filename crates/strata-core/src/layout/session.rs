@@ -1,73 +1,34 @@
 //! Trading-session partitions (LAYOUT-4): pre-market, regular and after-hours files per day,
 //! cut on the exchange's own wall clock, so daylight-saving changes move the UTC cut points.
 
-use std::fmt;
 use std::ops::Range;
-use std::str::FromStr;
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use strata_model::{Timestamp, UnknownName};
+use strata_model::Timestamp;
 
 use super::LayoutError;
 
-/// The part of an exchange-local day an instant falls in.
-///
-/// The split is by wall clock only: weekends and holidays are the trading calendar's business
-/// (SCHED-1), so a Saturday 10:00 is `regular` here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TradingSession {
-    /// From `pre_open` to `regular_open`.
-    Pre,
-    /// From `regular_open` to `regular_close`.
-    Regular,
-    /// From `regular_close` to `after_close`.
-    After,
-    /// Before `pre_open` or from `after_close` to midnight, local time: events still arrive then
-    /// (late prints, futures, crypto) and get a file of their own instead of being dropped.
-    Closed,
-}
-
-impl TradingSession {
-    /// Every session, in the order of the day (closed last).
-    pub const ALL: &'static [TradingSession] = &[
-        TradingSession::Pre,
-        TradingSession::Regular,
-        TradingSession::After,
-        TradingSession::Closed,
-    ];
-
-    /// The name used in paths (`2024-01-15.regular`) and config.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TradingSession::Pre => "pre",
-            TradingSession::Regular => "regular",
-            TradingSession::After => "after",
-            TradingSession::Closed => "closed",
-        }
-    }
-}
-
-impl fmt::Display for TradingSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TradingSession {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        TradingSession::ALL
-            .iter()
-            .copied()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "trading session",
-                name: s.to_string(),
-                expected: "pre regular after closed",
-            })
+strata_model::named_enum! {
+    /// The part of an exchange-local day an instant falls in; its name
+    /// ([`as_str`](Self::as_str)) is used in paths (`2024-01-15.regular`) and config. `ALL` is in
+    /// the order of the day (closed last).
+    ///
+    /// The split is by wall clock only: weekends and holidays are the trading calendar's business
+    /// (SCHED-1), so a Saturday 10:00 is `regular` here.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum TradingSession [what = "trading session", serde] {
+        /// From `pre_open` to `regular_open`.
+        Pre = "pre",
+        /// From `regular_open` to `regular_close`.
+        Regular = "regular",
+        /// From `regular_close` to `after_close`.
+        After = "after",
+        /// Before `pre_open` or from `after_close` to midnight, local time: events still arrive
+        /// then (late prints, futures, crypto) and get a file of their own instead of being
+        /// dropped.
+        Closed = "closed",
     }
 }
 

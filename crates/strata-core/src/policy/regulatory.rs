@@ -38,41 +38,30 @@ pub enum RegulatoryPreset {
     Finra,
 }
 
-/// The kinds of records the retention table covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataCategory {
-    /// Trades, quotes, bars.
-    Tick,
-    /// Book snapshots and deltas.
-    OrderBook,
-    /// Order records.
-    Orders,
-    /// Executions / blotters.
-    Executions,
-    /// Positions / ledgers.
-    Positions,
-    /// Performance reports.
-    Performance,
-    /// System and application logs.
-    Logs,
-    /// The audit trail of lifecycle actions.
-    AuditTrail,
+strata_model::named_enum! {
+    /// The kinds of records the retention table covers.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum DataCategory [what = "data category", serde] {
+        /// Trades, quotes, bars.
+        Tick = "tick",
+        /// Book snapshots and deltas.
+        OrderBook = "order_book",
+        /// Order records.
+        Orders = "orders",
+        /// Executions / blotters.
+        Executions = "executions",
+        /// Positions / ledgers.
+        Positions = "positions",
+        /// Performance reports.
+        Performance = "performance",
+        /// System and application logs.
+        Logs = "logs",
+        /// The audit trail of lifecycle actions.
+        AuditTrail = "audit_trail",
+    }
 }
 
 impl DataCategory {
-    /// All categories.
-    pub const ALL: [DataCategory; 8] = [
-        DataCategory::Tick,
-        DataCategory::OrderBook,
-        DataCategory::Orders,
-        DataCategory::Executions,
-        DataCategory::Positions,
-        DataCategory::Performance,
-        DataCategory::Logs,
-        DataCategory::AuditTrail,
-    ];
-
     /// The category a market event falls in.
     pub const fn of_kind(kind: EventKind) -> DataCategory {
         match kind {

@@ -5,83 +5,34 @@
 //! compression matrix of POL-2), size cap, backend URL and WORM.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use strata_codec::CodecSpec;
-use strata_model::{EventKind, UnknownName};
+use strata_model::EventKind;
 
-/// A tier, hottest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TierName {
-    /// Fresh data being written: JSONL, none or LZ4.
-    Hot,
-    /// Recent sealed data: JSONL with gzip or zstd.
-    Warm,
-    /// Older data: Parquet with zstd.
-    Cold,
-    /// Perpetual: Parquet with maximum zstd, write-once.
-    Archive,
-}
-
-impl TierName {
-    /// All tiers, hottest first.
-    pub const ALL: [TierName; 4] = [
-        TierName::Hot,
-        TierName::Warm,
-        TierName::Cold,
-        TierName::Archive,
-    ];
-
-    /// The lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TierName::Hot => "hot",
-            TierName::Warm => "warm",
-            TierName::Cold => "cold",
-            TierName::Archive => "archive",
-        }
+strata_model::named_enum! {
+    /// A tier, hottest first (also in `ALL`); [`as_str`](Self::as_str) is the lower-case name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum TierName [what = "tier", serde] {
+        /// Fresh data being written: JSONL, none or LZ4.
+        Hot = "hot",
+        /// Recent sealed data: JSONL with gzip or zstd.
+        Warm = "warm",
+        /// Older data: Parquet with zstd.
+        Cold = "cold",
+        /// Perpetual: Parquet with maximum zstd, write-once.
+        Archive = "archive",
     }
 }
 
-impl fmt::Display for TierName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for TierName {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        TierName::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "tier",
-                name: s.to_string(),
-                expected: "hot warm cold archive",
-            })
-    }
-}
-
-/// A file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    /// JSON Lines (schema v1, `docs/SCHEMA.md`).
-    Jsonl,
-    /// Apache Parquet.
-    Parquet,
-}
-
-impl FileFormat {
-    /// The lower-case name (as serialized).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            FileFormat::Jsonl => "jsonl",
-            FileFormat::Parquet => "parquet",
-        }
+strata_model::named_enum! {
+    /// A file format; [`as_str`](Self::as_str) is the lower-case name (as serialized).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum FileFormat [what = "file format", serde] {
+        /// JSON Lines (schema v1, `docs/SCHEMA.md`).
+        Jsonl = "jsonl",
+        /// Apache Parquet.
+        Parquet = "parquet",
     }
 }
 
