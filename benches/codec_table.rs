@@ -122,7 +122,13 @@ fn print_table(dataset: &Dataset, measurements: &[Measurement], options: &Option
     println!("| codec | level | ratio | compressed bytes | compress MB/s | decompress MB/s |");
     println!("|---|---:|---:|---:|---:|---:|");
     for m in measurements {
-        let (codec, level) = codec_and_level(m.codec);
+        let (codec, level) = match m.codec.spec() {
+            Some(spec) => codec_and_level(spec),
+            None => (
+                m.codec.name().to_string(),
+                m.codec.level().map_or("–".into(), |l| l.to_string()),
+            ),
+        };
         println!(
             "| {codec} | {level} | {:.2} | {} | {:.1} | {:.1} |",
             m.ratio(),

@@ -6,6 +6,8 @@
 //! `cargo run -p strata-examples --example tokio_feed -- ARCHIVE_DIR [PORT]` serves until killed.
 //! Without arguments it serves a scratch archive, sends itself the committed Binance capture in
 //! batches of 1,000 events, prints each acknowledgement and stops.
+//!
+//! Acknowledgements are at least once across restarts: see `strata_examples::feed`.
 
 // An example may stop on the first error with a readable message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -29,7 +31,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let port: u16 = args.next().map(|p| p.parse()).transpose()?.unwrap_or(0);
     let archive = Archive::open_dir(&root)?;
-    let writer = AsyncWriter::new(archive.writer(Default::default())?);
+    // The archive's config gives the durability mode; the feed refuses mode `none`.
+    let writer = AsyncWriter::open(&archive, Default::default())?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
     println!("listening {address}");

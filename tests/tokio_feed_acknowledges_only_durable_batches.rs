@@ -2,7 +2,10 @@
 //! durable. A sender streams the deterministic feed over TCP in batches; the service process is
 //! SIGKILLed at a random moment; after recovery every acknowledged event is stored exactly once.
 //! 12 rounds by default over one archive (each round recovers the last); `STRATA_FEED_ROUNDS=N`
-//! for more.
+//! for more. The service reports its durability mode and the test requires `group_commit` (in
+//! mode `none` the service refuses to start); that an acknowledgement waits for the durable
+//! watermark, not merely for the OS, is shown in-process by
+//! `examples/tests/feed_acknowledges_after_the_watermark.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,7 +40,15 @@ fn every_acknowledged_batch_survives_sigkill_exactly_once() {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
-        let address = first.trim().strip_prefix("listening ").unwrap().to_string();
+        // `listening ADDRESS durability MODE`: an acknowledgement only means durable when the
+        // service fsyncs (in mode `none` it would be sent once the batch reached the OS).
+        let (address, mode) = first
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|rest| rest.split_once(" durability "))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        assert_eq!(mode, "GroupCommit", "the service must fsync: {first:?}");
+        let address = address.to_string();
         let socket = TcpStream::connect(&address).unwrap();
         socket.set_nodelay(true).unwrap();
 

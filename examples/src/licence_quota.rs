@@ -2,6 +2,9 @@
 //! licence that allows so many messages a day from one source. Past 80 % it warns; past the
 //! allowance it refuses the batch (the caller keeps its events, as with a built-in hard limit).
 
+use std::sync::Arc;
+
+use strata::extension::ExtensionSettings;
 use strata::policy::{QuotaDecision, QuotaPolicy, QuotaSubject, QuotaUsage};
 
 /// At most `events_per_day` events a day from `source`.
@@ -11,6 +14,36 @@ pub struct LicenceQuota {
     pub source: String,
     /// The daily allowance.
     pub events_per_day: u64,
+}
+
+impl LicenceQuota {
+    /// The factory a program registers (`ArchiveBuilder::register_quota`) so that a config file
+    /// can name the quota: its `[extensions.settings.<name>]` gives `source` (a string) and
+    /// `events_per_day` (a whole number).
+    ///
+    /// ```
+    /// use strata::extension::serde_json::json;
+    /// use strata_examples::licence_quota::LicenceQuota;
+    ///
+    /// let quota = LicenceQuota::from_settings(&json!({ "source": "binance", "events_per_day": 5 }));
+    /// assert_eq!(quota.map(|q| q.name()).as_deref(), Ok("licence=binance"));
+    /// let refused = LicenceQuota::from_settings(&json!({ "source": "binance" }));
+    /// assert_eq!(refused.err().as_deref(), Some("`events_per_day` (a whole number) is required"));
+    /// ```
+    pub fn from_settings(settings: &ExtensionSettings) -> Result<Arc<dyn QuotaPolicy>, String> {
+        let source = settings
+            .get("source")
+            .and_then(|v| v.as_str())
+            .ok_or("`source` (a string) is required")?;
+        let events_per_day = settings
+            .get("events_per_day")
+            .and_then(|v| v.as_u64())
+            .ok_or("`events_per_day` (a whole number) is required")?;
+        Ok(Arc::new(LicenceQuota {
+            source: source.to_string(),
+            events_per_day,
+        }))
+    }
 }
 
 impl QuotaPolicy for LicenceQuota {

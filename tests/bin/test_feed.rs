@@ -1,6 +1,7 @@
 //! The feed service of `examples/tokio_feed.rs` (`strata_examples::feed`), as a process the
 //! tokio-feed kill test can SIGKILL: serves the archive at `ROOT` with the crash-test config
-//! (group commit every 2 ms, hourly files of at most 64 KiB) and prints `listening ADDRESS`.
+//! (group commit every 2 ms, hourly files of at most 64 KiB) and prints
+//! `listening ADDRESS durability MODE`.
 //!
 //! Usage: `strata-test-feed ROOT`.
 
@@ -16,9 +17,14 @@ async fn main() {
         strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2),
     )
     .unwrap();
-    let writer = strata::service::AsyncWriter::new(archive.writer(Default::default()).unwrap());
+    let writer = strata::service::AsyncWriter::open(&archive, Default::default()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    println!("listening {}", listener.local_addr().unwrap());
+    // The kill test checks the mode: acknowledgements in mode `none` would prove nothing.
+    println!(
+        "listening {} durability {:?}",
+        listener.local_addr().unwrap(),
+        writer.durability_mode()
+    );
     strata_examples::feed::serve(listener, writer)
         .await
         .unwrap();

@@ -42,6 +42,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use strata_core::layout::{Granularity, Period};
+use strata_model::decimal::{div_rounded_i128, Rounding, POW10};
 use strata_model::{BookAction, Decimal, Event, EventKind, Payload, Side, Timestamp};
 
 /// Decimals of a [`KindStats::vwap`].
@@ -49,17 +50,6 @@ pub const VWAP_SCALE: u8 = 9;
 
 const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
 const NANOS_PER_DAY: i64 = 24 * NANOS_PER_HOUR;
-
-/// 10^0 ..= 10^38, every power of ten an `i128` holds.
-const POW10: [i128; 39] = {
-    let mut table = [1i128; 39];
-    let mut i = 1;
-    while i < 39 {
-        table[i] = table[i - 1] * 10;
-        i += 1;
-    }
-    table
-};
 
 fn is_false(value: &bool) -> bool {
     !*value
@@ -205,7 +195,7 @@ impl ExactSum {
         let max = strata_model::decimal::MAX_SCALE;
         if scale > max {
             let unit = *POW10.get(usize::from(scale - max))?;
-            let rounded = div_round_half_even(value, unit)?;
+            let rounded = div_rounded_i128(value, unit, Rounding::HalfEven)?;
             self.rounded |= rounded.checked_mul(unit)? != value;
             (value, scale) = (rounded, max);
         }
@@ -256,46 +246,13 @@ impl ExactSum {
     }
 }
 
-/// `num / den` rounded half-even; `den` must be positive.
-fn div_round_half_even(num: i128, den: i128) -> Option<i128> {
-    if den <= 0 {
-        return None;
-    }
-    let quotient = num.div_euclid(den);
-    let remainder = num.rem_euclid(den); // 0 <= remainder < den
-    let round_up = match remainder.cmp(&(den - remainder)) {
-        Ordering::Less => false,
-        Ordering::Greater => true,
-        Ordering::Equal => quotient % 2 != 0,
-    };
-    if round_up {
-        quotient.checked_add(1)
-    } else {
-        Some(quotient)
-    }
-}
-
 /// `value × 10^-scale` as a [`Decimal`]: exactly when it fits (dropping trailing zeros if
 /// needed), else rounded half-even to the largest scale that fits (flag `true`); `None` when
 /// not even the integer part fits.
 fn fit_decimal(value: i128, scale: u8) -> Option<(Decimal, bool)> {
-    let max = strata_model::decimal::MAX_SCALE;
-    let fits = |v: i128, s: u8| s <= max && Decimal::new(v, s).is_ok();
-    let (mut v, mut s) = (value, scale);
-    while !fits(v, s) && s > 0 && v % 10 == 0 {
-        v /= 10;
-        s -= 1;
-    }
-    if let Ok(d) = Decimal::new(v, s) {
-        return Some((d, false));
-    }
-    for target in (0..=s.min(max)).rev() {
-        let rounded = div_round_half_even(v, *POW10.get(usize::from(s - target))?)?;
-        if let Ok(d) = Decimal::new(rounded, target) {
-            return Some((d, true));
-        }
-    }
-    None
+    Decimal::fitting(value, scale, Rounding::Exact)
+        .map(|d| (d, false))
+        .or_else(|| Decimal::fitting(value, scale, Rounding::HalfEven).map(|d| (d, true)))
 }
 
 /// `notional / volume` rounded half-even to [`VWAP_SCALE`] decimals; `None` when the volume
@@ -312,7 +269,7 @@ fn vwap_of(notional: ExactSum, volume: ExactSum) -> Option<Decimal> {
     } else {
         (notional.value, volume.value.checked_mul(shift)?)
     };
-    let scaled = div_round_half_even(num, den)?;
+    let scaled = div_rounded_i128(num, den, Rounding::HalfEven)?;
     match Decimal::new(scaled, VWAP_SCALE) {
         Ok(d) => Some(d),
         // Prices of more than 29 integer digits do not fit 9 decimals: keep as many as fit.
@@ -1380,7 +1337,7 @@ mod tests {
             }
             if volume > 0 {
                 // vwap = round_half_even(notional / volume × 10^3) at scale 9 (notional at 12, volume at 6).
-                let expect = div_round_half_even(notional * 1_000, volume).unwrap();
+                let expect = div_rounded_i128(notional * 1_000, volume, Rounding::HalfEven).unwrap();
                 prop_assert_eq!(t.vwap.unwrap().mantissa(), expect);
             }
         }

@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use strata::archive::{Archive, FileImport};
-use strata::catalog::{Facet, FileQuery};
+use strata::catalog::{Catalog, Facet, FileQuery};
 use strata::import::csv::CsvMapping;
 use strata::import::{Format, ImportOptions};
 use strata::ingest::WriterOptions;
@@ -165,11 +165,15 @@ pub fn open_archive(g: &Global, create: bool) -> Result<Archive, Failure> {
     Ok(Archive::open(&root, config)?)
 }
 
-/// Opens the archive for reading only: nothing is created or written, no lock is taken, and an
-/// archive the user can only read works.
-pub fn open_reader(g: &Global) -> Result<Archive, Failure> {
-    let (root, config) = locate(g, false)?;
-    Ok(Archive::open_read_only(&root, config)?)
+/// Opens the archive's index for reading only: nothing is created or written, no lock is taken,
+/// and an archive the user can only read works. The config is read and checked, but none of the
+/// components it names is built: the read-only commands need only the index (every file's
+/// partition is recorded there and in its manifest), so a naming extension that only an
+/// embedding program registers does not stop them.
+pub fn open_reader(g: &Global) -> Result<(PathBuf, Catalog), Failure> {
+    let (root, _config) = locate(g, false)?;
+    let catalog = Catalog::open_read_only(&root).map_err(strata::Error::from)?;
+    Ok((root, catalog))
 }
 
 fn refuse_non_archive(root: &Path) -> Result<(), Failure> {
@@ -485,7 +489,7 @@ fn import_json(i: &FileImport) -> serde_json::Value {
 
 /// `strata ls`.
 pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
-    let archive = open_reader(g)?;
+    let (_root, catalog) = open_reader(g)?;
     let query = FileQuery {
         symbol: a.symbol.clone(),
         kind: a.kind,
@@ -494,7 +498,7 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
         from: a.from,
         to: a.to,
     };
-    let files = archive.catalog().find(&query)?;
+    let files = catalog.find(&query)?;
     if g.json {
         out!("{}", serde_json::to_string(&files)?);
         return Ok(());
@@ -523,8 +527,8 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
 /// `strata sessions`: every session report under `_sessions/`, oldest first. A report that
 /// cannot be read is listed with its error and makes the exit code 1.
 pub fn sessions(g: &Global) -> Result<(), Failure> {
-    let archive = open_reader(g)?;
-    let reports = strata::ingest::session::SessionReport::list(archive.root())?;
+    let (root, _catalog) = open_reader(g)?;
+    let reports = strata::ingest::session::SessionReport::list(&root)?;
     let mut bad = 0usize;
     if g.json {
         let items: Vec<serde_json::Value> = reports
@@ -589,21 +593,25 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
         CatalogCommand::Rebuild => {
             // Rebuilding writes the index: it opens as a writer would (a damaged index is moved
             // aside), but only the holder of the writer lock may write, so it takes the lock.
-            let (root, config) = locate(g, false)?;
+            // Everything that can refuse is checked before anything is moved: the config (read
+            // and validated by `locate`), the root, the lock. It needs no component the config
+            // names (the sidecar manifests record every file's partition), so a naming
+            // extension only an embedding program registers does not stop it.
+            let (root, _config) = locate(g, false)?;
             let _lock = strata::ingest::WriterLock::acquire(
                 &root,
                 "catalog-rebuild",
                 std::time::Duration::ZERO,
             )?;
-            let (archive, aside) = strata::archive::Archive::open_for_rebuild(&root, config)?;
+            let (catalog, aside) = Catalog::open_for_rebuild(&root).map_err(strata::Error::from)?;
             if let Some(aside) = &aside {
                 eprintln!(
                     "the index was damaged: moved it to {} and built a new one",
                     aside.display()
                 );
             }
-            let report = archive.catalog().rebuild(archive.root())?;
-            archive.catalog().export_manifest()?;
+            let report = catalog.rebuild(&root)?;
+            catalog.export_manifest()?;
             let problems: Vec<String> = report
                 .problems
                 .iter()
@@ -636,10 +644,10 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
             }
         }
         CatalogCommand::Stats => {
-            let archive = open_reader(g)?;
-            let stats = archive.catalog().stats()?;
-            let by_kind = archive.catalog().totals(Facet::Kind)?;
-            let by_source = archive.catalog().totals(Facet::Source)?;
+            let (_root, catalog) = open_reader(g)?;
+            let stats = catalog.stats()?;
+            let by_kind = catalog.totals(Facet::Kind)?;
+            let by_source = catalog.totals(Facet::Source)?;
             if g.json {
                 out!(
                     "{}",

@@ -300,12 +300,43 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let path = config_path(g, file.as_deref());
             let config = archive::load_config(&path)?;
             let root = archive::resolve_root(&config, &path);
-            let layout = config.layout.resolve().map_err(strata::Error::from)?;
+            // A naming extension is registered in code by the program that embeds strata: this
+            // command cannot resolve it, so it warns (its name's shape was checked on load).
+            let mut warnings = Vec::new();
+            let layout = match config.layout.extension() {
+                Some(name) => {
+                    warnings.push(format!(
+                        "{}: key `layout.naming`: \"{name}\" is not a built-in naming; it must be \
+                         registered by the embedding program (ArchiveBuilder::register_naming) \
+                         before the archive is written — `strata ingest` cannot write with it, \
+                         the read-only commands work without it",
+                        path.display()
+                    ));
+                    format!("extension {name} ({})", config.layout.granularity)
+                }
+                None => {
+                    let layout = config.layout.resolve().map_err(strata::Error::from)?;
+                    format!("{} ({})", layout.template(), layout.granularity())
+                }
+            };
+            for (slot, name) in config.extensions.named() {
+                warnings.push(format!(
+                    "{}: key `{slot}`: \"{name}\" is an extension; it must be registered by the \
+                     embedding program (ArchiveBuilder::{}) before the archive is written — \
+                     `strata ingest` cannot write with it, the read-only commands work without it",
+                    path.display(),
+                    slot.register_call()
+                ));
+            }
+            if !g.json {
+                for warning in &warnings {
+                    eprintln!("warning: {warning}");
+                }
+            }
             let summary = format!(
-                "profile {}, layout {} ({}), {} quota rule(s), {} symbol(s), {} source(s), root {}",
+                "profile {}, layout {}, {} quota rule(s), {} symbol(s), {} source(s), root {}",
                 config.profile,
-                layout.template(),
-                layout.granularity(),
+                layout,
                 config.quotas.len(),
                 config.symbols.len(),
                 config.sources.len(),
@@ -314,7 +345,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if g.json {
                 out!(
                     "{}",
-                    json!({ "ok": true, "file": path, "summary": summary })
+                    json!({ "ok": true, "file": path, "summary": summary, "warnings": warnings })
                 );
             } else if !g.quiet {
                 out!("{}: ok ({summary})", path.display());

@@ -2,14 +2,16 @@
 //!
 //! The advisor never measures anything itself: a benchmark (or [`measure`](crate::measure()))
 //! produces the figures, a policy loads them, and these functions pick the codec the figures
-//! support. Measurements whose figures are not finite (NaN or infinite) are ignored.
+//! support. Measurements whose figures are not finite (NaN or infinite) are ignored. Any codec
+//! measured can be the answer — strata's own or a registered one measured with
+//! [`measure_codec`](crate::measure_codec).
 
 use std::cmp::Ordering;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CodecSpec, Measurement};
+use crate::{MeasuredCodec, Measurement};
 
 /// What a policy asks of the measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -58,9 +60,9 @@ pub struct Advice {
 }
 
 impl Advice {
-    /// The chosen codec.
-    pub fn codec(&self) -> CodecSpec {
-        self.chosen.codec
+    /// The chosen codec (compare it with a [`CodecSpec`](crate::CodecSpec) directly).
+    pub fn codec(&self) -> &MeasuredCodec {
+        &self.chosen.codec
     }
 }
 
@@ -235,6 +237,7 @@ fn explain(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CodecSpec;
 
     fn m(codec: &str, output_bytes: u64, compress_mb_s: f64, decompress_mb_s: f64) -> Measurement {
         Measurement {
@@ -282,7 +285,7 @@ mod tests {
 
         // Ratio 1 is met by everything, so the fastest overall wins.
         assert_eq!(
-            fastest_with_ratio_at_least(&table(), 1.0).unwrap().codec(),
+            *fastest_with_ratio_at_least(&table(), 1.0).unwrap().codec(),
             CodecSpec::None
         );
         // The bound is inclusive: zstd:19 has ratio exactly 12.5.
@@ -316,7 +319,7 @@ mod tests {
             "zstd:19"
         );
         assert_eq!(
-            smallest_at_speed_at_least(&table(), 1000.0)
+            *smallest_at_speed_at_least(&table(), 1000.0)
                 .unwrap()
                 .codec(),
             CodecSpec::None
@@ -369,14 +372,14 @@ mod tests {
             },
         ] {
             let first = advise(&[a.clone(), b.clone()], question).unwrap();
-            assert_eq!(first.codec(), a.codec);
+            assert_eq!(first.codec(), &a.codec);
             assert!(
                 first.reason.contains("earlier place in the list"),
                 "{first}"
             );
             assert_eq!(
                 advise(&[b.clone(), a.clone()], question).unwrap().codec(),
-                b.codec
+                &b.codec
             );
         }
 
@@ -390,6 +393,44 @@ mod tests {
         assert!(advice
             .reason
             .contains("tied on ratio, chosen for its faster compression"));
+    }
+
+    #[test]
+    fn a_registered_codec_can_be_the_answer() {
+        let mut with_bzip2 = table();
+        with_bzip2.push(m("bzip2:9", 60_000, 8.0, 40.0));
+        assert_eq!(
+            with_bzip2.last().unwrap().codec,
+            MeasuredCodec::Registered {
+                name: "bzip2".into(),
+                level: Some(9)
+            }
+        );
+        let advice = smallest_at_speed_at_least(&with_bzip2, 5.0).unwrap();
+        assert_eq!(advice.codec().to_string(), "bzip2:9");
+        assert!(
+            advice.reason.starts_with("bzip2:9 has the highest ratio"),
+            "{advice}"
+        );
+        assert_eq!(advice.runner_up.unwrap().codec.to_string(), "zstd:3");
+        // Too slow for the next question: a built-in answers it.
+        let advice = smallest_at_speed_at_least(&with_bzip2, 10.0).unwrap();
+        assert_eq!(
+            *advice.codec(),
+            CodecSpec::Zstd {
+                level: 3,
+                long: false
+            }
+        );
+        let json = serde_json::to_string(
+            &advise(
+                &with_bzip2,
+                Question::FastestWithRatioAtLeast { min_ratio: 15.0 },
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(json.contains("\"codec\":\"bzip2:9\""), "{json}");
     }
 
     #[test]

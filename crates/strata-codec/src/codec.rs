@@ -144,6 +144,42 @@ impl Codec for BuiltinCodec {
     }
 }
 
+/// The family of `codec` when it is one of strata's own. A registry refuses a second codec of
+/// a built-in's name, so in a registry the name decides.
+pub(crate) fn builtin_family(codec: &dyn Codec) -> Option<CodecFamily> {
+    CodecFamily::ALL
+        .into_iter()
+        .find(|family| family.name() == codec.name() && family.magic() == codec.magic())
+}
+
+/// Whether a stream's first bytes are in a format.
+type HeadTest = fn(&[u8]) -> bool;
+
+/// Compression formats strata does not ship, by name, extension and a test of a stream's first
+/// bytes: a file in one is refused with [`Error::UnknownCodec`] unless a codec for it is
+/// registered, rather than read as plain data.
+const FOREIGN_FORMATS: &[(&str, &str, HeadTest)] = &[
+    // `BZh`, the block size digit, then a block's or the stream end's 48-bit mark.
+    ("bzip2", ".bz2", |h| {
+        h.len() >= 10
+            && h.starts_with(b"BZh")
+            && (b'1'..=b'9').contains(&h[3])
+            && (h[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+                || h[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
+    }),
+    ("xz", ".xz", |h| {
+        h.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00])
+    }),
+    ("7z", ".7z", |h| {
+        h.starts_with(&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c])
+    }),
+    ("lzip", ".lz", |h| h.starts_with(b"LZIP")),
+    ("brotli", ".br", |_| false),
+];
+
+/// The bytes [`FOREIGN_FORMATS`] look at.
+const FOREIGN_HEAD_LEN: usize = 10;
+
 /// Why a codec cannot join a [`CodecRegistry`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
@@ -274,6 +310,164 @@ impl CodecRegistry {
             .unwrap_or_else(|| self.plain())
     }
 
+    /// A format no codec of the registry reads that `head` is in (by its content) or, when the
+    /// content does not tell, that `path_name`'s extension names: `(format, by_name)`.
+    fn foreign(&self, path_name: Option<&str>, head: &[u8]) -> Option<(&'static str, bool)> {
+        let unregistered = |format: &str, extension: &str| {
+            self.get(format).is_none()
+                && !self
+                    .codecs
+                    .iter()
+                    .any(|c| c.extension().eq_ignore_ascii_case(extension))
+        };
+        if let Some(&(format, _, _)) = FOREIGN_FORMATS
+            .iter()
+            .find(|(format, extension, test)| test(head) && unregistered(format, extension))
+        {
+            return Some((format, false));
+        }
+        let lower = path_name?.to_ascii_lowercase();
+        FOREIGN_FORMATS
+            .iter()
+            .find(|(format, extension, _)| {
+                lower.ends_with(extension) && unregistered(format, extension)
+            })
+            .map(|&(format, _, _)| (format, true))
+    }
+
+    /// The error for a stream in a format no codec of the registry reads, if `head` (or,
+    /// given, `path_name`) shows one.
+    fn refuse_foreign(&self, path_name: Option<&str>, head: &[u8]) -> Result<()> {
+        match self.foreign(path_name, head) {
+            Some((format, by_name)) => Err(Error::UnknownCodec {
+                path: path_name.map(str::to_string),
+                format: format.to_string(),
+                by_name,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that a file's name and content agree (CODEC-2) over every codec of the registry and
+    /// returns the content's codec, as [`check_extension`](crate::check_extension) does for
+    /// strata's own: a `.bz2` file must hold a bzip2 stream once bzip2 is registered.
+    ///
+    /// `content_head` is the file's first bytes (at least [`CodecRegistry::magic_len`], and 10
+    /// to tell the formats strata does not ship). A disagreement is an integrity error naming the
+    /// file and both codecs ([`Error::ExtensionMismatch`] between built-ins, else
+    /// [`Error::CodecMismatch`]); content (or, when the content does not tell, a name) in a
+    /// compression format no registered codec reads — bzip2, xz, 7z, lzip, brotli — is
+    /// [`Error::UnknownCodec`], never read as plain data.
+    ///
+    /// ```
+    /// use strata_codec::{compress, CodecRegistry, CodecSpec};
+    ///
+    /// let registry = CodecRegistry::default();
+    /// let gz = compress(CodecSpec::Gzip { level: 6 }, b"{}\n")?;
+    /// assert_eq!(registry.check_extension("hot/a.jsonl.gz", &gz)?.name(), "gzip");
+    /// let err = registry.check_extension("in/trades.csv.bz2", b"ts,px\n1,2\n").unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "in/trades.csv.bz2: the name says it is bzip2, which no registered codec reads; \
+    ///      register a `Codec` for bzip2"
+    /// );
+    /// # Ok::<(), strata_codec::Error>(())
+    /// ```
+    pub fn check_extension(&self, path_name: &str, content_head: &[u8]) -> Result<Arc<dyn Codec>> {
+        let content = self.sniff(content_head);
+        if content.magic().is_empty() {
+            self.refuse_foreign(Some(path_name), content_head)?;
+        }
+        let claimed = self.from_extension(path_name);
+        if claimed.name() == content.name() {
+            return Ok(content);
+        }
+        match (
+            builtin_family(claimed.as_ref()),
+            builtin_family(content.as_ref()),
+        ) {
+            // strata's own codecs, reported as `check_extension` reports them.
+            (Some(_), Some(_)) => crate::check_extension(path_name, content_head).map(|_| content),
+            _ => Err(Error::CodecMismatch {
+                path: path_name.to_string(),
+                extension: claimed.name().to_string(),
+                content: content.name().to_string(),
+            }),
+        }
+    }
+
+    /// Opens the file at `path`, checks that its name and content agree
+    /// ([`CodecRegistry::check_extension`]) and returns its codec with a reader of its
+    /// decompressed content; [`open_file`](crate::open_file) over every codec of the registry.
+    /// Errors name the file.
+    pub fn open_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(Arc<dyn Codec>, Box<dyn Read + Send>)> {
+        let name = path.display().to_string();
+        let io_err = |source| Error::Io {
+            codec: CodecFamily::None,
+            operation: crate::Operation::Sniff,
+            path: Some(name.clone()),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        let sniffed = crate::SniffedReader::with_head(
+            std::io::BufReader::new(file),
+            self.magic_len().max(FOREIGN_HEAD_LEN),
+        )
+        .map_err(io_err)?;
+        let codec = self.check_extension(&name, sniffed.head())?;
+        let reader = self.decoder_of(&codec, sniffed, &name)?;
+        Ok((codec, reader))
+    }
+
+    /// [`CodecRegistry::decoder_for_content`] for a stream that `name` stands for in errors,
+    /// which refuses content in a compression format no registered codec reads
+    /// ([`Error::UnknownCodec`]) instead of reading it as plain data. The name is not checked
+    /// against the content (a stream's name may be `-`); [`CodecRegistry::open_file`] checks a
+    /// file's.
+    pub fn read_content<'r>(
+        &self,
+        input: Box<dyn Read + Send + 'r>,
+        name: &str,
+    ) -> Result<(Arc<dyn Codec>, Box<dyn Read + Send + 'r>)> {
+        let sniffed =
+            crate::SniffedReader::with_head(input, self.magic_len().max(FOREIGN_HEAD_LEN))
+                .map_err(|source| Error::Io {
+                    codec: CodecFamily::None,
+                    operation: crate::Operation::Sniff,
+                    path: Some(name.to_string()),
+                    source,
+                })?;
+        let codec = self.sniff(sniffed.head());
+        if codec.magic().is_empty() {
+            self.refuse_foreign(None, sniffed.head())
+                .map_err(|e| e.with_path(name))?;
+        }
+        let reader = self.decoder_of(&codec, sniffed, name)?;
+        Ok((codec, reader))
+    }
+
+    /// `codec`'s reader of `input`; strata's own codecs name `name` in their stream errors.
+    fn decoder_of<'r>(
+        &self,
+        codec: &Arc<dyn Codec>,
+        input: impl Read + Send + 'r,
+        name: &str,
+    ) -> Result<Box<dyn Read + Send + 'r>> {
+        match builtin_family(codec.as_ref()) {
+            Some(family) => Ok(Box::new(
+                Decoder::new(family, input)
+                    .map_err(|e| e.with_path(name))?
+                    .with_path(name),
+            )),
+            None => codec
+                .decoder(Box::new(input))
+                .map_err(|e| e.with_path(name)),
+        }
+    }
+
     /// Reads `input`'s first bytes, recognises its codec and returns it with a reader of the
     /// decompressed stream (the bytes read to sniff are not lost).
     pub fn decoder_for_content<'r>(
@@ -350,6 +544,141 @@ mod tests {
         assert_eq!(r.from_extension("x.jsonl.BZ2").name(), "bz");
         assert_eq!(r.sniff(b"{\"v\"").name(), "none");
         assert_eq!(r.magic_len(), 4);
+    }
+
+    /// A bzip2 stream's first bytes: `BZh`, level 9, a block's mark.
+    const BZIP2_HEAD: &[u8] = b"BZh91AY&SY\x12\x34";
+
+    #[test]
+    fn formats_no_codec_reads_are_refused_not_read_as_plain() {
+        let r = CodecRegistry::default();
+        for name in ["in/t.csv.bz2", "in/t.csv.gz", "in/t.csv"] {
+            let err = r.check_extension(name, BZIP2_HEAD).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("{name}: the content is bzip2, which no registered codec reads; register a `Codec` for bzip2")
+            );
+            assert!(!err.is_integrity_error(), "the file may be fine: {err}");
+        }
+        let err = r.check_extension("in/t.csv.XZ", b"ts,px\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "in/t.csv.XZ: the name says it is xz, which no registered codec reads; register a `Codec` for xz"
+        );
+        let xz = [0xfd, b'7', b'z', b'X', b'Z', 0, 0, 4];
+        assert!(matches!(
+            r.check_extension("t.jsonl", &xz),
+            Err(Error::UnknownCodec { by_name: false, .. })
+        ));
+        // Text that merely starts like a magic number is text.
+        assert_eq!(
+            r.check_extension("t.csv", b"BZh,px\n1,2\n").unwrap().name(),
+            "none"
+        );
+        // strata's own codecs are checked, and reported, as `check_extension` does.
+        let zstd = crate::compress(
+            CodecSpec::Zstd {
+                level: 1,
+                long: false,
+            },
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(r.check_extension("t.zst", &zstd).unwrap().name(), "zstd");
+        assert_eq!(
+            r.check_extension("t.gz", &zstd).unwrap_err().to_string(),
+            "t.gz: extension says gzip but content is zstd"
+        );
+    }
+
+    #[test]
+    fn a_registered_codec_must_agree_with_its_extension() {
+        let mut r = CodecRegistry::default();
+        r.register(Arc::new(Fake("bz", ".bz2", b"BZh"))).unwrap();
+        assert_eq!(
+            r.check_extension("t.csv.bz2", BZIP2_HEAD).unwrap().name(),
+            "bz"
+        );
+        let gzip = crate::compress(CodecSpec::Gzip { level: 1 }, b"x").unwrap();
+        for (name, head, text) in [
+            (
+                "t.csv.bz2",
+                &gzip[..],
+                "t.csv.bz2: extension says bz but content is gzip",
+            ),
+            (
+                "t.csv",
+                BZIP2_HEAD,
+                "t.csv: extension says none but content is bz",
+            ),
+            (
+                "t.csv.gz",
+                BZIP2_HEAD,
+                "t.csv.gz: extension says gzip but content is bz",
+            ),
+            (
+                "t.csv.bz2",
+                b"ts,px\n",
+                "t.csv.bz2: extension says bz but content is none",
+            ),
+            (
+                "t.csv.bz2",
+                b"",
+                "t.csv.bz2: extension says bz but content is none",
+            ),
+        ] {
+            let err = r.check_extension(name, head).unwrap_err();
+            assert_eq!(err.to_string(), text);
+            assert!(err.is_integrity_error(), "{err}");
+        }
+    }
+
+    #[test]
+    fn files_and_streams_open_through_the_registry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = CodecRegistry::default();
+        let bz = dir.path().join("t.csv.bz2");
+        let payload = [BZIP2_HEAD, b"rest"].concat();
+        std::fs::write(&bz, &payload).unwrap();
+        // Unregistered: refused, naming the file.
+        let err = r.open_file(&bz).err().unwrap();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}: the content is bzip2", bz.display())),
+            "{err}"
+        );
+        let err = r
+            .read_content(Box::new(payload.as_slice()), "-")
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().starts_with("-: the content is bzip2"),
+            "{err}"
+        );
+        // Registered: read by the codec's decoder (the fake passes bytes through).
+        r.register(Arc::new(Fake("bz", ".bz2", b"BZh"))).unwrap();
+        let (codec, mut reader) = r.open_file(&bz).unwrap();
+        let mut back = Vec::new();
+        reader.read_to_end(&mut back).unwrap();
+        assert_eq!((codec.name(), back), ("bz", payload.clone()));
+        let (codec, _) = r.read_content(Box::new(payload.as_slice()), "-").unwrap();
+        assert_eq!(codec.name(), "bz");
+
+        // A built-in's stream errors name the file.
+        let gz = dir.path().join("t.csv.gz");
+        let packed = crate::compress(CodecSpec::Gzip { level: 6 }, &b"a,b\n".repeat(100)).unwrap();
+        std::fs::write(&gz, &packed[..packed.len() - 4]).unwrap();
+        let (codec, mut reader) = r.open_file(&gz).unwrap();
+        assert_eq!(codec.name(), "gzip");
+        let err = reader.read_to_end(&mut Vec::new()).err().unwrap();
+        assert!(err.to_string().contains("t.csv.gz"), "{err}");
+        let missing = dir.path().join("missing.gz");
+        assert!(r
+            .open_file(&missing)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("missing.gz"));
     }
 
     #[test]

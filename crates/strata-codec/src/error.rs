@@ -49,6 +49,32 @@ pub enum Error {
         content: CodecFamily,
     },
 
+    /// [`Error::ExtensionMismatch`] where either codec is a registered one that is not strata's
+    /// own (see [`CodecRegistry::check_extension`](crate::CodecRegistry::check_extension)): the
+    /// codecs by name.
+    #[error("{path}: extension says {extension} but content is {content}")]
+    CodecMismatch {
+        /// The file as named by the caller.
+        path: String,
+        /// The codec the extension claims (`none` for a name no codec claims).
+        extension: String,
+        /// The codec the content's magic bytes show (`none` for plain or empty content).
+        content: String,
+    },
+
+    /// The input is in a compression format no codec of the registry reads (bzip2, xz, … when
+    /// no [`Codec`](crate::Codec) for it is registered): told by its content, or by its name
+    /// when the content says nothing. Reading it as plain data would turn every row into garbage.
+    #[error("{}the {} is {format}, which no registered codec reads; register a `Codec` for {format}", at(.path), if *.by_name { "name says it" } else { "content" })]
+    UnknownCodec {
+        /// The file, when known.
+        path: Option<String>,
+        /// The format (`bzip2`, `xz`).
+        format: String,
+        /// True when only the name told it (the content's first bytes did not).
+        by_name: bool,
+    },
+
     /// The compressed stream ends before its codec's end marker: the file was cut short.
     #[error("{}{codec} stream is truncated: {source}", at(.path))]
     Truncated {
@@ -107,7 +133,7 @@ pub enum Error {
     )]
     RoundTripMismatch {
         /// The codec under test.
-        codec: CodecSpec,
+        codec: crate::MeasuredCodec,
         /// Bytes compressed.
         input_bytes: u64,
         /// Bytes that came back.
@@ -141,7 +167,10 @@ impl Error {
             | Error::Disabled { path, .. } => {
                 *path = Some(file.into());
             }
-            Error::ExtensionMismatch { path, .. } => *path = file.into(),
+            Error::UnknownCodec { path, .. } => *path = Some(file.into()),
+            Error::ExtensionMismatch { path, .. } | Error::CodecMismatch { path, .. } => {
+                *path = file.into();
+            }
             Error::InvalidSpec(_) | Error::RoundTripMismatch { .. } => {}
         }
         self
@@ -155,8 +184,11 @@ impl Error {
             | Error::Io { codec, .. }
             | Error::Disabled { codec, .. } => Some(*codec),
             Error::ExtensionMismatch { content, .. } => Some(*content),
-            Error::RoundTripMismatch { codec, .. } => Some(codec.codec_family()),
-            Error::InvalidSpec(_) => None,
+            Error::RoundTripMismatch { codec, .. } => codec.spec().map(CodecSpec::codec_family),
+            Error::CodecMismatch { content, .. } => {
+                CodecFamily::ALL.into_iter().find(|f| f.name() == content)
+            }
+            Error::InvalidSpec(_) | Error::UnknownCodec { .. } => None,
         }
     }
 
@@ -165,7 +197,10 @@ impl Error {
     pub fn is_integrity_error(&self) -> bool {
         matches!(
             self,
-            Error::Truncated { .. } | Error::Corrupt { .. } | Error::ExtensionMismatch { .. }
+            Error::Truncated { .. }
+                | Error::Corrupt { .. }
+                | Error::ExtensionMismatch { .. }
+                | Error::CodecMismatch { .. }
         )
     }
 
@@ -189,7 +224,10 @@ impl Error {
     pub(crate) fn into_io(self) -> io::Error {
         let kind = match &self {
             Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
-            Error::Corrupt { .. } | Error::ExtensionMismatch { .. } => io::ErrorKind::InvalidData,
+            Error::Corrupt { .. }
+            | Error::ExtensionMismatch { .. }
+            | Error::CodecMismatch { .. } => io::ErrorKind::InvalidData,
+            Error::UnknownCodec { .. } => io::ErrorKind::Unsupported,
             Error::Io { source, .. } => source.kind(),
             Error::InvalidSpec(_) => io::ErrorKind::InvalidInput,
             Error::Disabled { .. } => io::ErrorKind::Unsupported,

@@ -13,7 +13,8 @@
 //!   [`decoder_for_content`]), and [`check_extension`], which turns a file whose name and
 //!   content disagree into an integrity error (CODEC-2).
 //! - [`measure`](mod@measure): ratio and throughput of codecs on a real sample
-//!   ([`measure()`](crate::measure::measure) → [`Measurement`]s, serializable).
+//!   ([`measure()`](crate::measure::measure) → [`Measurement`]s, serializable), of any
+//!   [`Codec`] too ([`measure_codec`]; a [`MeasuredCodec`] names it, `"bzip2:9"`).
 //! - [`advisor`]: pure answers to "fastest with ratio ≥ R" and "smallest at ≥ S MB/s", each
 //!   with its reason and runner-up (CODEC-3).
 //! - Cargo features: `gzip`, `zstd`, `lz4` (default on) compile each codec in; a build without
@@ -63,7 +64,9 @@ pub use advisor::{
 };
 pub use codec::{BuiltinCodec, Codec, CodecRegistry, RegistryError, StreamEncoder};
 pub use error::{Error, Operation, Result};
-pub use measure::{measure, measure_one, Measurement, MeasurementReport};
+pub use measure::{
+    measure, measure_codec, measure_one, MeasuredCodec, Measurement, MeasurementReport,
+};
 pub use sniff::{check_extension, family_from_extension, sniff, MAGIC_LEN};
 pub use spec::{CodecFamily, CodecSpec, CodecSpecError, GZIP_DEFAULT_LEVEL, ZSTD_DEFAULT_LEVEL};
 pub use stream::{

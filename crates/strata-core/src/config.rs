@@ -19,6 +19,7 @@ use serde_json::Value;
 use strata_codec::CodecSpec;
 use strata_model::{SourceInfo, SourceRegistry, SymbolInfo, SymbolRegistry};
 
+use crate::extension::ExtensionChoices;
 use crate::layout::LayoutConfig;
 use crate::policy::{
     ClassificationPolicy, IntegrityChecks, QuotaRule, RegulatoryPreset, RetentionPolicy, TierName,
@@ -211,6 +212,9 @@ pub struct Config {
     /// Source registry entries (MODEL-3).
     #[serde(default)]
     pub sources: Vec<SourceInfo>,
+    /// Registered extensions selected by name (EXT-3).
+    #[serde(default, skip_serializing_if = "ExtensionChoices::is_empty")]
+    pub extensions: ExtensionChoices,
 }
 
 impl Default for Config {
@@ -249,6 +253,7 @@ impl Default for Config {
             integrity: IntegrityChecks::default(),
             symbols: Vec::new(),
             sources: Vec::new(),
+            extensions: ExtensionChoices::default(),
         }
     }
 }

@@ -33,6 +33,7 @@
 
 pub mod config;
 mod error;
+pub mod extension;
 #[cfg(feature = "laws")]
 pub mod laws;
 pub mod layout;

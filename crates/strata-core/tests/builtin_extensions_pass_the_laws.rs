@@ -148,13 +148,34 @@ fn the_integrity_checks_pass_the_integrity_laws() {
         },
     ];
     for checks in &settings {
-        laws::integrity::run_all(checks);
+        laws::integrity::run_all_claiming(checks, laws::integrity::Claims::of(checks));
     }
+    // What each setting claims follows the settings.
+    assert_eq!(
+        laws::integrity::Claims::of(&settings[1]),
+        laws::integrity::Claims {
+            schema: true,
+            duplicates: true,
+            out_of_order_tolerance_ns: Some(1_000_000),
+        }
+    );
+    assert_eq!(
+        laws::integrity::Claims::of(&settings[3]),
+        laws::integrity::Claims::default()
+    );
 }
 
 #[test]
 fn the_seal_rules_pass_the_seal_laws() {
-    for (bytes, age) in [(1, 1), (64 << 20, 3_600), (1 << 30, 86_400), (u64::MAX, 1)] {
+    // An age of 0 (seal at the first check after a write) keeps the laws too.
+    for (bytes, age) in [
+        (1, 1),
+        (64 << 20, 3_600),
+        (1 << 30, 86_400),
+        (u64::MAX, 1),
+        (64 << 20, 0),
+        (1, 0),
+    ] {
         laws::seal::run_all(&SealRules {
             max_file_bytes: bytes.min(1 << 40),
             max_file_age: Duration::from_secs(age),
@@ -186,11 +207,14 @@ mod broken {
     use strata_core::layout::{
         Granularity, Layout, LayoutError, Naming, NamingConvention, PartitionKey,
     };
+    use strata_core::policy::integrity::{
+        Candidate, IntegrityPolicy, Rejection, StreamFacts, Verdict,
+    };
     use strata_core::policy::{
         FileFacts, QuotaDecision, QuotaPolicy, QuotaSubject, QuotaUsage, SealDecision,
         SealSchedule, SegmentFacts, TierAction, TierPolicy,
     };
-    use strata_model::{AssetClass, Event, Timestamp};
+    use strata_model::{AssetClass, Event, Payload, Timestamp};
 
     /// Writes the symbol into the path unescaped: `../..` walks out of the root.
     #[derive(Debug)]
@@ -250,6 +274,93 @@ mod broken {
                 }
             } else {
                 QuotaDecision::Allow
+            }
+        }
+    }
+
+    /// [`Leaky`] under a limit name of its own: the ledger law must not skip it.
+    #[derive(Debug)]
+    pub struct LeakyCustom;
+
+    impl QuotaPolicy for LeakyCustom {
+        fn name(&self) -> String {
+            "leaky custom".into()
+        }
+        fn applies_to(&self, _: &QuotaSubject<'_>) -> bool {
+            true
+        }
+        fn evaluate(&self, used: QuotaUsage, incoming: QuotaUsage) -> QuotaDecision {
+            if used.bytes + incoming.bytes / 2 > 1_000 {
+                QuotaDecision::Refuse {
+                    scope: "leaky".into(),
+                    limit_name: "max_payload_bytes",
+                    limit: 1_000,
+                    used: used.bytes,
+                }
+            } else {
+                QuotaDecision::Allow
+            }
+        }
+    }
+
+    /// Accepts everything: lawful, as long as it claims to check nothing.
+    #[derive(Debug)]
+    pub struct AcceptAll;
+
+    impl IntegrityPolicy for AcceptAll {
+        fn name(&self) -> String {
+            "accept all".into()
+        }
+        fn memory(&self) -> usize {
+            0
+        }
+        fn verdict(&self, _: &StreamFacts, _: &Candidate<'_>) -> Verdict {
+            Verdict::Accept { gap: None }
+        }
+    }
+
+    /// Keeps a count of the questions it is asked: every 97th is refused.
+    #[derive(Debug, Default)]
+    pub struct Moody(pub std::sync::atomic::AtomicU64);
+
+    impl IntegrityPolicy for Moody {
+        fn name(&self) -> String {
+            "moody".into()
+        }
+        fn memory(&self) -> usize {
+            0
+        }
+        fn verdict(&self, _: &StreamFacts, _: &Candidate<'_>) -> Verdict {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n % 97 == 96 {
+                Verdict::Reject(Rejection::Other {
+                    class: "moody".into(),
+                    reason: "in a mood".into(),
+                })
+            } else {
+                Verdict::Accept { gap: None }
+            }
+        }
+    }
+
+    /// Refuses negative sizes under a class that holds the event's time.
+    #[derive(Debug)]
+    pub struct Chatty;
+
+    impl IntegrityPolicy for Chatty {
+        fn name(&self) -> String {
+            "chatty".into()
+        }
+        fn memory(&self) -> usize {
+            0
+        }
+        fn verdict(&self, _: &StreamFacts, c: &Candidate<'_>) -> Verdict {
+            match &c.event.payload {
+                Payload::Trade(t) if t.size.is_negative() => Verdict::Reject(Rejection::Other {
+                    class: format!("negative size at {}", c.event.event_time.as_nanos()),
+                    reason: "negative size".into(),
+                }),
+                _ => Verdict::Accept { gap: None },
             }
         }
     }
@@ -314,4 +425,62 @@ fn the_laws_catch_broken_implementations() {
     );
     let why = fails(|| laws::tier::run_all(&broken::Reaper));
     assert!(why.contains("deletes a protected file"), "{why}");
+    // The ledger law covers limits of a policy's own naming.
+    let why = fails(|| laws::quota::a_ledger_never_passes_a_hard_limit(&broken::LeakyCustom));
+    assert!(
+        why.contains("quota leaky custom: allowed writes until max_payload_bytes"),
+        "{why}"
+    );
+    // Accepting everything is lawful; claiming schema checks while doing so is not.
+    laws::integrity::run_all(&broken::AcceptAll);
+    let why = fails(|| {
+        laws::integrity::claims_are_kept(
+            &broken::AcceptAll,
+            laws::integrity::Claims {
+                schema: true,
+                ..laws::integrity::Claims::default()
+            },
+        )
+    });
+    assert!(
+        why.contains("integrity accept all: claims to enforce the schema but accepts a trade"),
+        "{why}"
+    );
+    let why = fails(|| {
+        laws::integrity::claims_are_kept(
+            &broken::AcceptAll,
+            laws::integrity::Claims {
+                duplicates: true,
+                ..laws::integrity::Claims::default()
+            },
+        )
+    });
+    assert!(
+        why.contains("claims to enforce duplicate detection"),
+        "{why}"
+    );
+    let why = fails(|| {
+        laws::integrity::claims_are_kept(
+            &broken::AcceptAll,
+            laws::integrity::Claims {
+                out_of_order_tolerance_ns: Some(0),
+                ..laws::integrity::Claims::default()
+            },
+        )
+    });
+    assert!(
+        why.contains("claims to enforce an order tolerance"),
+        "{why}"
+    );
+    // A policy with a state of its own answers differently when asked again.
+    let why = fails(|| laws::integrity::asking_changes_nothing(&broken::Moody::default()));
+    assert!(why.contains("integrity moody: asked twice"), "{why}");
+    let why = fails(|| laws::integrity::run_all(&broken::Moody::default()));
+    assert!(why.contains("integrity moody"), "{why}");
+    // Classes are names, not messages.
+    let why = fails(|| laws::integrity::rejection_classes_are_stable(&broken::Chatty));
+    assert!(
+        why.contains("integrity chatty: rejection class \"negative size at"),
+        "{why}"
+    );
 }

@@ -4,6 +4,8 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use strata_codec::CodecRegistry;
+
 use crate::error::{ImportError, Result};
 use crate::record::{Record, Rejected};
 
@@ -13,9 +15,15 @@ pub(crate) const READ_BUFFER: usize = 256 * 1024;
 /// A boxed, sendable byte stream.
 pub(crate) type Input = Box<dyn Read + Send>;
 
-/// Opens `path` and returns its decompressed content: the codec (gzip, zstd, LZ4 or none) is
-/// recognised from the content and must agree with the extension (CODEC-2).
+/// [`open_decoded_with`] strata's own codecs (gzip, zstd, LZ4 or none).
 pub(crate) fn open_decoded(path: &Path) -> Result<Input> {
+    open_decoded_with(path, &CodecRegistry::default())
+}
+
+/// Opens `path` and returns its decompressed content: the codec (any of `codecs`) is
+/// recognised from the content and must agree with the extension (CODEC-2); a compression
+/// format none of `codecs` reads is refused.
+pub(crate) fn open_decoded_with(path: &Path, codecs: &CodecRegistry) -> Result<Input> {
     let name = path.display().to_string();
     // Open first so that a missing file is an `Open` error, not a codec one.
     let file = std::fs::File::open(path).map_err(|source| ImportError::Open {
@@ -23,16 +31,23 @@ pub(crate) fn open_decoded(path: &Path) -> Result<Input> {
         source,
     })?;
     drop(file);
-    let decoder = strata_codec::open_file(path).map_err(|err| ImportError::codec(&name, err))?;
-    Ok(Box::new(decoder))
+    let (_, decoder) = codecs
+        .open_file(path)
+        .map_err(|err| ImportError::codec(&name, err))?;
+    Ok(decoder)
 }
 
-/// Wraps any reader in a content-sniffing decoder, so compressed bytes decode transparently.
-pub(crate) fn decoded_reader<R: Read + Send + 'static>(reader: R, name: &str) -> Result<Input> {
-    let decoder = strata_codec::decoder_for_content(reader)
-        .map_err(|err| ImportError::codec(name, err))?
-        .with_path(name);
-    Ok(Box::new(decoder))
+/// Wraps any reader in a content-sniffing decoder over `codecs`, so compressed bytes decode
+/// transparently; a compression format none of `codecs` reads is refused.
+pub(crate) fn decoded_reader<R: Read + Send + 'static>(
+    reader: R,
+    name: &str,
+    codecs: &CodecRegistry,
+) -> Result<Input> {
+    let (_, decoder) = codecs
+        .read_content(Box::new(reader), name)
+        .map_err(|err| ImportError::codec(name, err))?;
+    Ok(decoder)
 }
 
 /// The text of a row for a quarantine record: lossy UTF-8, line ending removed.
@@ -243,8 +258,12 @@ mod tests {
     #[test]
     fn a_read_error_stops_with_a_rejection_then_end() {
         let cut = strata_codec::compress("gzip:6".parse().unwrap(), b"a\nb\nc\n").unwrap();
-        let input =
-            decoded_reader(std::io::Cursor::new(cut[..cut.len() - 6].to_vec()), "x.gz").unwrap();
+        let input = decoded_reader(
+            std::io::Cursor::new(cut[..cut.len() - 6].to_vec()),
+            "x.gz",
+            &CodecRegistry::default(),
+        )
+        .unwrap();
         let records: Vec<Record> = Ended::new(LineImport::new(input, "x.gz", Echo)).collect();
         let Some(Record::Rejected(rejected)) = records.iter().rev().nth(1) else {
             panic!("{records:?}");

@@ -96,6 +96,16 @@ pub enum Error {
         /// The error.
         reason: String,
     },
+    /// Code of the caller's that the writer runs (a seal schedule, a durability listener)
+    /// panicked: like after [`Error::SyncFailed`], this writer moves its durable watermark no
+    /// more and commits no import; close it and open the archive again.
+    #[error("{what} panicked ({message}); this writer acknowledges nothing more: close it and open the archive again")]
+    Panicked {
+        /// What panicked: the seal schedule (by its name) or a durability listener.
+        what: String,
+        /// The panic's message.
+        message: String,
+    },
     /// An append or commit named an import that is not in progress on this writer.
     #[error("no such import in progress on this writer")]
     NoSuchImport,

@@ -108,7 +108,11 @@ pub fn config_of_dir(dir: &Path) -> Result<(PathBuf, Config)> {
 /// `x.txt`, `x.txt.gz` and `x.txt.zst` are one input), or of the file's own bytes for Lean input
 /// (a zip, whose entries the importer reads) and for an input whose stream cannot be decoded (it
 /// is damaged: the import will say so).
-fn content_sha256(path: &Path, format: Format) -> Result<String> {
+fn content_sha256(
+    path: &Path,
+    format: Format,
+    codecs: &strata_codec::CodecRegistry,
+) -> Result<String> {
     let raw = || {
         std::fs::File::open(path)
             .and_then(|f| strata_ingest::imports::sha256_of(std::io::BufReader::new(f)))
@@ -117,8 +121,8 @@ fn content_sha256(path: &Path, format: Format) -> Result<String> {
     if format == Format::Lean {
         return raw();
     }
-    match strata_codec::open_file(path) {
-        Ok(decoded) => match strata_ingest::imports::sha256_of(decoded) {
+    match codecs.open_file(path) {
+        Ok((_, decoded)) => match strata_ingest::imports::sha256_of(decoded) {
             Ok(sha) => Ok(sha),
             Err(_) => raw(),
         },
@@ -147,6 +151,8 @@ pub struct Archive {
     tier_policy: Arc<dyn TierPolicy>,
     /// Set (by a signal handler, say) to stop imports between records.
     stop: Option<Arc<AtomicBool>>,
+    /// The codecs imports read: strata's own and any the builder registered.
+    codecs: strata_codec::CodecRegistry,
 }
 
 /// Events are handed to the writer in batches of this many.
@@ -234,7 +240,20 @@ impl Archive {
             components,
             tier_policy,
             stop: None,
+            codecs: strata_codec::CodecRegistry::default(),
         })
+    }
+
+    /// The archive reading imports with `codecs` (the builder's last step).
+    pub(crate) fn with_codecs(mut self, codecs: strata_codec::CodecRegistry) -> Archive {
+        self.codecs = codecs;
+        self
+    }
+
+    /// The codecs imports read: strata's own and any registered with
+    /// [`ArchiveBuilder::register_codec`](crate::builder::ArchiveBuilder::register_codec).
+    pub fn codecs(&self) -> &strata_codec::CodecRegistry {
+        &self.codecs
     }
 
     /// Opens the archive in `dir`: with its `strata.toml` when there is one, else with the
@@ -259,7 +278,10 @@ impl Archive {
 
     /// Opens the archive at `root` to rebuild its index: a damaged index is moved aside first
     /// (see [`Catalog::open_for_rebuild`]); returns where it went.
+    /// The config's naming is checked before anything is moved: a naming extension (which only
+    /// an embedding program can register) is refused with the index left where it was.
     pub fn open_for_rebuild(root: &Path, config: Config) -> Result<(Archive, Option<PathBuf>)> {
+        strata_core::layout::NamingRegistry::new().resolve(&config.layout)?;
         let (catalog, aside) = Catalog::open_for_rebuild(root)?;
         let mut archive = Archive::builder(root).config(config).read_only().open()?;
         archive.catalog = Arc::new(catalog);
@@ -305,8 +327,9 @@ impl Archive {
     }
 
     /// Opens a writer session on the hot tier (recovering what a crash left first), given its
-    /// settings and the archive's components (a slot `options.components` fills wins), not the
-    /// whole config.
+    /// settings and the archive's components, not the whole config. A slot `options.components`
+    /// fills wins, except quotas: those given in the options are enforced besides the archive's
+    /// (the config's `[[quotas]]` and the builder's), never instead of them.
     pub fn writer(&self, options: WriterOptions) -> Result<Writer> {
         let slots = options.components.clone();
         let ours = &self.components;
@@ -315,7 +338,14 @@ impl Archive {
             integrity: slots
                 .integrity
                 .unwrap_or_else(|| Arc::clone(&ours.integrity)),
-            quotas: slots.quotas.unwrap_or_else(|| ours.quotas.clone()),
+            // Quotas add up: the archive's (the config's `[[quotas]]` and the builder's), then
+            // the options'. A caller's quota never lifts a configured hard limit.
+            quotas: ours
+                .quotas
+                .iter()
+                .cloned()
+                .chain(slots.quotas.unwrap_or_default())
+                .collect(),
             seal_schedule: slots
                 .seal_schedule
                 .unwrap_or_else(|| Arc::clone(&ours.seal_schedule)),
@@ -347,7 +377,7 @@ impl Archive {
         let name = path.display().to_string();
         let settings = strata_import::import_settings(&name, format, options)?;
         let before = file_stamp(path)?;
-        let key = ImportKey::new(content_sha256(path, format)?, settings);
+        let key = ImportKey::new(content_sha256(path, format, &self.codecs)?, settings);
         let id = match writer.begin_import(&name, Some(&key))? {
             ImportStart::AlreadyImported(done) => {
                 return Ok(FileImport {
@@ -358,7 +388,7 @@ impl Archive {
             }
             ImportStart::Started(id) => id,
         };
-        let staged = strata_import::import_file(path, format, options)
+        let staged = strata_import::import_file_with(path, format, options, &self.codecs)
             .map_err(Error::from)
             .and_then(|records| {
                 self.stage_records(writer, id, &name, format, options, records, progress)
@@ -393,10 +423,10 @@ impl Archive {
         let input: Box<dyn std::io::Read + Send> = if format == Format::Lean {
             Box::new(reader)
         } else {
-            Box::new(
-                strata_codec::decoder_for_content(reader)
-                    .map_err(|e| strata_import::ImportError::codec(name, e))?,
-            )
+            self.codecs
+                .read_content(Box::new(reader), name)
+                .map_err(|e| strata_import::ImportError::codec(name, e))?
+                .1
         };
         let (reader, hash) = HashingReader::new(input);
         let id = match writer.begin_import(name, None)? {
@@ -410,7 +440,7 @@ impl Archive {
                 })
             }
         };
-        let staged = strata_import::import_reader(reader, name, format, options)
+        let staged = strata_import::import_reader_with(reader, name, format, options, &self.codecs)
             .map_err(Error::from)
             .and_then(|records| {
                 self.stage_records(writer, id, name, format, options, records, progress)

@@ -1,6 +1,7 @@
 //! [`ArchiveBuilder`]: the facade composes (EXT-3). One typed slot per extension point, each
-//! filled from the config when left empty; namings registered by name so that a config file can
-//! select them (`[layout] naming = "venue_first"`).
+//! filled from the config when left empty; namings and policies registered by name so that a
+//! config file can select them (`[layout] naming = "venue_first"`, `[extensions] quotas =
+//! ["desk_budget"]`, see [`strata_core::extension`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use strata_core::config::Config;
+use strata_core::extension::{ExtensionRegistry, ExtensionSettings, Slot};
 use strata_core::layout::{LayoutConfig, LayoutError, Naming, NamingRegistry};
 use strata_core::policy::{
     IntegrityPolicy, QuotaPolicy, RetentionPlacement, SealSchedule, TierPolicy,
@@ -33,9 +35,11 @@ pub struct ArchiveBuilder {
     dir: PathBuf,
     config: Option<Config>,
     namings: NamingRegistry,
+    registries: Registries,
     components: Components,
     tier_policy: Option<Arc<dyn TierPolicy>>,
     read_only: bool,
+    codecs: strata_codec::CodecRegistry,
 }
 
 impl ArchiveBuilder {
@@ -44,9 +48,11 @@ impl ArchiveBuilder {
             dir: dir.to_path_buf(),
             config: None,
             namings: NamingRegistry::new(),
+            registries: Registries::default(),
             components: Components::default(),
             tier_policy: None,
             read_only: false,
+            codecs: strata_codec::CodecRegistry::default(),
         }
     }
 
@@ -68,6 +74,63 @@ impl ArchiveBuilder {
             + 'static,
     ) -> Result<Self> {
         self.namings.register(name, factory)?;
+        Ok(self)
+    }
+
+    /// Registers an integrity policy under `name`, so that `[extensions] integrity = "<name>"`
+    /// selects it. The factory gets `[extensions.settings.<name>]` (JSON `null` when absent)
+    /// and returns the policy or why the settings are refused.
+    pub fn register_integrity(
+        mut self,
+        name: &str,
+        factory: impl Fn(&ExtensionSettings) -> std::result::Result<Arc<dyn IntegrityPolicy>, String>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Self> {
+        self.registries.integrity.register(name, factory)?;
+        Ok(self)
+    }
+
+    /// Registers a quota under `name`, so that `[extensions] quotas = ["<name>"]` adds it to
+    /// the `[[quotas]]` rules; the factory as for [`Self::register_integrity`].
+    pub fn register_quota(
+        mut self,
+        name: &str,
+        factory: impl Fn(&ExtensionSettings) -> std::result::Result<Arc<dyn QuotaPolicy>, String>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Self> {
+        self.registries.quota.register(name, factory)?;
+        Ok(self)
+    }
+
+    /// Registers a seal schedule under `name`, so that `[extensions] seal_schedule = "<name>"`
+    /// selects it; the factory as for [`Self::register_integrity`].
+    pub fn register_seal_schedule(
+        mut self,
+        name: &str,
+        factory: impl Fn(&ExtensionSettings) -> std::result::Result<Arc<dyn SealSchedule>, String>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Self> {
+        self.registries.seal_schedule.register(name, factory)?;
+        Ok(self)
+    }
+
+    /// Registers a tier policy under `name`, so that `[extensions] tier_policy = "<name>"`
+    /// selects it; the factory as for [`Self::register_integrity`].
+    pub fn register_tier_policy(
+        mut self,
+        name: &str,
+        factory: impl Fn(&ExtensionSettings) -> std::result::Result<Arc<dyn TierPolicy>, String>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Self> {
+        self.registries.tier_policy.register(name, factory)?;
         Ok(self)
     }
 
@@ -104,14 +167,36 @@ impl ArchiveBuilder {
         self
     }
 
+    /// Registers a codec strata does not ship (EXT-1), so that the archive's imports read files
+    /// compressed with it ([`Archive::import_file`]; a `.bz2` file must then hold bzip2) besides
+    /// strata's own; refused when its name, extension or magic bytes are another codec's.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strata::codec::{BuiltinCodec, CodecFamily};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// // strata's own codecs are registered already.
+    /// let refused = strata::archive::Archive::builder(dir.path())
+    ///     .register_codec(Arc::new(BuiltinCodec(CodecFamily::Gzip)))
+    ///     .unwrap_err();
+    /// assert_eq!(refused.to_string(), "a codec named `gzip` is registered already");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn register_codec(mut self, codec: Arc<dyn strata_codec::Codec>) -> Result<Self> {
+        self.codecs.register(codec)?;
+        Ok(self)
+    }
+
     /// Opens the archive for reading only (see [`Archive::open_read_only`]).
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
         self
     }
 
-    /// Opens the archive: every slot left empty is filled from the config; a naming the config
-    /// names must be built in or registered.
+    /// Opens the archive: every slot left empty is filled from the config; a naming or policy
+    /// the config names must be built in or registered. A read-only archive writes nothing, so
+    /// it does not build the `[extensions]` policies (a program without them can still read).
     pub fn open(self) -> Result<Archive> {
         let (root, config) = match self.config {
             Some(config) => (self.dir, config),
@@ -121,8 +206,26 @@ impl ArchiveBuilder {
         if components.naming.is_none() {
             components.naming = Some(self.namings.resolve(&config.layout)?);
         }
-        // The config's quota rules come first, then any the caller added.
-        if let Some(extra) = components.quotas.take() {
+        let named = &config.extensions;
+        let write_side = !self.read_only;
+        let registries = &self.registries;
+        if let (None, Some(name), true) = (&components.integrity, &named.integrity, write_side) {
+            components.integrity = Some(registries.integrity.build(name, named)?);
+        }
+        if let (None, Some(name), true) =
+            (&components.seal_schedule, &named.seal_schedule, write_side)
+        {
+            components.seal_schedule = Some(registries.seal_schedule.build(name, named)?);
+        }
+        // The config's quota rules come first, then the ones it names, then any the caller added.
+        let mut extra = Vec::new();
+        if write_side {
+            for name in &named.quotas {
+                extra.push(registries.quota.build(name, named)?);
+            }
+        }
+        extra.extend(components.quotas.take().unwrap_or_default());
+        if !extra.is_empty() {
             let mut quotas: Vec<Arc<dyn QuotaPolicy>> = config
                 .quotas
                 .iter()
@@ -132,12 +235,40 @@ impl ArchiveBuilder {
             components.quotas = Some(quotas);
         }
         let resolved = components.resolve(&config)?;
-        let tier_policy = self.tier_policy.unwrap_or_else(|| {
+        let tier_policy = match (self.tier_policy, &named.tier_policy) {
+            (Some(policy), _) => Some(policy),
+            (None, Some(name)) if write_side => Some(registries.tier_policy.build(name, named)?),
+            (None, _) => None,
+        };
+        let tier_policy = tier_policy.unwrap_or_else(|| {
             Arc::new(RetentionPlacement {
                 retention: config.retention.clone(),
                 classification: config.classification.clone(),
             })
         });
-        Archive::assemble(&root, config, resolved, tier_policy, self.read_only)
+        Ok(
+            Archive::assemble(&root, config, resolved, tier_policy, self.read_only)?
+                .with_codecs(self.codecs),
+        )
+    }
+}
+
+/// The extensions registered by name, one registry per slot.
+#[derive(Debug, Clone)]
+struct Registries {
+    integrity: ExtensionRegistry<dyn IntegrityPolicy>,
+    quota: ExtensionRegistry<dyn QuotaPolicy>,
+    seal_schedule: ExtensionRegistry<dyn SealSchedule>,
+    tier_policy: ExtensionRegistry<dyn TierPolicy>,
+}
+
+impl Default for Registries {
+    fn default() -> Self {
+        Registries {
+            integrity: ExtensionRegistry::new(Slot::Integrity),
+            quota: ExtensionRegistry::new(Slot::Quotas),
+            seal_schedule: ExtensionRegistry::new(Slot::SealSchedule),
+            tier_policy: ExtensionRegistry::new(Slot::TierPolicy),
+        }
     }
 }

@@ -10,6 +10,12 @@ pub enum Error {
     /// The layout cannot be built: an unknown or refused naming, say.
     #[error(transparent)]
     Layout(#[from] strata_core::layout::LayoutError),
+    /// A codec cannot be registered (its name or extension is taken).
+    #[error(transparent)]
+    CodecRegistry(#[from] strata_codec::RegistryError),
+    /// An extension the config names is not registered or refuses its settings.
+    #[error(transparent)]
+    Extension(#[from] strata_core::extension::ExtensionError),
     /// A file operation failed on a path.
     #[error("{path}: {source}")]
     Io {

@@ -36,7 +36,7 @@ pub use strata_backend as backend;
 pub use strata_catalog as catalog;
 pub use strata_codec as codec;
 pub use strata_core;
-pub use strata_core::{config, layout, policy, profile, template, Config, Profile};
+pub use strata_core::{config, extension, layout, policy, profile, template, Config, Profile};
 pub use strata_import as import;
 pub use strata_ingest as ingest;
 pub use strata_model as model;

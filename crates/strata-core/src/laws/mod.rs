@@ -8,7 +8,8 @@
 //! - [`quota`]: deterministic, monotone in usage and in the write, explains itself, never
 //!   overflows; a ledger that charges what it allows never passes a hard limit.
 //! - [`integrity`]: the same input gives the same verdicts, the verdict does not depend on
-//!   earlier rejected events, and ordinary feeds are accepted.
+//!   earlier rejected events nor on other questions asked in between, ordinary feeds are
+//!   accepted, rejection classes are stable names, and what a policy claims to refuse it refuses.
 //! - [`seal`]: every segment is eventually sealed, by size and by age, and each seal says why.
 //! - [`tier`]: never deletes critical, held or write-once data; never sends a file back to a
 //!   hotter tier; explains itself.

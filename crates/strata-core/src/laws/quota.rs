@@ -20,7 +20,8 @@
 //!   refusal's `used` is within what it was told.
 //! - [`extreme_values_do_not_panic`]: `u64::MAX` usage and writes.
 //! - [`a_ledger_never_passes_a_hard_limit`]: charging only what is not refused, usage never
-//!   ends above a refusal's limit.
+//!   ends above a refusal's limit — for the built-in limit names and for names of the policy's
+//!   own (the counter such a limit measures is the one whose value its refusals report).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -197,7 +198,10 @@ pub fn a_ledger_never_passes_a_hard_limit(policy: &dyn QuotaPolicy) {
     let mut rng = Rng::new(4);
     for scale in SCALES {
         let mut used = QuotaUsage::default();
-        let mut limits: Vec<(&'static str, u64)> = Vec::new();
+        // Each refusal's limit, with the counters it may measure: the built-in names say which;
+        // for a name of the policy's own, the counters whose value was the `used` the refusal
+        // reported (every time it refused under that name).
+        let mut limits: Vec<(&'static str, u64, [bool; 3])> = Vec::new();
         for _ in 0..500 {
             let incoming = QuotaUsage {
                 bytes: rng.below(scale),
@@ -206,23 +210,49 @@ pub fn a_ledger_never_passes_a_hard_limit(policy: &dyn QuotaPolicy) {
             };
             match policy.evaluate(used, incoming) {
                 QuotaDecision::Refuse {
-                    limit_name, limit, ..
-                } => limits.push((limit_name, limit)),
+                    limit_name,
+                    limit,
+                    used: seen,
+                    ..
+                } => {
+                    let counters = [used.bytes, used.files, used.events_today];
+                    let measured = match limit_name {
+                        "max_bytes" => [true, false, false],
+                        "max_files" => [false, true, false],
+                        "max_events_per_day" => [false, false, true],
+                        _ => counters.map(|c| c == seen),
+                    };
+                    match limits
+                        .iter_mut()
+                        .find(|(n, l, _)| *n == limit_name && *l == limit)
+                    {
+                        Some((_, _, known)) => {
+                            for (k, m) in known.iter_mut().zip(measured) {
+                                *k &= m;
+                            }
+                        }
+                        None => limits.push((limit_name, limit, measured)),
+                    }
+                }
                 _ => used = plus(used, incoming),
             }
         }
-        for (name, limit) in limits {
-            let counted = match name {
-                "max_bytes" => used.bytes,
-                "max_files" => used.files,
-                "max_events_per_day" => used.events_today,
-                _ => continue,
-            };
+        let counters = [used.bytes, used.files, used.events_today];
+        for (name, limit, measured) in limits {
+            // The counter the limit measures is among those marked (if none is, the refusals
+            // reported usage no counter had: `decisions_explain_themselves` says so).
+            let candidates: Vec<u64> = counters
+                .iter()
+                .zip(measured)
+                .filter(|(_, m)| *m)
+                .map(|(c, _)| *c)
+                .collect();
             assert!(
-                counted <= limit,
-                "quota {}: allowed writes until {name} reached {counted}, above the limit {limit} \
-                 it refuses at",
-                policy.name()
+                candidates.is_empty() || candidates.iter().any(|&counted| counted <= limit),
+                "quota {}: allowed writes until {name} reached {}, above the limit {limit} it \
+                 refuses at",
+                policy.name(),
+                candidates.iter().min().copied().unwrap_or_default()
             );
         }
     }

@@ -145,11 +145,7 @@ impl NamingRegistry {
             name: name.to_string(),
             reason,
         };
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if !crate::extension::is_extension_name(name) {
             return Err(refuse(
                 "a naming's name is lowercase letters, digits and `_`".into(),
             ));

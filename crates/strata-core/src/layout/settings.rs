@@ -58,13 +58,47 @@ pub struct LayoutConfig {
 
 /// What `naming` names: a built-in convention, or a naming registered by name (see
 /// [`NamingRegistry`](super::NamingRegistry)).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Read from a string: a built-in convention's name, else an extension's name. Anything else is
+/// an error naming the value and the accepted forms (the config names the key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum NamingChoice {
     /// One of the eight built-in conventions.
     Convention(NamingConvention),
     /// The name a naming extension was registered under.
     Extension(String),
+}
+
+impl<'de> Deserialize<'de> for NamingChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Choice;
+        impl serde::de::Visitor<'_> for Choice {
+            type Value = NamingChoice;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string: a built-in naming (")?;
+                for (i, convention) in NamingConvention::ALL.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(convention.as_str())?;
+                }
+                f.write_str(
+                    ") or the name a naming extension is registered under (lowercase letters, \
+                     digits and `_`)",
+                )
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<NamingChoice, E> {
+                Ok(match name.parse::<NamingConvention>() {
+                    Ok(convention) => NamingChoice::Convention(convention),
+                    Err(_) => NamingChoice::Extension(name.to_string()),
+                })
+            }
+        }
+        deserializer.deserialize_str(Choice)
+    }
 }
 
 impl From<NamingConvention> for NamingChoice {

@@ -54,7 +54,9 @@ pub trait SealSchedule: fmt::Debug + Send + Sync {
     fn check_every(&self) -> Duration;
 }
 
-/// The built-in schedule: seal at a size and at an age.
+/// The built-in schedule: seal at a size and at an age. A segment that holds nothing yet is never
+/// sealed (there is nothing to seal), so an age of 0 means "at the first periodic check after
+/// something was written", and the seal laws hold for every setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SealRules {
@@ -74,6 +76,9 @@ impl SealSchedule for SealRules {
     }
 
     fn decide(&self, segment: &SegmentFacts) -> Option<SealDecision> {
+        if segment.bytes == 0 && segment.events == 0 {
+            return None;
+        }
         if segment.bytes >= self.max_file_bytes {
             return Some(SealDecision {
                 cause: SealCause::Size,

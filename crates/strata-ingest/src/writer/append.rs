@@ -45,18 +45,41 @@ impl Writer {
             ends.push(lines.len());
             canonical.push(renamed);
         }
-        let outcome = {
+        // Declared before the state guard, so it is dropped after it (also when a policy of the
+        // caller's unwinds through here): its drop takes the state lock.
+        let _in_flight: InFlight<'_>;
+        let written = {
             let mut st = lock(&self.inner.state);
+            // Checked again under the lock `close()` sets it under: an append that gets past
+            // here is waited for by `close()` (its events are in the final commit).
+            if self.inner.closed.load(Ordering::Acquire) {
+                return Err(Error::Closed);
+            }
+            _in_flight = InFlight::enter(&self.inner, &mut st);
             let written = self.write_locked(&mut st, events, &canonical, &lines, &ends, options);
             // The batch's refused events reach the disk with one fsync, before the call
             // returns (also when the batch stopped at an error); a staged import's are synced
             // by its commit.
             let synced = st.quarantine.sync();
-            let written = written?;
-            synced?;
-            written
+            written.and_then(|w| synced.map(|()| w))
         };
-        let (outcome, to_seal) = outcome;
+        self.finish_append(written)
+    }
+
+    /// The rest of an append once its batch is written (out of the state lock): hands retired
+    /// segments to the sealer and, in `per_batch` mode, commits. A panic of the seal schedule
+    /// while the batch was written puts the writer in its failed state.
+    fn finish_append(
+        &self,
+        written: Result<(BatchOutcome, Vec<(Segment, SealReason)>)>,
+    ) -> Result<BatchOutcome> {
+        let (outcome, to_seal) = match written {
+            Ok(written) => written,
+            Err(e) => {
+                self.fail_if_panicked(&e);
+                return Err(e);
+            }
+        };
         for (segment, reason) in to_seal {
             self.seal_segment(segment, reason)?;
         }
@@ -226,8 +249,8 @@ impl Writer {
                 }
                 _ => None,
             };
-            let full = match appended {
-                Some(full) => full,
+            let due = match appended {
+                Some(due) => due,
                 None => {
                     let parked = st.segments_for(staged).contains_key(stem);
                     // Closing another file first if the bound is reached.
@@ -258,9 +281,13 @@ impl Writer {
             };
             st.last_ticket += ticketed;
             let ticket = st.last_ticket;
-            if full {
-                if let Some(seg) = st.retire(stem, staged, SealReason::Size, self.syncs())? {
-                    to_seal.push((seg, SealReason::Size));
+            if let Some(decision) = due {
+                // The schedule's cause is the seal reason the manifest records (its words go
+                // to the log: the manifest keeps one of the catalog's reason names).
+                let reason = seal_reason(decision.cause);
+                tracing::debug!(target: "strata::ingest", "sealing {stem} ({reason}): {}", decision.reason);
+                if let Some(seg) = st.retire(stem, staged, reason, self.syncs())? {
+                    to_seal.push((seg, reason));
                 }
             }
             if let Some(staging) = st.staging.as_mut().filter(|_| staged) {
@@ -282,6 +309,27 @@ impl Writer {
             outcome.accepted += 1;
         }
         Ok((outcome, to_seal))
+    }
+}
+
+/// An append past its check of `closed`: counted in [`State::in_flight`] until it returns (or
+/// unwinds), so `close()` waits for it.
+struct InFlight<'a>(&'a Inner);
+
+impl<'a> InFlight<'a> {
+    fn enter(inner: &'a Inner, st: &mut State) -> InFlight<'a> {
+        st.in_flight += 1;
+        InFlight(inner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut st = lock(&self.0.state);
+        st.in_flight -= 1;
+        if st.in_flight == 0 {
+            self.0.appends_done.notify_all();
+        }
     }
 }
 

@@ -28,7 +28,7 @@ mod staging;
 use append::count;
 use commit::{committer_loop, Wake};
 use routing::same_stream;
-use segments::{append_line, open_file_bound};
+use segments::{append_line, open_file_bound, seal_reason};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -43,7 +43,7 @@ use strata_catalog::{Catalog, StatsAccumulator};
 use strata_core::config::{Config, DurabilityMode, DurabilitySettings};
 use strata_core::layout::{Naming, PartitionKey};
 use strata_core::policy::{
-    IntegrityPolicy, QuotaPolicy, SealCause, SealRules, SealSchedule, SegmentFacts,
+    IntegrityPolicy, QuotaPolicy, SealCause, SealDecision, SealRules, SealSchedule, SegmentFacts,
 };
 use strata_core::policy::{QuotaDecision, QuotaSubject, QuotaUsage};
 use strata_model::{jsonl, AssetClass, Event, EventKind, SymbolRegistry};
@@ -297,6 +297,9 @@ struct State {
     max_open: usize,
     /// Counts appends: a segment's `last_used`.
     clock: u64,
+    /// Appends past their check of `closed` and not yet returned: `close()` waits for them
+    /// (see [`Inner::appends_done`]).
+    in_flight: usize,
 }
 
 /// Counters of a staged import, added to the session report when it is committed.
@@ -346,7 +349,11 @@ struct Inner {
     durable: AtomicU64,
     durable_changed: Condvar,
     durable_mutex: Mutex<()>,
+    /// Set by `close()` under the state lock, and read by appends under it: an append either
+    /// is written before `close()` commits, or refused with [`Error::Closed`].
     closed: AtomicBool,
+    /// Signalled (with the state lock) when an append in flight returns.
+    appends_done: Condvar,
     abandoned: AtomicBool,
     /// Wakes the background thread early and tells it to stop (close, abandon, drop).
     wake: Arc<Wake>,
@@ -361,14 +368,65 @@ struct Inner {
     lock: Mutex<Option<WriterLock>>,
     /// The import ledger (appended to only while the lock is held).
     imports: Mutex<Ledger>,
-    /// Set by the first failed fsync of a commit (see [`Error::SyncFailed`]).
-    failed_sync: Mutex<Option<String>>,
-    /// Told of every advance of the durable watermark and of a failed commit.
+    /// The writer's failed state: set by the first failed fsync (or hand-over of bytes) of a
+    /// commit, or a panic of the caller's code the writer runs; from then on no watermark moves.
+    failed: Mutex<Option<Failure>>,
+    /// Told of every advance of the durable watermark and of a failure. Called on a copy of the
+    /// list, outside every lock, so a listener may call the writer.
     durable_listeners: Mutex<Vec<DurableListener>>,
+    /// Set by [`Writer::inject_commit_drain_failure`]: the next commit's hand-over of buffered
+    /// bytes fails as a write error would.
+    fault_next_drain: AtomicBool,
 }
 
 /// A callback [`Writer::on_durable`] registers.
-type DurableListener = Box<dyn Fn(Ticket, Option<&str>) + Send + Sync>;
+type DurableListener = Arc<dyn Fn(Ticket, Option<&str>) + Send + Sync>;
+
+/// Why a writer is in its failed state (the first failure is kept).
+#[derive(Debug, Clone)]
+enum Failure {
+    /// A commit could not hand bytes to the OS or fsync them: the message.
+    Sync(String),
+    /// The caller's code the writer runs panicked.
+    Panic {
+        /// What: the seal schedule (named) or a durability listener.
+        what: String,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+impl Failure {
+    /// The error every later commit returns.
+    fn error(&self) -> Error {
+        match self {
+            Failure::Sync(reason) => Error::SyncFailed {
+                reason: reason.clone(),
+            },
+            Failure::Panic { what, message } => Error::Panicked {
+                what: what.clone(),
+                message: message.clone(),
+            },
+        }
+    }
+
+    /// What durability listeners are told.
+    fn message(&self) -> String {
+        match self {
+            Failure::Sync(reason) => reason.clone(),
+            Failure::Panic { what, message } => format!("{what} panicked: {message}"),
+        }
+    }
+}
+
+/// The text of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
 
 /// How many event kinds there are: one route slot each.
 const KINDS: usize = EventKind::ALL.len();
@@ -500,12 +558,14 @@ impl Writer {
                 open_order: std::collections::VecDeque::new(),
                 max_open: open_file_bound(settings.max_open_segments),
                 clock: 0,
+                in_flight: 0,
             }),
             commit_lock: Mutex::new(()),
             durable: AtomicU64::new(0),
             durable_changed: Condvar::new(),
             durable_mutex: Mutex::new(()),
             closed: AtomicBool::new(false),
+            appends_done: Condvar::new(),
             abandoned: AtomicBool::new(false),
             wake: Arc::new(Wake::default()),
             session_id,
@@ -515,8 +575,9 @@ impl Writer {
             report_write: Mutex::new(()),
             lock: Mutex::new(Some(writer_lock)),
             imports: Mutex::new(imports),
-            failed_sync: Mutex::new(None),
+            failed: Mutex::new(None),
             durable_listeners: Mutex::new(Vec::new()),
+            fault_next_drain: AtomicBool::new(false),
             settings,
         });
         let writer = Writer { inner };
@@ -564,6 +625,19 @@ impl Writer {
     /// failed (this session, and not yet returned by [`Writer::wait_sealed`]) the report is
     /// written with the failures listed, then [`Error::Seal`] is returned.
     pub fn close(&self) -> Result<SessionReport> {
+        {
+            // Under the lock appends check `closed` under: every append either got in before
+            // (and is waited for here, so it is part of the final commit and returns before
+            // `close()` does) or is refused.
+            let mut st = lock(&self.inner.state);
+            self.inner.closed.store(true, Ordering::Release);
+            while st.in_flight > 0 {
+                st = match self.inner.appends_done.wait(st) {
+                    Ok(g) => g,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+            }
+        }
         self.stop_committer();
         if let Some(handle) = lock(&self.inner.committer).take() {
             let _ = handle.join();

@@ -75,36 +75,34 @@ impl Writer {
     }
 
     /// Seals the open segments the seal schedule says to seal now that their age is known (by
-    /// default: open longer than `storage.max_file_age_secs`).
+    /// default: open longer than `storage.max_file_age_secs`). A panic of the schedule puts the
+    /// writer in its failed state and is returned as [`Error::Panicked`].
     pub fn seal_aged(&self) -> Result<usize> {
         let schedule = &*self.inner.seal_schedule;
-        let aged: Vec<(Segment, SealReason)> = {
+        let aged = (|| -> Result<Vec<(Segment, SealReason)>> {
             let mut st = lock(&self.inner.state);
-            let due: Vec<(String, SealReason)> = st
-                .segments
-                .iter()
-                .filter_map(|(stem, s)| {
-                    let facts = SegmentFacts {
-                        bytes: s.len,
-                        events: s.stats.event_count(),
-                        open_for: Some(s.opened.elapsed()),
-                    };
-                    let decision = schedule.decide(&facts)?;
-                    let reason = match decision.cause {
-                        SealCause::Size => SealReason::Size,
-                        SealCause::Age => SealReason::Age,
-                    };
-                    Some((stem.clone(), reason))
-                })
-                .collect();
+            let mut due: Vec<(String, SealReason)> = Vec::new();
+            for (stem, s) in &st.segments {
+                let facts = SegmentFacts {
+                    bytes: s.len,
+                    events: s.stats.event_count(),
+                    open_for: Some(s.opened.elapsed()),
+                };
+                if let Some(decision) = decide(schedule, &facts)? {
+                    let reason = seal_reason(decision.cause);
+                    tracing::debug!(target: "strata::ingest", "sealing {stem} ({reason}): {}", decision.reason);
+                    due.push((stem.clone(), reason));
+                }
+            }
             let mut out = Vec::new();
             for (stem, reason) in due {
                 if let Some(seg) = st.retire(&stem, false, reason, self.syncs())? {
                     out.push((seg, reason));
                 }
             }
-            out
-        };
+            Ok(out)
+        })()
+        .inspect_err(|e| self.fail_if_panicked(e))?;
         let n = aged.len();
         for (segment, reason) in aged {
             self.seal_segment(segment, reason)?;
@@ -142,7 +140,14 @@ impl State {
             }
             return Ok(None);
         }
-        let Some(mut segment) = self.segments.remove(stem) else {
+        // Its bytes go to the OS while it is still open: if that fails it stays (with its
+        // buffer), so the next commit meets the failure instead of publishing a watermark over
+        // bytes that never reached the file.
+        match self.segments.get_mut(stem) {
+            Some(segment) => segment.drain()?,
+            None => return Ok(None),
+        }
+        let Some(segment) = self.segments.remove(stem) else {
             return Ok(None);
         };
         if let Some(file) = &segment.file {
@@ -150,7 +155,6 @@ impl State {
             self.pending_files.push(Arc::clone(file));
             self.open_files -= 1;
         }
-        segment.drain()?;
         Ok(Some(segment))
     }
 
@@ -299,13 +303,13 @@ impl State {
 }
 
 /// Appends one encoded event to its open segment, handing the buffer to the OS when it is full;
-/// true when the segment reached `max_bytes` (to be sealed for size).
+/// the schedule's decision when it says to seal the segment now.
 pub(super) fn append_line(
     segment: &mut Segment,
     line: &[u8],
     event: &Event,
     schedule: &dyn SealSchedule,
-) -> Result<bool> {
+) -> Result<Option<SealDecision>> {
     segment.buf.extend_from_slice(line);
     segment.len += line.len() as u64;
     segment.stats.add(event);
@@ -318,7 +322,34 @@ pub(super) fn append_line(
         events: segment.stats.event_count(),
         open_for: None,
     };
-    Ok(schedule.decide(&facts).is_some())
+    decide(schedule, &facts)
+}
+
+/// Asks `schedule` about a segment; a panic of the schedule (the caller's code, run on the
+/// writer's threads and under its state lock) is caught and returned as [`Error::Panicked`],
+/// naming the schedule.
+pub(super) fn decide(
+    schedule: &dyn SealSchedule,
+    facts: &SegmentFacts,
+) -> Result<Option<SealDecision>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| schedule.decide(facts))).map_err(
+        |payload| {
+            let name = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| schedule.name()))
+                .unwrap_or_else(|_| format!("{schedule:?}"));
+            Error::Panicked {
+                what: format!("seal schedule `{name}`"),
+                message: panic_message(&*payload),
+            }
+        },
+    )
+}
+
+/// The seal reason the manifest records for the schedule's cause.
+pub(super) fn seal_reason(cause: SealCause) -> SealReason {
+    match cause {
+        SealCause::Size => SealReason::Size,
+        SealCause::Age => SealReason::Age,
+    }
 }
 
 /// `configured`, kept within a fifth of the process's soft open-file limit (`ulimit -n`, read from

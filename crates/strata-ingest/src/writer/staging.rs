@@ -49,6 +49,11 @@ impl Writer {
             return Ok(ImportStart::AlreadyImported(done.clone()));
         }
         let mut st = lock(&self.inner.state);
+        // Again under the lock `close()` sets it under: an import started here is one
+        // `close()` sees (and rolls back).
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
         if st.staging.is_some() {
             return Err(Error::ImportInProgress);
         }
@@ -147,9 +152,11 @@ impl Writer {
         // A segment that could not be written or synced while the import ran (a new handle's
         // fsync may not report an earlier failure again) refuses the commit, as does any failed
         // fsync of this writer.
-        let failed = staging_failed.or_else(|| lock(&self.inner.failed_sync).clone());
+        let failed = staging_failed
+            .map(|reason| Error::SyncFailed { reason })
+            .or_else(|| self.failure());
         let synced = synced.and_then(|()| match failed {
-            Some(reason) => Err(Error::SyncFailed { reason }),
+            Some(e) => Err(e),
             None => Ok(()),
         });
         // The files must be able to reach their places: a symlink on the way into `hot/` (which
