@@ -30,21 +30,7 @@ impl Writer {
             return Ok(BatchOutcome::default());
         }
         // Encode outside the lock; canonicalize aliases on the way.
-        let mut canonical: Vec<Option<Event>> = Vec::with_capacity(events.len());
-        let mut lines = Vec::with_capacity(events.len() * 160);
-        let mut ends = Vec::with_capacity(events.len());
-        for event in events {
-            let resolved = self.inner.symbols.canonical(&event.symbol);
-            let renamed = (resolved != event.symbol).then(|| {
-                let mut e = event.clone();
-                e.symbol = resolved.to_string();
-                e
-            });
-            jsonl::encode_into(renamed.as_ref().unwrap_or(event), &mut lines)
-                .map_err(|e| Error::Config(e.to_string()))?;
-            ends.push(lines.len());
-            canonical.push(renamed);
-        }
+        let batch = self.encode(events)?;
         // Declared before the state guard, so it is dropped after it (also when a policy of the
         // caller's unwinds through here): its drop takes the state lock.
         let _in_flight: InFlight<'_>;
@@ -56,7 +42,7 @@ impl Writer {
                 return Err(Error::Closed);
             }
             _in_flight = InFlight::enter(&self.inner, &mut st);
-            let written = self.write_locked(&mut st, events, &canonical, &lines, &ends, options);
+            let written = self.write_locked(&mut st, &batch, options);
             // The batch's refused events reach the disk with one fsync, before the call
             // returns (also when the batch stopped at an error); a staged import's are synced
             // by its commit.
@@ -91,107 +77,57 @@ impl Writer {
         Ok(outcome)
     }
 
+    /// Encodes a batch as JSONL, each event under its canonical symbol.
+    fn encode<'a>(&self, events: &'a [Event]) -> Result<Encoded<'a>> {
+        let mut canonical: Vec<Option<Event>> = Vec::with_capacity(events.len());
+        let mut lines = Vec::with_capacity(events.len() * 160);
+        let mut ends = Vec::with_capacity(events.len());
+        for event in events {
+            let resolved = self.inner.symbols.canonical(&event.symbol);
+            let renamed = (resolved != event.symbol).then(|| {
+                let mut e = event.clone();
+                e.symbol = resolved.to_string();
+                e
+            });
+            jsonl::encode_into(renamed.as_ref().unwrap_or(event), &mut lines)
+                .map_err(|e| Error::Config(e.to_string()))?;
+            ends.push(lines.len());
+            canonical.push(renamed);
+        }
+        Ok(Encoded {
+            events,
+            canonical,
+            lines,
+            ends,
+        })
+    }
+
+    /// Writes an encoded batch under the state lock: places it, charges the quotas, judges each
+    /// event and writes the accepted ones. Returns the outcome and the segments to seal.
     #[allow(clippy::type_complexity)]
     pub(super) fn write_locked(
         &self,
         st: &mut State,
-        events: &[Event],
-        canonical: &[Option<Event>],
-        lines: &[u8],
-        ends: &[usize],
+        batch: &Encoded<'_>,
         options: AppendOptions,
     ) -> Result<(BatchOutcome, Vec<(Segment, SealReason)>)> {
-        let inner = &*self.inner;
         let staged = match options.import {
             None => false,
             Some(id) if st.staging.as_ref().is_some_and(|s| s.id == id) => true,
             Some(_) => return Err(Error::NoSuchImport),
         };
-        // 1. Place every event (reads caches only; nothing changes yet). Consecutive events of
-        //    one stream (the usual case) share one route lookup.
-        let mut placed = Vec::with_capacity(events.len());
-        let mut previous: Option<(&Event, Option<usize>)> = None;
-        for (i, original) in events.iter().enumerate() {
-            let event = canonical[i].as_ref().unwrap_or(original);
-            let route = match previous {
-                Some((p, route)) if same_stream(p, event) => route,
-                _ => st.streams(staged).find(event),
-            };
-            previous = Some((event, route));
-            placed.push(self.place(st.streams(staged), event, route, options.asset_class));
-        }
+        // 1. Place every event (reads caches only; nothing changes yet).
+        let placed = self.place_batch(st.streams(staged), batch, options.asset_class);
         // 2. Quotas for the whole batch, before anything is written.
         if !st.ledger.is_empty() {
-            let today = chrono::Utc::now().date_naive();
-            let mut new_stems: Vec<&str> = Vec::new();
-            let mut charges = Vec::with_capacity(events.len());
-            for (i, original) in events.iter().enumerate() {
-                let event = canonical[i].as_ref().unwrap_or(original);
-                let Ok(p) = &placed[i] else { continue };
-                let subject = QuotaSubject {
-                    source: &event.source,
-                    asset_class: p.asset_class,
-                    symbol: &event.symbol,
-                    kind: event.kind(),
-                };
-                let start = if i == 0 { 0 } else { ends[i - 1] };
-                let open = match (staged, st.staging.as_ref()) {
-                    (true, Some(staging)) => &staging.segments,
-                    _ => &st.segments,
-                };
-                let new_file = !open.contains_key(&*p.stem) && !new_stems.contains(&&*p.stem);
-                if new_file {
-                    new_stems.push(&p.stem);
-                }
-                charges.push(Charge {
-                    subject,
-                    usage: QuotaUsage {
-                        bytes: (ends[i] - start) as u64,
-                        files: u64::from(new_file),
-                        events_today: 1,
-                    },
-                });
-            }
-            match st.ledger.charge_batch(today, &charges) {
-                Ok(signals) => {
-                    for w in signals.warnings.iter().chain(&signals.cleanup) {
-                        tracing::warn!(target: "strata::quota", "{w}");
-                    }
-                    st.report.quota_signals.extend(signals.warnings);
-                    st.report.quota_signals.extend(signals.cleanup);
-                    if signals.drop_oldest_bytes > 0 {
-                        st.report.quota_signals.push(format!(
-                            "drop_oldest: {} bytes to free",
-                            signals.drop_oldest_bytes
-                        ));
-                    }
-                }
-                Err(QuotaDecision::Refuse {
-                    scope,
-                    limit_name,
-                    limit,
-                    used,
-                }) => {
-                    return Err(Error::QuotaExceeded {
-                        scope,
-                        limit_name,
-                        limit,
-                        used,
-                    });
-                }
-                Err(other) => {
-                    return Err(Error::Config(format!(
-                        "unexpected quota decision {other:?}"
-                    )))
-                }
-            }
+            st.charge_quotas(staged, batch, &placed)?;
         }
         // 3. Check and write.
         let mut outcome = BatchOutcome::default();
         let mut to_seal = Vec::new();
-        for (i, original) in events.iter().enumerate() {
-            let event = canonical[i].as_ref().unwrap_or(original);
-            let placement = match &placed[i] {
+        for (i, placement) in placed.iter().enumerate() {
+            let event = batch.event(i);
+            let placement = match placement {
                 Ok(p) => p,
                 Err(reason) => {
                     st.reject(staged, "invalid", reason, Rejected::Event(event))?;
@@ -200,86 +136,22 @@ impl Writer {
                 }
             };
             let route = self.enter_route(st, event, placement, staged, &mut to_seal)?;
-            let policy = &*inner.integrity;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            let line = &lines[start..ends[i]];
+            let policy = &*self.inner.integrity;
+            let line = batch.line(i);
             let verdict = st.streams_mut(staged).routes[route].checks.check_encoded(
                 policy,
                 event,
                 line,
                 options.keep_identical,
             );
-            match verdict {
-                Err(rejection) => {
-                    match rejection {
-                        Rejection::OutOfOrder { .. } => outcome.out_of_order += 1,
-                        Rejection::Duplicate => outcome.duplicates += 1,
-                        _ => {}
-                    }
-                    let class = rejection.class();
-                    st.reject(
-                        staged,
-                        class,
-                        &rejection.to_string(),
-                        Rejected::Event(event),
-                    )?;
-                    outcome.rejected += 1;
-                    continue;
-                }
-                Ok(Some(gap)) => {
-                    tracing::warn!(target: "strata::ingest", "sequence gap in {}/{}/{}: {} -> {}", gap.source, gap.symbol, gap.kind, gap.after, gap.next);
-                    st.report.add_gap(gap);
-                }
-                Ok(None) => {}
+            if !st.take_verdict(staged, verdict, event, &mut outcome)? {
+                continue;
             }
             let stem: &str = &placement.stem;
-            let schedule = &*inner.seal_schedule;
+            let due = self.append_to_segment(st, staged, stem, route, event, line)?;
             // Staged events get no ticket: they are stored when their import is committed,
             // and the durable watermark only ever covers stored events.
-            let ticketed = u64::from(!staged);
-            // One lookup of the open segment per event; a new one is opened before the ticket.
-            st.clock += 1;
-            let clock = st.clock;
-            // One lookup of the open segment per event in the usual case (open and holding its
-            // file); a parked one is reopened, a missing one opened, before the ticket.
-            let appended = match st.segments_for(staged).get_mut(stem) {
-                Some(segment) if segment.file.is_some() => {
-                    segment.last_used = clock;
-                    Some(append_line(segment, line, event, schedule)?)
-                }
-                _ => None,
-            };
-            let due = match appended {
-                Some(due) => due,
-                None => {
-                    let parked = st.segments_for(staged).contains_key(stem);
-                    // Closing another file first if the bound is reached.
-                    st.make_room()?;
-                    if !parked {
-                        let key = inner.naming.key_for_event(
-                            event,
-                            Some(st.streams(staged).routes[route].asset_class),
-                            inner.naming.granularity(),
-                        );
-                        let segment = self.open_segment(st, stem, key, staged)?;
-                        st.segments_for(staged).insert(stem.to_string(), segment);
-                    }
-                    let Some(segment) = st.segments_for(staged).get_mut(stem) else {
-                        return Err(Error::Config(format!("segment {stem} vanished")));
-                    };
-                    if segment.file.is_none() {
-                        segment.reopen()?;
-                    }
-                    segment.last_used = clock;
-                    // Counted as soon as it holds its handle (before anything can fail).
-                    st.opened(staged, stem, clock);
-                    let Some(segment) = st.segments_for(staged).get_mut(stem) else {
-                        return Err(Error::Config(format!("segment {stem} vanished")));
-                    };
-                    append_line(segment, line, event, schedule)?
-                }
-            };
-            st.last_ticket += ticketed;
+            st.last_ticket += u64::from(!staged);
             let ticket = st.last_ticket;
             if let Some(decision) = due {
                 // The schedule's cause is the seal reason the manifest records (its words go
@@ -290,25 +162,100 @@ impl Writer {
                     to_seal.push((seg, reason));
                 }
             }
-            if let Some(staging) = st.staging.as_mut().filter(|_| staged) {
-                let c = &mut staging.counts;
-                c.events += 1;
-                c.bytes += line.len() as u64;
-                count(&mut c.by_symbol, &event.symbol);
-                count(&mut c.by_kind, event.kind().as_str());
-                count(&mut c.by_source, &event.source);
-            } else {
-                let report = &mut st.report;
-                report.events += 1;
-                report.bytes_written += line.len() as u64;
-                count(&mut report.by_symbol, &event.symbol);
-                count(&mut report.by_kind, event.kind().as_str());
-                count(&mut report.by_source, &event.source);
+            if st.count_accepted(staged, event, line.len() as u64) {
                 outcome.last_ticket = ticket;
             }
             outcome.accepted += 1;
         }
         Ok((outcome, to_seal))
+    }
+}
+
+/// A batch encoded outside the state lock.
+pub(super) struct Encoded<'a> {
+    events: &'a [Event],
+    /// Each event renamed to its canonical symbol, where its alias differs.
+    canonical: Vec<Option<Event>>,
+    /// The events' JSONL lines, one after the other.
+    lines: Vec<u8>,
+    /// Where each event's line ends in `lines`.
+    ends: Vec<usize>,
+}
+
+impl Encoded<'_> {
+    /// The events of the batch.
+    pub(super) fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Event `i` as it is stored (under its canonical symbol).
+    pub(super) fn event(&self, i: usize) -> &Event {
+        self.canonical[i].as_ref().unwrap_or(&self.events[i])
+    }
+
+    /// The encoded line of event `i`.
+    pub(super) fn line(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.lines[start..self.ends[i]]
+    }
+}
+
+impl State {
+    /// Acts on the integrity verdict on `event`: a refused event is quarantined and counted in
+    /// `outcome` (false is returned); a sequence gap is logged and reported.
+    fn take_verdict(
+        &mut self,
+        staged: bool,
+        verdict: std::result::Result<Option<Gap>, Rejection>,
+        event: &Event,
+        outcome: &mut BatchOutcome,
+    ) -> Result<bool> {
+        match verdict {
+            Err(rejection) => {
+                match rejection {
+                    Rejection::OutOfOrder { .. } => outcome.out_of_order += 1,
+                    Rejection::Duplicate => outcome.duplicates += 1,
+                    _ => {}
+                }
+                let class = rejection.class();
+                self.reject(
+                    staged,
+                    class,
+                    &rejection.to_string(),
+                    Rejected::Event(event),
+                )?;
+                outcome.rejected += 1;
+                return Ok(false);
+            }
+            Ok(Some(gap)) => {
+                tracing::warn!(target: "strata::ingest", "sequence gap in {}/{}/{}: {} -> {}", gap.source, gap.symbol, gap.kind, gap.after, gap.next);
+                self.report.add_gap(gap);
+            }
+            Ok(None) => {}
+        }
+        Ok(true)
+    }
+
+    /// Counts an accepted event of `bytes` bytes: in the staged import's counts when `staged`,
+    /// else in the session report (then true is returned: the event has a ticket).
+    fn count_accepted(&mut self, staged: bool, event: &Event, bytes: u64) -> bool {
+        if let Some(staging) = self.staging.as_mut().filter(|_| staged) {
+            let c = &mut staging.counts;
+            c.events += 1;
+            c.bytes += bytes;
+            count(&mut c.by_symbol, &event.symbol);
+            count(&mut c.by_kind, event.kind().as_str());
+            count(&mut c.by_source, &event.source);
+            false
+        } else {
+            let report = &mut self.report;
+            report.events += 1;
+            report.bytes_written += bytes;
+            count(&mut report.by_symbol, &event.symbol);
+            count(&mut report.by_kind, event.kind().as_str());
+            count(&mut report.by_source, &event.source);
+            true
+        }
     }
 }
 

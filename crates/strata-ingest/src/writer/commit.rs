@@ -46,61 +46,14 @@ impl Writer {
             // same file can report success, so no watermark may move again in this session.
             return Err((failure, false));
         }
-        let taken = {
-            let mut st = lock(&inner.state);
-            let mut files = std::mem::take(&mut st.pending_files);
-            // Bytes that could not be handed to the OS may be partly in the file: the files
-            // taken above (and those drained before the failure) are not synced now, so nothing
-            // may be published after this — the writer fails, as on a failed fsync.
-            let mut drained = Ok(());
-            for segment in st.segments.values_mut() {
-                let result = if inner.fault_next_drain.swap(false, Ordering::AcqRel) {
-                    Err(io_err(&segment.path)(std::io::Error::other(
-                        "injected fault: the write was refused",
-                    )))
-                } else {
-                    segment.drain()
-                };
-                if let Err(e) = result {
-                    drained = Err(e);
-                    break;
-                }
-                if segment.dirty {
-                    if let Some(file) = &segment.file {
-                        segment.dirty = false;
-                        files.push(Arc::clone(file));
-                    }
-                }
-            }
-            drained.map(|()| {
-                // A staged import's segments are synced along (they count for no ticket):
-                // their bytes then reach the disk while the import runs, not all at its commit.
-                // Their trouble is the import's (its commit refuses), not the live appends'.
-                let mut staged = Vec::new();
-                if let Some(staging) = st.staging.as_mut() {
-                    for segment in staging.segments.values_mut() {
-                        match segment.drain() {
-                            Ok(()) if segment.dirty => {
-                                if let Some(file) = &segment.file {
-                                    segment.dirty = false;
-                                    staged.push(Arc::clone(file));
-                                }
-                            }
-                            Ok(()) => {}
-                            Err(e) => {
-                                staging.failed.get_or_insert(e.to_string());
-                            }
-                        }
-                    }
-                }
-                let mut dirs = std::mem::take(&mut st.pending_dirs);
-                dirs.sort();
-                dirs.dedup();
-                (st.last_ticket, files, staged, dirs)
-            })
-        };
+        let taken = lock(&inner.state).take_for_commit(&inner.fault_next_drain);
         let fail = |e: Error| self.set_failed(Failure::Sync(e.to_string()));
-        let (watermark, files, staged, dirs) = taken.map_err(fail)?;
+        let ToSync {
+            watermark,
+            files,
+            staged,
+            dirs,
+        } = taken.map_err(fail)?;
         if inner.settings.durability.mode != DurabilityMode::None {
             files
                 .iter()
@@ -117,66 +70,28 @@ impl Writer {
         Ok((watermark, advanced))
     }
 
-    /// Puts the writer in its failed state (the first failure is kept: every later commit
-    /// returns its error) and, if it was not failed yet, wakes every waiter and tells every
-    /// listener. Called outside the state and commit locks (listeners may call the writer).
-    pub(super) fn fail(&self, failure: Failure) {
-        let (failure, first) = self.set_failed(failure);
-        if first {
-            self.announce(&failure);
-        }
-    }
-
-    /// Sets the failed state unless it is set: the failure kept, and whether it is `failure`.
-    fn set_failed(&self, failure: Failure) -> (Failure, bool) {
-        let mut failed = lock(&self.inner.failed);
-        match &*failed {
-            Some(kept) => (kept.clone(), false),
-            None => {
-                tracing::error!(target: "strata::ingest", "the writer failed: {}", failure.message());
-                *failed = Some(failure.clone());
-                (failure, true)
-            }
-        }
-    }
-
-    /// [`Writer::fail`] when `e` is a caught panic.
-    pub(super) fn fail_if_panicked(&self, e: &Error) {
-        if let Error::Panicked { what, message } = e {
-            self.fail(Failure::Panic {
-                what: what.clone(),
-                message: message.clone(),
-            });
-        }
-    }
-
-    /// Wakes the threads waiting for durability and tells the listeners of `failure`.
-    fn announce(&self, failure: &Failure) {
-        {
-            let _g = lock(&self.inner.durable_mutex);
-            self.inner.durable_changed.notify_all();
-        }
-        // A listener that panics on the failure itself has nothing left to fail (logged).
-        let _ = self.call_listeners(self.durable_watermark(), Some(&failure.message()));
-    }
-
-    /// Calls every listener with `watermark` (and the failure, if any) on a copy of the list,
-    /// outside every lock; a listener's panic is caught (the others are still called): the first
-    /// panic's message is returned.
-    fn call_listeners(&self, watermark: Ticket, failed: Option<&str>) -> Option<String> {
-        let listeners: Vec<DurableListener> = lock(&self.inner.durable_listeners).clone();
-        let mut panicked = None;
-        for listener in &listeners {
-            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                listener(watermark, failed)
-            }));
-            if let Err(payload) = called {
-                let message = panic_message(&*payload);
-                tracing::error!(target: "strata::ingest", "a durability listener panicked: {message}");
-                panicked.get_or_insert(message);
-            }
-        }
-        panicked
+    /// Starts the background thread: it commits on the group-commit interval (unless every batch
+    /// commits itself), seals aged segments and checkpoints the session report.
+    pub(super) fn start_committer(&self) -> Result<()> {
+        let inner = &self.inner;
+        let commits = inner.settings.durability.mode != DurabilityMode::PerBatch;
+        let interval = if commits {
+            Duration::from_millis(inner.settings.durability.group_commit_interval_ms.max(1))
+        } else {
+            Duration::from_secs(1)
+        };
+        let age_check = inner
+            .seal_schedule
+            .check_every()
+            .min(Duration::from_secs(1));
+        let weak = Arc::downgrade(inner);
+        let wake = Arc::clone(&inner.wake);
+        let handle = std::thread::Builder::new()
+            .name("strata-group-commit".into())
+            .spawn(move || committer_loop(&wake, weak, interval, age_check, commits))
+            .map_err(io_err(&inner.root))?;
+        *lock(&inner.committer) = Some(handle);
+        Ok(())
     }
 
     /// Makes everything accepted so far durable (per the mode) and returns the durable watermark:
@@ -185,78 +100,70 @@ impl Writer {
         self.commit()
     }
 
-    /// The highest ticket known durable.
-    pub fn durable_watermark(&self) -> Ticket {
-        self.inner.durable.load(Ordering::Acquire)
-    }
-
-    /// The error of the writer's failed state ([`Error::SyncFailed`] or [`Error::Panicked`]),
-    /// if it failed: nothing more becomes durable in this session.
-    pub fn failure(&self) -> Option<Error> {
-        lock(&self.inner.failed).as_ref().map(Failure::error)
-    }
-
-    /// Calls `listener` with the new watermark each time the durable watermark advances, and
-    /// with the watermark and the failure when the writer fails (a commit's fsync, or a panic of
-    /// the seal schedule or of a listener; after that nothing more becomes durable in this
-    /// session, see [`Writer::failure`]). It is called first with the watermark (and failure) as
-    /// they are now. It runs on the committing thread but outside the writer's locks, so it may
-    /// call the writer; it should return soon (send on a channel, wake a task). Calls from
-    /// concurrent commits can overlap and arrive out of order: keep the highest watermark. A
-    /// listener that panics puts the writer in its failed state ([`Error::Panicked`]). This is
-    /// how an async handle awaits durability without a blocked thread per waiter.
-    pub fn on_durable(&self, listener: impl Fn(Ticket, Option<&str>) + Send + Sync + 'static) {
-        let listener: DurableListener = Arc::new(listener);
-        // Registered before its first call, so no advance between the two is missed.
-        lock(&self.inner.durable_listeners).push(Arc::clone(&listener));
-        let failed = lock(&self.inner.failed).as_ref().map(Failure::message);
-        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            listener(self.durable_watermark(), failed.as_deref())
-        }));
-        if let Err(payload) = called {
-            self.fail(Failure::Panic {
-                what: "a durability listener".into(),
-                message: panic_message(&*payload),
-            });
-        }
-    }
-
-    /// Blocks until `ticket` is durable or `timeout` passes; true when durable. False at once
-    /// when the writer is in its failed state ([`Writer::wait_durable_checked`] says why).
-    pub fn wait_durable(&self, ticket: Ticket, timeout: Duration) -> bool {
-        self.wait_durable_checked(ticket, timeout).unwrap_or(false)
-    }
-
-    /// Blocks until `ticket` is durable (`Ok(true)`), `timeout` passes (`Ok(false)`) or the
-    /// writer fails first: then its error ([`Error::SyncFailed`], [`Error::Panicked`]), at once.
-    pub fn wait_durable_checked(&self, ticket: Ticket, timeout: Duration) -> Result<bool> {
-        let deadline = Instant::now() + timeout;
-        let mut guard = lock(&self.inner.durable_mutex);
-        while self.durable_watermark() < ticket {
-            if let Some(e) = self.failure() {
-                return Err(e);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(false);
-            }
-            guard = match self
-                .inner
-                .durable_changed
-                .wait_timeout(guard, deadline - now)
-            {
-                Ok((g, _)) => g,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-        Ok(true)
-    }
-
     /// Makes the next commit's hand-over of buffered bytes to the OS fail as a refused write
     /// would (a fault seam for tests of the failed state; no effect on anything else).
     #[doc(hidden)]
     pub fn inject_commit_drain_failure(&self) {
         self.inner.fault_next_drain.store(true, Ordering::Release);
+    }
+}
+
+/// What a commit fsyncs, taken under the state lock: the watermark it publishes once they are
+/// synced, the live files, a staged import's files, and the folders whose entries changed.
+struct ToSync {
+    watermark: Ticket,
+    files: Vec<Arc<File>>,
+    staged: Vec<Arc<File>>,
+    dirs: Vec<PathBuf>,
+}
+
+impl State {
+    /// Hands every open segment's buffered bytes to the OS and takes what the commit must fsync
+    /// (files marked dirty since the last commit, and those waiting for it). `fault` is the
+    /// injected drain failure ([`Writer::inject_commit_drain_failure`]).
+    fn take_for_commit(&mut self, fault: &AtomicBool) -> Result<ToSync> {
+        let mut files = std::mem::take(&mut self.pending_files);
+        // Bytes that could not be handed to the OS may be partly in the file: the files
+        // taken above (and those drained before the failure) are not synced now, so nothing
+        // may be published after this — the writer fails, as on a failed fsync.
+        let mut drained = Ok(());
+        for segment in self.segments.values_mut() {
+            let result = if fault.swap(false, Ordering::AcqRel) {
+                Err(io_err(&segment.path)(std::io::Error::other(
+                    "injected fault: the write was refused",
+                )))
+            } else {
+                segment.drain()
+            };
+            if let Err(e) = result {
+                drained = Err(e);
+                break;
+            }
+            if segment.dirty {
+                if let Some(file) = &segment.file {
+                    segment.dirty = false;
+                    files.push(Arc::clone(file));
+                }
+            }
+        }
+        drained.map(|()| {
+            // A staged import's segments are synced along (they count for no ticket):
+            // their bytes then reach the disk while the import runs, not all at its commit.
+            // Their trouble is the import's (its commit refuses), not the live appends'.
+            let staged = match self.staging.as_mut() {
+                Some(staging) => staging.drain_for_commit(),
+                None => Vec::new(),
+            };
+            let mut dirs = std::mem::take(&mut self.pending_dirs);
+            dirs.sort();
+            dirs.dedup();
+            ToSync {
+                watermark: self.last_ticket,
+                files,
+                staged,
+                dirs,
+            }
+        })
     }
 }
 

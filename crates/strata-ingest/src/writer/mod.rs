@@ -14,21 +14,28 @@
 //!
 //! `docs/DURABILITY.md` states the guarantee of each mode.
 //!
-//! The writer is split by the state each part works on: `routing.rs` (streams
-//! and their partition stems), `append.rs` (a batch under the state lock), `segments.rs` (open
-//! segments, parking, sealing), `commit.rs` (group commit and the durable watermark) and
-//! `staging.rs` (staged imports); this file holds the types and opening and closing.
+//! The writer is split by the state each part works on: `open.rs` (the lock, recovery and the
+//! session's first state), `routing.rs` (streams and their partition stems), `append.rs` (a
+//! batch under the state lock), `quotas.rs` (charging a batch against the quota ledger),
+//! `segments.rs` (open segments, parking, sealing), `commit.rs` (group commit and its
+//! background thread), `durable.rs` (the durable watermark, its listeners and the failed
+//! state), `staging.rs` (staged imports) and `import_commit.rs` (committing one); this file
+//! holds the types and closing.
 
 mod append;
 mod commit;
+mod durable;
+mod import_commit;
+mod open;
+mod quotas;
 mod routing;
 mod segments;
 mod staging;
 
-use append::count;
-use commit::{committer_loop, Wake};
-use routing::same_stream;
-use segments::{append_line, open_file_bound, seal_reason};
+use append::{count, Encoded};
+use commit::Wake;
+use durable::{panic_message, DurableListener, Failure};
+use segments::{open_file_bound, seal_reason};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -49,7 +56,7 @@ use strata_core::policy::{QuotaDecision, QuotaSubject, QuotaUsage};
 use strata_model::{jsonl, AssetClass, Event, EventKind, SymbolRegistry};
 
 use crate::imports::{CommittedImport, ImportKey, Ledger, LedgerRecord};
-use crate::integrity::{Rejection, StreamChecks};
+use crate::integrity::{Gap, Rejection, StreamChecks};
 use crate::lock::WriterLock;
 use crate::quarantine::Quarantine;
 use crate::quota::{Charge, QuotaLedger};
@@ -379,55 +386,6 @@ struct Inner {
     fault_next_drain: AtomicBool,
 }
 
-/// A callback [`Writer::on_durable`] registers.
-type DurableListener = Arc<dyn Fn(Ticket, Option<&str>) + Send + Sync>;
-
-/// Why a writer is in its failed state (the first failure is kept).
-#[derive(Debug, Clone)]
-enum Failure {
-    /// A commit could not hand bytes to the OS or fsync them: the message.
-    Sync(String),
-    /// The caller's code the writer runs panicked.
-    Panic {
-        /// What: the seal schedule (named) or a durability listener.
-        what: String,
-        /// The panic's message.
-        message: String,
-    },
-}
-
-impl Failure {
-    /// The error every later commit returns.
-    fn error(&self) -> Error {
-        match self {
-            Failure::Sync(reason) => Error::SyncFailed {
-                reason: reason.clone(),
-            },
-            Failure::Panic { what, message } => Error::Panicked {
-                what: what.clone(),
-                message: message.clone(),
-            },
-        }
-    }
-
-    /// What durability listeners are told.
-    fn message(&self) -> String {
-        match self {
-            Failure::Sync(reason) => reason.clone(),
-            Failure::Panic { what, message } => format!("{what} panicked: {message}"),
-        }
-    }
-}
-
-/// The text of a caught panic.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
-}
-
 /// How many event kinds there are: one route slot each.
 const KINDS: usize = EventKind::ALL.len();
 
@@ -452,159 +410,6 @@ enum Rejected<'a> {
 }
 
 impl Writer {
-    /// Opens the hot tier of the archive at `root` for writing with `config`: its settings
-    /// ([`WriterSettings::from_config`]) and, for every slot `options.components` leaves empty,
-    /// its built-in components. See [`Writer::open_with`].
-    pub fn open(
-        root: &Path,
-        config: Config,
-        catalog: Arc<Catalog>,
-        options: WriterOptions,
-    ) -> Result<Writer> {
-        let settings = WriterSettings::from_config(&config)?;
-        let components = options.components.clone().resolve(&config)?;
-        Writer::open_with(root, settings, components, catalog, options)
-    }
-
-    /// Opens the hot tier of the archive at `root` for writing with exactly these settings and
-    /// components (`options.components` is not read): recovers what a crash left behind (see
-    /// [`crate::recovery`]), then starts the group-commit thread if the durability mode asks for
-    /// one.
-    pub fn open_with(
-        root: &Path,
-        settings: WriterSettings,
-        components: Resolved,
-        catalog: Arc<Catalog>,
-        options: WriterOptions,
-    ) -> Result<Writer> {
-        let Resolved {
-            naming,
-            integrity,
-            quotas,
-            seal_schedule,
-        } = components;
-        let symbols = settings.symbols.clone();
-        let started = (Instant::now(), chrono::Utc::now());
-        let session_id = options
-            .session_id
-            .clone()
-            .unwrap_or_else(|| started.1.format("%Y%m%dT%H%M%S%.6fZ").to_string());
-        // One writer per archive: nothing is touched before the lock is ours.
-        let writer_lock = WriterLock::acquire(root, &session_id, options.lock_wait)?;
-        let hot = root.join(paths::HOT);
-        crate::lock::refuse_symlink(&hot)?;
-        std::fs::create_dir_all(&hot).map_err(io_err(&hot))?;
-        let mut quarantine = Quarantine::new(root, &session_id);
-
-        // Imports a crash left staged are finished (committed) or rolled back first; what they
-        // move into `hot/` is then recovered and sealed like any segment left open.
-        let mut imports = Ledger::load(root)?;
-        let staged_notes = crate::imports::recover_staging(root, &mut imports)?;
-        let seal_ctx = SealContext::new(root, &settings.sealing, &catalog, &session_id);
-        let RecoveryReport {
-            next_segment_no,
-            notes: hot_notes,
-            ..
-        } = recovery::recover(root, &*naming, &seal_ctx, &mut quarantine)?;
-        let mut notes = staged_notes;
-        notes.extend(hot_notes);
-
-        let interrupted = SessionReport::mark_interrupted(root, &session_id, &notes)?;
-        notes.extend(
-            interrupted
-                .iter()
-                .map(|id| format!("session {id} ended without close(): marked interrupted")),
-        );
-        let today = started.1.date_naive();
-        let ledger = crate::quota::QuotaLedger::new(
-            quotas.clone(),
-            recovery::usage_from_catalog(&catalog, &quotas, &symbols, today)?,
-            today,
-        );
-        let report = SessionReport {
-            id: session_id.clone(),
-            state: SessionState::Running,
-            tags: options.tags.clone(),
-            started_at: started.1.to_rfc3339(),
-            recovery: notes,
-            ..SessionReport::default()
-        };
-        let sealer = Sealer::start(
-            root.to_path_buf(),
-            settings.sealing,
-            catalog,
-            session_id.clone(),
-        )?;
-        let inner = Arc::new(Inner {
-            root: root.to_path_buf(),
-            hot,
-            naming,
-            integrity,
-            seal_schedule,
-            symbols,
-            state: Mutex::new(State {
-                last_ticket: 0,
-                segments: HashMap::new(),
-                next_segment_no,
-                streams: Streams::default(),
-                pending_files: Vec::new(),
-                pending_dirs: Vec::new(),
-                ledger,
-                quarantine,
-                report,
-                staging: None,
-                next_import: 0,
-                open_files: 0,
-                open_order: std::collections::VecDeque::new(),
-                max_open: open_file_bound(settings.max_open_segments),
-                clock: 0,
-                in_flight: 0,
-            }),
-            commit_lock: Mutex::new(()),
-            durable: AtomicU64::new(0),
-            durable_changed: Condvar::new(),
-            durable_mutex: Mutex::new(()),
-            closed: AtomicBool::new(false),
-            appends_done: Condvar::new(),
-            abandoned: AtomicBool::new(false),
-            wake: Arc::new(Wake::default()),
-            session_id,
-            started,
-            committer: Mutex::new(None),
-            sealer,
-            report_write: Mutex::new(()),
-            lock: Mutex::new(Some(writer_lock)),
-            imports: Mutex::new(imports),
-            failed: Mutex::new(None),
-            durable_listeners: Mutex::new(Vec::new()),
-            fault_next_drain: AtomicBool::new(false),
-            settings,
-        });
-        let writer = Writer { inner };
-        writer.checkpoint()?;
-        // The background thread commits on the group-commit interval (unless every batch
-        // commits itself), seals aged segments and checkpoints the session report.
-        let inner = &writer.inner;
-        let commits = inner.settings.durability.mode != DurabilityMode::PerBatch;
-        let interval = if commits {
-            Duration::from_millis(inner.settings.durability.group_commit_interval_ms.max(1))
-        } else {
-            Duration::from_secs(1)
-        };
-        let age_check = inner
-            .seal_schedule
-            .check_every()
-            .min(Duration::from_secs(1));
-        let weak = Arc::downgrade(inner);
-        let wake = Arc::clone(&inner.wake);
-        let handle = std::thread::Builder::new()
-            .name("strata-group-commit".into())
-            .spawn(move || committer_loop(&wake, weak, interval, age_check, commits))
-            .map_err(io_err(root))?;
-        *lock(&inner.committer) = Some(handle);
-        Ok(writer)
-    }
-
     /// The archive root.
     pub fn root(&self) -> &Path {
         &self.inner.root

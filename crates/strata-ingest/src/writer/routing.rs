@@ -61,6 +61,28 @@ impl Writer {
         })
     }
 
+    /// Places every event of a batch (see [`Writer::place`]). Consecutive events of one stream
+    /// (the usual case) share one route lookup.
+    pub(super) fn place_batch(
+        &self,
+        streams: &Streams,
+        batch: &Encoded<'_>,
+        hint: Option<AssetClass>,
+    ) -> Vec<std::result::Result<Placement, String>> {
+        let mut placed = Vec::with_capacity(batch.len());
+        let mut previous: Option<(&Event, Option<usize>)> = None;
+        for i in 0..batch.len() {
+            let event = batch.event(i);
+            let route = match previous {
+                Some((p, route)) if same_stream(p, event) => route,
+                _ => streams.find(event),
+            };
+            previous = Some((event, route));
+            placed.push(self.place(streams, event, route, hint));
+        }
+        placed
+    }
+
     /// The route of an event's stream, pointed at `placement`. A stream moving to another
     /// partition leaves its previous segment to be sealed (partition boundary).
     pub(super) fn enter_route(

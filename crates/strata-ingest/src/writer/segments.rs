@@ -55,6 +55,62 @@ impl Writer {
         })
     }
 
+    /// Appends `event`, encoded as `line`, to the open segment of `stem` (of the stream `route`),
+    /// reopening it if it is parked or opening it if there is none; the schedule's decision when
+    /// it says to seal the segment now.
+    pub(super) fn append_to_segment(
+        &self,
+        st: &mut State,
+        staged: bool,
+        stem: &str,
+        route: usize,
+        event: &Event,
+        line: &[u8],
+    ) -> Result<Option<SealDecision>> {
+        let inner = &*self.inner;
+        let schedule = &*inner.seal_schedule;
+        // One lookup of the open segment per event; a new one is opened before the ticket.
+        st.clock += 1;
+        let clock = st.clock;
+        // One lookup of the open segment per event in the usual case (open and holding its
+        // file); a parked one is reopened, a missing one opened, before the ticket.
+        let appended = match st.segments_for(staged).get_mut(stem) {
+            Some(segment) if segment.file.is_some() => {
+                segment.last_used = clock;
+                Some(append_line(segment, line, event, schedule)?)
+            }
+            _ => None,
+        };
+        if let Some(due) = appended {
+            return Ok(due);
+        }
+        let parked = st.segments_for(staged).contains_key(stem);
+        // Closing another file first if the bound is reached.
+        st.make_room()?;
+        if !parked {
+            let key = inner.naming.key_for_event(
+                event,
+                Some(st.streams(staged).routes[route].asset_class),
+                inner.naming.granularity(),
+            );
+            let segment = self.open_segment(st, stem, key, staged)?;
+            st.segments_for(staged).insert(stem.to_string(), segment);
+        }
+        let Some(segment) = st.segments_for(staged).get_mut(stem) else {
+            return Err(Error::Config(format!("segment {stem} vanished")));
+        };
+        if segment.file.is_none() {
+            segment.reopen()?;
+        }
+        segment.last_used = clock;
+        // Counted as soon as it holds its handle (before anything can fail).
+        st.opened(staged, stem, clock);
+        let Some(segment) = st.segments_for(staged).get_mut(stem) else {
+            return Err(Error::Config(format!("segment {stem} vanished")));
+        };
+        append_line(segment, line, event, schedule)
+    }
+
     /// Hands a segment to the background sealer (its bytes go to the OS first; the next commit
     /// fsyncs them whether or not the seal has run).
     pub(super) fn seal_segment(&self, segment: Segment, reason: SealReason) -> Result<()> {

@@ -1,4 +1,5 @@
-//! Staged imports: begin, commit (fsync, ledger record, rename into `hot/`) and abort.
+//! Staged imports: begin, record problems, and abort (the commit is in `import_commit.rs`); the
+//! staged segments' part in a group commit.
 
 use super::*;
 
@@ -98,159 +99,6 @@ impl Writer {
         Ok(ImportStart::Started(id))
     }
 
-    /// Commits the import `id`: its staged events become stored, exactly once (see
-    /// [`crate::imports`] for the steps and what a crash at each one leaves). When `key` turns
-    /// out to be committed already (an input whose key was not known at
-    /// [`Writer::begin_import`]), the staged copy is discarded instead.
-    pub fn commit_import(
-        &self,
-        id: ImportId,
-        key: &ImportKey,
-        tally: ImportTally,
-    ) -> Result<ImportEnd> {
-        let digest = key.digest();
-        let mut ledger = lock(&self.inner.imports);
-        let staging = lock(&self.inner.state).take_staging(id)?;
-        if let Some(done) = ledger.committed(&digest) {
-            let done = done.clone();
-            self.discard_staging(&mut ledger, staging, "the input was imported already")?;
-            return Ok(ImportEnd::AlreadyImported(done));
-        }
-        let Staging {
-            name,
-            dir,
-            input,
-            segments,
-            mut jobs,
-            mut dirs,
-            counts,
-            mut quarantine,
-            failed: staging_failed,
-            ..
-        } = staging;
-        // 1. Every staged byte and folder reaches the disk.
-        let synced = (|| -> Result<()> {
-            for (_, segment) in segments {
-                jobs.push(segment.into_job(SealReason::Import)?);
-            }
-            for job in &jobs {
-                File::open(&job.path)
-                    .and_then(|f| f.sync_data())
-                    .map_err(io_err(&job.path))?;
-            }
-            quarantine.sync()?;
-            if let Some(path) = quarantine.written_file() {
-                dirs.push(crate::seal::parent_of(&path));
-            }
-            dirs.sort();
-            dirs.dedup();
-            for d in &dirs {
-                crate::seal::sync_dir(d)?;
-            }
-            Ok(())
-        })();
-        // A segment that could not be written or synced while the import ran (a new handle's
-        // fsync may not report an earlier failure again) refuses the commit, as does any failed
-        // fsync of this writer.
-        let failed = staging_failed
-            .map(|reason| Error::SyncFailed { reason })
-            .or_else(|| self.failure());
-        let synced = synced.and_then(|()| match failed {
-            Some(e) => Err(e),
-            None => Ok(()),
-        });
-        // The files must be able to reach their places: a symlink on the way into `hot/` (which
-        // strata never follows) would leave a committed import nowhere to go.
-        let synced = synced.and_then(|()| {
-            jobs.iter().try_for_each(|job| {
-                crate::imports::refuse_symlinks_on_the_way(
-                    &self.inner.root,
-                    &self.inner.root.join(&job.rel),
-                )
-            })
-        });
-        if let Err(e) = synced {
-            let _ = std::fs::remove_dir_all(&dir);
-            let _ = ledger.append(
-                &self.inner.root,
-                LedgerRecord::Abort {
-                    id: name,
-                    at: chrono::Utc::now().to_rfc3339(),
-                    reason: e.to_string(),
-                },
-            );
-            return Err(e);
-        }
-        // 2. The commit record: from here on the import has happened.
-        let files: Vec<String> = jobs.iter().map(|j| j.rel.clone()).collect();
-        ledger.append(
-            &self.inner.root,
-            LedgerRecord::Commit {
-                id: name.clone(),
-                key: digest,
-                content_sha256: key.content_sha256.clone(),
-                settings: key.settings.clone(),
-                input,
-                session: self.inner.session_id.clone(),
-                at: chrono::Utc::now().to_rfc3339(),
-                events: counts.events,
-                rows: tally.rows,
-                rejected: tally.rejected,
-                note: tally.note,
-                files: files.clone(),
-            },
-        )?;
-        drop(ledger);
-        {
-            let mut st = lock(&self.inner.state);
-            let report = &mut st.report;
-            report.events += counts.events;
-            report.bytes_written += counts.bytes;
-            for (map, add) in [
-                (&mut report.by_symbol, counts.by_symbol),
-                (&mut report.by_kind, counts.by_kind),
-                (&mut report.by_source, counts.by_source),
-            ] {
-                for (k, n) in add {
-                    *map.entry(k).or_default() += n;
-                }
-            }
-            report.rejected += counts.rejected;
-            report.skipped += counts.skipped;
-            for (k, n) in counts.rejected_by_reason {
-                *report.rejected_by_reason.entry(k).or_default() += n;
-            }
-            report.imports_committed += 1;
-        }
-        // 3. Into `hot/`, then sealed as usual. The import has happened whatever this step
-        //    does: if it fails, the next open finishes it (and seals the files), and the
-        //    failure is reported with the seal failures.
-        let allowed = crate::imports::committed_paths(&name, &files);
-        let unfinished = match crate::imports::publish_dir(&self.inner.root, &dir, &allowed) {
-            Ok(_) => {
-                for mut job in jobs {
-                    job.path = self.inner.root.join(&job.rel);
-                    self.inner.sealer.submit(job);
-                }
-                None
-            }
-            Err(e) => {
-                let note = format!(
-                    "import {name} is committed but its files are not yet in hot/ ({e}); the next open moves and seals them"
-                );
-                tracing::error!(target: "strata::ingest", "{note}");
-                lock(&self.inner.state).report.recovery.push(note.clone());
-                Some(note)
-            }
-        };
-        Ok(ImportEnd::Committed {
-            id: name,
-            files,
-            events: counts.events,
-            unfinished,
-        })
-    }
-
     /// Rolls the import `id` back: nothing of it is stored, and the ledger records why.
     pub fn abort_import(&self, id: ImportId, reason: &str) -> Result<()> {
         let mut ledger = lock(&self.inner.imports);
@@ -291,5 +139,28 @@ impl Writer {
                 reason: reason.to_string(),
             },
         )
+    }
+}
+
+impl Staging {
+    /// Hands the staged segments' buffered bytes to the OS for a group commit and returns the
+    /// files to fsync with it. A failure is the import's: kept in `failed` (its commit refuses).
+    pub(super) fn drain_for_commit(&mut self) -> Vec<Arc<File>> {
+        let mut staged = Vec::new();
+        for segment in self.segments.values_mut() {
+            match segment.drain() {
+                Ok(()) if segment.dirty => {
+                    if let Some(file) = &segment.file {
+                        segment.dirty = false;
+                        staged.push(Arc::clone(file));
+                    }
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    self.failed.get_or_insert(e.to_string());
+                }
+            }
+        }
+        staged
     }
 }
