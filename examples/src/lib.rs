@@ -7,13 +7,19 @@
 //!   from TOML (`examples/custom_naming.rs`).
 //! - [`licence_quota::LicenceQuota`]: a vendor licence's daily allowance as a
 //!   [`strata::policy::QuotaPolicy`] (`examples/custom_quota.rs`).
+//! - [`max_trade_size::MaxTradeSize`], [`event_count_seal::EventCountSeal`],
+//!   [`books_to_archive::BooksToArchive`]: an integrity policy, a seal schedule and a tier
+//!   policy of one's own, named from `strata.toml` (`examples/custom_policies.rs`).
 //! - [`feed`]: a TCP feed service that acknowledges each batch once it is durable, over
 //!   [`strata::service::AsyncWriter`] (`examples/tokio_feed.rs`).
 //! - [`throttle::Throttled`]: a bandwidth-limiting decorator over any
 //!   [`strata::backend::Backend`] (`examples/custom_backend.rs`).
 
+pub mod books_to_archive;
 pub mod bzip2_codec;
+pub mod event_count_seal;
 pub mod feed;
 pub mod licence_quota;
+pub mod max_trade_size;
 pub mod throttle;
 pub mod venue_first;
