@@ -126,3 +126,74 @@ async fn the_throttle_composes_with_write_once_either_way_round() {
     assert!(throttled.upload("k").await.unwrap_err().is_worm_violation());
     assert_eq!(shared.get("k").await.unwrap(), "v");
 }
+
+/// A tier's `backend` in strata.toml names a scheme of one's own, registered on the archive
+/// builder (EXT-3): the archive opens the tier through it, and the opened tier passes the
+/// conformance suite. Without the registration a writable archive refuses to open, naming the
+/// key, the URL and the registered schemes; a read-only one opens. A tier without a URL is the
+/// local folder `<root>/<tier>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tier_named_in_the_config_opens_through_the_registered_scheme() {
+    use strata::archive::Archive;
+    use strata::backend::{OpenOptions, Url};
+    use strata::policy::TierName;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cold = dir.path().join("cold-store");
+    std::fs::write(
+        dir.path().join("strata.toml"),
+        format!(
+            "archive.root = \".\"\n\n[tiers.cold]\nbackend = \"slowfile://{}\"\n",
+            cold.display()
+        ),
+    )
+    .unwrap();
+    let slowfile = |url: &str, _parsed: &Url, options: &OpenOptions| {
+        let (_, rest) = url.split_once(':').expect("a URL has a scheme");
+        let inner = ObjectStoreBackend::open_with(&format!("file:{rest}"), options)?;
+        Ok(Arc::new(Throttled::new(inner, SUITE_LIMIT)) as Arc<dyn Backend>)
+    };
+
+    let err = Archive::builder(dir.path())
+        .open()
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "tiers.cold.backend = \"slowfile://{}\": no backend is registered for `slowfile://` \
+             (registered: file, memory, s3)",
+            cold.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("register_backend"), "{err}");
+
+    let archive = Archive::builder(dir.path())
+        .register_backend("slowfile", slowfile)
+        .unwrap()
+        .open()
+        .unwrap();
+    let tier = archive.tier_backend(TierName::Cold).unwrap();
+    let ran = conformance::run_all(&*tier)
+        .await
+        .unwrap_or_else(|failure| panic!("cold tier through slowfile://: {failure}"));
+    assert_eq!(ran, conformance::SCENARIOS);
+    tier.put("2024/trades.parquet", "bytes").await.unwrap();
+    assert!(files_on_disk(&cold).contains(&"2024/trades.parquet".to_string()));
+
+    let warm = archive.tier_backend(TierName::Warm).unwrap();
+    assert_eq!(
+        archive.tier_url(TierName::Warm),
+        format!("file://{}", dir.path().join("warm").display())
+    );
+    warm.put("k", "v").await.unwrap();
+    assert_eq!(
+        files_on_disk(&dir.path().join("warm")),
+        vec!["k".to_string()]
+    );
+    drop(archive);
+
+    // Reading needs no backend of one's own.
+    Archive::builder(dir.path()).read_only().open().unwrap();
+}

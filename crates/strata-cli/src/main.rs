@@ -328,6 +328,29 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     slot.register_call()
                 ));
             }
+            let builtin = strata::backend::BackendRegistry::new();
+            for tier in strata::policy::TierName::ALL {
+                let Some(url) = &config.tiers.get(*tier).backend else {
+                    continue;
+                };
+                match strata::backend::Url::parse(url) {
+                    Ok(parsed) if builtin.contains(parsed.scheme()) => {}
+                    Ok(parsed) => warnings.push(format!(
+                        "{}: key `tiers.{tier}.backend`: `{}://` is not a built-in backend; it \
+                         must be registered by the embedding program \
+                         (ArchiveBuilder::register_backend) before the archive is written",
+                        path.display(),
+                        parsed.scheme()
+                    )),
+                    Err(e) => {
+                        return Err(anyhow::anyhow!(
+                            "{}: key `tiers.{tier}.backend`: \"{url}\" is not a URL: {e}",
+                            path.display()
+                        )
+                        .into())
+                    }
+                }
+            }
             if !g.json {
                 for warning in &warnings {
                     eprintln!("warning: {warning}");

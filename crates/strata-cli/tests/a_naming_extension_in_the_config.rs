@@ -168,8 +168,8 @@ fn ingest_still_refuses_naming_the_extension() {
     );
 }
 
-/// The same for the policies an `[extensions]` section names: `config check` warns once per
-/// named extension and exits 0, the read-only commands work, `ingest` refuses naming the key.
+/// The same for the policies an `[extensions]` section names and a tier backend of a scheme of
+/// one's own: `config check` warns once per named extension and per such tier and exits 0, the read-only commands work, `ingest` refuses naming the key.
 #[test]
 fn extensions_named_in_the_config_are_warned_about_and_reads_work_without_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,6 +198,11 @@ fn extensions_named_in_the_config_are_warned_about_and_reads_work_without_them()
         "\n[extensions]\nintegrity = \"strict_prices\"\nquotas = [\"desk_budget\"]\n\n\
          [extensions.settings.desk_budget]\nmax_bytes = 1000\n",
     );
+    assert_eq!(toml.matches("\n[tiers.cold]\n").count(), 1, "{toml}");
+    let toml = toml.replace(
+        "\n[tiers.cold]\n",
+        "\n[tiers.cold]\nbackend = \"slowfile:///tmp/cold\"\n",
+    );
     std::fs::write(&config, toml).unwrap();
 
     let out = strata(&["config", "check", &config]);
@@ -207,7 +212,19 @@ fn extensions_named_in_the_config_are_warned_about_and_reads_work_without_them()
         .lines()
         .filter(|l| l.starts_with("warning: "))
         .collect();
-    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert_eq!(warnings.len(), 3, "{stderr}");
+    for part in [
+        "tiers.cold.backend",
+        "`slowfile://`",
+        "register_backend",
+        "must be registered by the embedding program",
+    ] {
+        assert!(
+            warnings[2].contains(part),
+            "{part} missing: {}",
+            warnings[2]
+        );
+    }
     for (warning, key, name, call) in [
         (
             warnings[0],

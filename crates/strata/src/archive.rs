@@ -8,7 +8,7 @@ use std::sync::Arc;
 use strata_catalog::Catalog;
 use strata_core::config::{Config, ConfigFormat};
 use strata_core::layout::Naming;
-use strata_core::policy::TierPolicy;
+use strata_core::policy::{TierName, TierPolicy};
 use strata_core::template::config_toml;
 use strata_core::Profile;
 use strata_import::{Format, ImportOptions, ImportSummary, Record, Rejected};
@@ -153,6 +153,8 @@ pub struct Archive {
     stop: Option<Arc<AtomicBool>>,
     /// The codecs imports read: strata's own and any the builder registered.
     codecs: strata_codec::CodecRegistry,
+    /// The URL schemes a tier's `backend` may name: strata's own and any the builder registered.
+    backends: strata_backend::BackendRegistry,
 }
 
 /// Events are handed to the writer in batches of this many.
@@ -241,6 +243,7 @@ impl Archive {
             tier_policy,
             stop: None,
             codecs: strata_codec::CodecRegistry::default(),
+            backends: strata_backend::BackendRegistry::new(),
         })
     }
 
@@ -248,6 +251,37 @@ impl Archive {
     pub(crate) fn with_codecs(mut self, codecs: strata_codec::CodecRegistry) -> Archive {
         self.codecs = codecs;
         self
+    }
+
+    /// The archive opening tier backends with `backends` (the builder's last step).
+    pub(crate) fn with_backends(mut self, backends: strata_backend::BackendRegistry) -> Archive {
+        self.backends = backends;
+        self
+    }
+
+    /// The URL of `tier`'s storage: its `tiers.<tier>.backend`, else the local folder
+    /// `<root>/<tier>` as a `file://` URL.
+    pub fn tier_url(&self, tier: TierName) -> String {
+        match &self.config.tiers.get(tier).backend {
+            Some(url) => url.clone(),
+            None => format!("file://{}", self.root.join(tier.as_str()).display()),
+        }
+    }
+
+    /// Opens `tier`'s storage through the backend registry (strata's `file`, `memory` and `s3`
+    /// schemes and any registered with
+    /// [`ArchiveBuilder::register_backend`](crate::builder::ArchiveBuilder::register_backend)),
+    /// write-once when the tier says `worm = true`. An error names the config key.
+    pub fn tier_backend(&self, tier: TierName) -> Result<Arc<dyn strata_backend::Backend>> {
+        let url = self.tier_url(tier);
+        let options = strata_backend::OpenOptions::new().worm(self.config.tiers.get(tier).worm);
+        self.backends
+            .open_with(&url, &options)
+            .map_err(|source| Error::TierBackend {
+                key: format!("tiers.{tier}.backend"),
+                url,
+                reason: source.to_string(),
+            })
     }
 
     /// The codecs imports read: strata's own and any registered with

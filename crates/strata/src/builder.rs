@@ -22,7 +22,7 @@ use strata_core::config::Config;
 use strata_core::extension::{ExtensionRegistry, ExtensionSettings, Slot};
 use strata_core::layout::{LayoutConfig, LayoutError, Naming, NamingRegistry};
 use strata_core::policy::{
-    IntegrityPolicy, QuotaPolicy, RetentionPlacement, SealSchedule, TierPolicy,
+    IntegrityPolicy, QuotaPolicy, RetentionPlacement, SealSchedule, TierName, TierPolicy,
 };
 use strata_ingest::Components;
 
@@ -40,6 +40,7 @@ pub struct ArchiveBuilder {
     tier_policy: Option<Arc<dyn TierPolicy>>,
     read_only: bool,
     codecs: strata_codec::CodecRegistry,
+    backends: strata_backend::BackendRegistry,
 }
 
 impl ArchiveBuilder {
@@ -53,6 +54,7 @@ impl ArchiveBuilder {
             tier_policy: None,
             read_only: false,
             codecs: strata_codec::CodecRegistry::default(),
+            backends: strata_backend::BackendRegistry::new(),
         }
     }
 
@@ -188,6 +190,18 @@ impl ArchiveBuilder {
         Ok(self)
     }
 
+    /// Registers a backend for URLs of `scheme`, so that a tier's `backend = "<scheme>://…"`
+    /// opens through it ([`Archive::tier_backend`]); a built-in scheme (`file`, `memory`, `s3`)
+    /// may be replaced, by a decorator over it, say.
+    pub fn register_backend(
+        mut self,
+        scheme: &str,
+        factory: impl strata_backend::BackendFactory + 'static,
+    ) -> Result<Self> {
+        self.backends.register(scheme, factory)?;
+        Ok(self)
+    }
+
     /// Opens the archive for reading only (see [`Archive::open_read_only`]).
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
@@ -240,6 +254,9 @@ impl ArchiveBuilder {
             (None, Some(name)) if write_side => Some(registries.tier_policy.build(name, named)?),
             (None, _) => None,
         };
+        if write_side {
+            check_tier_backends(&config, &self.backends)?;
+        }
         let tier_policy = tier_policy.unwrap_or_else(|| {
             Arc::new(RetentionPlacement {
                 retention: config.retention.clone(),
@@ -248,7 +265,8 @@ impl ArchiveBuilder {
         });
         Ok(
             Archive::assemble(&root, config, resolved, tier_policy, self.read_only)?
-                .with_codecs(self.codecs),
+                .with_codecs(self.codecs)
+                .with_backends(self.backends),
         )
     }
 }
@@ -271,4 +289,31 @@ impl Default for Registries {
             tier_policy: ExtensionRegistry::new(Slot::TierPolicy),
         }
     }
+}
+
+/// Every tier backend URL the config names parses and has a registered scheme: checked at open,
+/// so a typo is found before data is written, not when the lifecycle first moves a file.
+fn check_tier_backends(config: &Config, backends: &strata_backend::BackendRegistry) -> Result<()> {
+    for tier in TierName::ALL {
+        let Some(url) = &config.tiers.get(*tier).backend else {
+            continue;
+        };
+        let refuse = |reason: String| crate::Error::TierBackend {
+            key: format!("tiers.{tier}.backend"),
+            url: url.clone(),
+            reason,
+        };
+        let parsed =
+            strata_backend::Url::parse(url).map_err(|e| refuse(format!("not a URL: {e}")))?;
+        if !backends.contains(parsed.scheme()) {
+            return Err(refuse(format!(
+                "no backend is registered for `{}://` (registered: {}); a scheme of one's own is \
+                 registered in code by the program that embeds strata \
+                 (ArchiveBuilder::register_backend)",
+                parsed.scheme(),
+                backends.schemes().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(())
 }

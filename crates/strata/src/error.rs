@@ -10,6 +10,20 @@ pub enum Error {
     /// The layout cannot be built: an unknown or refused naming, say.
     #[error(transparent)]
     Layout(#[from] strata_core::layout::LayoutError),
+    /// A tier's backend URL cannot be opened: its scheme is not registered, or the backend
+    /// refuses it.
+    #[error("{key} = \"{url}\": {reason}")]
+    TierBackend {
+        /// The config key, `tiers.cold.backend`.
+        key: String,
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A backend scheme cannot be registered.
+    #[error(transparent)]
+    Backend(#[from] strata_backend::Error),
     /// A codec cannot be registered (its name or extension is taken).
     #[error(transparent)]
     CodecRegistry(#[from] strata_codec::RegistryError),
