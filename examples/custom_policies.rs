@@ -10,37 +10,14 @@
 // An example may stop on the first error with a readable message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
 use strata::archive::Archive;
-use strata::import::{import_file, Format, ImportOptions, Record};
 use strata::ingest::WriterOptions;
-use strata_examples::books_to_archive::BooksToArchive;
-use strata_examples::event_count_seal::EventCountSeal;
-use strata_examples::max_trade_size::MaxTradeSize;
-
-const CONFIG: &str = r#"archive.root = "."
-
-[extensions]
-integrity = "max_trade_size"
-seal_schedule = "event_count"
-tier_policy = "books_to_archive"
-
-[extensions.settings.max_trade_size]
-max_size = "0.5"
-
-[extensions.settings.event_count]
-max_events = 1000
-max_age_secs = 3600
-
-[extensions.settings.books_to_archive]
-hot_days = 7
-"#;
+use strata_examples::custom_policies;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scratch = tempfile::tempdir()?;
     let root = scratch.path();
-    std::fs::write(root.join("strata.toml"), CONFIG)?;
+    std::fs::write(root.join("strata.toml"), custom_policies::CONFIG_TOML)?;
 
     let refused = Archive::builder(root)
         .open()
@@ -48,11 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .expect("unregistered extensions refused");
     println!("without registering them: {refused}");
 
-    let archive = Archive::builder(root)
-        .register_integrity("max_trade_size", MaxTradeSize::from_settings)?
-        .register_seal_schedule("event_count", EventCountSeal::from_settings)?
-        .register_tier_policy("books_to_archive", BooksToArchive::from_settings)?
-        .open()?;
+    let archive = custom_policies::register(Archive::builder(root))?.open()?;
     println!(
         "integrity: {}; seal: {}; tiers: {}",
         archive.components().integrity.name(),
@@ -60,14 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         archive.tier_policy().name()
     );
 
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/binance/btcusdt_20240808_first3000.txt.gz");
-    let events: Vec<_> = import_file(&capture, Format::Binance, &ImportOptions::default())?
-        .filter_map(|record| match record {
-            Record::Event(event) => Some(event),
-            _ => None,
-        })
-        .collect();
+    let events = strata_examples::data::binance_cut_events()?;
     let writer = archive.writer(WriterOptions::default())?;
     let outcome = writer.append_batch(&events)?;
     let report = writer.close()?;

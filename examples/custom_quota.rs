@@ -9,24 +9,15 @@
 // An example may stop on the first error with a readable message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::sync::Arc;
 
 use strata::archive::Archive;
-use strata::import::{import_file, Format, ImportOptions, Record};
 use strata::ingest::{Error as IngestError, WriterOptions};
 use strata_examples::licence_quota::LicenceQuota;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scratch = tempfile::tempdir()?;
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/binance/btcusdt_20240808_first3000.txt.gz");
-    let events: Vec<_> = import_file(&capture, Format::Binance, &ImportOptions::default())?
-        .filter_map(|record| match record {
-            Record::Event(event) => Some(event),
-            _ => None,
-        })
-        .collect();
+    let events = strata_examples::data::binance_cut_events()?;
 
     let archive = Archive::builder(scratch.path())
         .quota(Arc::new(LicenceQuota {

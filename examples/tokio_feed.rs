@@ -12,10 +12,7 @@
 // An example may stop on the first error with a readable message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
 use strata::archive::Archive;
-use strata::import::{import_file, Format, ImportOptions, Record};
 use strata::model::jsonl;
 use strata::service::AsyncWriter;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -43,14 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The demo sender: the committed capture, 1,000 events a batch.
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/binance/btcusdt_20240808_first3000.txt.gz");
-    let events: Vec<_> = import_file(&capture, Format::Binance, &ImportOptions::default())?
-        .filter_map(|record| match record {
-            Record::Event(event) => Some(event),
-            _ => None,
-        })
-        .collect();
+    let events = strata_examples::data::binance_cut_events()?;
     let socket = TcpStream::connect(address).await?;
     let (read, mut write) = socket.into_split();
     let mut replies = BufReader::new(read).lines();

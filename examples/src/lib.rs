@@ -9,7 +9,9 @@
 //!   [`strata::policy::QuotaPolicy`] (`examples/custom_quota.rs`).
 //! - [`max_trade_size::MaxTradeSize`], [`event_count_seal::EventCountSeal`],
 //!   [`books_to_archive::BooksToArchive`]: an integrity policy, a seal schedule and a tier
-//!   policy of one's own, named from `strata.toml` (`examples/custom_policies.rs`).
+//!   policy of one's own, named from `strata.toml` ([`custom_policies`],
+//!   `examples/custom_policies.rs`).
+//! - [`data`]: the committed cut of a Binance capture the examples run on.
 //! - [`feed`]: a TCP feed service that acknowledges each batch once it is durable, over
 //!   [`strata::service::AsyncWriter`] (`examples/tokio_feed.rs`).
 //! - [`throttle::Throttled`]: a bandwidth-limiting decorator over any
@@ -17,6 +19,8 @@
 
 pub mod books_to_archive;
 pub mod bzip2_codec;
+pub mod custom_policies;
+pub mod data;
 pub mod event_count_seal;
 pub mod feed;
 pub mod licence_quota;

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use strata::archive::Archive;
 use strata::extension::serde_json::json;
-use strata::import::{import_file, Format, ImportOptions, Record};
 use strata::ingest::WriterOptions;
-use strata::model::{Decimal, Event, EventKind, Payload};
+use strata::model::{Decimal, EventKind, Payload};
 use strata::policy::{Classification, FileFacts, IntegrityChecks, TierAction, TierName};
 use strata_core::laws::integrity::Claims;
 use strata_examples::books_to_archive::BooksToArchive;
+use strata_examples::custom_policies::{self, CONFIG_TOML};
+use strata_examples::data::binance_cut_events;
 use strata_examples::event_count_seal::{EventCountSeal, DEFAULT_MAX_BYTES};
 use strata_examples::max_trade_size::MaxTradeSize;
 
@@ -80,50 +81,14 @@ fn the_tier_policy_sends_books_to_archive_and_the_rest_to_warm() {
     );
 }
 
-fn events() -> Vec<Event> {
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/binance/btcusdt_20240808_first3000.txt.gz");
-    import_file(&capture, Format::Binance, &ImportOptions::default())
-        .unwrap()
-        .filter_map(|r| match r {
-            Record::Event(e) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
-
-const CONFIG: &str = r#"archive.root = "."
-
-[extensions]
-integrity = "max_trade_size"
-seal_schedule = "event_count"
-tier_policy = "books_to_archive"
-
-[extensions.settings.max_trade_size]
-max_size = "0.5"
-
-[extensions.settings.event_count]
-max_events = 1000
-max_age_secs = 3600
-
-[extensions.settings.books_to_archive]
-hot_days = 7
-"#;
-
 fn registered(dir: &Path) -> strata::builder::ArchiveBuilder {
-    Archive::builder(dir)
-        .register_integrity("max_trade_size", MaxTradeSize::from_settings)
-        .unwrap()
-        .register_seal_schedule("event_count", EventCountSeal::from_settings)
-        .unwrap()
-        .register_tier_policy("books_to_archive", BooksToArchive::from_settings)
-        .unwrap()
+    custom_policies::register(Archive::builder(dir)).unwrap()
 }
 
 #[test]
 fn a_config_file_names_them_and_the_writer_runs_them_on_real_data() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("strata.toml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("strata.toml"), CONFIG_TOML).unwrap();
     let archive = registered(dir.path()).open().unwrap();
     let components = archive.components();
     assert_eq!(
@@ -136,7 +101,7 @@ fn a_config_file_names_them_and_the_writer_runs_them_on_real_data() {
         "books to archive after 7 days"
     );
 
-    let events = events();
+    let events = binance_cut_events().unwrap();
     let max: Decimal = "0.5".parse().unwrap();
     let oversize = events
         .iter()
@@ -166,7 +131,7 @@ fn a_config_file_names_them_and_the_writer_runs_them_on_real_data() {
 #[test]
 fn unregistered_names_and_refused_settings_are_errors_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("strata.toml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("strata.toml"), CONFIG_TOML).unwrap();
     let err = Archive::builder(dir.path())
         .open()
         .err()
@@ -188,7 +153,7 @@ fn unregistered_names_and_refused_settings_are_errors_naming_the_key() {
 
     std::fs::write(
         dir.path().join("strata.toml"),
-        CONFIG.replace("max_events = 1000", "max_events = 0"),
+        CONFIG_TOML.replace("max_events = 1000", "max_events = 0"),
     )
     .unwrap();
     let err = registered(dir.path())

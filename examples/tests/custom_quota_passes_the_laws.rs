@@ -3,12 +3,11 @@
 //! would pass the allowance and writes nothing of it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::sync::Arc;
 
 use strata::archive::Archive;
-use strata::import::{import_file, Format, ImportOptions, Record};
 use strata::ingest::{Error, WriterOptions};
+use strata_examples::data::binance_cut_events;
 use strata_examples::licence_quota::LicenceQuota;
 
 #[test]
@@ -23,15 +22,7 @@ fn the_licence_quota_passes_the_quota_laws() {
 
 #[test]
 fn the_writer_enforces_it_on_real_data() {
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/binance/btcusdt_20240808_first3000.txt.gz");
-    let events: Vec<_> = import_file(&capture, Format::Binance, &ImportOptions::default())
-        .unwrap()
-        .filter_map(|r| match r {
-            Record::Event(e) => Some(e),
-            _ => None,
-        })
-        .collect();
+    let events = binance_cut_events().unwrap();
     assert!(events.len() > 2_500);
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::builder(dir.path())
@@ -78,18 +69,6 @@ fn the_writer_enforces_it_on_real_data() {
     assert_eq!(on_disk, 2_000);
 }
 
-fn binance_events() -> Vec<strata::model::Event> {
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/binance/btcusdt_20240808_first3000.txt.gz");
-    import_file(&capture, Format::Binance, &ImportOptions::default())
-        .unwrap()
-        .filter_map(|r| match r {
-            Record::Event(e) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
-
 /// `[extensions] quotas = ["trial_licence"]` in strata.toml selects the quota the program
 /// registered under that name, built from `[extensions.settings.trial_licence]`; without the
 /// registration a writable archive refuses to open and says which key names what, while a
@@ -129,7 +108,7 @@ fn a_config_file_names_the_registered_quota() {
     assert_eq!(archive.components().quotas[0].name(), "licence=binance");
     let writer = archive.writer(WriterOptions::default()).unwrap();
     let (mut stored, mut refused) = (0, 0);
-    for batch in binance_events().chunks(500) {
+    for batch in binance_cut_events().unwrap().chunks(500) {
         match writer.append_batch(batch) {
             Ok(outcome) => stored += outcome.accepted,
             Err(Error::QuotaExceeded { scope, limit, .. }) => {
