@@ -162,3 +162,25 @@ fn codec_advise_measures_real_bytes_and_answers() {
         text(&out.stdout)
     );
 }
+
+/// A sample in a format strata does not read (bzip2) is refused naming the file, not measured
+/// as if its compressed bytes were the data; a gzip sample is measured decompressed.
+#[test]
+fn codec_advise_refuses_a_sample_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let bz2 = dir.path().join("trades.jsonl.bz2");
+    // A bzip2 stream's head: `BZh9`, then a block's mark.
+    let mut bytes = b"BZh91AY&SY".to_vec();
+    bytes.extend_from_slice(&[0x5a; 64]);
+    std::fs::write(&bz2, &bytes).unwrap();
+    let out = strata(&["codec", "advise", bz2.to_str().unwrap(), "--min-ms", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: the content is bzip2, which no registered codec reads",
+            bz2.display()
+        )),
+        "{stderr}"
+    );
+}

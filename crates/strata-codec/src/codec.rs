@@ -382,6 +382,15 @@ impl CodecRegistry {
         if claimed.name() == content.name() {
             return Ok(content);
         }
+        // A name in a format no codec reads (`.bz2`) over content in another (gzip): the name
+        // says bzip2, not `none`.
+        if let Some((format, true)) = self.foreign(Some(path_name), &[]) {
+            return Err(Error::CodecMismatch {
+                path: path_name.to_string(),
+                extension: format.to_string(),
+                content: content.name().to_string(),
+            });
+        }
         match (
             builtin_family(claimed.as_ref()),
             builtin_family(content.as_ref()),
@@ -548,6 +557,18 @@ mod tests {
 
     /// A bzip2 stream's first bytes: `BZh`, level 9, a block's mark.
     const BZIP2_HEAD: &[u8] = b"BZh91AY&SY\x12\x34";
+
+    #[test]
+    fn a_name_in_a_format_no_codec_reads_over_other_content_names_both() {
+        let r = CodecRegistry::default();
+        let gz = crate::compress(crate::CodecSpec::Gzip { level: 1 }, b"ts,px\n").unwrap();
+        let err = r.check_extension("in/t.csv.bz2", &gz).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "in/t.csv.bz2: extension says bzip2 but content is gzip"
+        );
+        assert!(err.is_integrity_error(), "{err}");
+    }
 
     #[test]
     fn formats_no_codec_reads_are_refused_not_read_as_plain() {
