@@ -184,8 +184,10 @@ async fn a_tier_named_in_the_config_opens_through_the_registered_scheme() {
 
     let warm = archive.tier_backend(TierName::Warm).unwrap();
     assert_eq!(
-        archive.tier_url(TierName::Warm),
-        format!("file://{}", dir.path().join("warm").display())
+        archive.tier_url(TierName::Warm).unwrap(),
+        Url::from_directory_path(dir.path().join("warm"))
+            .unwrap()
+            .to_string()
     );
     warm.put("k", "v").await.unwrap();
     assert_eq!(
@@ -196,4 +198,24 @@ async fn a_tier_named_in_the_config_opens_through_the_registered_scheme() {
 
     // Reading needs no backend of one's own.
     Archive::builder(dir.path()).read_only().open().unwrap();
+}
+
+/// An archive opened by a relative path (as `strata --root strata-demo` does) opens its tiers
+/// where the path points, not at a host named after its first component.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_root_opens_its_tiers_on_the_local_disk() {
+    use strata::archive::Archive;
+    use strata::policy::TierName;
+
+    // Tests run in the package folder; a relative path beside it in the target folder.
+    let relative = std::path::PathBuf::from(format!(
+        "../target/strata-relative-root-{}",
+        std::process::id()
+    ));
+    let archive = Archive::open(&relative, strata::config::Config::default()).unwrap();
+    let warm = archive.tier_backend(TierName::Warm).unwrap();
+    warm.put("k", "v").await.unwrap();
+    let on_disk = std::fs::read_to_string(relative.join("warm/k"));
+    std::fs::remove_dir_all(&relative).unwrap();
+    assert_eq!(on_disk.unwrap(), "v");
 }

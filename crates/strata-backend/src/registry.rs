@@ -270,6 +270,31 @@ impl BackendRegistry {
         self.factories.keys().map(String::as_str)
     }
 
+    /// Checks, without opening anything, what [`open_with`](Self::open_with) checks before it
+    /// calls a factory: the options suit the URL, the URL parses (no query or fragment) and
+    /// its scheme is registered ([`Error::UnsupportedScheme`] names the registered ones). For
+    /// checking a config before any data is written.
+    pub fn check(&self, url: &str, options: &OpenOptions) -> Result<()> {
+        self.factory_for(url, options).map(|_| ())
+    }
+
+    fn factory_for(
+        &self,
+        url: &str,
+        options: &OpenOptions,
+    ) -> Result<(Url, &Arc<dyn BackendFactory>)> {
+        options.validate(url)?;
+        let parsed = parse_url(url)?;
+        match self.factories.get(parsed.scheme()) {
+            Some(factory) => Ok((parsed, factory)),
+            None => Err(Error::UnsupportedScheme {
+                url: url.to_owned(),
+                scheme: parsed.scheme().to_owned(),
+                registered: self.schemes().map(str::to_owned).collect(),
+            }),
+        }
+    }
+
     /// Opens `url` with default [`OpenOptions`].
     pub fn open(&self, url: &str) -> Result<Arc<dyn Backend>> {
         self.open_with(url, &OpenOptions::default())
@@ -278,15 +303,7 @@ impl BackendRegistry {
     /// Opens `url` with the factory of its scheme, wrapped in [`Worm`] when `options` ask for
     /// write-once.
     pub fn open_with(&self, url: &str, options: &OpenOptions) -> Result<Arc<dyn Backend>> {
-        options.validate(url)?;
-        let parsed = parse_url(url)?;
-        let Some(factory) = self.factories.get(parsed.scheme()) else {
-            return Err(Error::UnsupportedScheme {
-                url: url.to_owned(),
-                scheme: parsed.scheme().to_owned(),
-                registered: self.schemes().map(str::to_owned).collect(),
-            });
-        };
+        let (parsed, factory) = self.factory_for(url, options)?;
         let backend = factory.open(url, &parsed, options)?;
         Ok(if options.is_worm() {
             Arc::new(Worm::new(backend))

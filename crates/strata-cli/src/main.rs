@@ -330,21 +330,24 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             }
             let builtin = strata::backend::BackendRegistry::new();
             for tier in strata::policy::TierName::ALL {
-                let Some(url) = &config.tiers.get(*tier).backend else {
+                let definition = config.tiers.get(*tier);
+                let Some(url) = &definition.backend else {
                     continue;
                 };
-                match strata::backend::Url::parse(url) {
-                    Ok(parsed) if builtin.contains(parsed.scheme()) => {}
-                    Ok(parsed) => warnings.push(format!(
-                        "{}: key `tiers.{tier}.backend`: `{}://` is not a built-in backend; it \
-                         must be registered by the embedding program \
-                         (ArchiveBuilder::register_backend) before the archive is written",
-                        path.display(),
-                        parsed.scheme()
-                    )),
+                let options = strata::backend::OpenOptions::new().worm(definition.worm);
+                match builtin.check(url, &options) {
+                    Ok(()) => {}
+                    Err(strata::backend::Error::UnsupportedScheme { scheme, .. }) => {
+                        warnings.push(format!(
+                            "{}: key `tiers.{tier}.backend`: `{scheme}://` is not a built-in \
+                             backend; it must be registered by the embedding program \
+                             (ArchiveBuilder::register_backend) before the archive is written",
+                            path.display()
+                        ))
+                    }
                     Err(e) => {
                         return Err(anyhow::anyhow!(
-                            "{}: key `tiers.{tier}.backend`: \"{url}\" is not a URL: {e}",
+                            "{}: key `tiers.{tier}.backend`: {e}",
                             path.display()
                         )
                         .into())

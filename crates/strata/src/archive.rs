@@ -261,11 +261,19 @@ impl Archive {
 
     /// The URL of `tier`'s storage: its `tiers.<tier>.backend`, else the local folder
     /// `<root>/<tier>` as a `file://` URL.
-    pub fn tier_url(&self, tier: TierName) -> String {
-        match &self.config.tiers.get(tier).backend {
-            Some(url) => url.clone(),
-            None => format!("file://{}", self.root.join(tier.as_str()).display()),
+    pub fn tier_url(&self, tier: TierName) -> Result<String> {
+        if let Some(url) = &self.config.tiers.get(tier).backend {
+            return Ok(url.clone());
         }
+        let folder = self.root.join(tier.as_str());
+        let absolute = std::path::absolute(&folder).map_err(io(&folder))?;
+        strata_backend::Url::from_directory_path(&absolute)
+            .map(String::from)
+            .map_err(|()| Error::TierBackend {
+                key: format!("tiers.{tier}.backend"),
+                url: absolute.display().to_string(),
+                reason: "the archive's folder cannot be written as a file:// URL".into(),
+            })
     }
 
     /// Opens `tier`'s storage through the backend registry (strata's `file`, `memory` and `s3`
@@ -273,15 +281,11 @@ impl Archive {
     /// [`ArchiveBuilder::register_backend`](crate::builder::ArchiveBuilder::register_backend)),
     /// write-once when the tier says `worm = true`. An error names the config key.
     pub fn tier_backend(&self, tier: TierName) -> Result<Arc<dyn strata_backend::Backend>> {
-        let url = self.tier_url(tier);
+        let url = self.tier_url(tier)?;
         let options = strata_backend::OpenOptions::new().worm(self.config.tiers.get(tier).worm);
         self.backends
             .open_with(&url, &options)
-            .map_err(|source| Error::TierBackend {
-                key: format!("tiers.{tier}.backend"),
-                url,
-                reason: source.to_string(),
-            })
+            .map_err(|source| Error::tier_backend(tier, &url, &source))
     }
 
     /// The codecs imports read: strata's own and any registered with

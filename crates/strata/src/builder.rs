@@ -291,29 +291,20 @@ impl Default for Registries {
     }
 }
 
-/// Every tier backend URL the config names parses and has a registered scheme: checked at open,
-/// so a typo is found before data is written, not when the lifecycle first moves a file.
+/// Every tier backend URL the config names parses and has a registered scheme
+/// ([`BackendRegistry::check`](strata_backend::BackendRegistry::check), nothing opened): checked at
+/// open, so a typo is an error naming the key before data is written, not when the lifecycle
+/// first moves a file.
 fn check_tier_backends(config: &Config, backends: &strata_backend::BackendRegistry) -> Result<()> {
     for tier in TierName::ALL {
-        let Some(url) = &config.tiers.get(*tier).backend else {
+        let definition = config.tiers.get(*tier);
+        let Some(url) = &definition.backend else {
             continue;
         };
-        let refuse = |reason: String| crate::Error::TierBackend {
-            key: format!("tiers.{tier}.backend"),
-            url: url.clone(),
-            reason,
-        };
-        let parsed =
-            strata_backend::Url::parse(url).map_err(|e| refuse(format!("not a URL: {e}")))?;
-        if !backends.contains(parsed.scheme()) {
-            return Err(refuse(format!(
-                "no backend is registered for `{}://` (registered: {}); a scheme of one's own is \
-                 registered in code by the program that embeds strata \
-                 (ArchiveBuilder::register_backend)",
-                parsed.scheme(),
-                backends.schemes().collect::<Vec<_>>().join(", ")
-            )));
-        }
+        let options = strata_backend::OpenOptions::new().worm(definition.worm);
+        backends
+            .check(url, &options)
+            .map_err(|source| crate::Error::tier_backend(*tier, url, &source))?;
     }
     Ok(())
 }

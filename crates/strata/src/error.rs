@@ -98,3 +98,30 @@ pub enum Error {
 
 /// The facade's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// [`Error::TierBackend`] for `tier`'s `url`, with the backend's reason; an unregistered
+    /// scheme also says where a scheme of one's own is registered.
+    pub(crate) fn tier_backend(
+        tier: strata_core::policy::TierName,
+        url: &str,
+        source: &strata_backend::Error,
+    ) -> Error {
+        let reason = match source {
+            strata_backend::Error::UnsupportedScheme {
+                scheme, registered, ..
+            } => format!(
+                "no backend is registered for `{scheme}://` (registered: {}); a scheme of one's \
+                 own is registered in code by the program that embeds strata \
+                 (ArchiveBuilder::register_backend)",
+                registered.join(", ")
+            ),
+            other => other.to_string(),
+        };
+        Error::TierBackend {
+            key: format!("tiers.{tier}.backend"),
+            url: url.to_string(),
+            reason,
+        }
+    }
+}

@@ -75,7 +75,6 @@ struct Shared {
     durable: watch::Sender<Durable>,
     /// The highest ticket this handle's appends were given (or the watermark it started from).
     issued: AtomicU64,
-    mode: DurabilityMode,
 }
 
 impl Shared {
@@ -98,7 +97,7 @@ impl std::fmt::Debug for AsyncWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncWriter")
             .field("session", &self.writer.session_id())
-            .field("mode", &self.shared.mode)
+            .field("mode", &self.durability_mode())
             .field("durable", &*self.shared.durable.borrow())
             .finish()
     }
@@ -113,24 +112,19 @@ fn joined<T>(outcome: std::result::Result<Result<T>, tokio::task::JoinError>) ->
 }
 
 impl AsyncWriter {
-    /// Opens a writer session on `archive` ([`Archive::writer`]) and wraps it, with the
-    /// durability mode of the archive's config.
+    /// Opens a writer session on `archive` ([`Archive::writer`]) and wraps it.
     pub fn open(archive: &Archive, options: WriterOptions) -> Result<AsyncWriter> {
-        Ok(AsyncWriter::new(
-            archive.writer(options)?,
-            archive.config().durability.mode,
-        ))
+        Ok(AsyncWriter::new(archive.writer(options)?))
     }
 
-    /// Wraps `writer`, which was opened with durability mode `mode` (`durability.mode` of the
-    /// config it was opened with; [`AsyncWriter::open`] reads it for you). From now on the
-    /// writer's commits wake the tasks waiting for durability.
+    /// Wraps `writer`. From now on the writer's commits wake the tasks waiting for durability;
+    /// in the writer's durability mode `none` nothing is ever called durable.
     ///
     /// Tickets are those this handle's appends return: a ticket the writer issued to another
     /// handle and that is not durable yet when [`durable`](Self::durable) is called is refused
     /// as never issued. Closing or abandoning the [`Writer`] underneath directly (not through
     /// this handle) is not seen until its final commit, so close through this handle.
-    pub fn new(writer: Writer, mode: DurabilityMode) -> AsyncWriter {
+    pub fn new(writer: Writer) -> AsyncWriter {
         let watermark = writer.durable_watermark();
         let (tx, _) = watch::channel(Durable {
             watermark,
@@ -139,7 +133,6 @@ impl AsyncWriter {
         let shared = Arc::new(Shared {
             durable: tx,
             issued: AtomicU64::new(watermark),
-            mode,
         });
         let weak = Arc::downgrade(&shared);
         // The writer has no way to unregister a listener: once every clone of this handle is
@@ -165,12 +158,12 @@ impl AsyncWriter {
 
     /// The durability mode the writer was opened with.
     pub fn durability_mode(&self) -> DurabilityMode {
-        self.shared.mode
+        self.writer.durability_mode()
     }
 
     /// Refuses in mode `none`: nothing is fsynced, so nothing may be called durable.
     fn refuse_unsynced(&self, what: &str) -> Result<()> {
-        if self.shared.mode == DurabilityMode::None {
+        if self.durability_mode() == DurabilityMode::None {
             return Err(Error::Async(format!(
                 "{what}: the writer's durability mode is `none` (config key durability.mode), \
                  which never fsyncs, so nothing it writes is durable and nothing may be \

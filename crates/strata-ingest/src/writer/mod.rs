@@ -415,9 +415,14 @@ impl Writer {
         &self.inner.root
     }
 
+    /// The durability mode it was opened with (`durability.mode`).
+    pub fn durability_mode(&self) -> DurabilityMode {
+        self.inner.settings.durability.mode
+    }
+
     /// True unless the durability mode is `none` (tests only): files are fsynced.
     fn syncs(&self) -> bool {
-        self.inner.settings.durability.mode != DurabilityMode::None
+        self.durability_mode() != DurabilityMode::None
     }
 
     /// This writer's session id.
