@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use strata::backend::{
-    async_trait, Backend, BackendKind, BoxStream, Bytes, GetOptions, Listing, ObjectMeta,
-    PutOptions, Result, Upload, UploadSummary, UploadWriter,
+    async_trait, Backend, BackendKind, BoxStream, Bytes, Capabilities, GetOptions, Listing,
+    ObjectMeta, PutOptions, Result, Upload, UploadSummary, UploadWriter,
 };
 use tokio::time::Instant;
 
@@ -261,6 +261,10 @@ impl<B: Backend> Backend for Throttled<B> {
 
     async fn purge_staging(&self) -> Result<usize> {
         self.inner.purge_staging().await
+    }
+
+    async fn capabilities(&self) -> Result<Capabilities> {
+        self.inner.capabilities().await
     }
 }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 
+use crate::capabilities::{Capabilities, Provenance};
 use crate::error::{Error, Result};
 use crate::upload::UploadWriter;
 use crate::worm::Worm;
@@ -150,17 +151,18 @@ pub struct Listing {
 /// # Writing a decorator
 ///
 /// Wrap another backend and forward what you do not change; the futures must be `Send`, and
-/// [`async_trait`](macro@async_trait) writes them. Forward [`list_dir`](Backend::list_dir) and
-/// [`purge_staging`](Backend::purge_staging) too, or the inner store's efficient versions are
-/// replaced by the defaults. `examples/custom_backend.rs` in the repository is a complete
+/// [`async_trait`](macro@async_trait) writes them. Forward [`list_dir`](Backend::list_dir),
+/// [`purge_staging`](Backend::purge_staging) and [`capabilities`](Backend::capabilities)
+/// too, or the inner store's versions are replaced by the defaults (and the decorator
+/// declares guarantees its store may not give). `examples/custom_backend.rs` in the repository is a complete
 /// throttling decorator that passes the conformance suite.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use strata_backend::prelude::*;
 /// use strata_backend::{
-///     async_trait, BackendKind, BoxStream, Bytes, GetOptions, ObjectMeta, PutOptions, Result,
-///     UploadWriter,
+///     async_trait, BackendKind, BoxStream, Bytes, Capabilities, GetOptions, ObjectMeta,
+///     PutOptions, Result, UploadWriter,
 /// };
 ///
 /// /// Logs every write, changes nothing.
@@ -191,6 +193,7 @@ pub struct Listing {
 ///     async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
 ///         self.0.upload_opts(key, options).await
 ///     }
+///     async fn capabilities(&self) -> Result<Capabilities> { self.0.capabilities().await }
 /// }
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -265,6 +268,20 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// default, for backends that stage nothing, returns 0.
     async fn purge_staging(&self) -> Result<usize> {
         Ok(0)
+    }
+
+    /// What the store enforces ([`Capabilities`]); create-only writes (and so WORM) are
+    /// refused with [`Error::Unsupported`] where
+    /// [`Capabilities::create_only`] says they cannot be guaranteed.
+    ///
+    /// An `s3://` backend probes its server at the first call (or the first create-only
+    /// write) and keeps the answer. The default declares a store that decides create-only
+    /// writes atomically ([`Provenance::Declared`]); the conformance suite holds an
+    /// implementation to what it declares, and a decorator must forward this method.
+    async fn capabilities(&self) -> Result<Capabilities> {
+        let mut caps = Capabilities::atomic_store();
+        caps.provenance = Provenance::Declared;
+        Ok(caps)
     }
 }
 
@@ -453,6 +470,9 @@ macro_rules! forward_backend {
             }
             async fn purge_staging(&self) -> Result<usize> {
                 (**self).purge_staging().await
+            }
+            async fn capabilities(&self) -> Result<Capabilities> {
+                (**self).capabilities().await
             }
         }
     )+};

@@ -22,6 +22,14 @@
 //! own `conformance/<name>/` prefix, removes what it finds there first, and cleans up after
 //! itself, so it can run against a shared bucket. The scenarios stop at the first broken
 //! expectation and say which one in [`Failure::detail`].
+//!
+//! Nothing is skipped. Where a backend's [`capabilities`](Backend::capabilities) say it
+//! cannot guarantee create-only writes (an S3 server that ignores `If-None-Match: *`), the
+//! scenarios that exercise them assert the refusal instead — every create-only put, copy,
+//! upload and WORM write fails with [`Error::Unsupported`] and leaves nothing behind — and
+//! end [refused as designed](Verdict::RefusedAsDesigned); [`run_all_verdicts`] reports
+//! each scenario's [`Verdict`]. A backend that claims a capability it lacks fails the
+//! scenarios that exercise it.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -58,6 +66,78 @@ impl std::error::Error for Failure {}
 
 /// The body of a scenario: `Err` carries the failure detail.
 type Check = Result<(), String>;
+
+/// How a scenario ended on a backend that met every expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every operation behaved as [`Backend`] promises.
+    Passed,
+    /// The store cannot give a guarantee the scenario exercises (its
+    /// [`Backend::capabilities`] say so: the text is why), and every operation that needs it
+    /// was refused with [`Error::Unsupported`] and changed nothing; the rest passed.
+    RefusedAsDesigned(String),
+}
+
+impl Verdict {
+    /// `passed` or `refused as designed`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::RefusedAsDesigned(_) => "refused as designed",
+        }
+    }
+}
+
+/// One scenario's verdict, from [`run_all_verdicts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The scenario's name (from [`SCENARIOS`]).
+    pub scenario: &'static str,
+    /// How it ended.
+    pub verdict: Verdict,
+}
+
+/// What a scenario body returns: nothing (it passed) or a [`Verdict`].
+trait IntoVerdict {
+    fn into_verdict(self) -> Verdict;
+}
+
+impl IntoVerdict for () {
+    fn into_verdict(self) -> Verdict {
+        Verdict::Passed
+    }
+}
+
+impl IntoVerdict for Verdict {
+    fn into_verdict(self) -> Verdict {
+        self
+    }
+}
+
+/// Why the backend cannot guarantee create-only writes, or `None` if it can.
+async fn create_only_missing(backend: &dyn Backend) -> Result<Option<String>, String> {
+    let caps = backend.capabilities().await.ctx("capabilities")?;
+    Ok(caps.create_only().err().map(|missing| missing.to_string()))
+}
+
+fn expect_unsupported<T>(result: crate::Result<T>, key: &str, what: &str) -> Check {
+    match &result {
+        Err(Error::Unsupported { key: k, .. }) if k == key => Ok(()),
+        other => Err(format!(
+            "{what}: the backend's capabilities say create-only writes cannot be guaranteed, \
+             so expected Unsupported {{ key: {key:?} }}, got {}",
+            outcome(other)
+        )),
+    }
+}
+
+/// Checks that nothing is stored under `key`.
+async fn expect_absent(backend: &dyn Backend, key: &str, what: &str) -> Check {
+    if backend.exists(key).await.ctx("exists")? {
+        return Err(format!("{what}: `{key}` exists but the write was refused"));
+    }
+    Ok(())
+}
 
 /// Fails the scenario with a formatted detail unless `cond` holds.
 macro_rules! ensure {
@@ -543,7 +623,7 @@ async fn check_delete(backend: &dyn Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_overwrite_and_create_only(backend: &dyn Backend) -> Check {
+async fn check_overwrite_and_create_only(backend: &dyn Backend) -> Result<Verdict, String> {
     let ns = namespace("overwrite_and_create_only");
     clear(backend, &ns).await?;
     let key = format!("{ns}/object");
@@ -559,6 +639,27 @@ async fn check_overwrite_and_create_only(backend: &dyn Backend) -> Check {
         .ctx("explicit overwrite")?;
     expect_content(backend, &key, b"v3", "after explicit overwrite").await?;
 
+    if let Some(missing) = create_only_missing(backend).await? {
+        expect_unsupported(
+            backend
+                .put_opts(&key, "intruder".into(), PutOptions::create_only())
+                .await,
+            &key,
+            "create-only put onto an existing key",
+        )?;
+        expect_content(backend, &key, b"v3", "after a refused create-only put").await?;
+        let fresh = format!("{ns}/fresh");
+        expect_unsupported(
+            backend
+                .put_opts(&fresh, "first".into(), PutOptions::create_only())
+                .await,
+            &fresh,
+            "create-only put of a new key",
+        )?;
+        expect_absent(backend, &fresh, "create-only put of a new key").await?;
+        clear(backend, &ns).await?;
+        return Ok(Verdict::RefusedAsDesigned(missing));
+    }
     expect_already_exists(
         backend
             .put_opts(&key, "intruder".into(), PutOptions::create_only())
@@ -581,10 +682,11 @@ async fn check_overwrite_and_create_only(backend: &dyn Backend) -> Check {
         "second create-only put",
     )?;
     expect_content(backend, &fresh, b"first", "after a second create-only put").await?;
-    clear(backend, &ns).await
+    clear(backend, &ns).await?;
+    Ok(Verdict::Passed)
 }
 
-async fn check_create_only_race(backend: &dyn Backend) -> Check {
+async fn check_create_only_race(backend: &dyn Backend) -> Result<Verdict, String> {
     const WRITERS: usize = 8;
     let ns = namespace("create_only_race");
     clear(backend, &ns).await?;
@@ -599,13 +701,23 @@ async fn check_create_only_race(backend: &dyn Backend) -> Check {
             (body, result)
         }
     });
+    let missing = create_only_missing(backend).await?;
     let mut winners = Vec::new();
     for (body, result) in futures::future::join_all(attempts).await {
+        if missing.is_some() {
+            expect_unsupported(result, &key, "a racing create-only put")?;
+            continue;
+        }
         match result {
             Ok(()) => winners.push(body),
             Err(Error::AlreadyExists { .. }) => {}
             Err(e) => return Err(format!("a racing create-only put failed oddly: {e}")),
         }
+    }
+    if let Some(missing) = missing {
+        expect_absent(backend, &key, "racing create-only puts").await?;
+        clear(backend, &ns).await?;
+        return Ok(Verdict::RefusedAsDesigned(missing));
     }
     ensure!(
         winners.len() == 1,
@@ -614,10 +726,11 @@ async fn check_create_only_race(backend: &dyn Backend) -> Check {
     );
     let winner = winners.concat();
     expect_content(backend, &key, winner.as_bytes(), "the race's winner").await?;
-    clear(backend, &ns).await
+    clear(backend, &ns).await?;
+    Ok(Verdict::Passed)
 }
 
-async fn check_copy(backend: &dyn Backend) -> Check {
+async fn check_copy(backend: &dyn Backend) -> Result<Verdict, String> {
     let ns = namespace("copy");
     clear(backend, &ns).await?;
     let src = format!("{ns}/src");
@@ -642,6 +755,30 @@ async fn check_copy(backend: &dyn Backend) -> Check {
         .ctx("copy onto an existing key")?;
     expect_content(backend, &dst, b"new source", "overwriting copy").await?;
 
+    let missing = format!("{ns}/missing");
+    expect_not_found(
+        backend.copy(&missing, &format!("{ns}/never")).await,
+        &missing,
+        "copy from a missing key",
+    )?;
+    if let Some(why) = create_only_missing(backend).await? {
+        expect_unsupported(
+            backend.copy_if_not_exists(&src, &dst).await,
+            &dst,
+            "copy_if_not_exists onto an existing key",
+        )?;
+        expect_content(backend, &dst, b"new source", "after a refused copy").await?;
+        let fresh = format!("{ns}/copies/fresh");
+        expect_unsupported(
+            backend.copy_if_not_exists(&src, &fresh).await,
+            &fresh,
+            "copy_if_not_exists to a new key",
+        )?;
+        expect_absent(backend, &fresh, "copy_if_not_exists to a new key").await?;
+        clear(backend, &ns).await?;
+        return Ok(Verdict::RefusedAsDesigned(why));
+    }
+
     expect_already_exists(
         backend.copy_if_not_exists(&src, &dst).await,
         &dst,
@@ -656,12 +793,31 @@ async fn check_copy(backend: &dyn Backend) -> Check {
         .ctx("copy_if_not_exists to a new key")?;
     expect_content(backend, &fresh, b"new source", "create-only copy").await?;
 
-    let missing = format!("{ns}/missing");
-    expect_not_found(
-        backend.copy(&missing, &format!("{ns}/never")).await,
-        &missing,
-        "copy from a missing key",
+    // Large enough to be copied part-wise by the server (small ones are read and put).
+    let large = format!("{ns}/large");
+    let big = pattern(backend.part_size() + 1, 15);
+    backend
+        .put(&large, big.clone())
+        .await
+        .ctx("put a large source")?;
+    let large_copy = format!("{ns}/copies/large");
+    backend
+        .copy_if_not_exists(&large, &large_copy)
+        .await
+        .ctx("copy_if_not_exists of an object above the part size")?;
+    expect_content(
+        backend,
+        &large_copy,
+        &big,
+        "create-only copy of a large object",
+    )
+    .await?;
+    expect_already_exists(
+        backend.copy_if_not_exists(&src, &large_copy).await,
+        &large_copy,
+        "copy_if_not_exists onto an existing large object",
     )?;
+
     expect_not_found(
         backend
             .copy_if_not_exists(&missing, &format!("{ns}/never"))
@@ -673,7 +829,8 @@ async fn check_copy(backend: &dyn Backend) -> Check {
         !backend.exists(&format!("{ns}/never")).await.ctx("exists")?,
         "a failed copy created its destination"
     );
-    clear(backend, &ns).await
+    clear(backend, &ns).await?;
+    Ok(Verdict::Passed)
 }
 
 async fn check_not_found(backend: &dyn Backend) -> Check {
@@ -698,11 +855,28 @@ async fn check_not_found(backend: &dyn Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_create_only_uploads(backend: &dyn Backend) -> Check {
+async fn check_create_only_uploads(backend: &dyn Backend) -> Result<Verdict, String> {
     let ns = namespace("create_only_uploads");
     clear(backend, &ns).await?;
     let taken = format!("{ns}/taken");
     backend.put(&taken, "original").await.ctx("put")?;
+    if let Some(missing) = create_only_missing(backend).await? {
+        expect_unsupported(
+            backend.upload_opts(&taken, PutOptions::create_only()).await,
+            &taken,
+            "create-only upload onto an existing key",
+        )?;
+        let fresh = format!("{ns}/fresh");
+        expect_unsupported(
+            backend.upload_opts(&fresh, PutOptions::create_only()).await,
+            &fresh,
+            "create-only upload of a new key",
+        )?;
+        expect_absent(backend, &fresh, "create-only upload of a new key").await?;
+        expect_content(backend, &taken, b"original", "after refused uploads").await?;
+        clear(backend, &ns).await?;
+        return Ok(Verdict::RefusedAsDesigned(missing));
+    }
     expect_already_exists(
         backend.upload_opts(&taken, PutOptions::create_only()).await,
         &taken,
@@ -755,7 +929,8 @@ async fn check_create_only_uploads(backend: &dyn Backend) -> Check {
         stale == 0,
         "{stale} staged objects were left behind by finished or refused uploads"
     );
-    clear(backend, &ns).await
+    clear(backend, &ns).await?;
+    Ok(Verdict::Passed)
 }
 
 async fn check_unusual_keys(backend: &dyn Backend) -> Check {
@@ -964,7 +1139,7 @@ async fn check_multipart_upload(backend: &dyn Backend) -> Check {
     clear(backend, &ns).await
 }
 
-async fn check_atomic_put_visibility(backend: &dyn Backend) -> Check {
+async fn check_atomic_put_visibility(backend: &dyn Backend) -> Result<Verdict, String> {
     let ns = namespace("atomic_put_visibility");
     clear(backend, &ns).await?;
     let key = format!("{ns}/big.bin");
@@ -984,10 +1159,23 @@ async fn check_atomic_put_visibility(backend: &dyn Backend) -> Check {
 
     // A create-only put appears as atomically.
     let fresh = format!("{ns}/fresh.bin");
+    if let Some(missing) = create_only_missing(backend).await? {
+        expect_unsupported(
+            backend
+                .put_opts(&fresh, second.clone(), PutOptions::create_only())
+                .await,
+            &fresh,
+            "a large create-only put",
+        )?;
+        expect_absent(backend, &fresh, "a large create-only put").await?;
+        clear(backend, &ns).await?;
+        return Ok(Verdict::RefusedAsDesigned(missing));
+    }
     let put = backend.put_opts(&fresh, second.clone(), PutOptions::create_only());
     watch_write(backend, &fresh, std::slice::from_ref(&second), true, put).await?;
     expect_content(backend, &fresh, &second, "after the create-only put").await?;
-    clear(backend, &ns).await
+    clear(backend, &ns).await?;
+    Ok(Verdict::Passed)
 }
 
 /// Uploads `data` to `key` in small writes, yielding between them so readers get a look in.
@@ -1005,7 +1193,7 @@ async fn slow_upload(
     upload.finish().await.map(|_| ())
 }
 
-async fn check_atomic_multipart_visibility(backend: &dyn Backend) -> Check {
+async fn check_atomic_multipart_visibility(backend: &dyn Backend) -> Result<Verdict, String> {
     let ns = namespace("atomic_multipart_visibility");
     clear(backend, &ns).await?;
     let key = format!("{ns}/multipart.bin");
@@ -1027,18 +1215,49 @@ async fn check_atomic_multipart_visibility(backend: &dyn Backend) -> Check {
 
     // A staged (create-only) upload is published as atomically.
     let staged = format!("{ns}/staged.bin");
+    if let Some(missing) = create_only_missing(backend).await? {
+        expect_unsupported(
+            slow_upload(backend, &staged, data.clone(), PutOptions::create_only()).await,
+            &staged,
+            "a create-only multipart upload",
+        )?;
+        expect_absent(backend, &staged, "a create-only multipart upload").await?;
+        clear(backend, &ns).await?;
+        return Ok(Verdict::RefusedAsDesigned(missing));
+    }
     let upload = slow_upload(backend, &staged, data.clone(), PutOptions::create_only());
     watch_write(backend, &staged, std::slice::from_ref(&data), true, upload).await?;
     expect_content(backend, &staged, &data, "after the create-only upload").await?;
-    clear(backend, &ns).await
+    clear(backend, &ns).await?;
+    Ok(Verdict::Passed)
 }
 
-async fn check_worm_refusals(backend: &dyn Backend) -> Check {
+async fn check_worm_refusals(backend: &dyn Backend) -> Result<Verdict, String> {
     let ns = namespace("worm_refusals");
     clear(backend, &ns).await?;
     let worm = backend.write_once();
     ensure!(worm.is_worm(), "Worm::new did not give a WORM view");
     ensure!(!backend.is_worm(), "Worm::new changed the original handle");
+    if let Some(missing) = create_only_missing(backend).await? {
+        // Nothing is written through a WORM view the store cannot keep write-once.
+        let sealed = format!("{ns}/sealed");
+        expect_unsupported(worm.put(&sealed, "immutable").await, &sealed, "WORM put")?;
+        expect_absent(backend, &sealed, "WORM put").await?;
+        let other = format!("{ns}/other");
+        backend.put(&other, "other").await.ctx("put")?;
+        expect_unsupported(worm.copy(&other, &sealed).await, &sealed, "WORM copy")?;
+        expect_unsupported(worm.upload(&sealed).await, &sealed, "WORM upload")?;
+        expect_absent(backend, &sealed, "WORM copy and upload").await?;
+        expect_worm(
+            worm.delete(&other).await,
+            &other,
+            WormOp::Delete,
+            "WORM delete",
+        )?;
+        expect_content(backend, &other, b"other", "after a refused WORM delete").await?;
+        clear(backend, &ns).await?;
+        return Ok(Verdict::RefusedAsDesigned(missing));
+    }
 
     let sealed = format!("{ns}/sealed");
     worm.put(&sealed, "immutable")
@@ -1121,18 +1340,22 @@ async fn check_worm_refusals(backend: &dyn Backend) -> Check {
         expect_content(&worm, key, content, "after every refusal").await?;
     }
     // The writable handle is unaffected (retention is enforced above this layer).
-    clear(backend, &ns).await
+    clear(backend, &ns).await?;
+    Ok(Verdict::Passed)
 }
 
 macro_rules! scenarios {
     ($($(#[$doc:meta])* $name:ident => $body:ident,)+) => {
         $(
             $(#[$doc])*
-            pub async fn $name(backend: &dyn Backend) -> Result<(), Failure> {
-                $body(backend).await.map_err(|detail| Failure {
-                    scenario: stringify!($name),
-                    detail,
-                })
+            pub async fn $name(backend: &dyn Backend) -> Result<Verdict, Failure> {
+                match $body(backend).await {
+                    Ok(ended) => Ok(IntoVerdict::into_verdict(ended)),
+                    Err(detail) => Err(Failure {
+                        scenario: stringify!($name),
+                        detail,
+                    }),
+                }
             }
         )+
 
@@ -1140,8 +1363,19 @@ macro_rules! scenarios {
         pub const SCENARIOS: &[&str] = &[$(stringify!($name)),+];
 
         /// Runs every scenario against `backend` (which must not be WORM), stopping at the
-        /// first failure; returns the names of the scenarios run, in order.
+        /// first failure; returns the names of the scenarios run, in order. A scenario counts
+        /// as run when it passed or was [refused as designed](Verdict::RefusedAsDesigned);
+        /// [`run_all_verdicts`] tells which.
         pub async fn run_all(backend: &dyn Backend) -> Result<Vec<&'static str>, Failure> {
+            Ok(run_all_verdicts(backend)
+                .await?
+                .into_iter()
+                .map(|outcome| outcome.scenario)
+                .collect())
+        }
+
+        /// Runs every scenario like [`run_all`] and returns each one's [`Verdict`].
+        pub async fn run_all_verdicts(backend: &dyn Backend) -> Result<Vec<Outcome>, Failure> {
             if backend.is_worm() {
                 return Err(Failure {
                     scenario: "run_all",
@@ -1151,8 +1385,10 @@ macro_rules! scenarios {
             }
             let mut ran = Vec::with_capacity(SCENARIOS.len());
             $(
-                $name(backend).await?;
-                ran.push(stringify!($name));
+                ran.push(Outcome {
+                    scenario: stringify!($name),
+                    verdict: $name(backend).await?,
+                });
             )+
             Ok(ran)
         }
@@ -1191,7 +1427,8 @@ scenarios! {
     atomic_put_visibility => check_atomic_put_visibility,
     /// Readers racing multipart uploads (new, overwrite, staged) never see a partial object.
     atomic_multipart_visibility => check_atomic_multipart_visibility,
-    /// A WORM view refuses overwrites and deletes (puts, copies, uploads) and changes nothing.
+    /// A WORM view refuses overwrites and deletes (puts, copies, uploads) and changes nothing;
+    /// on a store that cannot keep it write-once, it writes nothing at all.
     worm_refusals => check_worm_refusals,
 }
 

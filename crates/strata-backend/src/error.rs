@@ -145,6 +145,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The store cannot give the guarantee the operation asks for (a create-only write on an
+    /// S3 server that ignores `If-None-Match: *`, for one); nothing was written.
+    #[error("refusing to {op} `{key}` create-only on `{url}`: {missing}")]
+    Unsupported {
+        /// The operation (`put`, `copy`, `upload`).
+        op: &'static str,
+        /// The key, relative to the backend's URL.
+        key: String,
+        /// The backend's URL.
+        url: String,
+        /// The capability that is missing, what the server does instead, and what would work.
+        missing: Box<crate::capabilities::Missing>,
+    },
+
     /// The underlying store failed for another reason (I/O, network, permissions, …).
     #[error("{op} of `{key}` failed: {source}")]
     Store {
@@ -203,6 +217,11 @@ impl Error {
     /// True for [`Error::AlreadyExists`].
     pub fn is_already_exists(&self) -> bool {
         matches!(self, Error::AlreadyExists { .. })
+    }
+
+    /// True for [`Error::Unsupported`]: the store cannot enforce what was asked.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
     }
 
     /// True for [`Error::WormViolation`].

@@ -73,12 +73,16 @@
 //!   public async functions over `&dyn Backend`.
 
 pub mod backend;
+pub mod capabilities;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 pub mod key;
+pub mod multipart;
 pub mod registry;
 pub mod s3;
+#[cfg(feature = "s3")]
+mod s3_server;
 pub mod store;
 pub mod upload;
 pub mod worm;
@@ -86,6 +90,9 @@ pub mod worm;
 pub use backend::{
     Backend, BackendExt, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions,
     DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_PART_SIZE, MIN_PART_SIZE,
+};
+pub use capabilities::{
+    Accepts, Capabilities, CapabilityRow, Missing, ObjectLock, Provenance, RetentionMode, Support,
 };
 pub use error::{Error, Result, WormOp};
 pub use registry::{open, BackendFactory, BackendRegistry, OpenOptions};

@@ -150,16 +150,22 @@ impl fmt::Debug for S3Options {
     }
 }
 
-/// Builds the store for `s3://{bucket}/…` (the prefix is applied by the caller).
+/// Builds the store for `s3://{bucket}/…` (the prefix is applied by the caller), and the
+/// handle that probes its server.
 #[cfg(feature = "s3")]
 pub(crate) fn build_store(
     url: &str,
     bucket: &str,
     options: &S3Options,
-) -> crate::Result<std::sync::Arc<dyn object_store::ObjectStore>> {
+    prefix: Option<String>,
+) -> crate::Result<(
+    std::sync::Arc<dyn object_store::ObjectStore>,
+    crate::s3_server::S3Server,
+)> {
     use object_store::aws::{
         AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut, S3CopyIfNotExists,
     };
+    use object_store::ClientConfigKey;
 
     let invalid = |reason: String| crate::Error::InvalidConfig {
         url: url.to_owned(),
@@ -208,8 +214,22 @@ pub(crate) fn build_store(
             .map_err(|e| invalid(format!("unknown S3 option `{key}`: {e}")))?;
         builder = builder.with_config(config_key, value);
     }
+    let setting = |key: AmazonS3ConfigKey| builder.get_config_value(&key);
+    let flag =
+        |key: AmazonS3ConfigKey| setting(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let settings = crate::s3_server::ServerSettings {
+        url: url.to_owned(),
+        bucket: bucket.to_owned(),
+        region: setting(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".to_owned()),
+        endpoint: setting(AmazonS3ConfigKey::Endpoint),
+        virtual_hosted: flag(AmazonS3ConfigKey::VirtualHostedStyleRequest),
+        allow_http: flag(AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp)),
+        prefix,
+    };
     let store = builder.build().map_err(|e| invalid(e.to_string()))?;
-    Ok(std::sync::Arc::new(store))
+    let server =
+        crate::s3_server::S3Server::new(settings, std::sync::Arc::clone(store.credentials()))?;
+    Ok((std::sync::Arc::new(store), server))
 }
 
 #[cfg(test)]
@@ -233,7 +253,7 @@ mod tests {
     #[test]
     fn unknown_raw_option_is_a_config_error() {
         let options = S3Options::new().option("no_such_option", "1");
-        let err = build_store("s3://bucket", "bucket", &options).unwrap_err();
+        let err = build_store("s3://bucket", "bucket", &options, None).unwrap_err();
         assert!(
             matches!(&err, crate::Error::InvalidConfig { reason, .. } if reason.contains("no_such_option")),
             "{err}"

@@ -14,16 +14,16 @@ use futures::stream::{self, BoxStream, StreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{
-    CopyMode, CopyOptions, MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
-};
+use object_store::{CopyMode, CopyOptions, ObjectStore, ObjectStoreExt, PutPayload};
 use url::Url;
 
 use crate::backend::{Backend, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions};
+use crate::capabilities::{Capabilities, Provenance};
 use crate::error::{Error, Result};
 use crate::key::{key_to_path, path_to_key, prefix_to_path, STAGING_DIR};
+use crate::multipart::ObjectStoreUpload;
 use crate::registry::{invalid_url, parse_url, OpenOptions};
-use crate::upload::{Upload, UploadSummary, UploadWriter};
+use crate::upload::UploadWriter;
 
 /// The schemes [`ObjectStoreBackend`] opens itself (each one is also registered in
 /// [`BackendRegistry::new`](crate::BackendRegistry::new)).
@@ -64,6 +64,9 @@ pub struct ObjectStoreBackend {
     url: Arc<str>,
     part_size: usize,
     max_concurrent_parts: usize,
+    /// The S3 server behind an `s3://` backend: probed for what it enforces.
+    #[cfg(feature = "s3")]
+    server: Option<Arc<crate::s3_server::S3Server>>,
 }
 
 impl fmt::Debug for ObjectStoreBackend {
@@ -113,7 +116,20 @@ impl ObjectStoreBackend {
         let (store, kind) = match parsed.scheme() {
             "file" => (open_local_url(url, parsed, options)?, BackendKind::Local),
             "memory" => (open_memory_url(url, parsed)?, BackendKind::Memory),
-            "s3" => (open_s3_url(url, parsed, options)?, BackendKind::S3),
+            #[cfg(feature = "s3")]
+            "s3" => {
+                let (store, server) = open_s3_url(url, parsed, options)?;
+                let mut backend = Self::wrap(store, BackendKind::S3, url.to_owned(), options);
+                backend.server = Some(Arc::new(server));
+                return Ok(backend);
+            }
+            #[cfg(not(feature = "s3"))]
+            "s3" => {
+                return Err(Error::FeatureDisabled {
+                    url: url.to_owned(),
+                    feature: "s3",
+                })
+            }
             other => {
                 return Err(Error::UnsupportedScheme {
                     url: url.to_owned(),
@@ -137,6 +153,8 @@ impl ObjectStoreBackend {
             url: url.into(),
             part_size: options.part_size_bytes(),
             max_concurrent_parts: options.max_parts_in_flight(),
+            #[cfg(feature = "s3")]
+            server: None,
         }
     }
 
@@ -184,6 +202,19 @@ impl ObjectStoreBackend {
     /// How many parts of one upload may be in flight at once.
     pub fn max_concurrent_parts(&self) -> usize {
         self.max_concurrent_parts
+    }
+
+    /// Refuses a create-only `op` on `key` if the store cannot enforce it.
+    async fn require_create_only(&self, op: &'static str, key: &str) -> Result<()> {
+        self.capabilities()
+            .await?
+            .create_only()
+            .map_err(|missing| Error::Unsupported {
+                op,
+                key: key.to_owned(),
+                url: self.url.to_string(),
+                missing: Box::new(missing),
+            })
     }
 
     async fn get_range_inner(&self, key: &str, path: &Path, range: Range<u64>) -> Result<Bytes> {
@@ -237,10 +268,10 @@ impl Backend for ObjectStoreBackend {
 
     async fn put_opts(&self, key: &str, data: Bytes, options: PutOptions) -> Result<()> {
         let path = key_to_path(key)?;
-        let mode = match options.mode {
-            PutMode::CreateOnly => object_store::PutMode::Create,
-            PutMode::Overwrite => object_store::PutMode::Overwrite,
-        };
+        if options.mode == PutMode::CreateOnly {
+            self.require_create_only("put", key).await?;
+        }
+        let mode = object_store_mode(options.mode);
         let payload = PutPayload::from(data);
         match self.store.put_opts(&path, payload, mode.into()).await {
             Ok(_) => Ok(()),
@@ -334,9 +365,23 @@ impl Backend for ObjectStoreBackend {
         }
     }
 
+    /// On S3, a create-only copy of an object below the part size reads it and puts it
+    /// conditionally (servers refuse a part copy of small objects, and a conditional put is
+    /// what they enforce best); larger objects are copied part-wise by the server and
+    /// published with a conditional completion.
     async fn copy_opts(&self, from: &str, to: &str, options: PutOptions) -> Result<()> {
         let from_path = key_to_path(from)?;
         let to_path = key_to_path(to)?;
+        if options.mode == PutMode::CreateOnly {
+            self.require_create_only("copy", to).await?;
+            if self.kind == BackendKind::S3 {
+                let meta = self.head(from).await?;
+                if meta.size < self.part_size as u64 {
+                    let data = self.get_opts(from, GetOptions::default()).await?;
+                    return self.put_opts(to, data, options).await;
+                }
+            }
+        }
         let mode = match options.mode {
             PutMode::CreateOnly => CopyMode::Create,
             PutMode::Overwrite => CopyMode::Overwrite,
@@ -351,13 +396,15 @@ impl Backend for ObjectStoreBackend {
         }
     }
 
-    /// A create-only upload is refused at once if `key` already exists; otherwise it is
-    /// staged under `.strata-staging/` and published with an atomic create-only copy, so it
-    /// still cannot replace an object that appeared while it was uploading.
+    /// Nothing is sent until a whole part is written: an upload that ends below the part
+    /// size becomes one put (conditional for create-only). A create-only upload is refused
+    /// at once if `key` already exists; one that needs parts is staged under
+    /// `.strata-staging/` and published with an atomic create-only copy, so it still cannot
+    /// replace an object that appeared while it was uploading.
     async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
         let path = key_to_path(key)?;
-        let create_only = options.mode == PutMode::CreateOnly;
-        if create_only {
+        if options.mode == PutMode::CreateOnly {
+            self.require_create_only("upload", key).await?;
             match self.head(key).await {
                 Ok(_) => {
                     return Err(Error::AlreadyExists {
@@ -368,20 +415,29 @@ impl Backend for ObjectStoreBackend {
                 Err(e) => return Err(e),
             }
         }
-        let staging = create_only.then(new_staging_path);
-        let target = staging.as_ref().unwrap_or(&path);
-        let upload = self
-            .store
-            .put_multipart(target)
-            .await
-            .map_err(|e| Error::from_store("upload", key, e))?;
         Ok(UploadWriter::new(ObjectStoreUpload::new(
             self.clone(),
             key.to_owned(),
             path,
-            staging,
-            upload,
+            options.mode,
         )))
+    }
+
+    /// `file://` and `memory://` decide create-only writes atomically themselves
+    /// ([`Provenance::Inherent`]); an `s3://` server is probed once, under a scratch key
+    /// of the staging area that is removed afterwards; a store wrapped with
+    /// [`from_object_store`](Self::from_object_store) is declared atomic
+    /// ([`Provenance::Declared`]) — run the conformance suite on it.
+    async fn capabilities(&self) -> Result<Capabilities> {
+        #[cfg(feature = "s3")]
+        if let Some(server) = &self.server {
+            return server.capabilities().await;
+        }
+        let mut caps = Capabilities::atomic_store();
+        if self.kind == BackendKind::Other {
+            caps.provenance = Provenance::Declared;
+        }
+        Ok(caps)
     }
 
     /// Deletes every object left under `.strata-staging/` by create-only uploads that never
@@ -404,6 +460,14 @@ impl Backend for ObjectStoreBackend {
             }
         }
         Ok(stale.len())
+    }
+}
+
+/// strata's put mode as object_store's.
+pub(crate) fn object_store_mode(mode: PutMode) -> object_store::PutMode {
+    match mode {
+        PutMode::CreateOnly => object_store::PutMode::Create,
+        PutMode::Overwrite => object_store::PutMode::Overwrite,
     }
 }
 
@@ -445,7 +509,7 @@ fn read_error(op: &'static str, key: &str, err: object_store::Error) -> Error {
 }
 
 /// A staging path no other upload (in this or another process) uses.
-fn new_staging_path() -> Path {
+pub(crate) fn new_staging_path() -> Path {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -483,7 +547,11 @@ fn open_local_url(url: &str, parsed: &Url, options: &OpenOptions) -> Result<Arc<
 }
 
 #[cfg(feature = "s3")]
-fn open_s3_url(url: &str, parsed: &Url, options: &OpenOptions) -> Result<Arc<dyn ObjectStore>> {
+fn open_s3_url(
+    url: &str,
+    parsed: &Url,
+    options: &OpenOptions,
+) -> Result<(Arc<dyn ObjectStore>, crate::s3_server::S3Server)> {
     use object_store::prefix::PrefixStore;
 
     let bucket = match parsed.host_str() {
@@ -496,19 +564,17 @@ fn open_s3_url(url: &str, parsed: &Url, options: &OpenOptions) -> Result<Arc<dyn
         }
     };
     let prefix = url_prefix(url, parsed)?;
-    let store = crate::s3::build_store(url, bucket, options.s3_options())?;
-    Ok(match prefix {
+    let (store, server) = crate::s3::build_store(
+        url,
+        bucket,
+        options.s3_options(),
+        prefix.as_ref().map(|p| p.as_ref().to_owned()),
+    )?;
+    let store: Arc<dyn ObjectStore> = match prefix {
         None => store,
         Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
-    })
-}
-
-#[cfg(not(feature = "s3"))]
-fn open_s3_url(url: &str, _parsed: &Url, _options: &OpenOptions) -> Result<Arc<dyn ObjectStore>> {
-    Err(Error::FeatureDisabled {
-        url: url.to_owned(),
-        feature: "s3",
-    })
+    };
+    Ok((store, server))
 }
 
 fn open_memory_url(url: &str, parsed: &Url) -> Result<Arc<dyn ObjectStore>> {
@@ -534,31 +600,14 @@ fn url_prefix(url: &str, parsed: &Url) -> Result<Option<Path>> {
     })
 }
 
-/// Decodes `%XX` escapes (URL paths arrive percent-encoded).
+/// Decodes `%XX` escapes (URL paths arrive percent-encoded); `None` if the result is not
+/// UTF-8.
 #[cfg(feature = "s3")]
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |at: usize| bytes.get(at).and_then(|&d| char::from(d).to_digit(16));
-        let escaped = match (b, hex(i + 1), hex(i + 2)) {
-            // Both digits are < 16, so the value always fits a byte.
-            (b'%', Some(hi), Some(lo)) => u8::try_from(hi * 16 + lo).ok(),
-            _ => None,
-        };
-        match escaped {
-            Some(value) => {
-                out.push(value);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
 }
 
 fn local_store(url: &str, root: &FsPath, fsync: bool) -> Result<Arc<dyn ObjectStore>> {
@@ -576,168 +625,6 @@ fn local_store(url: &str, root: &FsPath, fsync: bool) -> Result<Arc<dyn ObjectSt
         // (never the root), so an archive tree does not fill up with empty folders.
         .with_automatic_cleanup(true);
     Ok(Arc::new(store))
-}
-
-// ---------------------------------------------------------------------------------------
-// Multipart uploads
-// ---------------------------------------------------------------------------------------
-
-/// An [`ObjectStoreBackend`]'s multipart upload: object_store's `WriteMultipart`, cut into
-/// parts of [`Backend::part_size`] bytes that upload in the background while the caller
-/// keeps writing (at most `max_concurrent_parts` in flight).
-struct ObjectStoreUpload {
-    backend: ObjectStoreBackend,
-    key: String,
-    destination: Path,
-    /// Where a create-only upload is staged before its atomic create-only publication.
-    staging: Option<Path>,
-    /// `None` once a write failed (the upload was then aborted).
-    writer: Option<WriteMultipart>,
-    written: u64,
-}
-
-impl fmt::Debug for ObjectStoreUpload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ObjectStoreUpload")
-            .field("backend", &self.backend.url())
-            .field("key", &self.key)
-            .field("staged", &self.staging.is_some())
-            .field("written", &self.written)
-            .field("failed", &self.writer.is_none())
-            .finish()
-    }
-}
-
-impl ObjectStoreUpload {
-    fn new(
-        backend: ObjectStoreBackend,
-        key: String,
-        destination: Path,
-        staging: Option<Path>,
-        upload: Box<dyn MultipartUpload>,
-    ) -> Self {
-        let writer = WriteMultipart::new_with_chunk_size(upload, backend.part_size());
-        Self {
-            backend,
-            key,
-            destination,
-            staging,
-            writer: Some(writer),
-            written: 0,
-        }
-    }
-
-    /// Applies back-pressure; on a failed part, aborts the upload and reports the error.
-    async fn wait_for_capacity(&mut self) -> Result<&mut WriteMultipart> {
-        let max = self.backend.max_concurrent_parts();
-        let Some(writer) = self.writer.as_mut() else {
-            return Err(failed_earlier(&self.key));
-        };
-        if let Err(e) = writer.wait_for_capacity(max).await {
-            if let Some(writer) = self.writer.take() {
-                if let Err(abort) = writer.abort().await {
-                    tracing::warn!(key = self.key, error = %abort, "could not abort a failed upload");
-                }
-            }
-            return Err(Error::from_store("upload", &self.key, e));
-        }
-        self.writer
-            .as_mut()
-            .ok_or_else(|| failed_earlier(&self.key))
-    }
-}
-
-fn failed_earlier(key: &str) -> Error {
-    Error::store_msg(
-        "upload",
-        key,
-        "an earlier write of this upload failed and the upload was aborted",
-    )
-}
-
-#[async_trait]
-impl Upload for ObjectStoreUpload {
-    fn key(&self) -> &str {
-        &self.key
-    }
-
-    fn bytes_written(&self) -> u64 {
-        self.written
-    }
-
-    async fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.wait_for_capacity().await?.write(data);
-        self.written += data.len() as u64;
-        Ok(())
-    }
-
-    async fn write_bytes(&mut self, data: Bytes) -> Result<()> {
-        let len = data.len() as u64;
-        self.wait_for_capacity().await?.put(data);
-        self.written += len;
-        Ok(())
-    }
-
-    async fn finish(mut self: Box<Self>) -> Result<UploadSummary> {
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| failed_earlier(&self.key))?;
-        let target_key = self
-            .staging
-            .as_ref()
-            .map_or(self.key.as_str(), |s| s.as_ref());
-        // On failure `WriteMultipart::finish` aborts the upload itself.
-        writer
-            .finish()
-            .await
-            .map_err(|e| Error::from_store("upload", target_key, e))?;
-        if let Some(staging) = self.staging.take() {
-            publish(&self.backend, &self.key, &self.destination, &staging).await?;
-        }
-        let part_size = self.backend.part_size() as u64;
-        Ok(UploadSummary {
-            key: std::mem::take(&mut self.key),
-            size: self.written,
-            parts: self.written.div_ceil(part_size),
-        })
-    }
-
-    async fn abort(mut self: Box<Self>) -> Result<()> {
-        match self.writer.take() {
-            Some(writer) => writer
-                .abort()
-                .await
-                .map_err(|e| Error::from_store("upload abort", &self.key, e)),
-            // A failed write already aborted the upload.
-            None => Ok(()),
-        }
-    }
-}
-
-/// Publishes a staged upload under `key` with an atomic create-only copy, then removes the
-/// staged copy. (A free function: the upload is not `Sync`, so no reference to it may be
-/// held across an await.)
-async fn publish(
-    backend: &ObjectStoreBackend,
-    key: &str,
-    destination: &Path,
-    staging: &Path,
-) -> Result<()> {
-    let store = backend.store();
-    let copy = CopyOptions::new().with_mode(CopyMode::Create);
-    let published = store.copy_opts(staging, destination, copy).await;
-    if let Err(e) = store.delete(staging).await {
-        // The object is (or is not) published either way; a leftover staged copy is
-        // invisible to readers and removed by `purge_staging`.
-        tracing::warn!(
-            backend = backend.url(),
-            staging = staging.as_ref(),
-            error = %e,
-            "could not remove a staged upload"
-        );
-    }
-    published.map_err(|e| Error::from_store("upload", key, e))
 }
 
 #[cfg(test)]

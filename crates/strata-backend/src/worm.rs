@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 use crate::backend::{Backend, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions};
+use crate::capabilities::Capabilities;
 use crate::error::{Error, Result, WormOp};
 use crate::key::validate_key;
 use crate::upload::{Upload, UploadSummary, UploadWriter};
@@ -141,6 +142,10 @@ impl<B: Backend> Backend for Worm<B> {
 
     async fn purge_staging(&self) -> Result<usize> {
         self.inner.purge_staging().await
+    }
+
+    async fn capabilities(&self) -> Result<Capabilities> {
+        self.inner.capabilities().await
     }
 }
 

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod archive_cmds;
+mod backend_cmds;
 use serde_json::json;
 use strata::archive::{self, CONFIG_FILE_NAME};
 use strata::codec::{self, CodecSpec, MeasurementReport};
@@ -92,6 +93,11 @@ enum Command {
     Codec {
         #[command(subcommand)]
         command: CodecCommand,
+    },
+    /// Check a storage backend: what its server enforces and what strata does on it.
+    Backend {
+        #[command(subcommand)]
+        command: backend_cmds::BackendCommand,
     },
 }
 
@@ -380,6 +386,9 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Codec {
             command: CodecCommand::Advise(args),
         } => codec_advise(g, args)?,
+        Command::Backend {
+            command: backend_cmds::BackendCommand::Check(args),
+        } => backend_cmds::check(g, args)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,
         Command::Sessions => archive_cmds::sessions(g)?,
