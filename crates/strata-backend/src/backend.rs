@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 
-use crate::capabilities::{Capabilities, Provenance};
+use crate::capabilities::{Capabilities, Provenance, Retention};
 use crate::error::{Error, Result};
 use crate::upload::UploadWriter;
 use crate::worm::Worm;
@@ -59,6 +59,10 @@ pub enum PutMode {
 pub struct PutOptions {
     /// What to do when the key already holds an object.
     pub mode: PutMode,
+    /// An S3 Object Lock retention for the written object: set with the put itself, or right
+    /// after an upload or copy completes. A store without Object Lock refuses the write
+    /// ([`Error::NoObjectLock`]) before writing anything.
+    pub retention: Option<Retention>,
 }
 
 impl PutOptions {
@@ -75,6 +79,12 @@ impl PutOptions {
     /// Sets the mode.
     pub fn with_mode(mut self, mode: PutMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// Keeps the written object under `retention` (S3 Object Lock).
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = Some(retention);
         self
     }
 }
@@ -283,6 +293,25 @@ pub trait Backend: Send + Sync + fmt::Debug {
         caps.provenance = Provenance::Declared;
         Ok(caps)
     }
+
+    /// The object's S3 Object Lock retention, or `None` if it has none. A missing key is
+    /// [`Error::NotFound`]. The default (stores without Object Lock) checks that the object
+    /// exists and returns `None`.
+    async fn retention(&self, key: &str) -> Result<Option<Retention>> {
+        self.head(key).await.map(|_| None)
+    }
+
+    /// Sets or extends the object's retention; never shortens or weakens it
+    /// ([`Error::RetentionShortening`], ARCH-1). A store without Object Lock is
+    /// [`Error::NoObjectLock`] (the default).
+    async fn extend_retention(&self, key: &str, retention: Retention) -> Result<()> {
+        let _ = retention;
+        Err(Error::NoObjectLock {
+            key: key.to_owned(),
+            url: self.url().to_owned(),
+            why: "the backend has no S3 Object Lock".to_owned(),
+        })
+    }
 }
 
 /// The default [`Backend::list_dir`]: one level of a recursive listing.
@@ -473,6 +502,12 @@ macro_rules! forward_backend {
             }
             async fn capabilities(&self) -> Result<Capabilities> {
                 (**self).capabilities().await
+            }
+            async fn retention(&self, key: &str) -> Result<Option<Retention>> {
+                (**self).retention(key).await
+            }
+            async fn extend_retention(&self, key: &str, retention: Retention) -> Result<()> {
+                (**self).extend_retention(key, retention).await
             }
         }
     )+};

@@ -117,6 +117,62 @@ impl RetentionMode {
     }
 }
 
+/// An object's S3 Object Lock retention: until when, and in which mode, the server keeps the
+/// object version from being deleted or overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Retention {
+    /// The retention mode.
+    pub mode: RetentionMode,
+    /// The retain-until date (S3 keeps whole seconds).
+    pub until: std::time::SystemTime,
+}
+
+impl Retention {
+    /// Compliance-mode retention until `until`.
+    pub fn compliance(until: std::time::SystemTime) -> Self {
+        Self {
+            mode: RetentionMode::Compliance,
+            until,
+        }
+    }
+
+    /// Governance-mode retention until `until`.
+    pub fn governance(until: std::time::SystemTime) -> Self {
+        Self {
+            mode: RetentionMode::Governance,
+            until,
+        }
+    }
+
+    /// Why replacing `self` by `requested` would shorten or weaken it, if it would: an
+    /// earlier retain-until date, or governance replacing compliance (ARCH-1: retention is
+    /// extended, never shortened). A pure decision.
+    pub fn shortened_by(&self, requested: &Retention) -> Option<String> {
+        if requested.until < self.until {
+            return Some(format!(
+                "{} is earlier than the current retain-until {}",
+                rfc3339(requested.until),
+                rfc3339(self.until)
+            ));
+        }
+        if self.mode == RetentionMode::Compliance && requested.mode == RetentionMode::Governance {
+            return Some("GOVERNANCE would weaken the current COMPLIANCE mode".to_owned());
+        }
+        None
+    }
+}
+
+impl fmt::Display for Retention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} until {}", self.mode.as_s3(), rfc3339(self.until))
+    }
+}
+
+/// `2026-12-04T16:50:00Z`: a time as S3 writes retain-until dates (whole seconds, UTC).
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// A bucket's Object Lock state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -393,6 +449,26 @@ mod tests {
         // Unknown is not enforced.
         caps.conditional_put = Support::Unknown("probe failed".to_owned());
         assert!(caps.create_only().is_err());
+    }
+
+    #[test]
+    fn retention_is_extended_never_shortened_or_weakened() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+        let current = Retention::compliance(t(2_000_000_000));
+        assert_eq!(
+            current.shortened_by(&Retention::compliance(t(2_000_000_001))),
+            None
+        );
+        assert_eq!(current.shortened_by(&current), None);
+        let shorter = current.shortened_by(&Retention::compliance(t(1_999_999_999)));
+        assert!(shorter.unwrap().contains("earlier"));
+        let weaker = current.shortened_by(&Retention::governance(t(2_100_000_000)));
+        assert!(weaker.unwrap().contains("GOVERNANCE"));
+        // Governance may become compliance.
+        let governed = Retention::governance(t(2_000_000_000));
+        assert_eq!(governed.shortened_by(&current), None);
+        assert_eq!(current.to_string(), "COMPLIANCE until 2033-05-18T03:33:20Z");
     }
 
     #[test]

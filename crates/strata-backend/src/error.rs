@@ -159,6 +159,32 @@ pub enum Error {
         missing: Box<crate::capabilities::Missing>,
     },
 
+    /// A retention was asked of a store that has no S3 Object Lock; nothing was written.
+    #[error("cannot keep `{key}` under retention on `{url}`: {why}")]
+    NoObjectLock {
+        /// The key, relative to the backend's URL.
+        key: String,
+        /// The backend's URL.
+        url: String,
+        /// What the store has instead.
+        why: String,
+    },
+
+    /// A retention change would shorten or weaken the object's retention (ARCH-1:
+    /// retention is extended, never shortened); nothing was changed.
+    #[error(
+        "refusing to shorten the retention of `{key}` ({current}): {why}; retention can be \
+         extended, never shortened"
+    )]
+    RetentionShortening {
+        /// The key, relative to the backend's URL.
+        key: String,
+        /// The object's retention now.
+        current: crate::capabilities::Retention,
+        /// Why the requested one is shorter or weaker.
+        why: String,
+    },
+
     /// The underlying store failed for another reason (I/O, network, permissions, …).
     #[error("{op} of `{key}` failed: {source}")]
     Store {

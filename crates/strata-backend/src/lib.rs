@@ -92,7 +92,8 @@ pub use backend::{
     DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_PART_SIZE, MIN_PART_SIZE,
 };
 pub use capabilities::{
-    Accepts, Capabilities, CapabilityRow, Missing, ObjectLock, Provenance, RetentionMode, Support,
+    Accepts, Capabilities, CapabilityRow, Missing, ObjectLock, Provenance, Retention,
+    RetentionMode, Support,
 };
 pub use error::{Error, Result, WormOp};
 pub use registry::{open, BackendFactory, BackendRegistry, OpenOptions};

@@ -18,7 +18,7 @@ use object_store::{
 };
 use tokio::task::JoinSet;
 
-use crate::backend::{Backend, PutMode};
+use crate::backend::{Backend, PutMode, PutOptions};
 use crate::error::{Error, Result};
 use crate::store::{new_staging_path, object_store_mode, ObjectStoreBackend};
 use crate::upload::{Upload, UploadSummary};
@@ -70,6 +70,7 @@ pub(crate) struct ObjectStoreUpload {
     key: String,
     destination: Path,
     mode: PutMode,
+    options: PutOptions,
     /// The part being filled.
     buffer: PutPayloadMut,
     /// `None` until the first part is cut.
@@ -107,13 +108,14 @@ impl ObjectStoreUpload {
         backend: ObjectStoreBackend,
         key: String,
         destination: Path,
-        mode: PutMode,
+        options: PutOptions,
     ) -> Self {
         Self {
             backend,
             key,
             destination,
-            mode,
+            mode: options.mode,
+            options,
             buffer: PutPayloadMut::new(),
             running: None,
             parts: 0,
@@ -270,6 +272,17 @@ impl Upload for ObjectStoreUpload {
         let Some(mut running) = self.running.take() else {
             // Below one part (or empty): one plain put, conditional for create-only.
             let payload = std::mem::take(&mut self.buffer).freeze();
+            if self.options.retention.is_some() {
+                // Locked by the put itself.
+                self.backend
+                    .put_opts(&key, Bytes::from(payload), self.options.clone())
+                    .await?;
+                return Ok(UploadSummary {
+                    parts: u64::from(self.written > 0),
+                    size: self.written,
+                    key,
+                });
+            }
             let mode = object_store_mode(self.mode);
             self.backend
                 .store()
@@ -308,6 +321,10 @@ impl Upload for ObjectStoreUpload {
         }
         if let Some(staging) = running.staging.take() {
             publish(&self.backend, &key, &self.destination, &staging).await?;
+        }
+        if let Some(retention) = self.options.retention {
+            // Completed, then locked: the object exists unlocked for one request.
+            self.backend.extend_retention(&key, retention).await?;
         }
         Ok(UploadSummary {
             key,

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use url::Url;
 
+use std::time::Duration;
+
 use crate::backend::{Backend, DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_PART_SIZE, MIN_PART_SIZE};
+use crate::capabilities::RetentionMode;
 use crate::error::{Error, Result};
 use crate::s3::S3Options;
 use crate::store::{ObjectStoreBackend, OBJECT_STORE_SCHEMES};
@@ -35,6 +38,7 @@ pub fn open(url: &str) -> Result<Arc<dyn Backend>> {
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
     worm: bool,
+    worm_retention: Option<(RetentionMode, Duration)>,
     fsync: bool,
     part_size: usize,
     max_concurrent_parts: usize,
@@ -45,6 +49,7 @@ impl Default for OpenOptions {
     fn default() -> Self {
         Self {
             worm: false,
+            worm_retention: None,
             fsync: true,
             part_size: DEFAULT_PART_SIZE,
             max_concurrent_parts: DEFAULT_MAX_CONCURRENT_PARTS,
@@ -64,6 +69,21 @@ impl OpenOptions {
     pub fn worm(mut self, worm: bool) -> Self {
         self.worm = worm;
         self
+    }
+
+    /// Open the backend write-once with S3 Object Lock retention: [`worm`](Self::worm), and
+    /// every object written is retained in `mode` for `period` from its write
+    /// ([`Worm::with_retention`]). Needs an `s3://` bucket with Object Lock enabled; other
+    /// stores refuse the writes.
+    pub fn worm_retention(mut self, mode: RetentionMode, period: Duration) -> Self {
+        self.worm = true;
+        self.worm_retention = Some((mode, period));
+        self
+    }
+
+    /// The retention a write-once backend sets on what it writes, if any.
+    pub fn worm_retention_rule(&self) -> Option<(RetentionMode, Duration)> {
+        self.worm_retention
     }
 
     /// `file://` only: fsync each written file and its directory before a write returns
@@ -306,7 +326,11 @@ impl BackendRegistry {
         let (parsed, factory) = self.factory_for(url, options)?;
         let backend = factory.open(url, &parsed, options)?;
         Ok(if options.is_worm() {
-            Arc::new(Worm::new(backend))
+            let worm = Worm::new(backend);
+            Arc::new(match options.worm_retention_rule() {
+                Some((mode, period)) => worm.with_retention(mode, period),
+                None => worm,
+            })
         } else {
             backend
         })

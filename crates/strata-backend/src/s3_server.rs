@@ -11,7 +11,10 @@ use object_store::client::{HttpClient, HttpRequestBody};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tokio::sync::OnceCell;
 
-use crate::capabilities::{Accepts, Capabilities, ObjectLock, Provenance, RetentionMode, Support};
+use crate::backend::PutMode;
+use crate::capabilities::{
+    rfc3339, Accepts, Capabilities, ObjectLock, Provenance, Retention, RetentionMode, Support,
+};
 use crate::error::{Error, Result};
 use crate::key::STAGING_DIR;
 
@@ -50,6 +53,8 @@ impl std::fmt::Debug for S3Server {
 struct Answer {
     status: u16,
     etag: Option<String>,
+    lock_mode: Option<String>,
+    lock_until: Option<String>,
     body: Bytes,
 }
 
@@ -224,12 +229,20 @@ impl S3Server {
                 .map(str::to_owned)
         };
         let etag = header("etag");
+        let lock_mode = header("x-amz-object-lock-mode");
+        let lock_until = header("x-amz-object-lock-retain-until-date");
         let body = response
             .into_body()
             .bytes()
             .await
             .map_err(|e| fail(format!("reading the answer from {uri}: {e}")))?;
-        Ok(Answer { status, etag, body })
+        Ok(Answer {
+            status,
+            etag,
+            lock_mode,
+            lock_until,
+            body,
+        })
     }
 
     async fn put(
@@ -569,6 +582,130 @@ impl S3Server {
             }
         }
         Ok(())
+    }
+}
+
+/// Base64 of the MD5 of `body`: the `Content-MD5` S3 requires on Object Lock requests.
+fn content_md5(body: &[u8]) -> String {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
+}
+
+fn lock_headers(retention: &Retention) -> [(&'static str, String); 2] {
+    [
+        ("x-amz-object-lock-mode", retention.mode.as_s3().to_owned()),
+        (
+            "x-amz-object-lock-retain-until-date",
+            rfc3339(retention.until),
+        ),
+    ]
+}
+
+impl S3Server {
+    /// Puts `data` under `key` (relative to the prefix) with its retention set by the put
+    /// itself, so the object never exists unlocked.
+    pub(crate) async fn put_locked(
+        &self,
+        key: &str,
+        data: Bytes,
+        mode: PutMode,
+        retention: &Retention,
+    ) -> Result<()> {
+        let path = self.full_path(key);
+        let mut headers = lock_headers(retention).to_vec();
+        headers.push(("content-md5", content_md5(&data)));
+        if mode == PutMode::CreateOnly {
+            headers.push(("if-none-match", "*".to_owned()));
+        }
+        let answer = self
+            .send(Method::PUT, Some(&path), "", &headers, data)
+            .await?;
+        if answer.is_success() {
+            Ok(())
+        } else if answer.is_precondition_failed() {
+            Err(Error::AlreadyExists {
+                key: key.to_owned(),
+            })
+        } else {
+            Err(Error::store_msg(
+                "put",
+                key,
+                format!(
+                    "a PutObject with Object Lock answered {}",
+                    answer.describe()
+                ),
+            ))
+        }
+    }
+
+    /// The object's retention, read from its headers (`HEAD`).
+    pub(crate) async fn retention(&self, key: &str) -> Result<Option<Retention>> {
+        let path = self.full_path(key);
+        let answer = self
+            .send(Method::HEAD, Some(&path), "", &[], Bytes::new())
+            .await?;
+        if answer.status == 404 {
+            return Err(Error::NotFound {
+                key: key.to_owned(),
+            });
+        }
+        if !answer.is_success() {
+            return Err(Error::store_msg(
+                "retention",
+                key,
+                format!("HEAD answered {}", answer.describe()),
+            ));
+        }
+        let mode = answer.lock_mode.as_deref().and_then(RetentionMode::from_s3);
+        let until = answer.lock_until.as_deref().map(|date| {
+            chrono::DateTime::parse_from_rfc3339(date)
+                .map(std::time::SystemTime::from)
+                .map_err(|e| {
+                    Error::store_msg(
+                        "retention",
+                        key,
+                        format!("unreadable retain-until date `{date}`: {e}"),
+                    )
+                })
+        });
+        match (mode, until) {
+            (Some(mode), Some(until)) => Ok(Some(Retention {
+                mode,
+                until: until?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Sets the object's retention (`PutObjectRetention`).
+    pub(crate) async fn put_retention(&self, key: &str, retention: &Retention) -> Result<()> {
+        let path = self.full_path(key);
+        let body = format!(
+            "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>{}</Mode>\
+             <RetainUntilDate>{}</RetainUntilDate></Retention>",
+            retention.mode.as_s3(),
+            rfc3339(retention.until)
+        );
+        let headers = [("content-md5", content_md5(body.as_bytes()))];
+        let answer = self
+            .send(
+                Method::PUT,
+                Some(&path),
+                "retention",
+                &headers,
+                Bytes::from(body),
+            )
+            .await?;
+        if answer.is_success() {
+            Ok(())
+        } else {
+            Err(Error::store_msg(
+                "retention",
+                key,
+                format!("PutObjectRetention answered {}", answer.describe()),
+            ))
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use object_store::{CopyMode, CopyOptions, ObjectStore, ObjectStoreExt, PutPayloa
 use url::Url;
 
 use crate::backend::{Backend, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions};
-use crate::capabilities::{Capabilities, Provenance};
+use crate::capabilities::{Capabilities, ObjectLock, Provenance, Retention};
 use crate::error::{Error, Result};
 use crate::key::{key_to_path, path_to_key, prefix_to_path, STAGING_DIR};
 use crate::multipart::ObjectStoreUpload;
@@ -204,6 +204,38 @@ impl ObjectStoreBackend {
         self.max_concurrent_parts
     }
 
+    /// Refuses a retention on `key` unless the store is an S3 bucket with Object Lock.
+    async fn require_object_lock(&self, key: &str) -> Result<()> {
+        if self.kind != BackendKind::S3 {
+            return Err(Error::NoObjectLock {
+                key: key.to_owned(),
+                url: self.url.to_string(),
+                why: format!(
+                    "a {} store has no S3 Object Lock; keep archives that need retention in an \
+                     S3 bucket with Object Lock enabled",
+                    format!("{:?}", self.kind).to_lowercase()
+                ),
+            });
+        }
+        let caps = self.capabilities().await?;
+        if caps.object_lock.is_enabled() {
+            Ok(())
+        } else {
+            Err(self.no_object_lock(key, caps.object_lock))
+        }
+    }
+
+    fn no_object_lock(&self, key: &str, found: ObjectLock) -> Error {
+        Error::NoObjectLock {
+            key: key.to_owned(),
+            url: self.url.to_string(),
+            why: format!(
+                "Object Lock: {found}; create the bucket with Object Lock enabled \
+                 (x-amz-bucket-object-lock-enabled), or write without a retention"
+            ),
+        }
+    }
+
     /// Refuses a create-only `op` on `key` if the store cannot enforce it.
     async fn require_create_only(&self, op: &'static str, key: &str) -> Result<()> {
         self.capabilities()
@@ -270,6 +302,14 @@ impl Backend for ObjectStoreBackend {
         let path = key_to_path(key)?;
         if options.mode == PutMode::CreateOnly {
             self.require_create_only("put", key).await?;
+        }
+        if let Some(retention) = &options.retention {
+            self.require_object_lock(key).await?;
+            #[cfg(feature = "s3")]
+            if let Some(server) = &self.server {
+                return server.put_locked(key, data, options.mode, retention).await;
+            }
+            return Err(self.no_object_lock(key, ObjectLock::Unsupported(format!("{retention}"))));
         }
         let mode = object_store_mode(options.mode);
         let payload = PutPayload::from(data);
@@ -372,6 +412,14 @@ impl Backend for ObjectStoreBackend {
     async fn copy_opts(&self, from: &str, to: &str, options: PutOptions) -> Result<()> {
         let from_path = key_to_path(from)?;
         let to_path = key_to_path(to)?;
+        if let Some(retention) = options.retention {
+            // Copied, then locked: the copy exists unlocked for one request.
+            self.require_object_lock(to).await?;
+            let mut plain = options.clone();
+            plain.retention = None;
+            self.copy_opts(from, to, plain).await?;
+            return self.extend_retention(to, retention).await;
+        }
         if options.mode == PutMode::CreateOnly {
             self.require_create_only("copy", to).await?;
             if self.kind == BackendKind::S3 {
@@ -405,6 +453,11 @@ impl Backend for ObjectStoreBackend {
         let path = key_to_path(key)?;
         if options.mode == PutMode::CreateOnly {
             self.require_create_only("upload", key).await?;
+        }
+        if options.retention.is_some() {
+            self.require_object_lock(key).await?;
+        }
+        if options.mode == PutMode::CreateOnly {
             match self.head(key).await {
                 Ok(_) => {
                     return Err(Error::AlreadyExists {
@@ -419,8 +472,41 @@ impl Backend for ObjectStoreBackend {
             self.clone(),
             key.to_owned(),
             path,
-            options.mode,
+            options,
         )))
+    }
+
+    /// On S3, read from the object's headers; elsewhere `None` once the object is found.
+    async fn retention(&self, key: &str) -> Result<Option<Retention>> {
+        key_to_path(key)?;
+        #[cfg(feature = "s3")]
+        if let Some(server) = &self.server {
+            return server.retention(key).await;
+        }
+        self.head(key).await.map(|_| None)
+    }
+
+    /// Reads the current retention first and refuses to shorten or weaken it, whatever the
+    /// server would allow (S3 itself refuses to shorten a COMPLIANCE retention; moto, for
+    /// one, does not). Two concurrent extensions may race; the server keeps whichever
+    /// lands last.
+    async fn extend_retention(&self, key: &str, retention: Retention) -> Result<()> {
+        key_to_path(key)?;
+        self.require_object_lock(key).await?;
+        #[cfg(feature = "s3")]
+        if let Some(server) = &self.server {
+            if let Some(current) = server.retention(key).await? {
+                if let Some(why) = current.shortened_by(&retention) {
+                    return Err(Error::RetentionShortening {
+                        key: key.to_owned(),
+                        current,
+                        why,
+                    });
+                }
+            }
+            return server.put_retention(key, &retention).await;
+        }
+        Err(self.no_object_lock(key, ObjectLock::Unsupported(format!("{retention}"))))
     }
 
     /// `file://` and `memory://` decide create-only writes atomically themselves

@@ -1,13 +1,14 @@
 //! [`Worm`]: the write-once (WORM) decorator over any [`Backend`] (BACKEND-3, ARCH-1).
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
 use crate::backend::{Backend, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions};
-use crate::capabilities::Capabilities;
+use crate::capabilities::{Capabilities, Retention, RetentionMode};
 use crate::error::{Error, Result, WormOp};
 use crate::key::validate_key;
 use crate::upload::{Upload, UploadSummary, UploadWriter};
@@ -20,9 +21,15 @@ use crate::upload::{Upload, UploadSummary, UploadWriter};
 ///
 /// A create-only write ([`PutMode::CreateOnly`]) onto an existing key stays
 /// [`Error::AlreadyExists`]: the caller asked not to overwrite and nothing was refused on
-/// WORM grounds. There is no way back from a `Worm` to its writable backend. The refusals
-/// are made here, above the store: retention enforced by the store itself (S3 Object Lock)
-/// is a different, stronger guarantee.
+/// WORM grounds. There is no way back from a `Worm` to its writable backend.
+///
+/// These refusals are made here, above the store, and rest on the store's create-only
+/// writes: on a store that cannot enforce them (see
+/// [`Capabilities::create_only`](crate::Capabilities::create_only)) every write through the
+/// view is refused with [`Error::Unsupported`], so nothing is ever reported written once
+/// that could be overwritten. [`with_retention`](Worm::with_retention) adds the stronger
+/// guarantee of the store itself: S3 Object Lock keeps each object version from deletion and
+/// change until its retain-until date, whoever asks.
 ///
 /// `Worm<B>` wraps any backend `B`: an `Arc<dyn Backend>` ([`WormBackend`], what
 /// [`OpenOptions::worm`](crate::OpenOptions::worm) gives), a concrete backend, or a
@@ -46,6 +53,7 @@ use crate::upload::{Upload, UploadSummary, UploadWriter};
 #[derive(Debug, Clone)]
 pub struct Worm<B = Arc<dyn Backend>> {
     inner: B,
+    retention: Option<(RetentionMode, Duration)>,
 }
 
 /// A write-once view of a shared backend.
@@ -54,7 +62,36 @@ pub type WormBackend = Worm<Arc<dyn Backend>>;
 impl<B: Backend> Worm<B> {
     /// The write-once view of `inner`.
     pub fn new(inner: B) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            retention: None,
+        }
+    }
+
+    /// Keeps every object written through this view under S3 Object Lock retention in
+    /// `mode` for `period` from its write (set by the put itself; right after an upload or
+    /// copy completes). Writes fail with [`Error::NoObjectLock`], writing nothing, on a store
+    /// without Object Lock.
+    pub fn with_retention(mut self, mode: RetentionMode, period: Duration) -> Self {
+        self.retention = Some((mode, period));
+        self
+    }
+
+    /// The retention this view sets on what it writes, if any.
+    pub fn retention_rule(&self) -> Option<(RetentionMode, Duration)> {
+        self.retention
+    }
+
+    /// Create-only, with this view's retention from now.
+    fn write_options(&self) -> PutOptions {
+        let options = PutOptions::create_only();
+        match self.retention {
+            Some((mode, period)) => options.with_retention(Retention {
+                mode,
+                until: SystemTime::now() + period,
+            }),
+            None => options,
+        }
     }
 }
 
@@ -90,7 +127,7 @@ impl<B: Backend> Backend for Worm<B> {
 
     async fn put_opts(&self, key: &str, data: Bytes, options: PutOptions) -> Result<()> {
         self.inner
-            .put_opts(key, data, PutOptions::create_only())
+            .put_opts(key, data, self.write_options())
             .await
             .map_err(|e| refused(key, options.mode, e))
     }
@@ -121,7 +158,7 @@ impl<B: Backend> Backend for Worm<B> {
 
     async fn copy_opts(&self, from: &str, to: &str, options: PutOptions) -> Result<()> {
         self.inner
-            .copy_opts(from, to, PutOptions::create_only())
+            .copy_opts(from, to, self.write_options())
             .await
             .map_err(|e| refused(to, options.mode, e))
     }
@@ -129,7 +166,7 @@ impl<B: Backend> Backend for Worm<B> {
     async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
         let upload = self
             .inner
-            .upload_opts(key, PutOptions::create_only())
+            .upload_opts(key, self.write_options())
             .await
             .map_err(|e| refused(key, options.mode, e))?;
         Ok(match options.mode {
@@ -146,6 +183,16 @@ impl<B: Backend> Backend for Worm<B> {
 
     async fn capabilities(&self) -> Result<Capabilities> {
         self.inner.capabilities().await
+    }
+
+    async fn retention(&self, key: &str) -> Result<Option<Retention>> {
+        self.inner.retention(key).await
+    }
+
+    /// Extending is allowed through a WORM view (it only keeps objects longer); shortening
+    /// is refused as everywhere.
+    async fn extend_retention(&self, key: &str, retention: Retention) -> Result<()> {
+        self.inner.extend_retention(key, retention).await
     }
 }
 

@@ -387,6 +387,23 @@ impl Config {
                 ));
             }
         }
+        for &tier in TierName::ALL {
+            match self.tiers.get(tier) {
+                def if def.retain_days.is_some() && !def.worm => {
+                    return Err((
+                        format!("tiers.{tier}.retain_days"),
+                        "needs worm = true: retention keeps write-once objects".into(),
+                    ))
+                }
+                def if def.retain_days == Some(0) => {
+                    return Err((
+                        format!("tiers.{tier}.retain_days"),
+                        "must be at least 1 day".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
         if self.storage.max_file_bytes == 0 {
             return Err(("storage.max_file_bytes".into(), "must be above 0".into()));
         }

@@ -127,6 +127,8 @@ fn errors_name_the_key_and_the_problem() {
             "alias `A` already names symbol `A`",
         ),
         ("[retention.by_kind.trade]\nhot_days = 1\n", "retention.by_kind.trade", "missing field `warm_days`"),
+        ("[tiers.cold]\nretain_days = 30\n", "tiers.cold.retain_days", "needs worm = true"),
+        ("[tiers.archive]\nworm = true\nretain_days = 0\n", "tiers.archive.retain_days", "at least 1 day"),
     ];
     for (text, key, problem) in cases {
         let err = toml(text).unwrap_err();

@@ -279,10 +279,11 @@ impl Archive {
     /// Opens `tier`'s storage through the backend registry (strata's `file`, `memory` and `s3`
     /// schemes and any registered with
     /// [`ArchiveBuilder::register_backend`](crate::builder::ArchiveBuilder::register_backend)),
-    /// write-once when the tier says `worm = true`. An error names the config key.
+    /// write-once when the tier says `worm = true`, with S3 Object Lock retention when it says
+    /// `retain_days`. An error names the config key.
     pub fn tier_backend(&self, tier: TierName) -> Result<Arc<dyn strata_backend::Backend>> {
         let url = self.tier_url(tier)?;
-        let options = strata_backend::OpenOptions::new().worm(self.config.tiers.get(tier).worm);
+        let options = crate::builder::tier_open_options(self.config.tiers.get(tier));
         self.backends
             .open_with(&url, &options)
             .map_err(|source| Error::tier_backend(tier, &url, &source))

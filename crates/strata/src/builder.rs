@@ -292,6 +292,21 @@ impl Default for Registries {
 }
 
 /// Every tier backend URL the config names parses and has a registered scheme
+/// How a tier's backend is opened: write-once when `worm`, with COMPLIANCE retention of
+/// `retain_days` days when set.
+pub(crate) fn tier_open_options(
+    definition: &strata_core::policy::TierDefinition,
+) -> strata_backend::OpenOptions {
+    let options = strata_backend::OpenOptions::new().worm(definition.worm);
+    match definition.retain_days {
+        Some(days) => options.worm_retention(
+            strata_backend::RetentionMode::Compliance,
+            std::time::Duration::from_secs(u64::from(days) * 86_400),
+        ),
+        None => options,
+    }
+}
+
 /// ([`BackendRegistry::check`](strata_backend::BackendRegistry::check), nothing opened): checked at
 /// open, so a typo is an error naming the key before data is written, not when the lifecycle
 /// first moves a file.
@@ -301,7 +316,7 @@ fn check_tier_backends(config: &Config, backends: &strata_backend::BackendRegist
         let Some(url) = &definition.backend else {
             continue;
         };
-        let options = strata_backend::OpenOptions::new().worm(definition.worm);
+        let options = tier_open_options(definition);
         backends
             .check(url, &options)
             .map_err(|source| crate::Error::tier_backend(*tier, url, &source))?;

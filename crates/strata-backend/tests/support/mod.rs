@@ -163,31 +163,83 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Creates a bucket with a plain HTTP `PUT /bucket` (moto does not check signatures).
-    pub fn create_bucket(&self, bucket: &str) -> Result<(), String> {
+    /// Sends one HTTP request with a dummy signature (moto does not check signatures, but
+    /// treats a request without one as anonymous, which it refuses some operations) and
+    /// returns the status and the body: for what the backend does not expose (bucket
+    /// creation, object versions).
+    pub fn raw(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(u16, String), String> {
         let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))
             .map_err(|e| format!("connect to moto: {e}"))?;
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .map_err(|e| e.to_string())?;
-        let request = format!(
-            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\
-             Connection: close\r\n\r\n",
-            self.port
+        let mut request = format!(
+            "{method} {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n",
+            self.port,
+            body.len()
         );
+        request.push_str(
+            "Authorization: AWS4-HMAC-SHA256 Credential=strata-test-key/20260101/us-east-1/s3/\
+             aws4_request, SignedHeaders=host, Signature=0\r\n",
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
         stream
             .write_all(request.as_bytes())
-            .map_err(|e| format!("send CreateBucket: {e}"))?;
-        let mut response = String::new();
+            .and_then(|()| stream.write_all(body))
+            .map_err(|e| format!("send {method} {path_and_query}: {e}"))?;
+        let mut response = Vec::new();
         stream
-            .read_to_string(&mut response)
-            .map_err(|e| format!("read CreateBucket response: {e}"))?;
-        let status_line = response.lines().next().unwrap_or_default();
-        if status_line.split_whitespace().nth(1) == Some("200") {
-            Ok(())
-        } else {
-            Err(format!("CreateBucket {bucket} failed: {response}"))
+            .read_to_end(&mut response)
+            .map_err(|e| format!("read the answer to {method} {path_and_query}: {e}"))?;
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .lines()
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| format!("no HTTP status in the answer: {response}"))?;
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// Creates a bucket with a plain HTTP `PUT /bucket` (moto does not check signatures).
+    pub fn create_bucket(&self, bucket: &str) -> Result<(), String> {
+        self.create_bucket_with(bucket, &[])
+    }
+
+    /// Creates a bucket with S3 Object Lock enabled (and so versioning).
+    pub fn create_locked_bucket(&self, bucket: &str) -> Result<(), String> {
+        self.create_bucket_with(bucket, &[("x-amz-bucket-object-lock-enabled", "true")])
+    }
+
+    fn create_bucket_with(&self, bucket: &str, headers: &[(&str, &str)]) -> Result<(), String> {
+        match self.raw("PUT", &format!("/{bucket}"), headers, b"")? {
+            (200, _) => Ok(()),
+            (status, body) => Err(format!("CreateBucket {bucket} failed: {status} {body}")),
         }
+    }
+
+    /// The options that reach this moto.
+    pub fn s3_options(&self) -> S3Options {
+        S3Options::new()
+            .endpoint(self.endpoint())
+            .region("us-east-1")
+            .credentials("strata-test-key", "strata-test-secret")
+            .allow_http(true)
+            .path_style()
     }
 
     /// A backend on `s3://{BUCKET}/{prefix}` served by this moto.

@@ -57,6 +57,12 @@ pub struct TierDefinition {
     /// Write-once objects: create-only puts, no delete before retention ends (ARCH-1).
     #[serde(default)]
     pub worm: bool,
+    /// With `worm`: keep every object written to the tier under S3 Object Lock retention
+    /// (COMPLIANCE mode) for this many days from its write, enforced by the server itself.
+    /// Needs an `s3://` backend whose bucket has Object Lock enabled; elsewhere the tier's
+    /// writes are refused (`strata backend check URL --require object-lock` tells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_days: Option<u32>,
 }
 
 impl TierDefinition {
@@ -101,6 +107,7 @@ impl Default for Tiers {
             max_bytes: None,
             backend: None,
             worm,
+            retain_days: None,
         };
         Tiers {
             hot: def(FileFormat::Jsonl, CodecSpec::None, false),
