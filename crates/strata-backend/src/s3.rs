@@ -52,6 +52,7 @@ pub struct S3Options {
     pub(crate) addressing: Option<S3Addressing>,
     pub(crate) max_retries: Option<usize>,
     pub(crate) retry_timeout: Option<Duration>,
+    pub(crate) conditional_writes: bool,
     pub(crate) extra: Vec<(String, String)>,
 }
 
@@ -124,6 +125,16 @@ impl S3Options {
         self
     }
 
+    /// Declares that the server enforces `If-None-Match: *` on PutObject and
+    /// CompleteMultipartUpload, for a bucket the probe cannot write to: one whose Object Lock
+    /// default retention would keep the probe's objects. Where the probe can write, what it
+    /// finds wins over this declaration; [`Capabilities`](crate::Capabilities) then say
+    /// [`Provenance::Declared`](crate::Provenance::Declared).
+    pub fn declare_conditional_writes(mut self, enforced: bool) -> Self {
+        self.conditional_writes = enforced;
+        self
+    }
+
     /// Any other `object_store` S3 setting by its key (`aws_*` names as in `AWS_*` variables,
     /// lower case), applied last. Unknown keys make opening fail with `InvalidConfig`.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -145,6 +156,7 @@ impl fmt::Debug for S3Options {
             .field("addressing", &self.addressing)
             .field("max_retries", &self.max_retries)
             .field("retry_timeout", &self.retry_timeout)
+            .field("conditional_writes", &self.conditional_writes)
             .field("extra", &self.extra)
             .finish()
     }
@@ -225,6 +237,7 @@ pub(crate) fn build_store(
         virtual_hosted: flag(AmazonS3ConfigKey::VirtualHostedStyleRequest),
         allow_http: flag(AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp)),
         prefix,
+        declared_conditional_writes: options.conditional_writes,
     };
     let store = builder.build().map_err(|e| invalid(e.to_string()))?;
     let server =

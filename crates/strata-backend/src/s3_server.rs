@@ -36,6 +36,7 @@ pub(crate) struct S3Server {
     bucket_endpoint: String,
     /// The URL's prefix (an object_store path string), `None` for the bucket root.
     prefix: Option<String>,
+    declared_conditional_writes: bool,
     capabilities: OnceCell<Capabilities>,
 }
 
@@ -118,6 +119,7 @@ pub(crate) struct ServerSettings {
     pub(crate) virtual_hosted: bool,
     pub(crate) allow_http: bool,
     pub(crate) prefix: Option<String>,
+    pub(crate) declared_conditional_writes: bool,
 }
 
 impl S3Server {
@@ -134,6 +136,7 @@ impl S3Server {
             virtual_hosted,
             allow_http,
             prefix,
+            declared_conditional_writes,
         } = settings;
         // The same rule object_store applies to find the bucket's address.
         let bucket_endpoint = match (endpoint, virtual_hosted) {
@@ -159,6 +162,7 @@ impl S3Server {
             bucket,
             bucket_endpoint: bucket_endpoint.trim_end_matches('/').to_owned(),
             prefix,
+            declared_conditional_writes,
             capabilities: OnceCell::new(),
         })
     }
@@ -395,7 +399,8 @@ impl S3Server {
             // Every probe object would be kept by the server for that long.
             let why = format!(
                 "not probed: the bucket's default retention ({} {days} days) would keep the \
-                 probe's objects",
+                 probe's objects; S3Options::declare_conditional_writes declares what the \
+                 server enforces",
                 mode.as_s3()
             );
             caps.conditional_put = Support::Unknown(why.clone());
@@ -404,6 +409,11 @@ impl S3Server {
             caps.min_part_size = Support::Unknown(why.clone());
             caps.empty_part = Accepts::Unknown(why.clone());
             caps.small_part_copy = Accepts::Unknown(why);
+            if self.declared_conditional_writes {
+                caps.provenance = Provenance::Declared;
+                caps.conditional_put = Support::Enforced;
+                caps.conditional_complete = Support::Enforced;
+            }
             return Ok(caps);
         }
         let outcome = self.probe_writes(&scratch, &mut caps).await;

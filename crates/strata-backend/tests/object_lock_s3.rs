@@ -286,3 +286,58 @@ async fn retention_without_object_lock_is_refused_and_writes_nothing() {
     assert!(err.to_string().contains("no S3 Object Lock"), "{err}");
     assert!(!local.exists("sealed").await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_with_default_retention_is_not_probed_by_writing() {
+    let Some(moto) = moto_or_skip("a_bucket_with_default_retention_is_not_probed") else {
+        return;
+    };
+    moto.create_locked_bucket("retained").unwrap();
+    let config = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>\
+                  <Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>2</Days>\
+                  </DefaultRetention></Rule></ObjectLockConfiguration>";
+    let (status, body) = moto
+        .raw("PUT", "/retained?object-lock", &[], config.as_bytes())
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    // Every probe object would be kept two days: the probe writes nothing, so create-only
+    // writes are not known to be enforced and are refused.
+    let backend = open(&moto, "s3://retained/t", OpenOptions::new());
+    let caps = backend.capabilities().await.unwrap();
+    assert_eq!(
+        caps.object_lock,
+        strata_backend::ObjectLock::Enabled {
+            default_retention: Some((RetentionMode::Compliance, 2))
+        }
+    );
+    let missing = caps.create_only().unwrap_err();
+    assert!(
+        missing.to_string().contains("declare_conditional_writes"),
+        "{missing}"
+    );
+    let (status, body) = moto.raw("GET", "/retained?versions", &[], b"").unwrap();
+    assert_eq!(status, 200);
+    assert!(!body.contains("<Version>"), "the probe wrote: {body}");
+    let err = backend
+        .put_opts("x", "data".into(), PutOptions::create_only())
+        .await
+        .unwrap_err();
+    assert!(err.is_unsupported(), "{err}");
+
+    // Declared by the user (who knows the server): allowed, and said to be declared.
+    let declared = OpenOptions::new()
+        .worm_retention(RetentionMode::Compliance, Duration::from_secs(3 * 86_400))
+        .s3(moto.s3_options().declare_conditional_writes(true))
+        .open("s3://retained/t")
+        .unwrap();
+    let caps = declared.capabilities().await.unwrap();
+    assert_eq!(caps.provenance, strata_backend::Provenance::Declared);
+    declared.put("sealed", "data").await.unwrap();
+    let retention = declared.retention("sealed").await.unwrap().unwrap();
+    assert_eq!(retention.mode, RetentionMode::Compliance);
+    assert!(matches!(
+        declared.put("sealed", "again").await,
+        Err(Error::WormViolation { .. })
+    ));
+}
