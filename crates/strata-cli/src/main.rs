@@ -342,6 +342,25 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 };
                 let options = strata::backend::OpenOptions::new().worm(definition.worm);
                 match builtin.check(url, &options) {
+                    Ok(()) if definition.worm && url.starts_with("s3://") => {
+                        let require = if definition.retain_days.is_some() {
+                            "create-only,object-lock"
+                        } else {
+                            "create-only"
+                        };
+                        warnings.push(format!(
+                            "{}: key `tiers.{tier}.backend`: a write-once tier on S3 needs a \
+                             server that enforces conditional writes{}; strata refuses the \
+                             tier's writes otherwise — check it with `strata backend check \
+                             {url} --require {require}`",
+                            path.display(),
+                            if definition.retain_days.is_some() {
+                                " and a bucket with Object Lock"
+                            } else {
+                                ""
+                            }
+                        ))
+                    }
                     Ok(()) => {}
                     Err(strata::backend::Error::UnsupportedScheme { scheme, .. }) => {
                         warnings.push(format!(

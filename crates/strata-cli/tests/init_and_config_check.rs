@@ -184,3 +184,29 @@ fn codec_advise_refuses_a_sample_it_cannot_read() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_write_once_tier_on_s3_is_pointed_to_backend_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("strata.toml");
+    std::fs::write(
+        &path,
+        "[tiers.archive]\nbackend = \"s3://bucket/archive\"\nworm = true\nretain_days = 2555\n",
+    )
+    .unwrap();
+    let out = strata(&["config", "check", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("key `tiers.archive.backend`")
+            && stderr.contains(
+                "strata backend check s3://bucket/archive --require create-only,object-lock"
+            ),
+        "{stderr}"
+    );
+    // retain_days without worm is a configuration error naming the key.
+    std::fs::write(&path, "[tiers.cold]\nretain_days = 30\n").unwrap();
+    let out = strata(&["config", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("tiers.cold.retain_days"));
+}
