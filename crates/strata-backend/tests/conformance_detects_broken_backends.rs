@@ -163,6 +163,8 @@ enum DecoratorFlaw {
     IgnoresRanges,
     /// Deletes report success and delete nothing.
     SilentDelete,
+    /// Says its store cannot enforce create-only writes, yet performs them.
+    DisownsCreateOnly,
 }
 
 #[derive(Debug)]
@@ -240,6 +242,13 @@ impl Backend for Decorated {
     ) -> strata_backend::Result<strata_backend::UploadWriter> {
         self.inner.upload_opts(key, options).await
     }
+    async fn capabilities(&self) -> strata_backend::Result<strata_backend::Capabilities> {
+        let mut caps = self.inner.capabilities().await?;
+        if self.flaw == DecoratorFlaw::DisownsCreateOnly {
+            caps.conditional_put = strata_backend::Support::Ignored;
+        }
+        Ok(caps)
+    }
 }
 
 fn decorated(flaw: DecoratorFlaw) -> Decorated {
@@ -294,6 +303,17 @@ async fn a_decorator_whose_deletes_do_nothing_fails_the_suite() {
         .unwrap_err();
     assert_eq!(failure.scenario, "put_get", "{failure}");
     assert!(failure.detail.contains("still listed"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_performs_writes_its_capabilities_disown_fails_the_suite() {
+    // Its capabilities say create-only writes cannot be guaranteed: the suite expects every
+    // one refused (`Error::Unsupported`) and nothing written, not a write that happens to work.
+    let failure = conformance::run_all(&decorated(DecoratorFlaw::DisownsCreateOnly))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.scenario, "overwrite_and_create_only", "{failure}");
+    assert!(failure.detail.contains("expected Unsupported"), "{failure}");
 }
 
 #[tokio::test]
