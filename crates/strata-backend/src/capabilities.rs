@@ -168,9 +168,17 @@ impl fmt::Display for Retention {
     }
 }
 
-/// `2026-12-04T16:50:00Z`: a time as S3 writes retain-until dates (whole seconds, UTC).
+/// `2026-12-04T16:50:00Z`: a time as S3 writes retain-until dates (whole seconds, UTC); a
+/// time chrono cannot show is given in seconds since 1970.
 pub fn rfc3339(time: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    let secs = match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).ok(),
+        Err(before) => i64::try_from(before.duration().as_secs()).ok().map(|s| -s),
+    };
+    match secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0)) {
+        Some(date) => date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        None => format!("{secs:?} s after 1970"),
+    }
 }
 
 /// A bucket's Object Lock state.

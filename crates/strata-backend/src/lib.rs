@@ -82,6 +82,8 @@ pub mod multipart;
 pub mod registry;
 pub mod s3;
 #[cfg(feature = "s3")]
+mod s3_probe;
+#[cfg(feature = "s3")]
 mod s3_server;
 pub mod store;
 pub mod upload;

@@ -5,8 +5,13 @@
 //!   Garage refuses), one request instead of three.
 //! - Parts grow so the 10,000-part limit of S3 is never reached: the part size doubles
 //!   every 1,000 parts (from 5 MiB: about 5 TB in 10,000 parts), capped at S3's 5 GiB.
-//! - A create-only upload that needs parts is staged under `.strata-staging/` and published
-//!   with an atomic create-only copy; one that fits a part is a conditional put.
+//! - A create-only upload that needs parts is, on S3, uploaded in place and completed with
+//!   `If-None-Match: *` (and locked from its start when a retention is asked); elsewhere it
+//!   is staged under `.strata-staging/` and published with an atomic create-only copy. One
+//!   that fits a part is a conditional put.
+//! - With [`OpenOptions::uniform_parts`](crate::OpenOptions::uniform_parts) every part but
+//!   the last has the same size (Cloudflare R2 requires it), and an upload past 10,000 parts
+//!   is refused naming the part size to raise.
 
 use std::fmt;
 
@@ -125,28 +130,46 @@ impl ObjectStoreUpload {
     }
 
     fn current_part_size(&self) -> usize {
-        let size = part_size_for(self.backend.part_size() as u64, self.parts);
+        let base = self.backend.part_size() as u64;
+        if self.backend.uniform_parts() {
+            return self.backend.part_size();
+        }
+        let size = part_size_for(base, self.parts);
         usize::try_from(size).unwrap_or(usize::MAX)
     }
 
     /// Hands the full buffer to the server as the next part, starting the upload first if
     /// needed, and waits while too many parts are in flight.
     async fn cut_part(&mut self) -> Result<()> {
+        if self.parts >= MAX_PARTS {
+            let too_many = Err(self.too_many_parts());
+            return self.check(too_many).await;
+        }
         if self.running.is_none() {
-            let running = start(&self.backend, &self.key, &self.destination, self.mode).await;
+            let running = start(&self.backend, &self.key, &self.destination, &self.options).await;
             self.running = Some(self.check(running).await?);
         }
         let part = std::mem::take(&mut self.buffer).freeze();
         let max = self.backend.max_concurrent_parts();
-        let waited = match self.running.as_mut() {
-            Some(running) => {
-                running.tasks.spawn(running.upload.put_part(part));
-                wait_for(&mut running.tasks, max).await
-            }
-            None => Ok(()),
+        let Some(running) = self.running.as_mut() else {
+            return Err(failed_earlier(&self.key));
         };
+        running.tasks.spawn(running.upload.put_part(part));
         self.parts += 1;
+        let waited = wait_for(&mut running.tasks, max).await;
         self.check(waited).await
+    }
+
+    fn too_many_parts(&self) -> Error {
+        Error::store_msg(
+            "upload",
+            &self.key,
+            format!(
+                "the upload needs more than {MAX_PARTS} parts of {} bytes, S3's limit: open \
+                 the backend with a larger OpenOptions::part_size",
+                self.current_part_size()
+            ),
+        )
     }
 
     /// On an error, aborts the upload and remembers the failure.
@@ -169,14 +192,27 @@ impl ObjectStoreUpload {
     }
 }
 
-/// Starts the multipart upload (staged for create-only). (A free function: the upload is
+/// Starts the multipart upload: on S3, create-only or locked ones through strata's own
+/// requests, in place; elsewhere create-only ones staged. (A free function: the upload is
 /// not `Sync`, so no reference to it may be held across an await.)
 async fn start(
     backend: &ObjectStoreBackend,
     key: &str,
     destination: &Path,
-    mode: PutMode,
+    options: &PutOptions,
 ) -> Result<Running> {
+    let mode = options.mode;
+    #[cfg(feature = "s3")]
+    if let Some(server) = backend.server() {
+        if mode == PutMode::CreateOnly || options.retention.is_some() {
+            let upload = server.start_multipart(key, mode, options.retention).await?;
+            return Ok(Running {
+                staging: None,
+                upload: Box::new(upload),
+                tasks: JoinSet::new(),
+            });
+        }
+    }
     let staging = (mode == PutMode::CreateOnly).then(new_staging_path);
     let target = staging.as_ref().unwrap_or(destination);
     let upload = backend
@@ -296,6 +332,14 @@ impl Upload for ObjectStoreUpload {
             });
         };
         if !self.buffer.is_empty() {
+            if self.parts >= MAX_PARTS {
+                let err = self.too_many_parts();
+                running.tasks.shutdown().await;
+                if let Err(abort) = running.upload.abort().await {
+                    tracing::warn!(key, error = %abort, "could not abort a failed upload");
+                }
+                return Err(err);
+            }
             let part = std::mem::take(&mut self.buffer).freeze();
             running.tasks.spawn(running.upload.put_part(part));
             self.parts += 1;
@@ -321,10 +365,6 @@ impl Upload for ObjectStoreUpload {
         }
         if let Some(staging) = running.staging.take() {
             publish(&self.backend, &key, &self.destination, &staging).await?;
-        }
-        if let Some(retention) = self.options.retention {
-            // Completed, then locked: the object exists unlocked for one request.
-            self.backend.extend_retention(&key, retention).await?;
         }
         Ok(UploadSummary {
             key,

@@ -37,6 +37,7 @@ pub fn open(url: &str) -> Result<Arc<dyn Backend>> {
 /// How to open a backend; [`open`] uses the defaults.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
+    uniform_parts: bool,
     worm: bool,
     worm_retention: Option<(RetentionMode, Duration)>,
     fsync: bool,
@@ -48,6 +49,7 @@ pub struct OpenOptions {
 impl Default for OpenOptions {
     fn default() -> Self {
         Self {
+            uniform_parts: false,
             worm: false,
             worm_retention: None,
             fsync: true,
@@ -97,6 +99,19 @@ impl OpenOptions {
     pub fn part_size(mut self, bytes: usize) -> Self {
         self.part_size = bytes;
         self
+    }
+
+    /// Give every part of an upload but the last the same size (Cloudflare R2 requires it);
+    /// an upload is then limited to 10,000 parts of [`part_size`](Self::part_size). By
+    /// default the part size doubles every 1,000 parts, which S3 allows.
+    pub fn uniform_parts(mut self, uniform: bool) -> Self {
+        self.uniform_parts = uniform;
+        self
+    }
+
+    /// True if parts keep one size.
+    pub fn uniform_parts_enabled(&self) -> bool {
+        self.uniform_parts
     }
 
     /// How many parts of one upload may be in flight at once (at least 1).

@@ -7,14 +7,16 @@
 //! (`AWS_ACCESS_KEY_ID`, `AWS_REGION`, `AWS_ENDPOINT`, …), strata's defaults (below), the
 //! explicit fields of [`S3Options`], and finally raw [`S3Options::option`] pairs.
 //!
-//! strata's defaults make create-only writes atomic on the server:
-//! - create-only puts send `If-None-Match: *` (`aws_conditional_put = etag`);
-//! - create-only copies (and thus create-only multipart uploads, which are staged and then
-//!   copied) use a one-part multipart copy completed with `If-None-Match: *`
-//!   (`aws_copy_if_not_exists = multipart`). Such a copy is limited to 5 GiB by S3.
+//! Create-only writes are decided atomically by the server, and only where it enforces the
+//! conditions (see [`Capabilities`](crate::Capabilities); an `s3://` backend probes its
+//! server before its first create-only write):
+//! - a create-only put sends `If-None-Match: *` (`aws_conditional_put = etag`);
+//! - a create-only upload is uploaded in place and completed with `If-None-Match: *` (nothing
+//!   is staged; any size S3 allows);
+//! - a create-only copy reads and puts conditionally below the part size, and above it copies
+//!   byte ranges part-wise (UploadPartCopy) and completes with `If-None-Match: *`.
 //!
-//! Stores that lack those headers can override them with [`S3Options::option`], e.g.
-//! Cloudflare R2's `("aws_copy_if_not_exists", "header: cf-copy-destination-if-none-match: *")`.
+//! object_store's own `aws_copy_if_not_exists` is not used for these.
 
 use std::fmt;
 use std::time::Duration;
@@ -162,6 +164,38 @@ impl fmt::Debug for S3Options {
     }
 }
 
+/// The HTTP client settings strata's own requests take over from the store's.
+#[cfg(feature = "s3")]
+const CLIENT_SETTINGS: &[&str] = &[
+    "allow_http",
+    "allow_invalid_certificates",
+    "connect_timeout",
+    "default_content_type",
+    "http1_only",
+    "http2_only",
+    "pool_idle_timeout",
+    "pool_max_idle_per_host",
+    "proxy_url",
+    "proxy_ca_certificate",
+    "proxy_excludes",
+    "timeout",
+    "user_agent",
+];
+
+/// Server-side encryption settings, and the headers strata's own writes send them in.
+#[cfg(feature = "s3")]
+const ENCRYPTION_HEADERS: &[(&str, &str)] = &[
+    ("aws_server_side_encryption", "x-amz-server-side-encryption"),
+    (
+        "aws_sse_kms_key_id",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+    ),
+    (
+        "aws_sse_bucket_key_enabled",
+        "x-amz-server-side-encryption-bucket-key-enabled",
+    ),
+];
+
 /// Builds the store for `s3://{bucket}/…` (the prefix is applied by the caller), and the
 /// handle that probes its server.
 #[cfg(feature = "s3")]
@@ -226,16 +260,47 @@ pub(crate) fn build_store(
             .map_err(|e| invalid(format!("unknown S3 option `{key}`: {e}")))?;
         builder = builder.with_config(config_key, value);
     }
+    // strata's own requests (the probe, conditional completions, Object Lock) go where
+    // object_store's go, the way object_store's go: the same resolved settings.
     let setting = |key: AmazonS3ConfigKey| builder.get_config_value(&key);
     let flag =
         |key: AmazonS3ConfigKey| setting(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut client = object_store::ClientOptions::new();
+    for name in CLIENT_SETTINGS {
+        let Ok(key) = name.parse::<ClientConfigKey>() else {
+            continue;
+        };
+        if let Some(value) = setting(AmazonS3ConfigKey::Client(key)) {
+            client = client.with_config(key, value);
+        }
+    }
+    let mut encryption = Vec::new();
+    for (name, header) in ENCRYPTION_HEADERS {
+        let value = name
+            .parse::<AmazonS3ConfigKey>()
+            .ok()
+            .and_then(&setting);
+        if let Some(value) = value {
+            if *name == "aws_server_side_encryption" && value.eq_ignore_ascii_case("sse-c") {
+                return Err(invalid(
+                    "SSE-C (customer-provided keys) is not supported by strata's own \
+                     requests (create-only writes, Object Lock); use SSE-S3 or SSE-KMS"
+                        .to_owned(),
+                ));
+            }
+            encryption.push((*header, value));
+        }
+    }
     let settings = crate::s3_server::ServerSettings {
         url: url.to_owned(),
         bucket: bucket.to_owned(),
         region: setting(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".to_owned()),
-        endpoint: setting(AmazonS3ConfigKey::Endpoint),
+        // object_store prefers the S3-specific endpoint to the generic one.
+        endpoint: setting(AmazonS3ConfigKey::S3Endpoint)
+            .or_else(|| setting(AmazonS3ConfigKey::Endpoint)),
         virtual_hosted: flag(AmazonS3ConfigKey::VirtualHostedStyleRequest),
-        allow_http: flag(AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp)),
+        client,
+        encryption,
         prefix,
         declared_conditional_writes: options.conditional_writes,
     };

@@ -1,22 +1,25 @@
-//! Requests `object_store` does not make: probing an S3 server's [`Capabilities`], signed
-//! with the store's own credentials (SigV4 through `object_store`'s `AwsAuthorizer`) and
-//! sent through its HTTP client.
+//! Requests `object_store` does not make, signed with the store's own credentials (SigV4
+//! through `object_store`'s `AwsAuthorizer`) and sent through its HTTP client: conditional
+//! multipart completions and part-wise copies (create-only writes of any size, published
+//! atomically), Object Lock retention, and the capability probe (`s3_probe.rs`).
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use http::Method;
 use object_store::aws::{AwsAuthorizer, AwsCredentialProvider};
-use object_store::client::{HttpClient, HttpRequestBody};
+use object_store::client::{ClientOptions, HttpClient, HttpRequestBody};
+use object_store::{MultipartUpload, PutPayload, PutResult, UploadPart};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tokio::sync::OnceCell;
 
 use crate::backend::PutMode;
-use crate::capabilities::{
-    rfc3339, Accepts, Capabilities, ObjectLock, Provenance, Retention, RetentionMode, Support,
-};
+use crate::capabilities::{Capabilities, Retention, RetentionMode};
 use crate::error::{Error, Result};
-use crate::key::STAGING_DIR;
+use crate::multipart::part_size_for;
 
 /// What SigV4 leaves unescaped in a path: unreserved characters and `/`.
 const PATH_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
@@ -26,18 +29,23 @@ const PATH_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
+/// How many times a request is sent when the network fails or the server answers 5xx.
+const ATTEMPTS: u32 = 4;
+
 /// An S3 server behind one `s3://bucket/prefix` backend: its address, credentials, and its
 /// capabilities once probed.
 pub(crate) struct S3Server {
     client: HttpClient,
     credentials: AwsCredentialProvider,
     region: String,
-    bucket: String,
-    bucket_endpoint: String,
+    pub(crate) bucket: String,
+    pub(crate) bucket_endpoint: String,
     /// The URL's prefix (an object_store path string), `None` for the bucket root.
     prefix: Option<String>,
-    declared_conditional_writes: bool,
-    capabilities: OnceCell<Capabilities>,
+    pub(crate) declared_conditional_writes: bool,
+    /// Server-side encryption headers the store is configured with, sent on every write.
+    encryption: Vec<(&'static str, String)>,
+    pub(crate) capabilities: OnceCell<Capabilities>,
 }
 
 impl std::fmt::Debug for S3Server {
@@ -51,16 +59,16 @@ impl std::fmt::Debug for S3Server {
 
 /// One answer: status, the headers strata reads, and the body.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    etag: Option<String>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) etag: Option<String>,
     lock_mode: Option<String>,
     lock_until: Option<String>,
-    body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 impl Answer {
-    fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status) && !self.has_error_body()
     }
 
@@ -69,25 +77,25 @@ impl Answer {
         self.text().contains("<Error>")
     }
 
-    fn text(&self) -> std::borrow::Cow<'_, str> {
+    pub(crate) fn text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
     }
 
     /// `"412 PreconditionFailed"`: the status and the S3 error code, if any.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match xml_tag(&self.text(), "Code") {
             Some(code) => format!("{} {code}", self.status),
             None => self.status.to_string(),
         }
     }
 
-    fn is_precondition_failed(&self) -> bool {
+    pub(crate) fn is_precondition_failed(&self) -> bool {
         self.status == 412 || xml_tag(&self.text(), "Code") == Some("PreconditionFailed")
     }
 }
 
 /// The text of the first `<tag>…</tag>` in `xml`.
-fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+pub(crate) fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
     let start = xml.find(&open)? + open.len();
@@ -95,8 +103,8 @@ fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     Some(&xml[start..end])
 }
 
-/// Every `<tag>…</tag>` text in `xml`, in order.
-fn xml_tags<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+/// The bodies of every `<tag>…</tag>` element in `xml`, in order.
+pub(crate) fn xml_elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
     let mut out = Vec::new();
@@ -110,6 +118,96 @@ fn xml_tags<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
     out
 }
 
+/// Text of an XML element: the five named entities and numeric character references.
+pub(crate) fn xml_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let Some(end) = tail.find(';') else {
+            out.push_str(tail);
+            return out;
+        };
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub(crate) fn query_escape(s: &str) -> String {
+    const QUERY_ESCAPE: &AsciiSet = &PATH_ESCAPE.add(b'/');
+    utf8_percent_encode(s, QUERY_ESCAPE).to_string()
+}
+
+/// Base64 of the MD5 of `body`: the `Content-MD5` S3 requires on Object Lock requests.
+fn content_md5(body: &[u8]) -> String {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
+}
+
+/// A retain-until date as S3 wants it, rounded up to the next whole second (so a retention
+/// is never shorter than asked); an error for a date S3 cannot hold.
+pub(crate) fn retain_until_text(key: &str, until: SystemTime) -> Result<String> {
+    let out_of_range = || {
+        Error::store_msg(
+            "retention",
+            key,
+            "the retain-until date is out of range (before 1970 or after 9999)",
+        )
+    };
+    let since = until
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| out_of_range())?;
+    let secs = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+    let secs = i64::try_from(secs).map_err(|_| out_of_range())?;
+    let date = chrono::DateTime::from_timestamp(secs, 0).ok_or_else(out_of_range)?;
+    if chrono::Datelike::year(&date) > 9999 {
+        return Err(out_of_range());
+    }
+    Ok(date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+fn lock_headers(key: &str, retention: &Retention) -> Result<[(&'static str, String); 2]> {
+    Ok([
+        ("x-amz-object-lock-mode", retention.mode.as_s3().to_owned()),
+        (
+            "x-amz-object-lock-retain-until-date",
+            retain_until_text(key, retention.until)?,
+        ),
+    ])
+}
+
 /// Settings taken from the `object_store` builder before it is built.
 pub(crate) struct ServerSettings {
     pub(crate) url: String,
@@ -117,7 +215,8 @@ pub(crate) struct ServerSettings {
     pub(crate) region: String,
     pub(crate) endpoint: Option<String>,
     pub(crate) virtual_hosted: bool,
-    pub(crate) allow_http: bool,
+    pub(crate) client: ClientOptions,
+    pub(crate) encryption: Vec<(&'static str, String)>,
     pub(crate) prefix: Option<String>,
     pub(crate) declared_conditional_writes: bool,
 }
@@ -127,14 +226,15 @@ impl S3Server {
         settings: ServerSettings,
         credentials: AwsCredentialProvider,
     ) -> Result<Self> {
-        use object_store::client::{ClientOptions, HttpConnector, ReqwestConnector};
+        use object_store::client::{HttpConnector, ReqwestConnector};
         let ServerSettings {
             url,
             bucket,
             region,
             endpoint,
             virtual_hosted,
-            allow_http,
+            client,
+            encryption,
             prefix,
             declared_conditional_writes,
         } = settings;
@@ -145,12 +245,9 @@ impl S3Server {
             (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
             (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
         };
-        let options = ClientOptions::new()
-            .with_allow_http(allow_http)
-            .with_timeout(Duration::from_secs(60));
         let client =
             ReqwestConnector::default()
-                .connect(&options)
+                .connect(&client)
                 .map_err(|e| Error::InvalidConfig {
                     url: url.clone(),
                     reason: e.to_string(),
@@ -163,37 +260,58 @@ impl S3Server {
             bucket_endpoint: bucket_endpoint.trim_end_matches('/').to_owned(),
             prefix,
             declared_conditional_writes,
+            encryption,
             capabilities: OnceCell::new(),
         })
     }
 
-    /// The capabilities, probed at the first call (later calls reuse the answer).
-    pub(crate) async fn capabilities(&self) -> Result<Capabilities> {
-        self.capabilities
-            .get_or_try_init(|| self.probe())
-            .await
-            .cloned()
-    }
-
     /// The full object path of `key` (relative to the backend's prefix).
-    fn full_path(&self, key: &str) -> String {
+    pub(crate) fn full_path(&self, key: &str) -> String {
         match &self.prefix {
             Some(prefix) => format!("{prefix}/{key}"),
             None => key.to_owned(),
         }
     }
 
-    /// Sends one signed request. `path` is a full object path, or `None` for the bucket.
-    async fn send(
+    /// Sends one signed request (`path` is a full object path, `None` for the bucket),
+    /// again after a network failure or a 5xx answer, up to [`ATTEMPTS`] times.
+    pub(crate) async fn send<B>(
         &self,
         method: Method,
         path: Option<&str>,
         query: &str,
         headers: &[(&str, String)],
-        body: Bytes,
+        body: B,
+    ) -> Result<Answer>
+    where
+        B: Into<HttpRequestBody> + Clone,
+    {
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .send_once(method.clone(), path, query, headers, body.clone())
+                .await;
+            let retry = match &sent {
+                Err(_) => true,
+                Ok(answer) => matches!(answer.status, 500 | 502 | 503 | 504),
+            };
+            if !retry || attempt >= ATTEMPTS {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        path: Option<&str>,
+        query: &str,
+        headers: &[(&str, String)],
+        body: impl Into<HttpRequestBody>,
     ) -> Result<Answer> {
-        let op = "probe";
-        let fail = |reason: String| Error::store_msg(op, path.unwrap_or(""), reason);
+        let fail = |reason: String| Error::store_msg("s3 request", path.unwrap_or(""), reason);
         let mut uri = self.bucket_endpoint.clone();
         if let Some(path) = path {
             uri.push('/');
@@ -203,12 +321,16 @@ impl S3Server {
             uri.push('?');
             uri.push_str(query);
         }
-        let mut builder = http::Request::builder().method(method).uri(&uri);
+        let body: HttpRequestBody = body.into();
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("content-length", body.content_length());
         for (name, value) in headers {
             builder = builder.header(*name, value);
         }
         let mut request = builder
-            .body(HttpRequestBody::from(body))
+            .body(body)
             .map_err(|e| fail(format!("building the request to {uri}: {e}")))?;
         let credential = self
             .credentials
@@ -249,7 +371,7 @@ impl S3Server {
         })
     }
 
-    async fn put(
+    pub(crate) async fn put(
         &self,
         path: &str,
         data: &'static [u8],
@@ -265,37 +387,42 @@ impl S3Server {
         .await
     }
 
-    async fn get_body(&self, path: &str) -> Result<Bytes> {
+    pub(crate) async fn get_body(&self, path: &str) -> Result<Bytes> {
         let answer = self
             .send(Method::GET, Some(path), "", &[], Bytes::new())
             .await?;
         if answer.is_success() {
             Ok(answer.body)
         } else {
-            Err(Error::store_msg("probe", path, answer.describe()))
+            Err(Error::store_msg("get", path, answer.describe()))
         }
     }
 
-    async fn start_upload(&self, path: &str) -> Result<String> {
+    /// Starts a multipart upload of a full path; returns its id.
+    pub(crate) async fn start_upload(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+    ) -> Result<String> {
         let answer = self
-            .send(Method::POST, Some(path), "uploads", &[], Bytes::new())
+            .send(Method::POST, Some(path), "uploads", headers, Bytes::new())
             .await?;
         match xml_tag(&answer.text(), "UploadId") {
-            Some(id) if answer.is_success() => Ok(id.to_owned()),
+            Some(id) if answer.is_success() => Ok(xml_unescape(id)),
             _ => Err(Error::store_msg(
-                "probe",
+                "upload",
                 path,
                 format!("CreateMultipartUpload answered {}", answer.describe()),
             )),
         }
     }
 
-    async fn upload_part(
+    pub(crate) async fn upload_part(
         &self,
         path: &str,
         upload_id: &str,
         number: u32,
-        data: Bytes,
+        data: impl Into<HttpRequestBody> + Clone,
         headers: &[(&str, String)],
     ) -> Result<Answer> {
         let query = format!("partNumber={number}&uploadId={}", query_escape(upload_id));
@@ -303,7 +430,7 @@ impl S3Server {
             .await
     }
 
-    async fn complete(
+    pub(crate) async fn complete(
         &self,
         path: &str,
         upload_id: &str,
@@ -324,18 +451,25 @@ impl S3Server {
             .await
     }
 
-    async fn abort(&self, path: &str, upload_id: &str) {
+    /// Aborts an upload; an upload already gone counts as aborted.
+    pub(crate) async fn abort(&self, path: &str, upload_id: &str) -> Result<()> {
         let query = format!("uploadId={}", query_escape(upload_id));
-        if let Err(e) = self
+        let answer = self
             .send(Method::DELETE, Some(path), &query, &[], Bytes::new())
-            .await
-        {
-            tracing::warn!(path, error = %e, "could not abort a probe upload");
+            .await?;
+        if answer.is_success() || answer.status == 404 {
+            Ok(())
+        } else {
+            Err(Error::store_msg(
+                "upload abort",
+                path,
+                format!("AbortMultipartUpload answered {}", answer.describe()),
+            ))
         }
     }
 
     /// `x-amz-copy-source` for a full object path.
-    fn copy_source(&self, path: &str) -> String {
+    pub(crate) fn copy_source(&self, path: &str) -> String {
         format!(
             "/{}/{}",
             self.bucket,
@@ -343,276 +477,19 @@ impl S3Server {
         )
     }
 
-    async fn probe_object_lock(&self) -> ObjectLock {
-        let answer = match self
-            .send(Method::GET, None, "object-lock", &[], Bytes::new())
-            .await
-        {
-            Ok(answer) => answer,
-            Err(e) => return ObjectLock::Unknown(e.to_string()),
-        };
-        let text = answer.text();
-        if answer.is_success() {
-            if xml_tag(&text, "ObjectLockEnabled") != Some("Enabled") {
-                return ObjectLock::Disabled;
-            }
-            let mode = xml_tag(&text, "Mode").and_then(RetentionMode::from_s3);
-            let days = xml_tag(&text, "Days")
-                .and_then(|d| d.trim().parse::<u32>().ok())
-                .or_else(|| {
-                    xml_tag(&text, "Years")
-                        .and_then(|y| y.trim().parse::<u32>().ok())
-                        .map(|y| y.saturating_mul(365))
-                });
-            return ObjectLock::Enabled {
-                default_retention: mode.zip(days),
-            };
+    /// The headers of a write: encryption, and the lock for a retention.
+    fn write_headers(
+        &self,
+        key: &str,
+        retention: Option<&Retention>,
+    ) -> Result<Vec<(&'static str, String)>> {
+        let mut headers = self.encryption.clone();
+        if let Some(retention) = retention {
+            headers.extend(lock_headers(key, retention)?);
         }
-        match xml_tag(&text, "Code") {
-            Some("ObjectLockConfigurationNotFoundError") => ObjectLock::Disabled,
-            _ if matches!(answer.status, 400 | 403 | 404 | 405 | 501) => {
-                ObjectLock::Unsupported(answer.describe())
-            }
-            _ => ObjectLock::Unknown(answer.describe()),
-        }
+        Ok(headers)
     }
 
-    /// Probes the server under a scratch folder of the staging area (hidden from listings,
-    /// removed afterwards, and purged by `purge_staging` should removal fail).
-    async fn probe(&self) -> Result<Capabilities> {
-        let object_lock = self.probe_object_lock().await;
-        let scratch = self.full_path(&format!("{STAGING_DIR}/{}", probe_id()));
-        let mut caps = Capabilities {
-            provenance: Provenance::Probed,
-            conditional_put: Support::Unknown("not probed".to_owned()),
-            conditional_complete: Support::Unknown("not probed".to_owned()),
-            conditional_copy: Support::Unknown("not probed".to_owned()),
-            object_lock: object_lock.clone(),
-            min_part_size: Support::Unknown("not probed".to_owned()),
-            empty_part: Accepts::Unknown("not probed".to_owned()),
-            small_part_copy: Accepts::Unknown("not probed".to_owned()),
-        };
-        if let ObjectLock::Enabled {
-            default_retention: Some((mode, days)),
-        } = &object_lock
-        {
-            // Every probe object would be kept by the server for that long.
-            let why = format!(
-                "not probed: the bucket's default retention ({} {days} days) would keep the \
-                 probe's objects; S3Options::declare_conditional_writes declares what the \
-                 server enforces",
-                mode.as_s3()
-            );
-            caps.conditional_put = Support::Unknown(why.clone());
-            caps.conditional_complete = Support::Unknown(why.clone());
-            caps.conditional_copy = Support::Unknown(why.clone());
-            caps.min_part_size = Support::Unknown(why.clone());
-            caps.empty_part = Accepts::Unknown(why.clone());
-            caps.small_part_copy = Accepts::Unknown(why);
-            if self.declared_conditional_writes {
-                caps.provenance = Provenance::Declared;
-                caps.conditional_put = Support::Enforced;
-                caps.conditional_complete = Support::Enforced;
-            }
-            return Ok(caps);
-        }
-        let outcome = self.probe_writes(&scratch, &mut caps).await;
-        let cleaned = self.clean(&scratch, object_lock.is_enabled()).await;
-        outcome?;
-        cleaned?;
-        Ok(caps)
-    }
-
-    async fn probe_writes(&self, scratch: &str, caps: &mut Capabilities) -> Result<()> {
-        let inm = || [("if-none-match", "*".to_owned())];
-        let source = format!("{scratch}/source");
-        let answer = self.put(&source, b"0123456789abcdef", &[]).await?;
-        if !answer.is_success() {
-            return Err(Error::store_msg(
-                "probe",
-                &source,
-                format!("a plain PutObject answered {}", answer.describe()),
-            ));
-        }
-
-        // 1. PutObject with If-None-Match: * onto an existing key.
-        let taken = format!("{scratch}/taken");
-        self.put(&taken, b"first", &[]).await?;
-        let answer = self.put(&taken, b"second", &inm()).await?;
-        caps.conditional_put = self.condition_outcome(&answer, &taken, b"first").await;
-
-        // 2. CompleteMultipartUpload with If-None-Match: * onto an existing key. (The key is
-        // written before the upload starts: Garage cancels uploads older than a write.)
-        let racing = format!("{scratch}/racing");
-        self.put(&racing, b"first", &[]).await?;
-        let id = self.start_upload(&racing).await?;
-        let part = self
-            .upload_part(&racing, &id, 1, Bytes::from_static(b"from the upload"), &[])
-            .await?;
-        let part_ok = part.is_success();
-        caps.conditional_complete = match part.etag.clone().filter(|_| part_ok) {
-            Some(etag) => {
-                let answer = self.complete(&racing, &id, &[etag], &inm()).await?;
-                let outcome = self.condition_outcome(&answer, &racing, b"first").await;
-                if !answer.is_success() {
-                    self.abort(&racing, &id).await;
-                }
-                outcome
-            }
-            None => {
-                self.abort(&racing, &id).await;
-                Support::Unknown(format!("UploadPart answered {}", part.describe()))
-            }
-        };
-
-        // 3. CopyObject with If-None-Match: * onto an existing key.
-        let copied = format!("{scratch}/copied");
-        self.put(&copied, b"first", &[]).await?;
-        let mut headers = inm().to_vec();
-        headers.push(("x-amz-copy-source", self.copy_source(&source)));
-        let answer = self.put(&copied, b"", &headers).await?;
-        caps.conditional_copy = self.condition_outcome(&answer, &copied, b"first").await;
-
-        // 4. Tiny parts, an empty part and a copy of a tiny object as a part.
-        let parts = format!("{scratch}/parts");
-        let id = self.start_upload(&parts).await?;
-        let mut etags = Vec::new();
-        for n in 1..=2 {
-            let answer = self
-                .upload_part(&parts, &id, n, Bytes::from_static(b"x"), &[])
-                .await?;
-            let ok = answer.is_success();
-            match answer.etag.clone().filter(|_| ok) {
-                Some(etag) => etags.push(etag),
-                None => {
-                    caps.min_part_size =
-                        Support::Unknown(format!("UploadPart answered {}", answer.describe()))
-                }
-            }
-        }
-        let empty = self.upload_part(&parts, &id, 3, Bytes::new(), &[]).await?;
-        caps.empty_part = if empty.is_success() {
-            Accepts::Yes
-        } else {
-            Accepts::No(empty.describe())
-        };
-        let copy_part = self
-            .upload_part(
-                &parts,
-                &id,
-                4,
-                Bytes::new(),
-                &[("x-amz-copy-source", self.copy_source(&source))],
-            )
-            .await?;
-        caps.small_part_copy = if copy_part.is_success() {
-            Accepts::Yes
-        } else {
-            Accepts::No(copy_part.describe())
-        };
-        if etags.len() == 2 {
-            let answer = self.complete(&parts, &id, &etags, &[]).await?;
-            caps.min_part_size = if answer.is_success() {
-                Support::Ignored
-            } else if answer.text().contains("EntityTooSmall") {
-                Support::Enforced
-            } else {
-                Support::Unknown(format!(
-                    "completing two 1-byte parts answered {}",
-                    answer.describe()
-                ))
-            };
-            if !answer.is_success() {
-                self.abort(&parts, &id).await;
-            }
-        } else {
-            self.abort(&parts, &id).await;
-        }
-        Ok(())
-    }
-
-    /// Reads what a conditional write onto an existing key did: refused (`412`), or
-    /// accepted — and then whether the object really changed.
-    async fn condition_outcome(&self, answer: &Answer, path: &str, before: &[u8]) -> Support {
-        if answer.is_precondition_failed() {
-            return Support::Enforced;
-        }
-        if !answer.is_success() {
-            return Support::Rejected(answer.describe());
-        }
-        match self.get_body(path).await {
-            Ok(now) if now.as_ref() == before => Support::Unknown(format!(
-                "answered {} but left the object unchanged",
-                answer.status
-            )),
-            Ok(_) => Support::Ignored,
-            Err(e) => Support::Unknown(e.to_string()),
-        }
-    }
-
-    /// Removes everything under `scratch` (every version, on a versioned bucket).
-    async fn clean(&self, scratch: &str, versioned: bool) -> Result<()> {
-        let prefix = format!("{scratch}/");
-        let listing = if versioned {
-            format!("versions&prefix={}", query_escape(&prefix))
-        } else {
-            format!("list-type=2&prefix={}", query_escape(&prefix))
-        };
-        let answer = self
-            .send(Method::GET, None, &listing, &[], Bytes::new())
-            .await?;
-        if !answer.is_success() {
-            return Err(Error::store_msg(
-                "probe",
-                scratch,
-                format!("listing the probe's objects answered {}", answer.describe()),
-            ));
-        }
-        let text = answer.text().into_owned();
-        let keys = xml_tags(&text, "Key");
-        let versions = xml_tags(&text, "VersionId");
-        for (i, key) in keys.iter().enumerate() {
-            let key = xml_unescape(key);
-            let query = match versions.get(i).filter(|_| versioned) {
-                Some(version) => format!("versionId={}", query_escape(version)),
-                None => String::new(),
-            };
-            let answer = self
-                .send(Method::DELETE, Some(&key), &query, &[], Bytes::new())
-                .await?;
-            if !answer.is_success() {
-                return Err(Error::store_msg(
-                    "probe",
-                    &key,
-                    format!(
-                        "removing a probe object answered {}; remove `{key}` by hand",
-                        answer.describe()
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Base64 of the MD5 of `body`: the `Content-MD5` S3 requires on Object Lock requests.
-fn content_md5(body: &[u8]) -> String {
-    use base64::Engine as _;
-    use md5::Digest as _;
-    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
-}
-
-fn lock_headers(retention: &Retention) -> [(&'static str, String); 2] {
-    [
-        ("x-amz-object-lock-mode", retention.mode.as_s3().to_owned()),
-        (
-            "x-amz-object-lock-retain-until-date",
-            rfc3339(retention.until),
-        ),
-    ]
-}
-
-impl S3Server {
     /// Puts `data` under `key` (relative to the prefix) with its retention set by the put
     /// itself, so the object never exists unlocked.
     pub(crate) async fn put_locked(
@@ -623,7 +500,7 @@ impl S3Server {
         retention: &Retention,
     ) -> Result<()> {
         let path = self.full_path(key);
-        let mut headers = lock_headers(retention).to_vec();
+        let mut headers = self.write_headers(key, Some(retention))?;
         headers.push(("content-md5", content_md5(&data)));
         if mode == PutMode::CreateOnly {
             headers.push(("if-none-match", "*".to_owned()));
@@ -649,7 +526,9 @@ impl S3Server {
         }
     }
 
-    /// The object's retention, read from its headers (`HEAD`).
+    /// The object's retention, read from its headers (`HEAD`). Without the permission to
+    /// read retention (`s3:GetObjectRetention`) S3 leaves the headers out, and this says
+    /// `None`.
     pub(crate) async fn retention(&self, key: &str) -> Result<Option<Retention>> {
         let path = self.full_path(key);
         let answer = self
@@ -668,24 +547,19 @@ impl S3Server {
             ));
         }
         let mode = answer.lock_mode.as_deref().and_then(RetentionMode::from_s3);
-        let until = answer.lock_until.as_deref().map(|date| {
-            chrono::DateTime::parse_from_rfc3339(date)
-                .map(std::time::SystemTime::from)
-                .map_err(|e| {
-                    Error::store_msg(
-                        "retention",
-                        key,
-                        format!("unreadable retain-until date `{date}`: {e}"),
-                    )
-                })
-        });
-        match (mode, until) {
-            (Some(mode), Some(until)) => Ok(Some(Retention {
-                mode,
-                until: until?,
-            })),
-            _ => Ok(None),
-        }
+        let Some(date) = answer.lock_until.as_deref() else {
+            return Ok(None);
+        };
+        let until = chrono::DateTime::parse_from_rfc3339(date)
+            .map(SystemTime::from)
+            .map_err(|e| {
+                Error::store_msg(
+                    "retention",
+                    key,
+                    format!("unreadable retain-until date `{date}`: {e}"),
+                )
+            })?;
+        Ok(mode.map(|mode| Retention { mode, until }))
     }
 
     /// Sets the object's retention (`PutObjectRetention`).
@@ -695,7 +569,7 @@ impl S3Server {
             "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>{}</Mode>\
              <RetainUntilDate>{}</RetainUntilDate></Retention>",
             retention.mode.as_s3(),
-            rfc3339(retention.until)
+            retain_until_text(key, retention.until)?
         );
         let headers = [("content-md5", content_md5(body.as_bytes()))];
         let answer = self
@@ -717,41 +591,241 @@ impl S3Server {
             ))
         }
     }
+
+    /// Makes sure `key` carries at least `retention` after a completed upload or copy: the
+    /// lock headers were sent when the upload started, but not every server applies them to
+    /// multipart objects.
+    async fn ensure_retention(&self, key: &str, retention: &Retention) -> Result<()> {
+        let wanted = retain_until_text(key, retention.until)?;
+        if let Some(current) = self.retention(key).await? {
+            let as_strong =
+                current.mode == retention.mode || current.mode == RetentionMode::Compliance;
+            // Same format, whole seconds, UTC: the text orders as the time does.
+            if as_strong && retain_until_text(key, current.until)? >= wanted {
+                return Ok(());
+            }
+        }
+        self.put_retention(key, retention).await
+    }
+
+    /// Starts a multipart upload of `key` written straight to its place, completed with
+    /// `If-None-Match: *` when create-only and locked from its start when a retention is
+    /// asked: nothing is staged, and the object appears whole at completion.
+    pub(crate) async fn start_multipart(
+        self: &Arc<Self>,
+        key: &str,
+        mode: PutMode,
+        retention: Option<Retention>,
+    ) -> Result<RawMultipart> {
+        let path = self.full_path(key);
+        let headers = self.write_headers(key, retention.as_ref())?;
+        let upload_id = self.start_upload(&path, &headers).await?;
+        Ok(RawMultipart {
+            server: Arc::clone(self),
+            key: key.to_owned(),
+            path,
+            upload_id,
+            mode,
+            retention,
+            etags: Arc::new(Mutex::new(BTreeMap::new())),
+            parts: 0,
+        })
+    }
+
+    /// Copies `from` (of `size` bytes) to `to` part-wise on the server (UploadPartCopy of
+    /// byte ranges, so any size S3 allows), completed with `If-None-Match: *` when
+    /// create-only and locked from its start when a retention is asked.
+    pub(crate) async fn copy_multipart(
+        self: &Arc<Self>,
+        from: &str,
+        to: &str,
+        size: u64,
+        part_size: u64,
+        mode: PutMode,
+        retention: Option<Retention>,
+    ) -> Result<()> {
+        let mut upload = self.start_multipart(to, mode, retention).await?;
+        let source = self.copy_source(&self.full_path(from));
+        let copied = async {
+            let mut start = 0;
+            let mut index = 0;
+            while start < size {
+                let end = (start + part_size_for(part_size, index)).min(size);
+                let headers = [
+                    ("x-amz-copy-source", source.clone()),
+                    (
+                        "x-amz-copy-source-range",
+                        format!("bytes={start}-{}", end - 1),
+                    ),
+                ];
+                let number = upload.next_number();
+                let answer = self
+                    .upload_part(
+                        &upload.path,
+                        &upload.upload_id,
+                        number,
+                        Bytes::new(),
+                        &headers,
+                    )
+                    .await?;
+                let etag = xml_tag(&answer.text(), "ETag").map(xml_unescape);
+                match etag.filter(|_| answer.is_success()) {
+                    Some(etag) => upload.record(number, etag),
+                    None if answer.status == 404 => {
+                        return Err(Error::NotFound {
+                            key: from.to_owned(),
+                        })
+                    }
+                    None => {
+                        return Err(Error::store_msg(
+                            "copy",
+                            from,
+                            format!("UploadPartCopy answered {}", answer.describe()),
+                        ))
+                    }
+                }
+                start = end;
+                index += 1;
+            }
+            upload.finish().await
+        }
+        .await;
+        if copied.is_err() {
+            if let Err(e) = self.abort(&upload.path, &upload.upload_id).await {
+                tracing::warn!(key = to, error = %e, "could not abort a failed copy");
+            }
+        }
+        copied
+    }
 }
 
-/// A scratch folder name no other probe (in this or another process) uses.
-fn probe_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "probe-{nanos:x}-{:x}-{:x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+/// A multipart upload driven by [`S3Server`]'s own requests (see
+/// [`S3Server::start_multipart`]); an `object_store` [`MultipartUpload`], so strata's part
+/// writer drives it like object_store's own.
+#[derive(Debug)]
+pub(crate) struct RawMultipart {
+    server: Arc<S3Server>,
+    key: String,
+    path: String,
+    upload_id: String,
+    mode: PutMode,
+    retention: Option<Retention>,
+    /// Part number → ETag, filled as parts finish.
+    etags: Arc<Mutex<BTreeMap<u32, String>>>,
+    parts: u32,
 }
 
-fn query_escape(s: &str) -> String {
-    const QUERY_ESCAPE: &AsciiSet = &PATH_ESCAPE.add(b'/');
-    utf8_percent_encode(s, QUERY_ESCAPE).to_string()
+fn store_error(err: Error) -> object_store::Error {
+    match err {
+        Error::AlreadyExists { key } => object_store::Error::AlreadyExists {
+            path: key,
+            source: "the key was taken (If-None-Match: * at completion)".into(),
+        },
+        other => object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(other),
+        },
+    }
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+impl RawMultipart {
+    fn next_number(&mut self) -> u32 {
+        self.parts += 1;
+        self.parts
+    }
+
+    fn record(&self, number: u32, etag: String) {
+        self.etags
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(number, etag);
+    }
+
+    /// Completes the upload (conditionally for create-only) and makes sure of its retention.
+    async fn finish(&mut self) -> Result<()> {
+        let etags: Vec<String> = {
+            let etags = self.etags.lock().unwrap_or_else(PoisonError::into_inner);
+            if etags.len() != self.parts as usize {
+                return Err(Error::store_msg(
+                    "upload",
+                    &self.key,
+                    format!("{} of {} parts were uploaded", etags.len(), self.parts),
+                ));
+            }
+            etags.values().cloned().collect()
+        };
+        let mut headers = Vec::new();
+        if self.mode == PutMode::CreateOnly {
+            headers.push(("if-none-match", "*".to_owned()));
+        }
+        let answer = self
+            .server
+            .complete(&self.path, &self.upload_id, &etags, &headers)
+            .await?;
+        if answer.is_precondition_failed() {
+            return Err(Error::AlreadyExists {
+                key: self.key.clone(),
+            });
+        }
+        if !answer.is_success() {
+            return Err(Error::store_msg(
+                "upload",
+                &self.key,
+                format!("CompleteMultipartUpload answered {}", answer.describe()),
+            ));
+        }
+        if let Some(retention) = &self.retention {
+            self.server.ensure_retention(&self.key, retention).await?;
+        }
+        Ok(())
+    }
 }
 
-fn xml_unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+#[async_trait]
+impl MultipartUpload for RawMultipart {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let number = self.next_number();
+        let server = Arc::clone(&self.server);
+        let path = self.path.clone();
+        let upload_id = self.upload_id.clone();
+        let etags = Arc::clone(&self.etags);
+        Box::pin(async move {
+            let answer = server
+                .upload_part(&path, &upload_id, number, data, &[])
+                .await
+                .map_err(store_error)?;
+            match answer.etag.clone().filter(|_| answer.is_success()) {
+                Some(etag) => {
+                    etags
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(number, etag);
+                    Ok(())
+                }
+                None => Err(store_error(Error::store_msg(
+                    "upload",
+                    &path,
+                    format!("UploadPart {number} answered {}", answer.describe()),
+                ))),
+            }
+        })
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        self.finish().await.map_err(store_error)?;
+        Ok(PutResult {
+            e_tag: None,
+            version: None,
+            extensions: Default::default(),
+        })
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.server
+            .abort(&self.path, &self.upload_id)
+            .await
+            .map_err(store_error)
+    }
 }
 
 #[cfg(test)]
@@ -759,11 +833,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn xml_tags_are_found_in_order() {
+    fn xml_is_read_as_s3_writes_it() {
         let xml = "<R><Key>a&amp;b</Key><VersionId>1</VersionId><Key>c</Key></R>";
-        assert_eq!(xml_tags(xml, "Key"), ["a&amp;b", "c"]);
+        assert_eq!(xml_elements(xml, "Key"), ["a&amp;b", "c"]);
         assert_eq!(xml_tag(xml, "VersionId"), Some("1"));
-        assert_eq!(xml_unescape("a&amp;b"), "a&b");
+        assert_eq!(
+            xml_unescape("a&amp;b&#x41;&#66;&lt;&bogus;&"),
+            "a&bAB<&bogus;&"
+        );
         assert_eq!(xml_tag(xml, "Missing"), None);
     }
 
@@ -772,5 +849,20 @@ mod tests {
         let escaped = utf8_percent_encode("a b/ü~x", PATH_ESCAPE).to_string();
         assert_eq!(escaped, "a%20b/%C3%BC~x");
         assert_eq!(query_escape("p/q r"), "p%2Fq%20r");
+    }
+
+    #[test]
+    fn retain_until_dates_round_up_and_refuse_what_s3_cannot_hold() {
+        let at = |secs: u64, nanos: u32| UNIX_EPOCH + Duration::new(secs, nanos);
+        assert_eq!(
+            retain_until_text("k", at(2_000_000_000, 0)).unwrap(),
+            "2033-05-18T03:33:20Z"
+        );
+        assert_eq!(
+            retain_until_text("k", at(2_000_000_000, 1)).unwrap(),
+            "2033-05-18T03:33:21Z"
+        );
+        assert!(retain_until_text("k", at(400_000_000_000, 0)).is_err());
+        assert!(retain_until_text("k", UNIX_EPOCH - Duration::from_secs(1)).is_err());
     }
 }

@@ -64,6 +64,7 @@ pub struct ObjectStoreBackend {
     url: Arc<str>,
     part_size: usize,
     max_concurrent_parts: usize,
+    uniform_parts: bool,
     /// The S3 server behind an `s3://` backend: probed for what it enforces.
     #[cfg(feature = "s3")]
     server: Option<Arc<crate::s3_server::S3Server>>,
@@ -153,6 +154,7 @@ impl ObjectStoreBackend {
             url: url.into(),
             part_size: options.part_size_bytes(),
             max_concurrent_parts: options.max_parts_in_flight(),
+            uniform_parts: options.uniform_parts_enabled(),
             #[cfg(feature = "s3")]
             server: None,
         }
@@ -197,6 +199,18 @@ impl ObjectStoreBackend {
     /// The underlying store.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    /// True if every part but the last has the part size (see
+    /// [`OpenOptions::uniform_parts`]).
+    pub fn uniform_parts(&self) -> bool {
+        self.uniform_parts
+    }
+
+    /// The S3 server behind an `s3://` backend.
+    #[cfg(feature = "s3")]
+    pub(crate) fn server(&self) -> Option<&Arc<crate::s3_server::S3Server>> {
+        self.server.as_ref()
     }
 
     /// How many parts of one upload may be in flight at once.
@@ -412,22 +426,30 @@ impl Backend for ObjectStoreBackend {
     async fn copy_opts(&self, from: &str, to: &str, options: PutOptions) -> Result<()> {
         let from_path = key_to_path(from)?;
         let to_path = key_to_path(to)?;
-        if let Some(retention) = options.retention {
-            // Copied, then locked: the copy exists unlocked for one request.
+        if options.retention.is_some() {
             self.require_object_lock(to).await?;
-            let mut plain = options.clone();
-            plain.retention = None;
-            self.copy_opts(from, to, plain).await?;
-            return self.extend_retention(to, retention).await;
         }
         if options.mode == PutMode::CreateOnly {
             self.require_create_only("copy", to).await?;
-            if self.kind == BackendKind::S3 {
+        }
+        #[cfg(feature = "s3")]
+        if let Some(server) = &self.server {
+            if options.mode == PutMode::CreateOnly || options.retention.is_some() {
                 let meta = self.head(from).await?;
                 if meta.size < self.part_size as u64 {
                     let data = self.get_opts(from, GetOptions::default()).await?;
                     return self.put_opts(to, data, options).await;
                 }
+                return server
+                    .copy_multipart(
+                        from,
+                        to,
+                        meta.size,
+                        self.part_size as u64,
+                        options.mode,
+                        options.retention,
+                    )
+                    .await;
             }
         }
         let mode = match options.mode {
@@ -446,9 +468,10 @@ impl Backend for ObjectStoreBackend {
 
     /// Nothing is sent until a whole part is written: an upload that ends below the part
     /// size becomes one put (conditional for create-only). A create-only upload is refused
-    /// at once if `key` already exists; one that needs parts is staged under
-    /// `.strata-staging/` and published with an atomic create-only copy, so it still cannot
-    /// replace an object that appeared while it was uploading.
+    /// at once if `key` already exists, and at completion if the key was taken meanwhile: on
+    /// S3 it is uploaded in place and completed with `If-None-Match: *`; on `file://` and
+    /// `memory://` it is staged under `.strata-staging/` and published with an atomic
+    /// create-only copy.
     async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
         let path = key_to_path(key)?;
         if options.mode == PutMode::CreateOnly {
@@ -517,7 +540,7 @@ impl Backend for ObjectStoreBackend {
     async fn capabilities(&self) -> Result<Capabilities> {
         #[cfg(feature = "s3")]
         if let Some(server) = &self.server {
-            return server.capabilities().await;
+            return server.probed_capabilities().await;
         }
         let mut caps = Capabilities::atomic_store();
         if self.kind == BackendKind::Other {

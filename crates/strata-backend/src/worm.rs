@@ -83,15 +83,17 @@ impl<B: Backend> Worm<B> {
     }
 
     /// Create-only, with this view's retention from now.
-    fn write_options(&self) -> PutOptions {
+    fn write_options(&self, key: &str) -> Result<PutOptions> {
         let options = PutOptions::create_only();
-        match self.retention {
-            Some((mode, period)) => options.with_retention(Retention {
-                mode,
-                until: SystemTime::now() + period,
-            }),
+        Ok(match self.retention {
+            Some((mode, period)) => {
+                let until = SystemTime::now().checked_add(period).ok_or_else(|| {
+                    Error::store_msg("put", key, "the retention period is out of range")
+                })?;
+                options.with_retention(Retention { mode, until })
+            }
             None => options,
-        }
+        })
     }
 }
 
@@ -127,7 +129,7 @@ impl<B: Backend> Backend for Worm<B> {
 
     async fn put_opts(&self, key: &str, data: Bytes, options: PutOptions) -> Result<()> {
         self.inner
-            .put_opts(key, data, self.write_options())
+            .put_opts(key, data, self.write_options(key)?)
             .await
             .map_err(|e| refused(key, options.mode, e))
     }
@@ -158,7 +160,7 @@ impl<B: Backend> Backend for Worm<B> {
 
     async fn copy_opts(&self, from: &str, to: &str, options: PutOptions) -> Result<()> {
         self.inner
-            .copy_opts(from, to, self.write_options())
+            .copy_opts(from, to, self.write_options(to)?)
             .await
             .map_err(|e| refused(to, options.mode, e))
     }
@@ -166,7 +168,7 @@ impl<B: Backend> Backend for Worm<B> {
     async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
         let upload = self
             .inner
-            .upload_opts(key, self.write_options())
+            .upload_opts(key, self.write_options(key)?)
             .await
             .map_err(|e| refused(key, options.mode, e))?;
         Ok(match options.mode {
@@ -264,6 +266,18 @@ mod tests {
         // A WORM view of a WORM view is still one.
         let twice = Worm::new(worm);
         assert!(twice.put("k", "x").await.unwrap_err().is_worm_violation());
+    }
+
+    #[tokio::test]
+    async fn an_absurd_retention_period_is_an_error_not_a_panic() {
+        let backend = ObjectStoreBackend::memory();
+        let worm = backend
+            .clone()
+            .write_once()
+            .with_retention(RetentionMode::Compliance, Duration::MAX);
+        let err = worm.put("k", "v").await.unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        assert!(!backend.exists("k").await.unwrap());
     }
 
     #[tokio::test]

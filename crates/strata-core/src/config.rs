@@ -38,6 +38,9 @@ pub enum ConfigFormat {
     Yaml,
 }
 
+/// The longest retention `tiers.<tier>.retain_days` accepts: 100 years.
+pub const MAX_RETAIN_DAYS: u32 = 36_500;
+
 impl ConfigFormat {
     /// The format a file name implies (`.toml`, `.json`, `.yaml`/`.yml`); TOML otherwise.
     pub fn from_file_name(name: &str) -> ConfigFormat {
@@ -399,6 +402,18 @@ impl Config {
                     return Err((
                         format!("tiers.{tier}.retain_days"),
                         "must be at least 1 day".into(),
+                    ))
+                }
+                // A COMPLIANCE retention cannot be undone: a typo must not lock data for
+                // millennia.
+                def if def.retain_days.is_some_and(|days| days > MAX_RETAIN_DAYS) => {
+                    return Err((
+                        format!("tiers.{tier}.retain_days"),
+                        format!(
+                            "{} days is more than {MAX_RETAIN_DAYS} (100 years); a COMPLIANCE \
+                             retention cannot be shortened",
+                            def.retain_days.unwrap_or_default()
+                        ),
                     ))
                 }
                 _ => {}

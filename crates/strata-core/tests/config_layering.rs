@@ -129,6 +129,7 @@ fn errors_name_the_key_and_the_problem() {
         ("[retention.by_kind.trade]\nhot_days = 1\n", "retention.by_kind.trade", "missing field `warm_days`"),
         ("[tiers.cold]\nretain_days = 30\n", "tiers.cold.retain_days", "needs worm = true"),
         ("[tiers.archive]\nworm = true\nretain_days = 0\n", "tiers.archive.retain_days", "at least 1 day"),
+        ("[tiers.archive]\nworm = true\nretain_days = 36500000\n", "tiers.archive.retain_days", "more than 36500"),
     ];
     for (text, key, problem) in cases {
         let err = toml(text).unwrap_err();
