@@ -131,6 +131,20 @@ fn expect_unsupported<T>(result: crate::Result<T>, key: &str, what: &str) -> Che
     }
 }
 
+/// A create-only write onto an existing key: `AlreadyExists`, or `Unsupported` where the
+/// backend cannot enforce create-only writes (`missing` says why).
+fn expect_refused<T>(
+    result: crate::Result<T>,
+    key: &str,
+    missing: &Option<String>,
+    what: &str,
+) -> Check {
+    match missing {
+        Some(_) => expect_unsupported(result, key, what),
+        None => expect_already_exists(result, key, what),
+    }
+}
+
 /// Checks that nothing is stored under `key`.
 async fn expect_absent(backend: &dyn Backend, key: &str, what: &str) -> Check {
     if backend.exists(key).await.ctx("exists")? {
@@ -639,16 +653,18 @@ async fn check_overwrite_and_create_only(backend: &dyn Backend) -> Result<Verdic
         .ctx("explicit overwrite")?;
     expect_content(backend, &key, b"v3", "after explicit overwrite").await?;
 
-    if let Some(missing) = create_only_missing(backend).await? {
-        expect_unsupported(
-            backend
-                .put_opts(&key, "intruder".into(), PutOptions::create_only())
-                .await,
-            &key,
-            "create-only put onto an existing key",
-        )?;
-        expect_content(backend, &key, b"v3", "after a refused create-only put").await?;
-        let fresh = format!("{ns}/fresh");
+    let missing = create_only_missing(backend).await?;
+    expect_refused(
+        backend
+            .put_opts(&key, "intruder".into(), PutOptions::create_only())
+            .await,
+        &key,
+        &missing,
+        "create-only put onto an existing key",
+    )?;
+    expect_content(backend, &key, b"v3", "after a refused create-only put").await?;
+    let fresh = format!("{ns}/fresh");
+    if let Some(missing) = missing {
         expect_unsupported(
             backend
                 .put_opts(&fresh, "first".into(), PutOptions::create_only())
@@ -660,16 +676,6 @@ async fn check_overwrite_and_create_only(backend: &dyn Backend) -> Result<Verdic
         clear(backend, &ns).await?;
         return Ok(Verdict::RefusedAsDesigned(missing));
     }
-    expect_already_exists(
-        backend
-            .put_opts(&key, "intruder".into(), PutOptions::create_only())
-            .await,
-        &key,
-        "create-only put onto an existing key",
-    )?;
-    expect_content(backend, &key, b"v3", "after a refused create-only put").await?;
-
-    let fresh = format!("{ns}/fresh");
     backend
         .put_opts(&fresh, "first".into(), PutOptions::create_only())
         .await
@@ -761,14 +767,16 @@ async fn check_copy(backend: &dyn Backend) -> Result<Verdict, String> {
         &missing,
         "copy from a missing key",
     )?;
-    if let Some(why) = create_only_missing(backend).await? {
-        expect_unsupported(
-            backend.copy_if_not_exists(&src, &dst).await,
-            &dst,
-            "copy_if_not_exists onto an existing key",
-        )?;
-        expect_content(backend, &dst, b"new source", "after a refused copy").await?;
-        let fresh = format!("{ns}/copies/fresh");
+    let missing_create_only = create_only_missing(backend).await?;
+    expect_refused(
+        backend.copy_if_not_exists(&src, &dst).await,
+        &dst,
+        &missing_create_only,
+        "copy_if_not_exists onto an existing key",
+    )?;
+    expect_content(backend, &dst, b"new source", "after a refused copy").await?;
+    let fresh = format!("{ns}/copies/fresh");
+    if let Some(why) = missing_create_only {
         expect_unsupported(
             backend.copy_if_not_exists(&src, &fresh).await,
             &fresh,
@@ -778,15 +786,6 @@ async fn check_copy(backend: &dyn Backend) -> Result<Verdict, String> {
         clear(backend, &ns).await?;
         return Ok(Verdict::RefusedAsDesigned(why));
     }
-
-    expect_already_exists(
-        backend.copy_if_not_exists(&src, &dst).await,
-        &dst,
-        "copy_if_not_exists onto an existing key",
-    )?;
-    expect_content(backend, &dst, b"new source", "after a refused copy").await?;
-
-    let fresh = format!("{ns}/copies/fresh");
     backend
         .copy_if_not_exists(&src, &fresh)
         .await
@@ -860,12 +859,14 @@ async fn check_create_only_uploads(backend: &dyn Backend) -> Result<Verdict, Str
     clear(backend, &ns).await?;
     let taken = format!("{ns}/taken");
     backend.put(&taken, "original").await.ctx("put")?;
-    if let Some(missing) = create_only_missing(backend).await? {
-        expect_unsupported(
-            backend.upload_opts(&taken, PutOptions::create_only()).await,
-            &taken,
-            "create-only upload onto an existing key",
-        )?;
+    let missing = create_only_missing(backend).await?;
+    expect_refused(
+        backend.upload_opts(&taken, PutOptions::create_only()).await,
+        &taken,
+        &missing,
+        "create-only upload onto an existing key",
+    )?;
+    if let Some(missing) = missing {
         let fresh = format!("{ns}/fresh");
         expect_unsupported(
             backend.upload_opts(&fresh, PutOptions::create_only()).await,
@@ -877,32 +878,35 @@ async fn check_create_only_uploads(backend: &dyn Backend) -> Result<Verdict, Str
         clear(backend, &ns).await?;
         return Ok(Verdict::RefusedAsDesigned(missing));
     }
-    expect_already_exists(
-        backend.upload_opts(&taken, PutOptions::create_only()).await,
-        &taken,
-        "create-only upload onto an existing key",
-    )?;
 
-    // A key that appears while a create-only upload is running still wins.
-    let contested = format!("{ns}/contested");
-    let mut upload = backend
-        .upload_opts(&contested, PutOptions::create_only())
-        .await
-        .ctx("start create-only upload")?;
-    upload
-        .write(&pattern(1000, 5))
-        .await
-        .ctx("write create-only upload")?;
-    backend
-        .put(&contested, "first come")
-        .await
-        .ctx("put during the upload")?;
-    expect_already_exists(
-        upload.finish().await,
-        &contested,
-        "finishing a create-only upload whose key was taken meanwhile",
-    )?;
-    expect_content(backend, &contested, b"first come", "after a refused upload").await?;
+    // A key that appears while a create-only upload is running still wins: a small upload
+    // (one put) and one of several parts.
+    for (name, size) in [
+        ("contested", 1000),
+        ("contested-parts", backend.part_size() + 1),
+    ] {
+        let contested = format!("{ns}/{name}");
+        let mut upload = backend
+            .upload_opts(&contested, PutOptions::create_only())
+            .await
+            .ctx("start create-only upload")?;
+        upload
+            .write(&pattern(size, 5))
+            .await
+            .ctx("write create-only upload")?;
+        backend
+            .put(&contested, "first come")
+            .await
+            .ctx("put during the upload")?;
+        expect_already_exists(
+            upload.finish().await,
+            &contested,
+            &format!(
+                "finishing a create-only upload of {size} bytes whose key was taken meanwhile"
+            ),
+        )?;
+        expect_content(backend, &contested, b"first come", "after a refused upload").await?;
+    }
 
     let fresh = format!("{ns}/fresh");
     let data = pattern(backend.part_size() + 4321, 6);

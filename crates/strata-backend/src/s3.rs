@@ -276,10 +276,7 @@ pub(crate) fn build_store(
     }
     let mut encryption = Vec::new();
     for (name, header) in ENCRYPTION_HEADERS {
-        let value = name
-            .parse::<AmazonS3ConfigKey>()
-            .ok()
-            .and_then(&setting);
+        let value = name.parse::<AmazonS3ConfigKey>().ok().and_then(&setting);
         if let Some(value) = value {
             if *name == "aws_server_side_encryption" && value.eq_ignore_ascii_case("sse-c") {
                 return Err(invalid(
