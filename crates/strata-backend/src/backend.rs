@@ -294,6 +294,24 @@ pub trait Backend: Send + Sync + fmt::Debug {
         Ok(caps)
     }
 
+    /// Copies the object into the local file `to` and returns its size. The file appears
+    /// whole (written beside it under a temporary name, then renamed) and is replaced if it
+    /// exists; nothing is left at `to` on failure. The default reads the object with
+    /// [`get_opts`](Backend::get_opts); `s3://` fetches ranges concurrently and writes them
+    /// as they arrive.
+    async fn download(&self, key: &str, to: &std::path::Path) -> Result<u64> {
+        let bytes = self.get_opts(key, GetOptions::default()).await?;
+        let mut file = crate::download::PartFile::create(key, to).await?;
+        let size = bytes.len() as u64;
+        match file.write(bytes).await {
+            Ok(()) => file.publish().await.map(|()| size),
+            Err(e) => {
+                file.discard().await;
+                Err(e)
+            }
+        }
+    }
+
     /// The object's S3 Object Lock retention, or `None` if it has none. A missing key is
     /// [`Error::NotFound`]. The default (stores without Object Lock) checks that the object
     /// exists and returns `None`.
@@ -505,6 +523,9 @@ macro_rules! forward_backend {
             }
             async fn retention(&self, key: &str) -> Result<Option<Retention>> {
                 (**self).retention(key).await
+            }
+            async fn download(&self, key: &str, to: &std::path::Path) -> Result<u64> {
+                (**self).download(key, to).await
             }
             async fn extend_retention(&self, key: &str, retention: Retention) -> Result<()> {
                 (**self).extend_retention(key, retention).await

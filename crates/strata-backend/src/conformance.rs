@@ -1236,6 +1236,65 @@ async fn check_atomic_multipart_visibility(backend: &dyn Backend) -> Result<Verd
     Ok(Verdict::Passed)
 }
 
+async fn check_download(backend: &dyn Backend) -> Check {
+    let ns = namespace("download");
+    clear(backend, &ns).await?;
+    let dir = std::env::temp_dir().join(format!(
+        "strata-conformance-download-{}-{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("temporary folder: {e}"))?;
+    let outcome = download_into(backend, &ns, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome?;
+    clear(backend, &ns).await
+}
+
+async fn download_into(backend: &dyn Backend, ns: &str, dir: &std::path::Path) -> Check {
+    let file = dir.join("object.bin");
+    // Empty, small, and several parts (ranges on S3), each replacing the file before it.
+    for (i, size) in [0, 1_000, 2 * backend.part_size() + 12_345]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("{ns}/object-{i}");
+        let data = pattern(size, 16 + i as u64);
+        backend.put(&key, data.clone()).await.ctx("put")?;
+        let got = backend.download(&key, &file).await.ctx("download")?;
+        let on_disk = std::fs::read(&file).map_err(|e| format!("read the download: {e}"))?;
+        ensure!(
+            got == size as u64 && on_disk[..] == data[..],
+            "download of {size} bytes: reported {got}, the file has {} bytes{}",
+            on_disk.len(),
+            if on_disk.len() == size {
+                " that differ"
+            } else {
+                ""
+            }
+        );
+    }
+    // A missing key is NotFound and leaves the file as it was, and no temporary file.
+    let missing = format!("{ns}/missing");
+    expect_not_found(
+        backend.download(&missing, &file).await,
+        &missing,
+        "download",
+    )?;
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(|entry| entry.ok().map(|e| e.file_name()))
+        .collect();
+    ensure!(
+        left.len() == 1 && file.exists(),
+        "after a failed download the folder holds {left:?}"
+    );
+    Ok(())
+}
+
 async fn check_worm_refusals(backend: &dyn Backend) -> Result<Verdict, String> {
     let ns = namespace("worm_refusals");
     clear(backend, &ns).await?;
@@ -1431,6 +1490,9 @@ scenarios! {
     atomic_put_visibility => check_atomic_put_visibility,
     /// Readers racing multipart uploads (new, overwrite, staged) never see a partial object.
     atomic_multipart_visibility => check_atomic_multipart_visibility,
+    /// `download` writes empty, small and multi-part objects whole to a file, replacing it; a
+    /// missing key is `NotFound` and leaves nothing behind.
+    download => check_download,
     /// A WORM view refuses overwrites and deletes (puts, copies, uploads) and changes nothing;
     /// on a store that cannot keep it write-once, it writes nothing at all.
     worm_refusals => check_worm_refusals,

@@ -76,6 +76,7 @@ pub mod backend;
 pub mod capabilities;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod download;
 pub mod error;
 pub mod key;
 pub mod multipart;

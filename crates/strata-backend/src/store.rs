@@ -263,6 +263,88 @@ impl ObjectStoreBackend {
             })
     }
 
+    async fn get_whole(&self, key: &str, path: &Path) -> Result<Bytes> {
+        let result = self
+            .store
+            .get(path)
+            .await
+            .map_err(|e| read_error("get", key, e))?;
+        result.bytes().await.map_err(|e| read_error("get", key, e))
+    }
+
+    /// Reads the whole object into `sink` as ranges of the part size, up to
+    /// `max_concurrent_parts` at once. Each range after the first is conditional on the
+    /// first's ETag (`If-Match`), so a read never mixes two versions of an object: one
+    /// overwritten meanwhile is read again from the start (a third change in a row falls
+    /// back to a single GET, which is consistent by itself). Returns the object's size.
+    async fn read_ranges(&self, key: &str, path: &Path, sink: &mut dyn Sink) -> Result<u64> {
+        use object_store::GetRange;
+        let part = self.part_size as u64;
+        for _attempt in 0..3 {
+            sink.restart().await?;
+            let first = object_store::GetOptions {
+                range: Some(GetRange::Bounded(0..part)),
+                ..Default::default()
+            };
+            let result = match self.store.get_opts(path, first).await {
+                Ok(result) => result,
+                Err(e) => {
+                    let err = read_error("get", key, e);
+                    if err.is_not_found() {
+                        return Err(err);
+                    }
+                    // An empty object has no byte 0 to start a range at.
+                    break;
+                }
+            };
+            let size = result.meta.size;
+            let etag = result.meta.e_tag.clone();
+            let head = result
+                .bytes()
+                .await
+                .map_err(|e| read_error("get", key, e))?;
+            let head_len = head.len() as u64;
+            sink.write(head).await?;
+            if head_len >= size {
+                return Ok(size);
+            }
+            let Some(etag) = etag else {
+                break;
+            };
+            let store = Arc::clone(&self.store);
+            let ranges = (head_len..size).step_by(self.part_size).map(move |start| {
+                let store = Arc::clone(&store);
+                let path = path.clone();
+                let options = object_store::GetOptions {
+                    range: Some(GetRange::Bounded(start..(start + part).min(size))),
+                    if_match: Some(etag.clone()),
+                    ..Default::default()
+                };
+                async move { store.get_opts(&path, options).await?.bytes().await }
+            });
+            let mut parts = stream::iter(ranges).buffered(self.max_concurrent_parts);
+            let mut changed = false;
+            while let Some(part) = parts.next().await {
+                match part {
+                    Ok(bytes) => sink.write(bytes).await?,
+                    Err(object_store::Error::Precondition { .. }) => {
+                        changed = true;
+                        break;
+                    }
+                    Err(e) => return Err(read_error("get", key, e)),
+                }
+            }
+            if !changed {
+                return Ok(size);
+            }
+        }
+        sink.restart().await?;
+        let bytes = self.get_whole(key, path).await?;
+        let size = bytes.len() as u64;
+        sink.write(bytes).await?;
+        Ok(size)
+    }
+
     async fn get_range_inner(&self, key: &str, path: &Path, range: Range<u64>) -> Result<Bytes> {
         let invalid = |reason: String| Error::InvalidRange {
             key: key.to_owned(),
@@ -338,12 +420,34 @@ impl Backend for ObjectStoreBackend {
         if let Some(range) = options.range {
             return self.get_range_inner(key, &path, range).await;
         }
-        let result = self
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| read_error("get", key, e))?;
-        result.bytes().await.map_err(|e| read_error("get", key, e))
+        if self.kind == BackendKind::S3 {
+            let mut whole = Vec::new();
+            self.read_ranges(key, &path, &mut whole).await?;
+            return Ok(Bytes::from(whole));
+        }
+        self.get_whole(key, &path).await
+    }
+
+    /// On S3, ranges of the part size are fetched `max_concurrent_parts` at a time and
+    /// written in order as they arrive, so the network and the disk work together.
+    async fn download(&self, key: &str, to: &FsPath) -> Result<u64> {
+        let path = key_to_path(key)?;
+        let mut file = crate::download::PartFile::create(key, to).await?;
+        let written = if self.kind == BackendKind::S3 {
+            self.read_ranges(key, &path, &mut file).await
+        } else {
+            match self.get_whole(key, &path).await {
+                Ok(bytes) => file.write(bytes).await.map(|()| file.len()),
+                Err(e) => Err(e),
+            }
+        };
+        match written {
+            Ok(size) => file.publish().await.map(|()| size),
+            Err(e) => {
+                file.discard().await;
+                Err(e)
+            }
+        }
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {
@@ -569,6 +673,27 @@ impl Backend for ObjectStoreBackend {
             }
         }
         Ok(stale.len())
+    }
+}
+
+/// Where [`ObjectStoreBackend::read_ranges`] puts what it reads, in order.
+#[async_trait]
+pub(crate) trait Sink: Send {
+    /// Drops what was written so far (the read starts again).
+    async fn restart(&mut self) -> Result<()>;
+    /// Appends the next bytes.
+    async fn write(&mut self, bytes: Bytes) -> Result<()>;
+}
+
+#[async_trait]
+impl Sink for Vec<u8> {
+    async fn restart(&mut self) -> Result<()> {
+        self.clear();
+        Ok(())
+    }
+    async fn write(&mut self, bytes: Bytes) -> Result<()> {
+        self.extend_from_slice(&bytes);
+        Ok(())
     }
 }
 

@@ -191,6 +191,10 @@ impl<B: Backend> Backend for Worm<B> {
         self.inner.retention(key).await
     }
 
+    async fn download(&self, key: &str, to: &std::path::Path) -> Result<u64> {
+        self.inner.download(key, to).await
+    }
+
     /// Extending is allowed through a WORM view (it only keeps objects longer); shortening
     /// is refused as everywhere.
     async fn extend_retention(&self, key: &str, retention: Retention) -> Result<()> {
