@@ -312,6 +312,7 @@ impl ObjectStoreBackend {
                 break;
             };
             let store = Arc::clone(&self.store);
+            // Each range is a task of its own, so ranges keep arriving while the sink writes.
             let ranges = (head_len..size).step_by(self.part_size).map(move |start| {
                 let store = Arc::clone(&store);
                 let path = path.clone();
@@ -320,11 +321,16 @@ impl ObjectStoreBackend {
                     if_match: Some(etag.clone()),
                     ..Default::default()
                 };
-                async move { store.get_opts(&path, options).await?.bytes().await }
+                AbortOnDrop(tokio::spawn(async move {
+                    store.get_opts(&path, options).await?.bytes().await
+                }))
             });
             let mut parts = stream::iter(ranges).buffered(self.max_concurrent_parts);
             let mut changed = false;
             while let Some(part) = parts.next().await {
+                let part = part.map_err(|e| {
+                    Error::store_msg("get", key, format!("a range read failed: {e}"))
+                })?;
                 match part {
                     Ok(bytes) => sink.write(bytes).await?,
                     Err(object_store::Error::Precondition { .. }) => {
@@ -673,6 +679,27 @@ impl Backend for ObjectStoreBackend {
             }
         }
         Ok(stale.len())
+    }
+}
+
+/// A spawned task that is cancelled when its handle is dropped (a read that stops early
+/// does not leave its remaining ranges downloading).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = std::result::Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
