@@ -38,7 +38,7 @@
 //! - `--reps N` repetitions for every size (default 5 for sizes up to 64 MiB, 3 above);
 //! - `--warmup N` untimed repetitions first (default 1);
 //! - `--strata SPEC` (repeatable; default `default`): `default`, or a comma list of
-//!   `part=MiB` (`OpenOptions::part_size`), `inflight=N` (`max_concurrent_parts`), `unsigned`
+//!   `part=MiB` (`OpenOptions::part_size`), `inflight=N` (`max_concurrent_parts` and `max_concurrent_reads`), `unsigned`
 //!   (the S3 option `aws_unsigned_payload=true`: no SHA-256 of each body), `memory` (see above);
 //! - `--boto3-checksums when_supported|when_required` (default `when_supported`, botocore's
 //!   default: a CRC32 with every upload);
@@ -116,7 +116,7 @@ impl StrataConfig {
             options = options.part_size(mib * MIB);
         }
         if let Some(n) = self.in_flight {
-            options = options.max_concurrent_parts(n);
+            options = options.max_concurrent_parts(n).max_concurrent_reads(n);
         }
         let url = format!("s3://{}", server.bucket());
         options

@@ -26,6 +26,11 @@ pub const DEFAULT_PART_SIZE: usize = MIN_PART_SIZE;
 /// How many parts of one upload may be in flight at once unless configured otherwise.
 pub const DEFAULT_MAX_CONCURRENT_PARTS: usize = 4;
 
+/// How many ranges of one S3 read (`get`, `download`) may be in flight at once unless
+/// configured otherwise (more than for uploads: measured against boto3 on Garage,
+/// `docs/PERFORMANCE.md`).
+pub const DEFAULT_MAX_CONCURRENT_READS: usize = 10;
+
 /// Which kind of store a [`Backend`] talks to in the end (decorators report their inner
 /// store's kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -92,7 +92,7 @@ pub mod worm;
 
 pub use backend::{
     Backend, BackendExt, BackendKind, GetOptions, Listing, ObjectMeta, PutMode, PutOptions,
-    DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_PART_SIZE, MIN_PART_SIZE,
+    DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_MAX_CONCURRENT_READS, DEFAULT_PART_SIZE, MIN_PART_SIZE,
 };
 pub use capabilities::{
     Accepts, Capabilities, CapabilityRow, Missing, ObjectLock, Provenance, Retention,

@@ -10,7 +10,10 @@ use url::Url;
 
 use std::time::Duration;
 
-use crate::backend::{Backend, DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_PART_SIZE, MIN_PART_SIZE};
+use crate::backend::{
+    Backend, DEFAULT_MAX_CONCURRENT_PARTS, DEFAULT_MAX_CONCURRENT_READS, DEFAULT_PART_SIZE,
+    MIN_PART_SIZE,
+};
 use crate::capabilities::RetentionMode;
 use crate::error::{Error, Result};
 use crate::s3::S3Options;
@@ -43,6 +46,7 @@ pub struct OpenOptions {
     fsync: bool,
     part_size: usize,
     max_concurrent_parts: usize,
+    max_concurrent_reads: usize,
     s3: S3Options,
 }
 
@@ -55,13 +59,15 @@ impl Default for OpenOptions {
             fsync: true,
             part_size: DEFAULT_PART_SIZE,
             max_concurrent_parts: DEFAULT_MAX_CONCURRENT_PARTS,
+            max_concurrent_reads: DEFAULT_MAX_CONCURRENT_READS,
             s3: S3Options::default(),
         }
     }
 }
 
 impl OpenOptions {
-    /// The defaults: not WORM, fsync on, 5 MiB parts, 4 parts in flight.
+    /// The defaults: not WORM, fsync on, 5 MiB parts, 4 parts in flight for uploads, 10 ranges
+    /// in flight for reads.
     pub fn new() -> Self {
         Self::default()
     }
@@ -107,6 +113,18 @@ impl OpenOptions {
     pub fn uniform_parts(mut self, uniform: bool) -> Self {
         self.uniform_parts = uniform;
         self
+    }
+
+    /// How many part-size ranges of one S3 read (`get` of a whole object, `download`) may be
+    /// in flight at once (at least 1; default 10).
+    pub fn max_concurrent_reads(mut self, ranges: usize) -> Self {
+        self.max_concurrent_reads = ranges;
+        self
+    }
+
+    /// How many ranges of one read may be in flight at once.
+    pub fn max_reads_in_flight(&self) -> usize {
+        self.max_concurrent_reads
     }
 
     /// True if parts keep one size.
@@ -160,6 +178,12 @@ impl OpenOptions {
                     "part size {} is below the minimum of {MIN_PART_SIZE} bytes (5 MiB)",
                     self.part_size
                 ),
+            });
+        }
+        if self.max_concurrent_reads == 0 {
+            return Err(Error::InvalidConfig {
+                url: url.to_owned(),
+                reason: "max_concurrent_reads must be at least 1".to_owned(),
             });
         }
         if self.max_concurrent_parts == 0 {

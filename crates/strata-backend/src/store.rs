@@ -64,6 +64,7 @@ pub struct ObjectStoreBackend {
     url: Arc<str>,
     part_size: usize,
     max_concurrent_parts: usize,
+    max_concurrent_reads: usize,
     uniform_parts: bool,
     /// The S3 server behind an `s3://` backend: probed for what it enforces.
     #[cfg(feature = "s3")]
@@ -154,6 +155,7 @@ impl ObjectStoreBackend {
             url: url.into(),
             part_size: options.part_size_bytes(),
             max_concurrent_parts: options.max_parts_in_flight(),
+            max_concurrent_reads: options.max_reads_in_flight(),
             uniform_parts: options.uniform_parts_enabled(),
             #[cfg(feature = "s3")]
             server: None,
@@ -273,7 +275,7 @@ impl ObjectStoreBackend {
     }
 
     /// Reads the whole object into `sink` as ranges of the part size, up to
-    /// `max_concurrent_parts` at once. Each range after the first is conditional on the
+    /// `max_concurrent_reads` at once. Each range after the first is conditional on the
     /// first's ETag (`If-Match`), so a read never mixes two versions of an object: one
     /// overwritten meanwhile is read again from the start (a third change in a row falls
     /// back to a single GET, which is consistent by itself). Returns the object's size.
@@ -325,7 +327,7 @@ impl ObjectStoreBackend {
                     store.get_opts(&path, options).await?.bytes().await
                 }))
             });
-            let mut parts = stream::iter(ranges).buffered(self.max_concurrent_parts);
+            let mut parts = stream::iter(ranges).buffered(self.max_concurrent_reads);
             let mut changed = false;
             while let Some(part) = parts.next().await {
                 let part = part.map_err(|e| {
@@ -434,7 +436,7 @@ impl Backend for ObjectStoreBackend {
         self.get_whole(key, &path).await
     }
 
-    /// On S3, ranges of the part size are fetched `max_concurrent_parts` at a time and
+    /// On S3, ranges of the part size are fetched `max_concurrent_reads` at a time and
     /// written in order as they arrive, so the network and the disk work together.
     async fn download(&self, key: &str, to: &FsPath) -> Result<u64> {
         let path = key_to_path(key)?;
