@@ -47,6 +47,23 @@ fn versions(moto: &MotoServer, bucket: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// Sends `method` for one version of `key` (a full key in the bucket) straight to moto.
+fn on_version(
+    moto: &MotoServer,
+    method: &str,
+    bucket: &str,
+    key: &str,
+    version: &str,
+) -> (u16, String) {
+    moto.raw(
+        method,
+        &format!("/{bucket}/{key}?versionId={version}"),
+        &[],
+        b"",
+    )
+    .unwrap()
+}
+
 /// Retain-until dates are kept in whole seconds.
 fn whole_seconds(time: SystemTime) -> u64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
@@ -162,14 +179,7 @@ async fn a_worm_tier_with_retention_is_locked_by_the_server_itself() {
     let ids = versions(&moto, LOCKED, key);
     assert_eq!(ids.len(), 1, "{ids:?}");
     let locked = &ids[0];
-    let (status, body) = moto
-        .raw(
-            "DELETE",
-            &format!("/{LOCKED}/{key}?versionId={locked}"),
-            &[],
-            b"",
-        )
-        .unwrap();
+    let (status, body) = on_version(&moto, "DELETE", LOCKED, key, locked);
     assert_eq!(status, 403, "the server deleted a locked version: {body}");
     assert!(body.contains("AccessDenied"), "{body}");
 
@@ -188,24 +198,9 @@ async fn a_worm_tier_with_retention_is_locked_by_the_server_itself() {
         .await
         .unwrap();
     writable.delete("2024/sealed.parquet").await.unwrap();
-    let (status, body) = moto
-        .raw(
-            "GET",
-            &format!("/{LOCKED}/{key}?versionId={locked}"),
-            &[],
-            b"",
-        )
-        .unwrap();
+    let (status, body) = on_version(&moto, "GET", LOCKED, key, locked);
     assert_eq!((status, body.as_str()), (200, "sealed data"));
-    let (status, _) = moto
-        .raw(
-            "DELETE",
-            &format!("/{LOCKED}/{key}?versionId={locked}"),
-            &[],
-            b"",
-        )
-        .unwrap();
-    assert_eq!(status, 403);
+    assert_eq!(on_version(&moto, "DELETE", LOCKED, key, locked).0, 403);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,16 +215,7 @@ async fn the_lock_ends_at_its_retain_until_date_and_strata_refuses_to_shorten_it
     worm.put("brief", "kept three seconds").await.unwrap();
     let key = "short/brief";
     let id = versions(&moto, LOCKED, key).remove(0);
-    let delete = || {
-        moto.raw(
-            "DELETE",
-            &format!("/{LOCKED}/{key}?versionId={id}"),
-            &[],
-            b"",
-        )
-        .unwrap()
-        .0
-    };
+    let delete = || on_version(&moto, "DELETE", LOCKED, key, &id).0;
     assert_eq!(delete(), 403, "deleted before its retain-until date");
     let until = worm.retention("brief").await.unwrap().unwrap().until;
 
