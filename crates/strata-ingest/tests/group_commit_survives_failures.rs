@@ -277,6 +277,45 @@ fn a_listener_may_call_the_writer_back() {
 }
 
 #[test]
+fn a_listener_may_close_the_writer() {
+    // In per_batch mode the listener runs inside the append's own commit; in group_commit mode
+    // on the committer thread, which close() would otherwise wait for.
+    for mode in [DurabilityMode::PerBatch, DurabilityMode::GroupCommit] {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = open_with(dir.path(), mode, 1, None);
+        let again = writer.clone();
+        let once = AtomicBool::new(false);
+        let (tx, closed) = mpsc::channel::<bool>();
+        let tx = std::sync::Mutex::new(tx);
+        writer.on_durable(move |ticket, _| {
+            if ticket >= 1 && !once.swap(true, Ordering::SeqCst) {
+                let report = again.close();
+                let _ = tx.lock().unwrap().send(report.is_ok());
+            }
+        });
+        let w = writer.clone();
+        let appended = within("an append whose listener closes the writer", move || {
+            w.append(&trade("A", 0)).map(|o| o.last_ticket)
+        });
+        assert_eq!(appended.unwrap(), 1, "{mode:?}");
+        assert!(
+            closed.recv_timeout(HANG).unwrap(),
+            "{mode:?}: close() failed"
+        );
+        assert!(
+            matches!(writer.append(&trade("A", 1)), Err(Error::Closed)),
+            "{mode:?}"
+        );
+        let stored: usize = reader::hot_files(dir.path())
+            .unwrap()
+            .iter()
+            .map(|f| reader::read_events(f).unwrap().len())
+            .sum();
+        assert_eq!(stored, 1, "{mode:?}");
+    }
+}
+
+#[test]
 fn appends_racing_close_are_either_in_the_final_commit_or_refused() {
     let mut total = 0;
     for round in 0..6u64 {

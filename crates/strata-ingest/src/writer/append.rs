@@ -33,7 +33,7 @@ impl Writer {
         let batch = self.encode(events)?;
         // Declared before the state guard, so it is dropped after it (also when a policy of the
         // caller's unwinds through here): its drop takes the state lock.
-        let _in_flight: InFlight<'_>;
+        let in_flight: InFlight<'_>;
         let written = {
             let mut st = lock(&self.inner.state);
             // Checked again under the lock `close()` sets it under: an append that gets past
@@ -41,7 +41,7 @@ impl Writer {
             if self.inner.closed.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
-            _in_flight = InFlight::enter(&self.inner, &mut st);
+            in_flight = InFlight::enter(&self.inner, &mut st);
             let written = self.write_locked(&mut st, &batch, options);
             // The batch's refused events reach the disk with one fsync, before the call
             // returns (also when the batch stopped at an error); a staged import's are synced
@@ -49,13 +49,23 @@ impl Writer {
             let synced = st.quarantine.sync();
             written.and_then(|w| synced.map(|()| w))
         };
-        self.finish_append(written)
+        let outcome = self.hand_over(written)?;
+        // `close()` may go ahead from here: the batch is in its segments and the retired ones
+        // are with the sealer, so its final commit covers them. The per-batch commit below calls
+        // the durability listeners, which may themselves close the writer.
+        drop(in_flight);
+        if self.inner.settings.durability.mode == DurabilityMode::PerBatch
+            && outcome.last_ticket > 0
+        {
+            self.commit_after_append(outcome.last_ticket)?;
+        }
+        Ok(outcome)
     }
 
     /// The rest of an append once its batch is written (out of the state lock): hands retired
-    /// segments to the sealer and, in `per_batch` mode, commits. A panic of the seal schedule
-    /// while the batch was written puts the writer in its failed state.
-    fn finish_append(
+    /// segments to the sealer. A panic of the seal schedule while the batch was written puts
+    /// the writer in its failed state.
+    fn hand_over(
         &self,
         written: Result<(BatchOutcome, Vec<(Segment, SealReason)>)>,
     ) -> Result<BatchOutcome> {
@@ -69,12 +79,24 @@ impl Writer {
         for (segment, reason) in to_seal {
             self.seal_segment(segment, reason)?;
         }
-        if self.inner.settings.durability.mode == DurabilityMode::PerBatch
-            && outcome.last_ticket > 0
-        {
-            self.commit()?;
-        }
         Ok(outcome)
+    }
+
+    /// The per-batch commit of an append. A `close()` that ran meanwhile (another thread, or a
+    /// listener) made the batch durable in its final commit: that is success too.
+    fn commit_after_append(&self, last_ticket: Ticket) -> Result<()> {
+        match self.commit() {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if self.inner.closed.load(Ordering::Acquire)
+                    && self.durable_watermark() >= last_ticket
+                {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
     }
 
     /// Encodes a batch as JSONL, each event under its canonical symbol.

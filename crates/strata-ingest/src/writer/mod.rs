@@ -450,7 +450,11 @@ impl Writer {
         }
         self.stop_committer();
         if let Some(handle) = lock(&self.inner.committer).take() {
-            let _ = handle.join();
+            // A durability listener may close the writer from the committer thread itself,
+            // which stops on its own once the listener returns.
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
         }
         // Every step runs even if an earlier one failed (the sealer is always stopped and the
         // report always written); the first failure is returned.
