@@ -308,13 +308,8 @@ pub trait Backend: Send + Sync + fmt::Debug {
         let bytes = self.get_opts(key, GetOptions::default()).await?;
         let mut file = crate::download::PartFile::create(key, to).await?;
         let size = bytes.len() as u64;
-        match file.write(bytes).await {
-            Ok(()) => file.publish().await.map(|()| size),
-            Err(e) => {
-                file.discard().await;
-                Err(e)
-            }
-        }
+        let filled = file.write(bytes).await.map(|()| size);
+        file.finish(filled).await
     }
 
     /// The object's S3 Object Lock retention, or `None` if it has none. A missing key is

@@ -168,17 +168,24 @@ impl fmt::Display for Retention {
     }
 }
 
-/// `2026-12-04T16:50:00Z`: a time as S3 writes retain-until dates (whole seconds, UTC); a
-/// time chrono cannot show is given in seconds since 1970.
+/// `2026-12-04T16:50:00Z`: a time as S3 writes retain-until dates (whole seconds, UTC,
+/// rounded up so a retention is never shown or sent shorter than it is); a time S3 cannot
+/// hold (before 1970, after 9999) is given as its distance from 1970.
 pub fn rfc3339(time: std::time::SystemTime) -> String {
-    let secs = match time.duration_since(std::time::UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).ok(),
-        Err(before) => i64::try_from(before.duration().as_secs()).ok().map(|s| -s),
-    };
-    match secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0)) {
-        Some(date) => date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        None => format!("{secs:?} s after 1970"),
-    }
+    retain_until(time).unwrap_or_else(|| match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => format!("{} s after 1970", after.as_secs()),
+        Err(before) => format!("{} s before 1970", before.duration().as_secs()),
+    })
+}
+
+/// A retain-until date as S3 takes it: RFC 3339 in whole seconds, UTC, rounded up; `None` for
+/// a time S3 cannot hold (before 1970 or after the year 9999).
+pub(crate) fn retain_until(time: std::time::SystemTime) -> Option<String> {
+    let since = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let secs = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+    let date = chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)?;
+    (chrono::Datelike::year(&date) <= 9999)
+        .then(|| date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// A bucket's Object Lock state.
@@ -414,20 +421,40 @@ impl CapabilityRow {
     }
 }
 
-impl fmt::Display for Capabilities {
-    /// The capability table, one row per line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows = self.rows();
+impl Capabilities {
+    /// The capability table under a header line (`capability  server  strata`), as
+    /// `strata backend check` prints it.
+    pub fn table_with_header(&self) -> String {
+        let mut out = String::new();
+        let _ = self.write_table(&mut out, true);
+        out
+    }
+
+    fn write_table(&self, out: &mut impl fmt::Write, header: bool) -> fmt::Result {
+        let mut rows = self.rows();
+        if header {
+            rows.insert(
+                0,
+                CapabilityRow::new("capability", "server".into(), "strata"),
+            );
+        }
         let name_width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
         let found_width = rows.iter().map(|r| r.found.len()).max().unwrap_or(0);
         for row in rows {
             writeln!(
-                f,
+                out,
                 "{:<name_width$}  {:<found_width$}  {}",
                 row.name, row.found, row.strata
             )?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Capabilities {
+    /// The capability table, one row per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_table(f, false)
     }
 }
 

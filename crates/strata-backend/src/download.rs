@@ -69,11 +69,6 @@ impl PartFile {
         })
     }
 
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
-    }
-
     /// Runs `op` on the file on the blocking pool.
     async fn on_file<T: Send + 'static>(
         &mut self,
@@ -130,6 +125,18 @@ impl PartFile {
     /// Writes all of `bytes` (for stores that read an object in one piece).
     pub(crate) async fn write(&mut self, bytes: Bytes) -> Result<()> {
         crate::store::Sink::write(self, bytes).await
+    }
+
+    /// Ends the download with how writing it went: renamed into place, or removed. Returns
+    /// the object's size.
+    pub(crate) async fn finish(self, filled: Result<u64>) -> Result<u64> {
+        match filled {
+            Ok(size) => self.publish().await.map(|()| size),
+            Err(e) => {
+                self.discard().await;
+                Err(e)
+            }
+        }
     }
 }
 

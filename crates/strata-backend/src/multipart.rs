@@ -74,7 +74,6 @@ pub(crate) struct ObjectStoreUpload {
     backend: ObjectStoreBackend,
     key: String,
     destination: Path,
-    mode: PutMode,
     options: PutOptions,
     /// The part being filled.
     buffer: PutPayloadMut,
@@ -92,7 +91,7 @@ impl fmt::Debug for ObjectStoreUpload {
         f.debug_struct("ObjectStoreUpload")
             .field("backend", &self.backend.url())
             .field("key", &self.key)
-            .field("mode", &self.mode)
+            .field("mode", &self.options.mode)
             .field("parts", &self.parts)
             .field("written", &self.written)
             .field("failed", &self.failed)
@@ -119,7 +118,6 @@ impl ObjectStoreUpload {
             backend,
             key,
             destination,
-            mode: options.mode,
             options,
             buffer: PutPayloadMut::new(),
             running: None,
@@ -319,7 +317,7 @@ impl Upload for ObjectStoreUpload {
                     key,
                 });
             }
-            let mode = object_store_mode(self.mode);
+            let mode = object_store_mode(self.options.mode);
             self.backend
                 .store()
                 .put_opts(&self.destination, payload, mode.into())

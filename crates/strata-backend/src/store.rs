@@ -441,21 +441,18 @@ impl Backend for ObjectStoreBackend {
     async fn download(&self, key: &str, to: &FsPath) -> Result<u64> {
         let path = key_to_path(key)?;
         let mut file = crate::download::PartFile::create(key, to).await?;
-        let written = if self.kind == BackendKind::S3 {
+        let filled = if self.kind == BackendKind::S3 {
             self.read_ranges(key, &path, &mut file).await
         } else {
             match self.get_whole(key, &path).await {
-                Ok(bytes) => file.write(bytes).await.map(|()| file.len()),
+                Ok(bytes) => {
+                    let size = bytes.len() as u64;
+                    file.write(bytes).await.map(|()| size)
+                }
                 Err(e) => Err(e),
             }
         };
-        match written {
-            Ok(size) => file.publish().await.map(|()| size),
-            Err(e) => {
-                file.discard().await;
-                Err(e)
-            }
-        }
+        file.finish(filled).await
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {
