@@ -62,14 +62,27 @@ impl S3Server {
         Ok(caps)
     }
 
-    async fn probe_object_lock(&self) -> ObjectLock {
-        let answer = match self
+    /// The bucket's Object Lock state; a server that cannot be reached fails the probe (an
+    /// answer it is not allowed to read is `Unknown`).
+    async fn probe_object_lock(&self) -> Result<ObjectLock> {
+        let answer = self
             .send(Method::GET, None, "object-lock", &[], Bytes::new())
-            .await
-        {
-            Ok(answer) => answer,
-            Err(e) => return ObjectLock::Unknown(e.to_string()),
-        };
+            .await?;
+        if answer.is_credential_error() {
+            return Err(Error::store_msg(
+                "probe",
+                &self.bucket,
+                format!(
+                    "the server refused the credentials ({}): check AWS_ACCESS_KEY_ID, \
+                     AWS_SECRET_ACCESS_KEY and the region",
+                    answer.describe()
+                ),
+            ));
+        }
+        Ok(Self::object_lock_of(&answer))
+    }
+
+    fn object_lock_of(answer: &Answer) -> ObjectLock {
         let text = answer.text();
         if answer.is_success() {
             if xml_tag(&text, "ObjectLockEnabled") != Some("Enabled") {
@@ -101,7 +114,7 @@ impl S3Server {
     /// removed afterwards, and purged by `purge_staging` should removal fail). Writes only
     /// where the probe's objects cannot be locked.
     async fn probe(&self) -> Result<Capabilities> {
-        let object_lock = self.probe_object_lock().await;
+        let object_lock = self.probe_object_lock().await?;
         let mut caps = Capabilities {
             provenance: Provenance::Probed,
             conditional_put: Support::Unknown("not probed".to_owned()),
@@ -299,9 +312,16 @@ impl S3Server {
             ))
     }
 
-    /// Removes everything under `scratch/` (every version, on a versioned bucket).
+    /// Removes everything under `scratch/` (every version, on a versioned bucket), and what
+    /// earlier probes left more than an hour ago (a probe killed half-way; a younger one may
+    /// still be running in another process).
     async fn clean(&self, scratch: &str) -> Result<()> {
-        let prefix = format!("{scratch}/");
+        let own = format!("{scratch}/");
+        let prefix = match scratch.rfind('/') {
+            Some(at) => format!("{}/probe-", &scratch[..at]),
+            None => "probe-".to_owned(),
+        };
+        let stale_before = chrono::Utc::now() - chrono::Duration::hours(1);
         let versioned = self.versioned().await?;
         let listing = if versioned {
             format!("prefix={}&versions", query_escape(&prefix))
@@ -325,6 +345,12 @@ impl S3Server {
                 let Some(key) = xml_tag(body, "Key").map(xml_unescape) else {
                     continue;
                 };
+                let stale = xml_tag(body, "LastModified")
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t < stale_before);
+                if !key.starts_with(&own) && !stale {
+                    continue;
+                }
                 let version = xml_tag(body, "VersionId")
                     .filter(|_| versioned)
                     .map(xml_unescape);
@@ -332,7 +358,7 @@ impl S3Server {
             }
         }
         for (key, version) in entries {
-            // Never anything outside the scratch folder, whatever the listing says.
+            // Never anything outside the probes' folders, whatever the listing says.
             if !key.starts_with(&prefix) {
                 continue;
             }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -87,6 +87,25 @@ impl Answer {
             Some(code) => format!("{} {code}", self.status),
             None => self.status.to_string(),
         }
+    }
+
+    /// The request was refused for its credentials or signature, not for a permission.
+    pub(crate) fn is_credential_error(&self) -> bool {
+        let text = self.text();
+        matches!(
+            xml_tag(&text, "Code"),
+            Some(
+                "SignatureDoesNotMatch"
+                    | "InvalidAccessKeyId"
+                    | "InvalidToken"
+                    | "ExpiredToken"
+                    | "AuthorizationHeaderMalformed"
+            )
+        ) || xml_tag(&text, "Message").is_some_and(|m| {
+            // Servers that answer AccessDenied for these too (Garage) say so in the message.
+            let m = m.to_ascii_lowercase();
+            m.contains("signature") || m.contains("no such key")
+        })
     }
 
     pub(crate) fn is_precondition_failed(&self) -> bool {
@@ -179,23 +198,13 @@ fn content_md5(body: &[u8]) -> String {
 /// A retain-until date as S3 wants it, rounded up to the next whole second (so a retention
 /// is never shorter than asked); an error for a date S3 cannot hold.
 pub(crate) fn retain_until_text(key: &str, until: SystemTime) -> Result<String> {
-    let out_of_range = || {
+    crate::capabilities::retain_until(until).ok_or_else(|| {
         Error::store_msg(
             "retention",
             key,
             "the retain-until date is out of range (before 1970 or after 9999)",
         )
-    };
-    let since = until
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| out_of_range())?;
-    let secs = since.as_secs() + u64::from(since.subsec_nanos() > 0);
-    let secs = i64::try_from(secs).map_err(|_| out_of_range())?;
-    let date = chrono::DateTime::from_timestamp(secs, 0).ok_or_else(out_of_range)?;
-    if chrono::Datelike::year(&date) > 9999 {
-        return Err(out_of_range());
-    }
-    Ok(date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    })
 }
 
 fn lock_headers(key: &str, retention: &Retention) -> Result<[(&'static str, String); 2]> {
@@ -311,7 +320,10 @@ impl S3Server {
         headers: &[(&str, String)],
         body: impl Into<HttpRequestBody>,
     ) -> Result<Answer> {
-        let fail = |reason: String| Error::store_msg("s3 request", path.unwrap_or(""), reason);
+        let fail = |reason: String| match path {
+            Some(path) => Error::store_msg("s3 request", path, reason),
+            None => Error::store_msg("s3 request", &self.bucket, format!("bucket: {reason}")),
+        };
         let mut uri = self.bucket_endpoint.clone();
         if let Some(path) = path {
             uri.push('/');
@@ -853,7 +865,7 @@ mod tests {
 
     #[test]
     fn retain_until_dates_round_up_and_refuse_what_s3_cannot_hold() {
-        let at = |secs: u64, nanos: u32| UNIX_EPOCH + Duration::new(secs, nanos);
+        let at = |secs: u64, nanos: u32| std::time::UNIX_EPOCH + Duration::new(secs, nanos);
         assert_eq!(
             retain_until_text("k", at(2_000_000_000, 0)).unwrap(),
             "2033-05-18T03:33:20Z"
@@ -863,6 +875,6 @@ mod tests {
             "2033-05-18T03:33:21Z"
         );
         assert!(retain_until_text("k", at(400_000_000_000, 0)).is_err());
-        assert!(retain_until_text("k", UNIX_EPOCH - Duration::from_secs(1)).is_err());
+        assert!(retain_until_text("k", std::time::UNIX_EPOCH - Duration::from_secs(1)).is_err());
     }
 }

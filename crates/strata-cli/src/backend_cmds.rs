@@ -95,10 +95,10 @@ pub(crate) fn check(g: &Global, args: &CheckArgs) -> Result<(), Failure> {
         .block_on(store.capabilities())
         .map_err(|e| anyhow::anyhow!("probing {}: {e}", args.url))?;
     let unmet = unmet(&caps, &args.require);
-    let rows = caps.rows();
     let kind = format!("{:?}", store.kind()).to_lowercase();
     if g.json {
-        let capabilities: Vec<_> = rows
+        let capabilities: Vec<_> = caps
+            .rows()
             .iter()
             .map(|r| json!({ "name": r.name, "server": r.found, "strata": r.strata }))
             .collect();
@@ -126,26 +126,14 @@ pub(crate) fn check(g: &Global, args: &CheckArgs) -> Result<(), Failure> {
         );
     } else if !g.quiet {
         let how = match caps.provenance {
-            Provenance::Probed => "probed; the scratch objects were removed",
+            Provenance::Probed => {
+                "probed; its scratch objects removed unless a warning says otherwise"
+            }
             Provenance::Inherent => "by construction; nothing to probe",
             _ => "declared by the backend, not probed",
         };
         out!("{} ({kind}, {how})", args.url);
-        let name_width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(10);
-        let found_width = rows.iter().map(|r| r.found.len()).max().unwrap_or(0).max(6);
-        out!(
-            "{:<name_width$}  {:<found_width$}  strata",
-            "capability",
-            "server"
-        );
-        for row in &rows {
-            out!(
-                "{:<name_width$}  {:<found_width$}  {}",
-                row.name,
-                row.found,
-                row.strata
-            );
-        }
+        out!("{}", caps.table_with_header().trim_end());
         match caps.create_only() {
             Ok(()) => out!("create-only writes and WORM: allowed"),
             Err(missing) => out!("create-only writes and WORM: refused: {missing}"),

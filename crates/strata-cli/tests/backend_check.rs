@@ -48,7 +48,7 @@ async fn garage_is_reported_unable_to_keep_create_only_writes() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     for expected in [
-        "(s3, probed; the scratch objects were removed)",
+        "(s3, probed; its scratch objects removed unless a warning says otherwise)",
         "conditional_put",
         "ignored",
         "not supported (501 NotImplemented)",
@@ -77,6 +77,15 @@ async fn garage_is_reported_unable_to_keep_create_only_writes() {
     );
     assert!(text(&out.stderr).contains("does not give what --require asks"));
 
+    // Credentials the server refuses are an error (exit 1), not a table of unknowns.
+    let out = check(&common, (garage.credentials().0, "not-the-secret"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("refused the credentials"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // The probes left nothing in the bucket.
     let root = garage.backend("");
     assert!(root.list("").await.unwrap().is_empty());
@@ -104,6 +113,20 @@ fn moto_keeps_create_only_writes_and_bad_input_is_a_usage_error() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["create_only"]["allowed"], true, "{doc}");
     assert_eq!(doc["object_lock"], false, "{doc}");
+
+    // A server that cannot be reached is an error (exit 1), not a table of unknowns.
+    let port = support::free_port().unwrap();
+    let nowhere = format!("http://127.0.0.1:{port}");
+    let out = check(
+        &[&url, "--endpoint", &nowhere, "--path-style", "--allow-http"],
+        ("k", "s"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("error sending request"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A local store needs no probe; a malformed URL is a usage error naming it.
     let out = check(&["memory://"], ("k", "s"));
