@@ -722,6 +722,7 @@ impl<'de> Deserialize<'de> for Decimal {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::strategy::{any_mantissa, decimal_text};
     use proptest::prelude::*;
 
     #[test]
@@ -932,19 +933,6 @@ pub(crate) mod tests {
         }
     }
 
-    /// Any mantissa a `Decimal` can have, biased towards the edges of 64 and 128 bits.
-    pub(crate) fn any_mantissa() -> impl Strategy<Value = i128> {
-        let bound = POW10[38];
-        prop_oneof![
-            any::<i64>().prop_map(i128::from),
-            (-bound + 1)..bound,
-            (0i128..1000).prop_map(move |k| bound - 1 - k),
-            (0i128..1000).prop_map(move |k| 1 - bound + k),
-            (-1000i128..1000).prop_map(|k| i128::from(u64::MAX) + k),
-            (-1000i128..1000).prop_map(|k| i128::from(i64::MIN) + k),
-        ]
-    }
-
     #[test]
     fn text_of_extremes_at_every_scale() {
         let bound = POW10[38];
@@ -989,28 +977,6 @@ pub(crate) mod tests {
             push_i64(&mut out, n);
             assert_eq!(out, n.to_string().into_bytes());
         }
-    }
-
-    /// Canonical decimal text: optional minus (never on zero), no leading zeros, 0..=9 fraction digits.
-    pub(crate) fn decimal_text() -> impl Strategy<Value = String> {
-        (
-            any::<bool>(),
-            0u64..=9_223_372_036u64,
-            proptest::option::of("[0-9]{1,9}"),
-        )
-            .prop_map(|(neg, int, frac)| {
-                let mut s = String::new();
-                let zero = int == 0 && frac.as_deref().is_none_or(|f| f.bytes().all(|b| b == b'0'));
-                if neg && !zero {
-                    s.push('-');
-                }
-                s.push_str(&int.to_string());
-                if let Some(frac) = frac {
-                    s.push('.');
-                    s.push_str(&frac);
-                }
-                s
-            })
     }
 
     proptest! {

@@ -514,7 +514,7 @@ impl WireEvent<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decimal::tests::decimal_text;
+    use crate::strategy::event;
     use proptest::prelude::*;
     use serde::ser::{SerializeMap, Serializer};
     use serde::Serialize;
@@ -645,141 +645,6 @@ mod tests {
         }
     }
 
-    fn dec() -> impl Strategy<Value = Decimal> {
-        decimal_text().prop_map(|t| t.parse().unwrap())
-    }
-
-    fn level_s() -> impl Strategy<Value = Level> {
-        (dec(), dec()).prop_map(|(price, size)| Level { price, size })
-    }
-
-    fn text() -> impl Strategy<Value = String> {
-        // Hostile text: quotes, backslashes, control characters, unicode.
-        "(\\PC|[\"\\\\\n\t\u{0}/])*"
-    }
-
-    fn payload() -> impl Strategy<Value = Payload> {
-        prop_oneof![
-            (
-                dec(),
-                dec(),
-                proptest::option::of(prop_oneof![Just(Side::Buy), Just(Side::Sell)]),
-                proptest::option::of(text()),
-                proptest::option::of(text())
-            )
-                .prop_map(|(price, size, side, trade_id, conditions)| {
-                    Payload::Trade(Trade {
-                        price,
-                        size,
-                        side,
-                        trade_id,
-                        conditions,
-                    })
-                }),
-            (
-                proptest::option::of(level_s()),
-                proptest::option::of(level_s())
-            )
-                .prop_map(|(bid, ask)| Payload::BboQuote(BboQuote { bid, ask })),
-            (
-                proptest::collection::vec(level_s(), 0..6),
-                proptest::collection::vec(level_s(), 0..6)
-            )
-                .prop_map(|(bids, asks)| Payload::L2Snapshot(L2Snapshot { bids, asks })),
-            (
-                proptest::sample::select(BookAction::ALL),
-                proptest::option::of(proptest::sample::select(BookSide::ALL)),
-                proptest::option::of(dec()),
-                proptest::option::of(dec()),
-                proptest::option::of(any::<u64>()),
-                proptest::option::of(any::<u8>())
-            )
-                .prop_map(|(action, side, price, size, order_id, flags)| {
-                    Payload::OrderBookDelta(OrderBookDelta {
-                        action,
-                        side,
-                        price,
-                        size,
-                        order_id,
-                        flags,
-                    })
-                }),
-            (
-                any::<u32>(),
-                dec(),
-                dec(),
-                dec(),
-                dec(),
-                dec(),
-                proptest::option::of(any::<u64>()),
-                proptest::option::of(dec())
-            )
-                .prop_map(
-                    |(interval_s, open, high, low, close, volume, trades, vwap)| {
-                        Payload::Bar(Bar {
-                            interval_s,
-                            open,
-                            high,
-                            low,
-                            close,
-                            volume,
-                            trades,
-                            vwap,
-                        })
-                    }
-                ),
-            Just(Payload::Heartbeat),
-            dec().prop_map(|value| Payload::OpenInterest(OpenInterest { value })),
-            (
-                proptest::option::of(dec()),
-                proptest::option::of(dec()),
-                proptest::option::of(dec()),
-                proptest::option::of(dec()),
-                proptest::option::of(dec()),
-                proptest::option::of(dec()),
-                proptest::option::of(any::<i64>()),
-            )
-                .prop_map(|(last, mark, index, oi, rate, predicted, at)| {
-                    Payload::DerivativeTicker(DerivativeTicker {
-                        last_price: last,
-                        mark_price: mark,
-                        index_price: index,
-                        open_interest: oi,
-                        funding_rate: rate,
-                        predicted_funding_rate: predicted,
-                        funding_time: at.map(Timestamp::from_nanos),
-                    })
-                }),
-        ]
-    }
-
-    pub(crate) fn event() -> impl Strategy<Value = Event> {
-        (
-            text(),
-            text(),
-            proptest::option::of(text()),
-            any::<i64>(),
-            any::<i64>(),
-            proptest::option::of(any::<u64>()),
-            payload(),
-            0u16..50,
-            proptest::sample::select(TimeBasis::ALL),
-        )
-            .prop_map(
-                |(source, symbol, venue, ts, rts, sequence, payload, minor, time_basis)| Event {
-                    schema: SchemaVersion { major: 1, minor },
-                    source,
-                    symbol,
-                    venue,
-                    event_time: Timestamp::from_nanos(ts),
-                    receive_time: Timestamp::from_nanos(rts),
-                    time_basis,
-                    sequence,
-                    payload,
-                },
-            )
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
         #[test]
@@ -803,9 +668,9 @@ mod tests {
 
         #[test]
         fn hand_encoder_writes_any_decimal_as_serde_json_does(
-            mantissa in crate::decimal::tests::any_mantissa(),
+            mantissa in crate::strategy::any_mantissa(),
             scale in 0u8..=crate::decimal::MAX_SCALE,
-            size in crate::decimal::tests::any_mantissa(),
+            size in crate::strategy::any_mantissa(),
         ) {
             let e = Event::new("s", "X", Timestamp::from_nanos(mantissa as i64), Payload::Trade(Trade {
                 price: Decimal::new(mantissa, scale).unwrap(),

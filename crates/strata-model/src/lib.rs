@@ -41,6 +41,8 @@ pub mod event;
 pub mod jsonl;
 pub mod named;
 pub mod registry;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategy;
 pub mod time;
 
 pub use decimal::{Decimal, DecimalError, Rounding};

@@ -7,8 +7,8 @@ use std::cmp::Ordering;
 use proptest::prelude::*;
 
 use super::*;
-use crate::decimal::tests::any_mantissa;
 use crate::decimal::{pow10, pow10_u128};
+use crate::strategy::any_mantissa;
 
 /// An unsigned integer of any size: little-endian 32-bit limbs, no trailing zero limb.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,213 @@
+//! How each decimal column of a file is stored, decided from the values it will hold.
+//!
+//! A Parquet DECIMAL column has one scale; strata keeps the scale each price was written with
+//! (`"60123.10"` stays `"60123.10"`, MODEL-2), and one feed can mix scales in a column (DBN
+//! prices at scales 0, 1 and 2 in one file). So per column and file:
+//!
+//! - the column's scale is the largest scale among its values, and every value is stored exactly
+//!   at it (`DECIMAL(18, s)`, an INT64, when every stored value has at most 18 digits, else
+//!   `DECIMAL(38, s)`); outside tools read the numbers exactly as they are;
+//! - when some values were written at a smaller scale, a nullable `UInt8` column
+//!   `<column>_scale` beside it holds their own scale (null where it is the column's), so the
+//!   event re-encodes to the very bytes it came from;
+//! - when the values cannot share one scale within 38 digits (a 38-digit integer beside a value
+//!   with 38 decimals), the column holds the decimal text (`Utf8`), exact but not numeric. Real
+//!   market data never needs it; it is the honest answer for data that does.
+
+use arrow_schema::DataType;
+use std::fmt;
+use strata_model::decimal::{MAX_SCALE, POW10};
+use strata_model::Decimal;
+
+/// How one decimal column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecimalStorage {
+    /// `Decimal128(precision, scale)` (precision 18 or 38); `scale_column` when some values
+    /// were written at a smaller scale.
+    Numeric {
+        /// 18 (stored as INT64) or 38 (16-byte fixed length).
+        precision: u8,
+        /// The column's scale.
+        scale: u8,
+        /// Whether a `<column>_scale` column keeps smaller written scales.
+        scale_column: bool,
+    },
+    /// The decimal text, for values that cannot share a scale.
+    Text,
+}
+
+impl DecimalStorage {
+    /// The Arrow type of the value column.
+    pub fn data_type(self) -> DataType {
+        match self {
+            DecimalStorage::Numeric {
+                precision, scale, ..
+            } => DataType::Decimal128(precision, scale as i8),
+            DecimalStorage::Text => DataType::Utf8,
+        }
+    }
+
+    /// Whether a `<column>_scale` column goes with it.
+    pub fn has_scale_column(self) -> bool {
+        matches!(
+            self,
+            DecimalStorage::Numeric {
+                scale_column: true,
+                ..
+            }
+        )
+    }
+
+    /// The value as stored: its mantissa at the column's scale and its own scale when it
+    /// differs (`None` when the value does not fit this storage).
+    pub(crate) fn store(self, d: Decimal) -> Option<(i128, Option<u8>)> {
+        match self {
+            DecimalStorage::Numeric {
+                precision,
+                scale,
+                scale_column,
+            } => {
+                let m = d.rescaled(scale)?;
+                let bound = POW10[usize::from(precision)];
+                if m <= -bound || m >= bound || (!scale_column && d.scale() != scale) {
+                    return None;
+                }
+                Some((m, (d.scale() != scale).then_some(d.scale())))
+            }
+            DecimalStorage::Text => Some((0, None)),
+        }
+    }
+}
+
+impl fmt::Display for DecimalStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecimalStorage::Numeric {
+                precision,
+                scale,
+                scale_column,
+            } => {
+                write!(f, "DECIMAL({precision}, {scale})")?;
+                if *scale_column {
+                    write!(f, " with per-row scales")?;
+                }
+                Ok(())
+            }
+            DecimalStorage::Text => write!(f, "decimal text"),
+        }
+    }
+}
+
+/// What one decimal column has seen: enough to choose its [`DecimalStorage`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecimalObservation {
+    values: u64,
+    max_scale: u8,
+    min_scale: u8,
+    /// The most digits left of the point (`digits - scale`, at least 0) among the values.
+    max_int_digits: u8,
+}
+
+impl DecimalObservation {
+    /// Notes one value.
+    pub fn observe(&mut self, d: Decimal) {
+        let scale = d.scale();
+        let digits = digit_count(d.mantissa().unsigned_abs());
+        let int_digits = digits.saturating_sub(scale);
+        if self.values == 0 {
+            self.min_scale = scale;
+        }
+        self.values += 1;
+        self.max_scale = self.max_scale.max(scale);
+        self.min_scale = self.min_scale.min(scale);
+        self.max_int_digits = self.max_int_digits.max(int_digits);
+    }
+
+    /// Adds another observation of the same column.
+    pub fn merge(&mut self, other: &DecimalObservation) {
+        if other.values == 0 {
+            return;
+        }
+        if self.values == 0 {
+            *self = *other;
+            return;
+        }
+        self.values += other.values;
+        self.max_scale = self.max_scale.max(other.max_scale);
+        self.min_scale = self.min_scale.min(other.min_scale);
+        self.max_int_digits = self.max_int_digits.max(other.max_int_digits);
+    }
+
+    /// The storage that holds every value observed exactly.
+    pub fn storage(&self) -> DecimalStorage {
+        let digits = u16::from(self.max_int_digits) + u16::from(self.max_scale);
+        if digits > u16::from(strata_model::decimal::MAX_DIGITS) || self.max_scale > MAX_SCALE {
+            return DecimalStorage::Text;
+        }
+        DecimalStorage::Numeric {
+            precision: if digits <= 18 { 18 } else { 38 },
+            scale: self.max_scale,
+            scale_column: self.values > 0 && self.min_scale != self.max_scale,
+        }
+    }
+}
+
+fn digit_count(mut v: u128) -> u8 {
+    let mut n = 1;
+    while v >= 10 {
+        v /= 10;
+        n += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn storage_follows_the_values() {
+        let of = |vals: &[&str]| {
+            let mut o = DecimalObservation::default();
+            vals.iter().for_each(|v| o.observe(d(v)));
+            o.storage()
+        };
+        assert_eq!(
+            of(&["170.23", "170.20"]),
+            DecimalStorage::Numeric { precision: 18, scale: 2, scale_column: false }
+        );
+        assert_eq!(
+            of(&["170", "170.2", "170.25"]),
+            DecimalStorage::Numeric { precision: 18, scale: 2, scale_column: true }
+        );
+        assert_eq!(
+            of(&["0.0038217599999999996", "60000"]),
+            DecimalStorage::Numeric { precision: 38, scale: 19, scale_column: true }
+        );
+        assert_eq!(of(&["12345678901234567890123456789012345678", "0.5"]), DecimalStorage::Text);
+        assert_eq!(of(&[]), DecimalStorage::Numeric { precision: 18, scale: 0, scale_column: false });
+    }
+
+    proptest! {
+        #[test]
+        fn every_observed_value_fits_its_storage(values in proptest::collection::vec(strata_model::strategy::decimal(), 1..20)) {
+            let mut o = DecimalObservation::default();
+            values.iter().for_each(|v| o.observe(*v));
+            let storage = o.storage();
+            for v in &values {
+                let (m, own) = storage.store(*v).unwrap();
+                if let DecimalStorage::Numeric { scale, .. } = storage {
+                    let back = Decimal::new(m, scale).unwrap();
+                    prop_assert!(back.eq_value(*v));
+                    prop_assert_eq!(own.unwrap_or(scale), v.scale());
+                }
+            }
+        }
+    }
+}

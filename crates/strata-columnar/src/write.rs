@@ -1,0 +1,307 @@
+//! Events → Parquet.
+
+use crate::columns::{decimal_columns, visit_decimals, ColumnsBuilder};
+use crate::digest::EventDigest;
+use crate::error::{Error, Result};
+use crate::plan::{DecimalObservation, DecimalStorage};
+use crate::meta::{FileMeta, META_KEY};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::metadata::{KeyValue, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
+use std::collections::HashSet;
+use std::io::Write;
+use strata_model::{Event, EventKind};
+
+/// How Parquet files are written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParquetOptions {
+    /// The zstd level (1..=22): 3 for the cold tier, 19 for the archive tier.
+    pub zstd_level: i32,
+    /// Rows per row group (the unit a reader skips by its statistics).
+    pub row_group_rows: usize,
+    /// Rows per data page (the unit the page index lets a reader skip).
+    pub page_rows: usize,
+    /// Bloom filters on `symbol`, `trade_id` and `order_id`, for point lookups.
+    pub bloom_filters: bool,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        ParquetOptions {
+            zstd_level: 3,
+            row_group_rows: 1 << 20,
+            page_rows: 20_000,
+            bloom_filters: false,
+        }
+    }
+}
+
+impl ParquetOptions {
+    /// The archive tier's settings: the same layout at zstd 19.
+    pub fn archive() -> Self {
+        ParquetOptions {
+            zstd_level: 19,
+            ..ParquetOptions::default()
+        }
+    }
+}
+
+/// Below this share of distinct values a price or size column is dictionary-encoded; above it,
+/// BYTE_STREAM_SPLIT (which lets zstd see the slowly changing high bytes together).
+const DICTIONARY_SHARE: f64 = 0.02;
+/// Distinct values tracked per column before the column counts as high-cardinality.
+const DISTINCT_CAP: usize = 1 << 16;
+
+/// What a file will hold, seen before it is written: the kind and, per decimal column, the
+/// scales, digits and distinct values that decide its storage and encoding.
+///
+/// Plan over every event the file will hold (`observe` each), then write them with
+/// [`EventWriter`]; [`write_events`] does both for events in memory.
+#[derive(Debug, Clone)]
+pub struct FilePlan {
+    kind: EventKind,
+    decimals: Vec<DecimalObservation>,
+    distinct: Vec<Option<HashSet<(i128, u8)>>>,
+    values: Vec<u64>,
+    events: u64,
+}
+
+impl FilePlan {
+    /// An empty plan for a file of one kind.
+    pub fn new(kind: EventKind) -> Self {
+        let n = decimal_columns(kind).len();
+        FilePlan {
+            kind,
+            decimals: vec![DecimalObservation::default(); n],
+            distinct: vec![Some(HashSet::new()); n],
+            values: vec![0; n],
+            events: 0,
+        }
+    }
+
+    /// The kind of the file.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// Notes one event.
+    pub fn observe(&mut self, event: &Event) -> Result<()> {
+        if event.kind() != self.kind {
+            return Err(Error::WrongKind {
+                expected: self.kind,
+                found: event.kind(),
+                row: self.events,
+            });
+        }
+        self.events += 1;
+        let (decimals, distinct, values) = (&mut self.decimals, &mut self.distinct, &mut self.values);
+        visit_decimals(&event.payload, |slot, value| {
+            if let Some(d) = value {
+                decimals[slot].observe(d);
+                values[slot] += 1;
+                if let Some(set) = &mut distinct[slot] {
+                    set.insert((d.mantissa(), d.scale()));
+                    if set.len() > DISTINCT_CAP {
+                        distinct[slot] = None;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// How each decimal column will be stored, in [`decimal_columns`] order.
+    pub fn storages(&self) -> Vec<DecimalStorage> {
+        self.decimals.iter().map(DecimalObservation::storage).collect()
+    }
+
+    /// Whether a decimal column is dictionary-encoded.
+    fn dictionary(&self, slot: usize) -> bool {
+        match &self.distinct[slot] {
+            Some(set) => (set.len() as f64) <= DICTIONARY_SHARE * (self.values[slot].max(1) as f64),
+            None => false,
+        }
+    }
+
+    fn properties(&self, options: &ParquetOptions) -> Result<WriterProperties> {
+        let mut props = WriterProperties::builder()
+            .set_writer_version(WriterVersion::PARQUET_2_0)
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(options.zstd_level)?))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            .set_data_page_row_count_limit(options.page_rows.max(1))
+            .set_sorting_columns(Some(vec![SortingColumn {
+                column_idx: 0,
+                descending: false,
+                nulls_first: false,
+            }]))
+            .set_created_by(format!("strata-columnar {}", env!("CARGO_PKG_VERSION")));
+        // Times and sequences grow steadily: deltas, no dictionary.
+        for name in ["ts", "recv_ts", "seq", "funding_time"] {
+            props = props
+                .set_column_dictionary_enabled(ColumnPath::from(name), false)
+                .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
+        }
+        // Ids: mostly unique, sharing prefixes (trade ids) or high bytes (order ids).
+        props = props
+            .set_column_dictionary_enabled(ColumnPath::from("trade_id"), false)
+            .set_column_encoding(ColumnPath::from("trade_id"), Encoding::DELTA_BYTE_ARRAY)
+            .set_column_dictionary_enabled(ColumnPath::from("order_id"), false)
+            .set_column_encoding(ColumnPath::from("order_id"), Encoding::BYTE_STREAM_SPLIT);
+        for (slot, (name, storage)) in decimal_columns(self.kind)
+            .iter()
+            .zip(self.storages())
+            .enumerate()
+        {
+            if storage == DecimalStorage::Text {
+                continue;
+            }
+            let path = column_path(name);
+            props = if self.dictionary(slot) {
+                props.set_column_dictionary_enabled(path, true)
+            } else {
+                props
+                    .set_column_dictionary_enabled(path.clone(), false)
+                    .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT)
+            };
+        }
+        if options.bloom_filters {
+            for name in ["symbol", "trade_id", "order_id"] {
+                props = props.set_column_bloom_filter_enabled(ColumnPath::from(name), true);
+            }
+        }
+        Ok(props.build())
+    }
+}
+
+/// The Parquet column path of a decimal column (`bids.price` is `bids.list.element.price`).
+fn column_path(name: &str) -> ColumnPath {
+    match name.split_once('.') {
+        Some((list, leaf)) => ColumnPath::new(vec![
+            list.to_string(),
+            "list".to_string(),
+            "element".to_string(),
+            leaf.to_string(),
+        ]),
+        None => ColumnPath::from(name),
+    }
+}
+
+/// What a written file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSummary {
+    /// Its kind, event count, digest and time range, as its footer records them.
+    pub meta: FileMeta,
+    /// Row groups written.
+    pub row_groups: usize,
+    /// Each decimal column's name and storage.
+    pub decimals: Vec<(&'static str, DecimalStorage)>,
+}
+
+/// Rows handed to the Parquet writer at a time.
+const BATCH_ROWS: u64 = 65_536;
+
+/// Writes one kind's events, in event-time order, as a Parquet file.
+pub struct EventWriter<W: Write + Send> {
+    plan_storages: Vec<DecimalStorage>,
+    kind: EventKind,
+    writer: ArrowWriter<W>,
+    builder: ColumnsBuilder,
+    digest: EventDigest,
+    line: Vec<u8>,
+    range: Option<(i64, i64)>,
+}
+
+impl<W: Write + Send> EventWriter<W> {
+    /// A writer for the events `plan` observed.
+    pub fn new(plan: &FilePlan, out: W, options: &ParquetOptions) -> Result<Self> {
+        let storages = plan.storages();
+        let schema = crate::columns::schema(plan.kind, &storages)?;
+        let writer = ArrowWriter::try_new(out, schema, Some(plan.properties(options)?))?;
+        Ok(EventWriter {
+            builder: ColumnsBuilder::new(plan.kind, &storages),
+            plan_storages: storages,
+            kind: plan.kind,
+            writer,
+            digest: EventDigest::default(),
+            line: Vec::with_capacity(256),
+            range: None,
+        })
+    }
+
+    /// Appends one event; it must not be earlier than the one before.
+    pub fn write(&mut self, event: &Event) -> Result<()> {
+        let ts = event.event_time.as_nanos();
+        let row = self.digest.events;
+        if let Some((_, previous)) = self.range {
+            if ts < previous {
+                return Err(Error::OutOfOrder { row, ts, previous });
+            }
+        }
+        self.builder.append(event, row)?;
+        self.range = Some(self.range.map_or((ts, ts), |(first, _)| (first, ts)));
+        self.line.clear();
+        // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+        let _ = strata_model::jsonl::encode_into(event, &mut self.line);
+        self.digest.add_line(&self.line);
+        if self.builder.rows() >= BATCH_ROWS {
+            let batch = self.builder.finish()?;
+            self.writer.write(&batch)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the footer (with strata's metadata) and returns the output and what it holds.
+    pub fn finish(mut self) -> Result<(W, FileSummary)> {
+        if self.builder.rows() > 0 {
+            let batch = self.builder.finish()?;
+            self.writer.write(&batch)?;
+        }
+        let meta = FileMeta {
+            kind: self.kind,
+            digest: self.digest,
+            time_range: self.range,
+        };
+        self.writer
+            .append_key_value_metadata(KeyValue::new(META_KEY.to_string(), meta.to_json()));
+        self.writer.flush()?;
+        let row_groups = self.writer.flushed_row_groups().len();
+        // Writes the footer.
+        let out = self.writer.into_inner()?;
+        let decimals = decimal_columns(self.kind)
+            .iter()
+            .copied()
+            .zip(self.plan_storages)
+            .collect();
+        Ok((
+            out,
+            FileSummary {
+                meta,
+                row_groups,
+                decimals,
+            },
+        ))
+    }
+}
+
+/// Writes events of one kind as a Parquet file, sorted by event time (events at the same time
+/// keep their order).
+pub fn write_events<W: Write + Send>(
+    kind: EventKind,
+    events: &mut [Event],
+    out: W,
+    options: &ParquetOptions,
+) -> Result<(W, FileSummary)> {
+    events.sort_by_key(|e| e.event_time);
+    let mut plan = FilePlan::new(kind);
+    for e in events.iter() {
+        plan.observe(e)?;
+    }
+    let mut writer = EventWriter::new(&plan, out, options)?;
+    for e in events.iter() {
+        writer.write(e)?;
+    }
+    writer.finish()
+}
