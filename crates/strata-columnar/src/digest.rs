@@ -28,10 +28,14 @@ impl EventDigest {
         self.add_line(&line);
     }
 
-    /// Adds one event given as its canonical JSONL line (newline included).
+    /// Adds one event given as its canonical JSONL line (with or without its newline).
     pub fn add_line(&mut self, line: &[u8]) {
+        self.add_canonical(line.strip_suffix(b"\n").unwrap_or(line));
+    }
+
+    pub(crate) fn add_canonical(&mut self, line_without_newline: &[u8]) {
         self.events += 1;
-        self.sum = self.sum.wrapping_add(xxh3_128(line));
+        self.sum = self.sum.wrapping_add(xxh3_128(line_without_newline));
     }
 
     /// Adds every event of another digest.

@@ -161,7 +161,7 @@ fn jsonl_converts_per_kind_and_names_a_bad_line() {
     input.extend_from_slice(b"\n");
     let heartbeat = Event::new("x", "SPY", Timestamp::from_nanos(2), Payload::Heartbeat);
     input.extend(lines(std::slice::from_ref(&heartbeat)));
-    let out = jsonl_to_parquet("day.jsonl", &input[..], &ParquetOptions::default()).unwrap();
+    let out = jsonl_to_parquet("day.jsonl", &input, &ParquetOptions::default()).unwrap();
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].summary.meta.kind, EventKind::Trade);
     assert_eq!(out[0].summary.meta.digest.events, 2);
@@ -171,7 +171,7 @@ fn jsonl_converts_per_kind_and_names_a_bad_line() {
     assert_eq!(back, vec![heartbeat]);
 
     input.extend_from_slice(b"{\"v\":\"1.3\",\"kind\":\"trade\"}\n");
-    let err = jsonl_to_parquet("day.jsonl", &input[..], &ParquetOptions::default()).unwrap_err();
+    let err = jsonl_to_parquet("day.jsonl", &input, &ParquetOptions::default()).unwrap_err();
     assert!(err.to_string().starts_with("day.jsonl line 5:"), "{err}");
 }
 

@@ -23,6 +23,9 @@ use crate::event::{
 };
 use crate::{Decimal, Timestamp};
 
+mod canonical;
+pub use canonical::decode_canonical;
+
 /// Why a line is not a valid event.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -283,7 +286,19 @@ fn push_str(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Decodes one line (a trailing `\n` or `\r\n` is allowed).
+///
+/// A canonical line (what [`encode_into`] writes) is read by [`decode_canonical`] in one pass;
+/// any other line by serde_json, which also accepts any field order, whitespace and fields of
+/// newer minor versions, and names what is wrong.
 pub fn decode_line(line: &[u8]) -> Result<Event, DecodeError> {
+    match decode_canonical(line) {
+        Some(event) => Ok(event),
+        None => decode_any(line),
+    }
+}
+
+/// Decodes one line with serde_json, canonical or not.
+fn decode_any(line: &[u8]) -> Result<Event, DecodeError> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let wire: WireEvent<'_> = serde_json::from_slice(line)?;
@@ -656,6 +671,51 @@ mod tests {
             prop_assert_eq!(&back, &event);
             // Byte-for-byte: encoding the decoded event gives the same line.
             prop_assert_eq!(encode_line(&back).unwrap(), line);
+        }
+    }
+
+    /// One edit of a line: delete, insert or replace a byte, biased to the bytes JSON cares about.
+    fn mutation() -> impl Strategy<Value = (usize, u8, u8)> {
+        let byte = prop_oneof![
+            proptest::sample::select(b"\"\\,:{}[]-.0123456789 eu/\n\rxX".to_vec()),
+            any::<u8>(),
+        ];
+        (any::<usize>(), 0u8..3, byte)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn canonical_lines_decode_in_one_pass(event in event()) {
+            let line = encode_line(&event).unwrap();
+            prop_assert_eq!(decode_canonical(&line), Some(event.clone()));
+            prop_assert_eq!(decode_canonical(&line[..line.len() - 1]), Some(event));
+        }
+
+        /// Whatever the one-pass decoder accepts is canonical: the event it returns encodes to
+        /// the very line, and serde_json reads the same event from it.
+        #[test]
+        fn the_one_pass_decoder_accepts_only_canonical_lines(
+            event in event(),
+            edits in proptest::collection::vec(mutation(), 1..4),
+        ) {
+            let mut line = encode_line(&event).unwrap();
+            line.pop();
+            for (at, op, byte) in edits {
+                let at = at % (line.len() + 1);
+                match op {
+                    0 if at < line.len() => { line.remove(at); }
+                    1 => line.insert(at, byte),
+                    _ if at < line.len() => line[at] = byte,
+                    _ => line.push(byte),
+                }
+            }
+            if let Some(decoded) = decode_canonical(&line) {
+                let mut again = encode_line(&decoded).unwrap();
+                again.pop();
+                prop_assert_eq!(&again, &line);
+                prop_assert_eq!(decode_any(&line).unwrap(), decoded);
+            }
         }
     }
 
