@@ -46,12 +46,25 @@ struct Input {
 fn inputs(dir: &Path) -> Vec<Input> {
     let mut files = vec![spy_trades_day1()];
     for (name, path, format) in [
-        ("lean-aig-2013-10-09", "lean/equity/usa/tick/aig/20131009_quote.zip", Format::Lean),
-        ("dbn-mbo-esh4-2023-12-25", "nautilus/databento/esh4-glbx-mdp3-20231225.mbo.dbn.zst", Format::Dbn),
+        (
+            "lean-aig-2013-10-09",
+            "lean/equity/usa/tick/aig/20131009_quote.zip",
+            Format::Lean,
+        ),
+        (
+            "dbn-mbo-esh4-2023-12-25",
+            "nautilus/databento/esh4-glbx-mdp3-20231225.mbo.dbn.zst",
+            Format::Dbn,
+        ),
     ] {
         let path = data_dir().join(path);
         if path.is_file() {
-            files.push(InputFile { name, path, format, is_cut: false });
+            files.push(InputFile {
+                name,
+                path,
+                format,
+                is_cut: false,
+            });
         } else {
             eprintln!("skipping {name}: {} not found", path.display());
         }
@@ -68,7 +81,10 @@ fn inputs(dir: &Path) -> Vec<Input> {
     let mut out = Vec::new();
     for file in files {
         if file.is_cut {
-            eprintln!("note: {} is the committed cut, not the full file", file.name);
+            eprintln!(
+                "note: {} is the committed cut, not the full file",
+                file.name
+            );
         }
         let events = load_events(&file).unwrap();
         let mut by_kind: BTreeMap<EventKind, Vec<Event>> = BTreeMap::new();
@@ -172,7 +188,14 @@ fn main() {
     let inputs = inputs(&dir);
     let tool_names: Vec<&str> = tools.split(',').filter(|t| !t.is_empty()).collect();
 
-    println!("| input | kind | events | strata rows/s | {} | strata / DuckDB |", tool_names.iter().map(|t| format!("{t} rows/s")).collect::<Vec<_>>().join(" | "));
+    println!(
+        "| input | kind | events | strata rows/s | {} | strata / DuckDB |",
+        tool_names
+            .iter()
+            .map(|t| format!("{t} rows/s"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     println!("|---|---|---|---|{}---|", "---|".repeat(tool_names.len()));
     let mut sizes = Vec::new();
     for input in &inputs {
@@ -192,9 +215,9 @@ fn main() {
                 }
             }
         }
-        let archive = archive_level
-            .as_ref()
-            .map_or(0, |options| strata(input, options, &dir.join("strata-archive.parquet")).bytes);
+        let archive = archive_level.as_ref().map_or(0, |options| {
+            strata(input, options, &dir.join("strata-archive.parquet")).bytes
+        });
         let rate = |s: f64| input.events as f64 / s;
         let strata_rate = rate(median(strata_s));
         let ref_rates: BTreeMap<&str, f64> = ref_s
@@ -203,7 +226,11 @@ fn main() {
             .collect();
         let cols: Vec<String> = tool_names
             .iter()
-            .map(|t| ref_rates.get(t).map_or("–".into(), |r| format!("{:.2} M", r / 1e6)))
+            .map(|t| {
+                ref_rates
+                    .get(t)
+                    .map_or("–".into(), |r| format!("{:.2} M", r / 1e6))
+            })
             .collect();
         let ratio = ref_rates
             .get("duckdb")
@@ -226,10 +253,15 @@ fn main() {
         let per = |b: u64| b as f64 / input.events as f64;
         let cols: Vec<String> = tool_names
             .iter()
-            .map(|t| refs.get(*t).map_or("–".into(), |b| format!("{:.2}", per(*b))))
+            .map(|t| {
+                refs.get(*t)
+                    .map_or("–".into(), |b| format!("{:.2}", per(*b)))
+            })
             .collect();
         let smaller = refs.values().copied().min();
-        let ratio = smaller.map_or("–".into(), |s| format!("{:.2}", archive as f64 / s as f64));
+        let ratio = smaller.map_or("–".into(), |s| {
+            format!("{:.2}", archive as f64 / s as f64)
+        });
         println!(
             "| {} | {} | {:.2} | {:.2} | {} | {} |",
             input.name,

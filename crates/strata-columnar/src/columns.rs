@@ -87,7 +87,10 @@ pub fn visit_decimals(payload: &Payload, mut f: impl FnMut(usize, Option<Decimal
             f(1, d.size);
         }
         Payload::Bar(b) => {
-            for (i, v) in [b.open, b.high, b.low, b.close, b.volume].into_iter().enumerate() {
+            for (i, v) in [b.open, b.high, b.low, b.close, b.volume]
+                .into_iter()
+                .enumerate()
+            {
                 f(i, Some(v));
             }
             f(5, b.vwap);
@@ -114,76 +117,85 @@ fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
 }
 
-/// One decimal column being built.
+/// One decimal column being built: its values as written, stored as a plan says at the end.
 struct DecimalColumn {
     name: &'static str,
-    storage: DecimalStorage,
-    numbers: Decimal128Builder,
-    texts: StringBuilder,
-    scales: UInt8Builder,
+    values: Vec<Option<Decimal>>,
 }
 
 impl DecimalColumn {
-    fn new(name: &'static str, storage: DecimalStorage) -> Self {
+    fn new(name: &'static str) -> Self {
         DecimalColumn {
             name,
-            storage,
-            numbers: Decimal128Builder::new(),
-            texts: StringBuilder::new(),
-            scales: UInt8Builder::new(),
+            values: Vec::new(),
         }
     }
 
-    fn append(&mut self, value: Option<Decimal>) -> Result<()> {
-        let Some(d) = value else {
-            match self.storage {
-                DecimalStorage::Text => self.texts.append_null(),
-                DecimalStorage::Numeric { .. } => self.numbers.append_null(),
-            }
-            if self.storage.has_scale_column() {
-                self.scales.append_null();
-            }
-            return Ok(());
-        };
-        if self.storage == DecimalStorage::Text {
-            self.texts.append_value(d.to_string());
-            return Ok(());
-        }
-        let (mantissa, own) = self.storage.store(d).ok_or_else(|| Error::OutsidePlan {
-            column: self.name,
-            value: d.to_string(),
-            plan: self.storage.to_string(),
-        })?;
-        self.numbers.append_value(mantissa);
-        if self.storage.has_scale_column() {
-            self.scales.append_option(own);
-        }
-        Ok(())
-    }
-
-    /// The value column's field and array, then the scale column's when there is one.
-    fn finish(&mut self, nullable: bool, out: &mut Vec<(Field, ArrayRef)>) -> Result<()> {
+    /// The value column's field and array, then the scale column's when there is one; the
+    /// column is empty again.
+    fn finish(
+        &mut self,
+        storage: DecimalStorage,
+        nullable: bool,
+        out: &mut Vec<(Field, ArrayRef)>,
+    ) -> Result<()> {
         let leaf = self.name.rsplit('.').next().unwrap_or(self.name);
-        let values: ArrayRef = match self.storage {
-            DecimalStorage::Text => Arc::new(self.texts.finish()),
+        let values = std::mem::take(&mut self.values);
+        let array: ArrayRef = match storage {
+            DecimalStorage::Text => Arc::new(
+                values
+                    .iter()
+                    .map(|v| v.map(|d| d.to_string()))
+                    .collect::<arrow_array::StringArray>(),
+            ),
             DecimalStorage::Numeric {
                 precision, scale, ..
-            } => Arc::new(
-                self.numbers
+            } => {
+                let mut numbers = Decimal128Builder::with_capacity(values.len());
+                let mut scales = UInt8Builder::with_capacity(if storage.has_scale_column() {
+                    values.len()
+                } else {
+                    0
+                });
+                for v in &values {
+                    match v {
+                        Some(d) => {
+                            let (mantissa, own) =
+                                storage.store(*d).ok_or_else(|| Error::OutsidePlan {
+                                    column: self.name,
+                                    value: d.to_string(),
+                                    plan: storage.to_string(),
+                                })?;
+                            numbers.append_value(mantissa);
+                            if storage.has_scale_column() {
+                                scales.append_option(own);
+                            }
+                        }
+                        None => {
+                            numbers.append_null();
+                            if storage.has_scale_column() {
+                                scales.append_null();
+                            }
+                        }
+                    }
+                }
+                let numbers = numbers
                     .finish()
-                    .with_precision_and_scale(precision, scale as i8)?,
-            ),
+                    .with_precision_and_scale(precision, scale as i8)?;
+                out.push((
+                    Field::new(leaf, storage.data_type(), nullable),
+                    Arc::new(numbers),
+                ));
+                if storage.has_scale_column() {
+                    out.push((
+                        Field::new(format!("{leaf}_scale"), DataType::UInt8, true),
+                        Arc::new(scales.finish()),
+                    ));
+                }
+                return Ok(());
+            }
         };
-        out.push((
-            Field::new(leaf, self.storage.data_type(), nullable),
-            values,
-        ));
-        if self.storage.has_scale_column() {
-            out.push((
-                Field::new(format!("{leaf}_scale"), DataType::UInt8, true),
-                Arc::new(self.scales.finish()),
-            ));
-        }
+        out.push((Field::new(leaf, storage.data_type(), nullable), array));
         Ok(())
     }
 }
@@ -200,6 +212,8 @@ pub(crate) struct ColumnsBuilder {
     seq: UInt64Builder,
     ts_basis: StringBuilder,
     schema_version: StringBuilder,
+    /// The last schema version seen and its text.
+    version: (SchemaVersion, String),
     decimals: Vec<DecimalColumn>,
     /// side (trade, delta), action (delta)
     side: StringBuilder,
@@ -216,11 +230,10 @@ pub(crate) struct ColumnsBuilder {
 }
 
 impl ColumnsBuilder {
-    pub(crate) fn new(kind: EventKind, storages: &[DecimalStorage]) -> Self {
+    pub(crate) fn new(kind: EventKind) -> Self {
         let decimals = decimal_columns(kind)
             .iter()
-            .zip(storages)
-            .map(|(name, storage)| DecimalColumn::new(name, *storage))
+            .map(|name| DecimalColumn::new(name))
             .collect();
         ColumnsBuilder {
             kind,
@@ -233,6 +246,7 @@ impl ColumnsBuilder {
             seq: UInt64Builder::new(),
             ts_basis: StringBuilder::new(),
             schema_version: StringBuilder::new(),
+            version: (SchemaVersion::CURRENT, SchemaVersion::CURRENT.to_string()),
             decimals,
             side: StringBuilder::new(),
             action: StringBuilder::new(),
@@ -260,18 +274,8 @@ impl ColumnsBuilder {
                 row,
             });
         }
-        let mut failed = None;
         let decimals = &mut self.decimals;
-        visit_decimals(&e.payload, |slot, value| {
-            if failed.is_none() {
-                if let Err(err) = decimals[slot].append(value) {
-                    failed = Some(err);
-                }
-            }
-        });
-        if let Some(err) = failed {
-            return Err(err);
-        }
+        visit_decimals(&e.payload, |slot, value| decimals[slot].values.push(value));
         self.ts.append_value(e.event_time.as_nanos());
         self.recv_ts.append_value(e.receive_time.as_nanos());
         self.source.append_value(&e.source);
@@ -279,7 +283,10 @@ impl ColumnsBuilder {
         self.venue.append_option(e.venue.as_deref());
         self.seq.append_option(e.sequence);
         self.ts_basis.append_value(e.time_basis.as_str());
-        self.schema_version.append_value(e.schema.to_string());
+        if self.version.0 != e.schema {
+            self.version = (e.schema, e.schema.to_string());
+        }
+        self.schema_version.append_value(&self.version.1);
         match &e.payload {
             Payload::Trade(t) => {
                 self.side.append_option(t.side.map(Side::as_str));
@@ -318,24 +325,37 @@ impl ColumnsBuilder {
         Ok(())
     }
 
-    /// The rows appended so far as a record batch; the builder is empty again.
-    pub(crate) fn finish(&mut self) -> Result<RecordBatch> {
+    /// The rows appended so far as a record batch, decimals stored as `storages` say (in
+    /// [`decimal_columns`] order); the builder is empty again.
+    pub(crate) fn finish(&mut self, storages: &[DecimalStorage]) -> Result<RecordBatch> {
         let mut cols: Vec<(Field, ArrayRef)> = Vec::with_capacity(24);
         let ts = |b: &mut TimestampNanosecondBuilder| -> ArrayRef {
             Arc::new(b.finish().with_timezone("UTC"))
         };
         let s = |b: &mut StringBuilder| -> ArrayRef { Arc::new(b.finish()) };
         cols.push((Field::new("ts", ts_type(), false), ts(&mut self.ts)));
-        cols.push((Field::new("recv_ts", ts_type(), false), ts(&mut self.recv_ts)));
-        cols.push((Field::new("source", DataType::Utf8, false), s(&mut self.source)));
-        cols.push((Field::new("symbol", DataType::Utf8, false), s(&mut self.symbol)));
-        cols.push((Field::new("venue", DataType::Utf8, true), s(&mut self.venue)));
+        cols.push((
+            Field::new("recv_ts", ts_type(), false),
+            ts(&mut self.recv_ts),
+        ));
+        cols.push((
+            Field::new("source", DataType::Utf8, false),
+            s(&mut self.source),
+        ));
+        cols.push((
+            Field::new("symbol", DataType::Utf8, false),
+            s(&mut self.symbol),
+        ));
+        cols.push((
+            Field::new("venue", DataType::Utf8, true),
+            s(&mut self.venue),
+        ));
         cols.push((
             Field::new("seq", DataType::UInt64, true),
             Arc::new(self.seq.finish()),
         ));
         let mut dec = |cols: &mut Vec<(Field, ArrayRef)>, i: usize, nullable: bool| {
-            self.decimals[i].finish(nullable, cols)
+            self.decimals[i].finish(storages[i], nullable, cols)
         };
         match self.kind {
             EventKind::Trade => {
@@ -362,8 +382,8 @@ impl ColumnsBuilder {
                     ("asks", 2, &mut self.ask_offsets),
                 ] {
                     let mut level = Vec::new();
-                    self.decimals[first].finish(false, &mut level)?;
-                    self.decimals[first + 1].finish(false, &mut level)?;
+                    self.decimals[first].finish(storages[first], false, &mut level)?;
+                    self.decimals[first + 1].finish(storages[first + 1], false, &mut level)?;
                     let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = level.into_iter().unzip();
                     let fields = Fields::from(fields);
                     let levels = StructArray::try_new(fields.clone(), arrays, None)?;
@@ -382,7 +402,10 @@ impl ColumnsBuilder {
                 }
             }
             EventKind::OrderBookDelta => {
-                cols.push((Field::new("action", DataType::Utf8, false), s(&mut self.action)));
+                cols.push((
+                    Field::new("action", DataType::Utf8, false),
+                    s(&mut self.action),
+                ));
                 cols.push((Field::new("side", DataType::Utf8, true), s(&mut self.side)));
                 dec(&mut cols, 0, true)?;
                 dec(&mut cols, 1, true)?;
@@ -440,7 +463,7 @@ impl ColumnsBuilder {
 
 /// The Arrow schema of a kind's file with these decimal storages.
 pub fn schema(kind: EventKind, storages: &[DecimalStorage]) -> Result<SchemaRef> {
-    Ok(ColumnsBuilder::new(kind, storages).finish()?.schema())
+    Ok(ColumnsBuilder::new(kind).finish(storages)?.schema())
 }
 
 /// Reads events back from a record batch strata wrote.
@@ -654,9 +677,9 @@ impl<'a> BatchColumns<'a> {
 
     fn strings(&self, name: &str) -> Result<Col<'a, String>> {
         let a = self.column(name)?;
-        let a = a
-            .as_string_opt::<i32>()
-            .ok_or_else(|| Error::NotStrata(format!("column `{name}` is {}, not Utf8", a.data_type())))?;
+        let a = a.as_string_opt::<i32>().ok_or_else(|| {
+            Error::NotStrata(format!("column `{name}` is {}, not Utf8", a.data_type()))
+        })?;
         Ok(Col {
             get: Box::new(move |i| a.is_valid(i).then(|| a.value(i).to_string())),
         })
@@ -668,7 +691,11 @@ impl<'a> BatchColumns<'a> {
     ) -> Result<Col<'a, T::Native>> {
         let a = self.column(name)?;
         let a = a.as_primitive_opt::<T>().ok_or_else(|| {
-            Error::NotStrata(format!("column `{name}` is {}, not {}", a.data_type(), T::DATA_TYPE))
+            Error::NotStrata(format!(
+                "column `{name}` is {}, not {}",
+                a.data_type(),
+                T::DATA_TYPE
+            ))
         })?;
         Ok(Col {
             get: Box::new(move |i| a.is_valid(i).then(|| a.value(i))),
@@ -681,12 +708,13 @@ impl<'a> BatchColumns<'a> {
 
     fn levels(&self, name: &'static str) -> Result<LevelsReader<'a>> {
         let a = self.column(name)?;
-        let list = a
-            .as_list_opt::<i32>()
-            .ok_or_else(|| Error::NotStrata(format!("column `{name}` is {}, not a list", a.data_type())))?;
-        let levels = list.values().as_struct_opt().ok_or_else(|| {
-            Error::NotStrata(format!("column `{name}` does not hold structs"))
+        let list = a.as_list_opt::<i32>().ok_or_else(|| {
+            Error::NotStrata(format!("column `{name}` is {}, not a list", a.data_type()))
         })?;
+        let levels = list
+            .values()
+            .as_struct_opt()
+            .ok_or_else(|| Error::NotStrata(format!("column `{name}` does not hold structs")))?;
         let (price_name, size_name) = if name == "bids" {
             ("bids.price", "bids.size")
         } else {
@@ -751,7 +779,11 @@ impl<'a> DecimalReader<'a> {
         let values = levels
             .column_by_name(leaf)
             .ok_or_else(|| Error::NotStrata(format!("no column `{name}`")))?;
-        Self::build(name, values, levels.column_by_name(&format!("{leaf}_scale")))
+        Self::build(
+            name,
+            values,
+            levels.column_by_name(&format!("{leaf}_scale")),
+        )
     }
 
     fn build(
@@ -776,7 +808,10 @@ impl<'a> DecimalReader<'a> {
         let scales = scales
             .map(|s| {
                 s.as_primitive_opt::<UInt8Type>().ok_or_else(|| {
-                    Error::NotStrata(format!("column `{name}_scale` is {}, not UInt8", s.data_type()))
+                    Error::NotStrata(format!(
+                        "column `{name}_scale` is {}, not UInt8",
+                        s.data_type()
+                    ))
                 })
             })
             .transpose()?;
@@ -808,9 +843,9 @@ impl<'a> DecimalReader<'a> {
                     .filter(|s| s.is_valid(i))
                     .map(|s| s.value(i))
                     .unwrap_or(*scale);
-                let shift = scale.checked_sub(own).and_then(|d| {
-                    strata_model::decimal::POW10.get(usize::from(d)).copied()
-                });
+                let shift = scale
+                    .checked_sub(own)
+                    .and_then(|d| strata_model::decimal::POW10.get(usize::from(d)).copied());
                 let Some(shift) = shift.filter(|s| mantissa % s == 0) else {
                     return Err(cols.bad(
                         i,

@@ -1,9 +1,9 @@
 //! JSONL → Parquet: the conversion the cold tier is made of.
 
 use crate::error::{Error, Result};
-use crate::write::{EventWriter, FilePlan, FileSummary, ParquetOptions};
+use crate::write::{FileBuilder, FileSummary, ParquetOptions};
 use std::collections::BTreeMap;
-use strata_model::{jsonl, Event, EventKind};
+use strata_model::{jsonl, Event, EventKind, Payload, Timestamp};
 
 /// One Parquet file made from a JSONL input: the events of one kind.
 #[derive(Debug)]
@@ -20,56 +20,42 @@ pub struct Converted {
 /// A line that does not decode stops the conversion with its line number: a hot-tier file is
 /// strata's own, written and checksummed, so a bad line means damage to look at, not input to
 /// skip.
-pub fn jsonl_to_parquet(name: &str, input: &[u8], options: &ParquetOptions) -> Result<Vec<Converted>> {
-    // Each event with its line when the line is canonical (the digest hashes it as it is).
-    let mut by_kind: BTreeMap<EventKind, Vec<(Event, Option<&[u8]>)>> = BTreeMap::new();
-    // Lines are 100 to 300 bytes: room for most files' events at once.
-    let expected = input.len() / 128;
-    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
+pub fn jsonl_to_parquet(
+    name: &str,
+    input: &[u8],
+    options: &ParquetOptions,
+) -> Result<Vec<Converted>> {
+    let mut files: BTreeMap<EventKind, FileBuilder> = BTreeMap::new();
+    // One event refilled line after line: no allocation per line.
+    let mut event = Event::new("", "", Timestamp::from_nanos(0), Payload::Heartbeat);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', input).chain(std::iter::once(input.len()));
+    for (i, end) in ends.enumerate() {
+        let line = &input[start..end];
+        start = end + 1;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let decoded = match jsonl::decode_canonical(line) {
-            Some(event) => (event, Some(line)),
-            None => (
-                jsonl::decode_line(line).map_err(|e| Error::Jsonl {
-                    source_name: name.to_string(),
-                    line: i as u64 + 1,
-                    message: e.to_string(),
-                })?,
-                None,
-            ),
-        };
-        by_kind
-            .entry(decoded.0.kind())
-            .or_insert_with(|| Vec::with_capacity(expected))
-            .push(decoded);
+        let canonical = jsonl::decode_canonical_into(line, &mut event);
+        if !canonical {
+            event = jsonl::decode_line(line).map_err(|e| Error::Jsonl {
+                source_name: name.to_string(),
+                line: i as u64 + 1,
+                message: e.to_string(),
+            })?;
+        }
+        let kind = event.kind();
+        let file = files.entry(kind).or_insert_with(|| FileBuilder::new(kind));
+        if canonical {
+            file.push_canonical(&event, line)?;
+        } else {
+            file.push(&event)?;
+        }
     }
-    by_kind
-        .into_iter()
-        .map(|(kind, events)| {
-            let mut plan = FilePlan::new(kind);
-            for (e, _) in &events {
-                plan.observe(e)?;
-            }
-            // Sorted through an index (a stable sort: events at the same time keep their order),
-            // so that events are not moved around.
-            let mut order: Vec<(i64, u32)> = Vec::with_capacity(events.len());
-            for (i, (e, _)) in events.iter().enumerate() {
-                let i = u32::try_from(i)
-                    .map_err(|_| Error::NotStrata(format!("{name}: more than 2^32 events")))?;
-                order.push((e.event_time.as_nanos(), i));
-            }
-            order.sort_unstable();
-            let mut writer = EventWriter::new(&plan, Vec::new(), options)?;
-            for &(_, i) in &order {
-                let (e, line) = &events[i as usize];
-                match line {
-                    Some(line) => writer.write_canonical(e, line)?,
-                    None => writer.write(e)?,
-                }
-            }
-            let (bytes, summary) = writer.finish()?;
+    files
+        .into_values()
+        .map(|file| {
+            let (bytes, summary) = file.finish(Vec::new(), options)?;
             Ok(Converted { bytes, summary })
         })
         .collect()

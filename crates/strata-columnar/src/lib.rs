@@ -47,4 +47,4 @@ pub use error::{Error, Result};
 pub use meta::{FileMeta, META_KEY};
 pub use plan::DecimalStorage;
 pub use read::{file_meta, read_events, EventReader};
-pub use write::{write_events, EventWriter, FilePlan, FileSummary, ParquetOptions};
+pub use write::{write_events, EventWriter, FileBuilder, FilePlan, FileSummary, ParquetOptions};

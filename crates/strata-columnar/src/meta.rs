@@ -68,7 +68,11 @@ impl FileMeta {
         let time_range = match (wire.min_ts, wire.max_ts) {
             (Some(a), Some(b)) => Some((a, b)),
             (None, None) => None,
-            _ => return Err(Error::NotStrata("footer has one end of its time range".into())),
+            _ => {
+                return Err(Error::NotStrata(
+                    "footer has one end of its time range".into(),
+                ))
+            }
         };
         Ok(FileMeta {
             kind,

@@ -152,13 +152,13 @@ impl DecimalObservation {
     }
 }
 
-fn digit_count(mut v: u128) -> u8 {
-    let mut n = 1;
-    while v >= 10 {
-        v /= 10;
-        n += 1;
-    }
-    n
+fn digit_count(v: u128) -> u8 {
+    let log = match u64::try_from(v) {
+        Ok(small) => small.checked_ilog10(),
+        Err(_) => v.checked_ilog10(),
+    };
+    // At most 38 digits: the cast cannot truncate.
+    log.map_or(1, |l| l as u8 + 1)
 }
 
 #[cfg(test)]
@@ -172,6 +172,20 @@ mod tests {
     }
 
     #[test]
+    fn digits_are_counted() {
+        for (v, n) in [
+            (0u128, 1u8),
+            (9, 1),
+            (10, 2),
+            (99, 2),
+            (u128::from(u64::MAX), 20),
+            (POW10[38] as u128 - 1, 38),
+        ] {
+            assert_eq!(digit_count(v), n, "{v}");
+        }
+    }
+
+    #[test]
     fn storage_follows_the_values() {
         let of = |vals: &[&str]| {
             let mut o = DecimalObservation::default();
@@ -180,18 +194,40 @@ mod tests {
         };
         assert_eq!(
             of(&["170.23", "170.20"]),
-            DecimalStorage::Numeric { precision: 18, scale: 2, scale_column: false }
+            DecimalStorage::Numeric {
+                precision: 18,
+                scale: 2,
+                scale_column: false
+            }
         );
         assert_eq!(
             of(&["170", "170.2", "170.25"]),
-            DecimalStorage::Numeric { precision: 18, scale: 2, scale_column: true }
+            DecimalStorage::Numeric {
+                precision: 18,
+                scale: 2,
+                scale_column: true
+            }
         );
         assert_eq!(
             of(&["0.0038217599999999996", "60000"]),
-            DecimalStorage::Numeric { precision: 38, scale: 19, scale_column: true }
+            DecimalStorage::Numeric {
+                precision: 38,
+                scale: 19,
+                scale_column: true
+            }
         );
-        assert_eq!(of(&["12345678901234567890123456789012345678", "0.5"]), DecimalStorage::Text);
-        assert_eq!(of(&[]), DecimalStorage::Numeric { precision: 18, scale: 0, scale_column: false });
+        assert_eq!(
+            of(&["12345678901234567890123456789012345678", "0.5"]),
+            DecimalStorage::Text
+        );
+        assert_eq!(
+            of(&[]),
+            DecimalStorage::Numeric {
+                precision: 18,
+                scale: 0,
+                scale_column: false
+            }
+        );
     }
 
     proptest! {

@@ -3,8 +3,8 @@
 use crate::columns::{decimal_columns, visit_decimals, ColumnsBuilder};
 use crate::digest::EventDigest;
 use crate::error::{Error, Result};
-use crate::plan::{DecimalObservation, DecimalStorage};
 use crate::meta::{FileMeta, META_KEY};
+use crate::plan::{DecimalObservation, DecimalStorage};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
@@ -85,6 +85,9 @@ impl Hasher for MantissaHasher {
     }
 }
 
+/// The distinct (mantissa, scale) pairs of a column, up to [`DISTINCT_CAP`].
+type DistinctValues = HashSet<(i128, u8), BuildHasherDefault<MantissaHasher>>;
+
 /// What a file will hold, seen before it is written: the kind and, per decimal column, the
 /// scales, digits and distinct values that decide its storage and encoding.
 ///
@@ -94,7 +97,8 @@ impl Hasher for MantissaHasher {
 pub struct FilePlan {
     kind: EventKind,
     decimals: Vec<DecimalObservation>,
-    distinct: Vec<Option<HashSet<(i128, u8), BuildHasherDefault<MantissaHasher>>>>,
+    distinct: Vec<Option<DistinctValues>>,
+    /// Values sampled for `distinct`.
     values: Vec<u64>,
     events: u64,
 }
@@ -127,10 +131,17 @@ impl FilePlan {
             });
         }
         self.events += 1;
-        let (decimals, distinct, values) = (&mut self.decimals, &mut self.distinct, &mut self.values);
+        let (decimals, distinct, values) =
+            (&mut self.decimals, &mut self.distinct, &mut self.values);
+        // Distinct values are counted on the first 4,096 events and then on every fourth:
+        // enough to tell a handful of prices from a spread of them, at a quarter of the cost.
+        let sample = self.events <= 4096 || self.events % 4 == 1;
         visit_decimals(&event.payload, |slot, value| {
             if let Some(d) = value {
                 decimals[slot].observe(d);
+                if !sample {
+                    return;
+                }
                 values[slot] += 1;
                 if let Some(set) = &mut distinct[slot] {
                     set.insert((d.mantissa(), d.scale()));
@@ -145,7 +156,10 @@ impl FilePlan {
 
     /// How each decimal column will be stored, in [`decimal_columns`] order.
     pub fn storages(&self) -> Vec<DecimalStorage> {
-        self.decimals.iter().map(DecimalObservation::storage).collect()
+        self.decimals
+            .iter()
+            .map(DecimalObservation::storage)
+            .collect()
     }
 
     /// Whether a decimal column is dictionary-encoded.
@@ -231,12 +245,13 @@ pub struct FileSummary {
     pub decimals: Vec<(&'static str, DecimalStorage)>,
 }
 
-/// Rows handed to the Parquet writer at a time.
+/// Rows handed to the Parquet writer at a time by [`EventWriter`].
 const BATCH_ROWS: u64 = 65_536;
 
-/// Writes one kind's events, in event-time order, as a Parquet file.
+/// Writes one kind's events, in event-time order, as a Parquet file, a batch at a time: for
+/// files too large to hold in memory (consolidation), planned over their events first.
 pub struct EventWriter<W: Write + Send> {
-    plan_storages: Vec<DecimalStorage>,
+    storages: Vec<DecimalStorage>,
     kind: EventKind,
     writer: ArrowWriter<W>,
     builder: ColumnsBuilder,
@@ -252,8 +267,8 @@ impl<W: Write + Send> EventWriter<W> {
         let schema = crate::columns::schema(plan.kind, &storages)?;
         let writer = ArrowWriter::try_new(out, schema, Some(plan.properties(options)?))?;
         Ok(EventWriter {
-            builder: ColumnsBuilder::new(plan.kind, &storages),
-            plan_storages: storages,
+            builder: ColumnsBuilder::new(plan.kind),
+            storages,
             kind: plan.kind,
             writer,
             digest: EventDigest::default(),
@@ -262,22 +277,9 @@ impl<W: Write + Send> EventWriter<W> {
         })
     }
 
-    /// Appends one event; it must not be earlier than the one before.
+    /// Appends one event; it must not be earlier than the one before, and its decimals must be
+    /// among those the plan observed.
     pub fn write(&mut self, event: &Event) -> Result<()> {
-        self.line.clear();
-        // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
-        let _ = strata_model::jsonl::encode_into(event, &mut self.line);
-        let line = std::mem::take(&mut self.line);
-        let written = self.write_canonical(event, &line);
-        self.line = line;
-        written
-    }
-
-    /// Appends one event given with its canonical JSONL line (what `jsonl::encode_into` writes
-    /// for it, as `jsonl::decode_canonical` vouches), which spares encoding it again for the
-    /// digest. A line that is not the event's gives the file a digest its events do not have,
-    /// which every check against the source then reports.
-    pub fn write_canonical(&mut self, event: &Event, line: &[u8]) -> Result<()> {
         let ts = event.event_time.as_nanos();
         let row = self.digest.events;
         if let Some((_, previous)) = self.range {
@@ -285,12 +287,30 @@ impl<W: Write + Send> EventWriter<W> {
                 return Err(Error::OutOfOrder { row, ts, previous });
             }
         }
+        let mut outside = None;
+        visit_decimals(&event.payload, |slot, value| {
+            if let Some(d) = value {
+                let storage = self.storages[slot];
+                if outside.is_none() && storage.store(d).is_none() {
+                    outside = Some(Error::OutsidePlan {
+                        column: decimal_columns(self.kind)[slot],
+                        value: d.to_string(),
+                        plan: storage.to_string(),
+                    });
+                }
+            }
+        });
+        if let Some(err) = outside {
+            return Err(err);
+        }
         self.builder.append(event, row)?;
         self.range = Some(self.range.map_or((ts, ts), |(first, _)| (first, ts)));
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        self.digest.add_canonical(line);
+        self.line.clear();
+        // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+        let _ = strata_model::jsonl::encode_into(event, &mut self.line);
+        self.digest.add_line(&self.line);
         if self.builder.rows() >= BATCH_ROWS {
-            let batch = self.builder.finish()?;
+            let batch = self.builder.finish(&self.storages)?;
             self.writer.write(&batch)?;
         }
         Ok(())
@@ -299,7 +319,7 @@ impl<W: Write + Send> EventWriter<W> {
     /// Writes the footer (with strata's metadata) and returns the output and what it holds.
     pub fn finish(mut self) -> Result<(W, FileSummary)> {
         if self.builder.rows() > 0 {
-            let batch = self.builder.finish()?;
+            let batch = self.builder.finish(&self.storages)?;
             self.writer.write(&batch)?;
         }
         let meta = FileMeta {
@@ -307,30 +327,129 @@ impl<W: Write + Send> EventWriter<W> {
             digest: self.digest,
             time_range: self.range,
         };
-        self.writer
-            .append_key_value_metadata(KeyValue::new(META_KEY.to_string(), meta.to_json()));
-        self.writer.flush()?;
-        let row_groups = self.writer.flushed_row_groups().len();
-        // Writes the footer.
-        let out = self.writer.into_inner()?;
-        let decimals = decimal_columns(self.kind)
-            .iter()
-            .copied()
-            .zip(self.plan_storages)
-            .collect();
-        Ok((
-            out,
-            FileSummary {
-                meta,
-                row_groups,
-                decimals,
-            },
-        ))
+        close(self.writer, meta, self.kind, self.storages)
     }
 }
 
-/// Writes events of one kind as a Parquet file, sorted by event time (events at the same time
-/// keep their order).
+/// Adds the footer metadata, writes the footer and says what the file holds.
+fn close<W: Write + Send>(
+    mut writer: ArrowWriter<W>,
+    meta: FileMeta,
+    kind: EventKind,
+    storages: Vec<DecimalStorage>,
+) -> Result<(W, FileSummary)> {
+    writer.append_key_value_metadata(KeyValue::new(META_KEY.to_string(), meta.to_json()));
+    writer.flush()?;
+    let row_groups = writer.flushed_row_groups().len();
+    // Writes the footer.
+    let out = writer.into_inner()?;
+    let decimals = decimal_columns(kind)
+        .iter()
+        .copied()
+        .zip(storages)
+        .collect();
+    Ok((
+        out,
+        FileSummary {
+            meta,
+            row_groups,
+            decimals,
+        },
+    ))
+}
+
+/// One kind's events gathered as columns (not as events), planned as they come, then sorted by
+/// event time and written as one Parquet file: the conversion of a file that fits in memory,
+/// at a few dozen bytes per event.
+pub struct FileBuilder {
+    plan: FilePlan,
+    builder: ColumnsBuilder,
+    digest: EventDigest,
+    times: Vec<i64>,
+    sorted: bool,
+    line: Vec<u8>,
+}
+
+impl FileBuilder {
+    /// An empty file of one kind.
+    pub fn new(kind: EventKind) -> Self {
+        FileBuilder {
+            plan: FilePlan::new(kind),
+            builder: ColumnsBuilder::new(kind),
+            digest: EventDigest::default(),
+            times: Vec::new(),
+            sorted: true,
+            line: Vec::new(),
+        }
+    }
+
+    /// Adds an event, in any order.
+    pub fn push(&mut self, event: &Event) -> Result<()> {
+        self.line.clear();
+        // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+        let _ = strata_model::jsonl::encode_into(event, &mut self.line);
+        let line = std::mem::take(&mut self.line);
+        let pushed = self.push_canonical(event, &line);
+        self.line = line;
+        pushed
+    }
+
+    /// Adds an event with its canonical JSONL line (what `jsonl::encode_into` writes for it,
+    /// as `jsonl::decode_canonical` vouches), which spares encoding it again for the digest.
+    /// A line that is not the event's gives the file a digest its events do not have, which
+    /// every check against the source then reports.
+    pub fn push_canonical(&mut self, event: &Event, line: &[u8]) -> Result<()> {
+        self.plan.observe(event)?;
+        self.builder.append(event, self.digest.events)?;
+        let ts = event.event_time.as_nanos();
+        if self.times.last().is_some_and(|&last| ts < last) {
+            self.sorted = false;
+        }
+        self.times.push(ts);
+        self.digest
+            .add_canonical(line.strip_suffix(b"\n").unwrap_or(line));
+        Ok(())
+    }
+
+    /// Sorts the events by event time (a stable sort) and writes the file.
+    pub fn finish<W: Write + Send>(
+        mut self,
+        out: W,
+        options: &ParquetOptions,
+    ) -> Result<(W, FileSummary)> {
+        let storages = self.plan.storages();
+        let mut batch = self.builder.finish(&storages)?;
+        if !self.sorted {
+            let mut order: Vec<(i64, u32)> = Vec::with_capacity(self.times.len());
+            for (i, &ts) in self.times.iter().enumerate() {
+                let i = u32::try_from(i)
+                    .map_err(|_| Error::NotStrata("more than 2^32 events in one file".into()))?;
+                order.push((ts, i));
+            }
+            // (time, arrival) pairs are distinct: unstable sorting them is a stable sort by time.
+            order.sort_unstable();
+            self.times = order.iter().map(|&(ts, _)| ts).collect();
+            let indices: arrow_array::UInt32Array = order.into_iter().map(|(_, i)| i).collect();
+            batch = arrow_select::take::take_record_batch(&batch, &indices)?;
+        }
+        let mut writer =
+            ArrowWriter::try_new(out, batch.schema(), Some(self.plan.properties(options)?))?;
+        writer.write(&batch)?;
+        let meta = FileMeta {
+            kind: self.plan.kind,
+            digest: self.digest,
+            time_range: self
+                .times
+                .first()
+                .zip(self.times.last())
+                .map(|(a, b)| (*a, *b)),
+        };
+        close(writer, meta, self.plan.kind, storages)
+    }
+}
+
+/// Writes events of one kind as a Parquet file; `events` are sorted by event time first
+/// (events at the same time keep their order).
 pub fn write_events<W: Write + Send>(
     kind: EventKind,
     events: &mut [Event],
@@ -338,13 +457,9 @@ pub fn write_events<W: Write + Send>(
     options: &ParquetOptions,
 ) -> Result<(W, FileSummary)> {
     events.sort_by_key(|e| e.event_time);
-    let mut plan = FilePlan::new(kind);
+    let mut file = FileBuilder::new(kind);
     for e in events.iter() {
-        plan.observe(e)?;
+        file.push(e)?;
     }
-    let mut writer = EventWriter::new(&plan, out, options)?;
-    for e in events.iter() {
-        writer.write(e)?;
-    }
-    writer.finish()
+    file.finish(out, options)
 }

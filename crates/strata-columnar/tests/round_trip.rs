@@ -30,7 +30,9 @@ fn round_trip(kind: EventKind, mut events: Vec<Event>) -> Result<(), TestCaseErr
     };
     let (bytes, summary) = write_events(kind, &mut events, Vec::new(), &options).unwrap();
     // `write_events` sorted them (stably) by event time.
-    prop_assert!(events.windows(2).all(|w| w[0].event_time <= w[1].event_time));
+    prop_assert!(events
+        .windows(2)
+        .all(|w| w[0].event_time <= w[1].event_time));
     let (meta, back) = read_events(Bytes::from(bytes)).unwrap();
     prop_assert_eq!(&meta, &summary.meta);
     prop_assert_eq!(meta.kind, kind);
@@ -97,32 +99,63 @@ fn prices_are_exact_decimals_and_times_are_utc_nanoseconds() {
         .map(|i| trade(1_000 + i, &format!("170.{:02}", i % 7), "100"))
         .collect();
     events.push(trade(5_000, "170.5", "0.25"));
-    let (bytes, summary) =
-        write_events(EventKind::Trade, &mut events, Vec::new(), &ParquetOptions::default()).unwrap();
+    let (bytes, summary) = write_events(
+        EventKind::Trade,
+        &mut events,
+        Vec::new(),
+        &ParquetOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         summary.decimals,
         vec![
-            ("price", DecimalStorage::Numeric { precision: 18, scale: 2, scale_column: true }),
-            ("size", DecimalStorage::Numeric { precision: 18, scale: 2, scale_column: true }),
+            (
+                "price",
+                DecimalStorage::Numeric {
+                    precision: 18,
+                    scale: 2,
+                    scale_column: true
+                }
+            ),
+            (
+                "size",
+                DecimalStorage::Numeric {
+                    precision: 18,
+                    scale: 2,
+                    scale_column: true
+                }
+            ),
         ]
     );
     let reader = SerializedFileReader::new(Bytes::from(bytes)).unwrap();
     let schema = reader.metadata().file_metadata().schema_descr();
-    let price = schema.columns().iter().find(|c| c.name() == "price").unwrap();
+    let price = schema
+        .columns()
+        .iter()
+        .find(|c| c.name() == "price")
+        .unwrap();
     assert_eq!(price.physical_type(), PhysicalType::INT64);
-    assert_eq!(
-        price.logical_type_ref(),
-        Some(&LogicalType::decimal(2, 18))
-    );
+    assert_eq!(price.logical_type_ref(), Some(&LogicalType::decimal(2, 18)));
     let ts = schema.columns().iter().find(|c| c.name() == "ts").unwrap();
     assert_eq!(
         ts.logical_type_ref(),
-        Some(&LogicalType::timestamp(true, parquet::basic::TimeUnit::NANOS))
+        Some(&LogicalType::timestamp(
+            true,
+            parquet::basic::TimeUnit::NANOS
+        ))
     );
     // Encodings chosen per column: deltas for times, dictionary for 8 distinct prices in 1001.
     let encodings = |name| -> Vec<Encoding> { column(&reader, name).encodings().collect() };
-    assert!(encodings("ts").contains(&Encoding::DELTA_BINARY_PACKED), "{:?}", encodings("ts"));
-    assert!(encodings("price").contains(&Encoding::RLE_DICTIONARY), "{:?}", encodings("price"));
+    assert!(
+        encodings("ts").contains(&Encoding::DELTA_BINARY_PACKED),
+        "{:?}",
+        encodings("ts")
+    );
+    assert!(
+        encodings("price").contains(&Encoding::RLE_DICTIONARY),
+        "{:?}",
+        encodings("price")
+    );
     assert!(encodings("trade_id").contains(&Encoding::DELTA_BYTE_ARRAY));
     // Statistics and the page index are there for pruning.
     assert!(column(&reader, "ts").statistics().is_some());
@@ -135,11 +168,19 @@ fn varied_prices_use_byte_stream_split() {
     let mut events: Vec<Event> = (0..1000)
         .map(|i| trade(i, &format!("{}.{:03}", 100 + i, i % 997), "1"))
         .collect();
-    let (bytes, _) =
-        write_events(EventKind::Trade, &mut events, Vec::new(), &ParquetOptions::default()).unwrap();
+    let (bytes, _) = write_events(
+        EventKind::Trade,
+        &mut events,
+        Vec::new(),
+        &ParquetOptions::default(),
+    )
+    .unwrap();
     let reader = SerializedFileReader::new(Bytes::from(bytes)).unwrap();
     let encodings: Vec<Encoding> = column(&reader, "price").encodings().collect();
-    assert!(encodings.contains(&Encoding::BYTE_STREAM_SPLIT), "{encodings:?}");
+    assert!(
+        encodings.contains(&Encoding::BYTE_STREAM_SPLIT),
+        "{encodings:?}"
+    );
 }
 
 #[test]
@@ -148,8 +189,13 @@ fn values_that_cannot_share_a_scale_are_kept_as_text() {
         trade(1, "12345678901234567890123456789012345678", "1"),
         trade(2, "0.00000000000000000000000000000000000001", "1"),
     ];
-    let (bytes, summary) =
-        write_events(EventKind::Trade, &mut events, Vec::new(), &ParquetOptions::default()).unwrap();
+    let (bytes, summary) = write_events(
+        EventKind::Trade,
+        &mut events,
+        Vec::new(),
+        &ParquetOptions::default(),
+    )
+    .unwrap();
     assert_eq!(summary.decimals[0].1, DecimalStorage::Text);
     let (_, back) = read_events(Bytes::from(bytes)).unwrap();
     assert_eq!(back, events);
@@ -178,8 +224,13 @@ fn jsonl_converts_per_kind_and_names_a_bad_line() {
 #[test]
 fn a_damaged_file_is_an_error_not_events() {
     let mut events: Vec<Event> = (0..100).map(|i| trade(i, "1.5", "2")).collect();
-    let (bytes, _) =
-        write_events(EventKind::Trade, &mut events, Vec::new(), &ParquetOptions::default()).unwrap();
+    let (bytes, _) = write_events(
+        EventKind::Trade,
+        &mut events,
+        Vec::new(),
+        &ParquetOptions::default(),
+    )
+    .unwrap();
     // Cut: no footer.
     assert!(read_events(Bytes::from(bytes[..bytes.len() / 2].to_vec())).is_err());
     // Not strata's: a Parquet file without the `strata` footer key is refused by name.
@@ -204,7 +255,8 @@ fn an_out_of_order_event_is_refused_by_the_streaming_writer() {
     let mut plan = strata_columnar::FilePlan::new(EventKind::Trade);
     plan.observe(&a).unwrap();
     plan.observe(&b).unwrap();
-    let mut w = strata_columnar::EventWriter::new(&plan, Vec::new(), &ParquetOptions::default()).unwrap();
+    let mut w =
+        strata_columnar::EventWriter::new(&plan, Vec::new(), &ParquetOptions::default()).unwrap();
     w.write(&a).unwrap();
     let err = w.write(&b).unwrap_err();
     assert!(err.to_string().contains("row 1 has ts 4"), "{err}");

@@ -24,7 +24,7 @@ use crate::event::{
 use crate::{Decimal, Timestamp};
 
 mod canonical;
-pub use canonical::decode_canonical;
+pub use canonical::{decode_canonical, decode_canonical_into};
 
 /// Why a line is not a valid event.
 #[derive(Debug, thiserror::Error)]
@@ -690,6 +690,18 @@ mod tests {
             let line = encode_line(&event).unwrap();
             prop_assert_eq!(decode_canonical(&line), Some(event.clone()));
             prop_assert_eq!(decode_canonical(&line[..line.len() - 1]), Some(event));
+        }
+
+        /// Decoding into a reused event gives what a fresh decode gives, whatever the event
+        /// held before (another kind, longer strings, more levels).
+        #[test]
+        fn decoding_into_a_reused_event_forgets_the_last_one(events in proptest::collection::vec(event(), 1..8)) {
+            let mut reused = Event::new("x", "y", crate::Timestamp::from_nanos(1), crate::Payload::Heartbeat);
+            for event in &events {
+                let line = encode_line(event).unwrap();
+                prop_assert!(decode_canonical_into(&line, &mut reused));
+                prop_assert_eq!(&reused, event);
+            }
         }
 
         /// Whatever the one-pass decoder accepts is canonical: the event it returns encodes to

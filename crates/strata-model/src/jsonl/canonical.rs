@@ -14,11 +14,22 @@ use crate::event::{
     OpenInterest, OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Trade,
 };
 use crate::{Decimal, Timestamp};
-use std::str::FromStr;
 
 /// The event of a canonical line (a trailing `\n` allowed), or `None` when the line is not
 /// exactly what the encoder writes.
 pub fn decode_canonical(line: &[u8]) -> Option<Event> {
+    let mut event = Event::new("", "", Timestamp::from_nanos(0), Payload::Heartbeat);
+    decode_canonical_into(line, &mut event).then_some(event)
+}
+
+/// [`decode_canonical`] into an event whose strings (and book levels) are reused: a reader of
+/// many lines allocates nothing per line once its event has grown to fit them. `false` when
+/// the line is not canonical; `event` is then left holding parts of it.
+pub fn decode_canonical_into(line: &[u8], event: &mut Event) -> bool {
+    decode_into(line, event).is_some()
+}
+
+fn decode_into(line: &[u8], e: &mut Event) -> Option<()> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let mut c = Cursor { b: line, i: 0 };
     c.lit(b"{\"v\":\"")?;
@@ -28,22 +39,19 @@ pub fn decode_canonical(line: &[u8]) -> Option<Event> {
     if major != SchemaVersion::CURRENT.major {
         return None;
     }
+    e.schema = SchemaVersion { major, minor };
     c.lit(b"\",\"kind\":")?;
     let kind: EventKind = c.name()?;
     c.lit(b",\"source\":")?;
-    let source = c.string()?;
+    c.string_into(&mut e.source)?;
     c.lit(b",\"symbol\":")?;
-    let symbol = c.string()?;
-    let venue = if c.key(b",\"venue\":") {
-        Some(c.string()?)
-    } else {
-        None
-    };
+    c.string_into(&mut e.symbol)?;
+    c.opt_string_into(b",\"venue\":", &mut e.venue)?;
     c.lit(b",\"ts\":")?;
-    let ts = c.i64()?;
+    e.event_time = Timestamp::from_nanos(c.i64()?);
     c.lit(b",\"recv_ts\":")?;
-    let recv_ts = c.i64()?;
-    let time_basis = if c.key(b",\"ts_basis\":") {
+    e.receive_time = Timestamp::from_nanos(c.i64()?);
+    e.time_basis = if c.key(b",\"ts_basis\":") {
         let basis: TimeBasis = c.name()?;
         if basis == TimeBasis::Venue {
             return None;
@@ -52,18 +60,19 @@ pub fn decode_canonical(line: &[u8]) -> Option<Event> {
     } else {
         TimeBasis::Venue
     };
-    let sequence = if c.key(b",\"seq\":") {
-        Some(c.u64()?)
-    } else {
-        None
-    };
-    let payload = match kind {
+    e.sequence = c.opt_u64(b",\"seq\":")?;
+    e.payload = match kind {
         EventKind::Trade => {
+            // The previous trade's strings, to be refilled.
+            let (mut trade_id, mut conditions) = match &mut e.payload {
+                Payload::Trade(t) => (t.trade_id.take(), t.conditions.take()),
+                _ => (None, None),
+            };
             let price = c.decimal_field(b",\"price\":")?;
             let size = c.decimal_field(b",\"size\":")?;
-            let side = c.opt_name::<Side>(b",\"side\":")?;
-            let trade_id = c.opt_string(b",\"trade_id\":")?;
-            let conditions = c.opt_string(b",\"conditions\":")?;
+            let side = c.opt_name::<Side, _>(b",\"side\":")?;
+            c.opt_string_into(b",\"trade_id\":", &mut trade_id)?;
+            c.opt_string_into(b",\"conditions\":", &mut conditions)?;
             Payload::Trade(Trade {
                 price,
                 size,
@@ -78,16 +87,22 @@ pub fn decode_canonical(line: &[u8]) -> Option<Event> {
             Payload::BboQuote(BboQuote { bid, ask })
         }
         EventKind::L2Snapshot => {
+            let (mut bids, mut asks) = match &mut e.payload {
+                Payload::L2Snapshot(s) => {
+                    (std::mem::take(&mut s.bids), std::mem::take(&mut s.asks))
+                }
+                _ => (Vec::new(), Vec::new()),
+            };
             c.lit(b",\"bids\":")?;
-            let bids = c.levels()?;
+            c.levels_into(&mut bids)?;
             c.lit(b",\"asks\":")?;
-            let asks = c.levels()?;
+            c.levels_into(&mut asks)?;
             Payload::L2Snapshot(L2Snapshot { bids, asks })
         }
         EventKind::OrderBookDelta => {
             c.lit(b",\"action\":")?;
             let action: BookAction = c.name()?;
-            let side = c.opt_name::<BookSide>(b",\"side\":")?;
+            let side = c.opt_name::<BookSide, _>(b",\"side\":")?;
             let price = c.opt_decimal(b",\"price\":")?;
             let size = c.opt_decimal(b",\"size\":")?;
             let order_id = c.opt_u64(b",\"order_id\":")?;
@@ -153,20 +168,7 @@ pub fn decode_canonical(line: &[u8]) -> Option<Event> {
         }
     };
     c.lit(b"}")?;
-    if c.i != line.len() {
-        return None;
-    }
-    Some(Event {
-        schema: SchemaVersion { major, minor },
-        source,
-        symbol,
-        venue,
-        event_time: Timestamp::from_nanos(ts),
-        receive_time: Timestamp::from_nanos(recv_ts),
-        time_basis,
-        sequence,
-        payload,
-    })
+    (c.i == line.len()).then_some(())
 }
 
 struct Cursor<'a> {
@@ -177,16 +179,19 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     /// Consumes `lit` or fails.
     #[inline]
-    fn lit(&mut self, lit: &[u8]) -> Option<()> {
+    fn lit<const N: usize>(&mut self, lit: &[u8; N]) -> Option<()> {
         self.key(lit).then_some(())
     }
 
-    /// Consumes `key` when it comes next.
+    /// Consumes `key` when it comes next (a fixed-size compare the compiler unrolls).
     #[inline]
-    fn key(&mut self, key: &[u8]) -> bool {
-        let found = self.b.get(self.i..self.i + key.len()) == Some(key);
+    fn key<const N: usize>(&mut self, key: &[u8; N]) -> bool {
+        let found = self
+            .b
+            .get(self.i..self.i + N)
+            .is_some_and(|next| <&[u8; N]>::try_from(next).is_ok_and(|next| next == key));
         if found {
-            self.i += key.len();
+            self.i += N;
         }
         found
     }
@@ -207,41 +212,35 @@ impl Cursor<'_> {
     }
 
     fn u64(&mut self) -> Option<u64> {
-        let mut v: u64 = 0;
-        for &d in self.digits()? {
-            v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-        }
-        Some(v)
+        digits_u64(self.digits()?)
     }
 
     fn i64(&mut self) -> Option<i64> {
         if self.key(b"-") {
-            let digits = self.digits()?;
-            let mut v: i64 = 0;
-            for &d in digits {
-                v = v.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
-            }
+            let v = digits_u64(self.digits()?)?;
             // `-0` is not what the encoder writes.
-            (v != 0).then_some(v)
+            if v == 0 {
+                return None;
+            }
+            0i64.checked_sub_unsigned(v)
         } else {
             i64::try_from(self.u64()?).ok()
         }
     }
 
     /// A quoted name of a closed set, exactly as the set spells it.
-    fn name<T: FromStr + NameOf>(&mut self) -> Option<T> {
+    fn name<T: NameOf>(&mut self) -> Option<T> {
         self.lit(b"\"")?;
         let start = self.i;
-        while self.b.get(self.i).is_some_and(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        while self.b.get(self.i).is_some_and(|&b| b != b'"') {
             self.i += 1;
         }
-        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        let text = &self.b[start..self.i];
         self.lit(b"\"")?;
-        let value: T = text.parse().ok()?;
-        (value.name() == text).then_some(value)
+        T::ALL.iter().find(|v| v.name().as_bytes() == text).copied()
     }
 
-    fn opt_name<T: FromStr + NameOf>(&mut self, key: &[u8]) -> Option<Option<T>> {
+    fn opt_name<T: NameOf, const N: usize>(&mut self, key: &[u8; N]) -> Option<Option<T>> {
         if self.key(key) {
             Some(Some(self.name()?))
         } else {
@@ -249,29 +248,33 @@ impl Cursor<'_> {
         }
     }
 
-    /// A JSON string with exactly the encoder's escapes.
-    fn string(&mut self) -> Option<String> {
+    /// A JSON string with exactly the encoder's escapes, into `out` (cleared first).
+    fn string_into(&mut self, out: &mut String) -> Option<()> {
         self.lit(b"\"")?;
+        out.clear();
         let start = self.i;
         // Fast path: no escape.
         while let Some(&b) = self.b.get(self.i) {
             match b {
                 b'"' => {
-                    let s = std::str::from_utf8(&self.b[start..self.i]).ok()?.to_string();
+                    out.push_str(std::str::from_utf8(&self.b[start..self.i]).ok()?);
                     self.i += 1;
-                    return Some(s);
+                    return Some(());
                 }
                 b'\\' => break,
                 0..=0x1F => return None,
                 _ => self.i += 1,
             }
         }
-        let mut out: Vec<u8> = self.b[start..self.i].to_vec();
+        let mut bytes: Vec<u8> = self.b[start..self.i].to_vec();
         loop {
             let &b = self.b.get(self.i)?;
             self.i += 1;
             match b {
-                b'"' => return String::from_utf8(out).ok(),
+                b'"' => {
+                    out.push_str(std::str::from_utf8(&bytes).ok()?);
+                    return Some(());
+                }
                 b'\\' => {
                     let &e = self.b.get(self.i)?;
                     self.i += 1;
@@ -298,23 +301,31 @@ impl Cursor<'_> {
                         }
                         _ => return None,
                     };
-                    out.push(byte);
+                    bytes.push(byte);
                 }
                 0..=0x1F => return None,
-                _ => out.push(b),
+                _ => bytes.push(b),
             }
         }
     }
 
-    fn opt_string(&mut self, key: &[u8]) -> Option<Option<String>> {
+    /// An optional string field into `slot`, reusing the string it holds.
+    fn opt_string_into<const N: usize>(
+        &mut self,
+        key: &[u8; N],
+        slot: &mut Option<String>,
+    ) -> Option<()> {
         if self.key(key) {
-            Some(Some(self.string()?))
+            let mut text = slot.take().unwrap_or_default();
+            self.string_into(&mut text)?;
+            *slot = Some(text);
         } else {
-            Some(None)
+            *slot = None;
         }
+        Some(())
     }
 
-    fn opt_u64(&mut self, key: &[u8]) -> Option<Option<u64>> {
+    fn opt_u64<const N: usize>(&mut self, key: &[u8; N]) -> Option<Option<u64>> {
         if self.key(key) {
             Some(Some(self.u64()?))
         } else {
@@ -337,19 +348,47 @@ impl Cursor<'_> {
                 return None;
             }
         }
-        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        let text = &self.b[start + usize::from(negative)..self.i];
         self.lit(b"\"")?;
-        let d: Decimal = text.parse().ok()?;
+        let dot = text.iter().position(|&b| b == b'.');
+        let scale = dot.map_or(0, |dot| text.len() - dot - 1);
+        let digits = text.len() - usize::from(dot.is_some());
+        // Up to 19 digits fit a u64 unchecked; longer mantissas take the checked wide path.
+        let mantissa: i128 = if digits <= 19 {
+            let mut v: u64 = 0;
+            for &b in text {
+                if b != b'.' {
+                    v = v * 10 + u64::from(b - b'0');
+                }
+            }
+            i128::from(v)
+        } else {
+            let mut v: i128 = 0;
+            for &b in text {
+                if b != b'.' {
+                    v = v.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+                }
+            }
+            v
+        };
         // `-0.0` is not what the encoder writes for zero.
-        (!(negative && d.is_zero())).then_some(d)
+        if negative && mantissa == 0 {
+            return None;
+        }
+        let d = Decimal::new(
+            if negative { -mantissa } else { mantissa },
+            u8::try_from(scale).ok()?,
+        )
+        .ok()?;
+        Some(d)
     }
 
-    fn decimal_field(&mut self, key: &[u8]) -> Option<Decimal> {
+    fn decimal_field<const N: usize>(&mut self, key: &[u8; N]) -> Option<Decimal> {
         self.lit(key)?;
         self.decimal()
     }
 
-    fn opt_decimal(&mut self, key: &[u8]) -> Option<Option<Decimal>> {
+    fn opt_decimal<const N: usize>(&mut self, key: &[u8; N]) -> Option<Option<Decimal>> {
         if self.key(key) {
             Some(Some(self.decimal()?))
         } else {
@@ -357,7 +396,11 @@ impl Cursor<'_> {
         }
     }
 
-    fn opt_level(&mut self, price: &[u8], size: &[u8]) -> Option<Option<Level>> {
+    fn opt_level<const P: usize, const S: usize>(
+        &mut self,
+        price: &[u8; P],
+        size: &[u8; S],
+    ) -> Option<Option<Level>> {
         if self.key(price) {
             let price = self.decimal()?;
             let size = self.decimal_field(size)?;
@@ -367,11 +410,11 @@ impl Cursor<'_> {
         }
     }
 
-    fn levels(&mut self) -> Option<Vec<Level>> {
+    fn levels_into(&mut self, levels: &mut Vec<Level>) -> Option<()> {
+        levels.clear();
         self.lit(b"[")?;
-        let mut levels = Vec::new();
         if self.key(b"]") {
-            return Some(levels);
+            return Some(());
         }
         loop {
             self.lit(b"[")?;
@@ -381,10 +424,25 @@ impl Cursor<'_> {
             self.lit(b"]")?;
             levels.push(Level { price, size });
             if self.key(b"]") {
-                return Some(levels);
+                return Some(());
             }
             self.lit(b",")?;
         }
+    }
+}
+
+/// The value of canonical digits: up to 19 without overflow checks, the 20th checked.
+#[inline]
+fn digits_u64(digits: &[u8]) -> Option<u64> {
+    let (head, tail) = digits.split_at(digits.len().min(19));
+    let mut v: u64 = 0;
+    for &d in head {
+        v = v * 10 + u64::from(d - b'0');
+    }
+    match tail {
+        [] => Some(v),
+        [d] => v.checked_mul(10)?.checked_add(u64::from(d - b'0')),
+        _ => None,
     }
 }
 
@@ -396,14 +454,16 @@ fn lower_hex(b: u8) -> Option<u8> {
     }
 }
 
-/// The canonical name of a value of a closed set.
-trait NameOf {
+/// The values of a closed set and their canonical names.
+trait NameOf: Copy + 'static {
+    const ALL: &'static [Self];
     fn name(&self) -> &'static str;
 }
 
 macro_rules! name_of {
     ($($t:ty),*) => {$(
         impl NameOf for $t {
+            const ALL: &'static [Self] = <$t>::ALL;
             fn name(&self) -> &'static str {
                 self.as_str()
             }
