@@ -5,6 +5,7 @@
 //! cargo run --release -p strata-benches --bin parquet-convert
 //! target/release/parquet-convert --reps 3 --tools duckdb,pyarrow
 //! target/release/parquet-convert --tools "" --no-archive   # strata alone, cold tier only
+//! target/release/parquet-convert --only dbn-mbo             # inputs whose name-kind holds this
 //! ```
 //!
 //! Inputs: the Lean SPY trades of 2013-10-07, the Lean AIG quotes of 2013-10-09, the Binance
@@ -174,18 +175,23 @@ fn main() {
     let mut reps = 3;
     let mut tools = String::from("duckdb,pyarrow");
     let mut archive_level = Some(ParquetOptions::archive());
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--reps" => reps = args.next().unwrap().parse().unwrap(),
             "--tools" => tools = args.next().unwrap(),
             "--no-archive" => archive_level = None,
+            "--only" => only = Some(args.next().unwrap()),
             other => panic!("unknown option {other}"),
         }
     }
     let dir = target_dir().join("strata-bench-parquet");
     std::fs::create_dir_all(&dir).unwrap();
-    let inputs = inputs(&dir);
+    let mut inputs = inputs(&dir);
+    if let Some(only) = &only {
+        inputs.retain(|i| format!("{}-{}", i.name, i.kind).contains(only.as_str()));
+    }
     let tool_names: Vec<&str> = tools.split(',').filter(|t| !t.is_empty()).collect();
 
     println!(

@@ -45,7 +45,12 @@ pub fn jsonl_to_parquet(
             })?;
         }
         let kind = event.kind();
-        let file = files.entry(kind).or_insert_with(|| FileBuilder::new(kind));
+        let file = files.entry(kind).or_insert_with(|| {
+            // Room for as many events as lines of this length fit the input (at most 2^26):
+            // growing the columns by doubling would copy and fault in every page twice.
+            let rows = (input.len() / (line.len() + 1)).min(1 << 26);
+            FileBuilder::with_capacity(kind, rows)
+        });
         if canonical {
             file.push_canonical(&event, line)?;
         } else {

@@ -373,11 +373,16 @@ pub struct FileBuilder {
 impl FileBuilder {
     /// An empty file of one kind.
     pub fn new(kind: EventKind) -> Self {
+        Self::with_capacity(kind, 0)
+    }
+
+    /// An empty file of one kind with room for `rows` events (reserved, not touched).
+    pub fn with_capacity(kind: EventKind, rows: usize) -> Self {
         FileBuilder {
             plan: FilePlan::new(kind),
-            builder: ColumnsBuilder::new(kind),
+            builder: ColumnsBuilder::with_capacity(kind, rows),
             digest: EventDigest::default(),
-            times: Vec::new(),
+            times: Vec::with_capacity(rows),
             sorted: true,
             line: Vec::new(),
         }
