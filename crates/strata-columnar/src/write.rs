@@ -204,8 +204,15 @@ impl FilePlan {
                 continue;
             }
             let path = column_path(name);
+            // DuckDB 2.0 reads BYTE_STREAM_SPLIT on INT32/INT64/FLOAT/DOUBLE only, so 38-digit
+            // columns (16-byte fixed length) stay plain.
+            let wide = matches!(storage, DecimalStorage::Numeric { precision: 38, .. });
             props = if self.dictionary(slot) {
                 props.set_column_dictionary_enabled(path, true)
+            } else if wide {
+                props
+                    .set_column_dictionary_enabled(path.clone(), false)
+                    .set_column_encoding(path, Encoding::PLAIN)
             } else {
                 props
                     .set_column_dictionary_enabled(path.clone(), false)
