@@ -8,6 +8,8 @@
 //! - [`quota`]: quotas per scope and what an incoming write meets (QUOTA-1, QUOTA-2).
 //! - [`integrity`]: what the writer checks before it accepts an event (INGEST-4).
 //! - [`placement`]: where a stored file belongs and what to do about it (TIER-1, POL-2).
+//! - [`lifecycle`]: the plan over every stored file: placement, protection (critical, legal
+//!   holds, write-once) and quotas that act (POL-1..4, QUOTA-2, ARCH-1..2).
 //! - [`seal`]: when an open hot-tier segment is sealed (INGEST-1).
 //!
 //! Each decision is an extension point (EXT-1), a trait whose built-in is the config's data:
@@ -17,6 +19,7 @@
 
 pub mod classification;
 pub mod integrity;
+pub mod lifecycle;
 pub mod placement;
 pub mod quota;
 pub mod regulatory;
@@ -26,6 +29,10 @@ pub mod tier;
 
 pub use classification::{Classification, ClassificationPolicy};
 pub use integrity::{IntegrityChecks, IntegrityPolicy};
+pub use lifecycle::{
+    Decision, Hold, HoldScope, LifecycleAction, LifecyclePlan, LifecyclePolicies, Protection,
+    QuotaState, StoredFile,
+};
 pub use placement::{FileFacts, RetentionPlacement, TierAction, TierPolicy};
 pub use quota::{
     EnforcementMode, QuotaDecision, QuotaPolicy, QuotaRule, QuotaScope, QuotaSubject, QuotaUsage,

@@ -1,0 +1,548 @@
+//! The lifecycle plan (TIER-1..3, POL-1..4, QUOTA-2, ARCH-1..2): every stored file's facts and
+//! the policies in, one decision per file out — stay, migrate (to which tier, format and codec),
+//! delete or protect — each with the rule that caused it and why.
+//!
+//! Pure: no clock (the caller passes `now`), no I/O. The executor (`strata-lifecycle`) carries a
+//! plan out; `strata lifecycle plan` prints it. Three passes:
+//!
+//! 1. placement: the [`TierPolicy`] (the built-in is the retention table with its
+//!    classification) decides each file from its age, tier, kind and class;
+//! 2. protection, whatever the policy said: a file that is classified critical, under a legal
+//!    [`Hold`], or under a write-once retention that has not ended is never deleted — a delete
+//!    becomes [`LifecycleAction::Protect`] naming what protects it. The engine enforces this
+//!    itself, so a custom [`TierPolicy`] cannot break it;
+//! 3. quotas over their byte or file limit: `drop_oldest` deletes the scope's oldest unprotected
+//!    files until the scope fits; `soft_limit` starts cleanup by deleting its transient files,
+//!    oldest first; both report what stays over because the rest is protected.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use strata_codec::CodecSpec;
+use strata_model::{AssetClass, EventKind, Timestamp};
+
+use super::classification::{Classification, ClassificationPolicy};
+use super::placement::{FileFacts, TierAction, TierPolicy};
+use super::quota::{EnforcementMode, QuotaRule, QuotaScope};
+use super::tier::{FileFormat, TierName, Tiers};
+
+/// Nanoseconds in a day.
+const DAY_NS: i64 = 86_400 * 1_000_000_000;
+
+/// One stored file, as the catalog knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// Its path (relative to its tier's root), which names it in the plan.
+    pub path: String,
+    /// The tier it is in.
+    pub tier: TierName,
+    /// Its format.
+    pub format: FileFormat,
+    /// Its codec.
+    pub codec: CodecSpec,
+    /// The event kind it holds.
+    pub kind: EventKind,
+    /// Source id, when the partition names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Canonical symbol, when the partition names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// Asset class, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_class: Option<AssetClass>,
+    /// Bytes on storage.
+    pub size_bytes: u64,
+    /// Events in it.
+    pub events: u64,
+    /// Its first event time.
+    pub first_event: Timestamp,
+    /// Its last event time (the file's age counts from it).
+    pub last_event: Timestamp,
+    /// Its data-quality score (0–100), when scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<f64>,
+    /// The end of its write-once retention, when it is under one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worm_until: Option<Timestamp>,
+}
+
+impl StoredFile {
+    /// Whole days from its last event to `now` (0 for data from the future).
+    pub fn age_days(&self, now: Timestamp) -> u64 {
+        let ns = now.as_nanos().saturating_sub(self.last_event.as_nanos());
+        u64::try_from(ns / DAY_NS).unwrap_or(0)
+    }
+}
+
+/// What a legal hold covers: every file matching all of its given fields (an empty list or an
+/// absent date matches anything).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldScope {
+    /// Symbols (exact canonical names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<String>,
+    /// Sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Event kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<EventKind>,
+    /// First UTC date covered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<NaiveDate>,
+    /// Last UTC date covered (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+}
+
+impl HoldScope {
+    /// True when the scope covers (part of) the file. A file that does not name the symbol or
+    /// source a scope lists is covered: a hold errs on the side of keeping data.
+    pub fn covers(&self, file: &StoredFile) -> bool {
+        let listed = |list: &[String], value: &Option<String>| {
+            list.is_empty() || value.as_ref().is_none_or(|v| list.contains(v))
+        };
+        listed(&self.symbols, &file.symbol)
+            && listed(&self.sources, &file.source)
+            && (self.kinds.is_empty() || self.kinds.contains(&file.kind))
+            && self
+                .from
+                .is_none_or(|from| file.last_event.utc_date() >= from)
+            && self.to.is_none_or(|to| file.first_event.utc_date() <= to)
+    }
+}
+
+impl fmt::Display for HoldScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.symbols.is_empty() {
+            parts.push(format!("symbols {}", self.symbols.join(",")));
+        }
+        if !self.sources.is_empty() {
+            parts.push(format!("sources {}", self.sources.join(",")));
+        }
+        if !self.kinds.is_empty() {
+            let kinds: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
+            parts.push(format!("kinds {}", kinds.join(",")));
+        }
+        match (self.from, self.to) {
+            (Some(a), Some(b)) => parts.push(format!("{a}..={b}")),
+            (Some(a), None) => parts.push(format!("from {a}")),
+            (None, Some(b)) => parts.push(format!("until {b}")),
+            (None, None) => {}
+        }
+        if parts.is_empty() {
+            f.write_str("everything")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// A named legal hold (ARCH-2): while it is in force, nothing in its scope is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hold {
+    /// Its name (unique among the holds in force).
+    pub name: String,
+    /// What it covers.
+    pub scope: HoldScope,
+    /// Why it was placed (a matter or case reference).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Why a file that would otherwise be deleted is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// Its kind is classified critical (POL-1).
+    Critical,
+    /// A legal hold covers it (ARCH-2).
+    Hold(String),
+    /// Its write-once retention has not ended (ARCH-1).
+    WormUntil(Timestamp),
+}
+
+impl fmt::Display for Protection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Protection::Critical => f.write_str("classified critical"),
+            Protection::Hold(name) => write!(f, "under legal hold `{name}`"),
+            Protection::WormUntil(t) => write!(f, "write-once until {t}"),
+        }
+    }
+}
+
+/// What the lifecycle does with one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum LifecycleAction {
+    /// Leave it where it is.
+    Stay,
+    /// Move it to a colder tier, converting it to that tier's format and codec.
+    Migrate {
+        /// The tier.
+        to: TierName,
+        /// The tier's format.
+        format: FileFormat,
+        /// The tier's codec for the file's kind.
+        codec: CodecSpec,
+    },
+    /// Delete it.
+    Delete,
+    /// Keep it although a rule would delete it.
+    Protect {
+        /// What protects it (the first that applies, in the order critical, hold, write-once).
+        by: Protection,
+    },
+}
+
+impl fmt::Display for LifecycleAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LifecycleAction::Stay => f.write_str("stay"),
+            LifecycleAction::Migrate { to, format, codec } => {
+                write!(f, "migrate to {to} ({format}, {codec})")
+            }
+            LifecycleAction::Delete => f.write_str("delete"),
+            LifecycleAction::Protect { .. } => f.write_str("protect"),
+        }
+    }
+}
+
+/// One file's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The file.
+    pub path: String,
+    /// Its tier now.
+    pub tier: TierName,
+    /// What to do.
+    #[serde(flatten)]
+    pub action: LifecycleAction,
+    /// The rule that decided (`retention.by_kind.trade`, `quota.symbol=SPY`, `hold`, …).
+    pub rule: String,
+    /// Why, in words.
+    pub reason: String,
+    /// The file's size, for what a plan frees or moves.
+    pub size_bytes: u64,
+}
+
+/// A quota's state after the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaState {
+    /// The quota's scope (`symbol=SPY`).
+    pub scope: String,
+    /// Its mode.
+    pub mode: EnforcementMode,
+    /// Bytes in scope before the plan.
+    pub bytes_before: u64,
+    /// Bytes in scope once the plan's deletions are done.
+    pub bytes_after: u64,
+    /// Files in scope before the plan.
+    pub files_before: u64,
+    /// Files in scope once the plan's deletions are done.
+    pub files_after: u64,
+    /// The byte limit, if any.
+    pub max_bytes: Option<u64>,
+    /// The file limit, if any.
+    pub max_files: Option<u64>,
+    /// What the plan could not do, when the scope stays over its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<String>,
+}
+
+/// The plan: one decision per file, in path order, and the state of every quota.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LifecyclePlan {
+    /// The clock the plan was made at.
+    pub now: Timestamp,
+    /// One per file, sorted by tier then path.
+    pub decisions: Vec<Decision>,
+    /// One per quota with a byte or file limit.
+    pub quotas: Vec<QuotaState>,
+}
+
+impl LifecyclePlan {
+    /// The decisions that do something (not stay, not protect).
+    pub fn actions(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().filter(|d| {
+            matches!(
+                d.action,
+                LifecycleAction::Migrate { .. } | LifecycleAction::Delete
+            )
+        })
+    }
+
+    /// How many decisions of each action (`stay`, `migrate to cold`, `delete`, `protect`).
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for d in &self.decisions {
+            let key = match &d.action {
+                LifecycleAction::Migrate { to, .. } => format!("migrate to {to}"),
+                other => other.to_string(),
+            };
+            *counts.entry(key).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// What the plan is made from besides the files.
+#[derive(Debug, Clone, Copy)]
+pub struct LifecyclePolicies<'a> {
+    /// Where files belong (the built-in: `RetentionPlacement`).
+    pub placement: &'a dyn TierPolicy,
+    /// Each kind's class (critical data is never deleted).
+    pub classification: &'a ClassificationPolicy,
+    /// Each tier's format and codec, for migrations.
+    pub tiers: &'a Tiers,
+    /// The quotas (`drop_oldest` and `soft_limit` act here; the others are reported).
+    pub quotas: &'a [QuotaRule],
+}
+
+/// What protects a file, if anything: critical class, then a hold, then write-once retention.
+pub fn protection(
+    file: &StoredFile,
+    class: Classification,
+    holds: &[Hold],
+    now: Timestamp,
+) -> Option<Protection> {
+    if class.is_protected() {
+        return Some(Protection::Critical);
+    }
+    if let Some(hold) = holds.iter().find(|h| h.scope.covers(file)) {
+        return Some(Protection::Hold(hold.name.clone()));
+    }
+    file.worm_until
+        .filter(|&until| until > now)
+        .map(Protection::WormUntil)
+}
+
+/// The plan for `files` at `now`: the same facts always give the same plan, whatever their
+/// order.
+pub fn plan(
+    policies: LifecyclePolicies<'_>,
+    files: &[StoredFile],
+    holds: &[Hold],
+    now: Timestamp,
+) -> LifecyclePlan {
+    let mut files: Vec<&StoredFile> = files.iter().collect();
+    files.sort_by(|a, b| (a.tier, &a.path).cmp(&(b.tier, &b.path)));
+    let mut decisions: Vec<Decision> = files
+        .iter()
+        .map(|file| place(policies, file, holds, now))
+        .collect();
+    let quotas = policies
+        .quotas
+        .iter()
+        .filter(|q| q.max_bytes.is_some() || q.max_files.is_some())
+        .map(|quota| enforce(policies, quota, &files, &mut decisions, holds, now))
+        .collect();
+    LifecyclePlan {
+        now,
+        decisions,
+        quotas,
+    }
+}
+
+/// Passes 1 and 2 for one file.
+fn place(
+    policies: LifecyclePolicies<'_>,
+    file: &StoredFile,
+    holds: &[Hold],
+    now: Timestamp,
+) -> Decision {
+    let class = policies.classification.classify(file.kind);
+    let protected = protection(file, class, holds, now);
+    let facts = FileFacts {
+        kind: file.kind,
+        classification: class,
+        age_days: file.age_days(now),
+        tier: file.tier,
+        held: matches!(protected, Some(Protection::Hold(_))),
+        worm_locked: matches!(protected, Some(Protection::WormUntil(_))),
+    };
+    let (action, reason) = policies.placement.decide(&facts);
+    let rule = reason
+        .split_once(": ")
+        .map_or_else(|| policies.placement.name(), |(rule, _)| rule.to_string());
+    let decision = |action, rule: String, reason: String| Decision {
+        path: file.path.clone(),
+        tier: file.tier,
+        action,
+        rule,
+        reason,
+        size_bytes: file.size_bytes,
+    };
+    match action {
+        TierAction::Stay => decision(LifecycleAction::Stay, rule, reason),
+        TierAction::Migrate(to) if to > file.tier => {
+            let target = policies.tiers.get(to);
+            decision(
+                LifecycleAction::Migrate {
+                    to,
+                    format: target.format,
+                    codec: target.codec_for(file.kind),
+                },
+                rule,
+                reason,
+            )
+        }
+        TierAction::Migrate(to) => decision(
+            LifecycleAction::Stay,
+            "lifecycle".into(),
+            format!(
+                "{reason}; but {to} is not colder than {}: files never move back",
+                file.tier
+            ),
+        ),
+        TierAction::Delete | TierAction::Protect => match protected {
+            Some(by) => {
+                let why = format!("{reason}; kept: {by}");
+                let rule = match &by {
+                    Protection::Critical => "classification".to_string(),
+                    Protection::Hold(name) => format!("hold.{name}"),
+                    Protection::WormUntil(_) => "worm".to_string(),
+                };
+                decision(LifecycleAction::Protect { by }, rule, why)
+            }
+            None if action == TierAction::Delete => decision(LifecycleAction::Delete, rule, reason),
+            // A policy that protects what nothing protects: it stays.
+            None => decision(LifecycleAction::Stay, rule, reason),
+        },
+    }
+}
+
+fn in_scope(scope: &QuotaScope, file: &StoredFile) -> bool {
+    match scope {
+        QuotaScope::Global => true,
+        QuotaScope::Source(s) => file.source.as_deref() == Some(s.as_str()),
+        QuotaScope::AssetClass(a) => file.asset_class == Some(*a),
+        QuotaScope::Symbol(s) => file.symbol.as_deref() == Some(s.as_str()),
+        QuotaScope::EventKind(k) => file.kind == *k,
+    }
+}
+
+/// Pass 3 for one quota: deletes what its mode allows until the scope fits.
+fn enforce(
+    policies: LifecyclePolicies<'_>,
+    quota: &QuotaRule,
+    files: &[&StoredFile],
+    decisions: &mut [Decision],
+    holds: &[Hold],
+    now: Timestamp,
+) -> QuotaState {
+    let scope_name = quota.scope.to_string();
+    // Files in scope, by index into `files` (= into `decisions`).
+    let members: Vec<usize> = (0..files.len())
+        .filter(|&i| in_scope(&quota.scope, files[i]))
+        .collect();
+    let live = |decisions: &[Decision]| {
+        members
+            .iter()
+            .filter(|&&i| decisions[i].action != LifecycleAction::Delete)
+            .fold((0u64, 0u64), |(bytes, n), &i| {
+                (bytes.saturating_add(files[i].size_bytes), n + 1)
+            })
+    };
+    let before = members.iter().fold((0u64, 0u64), |(bytes, n), &i| {
+        (bytes.saturating_add(files[i].size_bytes), n + 1)
+    });
+    let over = |(bytes, n): (u64, u64)| {
+        quota.max_bytes.is_some_and(|m| bytes > m) || quota.max_files.is_some_and(|m| n > m)
+    };
+    let deletable = |i: usize| match quota.mode {
+        EnforcementMode::DropOldest => true,
+        EnforcementMode::SoftLimit => {
+            policies.classification.classify(files[i].kind) == Classification::Transient
+        }
+        EnforcementMode::Warn | EnforcementMode::HardLimit => false,
+    };
+    let mut candidates: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&i| {
+            decisions[i].action != LifecycleAction::Delete
+                && deletable(i)
+                && protection(
+                    files[i],
+                    policies.classification.classify(files[i].kind),
+                    holds,
+                    now,
+                )
+                .is_none()
+        })
+        .collect();
+    candidates.sort_by(|&a, &b| {
+        (files[a].last_event, &files[a].path).cmp(&(files[b].last_event, &files[b].path))
+    });
+    let limits = match (quota.max_bytes, quota.max_files) {
+        (Some(b), Some(f)) => format!("max_bytes {b}, max_files {f}"),
+        (Some(b), None) => format!("max_bytes {b}"),
+        (None, Some(f)) => format!("max_files {f}"),
+        (None, None) => String::new(),
+    };
+    let mode = match quota.mode {
+        EnforcementMode::DropOldest => "drop_oldest",
+        EnforcementMode::SoftLimit => "soft_limit",
+        EnforcementMode::Warn => "warn",
+        EnforcementMode::HardLimit => "hard_limit",
+    };
+    for i in candidates {
+        let usage = live(decisions);
+        if !over(usage) {
+            break;
+        }
+        let what = if quota.mode == EnforcementMode::SoftLimit {
+            "cleanup deletes its transient files, oldest first"
+        } else {
+            "the oldest unprotected file goes first"
+        };
+        decisions[i] = Decision {
+            path: files[i].path.clone(),
+            tier: files[i].tier,
+            action: LifecycleAction::Delete,
+            rule: format!("quota.{scope_name}"),
+            reason: format!(
+                "quota {scope_name} ({mode}) holds {} bytes in {} files, over {limits}: {what}",
+                usage.0, usage.1
+            ),
+            size_bytes: files[i].size_bytes,
+        };
+    }
+    let after = live(decisions);
+    let shortfall = over(after).then(|| match quota.mode {
+        EnforcementMode::DropOldest | EnforcementMode::SoftLimit => format!(
+            "still over {limits}: the rest of the scope is protected{}",
+            if quota.mode == EnforcementMode::SoftLimit {
+                " or not transient (soft_limit deletes transient data only)"
+            } else {
+                ""
+            }
+        ),
+        EnforcementMode::Warn => format!("over {limits} (warn: nothing is deleted)"),
+        EnforcementMode::HardLimit => {
+            format!("over {limits}: writes in scope are refused until space is freed")
+        }
+    });
+    QuotaState {
+        scope: scope_name,
+        mode: quota.mode,
+        bytes_before: before.0,
+        bytes_after: after.0,
+        files_before: before.1,
+        files_after: after.1,
+        max_bytes: quota.max_bytes,
+        max_files: quota.max_files,
+        shortfall,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,420 @@
+use super::*;
+use crate::policy::placement::RetentionPlacement;
+use crate::policy::retention::{ArchiveRetention, RetentionPolicy, RetentionRule};
+use proptest::prelude::*;
+
+const DAY: i64 = DAY_NS;
+
+fn now() -> Timestamp {
+    // 2026-12-04T00:00:00Z
+    Timestamp::from_nanos(1_796_342_400 * 1_000_000_000)
+}
+
+fn file(path: &str, tier: TierName, kind: EventKind, age_days: i64, size: u64) -> StoredFile {
+    let last = Timestamp::from_nanos(now().as_nanos() - age_days * DAY);
+    StoredFile {
+        path: path.into(),
+        tier,
+        format: FileFormat::Jsonl,
+        codec: CodecSpec::None,
+        kind,
+        source: Some("lean".into()),
+        symbol: Some("SPY".into()),
+        asset_class: Some(AssetClass::Equity),
+        size_bytes: size,
+        events: 10,
+        first_event: Timestamp::from_nanos(last.as_nanos() - DAY / 2),
+        last_event: last,
+        quality: None,
+        worm_until: None,
+    }
+}
+
+fn run(files: &[StoredFile], holds: &[Hold], quotas: &[QuotaRule]) -> LifecyclePlan {
+    let placement = RetentionPlacement::default();
+    let classification = ClassificationPolicy::default();
+    let tiers = Tiers::default();
+    let policies = LifecyclePolicies {
+        placement: &placement,
+        classification: &classification,
+        tiers: &tiers,
+        quotas,
+    };
+    plan(policies, files, holds, now())
+}
+
+#[test]
+fn files_age_through_the_tiers_with_their_rule() {
+    let files = [
+        file("a", TierName::Hot, EventKind::Trade, 0, 10),
+        file("b", TierName::Hot, EventKind::Trade, 3, 10),
+        file("c", TierName::Warm, EventKind::Trade, 40, 10),
+        file("d", TierName::Cold, EventKind::Trade, 400, 10),
+        file("e", TierName::Warm, EventKind::Heartbeat, 9, 10),
+    ];
+    let plan = run(&files, &[], &[]);
+    let by_path: BTreeMap<_, _> = plan
+        .decisions
+        .iter()
+        .map(|d| (d.path.as_str(), d))
+        .collect();
+    assert_eq!(by_path["a"].action, LifecycleAction::Stay);
+    assert_eq!(
+        by_path["b"].action,
+        LifecycleAction::Migrate {
+            to: TierName::Warm,
+            format: FileFormat::Jsonl,
+            codec: CodecSpec::Zstd {
+                level: 3,
+                long: false
+            }
+        }
+    );
+    assert!(matches!(
+        by_path["c"].action,
+        LifecycleAction::Migrate {
+            to: TierName::Cold,
+            format: FileFormat::Parquet,
+            ..
+        }
+    ));
+    assert!(matches!(
+        by_path["d"].action,
+        LifecycleAction::Migrate {
+            to: TierName::Archive,
+            ..
+        }
+    ));
+    assert_eq!(by_path["e"].action, LifecycleAction::Delete);
+    assert_eq!(by_path["e"].rule, "retention.by_kind.heartbeat");
+    assert_eq!(by_path["b"].rule, "retention.default");
+    assert!(
+        by_path["b"].reason.contains("age 3d"),
+        "{}",
+        by_path["b"].reason
+    );
+}
+
+#[test]
+fn a_hold_keeps_what_retention_would_delete_until_it_is_released() {
+    let files = [file("hb", TierName::Warm, EventKind::Heartbeat, 9, 10)];
+    let hold = Hold {
+        name: "case-42".into(),
+        scope: HoldScope {
+            symbols: vec!["SPY".into()],
+            from: Some(now().utc_date() - chrono::Days::new(30)),
+            ..HoldScope::default()
+        },
+        reason: "SEC inquiry".into(),
+    };
+    let plan = run(&files, std::slice::from_ref(&hold), &[]);
+    let d = &plan.decisions[0];
+    assert_eq!(
+        d.action,
+        LifecycleAction::Protect {
+            by: Protection::Hold("case-42".into())
+        }
+    );
+    assert_eq!(d.rule, "hold.case-42");
+    assert!(
+        d.reason.contains("under legal hold `case-42`"),
+        "{}",
+        d.reason
+    );
+    // Outside the hold's dates, or once released: deleted.
+    let mut earlier = hold.clone();
+    earlier.scope.from = None;
+    earlier.scope.to = Some(now().utc_date() - chrono::Days::new(60));
+    assert_eq!(
+        run(&files, &[earlier], &[]).decisions[0].action,
+        LifecycleAction::Delete
+    );
+    assert_eq!(
+        run(&files, &[], &[]).decisions[0].action,
+        LifecycleAction::Delete
+    );
+}
+
+#[test]
+fn drop_oldest_deletes_the_oldest_unprotected_files_until_the_scope_fits() {
+    let mut files: Vec<StoredFile> = (0..5)
+        .map(|i| file(&format!("t{i}"), TierName::Hot, EventKind::Trade, i, 100))
+        .collect();
+    files[4].worm_until = Some(Timestamp::from_nanos(now().as_nanos() + DAY));
+    let quota = QuotaRule {
+        scope: QuotaScope::Symbol("SPY".into()),
+        max_bytes: Some(250),
+        max_files: None,
+        max_events_per_day: None,
+        mode: EnforcementMode::DropOldest,
+    };
+    let plan = run(&files, &[], std::slice::from_ref(&quota));
+    let deleted: Vec<&str> = plan
+        .decisions
+        .iter()
+        .filter(|d| d.action == LifecycleAction::Delete)
+        .map(|d| d.path.as_str())
+        .collect();
+    // t4 is the oldest but write-once; then t3, t2 and t1 go (500 → 400 → 300 → 200 bytes);
+    // t0, the newest, stays.
+    assert_eq!(deleted, ["t1", "t2", "t3"]);
+    let state = &plan.quotas[0];
+    assert_eq!((state.bytes_before, state.bytes_after), (500, 200));
+    assert_eq!(state.shortfall, None);
+    assert_eq!(plan.decisions[2].rule, "quota.symbol=SPY");
+}
+
+#[test]
+fn soft_limit_cleans_transient_data_and_reports_what_stays_over() {
+    let files = [
+        file("hb", TierName::Hot, EventKind::Heartbeat, 1, 100),
+        file("tr", TierName::Hot, EventKind::Trade, 1, 100),
+    ];
+    let quota = QuotaRule {
+        scope: QuotaScope::Global,
+        max_bytes: Some(50),
+        max_files: None,
+        max_events_per_day: None,
+        mode: EnforcementMode::SoftLimit,
+    };
+    let plan = run(&files, &[], std::slice::from_ref(&quota));
+    assert_eq!(plan.decisions[0].action, LifecycleAction::Delete);
+    assert_eq!(plan.decisions[1].action, LifecycleAction::Stay);
+    let shortfall = plan.quotas[0].shortfall.as_deref().unwrap();
+    assert!(shortfall.contains("not transient"), "{shortfall}");
+}
+
+// --- properties -----------------------------------------------------------------------------
+
+fn any_rule() -> impl Strategy<Value = RetentionRule> {
+    (0u32..20, 0u32..20, 0u32..20, 0u8..3, 0u32..20).prop_map(|(h, w, c, a, d)| RetentionRule {
+        hot_days: h,
+        warm_days: w,
+        cold_days: c,
+        archive: match a {
+            0 => ArchiveRetention::Perpetual,
+            1 => ArchiveRetention::None,
+            _ => ArchiveRetention::Days(d),
+        },
+    })
+}
+
+fn any_class() -> impl Strategy<Value = Classification> {
+    proptest::sample::select(vec![
+        Classification::Critical,
+        Classification::Standard,
+        Classification::Transient,
+        Classification::Derived,
+    ])
+}
+
+fn any_file(i: usize) -> impl Strategy<Value = StoredFile> {
+    (
+        proptest::sample::select(TierName::ALL),
+        proptest::sample::select(EventKind::ALL),
+        0i64..120,
+        1u64..1000,
+        proptest::sample::select(vec!["SPY", "AAPL", "BTC"]),
+        proptest::option::of(-10i64..10),
+    )
+        .prop_map(move |(tier, kind, age, size, symbol, worm)| {
+            let mut f = file(&format!("f{i:03}"), tier, kind, age, size);
+            f.symbol = Some(symbol.into());
+            f.worm_until = worm.map(|d| Timestamp::from_nanos(now().as_nanos() + d * DAY));
+            f
+        })
+}
+
+fn any_files() -> impl Strategy<Value = Vec<StoredFile>> {
+    (0usize..30).prop_flat_map(|n| (0..n).map(any_file).collect::<Vec<_>>())
+}
+
+fn any_quota() -> impl Strategy<Value = QuotaRule> {
+    (
+        proptest::sample::select(vec![
+            QuotaScope::Global,
+            QuotaScope::Symbol("SPY".into()),
+            QuotaScope::EventKind(EventKind::Trade),
+            QuotaScope::Source("lean".into()),
+        ]),
+        proptest::option::of(0u64..5000),
+        proptest::option::of(0u64..20),
+        proptest::sample::select(vec![
+            EnforcementMode::Warn,
+            EnforcementMode::SoftLimit,
+            EnforcementMode::HardLimit,
+            EnforcementMode::DropOldest,
+        ]),
+    )
+        .prop_map(|(scope, max_bytes, max_files, mode)| QuotaRule {
+            scope,
+            max_bytes,
+            max_files,
+            max_events_per_day: None,
+            mode,
+        })
+}
+
+fn any_hold() -> impl Strategy<Value = Hold> {
+    (
+        proptest::sample::subsequence(vec!["SPY".to_string(), "AAPL".into(), "BTC".into()], 0..=2),
+        proptest::sample::subsequence(EventKind::ALL.to_vec(), 0..=3),
+        proptest::option::of(0u64..120),
+    )
+        .prop_map(|(symbols, kinds, from_days_ago)| Hold {
+            name: format!("h{}", symbols.len() + kinds.len()),
+            scope: HoldScope {
+                symbols,
+                kinds,
+                from: from_days_ago.map(|d| now().utc_date() - chrono::Days::new(d)),
+                ..HoldScope::default()
+            },
+            reason: String::new(),
+        })
+}
+
+#[derive(Debug)]
+struct Case {
+    placement: RetentionPlacement,
+    classification: ClassificationPolicy,
+    tiers: Tiers,
+    quotas: Vec<QuotaRule>,
+}
+
+impl Case {
+    fn plan(&self, files: &[StoredFile], holds: &[Hold]) -> LifecyclePlan {
+        let policies = LifecyclePolicies {
+            placement: &self.placement,
+            classification: &self.classification,
+            tiers: &self.tiers,
+            quotas: &self.quotas,
+        };
+        plan(policies, files, holds, now())
+    }
+}
+
+fn any_case() -> impl Strategy<Value = Case> {
+    (
+        any_rule(),
+        proptest::collection::btree_map(proptest::sample::select(EventKind::ALL), any_rule(), 0..4),
+        any_class(),
+        proptest::collection::btree_map(
+            proptest::sample::select(EventKind::ALL),
+            any_class(),
+            0..4,
+        ),
+        proptest::collection::vec(any_quota(), 0..4),
+    )
+        .prop_map(|(default, by_kind, class, classes, quotas)| Case {
+            placement: RetentionPlacement {
+                retention: RetentionPolicy { default, by_kind },
+                classification: ClassificationPolicy {
+                    default: class,
+                    by_kind: classes.clone(),
+                },
+            },
+            classification: ClassificationPolicy {
+                default: class,
+                by_kind: classes,
+            },
+            tiers: Tiers::default(),
+            quotas,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Critical, held or write-once data is never deleted, under any retention, classification
+    /// or quota.
+    #[test]
+    fn protected_data_is_never_deleted(
+        case in any_case(),
+        files in any_files(),
+        holds in proptest::collection::vec(any_hold(), 0..3),
+    ) {
+        let plan = case.plan(&files, &holds);
+        prop_assert_eq!(plan.decisions.len(), files.len());
+        for d in &plan.decisions {
+            let f = files.iter().find(|f| f.path == d.path).unwrap();
+            let class = case.classification.classify(f.kind);
+            let protected = protection(f, class, &holds, now());
+            if protected.is_some() {
+                prop_assert!(d.action != LifecycleAction::Delete, "{:?} deleted: {:?}", f, d);
+            }
+            prop_assert!(!d.reason.is_empty() && !d.rule.is_empty());
+            if let LifecycleAction::Migrate { to, format, codec } = &d.action {
+                prop_assert!(*to > f.tier, "files move to colder tiers only");
+                prop_assert_eq!(*format, case.tiers.get(*to).format);
+                prop_assert_eq!(*codec, case.tiers.get(*to).codec_for(f.kind));
+            }
+        }
+    }
+
+    /// The same facts give the same plan, in whatever order the files come.
+    #[test]
+    fn the_same_facts_give_the_same_plan(
+        case in any_case(),
+        files in any_files(),
+        holds in proptest::collection::vec(any_hold(), 0..3),
+        seed in any::<u64>(),
+    ) {
+        let plan = case.plan(&files, &holds);
+        let mut shuffled = files.clone();
+        let n = shuffled.len();
+        for i in 0..n {
+            let j = ((seed >> (i % 64)) as usize).wrapping_add(i * 7) % n.max(1);
+            shuffled.swap(i, j);
+        }
+        prop_assert_eq!(&case.plan(&shuffled, &holds), &plan);
+        prop_assert_eq!(&case.plan(&files, &holds), &plan);
+    }
+
+    /// drop_oldest frees the oldest unprotected files first, and only as much as the scope needs.
+    #[test]
+    fn drop_oldest_takes_the_oldest_and_no_more(files in any_files(), max in 0u64..5000) {
+        let quota = QuotaRule {
+            scope: QuotaScope::Global,
+            max_bytes: Some(max),
+            max_files: None,
+            max_events_per_day: None,
+            mode: EnforcementMode::DropOldest,
+        };
+        let case = Case {
+            placement: RetentionPlacement {
+                retention: RetentionPolicy {
+                    default: RetentionRule { hot_days: 1000, warm_days: 0, cold_days: 0, archive: ArchiveRetention::Perpetual },
+                    by_kind: BTreeMap::new(),
+                },
+                classification: ClassificationPolicy::default(),
+            },
+            classification: ClassificationPolicy::default(),
+            tiers: Tiers::default(),
+            quotas: vec![quota],
+        };
+        let plan = case.plan(&files, &[]);
+        let dropped: Vec<&StoredFile> = plan.decisions.iter()
+            .filter(|d| d.action == LifecycleAction::Delete)
+            .map(|d| files.iter().find(|f| f.path == d.path).unwrap())
+            .collect();
+        let kept_candidates: Vec<&StoredFile> = files.iter()
+            .filter(|f| !dropped.iter().any(|d| d.path == f.path))
+            .filter(|f| protection(f, case.classification.classify(f.kind), &[], now()).is_none())
+            .collect();
+        for d in &dropped {
+            for k in &kept_candidates {
+                prop_assert!((d.last_event, &d.path) <= (k.last_event, &k.path), "{} dropped before older {}", d.path, k.path);
+            }
+        }
+        let state = &plan.quotas[0];
+        if let Some(last) = dropped.iter().max_by_key(|f| (f.last_event, &f.path)) {
+            // Without the last file dropped, the scope would still be over.
+            prop_assert!(state.bytes_after + last.size_bytes > max);
+        }
+        if state.shortfall.is_none() {
+            prop_assert!(state.bytes_after <= max);
+        } else {
+            prop_assert!(kept_candidates.is_empty());
+        }
+    }
+}
