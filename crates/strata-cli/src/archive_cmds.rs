@@ -116,7 +116,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
         .map_err(|e: strata::import::ImportError| e.to_string())
 }
 
-fn parse_kind(s: &str) -> Result<EventKind, String> {
+pub(crate) fn parse_kind(s: &str) -> Result<EventKind, String> {
     s.parse()
         .map_err(|e: strata::model::UnknownName| e.to_string())
 }
@@ -130,7 +130,10 @@ fn parse_tier(s: &str) -> Result<TierName, String> {
 /// `--root DIR` (its strata.toml, or the built-in defaults), else `./strata-data`. A root that is
 /// not an archive yet is refused (a mistyped `--root` must not create a new archive) unless
 /// `create`.
-fn locate(g: &Global, create: bool) -> Result<(PathBuf, strata::config::Config), Failure> {
+pub(crate) fn locate(
+    g: &Global,
+    create: bool,
+) -> Result<(PathBuf, strata::config::Config), Failure> {
     let (root, config) = match &g.config {
         Some(path) => {
             if !path.exists() {

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod archive_cmds;
 mod backend_cmds;
+mod lifecycle_cmds;
 use serde_json::json;
 use strata::archive::{self, CONFIG_FILE_NAME};
 use strata::codec::{self, CodecSpec, MeasurementReport};
@@ -98,6 +99,16 @@ enum Command {
     Backend {
         #[command(subcommand)]
         command: backend_cmds::BackendCommand,
+    },
+    /// What the lifecycle does with every file, and why (`--now` ages the data).
+    Lifecycle {
+        #[command(subcommand)]
+        command: lifecycle_cmds::LifecycleCommand,
+    },
+    /// Legal holds: nothing in a hold's scope is deleted while it is in force.
+    Hold {
+        #[command(subcommand)]
+        command: lifecycle_cmds::HoldCommand,
     },
 }
 
@@ -408,6 +419,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Backend {
             command: backend_cmds::BackendCommand::Check(args),
         } => backend_cmds::check(g, args)?,
+        Command::Lifecycle { command } => lifecycle_cmds::lifecycle(g, command)?,
+        Command::Hold { command } => lifecycle_cmds::hold(g, command)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,
         Command::Sessions => archive_cmds::sessions(g)?,

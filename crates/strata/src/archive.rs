@@ -8,7 +8,7 @@ use std::sync::Arc;
 use strata_catalog::Catalog;
 use strata_core::config::{Config, ConfigFormat};
 use strata_core::layout::Naming;
-use strata_core::policy::{TierName, TierPolicy};
+use strata_core::policy::{LifecyclePlan, TierName, TierPolicy};
 use strata_core::template::config_toml;
 use strata_core::Profile;
 use strata_import::{Format, ImportOptions, ImportSummary, Record, Rejected};
@@ -16,6 +16,7 @@ use strata_ingest::{
     AppendOptions, CommittedImport, HashingReader, ImportEnd, ImportId, ImportKey, ImportStart,
     ImportTally, Resolved, Writer, WriterOptions, WriterSettings,
 };
+use strata_lifecycle::HoldStore;
 
 use crate::builder::ArchiveBuilder;
 
@@ -363,6 +364,26 @@ impl Archive {
     /// given another policy).
     pub fn tier_policy(&self) -> &Arc<dyn TierPolicy> {
         &self.tier_policy
+    }
+
+    /// The lifecycle plan at `now` (POL-4): one decision per catalogued file — stay, migrate,
+    /// delete or protect — with the rule that caused it, from this archive's tier policy, its
+    /// config's classification, tiers and quotas, and its legal holds. Pure over those facts:
+    /// nothing is moved or deleted.
+    pub fn lifecycle_plan(&self, now: strata_model::Timestamp) -> Result<LifecyclePlan> {
+        let holds = self.holds();
+        Ok(strata_lifecycle::plan(
+            &self.catalog,
+            &holds,
+            &self.config,
+            Some(self.tier_policy.as_ref()),
+            now,
+        )?)
+    }
+
+    /// The archive's register of legal holds (ARCH-2), `_catalog/holds.json`.
+    pub fn holds(&self) -> HoldStore {
+        HoldStore::new(&self.root.join(strata_catalog::catalog::CATALOG_DIR))
     }
 
     /// Opens a writer session on the hot tier (recovering what a crash left first), given its

@@ -41,6 +41,9 @@ pub enum Error {
     /// The writer failed.
     #[error(transparent)]
     Ingest(#[from] strata_ingest::Error),
+    /// The lifecycle failed: its catalog, its hold register, a hold refused.
+    #[error(transparent)]
+    Lifecycle(#[from] strata_lifecycle::Error),
     /// The async handle could not get an answer ([`crate::service::AsyncWriter`]).
     #[error("{0}")]
     Async(String),

@@ -12,6 +12,9 @@
 //! - [`catalog`] ([`strata_catalog`]): sidecar manifests, checksums, the SQLite index.
 //! - [`import`] ([`strata_import`]): JSONL, CSV, Lean, DBN, Binance and Tardis.dev importers.
 //! - [`ingest`] ([`strata_ingest`]): the hot-tier writer, recovery and sealing.
+//! - [`columnar`] ([`strata_columnar`]): events ⇄ Parquet with exact decimals, JSONL → Parquet.
+//! - [`lifecycle`] ([`strata_lifecycle`]): the lifecycle plan over an archive and its legal
+//!   holds ([`archive::Archive::lifecycle_plan`], [`archive::Archive::holds`]).
 //! - [`archive`]: an archive folder — init, config, and [`archive::Archive`], which opens it
 //!   (with the built-in defaults when it has no config), hands out writers and imports files.
 //! - [`builder`]: [`archive::Archive::builder`], a typed slot per extension point (EXT-3).
@@ -35,8 +38,10 @@ pub use error::{Error, Result};
 pub use strata_backend as backend;
 pub use strata_catalog as catalog;
 pub use strata_codec as codec;
+pub use strata_columnar as columnar;
 pub use strata_core;
 pub use strata_core::{config, extension, layout, policy, profile, template, Config, Profile};
 pub use strata_import as import;
 pub use strata_ingest as ingest;
+pub use strata_lifecycle as lifecycle;
 pub use strata_model as model;

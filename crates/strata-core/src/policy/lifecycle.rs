@@ -368,10 +368,12 @@ fn place(
         held: matches!(protected, Some(Protection::Hold(_))),
         worm_locked: matches!(protected, Some(Protection::WormUntil(_))),
     };
-    let (action, reason) = policies.placement.decide(&facts);
-    let rule = reason
-        .split_once(": ")
-        .map_or_else(|| policies.placement.name(), |(rule, _)| rule.to_string());
+    let (action, said) = policies.placement.decide(&facts);
+    // The built-in's reasons start with the rule (`retention.default: age 3d < …`).
+    let (rule, reason) = match said.split_once(": ") {
+        Some((rule, why)) if !rule.contains(' ') => (rule.to_string(), why.to_string()),
+        _ => (policies.placement.name(), said),
+    };
     let decision = |action, rule: String, reason: String| Decision {
         path: file.path.clone(),
         tier: file.tier,

@@ -1,0 +1,231 @@
+//! `strata lifecycle plan` and `strata hold add|release|list`.
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use strata::archive::Archive;
+use strata::lifecycle::HoldRecord;
+use strata::model::{EventKind, Timestamp};
+use strata::policy::{Hold, HoldScope, LifecycleAction};
+
+use crate::archive_cmds::{locate, parse_kind};
+use crate::{out, parse_time, Failure, Global};
+
+/// `strata lifecycle …`
+#[derive(Subcommand, Debug)]
+pub enum LifecycleCommand {
+    /// Every catalogued file's decision — stay, migrate, delete or protect — with the rule
+    /// that caused it (`--now` ages the data; nothing is moved or deleted).
+    Plan,
+}
+
+/// `strata hold …`
+#[derive(Subcommand, Debug)]
+pub enum HoldCommand {
+    /// Place a legal hold: nothing in its scope is deleted until it is released.
+    Add(HoldArgs),
+    /// Release a hold.
+    Release {
+        /// The hold's name.
+        name: String,
+    },
+    /// The holds in force.
+    List,
+}
+
+/// What a hold covers.
+#[derive(Args, Debug)]
+pub struct HoldArgs {
+    /// The hold's name (a matter or case reference).
+    pub name: String,
+    /// A symbol it covers (repeat for more; none: every symbol).
+    #[arg(long = "symbol", value_name = "S")]
+    pub symbols: Vec<String>,
+    /// A source it covers (repeat for more; none: every source).
+    #[arg(long = "source", value_name = "R")]
+    pub sources: Vec<String>,
+    /// An event kind it covers (repeat for more; none: every kind).
+    #[arg(long = "kind", value_name = "K", value_parser = parse_kind)]
+    pub kinds: Vec<EventKind>,
+    /// First date covered (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<Timestamp>,
+    /// Last date covered, inclusive.
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<Timestamp>,
+    /// Why (recorded with the hold).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+fn now(g: &Global) -> Timestamp {
+    g.now.unwrap_or_else(|| {
+        Timestamp::from_datetime(&chrono::Utc::now()).unwrap_or(Timestamp::from_nanos(i64::MAX))
+    })
+}
+
+fn open(g: &Global) -> Result<Archive, Failure> {
+    let (root, config) = locate(g, false)?;
+    Ok(Archive::open_read_only(&root, config)?)
+}
+
+/// `strata lifecycle plan`
+pub fn lifecycle(g: &Global, command: &LifecycleCommand) -> Result<(), Failure> {
+    let LifecycleCommand::Plan = command;
+    let archive = open(g)?;
+    let plan = archive.lifecycle_plan(now(g))?;
+    if g.json {
+        out!(
+            "{}",
+            json!({
+                "ok": true,
+                "now": plan.now.to_string(),
+                "counts": plan.counts(),
+                "decisions": plan.decisions,
+                "quotas": plan.quotas,
+            })
+        );
+        return Ok(());
+    }
+    out!(
+        "{:<7} {:<42} {:<26} {:<58} why",
+        "tier",
+        "action",
+        "rule",
+        "file"
+    );
+    for d in &plan.decisions {
+        let action = match &d.action {
+            LifecycleAction::Migrate { to, format, codec } => {
+                format!("migrate to {to} ({format}, {codec})")
+            }
+            other => other.to_string(),
+        };
+        out!(
+            "{:<7} {:<42} {:<26} {:<58} {}",
+            d.tier.as_str(),
+            action,
+            d.rule,
+            d.path,
+            d.reason
+        );
+    }
+    for q in &plan.quotas {
+        let limit = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+        out!(
+            "quota {} ({:?}): {} → {} bytes (max {}), {} → {} files (max {}){}",
+            q.scope,
+            q.mode,
+            q.bytes_before,
+            q.bytes_after,
+            limit(q.max_bytes),
+            q.files_before,
+            q.files_after,
+            limit(q.max_files),
+            q.shortfall
+                .as_deref()
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default()
+        );
+    }
+    if !g.quiet {
+        let counts: Vec<String> = plan
+            .counts()
+            .iter()
+            .map(|(action, n)| format!("{n} {action}"))
+            .collect();
+        eprintln!(
+            "{} file(s) at {}: {}",
+            plan.decisions.len(),
+            plan.now,
+            if counts.is_empty() {
+                "nothing catalogued".to_string()
+            } else {
+                counts.join(", ")
+            }
+        );
+    }
+    Ok(())
+}
+
+fn hold_json(r: &HoldRecord) -> serde_json::Value {
+    json!({
+        "name": r.hold.name,
+        "scope": r.hold.scope,
+        "covers": r.hold.scope.to_string(),
+        "reason": r.hold.reason,
+        "placed_at": r.placed_at.to_string(),
+    })
+}
+
+/// `strata hold add|release|list`
+pub fn hold(g: &Global, command: &HoldCommand) -> Result<(), Failure> {
+    let archive = open(g)?;
+    let store = archive.holds();
+    match command {
+        HoldCommand::Add(a) => {
+            let hold = Hold {
+                name: a.name.clone(),
+                scope: HoldScope {
+                    symbols: a.symbols.clone(),
+                    sources: a.sources.clone(),
+                    kinds: a.kinds.clone(),
+                    from: a.from.map(Timestamp::utc_date),
+                    to: a.to.map(Timestamp::utc_date),
+                },
+                reason: a.reason.clone(),
+            };
+            let record = store.add(hold, now(g)).map_err(|e| match e {
+                strata::lifecycle::Error::BadHold { .. } => Failure::usage(anyhow!(e)),
+                other => Failure::from(other),
+            })?;
+            if g.json {
+                out!("{}", json!({ "ok": true, "hold": hold_json(&record) }));
+            } else if !g.quiet {
+                out!(
+                    "hold `{}` placed: {} (nothing in it is deleted until `strata hold release {}`)",
+                    record.hold.name,
+                    record.hold.scope,
+                    record.hold.name
+                );
+            }
+        }
+        HoldCommand::Release { name } => {
+            let record = store.release(name)?;
+            if g.json {
+                out!("{}", json!({ "ok": true, "released": hold_json(&record) }));
+            } else if !g.quiet {
+                out!(
+                    "hold `{}` released ({})",
+                    record.hold.name,
+                    record.hold.scope
+                );
+            }
+        }
+        HoldCommand::List => {
+            let holds = store.list()?;
+            if g.json {
+                let items: Vec<_> = holds.iter().map(hold_json).collect();
+                out!("{}", json!({ "ok": true, "holds": items }));
+            } else {
+                for r in &holds {
+                    out!(
+                        "{:<20} placed {}  {}{}",
+                        r.hold.name,
+                        r.placed_at,
+                        r.hold.scope,
+                        if r.hold.reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  ({})", r.hold.reason)
+                        }
+                    );
+                }
+                if !g.quiet {
+                    eprintln!("{} hold(s) in force", holds.len());
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! `strata lifecycle plan` and `strata hold add|release|list` through the binary, on an
+//! archive holding real trades (the Lean SPY cut of 2013-10-07), a quote file and heartbeats:
+//! `--now` ages the data through the tiers, a hold keeps what retention would delete, quotas
+//! act in the plan, and careless use gets clear errors.
+
+// Test helpers may panic: a failure here is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .expect("run strata")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn doc(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+/// An archive with the SPY trades of 2013-10-07 and heartbeats of the same day; `edit` changes
+/// its default config's text first.
+fn archive(dir: &Path, edit: impl Fn(String) -> String) -> String {
+    let root = dir.join("archive");
+    let root = root.to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let config = Path::new(&root).join("strata.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, edit(toml)).unwrap();
+    let spy = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/lean/equity/usa/tick/spy/20131007_trade.zip");
+    let beats = dir.join("beats.jsonl");
+    std::fs::write(
+        &beats,
+        "{\"v\":\"1.3\",\"kind\":\"heartbeat\",\"source\":\"feed\",\"symbol\":\"SPY\",\"ts\":1381152600000000000}\n",
+    )
+    .unwrap();
+    for (format, file) in [("lean", spy.as_path()), ("jsonl", beats.as_path())] {
+        let out = strata(&[
+            "--root",
+            &root,
+            "-q",
+            "ingest",
+            "--format",
+            format,
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    root
+}
+
+fn plan(root: &str, now: &str) -> serde_json::Value {
+    let out = strata(&["--root", root, "--now", now, "--json", "lifecycle", "plan"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    doc(&out)
+}
+
+fn action_of<'a>(plan: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    plan["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"].as_str().unwrap().contains(&format!("/{kind}/")))
+        .unwrap_or_else(|| panic!("no {kind} file in {plan}"))
+}
+
+#[test]
+fn now_ages_the_data_through_the_tiers_with_the_rule_that_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |t| t);
+    // The last trade is 2013-10-07 20:00 UTC: a day later it is hot, a week later warm, …
+    let cases = [
+        ("2013-10-08", "stay", None),
+        ("2013-10-15", "migrate", Some("warm")),
+        ("2013-12-01", "migrate", Some("cold")),
+        ("2015-01-01", "migrate", Some("archive")),
+    ];
+    for (now, action, to) in cases {
+        let plan = plan(&root, now);
+        let trade = action_of(&plan, "trade");
+        assert_eq!(trade["action"], action, "{now}: {trade}");
+        assert_eq!(trade["rule"], "retention.default", "{now}: {trade}");
+        assert!(
+            trade["reason"].as_str().unwrap().starts_with("age "),
+            "{trade}"
+        );
+        if let Some(to) = to {
+            assert_eq!(trade["to"], to, "{now}");
+        }
+        assert_eq!(
+            plan["decisions"].as_array().unwrap().len(),
+            2,
+            "one decision per file"
+        );
+    }
+    // The default retention deletes heartbeats after 7 days.
+    let later = plan(&root, "2013-10-20");
+    let beat = action_of(&later, "heartbeat");
+    assert_eq!(beat["action"], "delete");
+    assert_eq!(beat["rule"], "retention.by_kind.heartbeat");
+    // The table form names the same.
+    let out = strata(&["--root", &root, "--now", "2013-10-20", "lifecycle", "plan"]);
+    assert!(out.status.success());
+    let table = text(&out.stdout);
+    assert!(table.contains("retention.by_kind.heartbeat"), "{table}");
+    assert!(
+        text(&out.stderr)
+            .contains("2 file(s) at 2013-10-20T00:00:00Z: 1 delete, 1 migrate to warm"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_hold_protects_its_scope_until_released_and_misuse_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |t| t);
+    let add = strata(&[
+        "--root",
+        &root,
+        "--json",
+        "hold",
+        "add",
+        "case-42",
+        "--symbol",
+        "SPY",
+        "--kind",
+        "heartbeat",
+        "--from",
+        "2013-10-01",
+        "--to",
+        "2013-10-31",
+        "--reason",
+        "SEC inquiry",
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    assert_eq!(
+        doc(&add)["hold"]["covers"],
+        "symbols SPY, kinds heartbeat, 2013-10-01..=2013-10-31"
+    );
+    let held = plan(&root, "2013-10-20");
+    let beat = action_of(&held, "heartbeat");
+    assert_eq!(beat["action"], "protect", "{beat}");
+    assert_eq!(beat["rule"], "hold.case-42");
+    assert_eq!(beat["by"]["hold"], "case-42");
+
+    // The same name twice, reversed dates, an unknown kind, releasing what is not held.
+    let twice = strata(&["--root", &root, "hold", "add", "case-42"]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(text(&twice.stderr).contains("a hold named `case-42` is already in force"));
+    let reversed = strata(&[
+        "--root",
+        &root,
+        "hold",
+        "add",
+        "x",
+        "--from",
+        "2014-01-01",
+        "--to",
+        "2013-01-01",
+    ]);
+    assert_eq!(reversed.status.code(), Some(2));
+    assert!(text(&reversed.stderr).contains("--from 2014-01-01 is after --to 2013-01-01"));
+    let kind = strata(&["--root", &root, "hold", "add", "x", "--kind", "trades"]);
+    assert_eq!(kind.status.code(), Some(2));
+    let unknown = strata(&["--root", &root, "hold", "release", "case-7"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("no hold named `case-7` is in force (in force: case-42)")
+    );
+
+    let list = strata(&["--root", &root, "--json", "hold", "list"]);
+    assert_eq!(doc(&list)["holds"].as_array().unwrap().len(), 1);
+    assert!(strata(&["--root", &root, "hold", "release", "case-42"])
+        .status
+        .success());
+    let released = plan(&root, "2013-10-20");
+    assert_eq!(action_of(&released, "heartbeat")["action"], "delete");
+}
+
+#[test]
+fn holds_placed_by_processes_at_once_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |t| t);
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_strata"))
+                .args([
+                    "--root",
+                    &root,
+                    "-q",
+                    "hold",
+                    "add",
+                    &format!("h{i}"),
+                    "--symbol",
+                    "SPY",
+                ])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let list = strata(&["--root", &root, "--json", "hold", "list"]);
+    let names: Vec<String> = doc(&list)["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, (0..8).map(|i| format!("h{i}")).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_damaged_hold_register_is_an_error_naming_it_not_an_empty_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |t| t);
+    let register = Path::new(&root).join("_catalog/holds.json");
+    std::fs::write(&register, "{\"format\":1,\"holds\":[{\"name\":").unwrap();
+    for args in [&["hold", "list"][..], &["lifecycle", "plan"][..]] {
+        let out = strata(&[&["--root", root.as_str()][..], args].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("holds.json") && err.contains("not a hold register"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn drop_oldest_quota_deletes_in_the_plan_and_never_a_critical_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |toml| {
+        let toml = toml.replace(
+            "[classification.by_kind]\n",
+            "[classification.by_kind]\ntrade = \"critical\"\n",
+        );
+        format!("{toml}\n[[quotas]]\nscope = \"global\"\nmax_files = 0\nmode = \"drop_oldest\"\n")
+    });
+    let plan = plan(&root, "2013-10-08");
+    assert_eq!(action_of(&plan, "heartbeat")["action"], "delete");
+    assert_eq!(action_of(&plan, "heartbeat")["rule"], "quota.global");
+    assert_eq!(action_of(&plan, "trade")["action"], "stay");
+    let quota = &plan["quotas"][0];
+    assert_eq!(quota["files_before"], 2);
+    assert_eq!(quota["files_after"], 1);
+    assert!(
+        quota["shortfall"].as_str().unwrap().contains("protected"),
+        "{quota}"
+    );
+}

@@ -1,0 +1,55 @@
+//! What can go wrong in the lifecycle.
+
+use std::path::PathBuf;
+
+/// A lifecycle error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The catalog could not be read or written.
+    #[error(transparent)]
+    Catalog(#[from] strata_catalog::Error),
+    /// A file of the lifecycle's own could not be read or written.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The hold register is damaged.
+    #[error("{path}: {message}")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A hold of that name is already in force.
+    #[error("a hold named `{0}` is already in force; release it first or choose another name")]
+    HoldExists(String),
+    /// No hold of that name is in force.
+    #[error("no hold named `{name}` is in force (in force: {in_force})")]
+    NoSuchHold {
+        /// The name asked for.
+        name: String,
+        /// The names in force, comma separated, or `none`.
+        in_force: String,
+    },
+    /// A hold's name or scope is not acceptable.
+    #[error("hold `{name}`: {message}")]
+    BadHold {
+        /// The name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.into();
+    move |error| Error::Io { path, error }
+}

@@ -1,0 +1,76 @@
+//! The plan over an archive: its catalog's files, its holds and its config, at a given time.
+
+use strata_catalog::{Catalog, FileManifest, FileQuery};
+use strata_core::policy::lifecycle::{self, LifecyclePlan, LifecyclePolicies, StoredFile};
+use strata_core::policy::{RetentionPlacement, TierPolicy};
+use strata_core::Config;
+use strata_model::{EventKind, Timestamp};
+
+use crate::error::Result;
+use crate::holds::HoldStore;
+
+/// A catalogued file as the plan sees it. A file that names no kind in its partition takes the
+/// kind of most of its events; one with no event times takes its seal time for both ends.
+pub fn stored_file(m: &FileManifest) -> StoredFile {
+    let kind = m.partition.kind.unwrap_or_else(|| {
+        m.stats
+            .kinds
+            .iter()
+            .max_by_key(|(_, s)| s.count)
+            .map_or(EventKind::Trade, |(k, _)| *k)
+    });
+    let one = |set: &std::collections::BTreeSet<String>| {
+        (set.len() == 1)
+            .then(|| set.iter().next().cloned())
+            .flatten()
+    };
+    StoredFile {
+        path: m.path.clone(),
+        tier: m.tier,
+        format: m.format,
+        codec: m.codec,
+        kind,
+        source: m.partition.source.clone().or_else(|| one(&m.stats.sources)),
+        symbol: m.partition.symbol.clone().or_else(|| one(&m.stats.symbols)),
+        asset_class: m.partition.asset_class,
+        size_bytes: m.size_bytes,
+        events: m.stats.event_count,
+        first_event: m.stats.first_event_time.unwrap_or(m.sealed_at),
+        last_event: m.stats.last_event_time.unwrap_or(m.sealed_at),
+        quality: m.quality_score,
+        worm_until: None,
+    }
+}
+
+/// Every file in `catalog`, as the plan sees them.
+pub fn stored_files(catalog: &Catalog) -> Result<Vec<StoredFile>> {
+    Ok(catalog
+        .find(&FileQuery::all())?
+        .iter()
+        .map(stored_file)
+        .collect())
+}
+
+/// The plan for the files of `catalog` under `config` and the holds of `holds` at `now`, with
+/// the config's placement (its retention table and classification) or the one given.
+pub fn plan(
+    catalog: &Catalog,
+    holds: &HoldStore,
+    config: &Config,
+    placement: Option<&dyn TierPolicy>,
+    now: Timestamp,
+) -> Result<LifecyclePlan> {
+    let files = stored_files(catalog)?;
+    let holds = holds.holds()?;
+    let built_in = RetentionPlacement {
+        retention: config.retention.clone(),
+        classification: config.classification.clone(),
+    };
+    let policies = LifecyclePolicies {
+        placement: placement.unwrap_or(&built_in),
+        classification: &config.classification,
+        tiers: &config.tiers,
+        quotas: &config.quotas,
+    };
+    Ok(lifecycle::plan(policies, &files, &holds, now))
+}
