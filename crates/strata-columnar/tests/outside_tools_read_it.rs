@@ -115,11 +115,12 @@ fn duckdb_and_pyarrow_read_strata_parquet_exactly() {
     }
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/outside_tools.py");
-    let output = Command::new("python3")
+    let python = std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = Command::new(&python)
         .arg(&script)
         .arg(dir.path())
         .output()
-        .expect("python3 runs");
+        .unwrap_or_else(|e| panic!("{python} does not run ({e}); set STRATA_PYTHON"));
     assert!(
         output.status.success(),
         "{} failed (DuckDB and pyarrow are installed by .ci/run: pip install duckdb==2.0.1 pyarrow==26.0.1): {}",
