@@ -136,6 +136,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A `file://` backend's folder could not be read or cleaned.
+    #[error("{}: {source}", path.display())]
+    LocalFolder {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
     /// The root directory of a `file://` backend could not be created.
     #[error("cannot create the root directory `{}` of a file:// backend: {source}", path.display())]
     CreateRoot {

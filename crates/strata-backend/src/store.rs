@@ -66,6 +66,9 @@ pub struct ObjectStoreBackend {
     max_concurrent_parts: usize,
     max_concurrent_reads: usize,
     uniform_parts: bool,
+    /// The folder of a `file://` backend: where object_store's own unfinished writes
+    /// (`<name>#<n>`, invisible to listings) are left by a killed process.
+    local_root: Option<Arc<FsPath>>,
     /// The S3 server behind an `s3://` backend: probed for what it enforces.
     #[cfg(feature = "s3")]
     server: Option<Arc<crate::s3_server::S3Server>>,
@@ -116,7 +119,12 @@ impl ObjectStoreBackend {
     /// Opens an already checked URL of one of [`OBJECT_STORE_SCHEMES`].
     pub(crate) fn open_parsed(url: &str, parsed: &Url, options: &OpenOptions) -> Result<Self> {
         let (store, kind) = match parsed.scheme() {
-            "file" => (open_local_url(url, parsed, options)?, BackendKind::Local),
+            "file" => {
+                let store = open_local_url(url, parsed, options)?;
+                let mut backend = Self::wrap(store, BackendKind::Local, url.to_owned(), options);
+                backend.local_root = parsed.to_file_path().ok().map(Arc::from);
+                return Ok(backend);
+            }
             "memory" => (open_memory_url(url, parsed)?, BackendKind::Memory),
             #[cfg(feature = "s3")]
             "s3" => {
@@ -157,6 +165,7 @@ impl ObjectStoreBackend {
             max_concurrent_parts: options.max_parts_in_flight(),
             max_concurrent_reads: options.max_reads_in_flight(),
             uniform_parts: options.uniform_parts_enabled(),
+            local_root: None,
             #[cfg(feature = "s3")]
             server: None,
         }
@@ -183,7 +192,9 @@ impl ObjectStoreBackend {
             .ok()
             .and_then(|path| Url::from_directory_path(path).ok())
             .map_or(described, String::from);
-        Ok(Self::wrap(store, BackendKind::Local, url, &options))
+        let mut backend = Self::wrap(store, BackendKind::Local, url, &options);
+        backend.local_root = Some(Arc::from(root));
+        Ok(backend)
     }
 
     /// Wraps any `object_store` store (for stores outside this crate); `url` is only used
@@ -677,8 +688,50 @@ impl Backend for ObjectStoreBackend {
                 Err(e) => return Err(Error::from_store("purge_staging", location.as_ref(), e)),
             }
         }
-        Ok(stale.len())
+        let mut purged = stale.len();
+        if let Some(root) = &self.local_root {
+            purged += purge_unfinished_local_writes(root)?;
+        }
+        Ok(purged)
     }
+}
+
+/// Removes object_store's unfinished writes under a `file://` backend's folder: a put writes
+/// `<name>#<n>` and renames (or links) it into place, so a process killed in between leaves the
+/// `#<n>` file, which listings skip and nothing else removes.
+fn purge_unfinished_local_writes(root: &FsPath) -> Result<usize> {
+    fn unfinished(name: &str) -> bool {
+        name.rsplit_once('#').is_some_and(|(base, n)| {
+            !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        })
+    }
+    fn walk(dir: &FsPath, removed: &mut usize) -> std::io::Result<()> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                walk(&entry.path(), removed)?;
+            } else if kind.is_file() && unfinished(&entry.file_name().to_string_lossy()) {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => *removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut removed = 0;
+    walk(root, &mut removed).map_err(|source| Error::LocalFolder {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    Ok(removed)
 }
 
 /// A spawned task that is cancelled when its handle is dropped (a read that stops early

@@ -129,6 +129,44 @@ fn unescape_name(name: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// Removes `file_name`'s line from `<folder>/checksums.sha256` (a file migrated or deleted), so
+/// `sha256sum -c` checks only what is there; the list is rewritten atomically. `false` when the
+/// name was not listed (a removal retried after a crash). The list itself is removed when its
+/// last line goes.
+pub fn remove_checksum_line(folder: &Path, file_name: &str) -> Result<bool> {
+    let list = folder.join(CHECKSUMS_FILE);
+    let _guard = CHECKSUM_LIST_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let existing = match std::fs::read(&list) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(&list, e)),
+    };
+    let text = String::from_utf8_lossy(&existing);
+    let mut removed = false;
+    let mut rewritten = String::with_capacity(text.len());
+    for old in text.lines() {
+        match parse_line(old) {
+            Ok(entry) if entry.name == file_name => removed = true,
+            _ => {
+                rewritten.push_str(old);
+                rewritten.push('\n');
+            }
+        }
+    }
+    if !removed {
+        return Ok(false);
+    }
+    if rewritten.is_empty() {
+        std::fs::remove_file(&list).map_err(|e| Error::io(&list, e))?;
+        crate::fsio::sync_dir(folder)?;
+    } else {
+        crate::fsio::write_atomic(&list, rewritten.as_bytes())?;
+    }
+    Ok(true)
+}
+
 /// Records `sha256` for `file_name` in `<folder>/checksums.sha256` and fsyncs it.
 ///
 /// - A new name is appended as one line, `"{sha256}  {file_name}\n"`, in a single write.

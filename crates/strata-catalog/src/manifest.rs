@@ -31,7 +31,7 @@ pub const SIDECAR_SUFFIX: &str = ".manifest.json";
 
 /// Top-level folders of the archive root that never hold data files: the catalog itself and
 /// the quarantine. A rebuild does not look inside them, and no manifest path may start there.
-pub const RESERVED_ROOT_FOLDERS: &[&str] = &["_catalog", "_quarantine", "_staging"];
+pub const RESERVED_ROOT_FOLDERS: &[&str] = &["_catalog", "_quarantine", "_staging", "_lifecycle"];
 
 /// Why a file was sealed: the values of [`FileManifest::seal_reason`] strata writes. Readers
 /// accept any non-empty text, so a newer build may add reasons.

@@ -1,5 +1,7 @@
 //! `strata lifecycle plan` and `strata hold add|release|list`.
 
+use std::io::IsTerminal;
+
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -17,6 +19,16 @@ pub enum LifecycleCommand {
     /// Every catalogued file's decision — stay, migrate, delete or protect — with the rule
     /// that caused it (`--now` ages the data; nothing is moved or deleted).
     Plan,
+    /// Carry the plan out: migrations (converted, verified, then the source removed) and
+    /// deletions; a run killed before is finished first.
+    Run {
+        /// Show what would be done, do nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write what was done (JSON) to FILE.
+        #[arg(long, value_name = "FILE")]
+        report: Option<std::path::PathBuf>,
+    },
 }
 
 /// `strata hold …`
@@ -69,9 +81,83 @@ fn open(g: &Global) -> Result<Archive, Failure> {
     Ok(Archive::open_read_only(&root, config)?)
 }
 
-/// `strata lifecycle plan`
+/// `strata lifecycle plan|run`
 pub fn lifecycle(g: &Global, command: &LifecycleCommand) -> Result<(), Failure> {
-    let LifecycleCommand::Plan = command;
+    match command {
+        LifecycleCommand::Plan | LifecycleCommand::Run { dry_run: true, .. } => show_plan(g),
+        LifecycleCommand::Run {
+            dry_run: false,
+            report,
+        } => run(g, report.as_deref()),
+    }
+}
+
+fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure> {
+    let archive = crate::archive_cmds::open_archive(g, false)?;
+    let bar = (!g.quiet && !g.json && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let report = archive.lifecycle_run(now(g), |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let ok = report.failed.is_empty();
+    let doc = json!({ "ok": ok, "report": report });
+    if let Some(path) = report_file {
+        let text = serde_json::to_string_pretty(&doc)?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| anyhow!("--report {}: {e}", path.display()))?;
+    }
+    if g.json {
+        out!("{doc}");
+    } else {
+        for (from, to) in &report.migrated {
+            out!("migrated {from} -> {}", to.join(", "));
+        }
+        for path in &report.deleted {
+            out!("deleted  {path}");
+        }
+        for (path, why) in &report.failed {
+            eprintln!("error: {path}: {why}");
+        }
+        if !g.quiet {
+            eprintln!(
+                "{} migrated ({} events, {} -> {} bytes), {} deleted, {} resumed from a killed run, {} failed",
+                report.migrated.len(),
+                report.events_moved,
+                report.bytes_before,
+                report.bytes_after,
+                report.deleted.len(),
+                report.resumed,
+                report.failed.len()
+            );
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            error: anyhow!(
+                "{} file(s) could not be carried out; they are left as they were",
+                report.failed.len()
+            ),
+            reported: g.json,
+        })
+    }
+}
+
+fn show_plan(g: &Global) -> Result<(), Failure> {
     let archive = open(g)?;
     let plan = archive.lifecycle_plan(now(g))?;
     if g.json {

@@ -9,6 +9,18 @@ pub enum Error {
     /// The catalog could not be read or written.
     #[error(transparent)]
     Catalog(#[from] strata_catalog::Error),
+    /// A tier's storage refused or failed.
+    #[error(transparent)]
+    Backend(#[from] strata_backend::Error),
+    /// A file's content is not what it should be: a source whose checksum or events do not
+    /// match its manifest, a target that does not hold its source's events.
+    #[error("{path}: {message}")]
+    Verify {
+        /// The file (archive-relative).
+        path: String,
+        /// What does not match.
+        message: String,
+    },
     /// A file of the lifecycle's own could not be read or written.
     #[error("{path}: {error}")]
     Io {
@@ -25,6 +37,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Another lifecycle run holds the archive's lifecycle lock.
+    #[error("another lifecycle run is in progress on this archive (it holds {0}); wait for it to finish")]
+    Busy(PathBuf),
     /// A hold of that name is already in force.
     #[error("a hold named `{0}` is already in force; release it first or choose another name")]
     HoldExists(String),

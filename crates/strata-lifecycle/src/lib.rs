@@ -9,13 +9,16 @@
 //! - [`HoldStore`]: the register of legal holds (ARCH-2) in `_catalog/holds.json`, changed
 //!   under a lock (`strata hold add|release|list`).
 //!
-//! Carrying a plan out (migration, conversion, deletion, its journal and audit trail) is the
-//! executor's job, still to be built: today a plan is shown, not run.
+//! - [`Executor`]: carries a plan out — migrations converted, written create-only, read back
+//!   and compared (count and digest) before the source goes, deletions — under a journal
+//!   (`_lifecycle/journal.jsonl`) so that a killed run is finished by the next one.
 
 mod error;
+mod execute;
 mod holds;
 mod plan;
 
 pub use error::{Error, Result};
+pub use execute::{Executor, RunReport, JOURNAL_FILE, LIFECYCLE_DIR};
 pub use holds::{HoldRecord, HoldStore};
 pub use plan::{plan, stored_file, stored_files};

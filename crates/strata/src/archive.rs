@@ -381,6 +381,25 @@ impl Archive {
         )?)
     }
 
+    /// Carries out the lifecycle plan at `now` (TIER-2, TIER-3): first what a killed run began,
+    /// then every migration (converted, written create-only to the target tier's storage, read
+    /// back and compared with the source before the source is removed) and deletion, under the
+    /// journal `_lifecycle/journal.jsonl`. `progress(done, total)` follows it. A file whose
+    /// operation fails is reported in the result and left as it was.
+    pub fn lifecycle_run(
+        &self,
+        now: strata_model::Timestamp,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<strata_lifecycle::RunReport> {
+        let plan = self.lifecycle_plan(now)?;
+        let mut backends = std::collections::BTreeMap::new();
+        for &tier in TierName::ALL {
+            backends.insert(tier, self.tier_backend(tier)?);
+        }
+        let executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?;
+        Ok(executor.run(&plan, progress)?)
+    }
+
     /// The archive's register of legal holds (ARCH-2), `_catalog/holds.json`.
     pub fn holds(&self) -> HoldStore {
         HoldStore::new(&self.root.join(strata_catalog::catalog::CATALOG_DIR))

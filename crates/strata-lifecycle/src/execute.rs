@@ -1,0 +1,652 @@
+//! Carrying a plan out (TIER-2, TIER-3, CAT-3): migrations that convert and verify, deletions,
+//! under a journal so that a run killed at any instant is finished by the next one with nothing
+//! lost and nothing twice.
+//!
+//! A migration of one file, each step safe to repeat:
+//!
+//! 1. the journal gets `begin` (appended and fsynced) naming the source and the target tier;
+//! 2. the source is read from its tier's backend and checked against its manifest's SHA-256;
+//! 3. it is converted to the target tier's format and codec (JSONL → JSONL with another codec,
+//!    or JSONL → Parquet, one file per event kind);
+//! 4. each target is written create-only (a target a killed run left is read and kept if it
+//!    holds the source's events, replaced if not);
+//! 5. every target is read back and its events' count and order-independent digest compared
+//!    with the source's — a mismatch stops the migration and leaves the source;
+//! 6. each target's sidecar manifest (with its lineage: parent and operation) is written beside
+//!    it and the index is updated;
+//! 7. the source goes: its sidecar first (so no index rebuild can bring it back), then its index
+//!    row, its line in `checksums.sha256`, its data;
+//! 8. the journal gets `done`.
+//!
+//! A later run first finishes every `begin` without `done`, by running the same steps again.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use strata_backend::{Backend, BackendExt, PutOptions};
+use strata_catalog::{Catalog, FileManifest, LineageEntry};
+use strata_codec::CodecSpec;
+use strata_columnar::{jsonl_to_parquet, EventDigest, EventReader, ParquetOptions};
+use strata_core::policy::{FileFormat, LifecycleAction, LifecyclePlan, TierName};
+use strata_model::{jsonl, Timestamp};
+
+use crate::error::{io, Error, Result};
+
+/// The journal's folder under the archive root.
+pub const LIFECYCLE_DIR: &str = "_lifecycle";
+/// The journal file in [`LIFECYCLE_DIR`].
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Entry {
+    Begin {
+        id: u64,
+        action: String,
+        source: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<TierName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<FileFormat>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        codec: Option<CodecSpec>,
+        at: Timestamp,
+    },
+    Done {
+        id: u64,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunReport {
+    /// Migrations finished: the source and the files it became.
+    pub migrated: Vec<(String, Vec<String>)>,
+    /// Files deleted.
+    pub deleted: Vec<String>,
+    /// Operations a killed run had begun, finished by this one.
+    pub resumed: usize,
+    /// Files whose operation failed, with why (their data is left as it was).
+    pub failed: Vec<(String, String)>,
+    /// Events moved by the migrations.
+    pub events_moved: u64,
+    /// Bytes of the migrated sources.
+    pub bytes_before: u64,
+    /// Bytes of what they became.
+    pub bytes_after: u64,
+}
+
+/// Carries plans out on one archive.
+pub struct Executor<'a> {
+    root: PathBuf,
+    catalog: &'a Catalog,
+    backends: BTreeMap<TierName, Arc<dyn Backend>>,
+    runtime: tokio::runtime::Runtime,
+    journal: PathBuf,
+}
+
+impl std::fmt::Debug for Executor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("root", &self.root)
+            .field("tiers", &self.backends.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A target file made from a source, before it is written.
+struct Target {
+    key: String,
+    bytes: Vec<u8>,
+    format: FileFormat,
+    codec: CodecSpec,
+}
+
+impl<'a> Executor<'a> {
+    /// An executor for the archive at `root` with its catalog and each tier's storage (every
+    /// tier a plan may name must be there; the hot tier's is `<root>/hot`).
+    pub fn new(
+        root: &Path,
+        catalog: &'a Catalog,
+        backends: BTreeMap<TierName, Arc<dyn Backend>>,
+    ) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(io(root))?;
+        Ok(Executor {
+            root: root.to_path_buf(),
+            catalog,
+            backends,
+            runtime,
+            journal: root.join(LIFECYCLE_DIR).join(JOURNAL_FILE),
+        })
+    }
+
+    /// Finishes what a killed run began, then carries out every migration and deletion of
+    /// `plan`; `progress(done, total)` is called after each. A file whose operation fails is
+    /// reported and left as it was; the others go on.
+    ///
+    /// One run at a time per archive: a second one is refused while the first holds
+    /// `_lifecycle/lock` (`Error::Busy`).
+    pub fn run(
+        &self,
+        plan: &LifecyclePlan,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<RunReport> {
+        let _lock = self.lock()?;
+        let mut report = RunReport::default();
+        self.recover(&mut report)?;
+        let actions: Vec<_> = plan.actions().collect();
+        let total = actions.len();
+        let mut next_id = self.last_id()? + 1;
+        for (i, decision) in actions.into_iter().enumerate() {
+            let Some(source) = self.catalog.get(&decision.path)? else {
+                // Done by the recovery above, or by another run meanwhile.
+                progress(i + 1, total);
+                continue;
+            };
+            let entry = match &decision.action {
+                LifecycleAction::Migrate { to, format, codec } => Entry::Begin {
+                    id: next_id,
+                    action: "migrate".into(),
+                    source: source.path.clone(),
+                    to: Some(*to),
+                    format: Some(*format),
+                    codec: Some(*codec),
+                    at: plan.now,
+                },
+                _ => Entry::Begin {
+                    id: next_id,
+                    action: "delete".into(),
+                    source: source.path.clone(),
+                    to: None,
+                    format: None,
+                    codec: None,
+                    at: plan.now,
+                },
+            };
+            next_id += 1;
+            self.append(&entry)?;
+            match self.perform(&entry, &mut report) {
+                Ok(()) => {}
+                Err(e) => report.failed.push((source.path.clone(), e.to_string())),
+            }
+            progress(i + 1, total);
+        }
+        Ok(report)
+    }
+
+    /// Runs one begun operation to its end and journals `done`.
+    fn perform(&self, entry: &Entry, report: &mut RunReport) -> Result<()> {
+        let Entry::Begin {
+            id,
+            action,
+            source,
+            to,
+            format,
+            codec,
+            at,
+        } = entry
+        else {
+            return Ok(());
+        };
+        match (action.as_str(), to, format, codec) {
+            ("migrate", Some(to), Some(format), Some(codec)) => {
+                self.migrate(source, *to, *format, *codec, *at, report)?;
+            }
+            ("delete", ..) => {
+                if let Some(manifest) = self.catalog.get(source)? {
+                    self.remove_source(&manifest)?;
+                }
+                report.deleted.push(source.clone());
+            }
+            _ => {
+                return Err(Error::Damaged {
+                    path: self.journal.clone(),
+                    message: format!("entry {id}: unknown action `{action}`"),
+                })
+            }
+        }
+        self.append(&Entry::Done { id: *id })
+    }
+
+    /// Finishes every operation the journal begun and did not end, after removing what a
+    /// killed run's unfinished writes left in the tiers it writes to (under the lifecycle
+    /// lock, nothing else writes there).
+    fn recover(&self, report: &mut RunReport) -> Result<()> {
+        for (tier, backend) in &self.backends {
+            if *tier != TierName::Hot {
+                self.block_on(backend.purge_staging())?;
+            }
+        }
+        let mut open: BTreeMap<u64, Entry> = BTreeMap::new();
+        for entry in self.entries()? {
+            match entry {
+                Entry::Begin { id, .. } => {
+                    open.insert(id, entry);
+                }
+                Entry::Done { id } => {
+                    open.remove(&id);
+                }
+            }
+        }
+        for entry in open.values() {
+            let source = match entry {
+                Entry::Begin { source, .. } => source.clone(),
+                Entry::Done { .. } => continue,
+            };
+            match self.perform(entry, report) {
+                Ok(()) => report.resumed += 1,
+                Err(e) => report.failed.push((source, e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<std::fs::File> {
+        let dir = self.root.join(LIFECYCLE_DIR);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let path = dir.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(path)),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+        }
+    }
+
+    fn backend(&self, tier: TierName) -> Result<&Arc<dyn Backend>> {
+        self.backends.get(&tier).ok_or_else(|| Error::Damaged {
+            path: self.root.clone(),
+            message: format!("no storage for the {tier} tier"),
+        })
+    }
+
+    /// `hot/SPY/trade/x.jsonl` → (hot, `SPY/trade/x.jsonl`).
+    fn split(path: &str) -> Result<(TierName, &str)> {
+        let (tier, key) = path.split_once('/').ok_or_else(|| Error::Damaged {
+            path: PathBuf::from(path),
+            message: "a catalogued path starts with its tier".into(),
+        })?;
+        let tier: TierName = tier.parse().map_err(|e| Error::Damaged {
+            path: PathBuf::from(path),
+            message: format!("{e}"),
+        })?;
+        Ok((tier, key))
+    }
+
+    fn migrate(
+        &self,
+        source_path: &str,
+        to: TierName,
+        format: FileFormat,
+        codec: CodecSpec,
+        at: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<()> {
+        let Some(source) = self.catalog.get(source_path)? else {
+            // The source was removed by the killed run after its targets were catalogued:
+            // only its files may be left.
+            return self.finish_removal(source_path);
+        };
+        let (tier, key) = Self::split(&source.path)?;
+        let packed = self.block_on(self.backend(tier)?.get(key))?;
+        let sha = strata_catalog::sha256_bytes(&packed);
+        if sha != source.sha256 {
+            return Err(Error::Verify {
+                path: source.path.clone(),
+                message: format!(
+                    "its SHA-256 is {sha}, its manifest says {}: the file is damaged, not migrated",
+                    source.sha256
+                ),
+            });
+        }
+        let plain = match source.format {
+            FileFormat::Jsonl => strata_codec::decompress(&packed).map_err(|e| Error::Verify {
+                path: source.path.clone(),
+                message: e.to_string(),
+            })?,
+            // A Parquet source (cold → archive) goes through its events' canonical lines.
+            FileFormat::Parquet => parquet_as_jsonl(&source.path, packed)?,
+        };
+        let source_digest = digest_jsonl(&source.path, &plain)?;
+        let targets = convert(&source.path, key, &plain, format, codec)?;
+        let backend = self.backend(to)?;
+        let mut target_digest = EventDigest::default();
+        let mut written = Vec::new();
+        for target in &targets {
+            let bytes = Bytes::from(target.bytes.clone());
+            let put = self.block_on(backend.put_opts(
+                &target.key,
+                bytes.clone(),
+                PutOptions::create_only(),
+            ));
+            if let Err(e) = put {
+                if !matches!(
+                    e,
+                    Error::Backend(strata_backend::Error::AlreadyExists { .. })
+                ) {
+                    return Err(e);
+                }
+                // Left by a killed run: kept when it holds the same events, else replaced.
+                let existing = self.block_on(backend.get(&target.key))?;
+                let holds = read_digest(&target.key, target.format, &existing)
+                    .is_ok_and(|d| d == digest_of_target(target).unwrap_or_default());
+                if !holds {
+                    self.block_on(backend.delete(&target.key))?;
+                    self.block_on(backend.put_opts(&target.key, bytes, PutOptions::create_only()))?;
+                }
+            }
+            // Read back what the tier holds, not what was meant to be written.
+            let back = self.block_on(backend.get(&target.key))?;
+            target_digest.merge(read_digest(&target.key, target.format, &back)?);
+            written.push((target, back));
+        }
+        if target_digest != source_digest {
+            for target in &targets {
+                let _ = self.block_on(backend.delete(&target.key));
+            }
+            return Err(Error::Verify {
+                path: source.path.clone(),
+                message: format!(
+                    "read back from the {to} tier: {target_digest}; the source holds {source_digest}; nothing changed"
+                ),
+            });
+        }
+        let operation = format!(
+            "migrate {tier} -> {to} ({} {} -> {format} {codec})",
+            source.format, source.codec
+        );
+        let mut paths = Vec::new();
+        for (target, back) in &written {
+            let manifest = FileManifest {
+                path: format!("{to}/{}", target.key),
+                tier: to,
+                format: target.format,
+                codec: target.codec,
+                size_bytes: back.len() as u64,
+                sha256: strata_catalog::sha256_bytes(back),
+                lineage: vec![LineageEntry {
+                    parent_path: source.path.clone(),
+                    parent_sha256: source.sha256.clone(),
+                    operation: operation.clone(),
+                }],
+                sealed_at: at,
+                seal_reason: "migrate".into(),
+                ..source.clone()
+            };
+            let sidecar = strata_catalog::manifest::encode_manifest(&manifest)?;
+            let sidecar_key = format!("{}{}", target.key, strata_catalog::manifest::SIDECAR_SUFFIX);
+            self.put_or_same(backend, &sidecar_key, Bytes::from(sidecar.into_bytes()))?;
+            self.catalog.register(&manifest)?;
+            report.bytes_after += manifest.size_bytes;
+            paths.push(manifest.path);
+        }
+        report.bytes_before += source.size_bytes;
+        report.events_moved += source_digest.events;
+        self.remove_source(&source)?;
+        report.migrated.push((source.path.clone(), paths));
+        Ok(())
+    }
+
+    /// Writes `bytes` under `key` create-only; a key already holding the very bytes (a killed
+    /// run's) is fine, one holding others is replaced where the tier allows it (not on a
+    /// write-once tier, which refuses).
+    fn put_or_same(&self, backend: &Arc<dyn Backend>, key: &str, bytes: Bytes) -> Result<()> {
+        match self.block_on(backend.put_opts(key, bytes.clone(), PutOptions::create_only())) {
+            Err(Error::Backend(strata_backend::Error::AlreadyExists { .. })) => {
+                if self.block_on(backend.get(key))? == bytes {
+                    return Ok(());
+                }
+                self.block_on(backend.put_opts(key, bytes, PutOptions::overwrite()))
+            }
+            other => other,
+        }
+    }
+
+    /// Removes a file: sidecar, index row, checksum line, data — in that order, so that a kill
+    /// at any point leaves nothing an index rebuild would bring back.
+    fn remove_source(&self, manifest: &FileManifest) -> Result<()> {
+        let (tier, key) = Self::split(&manifest.path)?;
+        let backend = self.backend(tier)?;
+        let sidecar = format!("{key}{}", strata_catalog::manifest::SIDECAR_SUFFIX);
+        delete_if_present(self.block_on(backend.delete(&sidecar)))?;
+        self.catalog.remove(&manifest.path)?;
+        self.finish_removal(&manifest.path)
+    }
+
+    /// The last steps of a removal, safe to repeat: the checksum line (local tiers), the data.
+    fn finish_removal(&self, path: &str) -> Result<()> {
+        let (tier, key) = Self::split(path)?;
+        let backend = self.backend(tier)?;
+        let local = self.root.join(path);
+        if let (Some(folder), Some(name)) = (local.parent(), local.file_name()) {
+            if folder.is_dir() {
+                strata_catalog::remove_checksum_line(folder, &name.to_string_lossy())?;
+            }
+        }
+        let sidecar = format!("{key}{}", strata_catalog::manifest::SIDECAR_SUFFIX);
+        delete_if_present(self.block_on(backend.delete(&sidecar)))?;
+        delete_if_present(self.block_on(backend.delete(key)))
+    }
+
+    fn block_on<T>(
+        &self,
+        f: impl std::future::Future<Output = strata_backend::Result<T>>,
+    ) -> Result<T> {
+        Ok(self.runtime.block_on(f)?)
+    }
+
+    fn entries(&self) -> Result<Vec<Entry>> {
+        let text = match std::fs::read_to_string(&self.journal) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.journal)(e)),
+        };
+        let mut entries = Vec::new();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        for (i, line) in lines.iter().enumerate() {
+            match serde_json::from_str::<Entry>(line.trim_end()) {
+                Ok(entry) => entries.push(entry),
+                // A last line cut by a kill mid-append was never acknowledged: ignored.
+                Err(_) if i + 1 == lines.len() && !line.ends_with('\n') => {}
+                Err(e) => {
+                    return Err(Error::Damaged {
+                        path: self.journal.clone(),
+                        message: format!("line {}: {e}", i + 1),
+                    })
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    fn last_id(&self) -> Result<u64> {
+        Ok(self
+            .entries()?
+            .iter()
+            .map(|e| match e {
+                Entry::Begin { id, .. } | Entry::Done { id } => *id,
+            })
+            .max()
+            .unwrap_or(0))
+    }
+
+    fn append(&self, entry: &Entry) -> Result<()> {
+        if let Some(dir) = self.journal.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let mut line = serde_json::to_string(entry).map_err(|e| Error::Damaged {
+            path: self.journal.clone(),
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.journal)
+            .map_err(io(&self.journal))?;
+        // A line cut by a kill mid-append was never acknowledged (its operation never started,
+        // or finished without its `done`, which recovery redoes): it is cut off before the next.
+        let text = std::fs::read(&self.journal).map_err(io(&self.journal))?;
+        if text.last().is_some_and(|&b| b != b'\n') {
+            let keep = text
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |at| at + 1);
+            file.set_len(keep as u64).map_err(io(&self.journal))?;
+        }
+        file.write_all(line.as_bytes()).map_err(io(&self.journal))?;
+        file.sync_all().map_err(io(&self.journal))
+    }
+}
+
+fn delete_if_present(result: Result<()>) -> Result<()> {
+    match result {
+        Err(Error::Backend(strata_backend::Error::NotFound { .. })) => Ok(()),
+        other => other,
+    }
+}
+
+/// The digest of a JSONL file's events (canonical lines hashed as they are).
+fn digest_jsonl(name: &str, plain: &[u8]) -> Result<EventDigest> {
+    let mut digest = EventDigest::default();
+    let mut event = strata_model::Event::new(
+        "",
+        "",
+        Timestamp::from_nanos(0),
+        strata_model::Payload::Heartbeat,
+    );
+    for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if jsonl::decode_canonical_into(line, &mut event) {
+            digest.add_line(line);
+        } else {
+            let event = jsonl::decode_line(line).map_err(|e| Error::Verify {
+                path: name.to_string(),
+                message: format!("line {}: {e}", i + 1),
+            })?;
+            digest.add(&event);
+        }
+    }
+    Ok(digest)
+}
+
+/// The digest of a stored target, read the way a reader of its tier reads it.
+fn read_digest(key: &str, format: FileFormat, bytes: &[u8]) -> Result<EventDigest> {
+    match format {
+        FileFormat::Jsonl => {
+            let plain = strata_codec::decompress(bytes).map_err(|e| Error::Verify {
+                path: key.to_string(),
+                message: e.to_string(),
+            })?;
+            digest_jsonl(key, &plain)
+        }
+        FileFormat::Parquet => {
+            let reader =
+                EventReader::new(Bytes::copy_from_slice(bytes)).map_err(|e| Error::Verify {
+                    path: key.to_string(),
+                    message: e.to_string(),
+                })?;
+            let mut digest = EventDigest::default();
+            for event in reader {
+                let event = event.map_err(|e| Error::Verify {
+                    path: key.to_string(),
+                    message: e.to_string(),
+                })?;
+                digest.add(&event);
+            }
+            Ok(digest)
+        }
+    }
+}
+
+/// A Parquet file's events as canonical JSONL lines.
+fn parquet_as_jsonl(name: &str, packed: Bytes) -> Result<Vec<u8>> {
+    let bad = |e: strata_columnar::Error| Error::Verify {
+        path: name.to_string(),
+        message: e.to_string(),
+    };
+    let mut plain = Vec::with_capacity(packed.len() * 8);
+    for event in EventReader::new(packed).map_err(bad)? {
+        // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+        let _ = jsonl::encode_into(&event.map_err(bad)?, &mut plain);
+    }
+    Ok(plain)
+}
+
+fn digest_of_target(target: &Target) -> Result<EventDigest> {
+    read_digest(&target.key, target.format, &target.bytes)
+}
+
+/// The files a source becomes in the target format and codec, named after it.
+fn convert(
+    source_path: &str,
+    key: &str,
+    plain: &[u8],
+    format: FileFormat,
+    codec: CodecSpec,
+) -> Result<Vec<Target>> {
+    let stem = key
+        .find(".jsonl")
+        .or_else(|| key.find(".parquet"))
+        .map_or(key, |at| &key[..at])
+        .to_string();
+    match format {
+        FileFormat::Jsonl => {
+            let bytes = strata_codec::compress(codec, plain).map_err(|e| Error::Verify {
+                path: source_path.to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(vec![Target {
+                key: format!("{stem}.jsonl{}", codec.extension()),
+                bytes,
+                format,
+                codec,
+            }])
+        }
+        FileFormat::Parquet => {
+            let level = match codec {
+                CodecSpec::Zstd { level, .. } => level,
+                _ => ParquetOptions::default().zstd_level,
+            };
+            let options = ParquetOptions {
+                zstd_level: level,
+                ..ParquetOptions::default()
+            };
+            let files =
+                jsonl_to_parquet(source_path, plain, &options).map_err(|e| Error::Verify {
+                    path: source_path.to_string(),
+                    message: e.to_string(),
+                })?;
+            let single = files.len() == 1;
+            Ok(files
+                .into_iter()
+                .map(|f| Target {
+                    key: if single {
+                        format!("{stem}.parquet")
+                    } else {
+                        format!("{stem}.{}.parquet", f.summary.meta.kind)
+                    },
+                    bytes: f.bytes,
+                    format,
+                    codec: CodecSpec::Zstd { level, long: false },
+                })
+                .collect())
+        }
+    }
+}

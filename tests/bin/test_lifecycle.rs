@@ -1,0 +1,25 @@
+//! A lifecycle run for the killed-migration test: opens the archive at ROOT (made by
+//! `strata-test-import`, same config) and carries out its lifecycle plan at NOW, exactly as
+//! `strata lifecycle run` does; prints `DONE <migrated> <deleted> <resumed>`.
+//!
+//! Usage: `strata-test-lifecycle ROOT NOW`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test helper: panics are failures
+
+use strata_core::config::DurabilityMode;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let root = std::path::PathBuf::from(args.next().expect("ROOT"));
+    let now = strata_model::Timestamp::parse_flexible(&args.next().expect("NOW")).unwrap();
+    let config = strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2);
+    let archive = strata::archive::Archive::open(&root, config).unwrap();
+    let report = archive.lifecycle_run(now, |_, _| {}).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    println!(
+        "DONE {} {} {}",
+        report.migrated.len(),
+        report.deleted.len(),
+        report.resumed
+    );
+}
