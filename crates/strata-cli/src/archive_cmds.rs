@@ -802,12 +802,39 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
         }
     }
     let stats = archive.catalog().stats()?;
+
+    // Age the archive through every tier: the lifecycle run at 3, 40 and 400 days after its
+    // newest event (as `strata --now … lifecycle run` would), each migration verified.
+    let newest = files.iter().filter_map(|m| m.stats.last_event_time).max();
+    let mut aging = Vec::new();
+    for days in [3i64, 40, 400] {
+        let Some(newest) = newest else { break };
+        let now = Timestamp::from_nanos(
+            newest
+                .as_nanos()
+                .saturating_add(days.saturating_mul(86_400 * 1_000_000_000)),
+        );
+        let run = archive.lifecycle_run(now, |_, _| {})?;
+        for (path, why) in &run.failed {
+            bad.push(format!("lifecycle at {now}: {path}: {why}"));
+        }
+        aging.push((days, now, run, tier_table(archive.catalog())?));
+    }
     if g.json {
+        let stages: Vec<_> = aging
+            .iter()
+            .map(|(days, now, run, tiers)| {
+                json!({ "now": now.to_string(), "days_after_newest": days,
+                        "migrated": run.migrated.len(), "deleted": run.deleted.len(),
+                        "events_moved": run.events_moved, "failed": run.failed.len(), "tiers": tiers })
+            })
+            .collect();
         out!(
             "{}",
             json!({ "ok": bad.is_empty(), "root": archive.root(), "files": stats.files, "events": stats.events,
                     "bytes": stats.bytes, "checksums_verified": verified, "checksum_problems": bad,
-                    "session": report.id, "live_events": live, "seconds": started.elapsed().as_secs_f64() })
+                    "session": report.id, "live_events": live, "lifecycle": stages,
+                    "seconds": started.elapsed().as_secs_f64() })
         );
     } else if !g.quiet {
         for i in &imported {
@@ -836,6 +863,38 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
                 format!(", {} FAILED", bad.len())
             }
         );
+        for (days, now, run, tiers) in &aging {
+            let placed: Vec<String> = tiers
+                .iter()
+                .map(|t| format!("{} {}", t["tier"].as_str().unwrap_or(""), t["files"]))
+                .collect();
+            out!(
+                "lifecycle at {now} (newest event + {days}d): {} migrated ({} events, verified), {} deleted; files: {}",
+                run.migrated.len(),
+                run.events_moved,
+                run.deleted.len(),
+                placed.join(", ")
+            );
+        }
+        if let Some((_, _, _, tiers)) = aging.last() {
+            out!(
+                "{:<8} {:>6} {:>10} {:>12}",
+                "tier",
+                "files",
+                "events",
+                "bytes"
+            );
+            for t in tiers {
+                let n = |key: &str| t[key].as_u64().unwrap_or(0);
+                out!(
+                    "{:<8} {:>6} {:>10} {:>12}",
+                    t["tier"].as_str().unwrap_or(""),
+                    n("files"),
+                    n("events"),
+                    n("bytes")
+                );
+            }
+        }
         out!(
             "next: strata --root {} ls --symbol SPY",
             archive.root().display()
@@ -850,6 +909,21 @@ pub fn demo(g: &Global, dir: Option<&Path>) -> Result<(), Failure> {
             reported: g.json,
         })
     }
+}
+
+/// Files, events and bytes per tier, hottest first (every tier listed).
+fn tier_table(catalog: &Catalog) -> Result<Vec<serde_json::Value>, Failure> {
+    let files = catalog.find(&FileQuery::default())?;
+    Ok(TierName::ALL
+        .iter()
+        .map(|&tier| {
+            let in_tier = files.iter().filter(|m| m.tier == tier);
+            let (n, events, bytes) = in_tier.fold((0u64, 0u64, 0u64), |(n, e, b), m| {
+                (n + 1, e + m.stats.event_count, b + m.size_bytes)
+            });
+            json!({ "tier": tier.as_str(), "files": n, "events": events, "bytes": bytes })
+        })
+        .collect())
 }
 
 fn tempdir_in(dir: &Path) -> Result<PathBuf, Failure> {

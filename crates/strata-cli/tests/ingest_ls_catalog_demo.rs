@@ -42,6 +42,33 @@ fn demo_builds_a_verified_archive_and_rebuild_reproduces_its_catalog() {
         demo["checksums_verified"], demo["files"],
         "every file's checksum verified"
     );
+    // The demo ages its archive through every tier: warm, cold and archive each hold files at
+    // some stage, every migration verified, and all of it ends in the archive tier.
+    let stages = demo["lifecycle"].as_array().unwrap();
+    assert_eq!(stages.len(), 3, "{demo}");
+    for tier in ["warm", "cold", "archive"] {
+        assert!(
+            stages.iter().any(|s| s["tiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["tier"] == tier && t["files"].as_u64().unwrap() > 0)),
+            "no stage had files in {tier}: {demo}"
+        );
+    }
+    assert!(stages.iter().all(|s| s["failed"] == 0));
+    let last = stages[2]["tiers"].as_array().unwrap();
+    let archive = last.iter().find(|t| t["tier"] == "archive").unwrap();
+    assert_eq!(archive["files"], demo["files"]);
+    assert_eq!(archive["events"], demo["events"]);
+    // Run again: nothing new, nothing moved.
+    let again = json(&strata(&["--json", "demo", root]));
+    assert_eq!(again["ok"], true);
+    assert!(again["lifecycle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["migrated"] == 0));
 
     let before = json(&strata(&["--root", root, "--json", "catalog", "stats"]));
     std::fs::remove_file(Path::new(root).join("_catalog/index.sqlite")).unwrap();

@@ -391,6 +391,18 @@ impl<'a> Executor<'a> {
             let sidecar_key = format!("{}{}", target.key, strata_catalog::manifest::SIDECAR_SUFFIX);
             self.put_or_same(backend, &sidecar_key, Bytes::from(sidecar.into_bytes()))?;
             self.catalog.register(&manifest)?;
+            // A tier on the local disk lists its files in `checksums.sha256` like the hot tier,
+            // so `sha256sum -c` works in every data folder.
+            let local = self.root.join(&manifest.path);
+            if let (true, Some(folder), Some(name)) =
+                (local.is_file(), local.parent(), local.file_name())
+            {
+                strata_catalog::append_checksum_line(
+                    folder,
+                    &name.to_string_lossy(),
+                    &manifest.sha256,
+                )?;
+            }
             report.bytes_after += manifest.size_bytes;
             paths.push(manifest.path);
         }
