@@ -51,7 +51,13 @@ fn main() {
         let archive = Archive::open_dir(&root).unwrap();
         let writer = archive.writer(WriterOptions::default()).unwrap();
         let done = archive
-            .import_file(&writer, &input.path, Format::Lean, &ImportOptions::default(), &mut |_| {})
+            .import_file(
+                &writer,
+                &input.path,
+                Format::Lean,
+                &ImportOptions::default(),
+                &mut |_| {},
+            )
             .unwrap();
         writer.close().unwrap();
         events = done.accepted;
@@ -68,7 +74,13 @@ fn main() {
     }
     println!("| migration | files | events | events/s (median of {reps}) |");
     println!("|---|---|---|---|");
-    for (stage, what) in ["hot JSONL (zstd 1) → cold Parquet (zstd 9)", "cold Parquet → archive Parquet (zstd 19, write-once)"].iter().enumerate() {
+    for (stage, what) in [
+        "hot JSONL (zstd 1) → cold Parquet (zstd 9)",
+        "cold Parquet → archive Parquet (zstd 19, write-once)",
+    ]
+    .iter()
+    .enumerate()
+    {
         println!(
             "| {what} | {} | {events} | {:.2} M |",
             files[stage],

@@ -378,11 +378,17 @@ impl<'a> Executor<'a> {
                 codec: target.codec,
                 size_bytes: back.len() as u64,
                 sha256: strata_catalog::sha256_bytes(back),
-                lineage: vec![LineageEntry {
-                    parent_path: source.path.clone(),
-                    parent_sha256: source.sha256.clone(),
-                    operation: operation.clone(),
-                }],
+                // The whole way back: the source's own lineage, then this step.
+                lineage: source
+                    .lineage
+                    .iter()
+                    .cloned()
+                    .chain([LineageEntry {
+                        parent_path: source.path.clone(),
+                        parent_sha256: source.sha256.clone(),
+                        operation: operation.clone(),
+                    }])
+                    .collect(),
                 sealed_at: at,
                 seal_reason: "migrate".into(),
                 ..source.clone()
