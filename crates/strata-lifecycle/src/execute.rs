@@ -32,6 +32,7 @@ use strata_backend::{Backend, BackendExt, PutOptions};
 use strata_catalog::{Catalog, FileManifest, LineageEntry};
 use strata_codec::CodecSpec;
 use strata_columnar::{jsonl_to_parquet, EventDigest, EventReader, ParquetOptions};
+use strata_core::layout::escape_segment;
 use strata_core::policy::{FileFormat, LifecycleAction, LifecyclePlan, TierName};
 use strata_model::{jsonl, Timestamp};
 
@@ -102,6 +103,11 @@ impl std::fmt::Debug for Executor<'_> {
 
 /// A target file made from a source, before it is written.
 struct Target {
+    /// The name without its extension (`SPY/trade/2013-10-07_000001`).
+    base: String,
+    /// `.parquet`, `.jsonl.zst`, …
+    ext: String,
+    /// The name it is written under (set by `Executor::place`).
     key: String,
     bytes: Vec<u8>,
     format: FileFormat,
@@ -322,37 +328,16 @@ impl<'a> Executor<'a> {
             FileFormat::Parquet => parquet_as_jsonl(&source.path, packed)?,
         };
         let source_digest = digest_jsonl(&source.path, &plain)?;
-        let targets = convert(&source.path, key, &plain, format, codec)?;
+        let mut targets = convert(&source, key, &plain, format, codec)?;
         let backend = self.backend(to)?;
         let mut target_digest = EventDigest::default();
         let mut written = Vec::new();
-        for target in &targets {
-            let bytes = Bytes::from(target.bytes.clone());
-            let put = self.block_on(backend.put_opts(
-                &target.key,
-                bytes.clone(),
-                PutOptions::create_only(),
-            ));
-            if let Err(e) = put {
-                if !matches!(
-                    e,
-                    Error::Backend(strata_backend::Error::AlreadyExists { .. })
-                ) {
-                    return Err(e);
-                }
-                // Left by a killed run: kept when it holds the same events, else replaced.
-                let existing = self.block_on(backend.get(&target.key))?;
-                let holds = read_digest(&target.key, target.format, &existing)
-                    .is_ok_and(|d| d == digest_of_target(target).unwrap_or_default());
-                if !holds {
-                    self.block_on(backend.delete(&target.key))?;
-                    self.block_on(backend.put_opts(&target.key, bytes, PutOptions::create_only()))?;
-                }
-            }
+        for target in &mut targets {
+            target.key = self.place(backend, to, target, &source.path)?;
             // Read back what the tier holds, not what was meant to be written.
             let back = self.block_on(backend.get(&target.key))?;
             target_digest.merge(read_digest(&target.key, target.format, &back)?);
-            written.push((target, back));
+            written.push((&*target, back));
         }
         if target_digest != source_digest {
             for target in &targets {
@@ -417,6 +402,61 @@ impl<'a> Executor<'a> {
         self.remove_source(&source)?;
         report.migrated.push((source.path.clone(), paths));
         Ok(())
+    }
+
+    /// Writes a target create-only under the first free name of `<base><ext>`, `<base>-1<ext>`,
+    /// … and returns it. A name already taken is reused only by this migration's own earlier
+    /// attempt (the object holds the same events and is either outside the catalog or
+    /// catalogued as made from `source`); an object outside the catalog holding other events is
+    /// what a killed attempt left, and is replaced (where the tier allows deleting). A file
+    /// another migration made is never touched: the next name is tried.
+    fn place(
+        &self,
+        backend: &Arc<dyn Backend>,
+        tier: TierName,
+        target: &Target,
+        source: &str,
+    ) -> Result<String> {
+        let wanted = digest_of_target(target)?;
+        let bytes = Bytes::from(target.bytes.clone());
+        for n in 0..1000u32 {
+            let key = if n == 0 {
+                format!("{}{}", target.base, target.ext)
+            } else {
+                format!("{}-{n}{}", target.base, target.ext)
+            };
+            match self.block_on(backend.put_opts(&key, bytes.clone(), PutOptions::create_only())) {
+                Ok(()) => return Ok(key),
+                Err(Error::Backend(strata_backend::Error::AlreadyExists { .. })) => {}
+                Err(e) => return Err(e),
+            }
+            let catalogued = self.catalog.get(&format!("{tier}/{key}"))?;
+            let ours = catalogued
+                .as_ref()
+                .is_none_or(|m| m.lineage.last().is_some_and(|l| l.parent_path == source));
+            if !ours {
+                continue;
+            }
+            let existing = self.block_on(backend.get(&key))?;
+            if read_digest(&key, target.format, &existing).is_ok_and(|d| d == wanted) {
+                return Ok(key);
+            }
+            if catalogued.is_none()
+                && self.block_on(backend.delete(&key)).is_ok()
+                && self
+                    .block_on(backend.put_opts(&key, bytes.clone(), PutOptions::create_only()))
+                    .is_ok()
+            {
+                return Ok(key);
+            }
+        }
+        Err(Error::Verify {
+            path: source.to_string(),
+            message: format!(
+                "no free name for its {tier} file among {}{} and 999 numbered variants",
+                target.base, target.ext
+            ),
+        })
     }
 
     /// Writes `bytes` under `key` create-only; a key already holding the very bytes (a killed
@@ -611,14 +651,32 @@ fn digest_of_target(target: &Target) -> Result<EventDigest> {
     read_digest(&target.key, target.format, &target.bytes)
 }
 
+/// `kind=<kind>/symbol=<symbol>/date=<first event's UTC date>` for a file's Parquet form; a file
+/// of several symbols goes under `symbol=_multi`. Values are escaped as layouts escape them.
+fn hive_folder(source: &FileManifest, kind: strata_model::EventKind) -> String {
+    let symbol = source.partition.symbol.clone().or_else(|| {
+        (source.stats.symbols.len() == 1)
+            .then(|| source.stats.symbols.iter().next().cloned())
+            .flatten()
+    });
+    let symbol = symbol.map_or_else(|| "_multi".to_string(), |s| escape_segment(&s));
+    let date = source
+        .stats
+        .first_event_time
+        .unwrap_or(source.sealed_at)
+        .utc_date();
+    format!("kind={kind}/symbol={symbol}/date={date}")
+}
+
 /// The files a source becomes in the target format and codec, named after it.
 fn convert(
-    source_path: &str,
+    source: &FileManifest,
     key: &str,
     plain: &[u8],
     format: FileFormat,
     codec: CodecSpec,
 ) -> Result<Vec<Target>> {
+    let source_path = source.path.as_str();
     let stem = key
         .find(".jsonl")
         .or_else(|| key.find(".parquet"))
@@ -631,7 +689,9 @@ fn convert(
                 message: e.to_string(),
             })?;
             Ok(vec![Target {
-                key: format!("{stem}.jsonl{}", codec.extension()),
+                base: stem.clone(),
+                ext: format!(".jsonl{}", codec.extension()),
+                key: String::new(),
                 bytes,
                 format,
                 codec,
@@ -651,15 +711,15 @@ fn convert(
                     path: source_path.to_string(),
                     message: e.to_string(),
                 })?;
-            let single = files.len() == 1;
+            // Hive-style folders that DuckDB, pyarrow and Spark read as partition columns:
+            // `kind=trade/symbol=SPY/date=2013-10-07/<the source's file stem>.parquet`.
+            let name = stem.rsplit('/').next().unwrap_or(&stem).to_string();
             Ok(files
                 .into_iter()
                 .map(|f| Target {
-                    key: if single {
-                        format!("{stem}.parquet")
-                    } else {
-                        format!("{stem}.{}.parquet", f.summary.meta.kind)
-                    },
+                    base: format!("{}/{name}", hive_folder(source, f.summary.meta.kind)),
+                    ext: ".parquet".into(),
+                    key: String::new(),
                     bytes: f.bytes,
                     format,
                     codec: CodecSpec::Zstd { level, long: false },
