@@ -124,6 +124,24 @@ fn check_converged(root: &Path, expected: &[String], now: &str, ctx: &str) {
     let begun = journal.matches("\"op\":\"begin\"").count();
     let done = journal.matches("\"op\":\"done\"").count();
     assert_eq!(begun, done, "{ctx}: open operations in the journal");
+    // Every operation audited exactly once, the chain intact (a kill between the audit record
+    // and the journal's `done` must not record it twice).
+    let audit = strata::lifecycle::AuditLog::new(root).verify().unwrap();
+    assert_eq!(audit.broken, None, "{ctx}");
+    let trail = std::fs::read_to_string(root.join("_lifecycle/audit.jsonl")).unwrap();
+    let mut ops: Vec<u64> = trail
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["op"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    ops.sort_unstable();
+    let before = ops.len();
+    ops.dedup();
+    assert_eq!(ops.len(), before, "{ctx}: an operation audited twice");
+    assert_eq!(ops.len(), begun, "{ctx}: every operation audited");
     // Nothing left to do.
     let again = lifecycle(root, now).output().unwrap();
     assert!(again.status.success(), "{ctx}: a further run failed");

@@ -277,7 +277,7 @@ pub fn hold(g: &Global, command: &HoldCommand) -> Result<(), Failure> {
             }
         }
         HoldCommand::Release { name } => {
-            let record = store.release(name)?;
+            let record = store.release(name, now(g))?;
             if g.json {
                 out!("{}", json!({ "ok": true, "released": hold_json(&record) }));
             } else if !g.quiet {
@@ -314,4 +314,49 @@ pub fn hold(g: &Global, command: &HoldCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `strata verify [--deep]`
+pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
+    let archive = open(g)?;
+    let report = archive.verify(deep)?;
+    let ok = report.is_ok();
+    if g.json {
+        out!("{}", json!({ "ok": ok, "report": report }));
+    } else {
+        for (path, why) in &report.problems {
+            out!("FAILED {path}: {why}");
+        }
+        match &report.audit.broken {
+            Some((line, why)) => out!(
+                "FAILED audit trail: line {line}: {why} ({} records verified before it)",
+                report.audit.verified
+            ),
+            None => out!(
+                "audit trail: {} records, chain intact",
+                report.audit.verified
+            ),
+        }
+        if !g.quiet {
+            eprintln!(
+                "{} file(s) checked{}, {} problem(s)",
+                report.files,
+                if deep {
+                    format!(", {} events counted", report.events)
+                } else {
+                    String::new()
+                },
+                report.problems.len() + usize::from(report.audit.broken.is_some())
+            );
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            error: anyhow!("the archive failed verification"),
+            reported: g.json,
+        })
+    }
 }

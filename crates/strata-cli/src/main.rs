@@ -105,6 +105,13 @@ enum Command {
         #[command(subcommand)]
         command: lifecycle_cmds::LifecycleCommand,
     },
+    /// Check every file against its manifest (checksums; --deep: events decoded and counted)
+    /// and the audit trail's hash chain.
+    Verify {
+        /// Decode every file and compare its event count too.
+        #[arg(long)]
+        deep: bool,
+    },
     /// Legal holds: nothing in a hold's scope is deleted while it is in force.
     Hold {
         #[command(subcommand)]
@@ -421,6 +428,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         } => backend_cmds::check(g, args)?,
         Command::Lifecycle { command } => lifecycle_cmds::lifecycle(g, command)?,
         Command::Hold { command } => lifecycle_cmds::hold(g, command)?,
+        Command::Verify { deep } => lifecycle_cmds::verify(g, *deep)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,
         Command::Sessions => archive_cmds::sessions(g)?,

@@ -264,3 +264,105 @@ fn drop_oldest_quota_deletes_in_the_plan_and_never_a_critical_kind() {
         "{quota}"
     );
 }
+
+#[test]
+fn a_run_is_audited_and_verify_finds_a_damaged_file_and_a_tampered_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |t| t);
+    assert!(
+        strata(&["--root", &root, "-q", "hold", "add", "case-1", "--symbol", "AAPL"])
+            .status
+            .success()
+    );
+    let run = strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2014-06-01",
+        "--json",
+        "lifecycle",
+        "run",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report = doc(&run);
+    assert_eq!(
+        report["report"]["migrated"].as_array().unwrap().len(),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report["report"]["deleted"].as_array().unwrap().len(),
+        1,
+        "{report}"
+    );
+    let ok = strata(&["--root", &root, "--json", "verify", "--deep"]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    let ok = doc(&ok);
+    assert_eq!(ok["report"]["files"], 1);
+    assert_eq!(ok["report"]["events"], 2000);
+    // The hold, the migration and the deletion, chained.
+    assert_eq!(ok["report"]["audit"]["verified"], 3);
+    let audit = Path::new(&root).join("_lifecycle/audit.jsonl");
+    let trail = std::fs::read_to_string(&audit).unwrap();
+    assert!(trail.contains("\"action\":\"hold.add\"") && trail.contains("\"action\":\"delete\""));
+    assert!(trail.contains("retention.by_kind.heartbeat"), "{trail}");
+
+    // One byte of the Parquet file changed: verify names it and exits 1.
+    let catalogued = doc(&strata(&["--root", &root, "--json", "ls"]));
+    let path = catalogued[0]["path"].as_str().unwrap().to_string();
+    assert!(path.starts_with("cold/kind=trade/symbol=SPY/"), "{path}");
+    let data = Path::new(&root).join(&path);
+    let mut bytes = std::fs::read(&data).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&data, &bytes).unwrap();
+    let bad = strata(&["--root", &root, "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stdout).contains(&format!("FAILED {path}: SHA-256")),
+        "{}",
+        text(&bad.stdout)
+    );
+    bytes[middle] ^= 0x40;
+    std::fs::write(&data, &bytes).unwrap();
+
+    // A record edited, then one removed: the chain breaks at that line.
+    let edited = trail.replacen("\"action\":\"delete\"", "\"action\":\"migrate\"", 1);
+    std::fs::write(&audit, &edited).unwrap();
+    let bad = strata(&["--root", &root, "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stdout).contains("FAILED audit trail: line"),
+        "{}",
+        text(&bad.stdout)
+    );
+    let removed: String = trail.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&audit, removed).unwrap();
+    let bad = strata(&["--root", &root, "verify"]);
+    assert!(
+        text(&bad.stdout).contains("line 1"),
+        "{}",
+        text(&bad.stdout)
+    );
+    // Nothing more is recorded on a broken chain: a hold change is refused, naming the file.
+    let refused = strata(&["--root", &root, "hold", "release", "case-1"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("audit chain is broken"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let list = doc(&strata(&["--root", &root, "--json", "hold", "list"]));
+    assert_eq!(
+        list["holds"].as_array().unwrap().len(),
+        1,
+        "the refused release changed nothing"
+    );
+    let run = strata(&["--root", &root, "--now", "2016-01-01", "lifecycle", "run"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains("audit chain is broken"),
+        "{}",
+        text(&run.stderr)
+    );
+}

@@ -16,7 +16,7 @@
 //!    it and the index is updated;
 //! 7. the source goes: its sidecar first (so no index rebuild can bring it back), then its index
 //!    row, its line in `checksums.sha256`, its data;
-//! 8. the journal gets `done`.
+//! 8. the audit trail gets the action (once per operation), then the journal gets `done`.
 //!
 //! A later run first finishes every `begin` without `done`, by running the same steps again.
 
@@ -36,6 +36,7 @@ use strata_core::layout::escape_segment;
 use strata_core::policy::{FileFormat, LifecycleAction, LifecyclePlan, TierName};
 use strata_model::{jsonl, Timestamp};
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
 
 /// The journal's folder under the archive root.
@@ -58,6 +59,12 @@ enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         codec: Option<CodecSpec>,
         at: Timestamp,
+        /// The source's SHA-256 when the operation began.
+        #[serde(default)]
+        sha256: String,
+        /// The rule that decided it, and why.
+        #[serde(default)]
+        why: String,
     },
     Done {
         id: u64,
@@ -90,6 +97,7 @@ pub struct Executor<'a> {
     backends: BTreeMap<TierName, Arc<dyn Backend>>,
     runtime: tokio::runtime::Runtime,
     journal: PathBuf,
+    audit: AuditLog,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -132,6 +140,7 @@ impl<'a> Executor<'a> {
             backends,
             runtime,
             journal: root.join(LIFECYCLE_DIR).join(JOURNAL_FILE),
+            audit: AuditLog::new(root),
         })
     }
 
@@ -147,6 +156,7 @@ impl<'a> Executor<'a> {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<RunReport> {
         let _lock = self.lock()?;
+        self.audit.ensure_intact()?;
         let mut report = RunReport::default();
         self.recover(&mut report)?;
         let actions: Vec<_> = plan.actions().collect();
@@ -167,6 +177,8 @@ impl<'a> Executor<'a> {
                     format: Some(*format),
                     codec: Some(*codec),
                     at: plan.now,
+                    sha256: source.sha256.clone(),
+                    why: format!("{}: {}", decision.rule, decision.reason),
                 },
                 _ => Entry::Begin {
                     id: next_id,
@@ -176,6 +188,8 @@ impl<'a> Executor<'a> {
                     format: None,
                     codec: None,
                     at: plan.now,
+                    sha256: source.sha256.clone(),
+                    why: format!("{}: {}", decision.rule, decision.reason),
                 },
             };
             next_id += 1;
@@ -199,19 +213,33 @@ impl<'a> Executor<'a> {
             format,
             codec,
             at,
+            sha256,
+            why,
         } = entry
         else {
             return Ok(());
         };
-        match (action.as_str(), to, format, codec) {
+        let became = match (action.as_str(), to, format, codec) {
             ("migrate", Some(to), Some(format), Some(codec)) => {
-                self.migrate(source, *to, *format, *codec, *at, report)?;
+                match self.migrate(source, *to, *format, *codec, *at, report)? {
+                    Some(became) => became,
+                    // Finished by a killed run up to the source's removal: what it became is
+                    // in the catalog's lineage.
+                    None => self
+                        .catalog
+                        .derived_from(source)?
+                        .into_iter()
+                        .filter_map(|p| self.catalog.get(&p).ok().flatten())
+                        .map(|m| format!("{} {}", m.path, m.sha256))
+                        .collect(),
+                }
             }
             ("delete", ..) => {
                 if let Some(manifest) = self.catalog.get(source)? {
                     self.remove_source(&manifest)?;
                 }
                 report.deleted.push(source.clone());
+                Vec::new()
             }
             _ => {
                 return Err(Error::Damaged {
@@ -219,6 +247,18 @@ impl<'a> Executor<'a> {
                     message: format!("entry {id}: unknown action `{action}`"),
                 })
             }
+        };
+        // Recorded once, even when a killed run recorded it before its `done`.
+        if !self.audit.has_op(*id)? {
+            self.audit.append(AuditEntry {
+                action: action.clone(),
+                at: *at,
+                op: *id,
+                subject: source.clone(),
+                sha256: (!sha256.is_empty()).then(|| sha256.clone()),
+                became,
+                why: why.clone(),
+            })?;
         }
         self.append(&Entry::Done { id: *id })
     }
@@ -301,11 +341,12 @@ impl<'a> Executor<'a> {
         codec: CodecSpec,
         at: Timestamp,
         report: &mut RunReport,
-    ) -> Result<()> {
+    ) -> Result<Option<Vec<String>>> {
         let Some(source) = self.catalog.get(source_path)? else {
             // The source was removed by the killed run after its targets were catalogued:
             // only its files may be left.
-            return self.finish_removal(source_path);
+            self.finish_removal(source_path)?;
+            return Ok(None);
         };
         let (tier, key) = Self::split(&source.path)?;
         let packed = self.block_on(self.backend(tier)?.get(key))?;
@@ -355,6 +396,7 @@ impl<'a> Executor<'a> {
             source.format, source.codec
         );
         let mut paths = Vec::new();
+        let mut became = Vec::new();
         for (target, back) in &written {
             let manifest = FileManifest {
                 path: format!("{to}/{}", target.key),
@@ -395,13 +437,14 @@ impl<'a> Executor<'a> {
                 )?;
             }
             report.bytes_after += manifest.size_bytes;
+            became.push(format!("{} {}", manifest.path, manifest.sha256));
             paths.push(manifest.path);
         }
         report.bytes_before += source.size_bytes;
         report.events_moved += source_digest.events;
         self.remove_source(&source)?;
         report.migrated.push((source.path.clone(), paths));
-        Ok(())
+        Ok(Some(became))
     }
 
     /// Writes a target create-only under the first free name of `<base><ext>`, `<base>-1<ext>`,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use strata_core::policy::{Hold, HoldScope};
 use strata_model::Timestamp;
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
 
 /// A hold in force, with when it was placed.
@@ -36,6 +37,7 @@ struct Register {
 pub struct HoldStore {
     path: PathBuf,
     lock: PathBuf,
+    audit: AuditLog,
 }
 
 impl HoldStore {
@@ -44,6 +46,7 @@ impl HoldStore {
         HoldStore {
             path: catalog_dir.join("holds.json"),
             lock: catalog_dir.join("holds.lock"),
+            audit: AuditLog::new(catalog_dir.parent().unwrap_or(catalog_dir)),
         }
     }
 
@@ -62,11 +65,12 @@ impl HoldStore {
         Ok(self.list()?.into_iter().map(|r| r.hold).collect())
     }
 
-    /// Places a hold. Refused when one of that name is in force, or when the name is empty or
-    /// its dates are reversed.
+    /// Places a hold, and records it in the audit trail. Refused when one of that name is in
+    /// force, or when the name is empty or its dates are reversed.
     pub fn add(&self, hold: Hold, now: Timestamp) -> Result<HoldRecord> {
         validate(&hold)?;
-        self.change(|register| {
+        self.audit.ensure_intact()?;
+        let record = self.change(|register| {
             if register.holds.iter().any(|r| r.hold.name == hold.name) {
                 return Err(Error::HoldExists(hold.name.clone()));
             }
@@ -77,12 +81,24 @@ impl HoldStore {
             register.holds.push(record.clone());
             register.holds.sort_by(|a, b| a.hold.name.cmp(&b.hold.name));
             Ok(record)
-        })
+        })?;
+        self.audit.append(AuditEntry {
+            action: "hold.add".into(),
+            at: now,
+            op: 0,
+            subject: record.hold.name.clone(),
+            sha256: None,
+            became: Vec::new(),
+            why: format!("covers {}; {}", record.hold.scope, record.hold.reason),
+        })?;
+        Ok(record)
     }
 
-    /// Releases the hold of that name; what it covered may be deleted again by the lifecycle.
-    pub fn release(&self, name: &str) -> Result<HoldRecord> {
-        self.change(|register| {
+    /// Releases the hold of that name, and records it in the audit trail; what it covered may
+    /// be deleted again by the lifecycle.
+    pub fn release(&self, name: &str, now: Timestamp) -> Result<HoldRecord> {
+        self.audit.ensure_intact()?;
+        let record = self.change(|register| {
             let Some(at) = register.holds.iter().position(|r| r.hold.name == name) else {
                 let names: Vec<&str> = register
                     .holds
@@ -99,7 +115,17 @@ impl HoldStore {
                 });
             };
             Ok(register.holds.remove(at))
-        })
+        })?;
+        self.audit.append(AuditEntry {
+            action: "hold.release".into(),
+            at: now,
+            op: 0,
+            subject: record.hold.name.clone(),
+            sha256: None,
+            became: Vec::new(),
+            why: format!("covered {}", record.hold.scope),
+        })?;
+        Ok(record)
     }
 
     fn read(&self) -> Result<Register> {

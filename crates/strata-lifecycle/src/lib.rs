@@ -11,14 +11,20 @@
 //!
 //! - [`Executor`]: carries a plan out — migrations converted, written create-only, read back
 //!   and compared (count and digest) before the source goes, deletions — under a journal
-//!   (`_lifecycle/journal.jsonl`) so that a killed run is finished by the next one.
+//!   (`_lifecycle/journal.jsonl`) so that a killed run is finished by the next one;
+//! - [`AuditLog`]: the hash-chained audit trail of every action (`_lifecycle/audit.jsonl`),
+//!   holds included, that [`AuditLog::verify`] checks.
 
+mod audit;
 mod error;
 mod execute;
 mod holds;
 mod plan;
+mod verify;
 
+pub use audit::{AuditEntry, AuditLog, AuditReport, AUDIT_FILE};
 pub use error::{Error, Result};
 pub use execute::{Executor, RunReport, JOURNAL_FILE, LIFECYCLE_DIR};
 pub use holds::{HoldRecord, HoldStore};
 pub use plan::{plan, stored_file, stored_files};
+pub use verify::{verify_archive, VerifyReport};

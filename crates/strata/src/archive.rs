@@ -400,6 +400,21 @@ impl Archive {
         Ok(executor.run(&plan, progress)?)
     }
 
+    /// Checks every catalogued file in its tier against its manifest (SHA-256; with `deep`, its
+    /// events decoded and counted) and the audit trail's hash chain (`strata verify`).
+    pub fn verify(&self, deep: bool) -> Result<strata_lifecycle::VerifyReport> {
+        let mut backends = std::collections::BTreeMap::new();
+        for &tier in TierName::ALL {
+            backends.insert(tier, self.tier_backend(tier)?);
+        }
+        Ok(strata_lifecycle::verify_archive(
+            &self.root,
+            &self.catalog,
+            &backends,
+            deep,
+        )?)
+    }
+
     /// The archive's register of legal holds (ARCH-2), `_catalog/holds.json`.
     pub fn holds(&self) -> HoldStore {
         HoldStore::new(&self.root.join(strata_catalog::catalog::CATALOG_DIR))
