@@ -360,3 +360,115 @@ pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
         })
     }
 }
+
+/// `strata quota …`
+#[derive(Subcommand, Debug)]
+pub enum QuotaCommand {
+    /// Each quota's usage against its limits.
+    Status,
+    /// Growth per day, usage at a horizon, the day each quota fills, growth by source.
+    Forecast {
+        /// How far ahead (`30d`, `12w`, `90`: days).
+        #[arg(long, default_value = "30d", value_parser = parse_days)]
+        horizon: u32,
+        /// The trailing window growth is measured over.
+        #[arg(long, default_value = "30d", value_parser = parse_days)]
+        window: u32,
+    },
+}
+
+fn parse_days(s: &str) -> Result<u32, String> {
+    let (n, unit) = match s.strip_suffix('d') {
+        Some(n) => (n, 1),
+        None => match s.strip_suffix('w') {
+            Some(n) => (n, 7),
+            None => (s, 1),
+        },
+    };
+    n.parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .filter(|&d| d > 0)
+        .ok_or_else(|| format!("`{s}` is not a number of days (30d, 12w or 90)"))
+}
+
+/// `strata quota status|forecast`
+pub fn quota(g: &Global, command: &QuotaCommand) -> Result<(), Failure> {
+    let archive = open(g)?;
+    let (window, horizon) = match command {
+        QuotaCommand::Status => (30, 0),
+        QuotaCommand::Forecast { horizon, window } => (*window, *horizon),
+    };
+    let f = archive.forecast(now(g), window, horizon)?;
+    if g.json {
+        out!("{}", json!({ "ok": true, "forecast": f }));
+        return Ok(());
+    }
+    let limit = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    match command {
+        QuotaCommand::Status => {
+            out!(
+                "{:<24} {:<11} {:>14} {:>14} {:>7} {:>8} {:>9}",
+                "scope",
+                "mode",
+                "bytes",
+                "max_bytes",
+                "used",
+                "files",
+                "max_files"
+            );
+            for q in &f.quotas {
+                out!(
+                    "{:<24} {:<11} {:>14} {:>14} {:>7} {:>8} {:>9}",
+                    q.scope,
+                    format!("{:?}", q.mode),
+                    q.used_bytes,
+                    limit(q.max_bytes),
+                    q.used_share
+                        .map_or("-".into(), |s| format!("{:.1}%", s * 100.0)),
+                    q.used_files,
+                    limit(q.max_files)
+                );
+            }
+            if f.quotas.is_empty() && !g.quiet {
+                eprintln!(
+                    "no quota with a byte or file limit is configured ([[quotas]] in strata.toml)"
+                );
+            }
+        }
+        QuotaCommand::Forecast { .. } => {
+            out!(
+                "archive: {} bytes in {} files; growth {:.0} bytes/day, {:.0} events/day (last {}d); in {}d: {} bytes",
+                f.total.bytes,
+                f.total.files,
+                f.total.bytes_per_day,
+                f.total.events_per_day,
+                f.window_days,
+                f.horizon_days,
+                f.projected_bytes
+            );
+            for (source, s) in &f.by_source {
+                out!(
+                    "  source {source}: {} bytes, {:.0} bytes/day, {:.0} events/day",
+                    s.bytes,
+                    s.bytes_per_day,
+                    s.events_per_day
+                );
+            }
+            for q in &f.quotas {
+                out!(
+                    "quota {} ({:?}): {} of {} bytes, {} in {}d; full {}",
+                    q.scope,
+                    q.mode,
+                    q.used_bytes,
+                    limit(q.max_bytes),
+                    q.projected_bytes,
+                    f.horizon_days,
+                    q.full_on
+                        .map_or("never at this growth".to_string(), |d| format!("on {d}"))
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -112,6 +112,11 @@ enum Command {
         #[arg(long)]
         deep: bool,
     },
+    /// Quotas: usage against each limit, and the capacity forecast.
+    Quota {
+        #[command(subcommand)]
+        command: lifecycle_cmds::QuotaCommand,
+    },
     /// Legal holds: nothing in a hold's scope is deleted while it is in force.
     Hold {
         #[command(subcommand)]
@@ -429,6 +434,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Lifecycle { command } => lifecycle_cmds::lifecycle(g, command)?,
         Command::Hold { command } => lifecycle_cmds::hold(g, command)?,
         Command::Verify { deep } => lifecycle_cmds::verify(g, *deep)?,
+        Command::Quota { command } => lifecycle_cmds::quota(g, command)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,
         Command::Sessions => archive_cmds::sessions(g)?,

@@ -366,3 +366,55 @@ fn a_run_is_audited_and_verify_finds_a_damaged_file_and_a_tampered_record() {
         text(&run.stderr)
     );
 }
+
+#[test]
+fn quota_status_and_forecast_report_usage_growth_and_the_full_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |toml| {
+        format!("{toml}\n[[quotas]]\nscope = {{ source = \"lean\" }}\nmax_bytes = 1000000\nmode = \"soft_limit\"\n")
+    });
+    let status = doc(&strata(&["--root", &root, "--json", "quota", "status"]));
+    let q = &status["forecast"]["quotas"][0];
+    assert_eq!(q["scope"], "source=lean");
+    let used = q["used_bytes"].as_u64().unwrap();
+    assert!(used > 10_000, "{status}");
+    assert_eq!(q["used_files"], 1);
+    // A day after the data: all of it is the last week's growth; the lean quota fills when
+    // the rest of its million bytes is used at that rate.
+    let f = doc(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2013-10-08",
+        "--json",
+        "quota",
+        "forecast",
+        "--horizon",
+        "4w",
+        "--window",
+        "7d",
+    ]));
+    let f = &f["forecast"];
+    assert_eq!(f["horizon_days"], 28);
+    let per_day = f["by_source"]["lean"]["bytes_per_day"].as_f64().unwrap();
+    assert!((per_day - used as f64 / 7.0).abs() < 1e-6, "{f}");
+    let days = ((1_000_000 - used) as f64 / per_day).ceil() as u64;
+    let full = chrono::NaiveDate::from_ymd_opt(2013, 10, 8).unwrap() + chrono::Days::new(days);
+    assert_eq!(f["quotas"][0]["full_on"], full.to_string(), "{f}");
+    // Years later, no growth in the window: never full.
+    let later = doc(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2020-01-01",
+        "--json",
+        "quota",
+        "forecast",
+    ]));
+    assert_eq!(
+        later["forecast"]["quotas"][0]["full_on"],
+        serde_json::Value::Null
+    );
+    let bad = strata(&["--root", &root, "quota", "forecast", "--horizon", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -415,6 +415,24 @@ impl Archive {
         )?)
     }
 
+    /// The capacity forecast at `now` (QUOTA-3): growth per day over the last `window_days`,
+    /// usage `horizon_days` ahead, the day each quota fills, growth by source.
+    pub fn forecast(
+        &self,
+        now: strata_model::Timestamp,
+        window_days: u32,
+        horizon_days: u32,
+    ) -> Result<strata_core::policy::forecast::Forecast> {
+        let files = strata_lifecycle::stored_files(&self.catalog)?;
+        Ok(strata_core::policy::forecast::forecast(
+            &files,
+            &self.config.quotas,
+            now,
+            window_days,
+            horizon_days,
+        ))
+    }
+
     /// The archive's register of legal holds (ARCH-2), `_catalog/holds.json`.
     pub fn holds(&self) -> HoldStore {
         HoldStore::new(&self.root.join(strata_catalog::catalog::CATALOG_DIR))

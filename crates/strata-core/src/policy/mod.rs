@@ -8,6 +8,7 @@
 //! - [`quota`]: quotas per scope and what an incoming write meets (QUOTA-1, QUOTA-2).
 //! - [`integrity`]: what the writer checks before it accepts an event (INGEST-4).
 //! - [`placement`]: where a stored file belongs and what to do about it (TIER-1, POL-2).
+//! - [`forecast`]: growth per day, usage at a horizon, the date each quota fills (QUOTA-3).
 //! - [`lifecycle`]: the plan over every stored file: placement, protection (critical, legal
 //!   holds, write-once) and quotas that act (POL-1..4, QUOTA-2, ARCH-1..2).
 //! - [`seal`]: when an open hot-tier segment is sealed (INGEST-1).
@@ -18,6 +19,7 @@
 //! `strata_core::laws` (feature `laws`).
 
 pub mod classification;
+pub mod forecast;
 pub mod integrity;
 pub mod lifecycle;
 pub mod placement;
