@@ -73,7 +73,10 @@ fn action_of<'a>(plan: &'a serde_json::Value, kind: &str) -> &'a serde_json::Val
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d["path"].as_str().unwrap().contains(&format!("/{kind}/")))
+        .find(|d| {
+            let path = d["path"].as_str().unwrap();
+            path.contains(&format!("/{kind}/")) || path.contains(&format!("/kind={kind}/"))
+        })
         .unwrap_or_else(|| panic!("no {kind} file in {plan}"))
 }
 
@@ -417,4 +420,91 @@ fn quota_status_and_forecast_report_usage_growth_and_the_full_date() {
     );
     let bad = strata(&["--root", &root, "quota", "forecast", "--horizon", "soon"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn write_once_archive_files_are_protected_when_their_retention_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |toml| {
+        toml.replacen("archive = \"perpetual\"", "archive = { days = 30 }", 1)
+    });
+    let run = strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2014-11-20",
+        "-q",
+        "lifecycle",
+        "run",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    // Past hot + warm + cold + 30 archive days the table says delete; the default archive tier
+    // is write-once (without retain_days: for good), so the plan keeps the file and says why.
+    let later = plan(&root, "2016-06-01");
+    let trade = action_of(&later, "trade");
+    assert_eq!(trade["action"], "protect", "{trade}");
+    assert_eq!(trade["rule"], "worm");
+    assert!(
+        trade["reason"].as_str().unwrap().contains("write-once"),
+        "{trade}"
+    );
+}
+
+#[test]
+fn an_interrupted_deletion_is_left_to_the_next_plan_not_redone_over_a_new_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |t| t);
+    let plan_then = plan(&root, "2013-10-20");
+    let beat = action_of(&plan_then, "heartbeat")["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A run killed right after journaling the deletion's `begin` …
+    std::fs::create_dir_all(Path::new(&root).join("_lifecycle")).unwrap();
+    std::fs::write(
+        Path::new(&root).join("_lifecycle/journal.jsonl"),
+        format!("{{\"op\":\"begin\",\"id\":1,\"action\":\"delete\",\"source\":\"{beat}\",\"at\":1382227200000000000}}\n"),
+    )
+    .unwrap();
+    // … then a hold placed over the file before the next run.
+    assert!(strata(&[
+        "--root",
+        &root,
+        "-q",
+        "hold",
+        "add",
+        "keep-beats",
+        "--kind",
+        "heartbeat"
+    ])
+    .status
+    .success());
+    let run = strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2013-10-20",
+        "--json",
+        "lifecycle",
+        "run",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report = doc(&run);
+    assert_eq!(
+        report["report"]["deleted"].as_array().unwrap().len(),
+        0,
+        "{report}"
+    );
+    assert!(
+        Path::new(&root).join(&beat).is_file(),
+        "the held file is still there"
+    );
+    let journal =
+        std::fs::read_to_string(Path::new(&root).join("_lifecycle/journal.jsonl")).unwrap();
+    assert!(
+        journal.contains("\"op\":\"abandoned\",\"id\":1"),
+        "{journal}"
+    );
+    let again = plan(&root, "2013-10-20");
+    assert_eq!(action_of(&again, "heartbeat")["action"], "protect");
 }

@@ -69,6 +69,12 @@ enum Entry {
     Done {
         id: u64,
     },
+    /// An operation that failed before it changed anything: closed, so that the next plan
+    /// decides again (with the holds and policies then in force) instead of a blind retry.
+    Abandoned {
+        id: u64,
+        why: String,
+    },
 }
 
 /// What a run did.
@@ -194,10 +200,7 @@ impl<'a> Executor<'a> {
             };
             next_id += 1;
             self.append(&entry)?;
-            match self.perform(&entry, &mut report) {
-                Ok(()) => {}
-                Err(e) => report.failed.push((source.path.clone(), e.to_string())),
-            }
+            self.attempt(&entry, &source.path, &mut report)?;
             progress(i + 1, total);
         }
         Ok(report)
@@ -235,8 +238,10 @@ impl<'a> Executor<'a> {
                 }
             }
             ("delete", ..) => {
-                if let Some(manifest) = self.catalog.get(source)? {
-                    self.remove_source(&manifest)?;
+                match self.catalog.get(source)? {
+                    Some(manifest) => self.remove_source(&manifest)?,
+                    // Its index row went before a kill: the rest of its files go now.
+                    None => self.finish_removal(source)?,
                 }
                 report.deleted.push(source.clone());
                 Vec::new()
@@ -278,19 +283,49 @@ impl<'a> Executor<'a> {
                 Entry::Begin { id, .. } => {
                     open.insert(id, entry);
                 }
-                Entry::Done { id } => {
+                Entry::Done { id } | Entry::Abandoned { id, .. } => {
                     open.remove(&id);
                 }
             }
         }
         for entry in open.values() {
-            let source = match entry {
-                Entry::Begin { source, .. } => source.clone(),
-                Entry::Done { .. } => continue,
+            let Entry::Begin {
+                id, source, action, ..
+            } = entry
+            else {
+                continue;
             };
-            match self.perform(entry, report) {
-                Ok(()) => report.resumed += 1,
-                Err(e) => report.failed.push((source, e.to_string())),
+            // A deletion a killed run had not started (its source still catalogued) is not
+            // redone blindly: a hold may have been placed since. The plan decides again.
+            if action == "delete" && self.catalog.get(source)?.is_some() {
+                self.append(&Entry::Abandoned {
+                    id: *id,
+                    why: "interrupted before it started; left to the next plan".into(),
+                })?;
+                continue;
+            }
+            self.attempt(entry, source, report)?;
+            report.resumed += 1;
+        }
+        Ok(())
+    }
+
+    /// Runs one begun operation; a failure is reported, and closed as abandoned when nothing
+    /// of it changed the archive yet (its source still catalogued), so it is not retried blindly.
+    fn attempt(&self, entry: &Entry, source: &str, report: &mut RunReport) -> Result<()> {
+        if let Err(e) = self.perform(entry, report) {
+            report.failed.push((source.to_string(), e.to_string()));
+            if let Entry::Begin { id, .. } = entry {
+                // Nothing changed yet: the source still catalogued and no file made from it
+                // catalogued (else the operation stays open, to be finished).
+                if self.catalog.get(source)?.is_some()
+                    && self.catalog.derived_from(source)?.is_empty()
+                {
+                    self.append(&Entry::Abandoned {
+                        id: *id,
+                        why: e.to_string(),
+                    })?;
+                }
             }
         }
         Ok(())
@@ -343,12 +378,25 @@ impl<'a> Executor<'a> {
         report: &mut RunReport,
     ) -> Result<Option<Vec<String>>> {
         let Some(source) = self.catalog.get(source_path)? else {
-            // The source was removed by the killed run after its targets were catalogued:
-            // only its files may be left.
+            // The source's index row went after its targets were catalogued (a killed run's
+            // step 7): only its files may be left. Without a catalogued file made from it,
+            // nothing is removed.
+            if self.catalog.derived_from(source_path)?.is_empty() {
+                return Err(Error::Verify {
+                    path: source_path.to_string(),
+                    message: "not in the catalog, and no catalogued file was made from it: its data is left as it is".into(),
+                });
+            }
             self.finish_removal(source_path)?;
             return Ok(None);
         };
         let (tier, key) = Self::split(&source.path)?;
+        if self.backend(tier)?.is_worm() {
+            return Err(Error::Verify {
+                path: source.path.clone(),
+                message: format!("the {tier} tier is write-once: its files are not moved (a copy would leave them twice)"),
+            });
+        }
         let packed = self.block_on(self.backend(tier)?.get(key))?;
         let sha = strata_catalog::sha256_bytes(&packed);
         if sha != source.sha256 {
@@ -397,8 +445,33 @@ impl<'a> Executor<'a> {
         );
         let mut paths = Vec::new();
         let mut became = Vec::new();
+        let split = written.len() > 1;
         for (target, back) in &written {
+            // A source of several kinds became one file per kind: each gets its own statistics
+            // and kind, not the whole source's.
+            let (stats, partition) = if split {
+                let reader =
+                    EventReader::new(Bytes::copy_from_slice(back)).map_err(|e| Error::Verify {
+                        path: target.key.clone(),
+                        message: e.to_string(),
+                    })?;
+                let kind = reader.meta().kind;
+                let mut stats = strata_catalog::StatsAccumulator::new();
+                for event in reader {
+                    stats.add(&event.map_err(|e| Error::Verify {
+                        path: target.key.clone(),
+                        message: e.to_string(),
+                    })?);
+                }
+                let mut partition = source.partition.clone();
+                partition.kind = Some(kind);
+                (stats.finish(), partition)
+            } else {
+                (source.stats.clone(), source.partition.clone())
+            };
             let manifest = FileManifest {
+                stats,
+                partition,
                 path: format!("{to}/{}", target.key),
                 tier: to,
                 format: target.format,
@@ -484,7 +557,18 @@ impl<'a> Executor<'a> {
             if read_digest(&key, target.format, &existing).is_ok_and(|d| d == wanted) {
                 return Ok(key);
             }
+            // An object outside the catalog whose sidecar names another parent is someone
+            // else's (a stale index): never deleted.
+            let sidecar = self.block_on(backend.get(&format!(
+                "{key}{}",
+                strata_catalog::manifest::SIDECAR_SUFFIX
+            )));
+            let someone_elses = sidecar.ok().is_some_and(|bytes| {
+                strata_catalog::parse_manifest(&bytes)
+                    .is_ok_and(|m| m.lineage.last().is_none_or(|l| l.parent_path != source))
+            });
             if catalogued.is_none()
+                && !someone_elses
                 && self.block_on(backend.delete(&key)).is_ok()
                 && self
                     .block_on(backend.put_opts(&key, bytes.clone(), PutOptions::create_only()))
@@ -579,7 +663,7 @@ impl<'a> Executor<'a> {
             .entries()?
             .iter()
             .map(|e| match e {
-                Entry::Begin { id, .. } | Entry::Done { id } => *id,
+                Entry::Begin { id, .. } | Entry::Done { id } | Entry::Abandoned { id, .. } => *id,
             })
             .max()
             .unwrap_or(0))
@@ -607,7 +691,12 @@ impl<'a> Executor<'a> {
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |at| at + 1);
-            file.set_len(keep as u64).map_err(io(&self.journal))?;
+            if serde_json::from_slice::<Entry>(&text[keep..]).is_ok() {
+                // Whole, only its newline missing: it counts (as `entries` reads it).
+                line.insert(0, '\n');
+            } else {
+                file.set_len(keep as u64).map_err(io(&self.journal))?;
+            }
         }
         file.write_all(line.as_bytes()).map_err(io(&self.journal))?;
         file.sync_all().map_err(io(&self.journal))

@@ -2,7 +2,7 @@
 
 use strata_catalog::{Catalog, FileManifest, FileQuery};
 use strata_core::policy::lifecycle::{self, LifecyclePlan, LifecyclePolicies, StoredFile};
-use strata_core::policy::{RetentionPlacement, TierPolicy};
+use strata_core::policy::{RetentionPlacement, TierPolicy, Tiers};
 use strata_core::Config;
 use strata_model::{EventKind, Timestamp};
 
@@ -10,8 +10,19 @@ use crate::error::Result;
 use crate::holds::HoldStore;
 
 /// A catalogued file as the plan sees it. A file that names no kind in its partition takes the
-/// kind of most of its events; one with no event times takes its seal time for both ends.
-pub fn stored_file(m: &FileManifest) -> StoredFile {
+/// kind of most of its events; one with no event times takes its seal time for both ends. A
+/// file in a write-once tier is under write-once retention: until its seal time plus the tier's
+/// `retain_days`, or for good without them.
+pub fn stored_file(m: &FileManifest, tiers: &Tiers) -> StoredFile {
+    let tier = tiers.get(m.tier);
+    let worm_until = tier.worm.then(|| match tier.retain_days {
+        Some(days) => Timestamp::from_nanos(
+            m.sealed_at
+                .as_nanos()
+                .saturating_add(i64::from(days).saturating_mul(86_400 * 1_000_000_000)),
+        ),
+        None => Timestamp::from_nanos(i64::MAX),
+    });
     let kind = m.partition.kind.unwrap_or_else(|| {
         m.stats
             .kinds
@@ -38,16 +49,16 @@ pub fn stored_file(m: &FileManifest) -> StoredFile {
         first_event: m.stats.first_event_time.unwrap_or(m.sealed_at),
         last_event: m.stats.last_event_time.unwrap_or(m.sealed_at),
         quality: m.quality_score,
-        worm_until: None,
+        worm_until,
     }
 }
 
-/// Every file in `catalog`, as the plan sees them.
-pub fn stored_files(catalog: &Catalog) -> Result<Vec<StoredFile>> {
+/// Every file in `catalog`, as the plan sees them, with the tiers' write-once settings.
+pub fn stored_files(catalog: &Catalog, tiers: &Tiers) -> Result<Vec<StoredFile>> {
     Ok(catalog
         .find(&FileQuery::all())?
         .iter()
-        .map(stored_file)
+        .map(|m| stored_file(m, tiers))
         .collect())
 }
 
@@ -60,7 +71,7 @@ pub fn plan(
     placement: Option<&dyn TierPolicy>,
     now: Timestamp,
 ) -> Result<LifecyclePlan> {
-    let files = stored_files(catalog)?;
+    let files = stored_files(catalog, &config.tiers)?;
     let holds = holds.holds()?;
     let built_in = RetentionPlacement {
         retention: config.retention.clone(),

@@ -423,7 +423,7 @@ impl Archive {
         window_days: u32,
         horizon_days: u32,
     ) -> Result<strata_core::policy::forecast::Forecast> {
-        let files = strata_lifecycle::stored_files(&self.catalog)?;
+        let files = strata_lifecycle::stored_files(&self.catalog, &self.config.tiers)?;
         Ok(strata_core::policy::forecast::forecast(
             &files,
             &self.config.quotas,

@@ -173,6 +173,9 @@ impl fmt::Display for Protection {
         match self {
             Protection::Critical => f.write_str("classified critical"),
             Protection::Hold(name) => write!(f, "under legal hold `{name}`"),
+            Protection::WormUntil(t) if t.as_nanos() == i64::MAX => {
+                f.write_str("write-once, for good")
+            }
             Protection::WormUntil(t) => write!(f, "write-once until {t}"),
         }
     }
@@ -406,7 +409,12 @@ fn place(
         ),
         TierAction::Delete | TierAction::Protect => match protected {
             Some(by) => {
-                let why = format!("{reason}; kept: {by}");
+                let why = if action == TierAction::Protect {
+                    // The policy said why it keeps the file; name what protects it.
+                    format!("{reason} ({by})")
+                } else {
+                    format!("{reason}; kept: {by}")
+                };
                 let rule = match &by {
                     Protection::Critical => "classification".to_string(),
                     Protection::Hold(name) => format!("hold.{name}"),
