@@ -7,13 +7,13 @@
 //! (fields in declaration order, as serde writes them); the first record's `prev` is 64 zeros.
 
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use strata_model::Timestamp;
 
 use crate::error::{io, Error, Result};
+use crate::lines::append_line;
 
 /// The audit file in the lifecycle folder.
 pub const AUDIT_FILE: &str = "audit.jsonl";
@@ -170,22 +170,9 @@ impl AuditLog {
             message: e.to_string(),
         })?;
         line.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io(&self.path))?;
-        // A line cut by a kill mid-append was never acknowledged: cut off before the next.
-        let text = std::fs::read(&self.path).map_err(io(&self.path))?;
-        if text.last().is_some_and(|&b| b != b'\n') {
-            let keep = text
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |at| at + 1);
-            file.set_len(keep as u64).map_err(io(&self.path))?;
-        }
-        file.write_all(line.as_bytes()).map_err(io(&self.path))?;
-        file.sync_all().map_err(io(&self.path))?;
+        append_line(&self.path, &line, |tail| {
+            serde_json::from_slice::<Record>(tail).is_ok()
+        })?;
         drop(lock);
         Ok(())
     }

@@ -22,7 +22,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,6 +37,7 @@ use strata_model::{jsonl, Timestamp};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
+use crate::lines::append_line;
 
 /// The journal's folder under the archive root.
 pub const LIFECYCLE_DIR: &str = "_lifecycle";
@@ -670,36 +670,16 @@ impl<'a> Executor<'a> {
     }
 
     fn append(&self, entry: &Entry) -> Result<()> {
-        if let Some(dir) = self.journal.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
         let mut line = serde_json::to_string(entry).map_err(|e| Error::Damaged {
             path: self.journal.clone(),
             message: e.to_string(),
         })?;
         line.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.journal)
-            .map_err(io(&self.journal))?;
-        // A line cut by a kill mid-append was never acknowledged (its operation never started,
-        // or finished without its `done`, which recovery redoes): it is cut off before the next.
-        let text = std::fs::read(&self.journal).map_err(io(&self.journal))?;
-        if text.last().is_some_and(|&b| b != b'\n') {
-            let keep = text
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |at| at + 1);
-            if serde_json::from_slice::<Entry>(&text[keep..]).is_ok() {
-                // Whole, only its newline missing: it counts (as `entries` reads it).
-                line.insert(0, '\n');
-            } else {
-                file.set_len(keep as u64).map_err(io(&self.journal))?;
-            }
-        }
-        file.write_all(line.as_bytes()).map_err(io(&self.journal))?;
-        file.sync_all().map_err(io(&self.journal))
+        // A cut last line: its operation never started, or finished without its `done`, which
+        // recovery redoes.
+        append_line(&self.journal, &line, |tail| {
+            serde_json::from_slice::<Entry>(tail).is_ok()
+        })
     }
 }
 

@@ -19,6 +19,7 @@ mod audit;
 mod error;
 mod execute;
 mod holds;
+mod lines;
 mod plan;
 mod verify;
 

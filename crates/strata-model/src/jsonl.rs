@@ -674,6 +674,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_canonical_line_with_its_newline_is_canonical() {
+        let event = Event::new(
+            "x",
+            "y",
+            crate::Timestamp::from_nanos(-5),
+            crate::Payload::Heartbeat,
+        );
+        let line = encode_line(&event).unwrap();
+        assert_eq!(decode_canonical(&line), Some(event.clone()));
+        let mut twice = line.clone();
+        twice.push(b'\n');
+        assert_eq!(
+            decode_canonical(&twice),
+            None,
+            "one newline ends a line, two do not"
+        );
+    }
+
     /// One edit of a line: delete, insert or replace a byte, biased to the bytes JSON cares about.
     fn mutation() -> impl Strategy<Value = (usize, u8, u8)> {
         let byte = prop_oneof![
@@ -725,7 +744,9 @@ mod tests {
             if let Some(decoded) = decode_canonical(&line) {
                 let mut again = encode_line(&decoded).unwrap();
                 again.pop();
-                prop_assert_eq!(&again, &line);
+                // One trailing newline is the line's end, which the decoder takes off.
+                let body = line.strip_suffix(b"\n").unwrap_or(&line);
+                prop_assert_eq!(&again[..], body);
                 prop_assert_eq!(decode_any(&line).unwrap(), decoded);
             }
         }

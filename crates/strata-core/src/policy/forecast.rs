@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use strata_model::Timestamp;
 
-use super::lifecycle::StoredFile;
-use super::quota::{EnforcementMode, QuotaRule, QuotaScope};
+use super::lifecycle::{in_scope, StoredFile};
+use super::quota::{EnforcementMode, QuotaRule};
 
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
 
@@ -71,16 +71,6 @@ pub struct Forecast {
     pub by_source: BTreeMap<String, Growth>,
     /// Each quota with a byte or file limit.
     pub quotas: Vec<QuotaOutlook>,
-}
-
-fn in_scope(scope: &QuotaScope, file: &StoredFile) -> bool {
-    match scope {
-        QuotaScope::Global => true,
-        QuotaScope::Source(s) => file.source.as_deref() == Some(s.as_str()),
-        QuotaScope::AssetClass(a) => file.asset_class == Some(*a),
-        QuotaScope::Symbol(s) => file.symbol.as_deref() == Some(s.as_str()),
-        QuotaScope::EventKind(k) => file.kind == *k,
-    }
 }
 
 fn growth<'a>(
@@ -186,6 +176,7 @@ pub fn forecast(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::quota::QuotaScope;
     use crate::policy::tier::{FileFormat, TierName};
     use strata_codec::CodecSpec;
     use strata_model::EventKind;

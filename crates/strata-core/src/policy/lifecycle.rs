@@ -429,7 +429,8 @@ fn place(
     }
 }
 
-fn in_scope(scope: &QuotaScope, file: &StoredFile) -> bool {
+/// True when a quota of `scope` counts the file.
+pub(crate) fn in_scope(scope: &QuotaScope, file: &StoredFile) -> bool {
     match scope {
         QuotaScope::Global => true,
         QuotaScope::Source(s) => file.source.as_deref() == Some(s.as_str()),
