@@ -492,7 +492,6 @@ pub(crate) fn events_from_batch(
     let payloads = payloads(kind, &cols)?;
     out.reserve(batch.num_rows());
     for (i, payload) in payloads.into_iter().enumerate() {
-        let row = first_row + i as u64;
         let required = |v: Option<String>, column: &str| {
             v.ok_or_else(|| cols.bad(i, column, "null in a required column".into()))
         };
@@ -502,7 +501,6 @@ pub(crate) fn events_from_batch(
         let schema: SchemaVersion = required(version.get(i), "schema_version")?
             .parse()
             .map_err(|e| cols.bad(i, "schema_version", e))?;
-        let _ = row;
         out.push(Event {
             schema,
             source: required(source.get(i), "source")?,

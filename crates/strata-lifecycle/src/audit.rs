@@ -6,14 +6,14 @@
 //! A record's `hash` is the SHA-256 of `prev` followed by the record's JSON without `hash`
 //! (fields in declaration order, as serde writes them); the first record's `prev` is 64 zeros.
 
-use std::fs::OpenOptions;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use strata_model::Timestamp;
 
 use crate::error::{io, Error, Result};
-use crate::lines::append_line;
+use crate::lines::{append_line, lock_file};
 
 /// The audit file in the lifecycle folder.
 pub const AUDIT_FILE: &str = "audit.jsonl";
@@ -96,37 +96,14 @@ impl AuditLog {
         &self.path
     }
 
-    fn records(&self) -> Result<Vec<(u64, std::result::Result<Record, String>)>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(&self.path)(e)),
-        };
-        Ok(text
-            .lines()
-            .enumerate()
-            .map(|(i, line)| {
-                (
-                    i as u64 + 1,
-                    serde_json::from_str::<Record>(line).map_err(|e| e.to_string()),
-                )
-            })
-            .collect())
-    }
-
-    /// True when operation `op` is recorded already (a repeated operation is recorded once).
-    pub fn has_op(&self, op: u64) -> Result<bool> {
-        Ok(op != 0
-            && self
-                .records()?
-                .iter()
-                .any(|(_, r)| r.as_ref().is_ok_and(|r| r.entry.op == op)))
-    }
-
     /// An error naming the line when the chain is broken: nothing that would be recorded may
     /// happen then.
     pub fn ensure_intact(&self) -> Result<()> {
-        match self.verify()?.broken {
+        self.scan().and_then(|scan| self.intact(&scan))
+    }
+
+    fn intact(&self, scan: &Scan) -> Result<()> {
+        match &scan.report.broken {
             Some((line, why)) => Err(Error::Damaged {
                 path: self.path.clone(),
                 message: format!("the audit chain is broken at line {line} ({why}); nothing more is recorded until it is looked at"),
@@ -135,26 +112,19 @@ impl AuditLog {
         }
     }
 
-    /// Appends a record linked to the last one, and fsyncs it. Refused when the trail is
+    /// Appends a record linked to the last one, and fsyncs it; a record of a journal operation
+    /// recorded already (`op` other than 0) is not added again. Refused when the trail is
     /// broken: nothing is added to a chain that no longer proves anything.
     pub fn append(&self, entry: AuditEntry) -> Result<()> {
         // One appender at a time (a lifecycle run and a hold placed meanwhile): each links to
         // the record before it.
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let _lock = lock_file(&self.path.with_extension("lock"))?;
+        let scan = self.scan()?;
+        self.intact(&scan)?;
+        if entry.op != 0 && scan.ops.contains(&entry.op) {
+            return Ok(());
         }
-        let lock_path = self.path.with_extension("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        lock.lock().map_err(io(&lock_path))?;
-        self.ensure_intact()?;
-        let records = self.records()?;
-        // The chain verified, so only a cut last line can fail to parse: link to the last record.
-        let (seq, prev) = match records.iter().rev().find_map(|(_, r)| r.as_ref().ok()) {
+        let (seq, prev) = match &scan.last {
             Some(last) => (last.seq + 1, last.hash.clone().unwrap_or_default()),
             None => (1, GENESIS.to_string()),
         };
@@ -172,63 +142,81 @@ impl AuditLog {
         line.push('\n');
         append_line(&self.path, &line, |tail| {
             serde_json::from_slice::<Record>(tail).is_ok()
-        })?;
-        drop(lock);
-        Ok(())
+        })
     }
 
     /// Checks every record's hash and its link to the one before. A last line cut by a kill
     /// mid-append (no newline, not JSON) is not a break: it was never acknowledged.
     pub fn verify(&self) -> Result<AuditReport> {
+        Ok(self.scan()?.report)
+    }
+
+    /// One read of the trail: the chain checked up to its first break, the last record it
+    /// verified and the journal operations recorded.
+    fn scan(&self) -> Result<Scan> {
+        let mut scan = Scan {
+            report: AuditReport {
+                verified: 0,
+                broken: None,
+            },
+            last: None,
+            ops: BTreeSet::new(),
+        };
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(AuditReport {
-                    verified: 0,
-                    broken: None,
-                })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(scan),
             Err(e) => return Err(io(&self.path)(e)),
         };
         let cut_tail = !text.is_empty() && !text.ends_with('\n');
-        let records = self.records()?;
-        let last_line = records.len() as u64;
+        let lines: Vec<&str> = text.lines().collect();
         let mut prev = GENESIS.to_string();
-        let mut verified = 0;
-        for (line, record) in records {
-            let broken = |why: String| AuditReport {
-                verified,
-                broken: Some((line, why)),
-            };
-            let record = match record {
+        for (i, line) in lines.iter().enumerate() {
+            let number = i as u64 + 1;
+            let record = match serde_json::from_str::<Record>(line) {
                 Ok(r) => r,
-                Err(_) if cut_tail && line == last_line => break,
-                Err(e) => return Ok(broken(format!("not an audit record: {e}"))),
+                Err(_) if cut_tail && i + 1 == lines.len() => break,
+                Err(e) => return Ok(scan.broken(number, format!("not an audit record: {e}"))),
             };
+            let verified = scan.report.verified;
             if record.seq != verified + 1 {
-                return Ok(broken(format!(
+                let why = format!(
                     "sequence {} where {} was due (a record removed or moved?)",
                     record.seq,
                     verified + 1
-                )));
+                );
+                return Ok(scan.broken(number, why));
             }
             if record.prev != prev {
-                return Ok(broken("it does not link to the record before it".into()));
+                return Ok(scan.broken(number, "it does not link to the record before it".into()));
             }
             let Some(hash) = record.hash.clone() else {
-                return Ok(broken("it has no hash".into()));
+                return Ok(scan.broken(number, "it has no hash".into()));
             };
             if record.digest()? != hash {
-                return Ok(broken(
+                return Ok(scan.broken(
+                    number,
                     "its content does not match its hash (edited?)".into(),
                 ));
             }
             prev = hash;
-            verified += 1;
+            scan.report.verified += 1;
+            scan.ops.insert(record.entry.op);
+            scan.last = Some(record);
         }
-        Ok(AuditReport {
-            verified,
-            broken: None,
-        })
+        Ok(scan)
+    }
+}
+
+/// What one read of the trail found.
+struct Scan {
+    report: AuditReport,
+    last: Option<Record>,
+    ops: BTreeSet<u64>,
+}
+
+impl Scan {
+    fn broken(mut self, line: u64, why: String) -> Scan {
+        self.report.broken = Some((line, why));
+        self
     }
 }

@@ -21,7 +21,6 @@
 //! A later run first finishes every `begin` without `done`, by running the same steps again.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,7 +36,7 @@ use strata_model::{jsonl, Timestamp};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
-use crate::lines::append_line;
+use crate::lines::{append_line, try_lock_file};
 
 /// The journal's folder under the archive root.
 pub const LIFECYCLE_DIR: &str = "_lifecycle";
@@ -254,17 +253,15 @@ impl<'a> Executor<'a> {
             }
         };
         // Recorded once, even when a killed run recorded it before its `done`.
-        if !self.audit.has_op(*id)? {
-            self.audit.append(AuditEntry {
-                action: action.clone(),
-                at: *at,
-                op: *id,
-                subject: source.clone(),
-                sha256: (!sha256.is_empty()).then(|| sha256.clone()),
-                became,
-                why: why.clone(),
-            })?;
-        }
+        self.audit.append(AuditEntry {
+            action: action.clone(),
+            at: *at,
+            op: *id,
+            subject: source.clone(),
+            sha256: (!sha256.is_empty()).then(|| sha256.clone()),
+            became,
+            why: why.clone(),
+        })?;
         self.append(&Entry::Done { id: *id })
     }
 
@@ -314,7 +311,12 @@ impl<'a> Executor<'a> {
     /// of it changed the archive yet (its source still catalogued), so it is not retried blindly.
     fn attempt(&self, entry: &Entry, source: &str, report: &mut RunReport) -> Result<()> {
         if let Err(e) = self.perform(entry, report) {
-            report.failed.push((source.to_string(), e.to_string()));
+            // Most errors name the file already; the report names it once.
+            let message = e.to_string();
+            let why = message
+                .strip_prefix(&format!("{source}: "))
+                .unwrap_or(&message);
+            report.failed.push((source.to_string(), why.to_string()));
             if let Entry::Begin { id, .. } = entry {
                 // Nothing changed yet: the source still catalogued and no file made from it
                 // catalogued (else the operation stays open, to be finished).
@@ -332,20 +334,8 @@ impl<'a> Executor<'a> {
     }
 
     fn lock(&self) -> Result<std::fs::File> {
-        let dir = self.root.join(LIFECYCLE_DIR);
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(path)),
-            Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
-        }
+        let path = self.root.join(LIFECYCLE_DIR).join("lock");
+        try_lock_file(&path)?.ok_or(Error::Busy(path))
     }
 
     fn backend(&self, tier: TierName) -> Result<&Arc<dyn Backend>> {
@@ -533,7 +523,8 @@ impl<'a> Executor<'a> {
         target: &Target,
         source: &str,
     ) -> Result<String> {
-        let wanted = digest_of_target(target)?;
+        // What the target holds, computed only when a name is taken.
+        let mut wanted = None;
         let bytes = Bytes::from(target.bytes.clone());
         for n in 0..1000u32 {
             let key = if n == 0 {
@@ -553,6 +544,10 @@ impl<'a> Executor<'a> {
             if !ours {
                 continue;
             }
+            let wanted = match wanted {
+                Some(digest) => digest,
+                None => *wanted.insert(digest_of_target(target)?),
+            };
             let existing = self.block_on(backend.get(&key))?;
             if read_digest(&key, target.format, &existing).is_ok_and(|d| d == wanted) {
                 return Ok(key);
@@ -766,12 +761,8 @@ fn digest_of_target(target: &Target) -> Result<EventDigest> {
 /// `kind=<kind>/symbol=<symbol>/date=<first event's UTC date>` for a file's Parquet form; a file
 /// of several symbols goes under `symbol=_multi`. Values are escaped as layouts escape them.
 fn hive_folder(source: &FileManifest, kind: strata_model::EventKind) -> String {
-    let symbol = source.partition.symbol.clone().or_else(|| {
-        (source.stats.symbols.len() == 1)
-            .then(|| source.stats.symbols.iter().next().cloned())
-            .flatten()
-    });
-    let symbol = symbol.map_or_else(|| "_multi".to_string(), |s| escape_segment(&s));
+    let symbol = crate::plan::file_symbol(source)
+        .map_or_else(|| "_multi".to_string(), |s| escape_segment(&s));
     let date = source
         .stats
         .first_event_time

@@ -4,7 +4,6 @@
 //! releasing holds at once both land; the file is replaced atomically (written beside, synced,
 //! renamed), so a crash leaves the register before or after a change, never between.
 
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use strata_model::Timestamp;
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
+use crate::lines::lock_file;
 
 /// A hold in force, with when it was placed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,16 +154,7 @@ impl HoldStore {
 
     /// Reads, changes and writes the register under its lock.
     fn change<T>(&self, f: impl FnOnce(&mut Register) -> Result<T>) -> Result<T> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
-        let lock: File = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock)
-            .map_err(io(&self.lock))?;
-        lock.lock().map_err(io(&self.lock))?;
+        let lock = lock_file(&self.lock)?;
         let mut register = self.read()?;
         let out = f(&mut register)?;
         register.format = 1;

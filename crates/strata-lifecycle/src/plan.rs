@@ -30,19 +30,18 @@ pub fn stored_file(m: &FileManifest, tiers: &Tiers) -> StoredFile {
             .max_by_key(|(_, s)| s.count)
             .map_or(EventKind::Trade, |(k, _)| *k)
     });
-    let one = |set: &std::collections::BTreeSet<String>| {
-        (set.len() == 1)
-            .then(|| set.iter().next().cloned())
-            .flatten()
-    };
     StoredFile {
         path: m.path.clone(),
         tier: m.tier,
         format: m.format,
         codec: m.codec,
         kind,
-        source: m.partition.source.clone().or_else(|| one(&m.stats.sources)),
-        symbol: m.partition.symbol.clone().or_else(|| one(&m.stats.symbols)),
+        source: m
+            .partition
+            .source
+            .clone()
+            .or_else(|| only(&m.stats.sources)),
+        symbol: file_symbol(m),
         asset_class: m.partition.asset_class,
         size_bytes: m.size_bytes,
         events: m.stats.event_count,
@@ -51,6 +50,21 @@ pub fn stored_file(m: &FileManifest, tiers: &Tiers) -> StoredFile {
         quality: m.quality_score,
         worm_until,
     }
+}
+
+/// The one value of a set, if it has exactly one.
+fn only(set: &std::collections::BTreeSet<String>) -> Option<String> {
+    (set.len() == 1)
+        .then(|| set.iter().next().cloned())
+        .flatten()
+}
+
+/// A file's symbol: its partition's, else the only one its events have.
+pub(crate) fn file_symbol(m: &FileManifest) -> Option<String> {
+    m.partition
+        .symbol
+        .clone()
+        .or_else(|| only(&m.stats.symbols))
 }
 
 /// Every file in `catalog`, as the plan sees them, with the tiers' write-once settings.
