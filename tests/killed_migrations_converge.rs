@@ -1,6 +1,6 @@
-//! TIER-2, TIER-3: a lifecycle run — JSONL hot files recompressed into the warm tier and
-//! converted to Parquet in the cold tier, then cold Parquet rewritten into the write-once
-//! archive tier — is SIGKILLed at a random moment and run again to the end. After every round
+//! TIER-2, TIER-3, TIER-4: a lifecycle run — JSONL hot files recompressed into the warm tier
+//! and converted to Parquet in the cold tier, hourly files consolidated into one per month
+//! there, then cold Parquet rewritten into the write-once archive tier — is SIGKILLed at a random moment and run again to the end. After every round
 //! the archive holds exactly the events it held before (no event lost, none twice), every
 //! catalogued file exists with its checksum, no data file or sidecar is outside the catalog,
 //! the index equals one rebuilt from the sidecars, the journal has no open operation, and the
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use strata_catalog::{Catalog, FileQuery};
 use strata_core::policy::FileFormat;
 
-const STAGES: [&str; 2] = ["2014-06-01", "2015-01-01"];
+const STAGES: [&str; 2] = ["2014-06-01", "2015-03-01"];
 
 fn testdata(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -147,7 +147,7 @@ fn check_converged(root: &Path, expected: &[String], now: &str, ctx: &str) {
     assert!(again.status.success(), "{ctx}: a further run failed");
     assert_eq!(
         String::from_utf8_lossy(&again.stdout).trim(),
-        "DONE 0 0 0",
+        "DONE 0 0 0 0",
         "{ctx}"
     );
     strata_tests::verify_all_checksums(root);
@@ -208,6 +208,34 @@ fn killed_migrations_rerun_to_the_same_events_and_a_matching_catalog() {
         budgets.push(started.elapsed().as_millis() as u64 + 1);
         check_converged(&clean, &expected, now, &format!("clean run to {now}"));
     }
+    // Consolidation ran: the cold and archive tiers hold one file per month, kind and symbol,
+    // each made from the hourly hot files of its month.
+    let catalog = Catalog::open_read_only(&clean).unwrap();
+    let mut periods = std::collections::BTreeMap::new();
+    let mut consolidated = 0;
+    for m in catalog.find(&FileQuery::all()).unwrap() {
+        if m.tier >= strata_core::policy::TierName::Cold {
+            let first = m.stats.first_event_time.unwrap().utc_date();
+            let key = (
+                m.partition.kind,
+                m.partition.symbol.clone(),
+                first.format("%Y-%m").to_string(),
+            );
+            *periods.entry(key).or_insert(0) += 1;
+            let parents = m
+                .lineage
+                .iter()
+                .filter(|l| l.parent_path.starts_with("hot/"))
+                .count();
+            consolidated += usize::from(parents > 1);
+        }
+    }
+    drop(catalog);
+    assert!(
+        consolidated >= 2,
+        "{consolidated} consolidated files: {periods:?}"
+    );
+    assert!(periods.values().all(|&n| n == 1), "{periods:?}");
     let tiers_used: std::collections::BTreeSet<String> = files_on_disk(&clean)
         .iter()
         .map(|p| p.split('/').next().unwrap().to_string())

@@ -1,25 +1,31 @@
 //! A lifecycle run for the killed-migration test: opens the archive at ROOT (made by
 //! `strata-test-import`, same config) and carries out its lifecycle plan at NOW, exactly as
-//! `strata lifecycle run` does; prints `DONE <migrated> <deleted> <resumed>`.
+//! `strata lifecycle run` does; prints `DONE <migrated> <deleted> <resumed> <consolidated>`.
+//! The warm tier consolidates weekly, the cold tier monthly and the archive yearly (TIER-4).
 //!
 //! Usage: `strata-test-lifecycle ROOT NOW`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test helper: panics are failures
 
 use strata_core::config::DurabilityMode;
+use strata_core::policy::Consolidation;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let root = std::path::PathBuf::from(args.next().expect("ROOT"));
     let now = strata_model::Timestamp::parse_flexible(&args.next().expect("NOW")).unwrap();
-    let config = strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2);
+    let mut config = strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2);
+    config.tiers.warm.consolidate = Some(Consolidation::Weekly);
+    config.tiers.cold.consolidate = Some(Consolidation::Monthly);
+    config.tiers.archive.consolidate = Some(Consolidation::Yearly);
     let archive = strata::archive::Archive::open(&root, config).unwrap();
     let report = archive.lifecycle_run(now, |_, _| {}).unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     println!(
-        "DONE {} {} {}",
+        "DONE {} {} {} {}",
         report.migrated.len(),
         report.deleted.len(),
-        report.resumed
+        report.resumed,
+        report.consolidated.len()
     );
 }

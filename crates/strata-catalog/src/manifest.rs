@@ -48,8 +48,13 @@ pub mod seal_reason {
     pub const RECOVERY: &str = "recovery";
     /// The import that wrote the file was committed (its staged files are sealed as it ends).
     pub const IMPORT: &str = "import";
-    /// Every reason above.
+    /// Every reason the writer gives (one per seal cause of `strata-ingest`); the lifecycle's
+    /// are [`MIGRATE`] and [`CONSOLIDATE`].
     pub const ALL: &[&str] = &[PARTITION_BOUNDARY, SIZE, AGE, SHUTDOWN, RECOVERY, IMPORT];
+    /// The lifecycle made the file by migrating one file to another tier.
+    pub const MIGRATE: &str = "migrate";
+    /// The lifecycle made the file by consolidating several files of one period (TIER-4).
+    pub const CONSOLIDATE: &str = "consolidate";
 }
 
 /// One parent of a derived file (CAT-3): which file, with which checksum, and how it became

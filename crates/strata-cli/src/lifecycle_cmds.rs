@@ -124,6 +124,14 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
         for (from, to) in &report.migrated {
             out!("migrated {from} -> {}", to.join(", "));
         }
+        for (from, to) in &report.consolidated {
+            out!(
+                "consolidated {} files -> {} ({})",
+                from.len(),
+                to.join(", "),
+                from.join(", ")
+            );
+        }
         for path in &report.deleted {
             out!("deleted  {path}");
         }
@@ -132,8 +140,10 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
         }
         if !g.quiet {
             eprintln!(
-                "{} migrated ({} events, {} -> {} bytes), {} deleted, {} resumed from a killed run, {} failed",
+                "{} migrated, {} consolidated into {} ({} events, {} -> {} bytes), {} deleted, {} resumed from a killed run, {} failed",
                 report.migrated.len(),
+                report.consolidated.iter().map(|(from, _)| from.len()).sum::<usize>(),
+                report.consolidated.iter().map(|(_, to)| to.len()).sum::<usize>(),
                 report.events_moved,
                 report.bytes_before,
                 report.bytes_after,

@@ -390,6 +390,12 @@ impl Config {
                 ));
             }
         }
+        if self.tiers.hot.consolidate.is_some() {
+            return Err((
+                "tiers.hot.consolidate".into(),
+                "the hot tier is being written: consolidate warm, cold or archive".into(),
+            ));
+        }
         for &tier in TierName::ALL {
             match self.tiers.get(tier) {
                 def if def.retain_days.is_some() && !def.worm => {

@@ -36,6 +36,9 @@ pub struct AuditEntry {
     /// Its SHA-256 before the action, for files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The other files consolidated with it, each with its SHA-256 (`path sha256`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
     /// What it became: each new file with its SHA-256 (`path sha256`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub became: Vec<String>,

@@ -18,6 +18,11 @@
 //!    row, its line in `checksums.sha256`, its data;
 //! 8. the audit trail gets the action (once per operation), then the journal gets `done`.
 //!
+//! A consolidation (TIER-4) is the same operation over several sources of one period: their
+//! events, checked against each source's SHA-256, become one file (per kind, in Parquet) named
+//! after the period; the digest compared is that of all the sources together, every source is
+//! the target's parent in its lineage, and the sources go only once every target is catalogued.
+//!
 //! A later run first finishes every `begin` without `done`, by running the same steps again.
 
 use std::collections::BTreeMap;
@@ -31,7 +36,7 @@ use strata_catalog::{Catalog, FileManifest, LineageEntry};
 use strata_codec::CodecSpec;
 use strata_columnar::{jsonl_to_parquet, EventDigest, EventReader, ParquetOptions};
 use strata_core::layout::escape_segment;
-use strata_core::policy::{FileFormat, LifecycleAction, LifecyclePlan, TierName};
+use strata_core::policy::{Decision, FileFormat, LifecycleAction, LifecyclePlan, TierName};
 use strata_model::{jsonl, Timestamp};
 
 use crate::audit::{AuditEntry, AuditLog};
@@ -57,6 +62,12 @@ enum Entry {
         format: Option<FileFormat>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         codec: Option<CodecSpec>,
+        /// A consolidation's other sources (`source` is the first).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        with: Vec<String>,
+        /// A consolidation's period, which names the file it makes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period: Option<String>,
         at: Timestamp,
         /// The source's SHA-256 when the operation began.
         #[serde(default)]
@@ -81,6 +92,8 @@ enum Entry {
 pub struct RunReport {
     /// Migrations finished: the source and the files it became.
     pub migrated: Vec<(String, Vec<String>)>,
+    /// Consolidations finished: the sources and the files they became.
+    pub consolidated: Vec<(Vec<String>, Vec<String>)>,
     /// Files deleted.
     pub deleted: Vec<String>,
     /// Operations a killed run had begun, finished by this one.
@@ -112,6 +125,16 @@ impl std::fmt::Debug for Executor<'_> {
             .field("tiers", &self.backends.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// Where an operation's files go: the tier, its format and codec, and for a consolidation the
+/// period that names the file.
+#[derive(Debug, Clone, Copy)]
+struct Into<'p> {
+    tier: TierName,
+    format: FileFormat,
+    codec: CodecSpec,
+    period: Option<&'p str>,
 }
 
 /// A target file made from a source, before it is written.
@@ -166,41 +189,78 @@ impl<'a> Executor<'a> {
         self.recover(&mut report)?;
         let actions: Vec<_> = plan.actions().collect();
         let total = actions.len();
+        // A consolidation is one operation over its group's files, begun at its first.
+        let mut groups: BTreeMap<&str, Vec<&Decision>> = BTreeMap::new();
+        for decision in &actions {
+            if let LifecycleAction::Consolidate { group, .. } = &decision.action {
+                groups.entry(group.as_str()).or_default().push(decision);
+            }
+        }
         let mut next_id = self.last_id()? + 1;
-        for (i, decision) in actions.into_iter().enumerate() {
-            let Some(source) = self.catalog.get(&decision.path)? else {
-                // Done by the recovery above, or by another run meanwhile.
-                progress(i + 1, total);
+        let mut done = 0;
+        for decision in actions {
+            let members = match &decision.action {
+                LifecycleAction::Consolidate { group, .. } => match groups.remove(group.as_str()) {
+                    Some(members) => members,
+                    // Begun with its group's first file.
+                    None => continue,
+                },
+                _ => vec![decision],
+            };
+            done += members.len();
+            // Files gone meanwhile were done by the recovery above, or by another run.
+            let mut sources = Vec::new();
+            for member in &members {
+                if let Some(source) = self.catalog.get(&member.path)? {
+                    sources.push(source);
+                }
+            }
+            let Some(first) = sources.first() else {
+                progress(done, total);
                 continue;
             };
+            let why = format!("{}: {}", decision.rule, decision.reason);
             let entry = match &decision.action {
-                LifecycleAction::Migrate { to, format, codec } => Entry::Begin {
+                LifecycleAction::Migrate { to, format, codec }
+                | LifecycleAction::Consolidate {
+                    to, format, codec, ..
+                } => Entry::Begin {
                     id: next_id,
-                    action: "migrate".into(),
-                    source: source.path.clone(),
+                    action: match decision.action {
+                        LifecycleAction::Migrate { .. } => "migrate".into(),
+                        _ => "consolidate".into(),
+                    },
+                    source: first.path.clone(),
                     to: Some(*to),
                     format: Some(*format),
                     codec: Some(*codec),
+                    with: sources[1..].iter().map(|m| m.path.clone()).collect(),
+                    period: match &decision.action {
+                        LifecycleAction::Consolidate { period, .. } => Some(period.clone()),
+                        _ => None,
+                    },
                     at: plan.now,
-                    sha256: source.sha256.clone(),
-                    why: format!("{}: {}", decision.rule, decision.reason),
+                    sha256: first.sha256.clone(),
+                    why,
                 },
                 _ => Entry::Begin {
                     id: next_id,
                     action: "delete".into(),
-                    source: source.path.clone(),
+                    source: first.path.clone(),
                     to: None,
                     format: None,
                     codec: None,
+                    with: Vec::new(),
+                    period: None,
                     at: plan.now,
-                    sha256: source.sha256.clone(),
-                    why: format!("{}: {}", decision.rule, decision.reason),
+                    sha256: first.sha256.clone(),
+                    why,
                 },
             };
             next_id += 1;
             self.append(&entry)?;
-            self.attempt(&entry, &source.path, &mut report)?;
-            progress(i + 1, total);
+            self.attempt(&entry, &mut report)?;
+            progress(done, total);
         }
         Ok(report)
     }
@@ -214,6 +274,8 @@ impl<'a> Executor<'a> {
             to,
             format,
             codec,
+            with,
+            period,
             at,
             sha256,
             why,
@@ -221,11 +283,19 @@ impl<'a> Executor<'a> {
         else {
             return Ok(());
         };
+        let sources: Vec<String> = std::iter::once(source).chain(with).cloned().collect();
+        let mut member_shas = Vec::new();
         let became = match (action.as_str(), to, format, codec) {
-            ("migrate", Some(to), Some(format), Some(codec)) => {
-                match self.migrate(source, *to, *format, *codec, *at, report)? {
+            ("migrate" | "consolidate", Some(to), Some(format), Some(codec)) => {
+                let into = Into {
+                    tier: *to,
+                    format: *format,
+                    codec: *codec,
+                    period: period.as_deref(),
+                };
+                match self.migrate(&sources, into, *at, &mut member_shas, report)? {
                     Some(became) => became,
-                    // Finished by a killed run up to the source's removal: what it became is
+                    // Finished by a killed run up to the sources' removal: what they became is
                     // in the catalog's lineage.
                     None => self
                         .catalog
@@ -259,6 +329,7 @@ impl<'a> Executor<'a> {
             op: *id,
             subject: source.clone(),
             sha256: (!sha256.is_empty()).then(|| sha256.clone()),
+            with: member_shas,
             became,
             why: why.clone(),
         })?;
@@ -301,15 +372,22 @@ impl<'a> Executor<'a> {
                 })?;
                 continue;
             }
-            self.attempt(entry, source, report)?;
+            self.attempt(entry, report)?;
             report.resumed += 1;
         }
         Ok(())
     }
 
     /// Runs one begun operation; a failure is reported, and closed as abandoned when nothing
-    /// of it changed the archive yet (its source still catalogued), so it is not retried blindly.
-    fn attempt(&self, entry: &Entry, source: &str, report: &mut RunReport) -> Result<()> {
+    /// of it changed the archive yet (its sources still catalogued), so it is not retried
+    /// blindly.
+    fn attempt(&self, entry: &Entry, report: &mut RunReport) -> Result<()> {
+        let Entry::Begin {
+            id, source, with, ..
+        } = entry
+        else {
+            return Ok(());
+        };
         if let Err(e) = self.perform(entry, report) {
             // Most errors name the file already; the report names it once.
             let message = e.to_string();
@@ -317,17 +395,18 @@ impl<'a> Executor<'a> {
                 .strip_prefix(&format!("{source}: "))
                 .unwrap_or(&message);
             report.failed.push((source.to_string(), why.to_string()));
-            if let Entry::Begin { id, .. } = entry {
-                // Nothing changed yet: the source still catalogued and no file made from it
-                // catalogued (else the operation stays open, to be finished).
-                if self.catalog.get(source)?.is_some()
-                    && self.catalog.derived_from(source)?.is_empty()
-                {
-                    self.append(&Entry::Abandoned {
-                        id: *id,
-                        why: e.to_string(),
-                    })?;
-                }
+            // Nothing changed yet: every source still catalogued and no file made from one
+            // catalogued (else the operation stays open, to be finished).
+            let mut untouched = true;
+            for path in std::iter::once(source).chain(with) {
+                untouched &= self.catalog.get(path)?.is_some()
+                    && self.catalog.derived_from(path)?.is_empty();
+            }
+            if untouched {
+                self.append(&Entry::Abandoned {
+                    id: *id,
+                    why: e.to_string(),
+                })?;
             }
         }
         Ok(())
@@ -358,61 +437,69 @@ impl<'a> Executor<'a> {
         Ok((tier, key))
     }
 
+    /// Migrates `sources` (one, or a consolidation's several) into `into`; `None` when a killed
+    /// run had done everything up to the sources' removal, which is finished now. The
+    /// consolidated sources' paths and SHA-256 (`path sha256`), beyond the first, go to
+    /// `members`.
     fn migrate(
         &self,
-        source_path: &str,
-        to: TierName,
-        format: FileFormat,
-        codec: CodecSpec,
+        sources: &[String],
+        into: Into<'_>,
         at: Timestamp,
+        members: &mut Vec<String>,
         report: &mut RunReport,
     ) -> Result<Option<Vec<String>>> {
-        let Some(source) = self.catalog.get(source_path)? else {
-            // The source's index row went after its targets were catalogued (a killed run's
-            // step 7): only its files may be left. Without a catalogued file made from it,
-            // nothing is removed.
-            if self.catalog.derived_from(source_path)?.is_empty() {
+        let to = into.tier;
+        let mut manifests = Vec::new();
+        let mut gone = Vec::new();
+        for path in sources {
+            match self.catalog.get(path)? {
+                Some(manifest) => manifests.push(manifest),
+                None => gone.push(path),
+            }
+        }
+        if !gone.is_empty() {
+            // A source's index row went after every target was catalogued (a killed run's step
+            // 7): the removals are finished. Without a catalogued file made from a missing
+            // source, nothing is removed.
+            let mut made = false;
+            for path in &gone {
+                made |= !self.catalog.derived_from(path)?.is_empty();
+            }
+            if !made {
                 return Err(Error::Verify {
-                    path: source_path.to_string(),
+                    path: gone[0].clone(),
                     message: "not in the catalog, and no catalogued file was made from it: its data is left as it is".into(),
                 });
             }
-            self.finish_removal(source_path)?;
+            for manifest in &manifests {
+                self.remove_source(manifest)?;
+            }
+            for path in gone {
+                self.finish_removal(path)?;
+            }
             return Ok(None);
-        };
-        let (tier, key) = Self::split(&source.path)?;
-        if self.backend(tier)?.is_worm() {
-            return Err(Error::Verify {
-                path: source.path.clone(),
-                message: format!("the {tier} tier is write-once: its files are not moved (a copy would leave them twice)"),
-            });
         }
-        let packed = self.block_on(self.backend(tier)?.get(key))?;
-        let sha = strata_catalog::sha256_bytes(&packed);
-        if sha != source.sha256 {
-            return Err(Error::Verify {
-                path: source.path.clone(),
-                message: format!(
-                    "its SHA-256 is {sha}, its manifest says {}: the file is damaged, not migrated",
-                    source.sha256
-                ),
-            });
+        let mut source_digest = EventDigest::default();
+        let mut plains = Vec::new();
+        for source in &manifests {
+            let plain = self.read_source(source)?;
+            source_digest.merge(digest_jsonl(&source.path, &plain)?);
+            plains.push(plain);
         }
-        let plain = match source.format {
-            FileFormat::Jsonl => strata_codec::decompress(&packed).map_err(|e| Error::Verify {
-                path: source.path.clone(),
-                message: e.to_string(),
-            })?,
-            // A Parquet source (cold → archive) goes through its events' canonical lines.
-            FileFormat::Parquet => parquet_as_jsonl(&source.path, packed)?,
-        };
-        let source_digest = digest_jsonl(&source.path, &plain)?;
-        let mut targets = convert(&source, key, &plain, format, codec)?;
+        members.extend(
+            manifests[1..]
+                .iter()
+                .map(|m| format!("{} {}", m.path, m.sha256)),
+        );
+        let first = &manifests[0];
+        let plain = merge_by_time(&first.path, plains, into.format)?;
+        let mut targets = convert(&manifests, &plain, into)?;
         let backend = self.backend(to)?;
         let mut target_digest = EventDigest::default();
         let mut written = Vec::new();
         for target in &mut targets {
-            target.key = self.place(backend, to, target, &source.path)?;
+            target.key = self.place(backend, to, target, sources)?;
             // Read back what the tier holds, not what was meant to be written.
             let back = self.block_on(backend.get(&target.key))?;
             target_digest.merge(read_digest(&target.key, target.format, &back)?);
@@ -423,41 +510,55 @@ impl<'a> Executor<'a> {
                 let _ = self.block_on(backend.delete(&target.key));
             }
             return Err(Error::Verify {
-                path: source.path.clone(),
+                path: first.path.clone(),
                 message: format!(
-                    "read back from the {to} tier: {target_digest}; the source holds {source_digest}; nothing changed"
+                    "read back from the {to} tier: {target_digest}; the source{} {} {source_digest}; nothing changed",
+                    if manifests.len() > 1 { "s" } else { "" },
+                    if manifests.len() > 1 { "hold" } else { "holds" },
                 ),
             });
         }
-        let operation = format!(
-            "migrate {tier} -> {to} ({} {} -> {format} {codec})",
-            source.format, source.codec
-        );
+        let (from, _) = Self::split(&first.path)?;
+        let operation = match into.period {
+            Some(period) => format!(
+                "consolidate {} {from} files of {period} -> {to} ({} {})",
+                manifests.len(),
+                into.format,
+                into.codec
+            ),
+            None => format!(
+                "migrate {from} -> {to} ({} {} -> {} {})",
+                first.format, first.codec, into.format, into.codec
+            ),
+        };
+        // The whole way back: each source's own lineage, then this step.
+        let lineage: Vec<LineageEntry> = manifests
+            .iter()
+            .flat_map(|source| {
+                source.lineage.iter().cloned().chain([LineageEntry {
+                    parent_path: source.path.clone(),
+                    parent_sha256: source.sha256.clone(),
+                    operation: operation.clone(),
+                }])
+            })
+            .collect();
         let mut paths = Vec::new();
         let mut became = Vec::new();
-        let split = written.len() > 1;
+        // A target that is not the one source's events in another form (several sources, or a
+        // source of several kinds split per kind) gets its own statistics and kind.
+        let recount = written.len() > 1 || manifests.len() > 1;
         for (target, back) in &written {
-            // A source of several kinds became one file per kind: each gets its own statistics
-            // and kind, not the whole source's.
-            let (stats, partition) = if split {
-                let reader =
-                    EventReader::new(Bytes::copy_from_slice(back)).map_err(|e| Error::Verify {
-                        path: target.key.clone(),
-                        message: e.to_string(),
-                    })?;
-                let kind = reader.meta().kind;
-                let mut stats = strata_catalog::StatsAccumulator::new();
-                for event in reader {
-                    stats.add(&event.map_err(|e| Error::Verify {
-                        path: target.key.clone(),
-                        message: e.to_string(),
-                    })?);
+            let (stats, partition) = if recount {
+                let (stats, kind) = stats_of(&target.key, target.format, back)?;
+                let mut partition = first.partition.clone();
+                partition.kind = kind.or(partition.kind);
+                if let Some(period) = into.period {
+                    // A day or a month names a layout period; a week or a year does not.
+                    partition.period = period.parse().ok();
                 }
-                let mut partition = source.partition.clone();
-                partition.kind = Some(kind);
-                (stats.finish(), partition)
+                (stats, partition)
             } else {
-                (source.stats.clone(), source.partition.clone())
+                (first.stats.clone(), first.partition.clone())
             };
             let manifest = FileManifest {
                 stats,
@@ -468,20 +569,24 @@ impl<'a> Executor<'a> {
                 codec: target.codec,
                 size_bytes: back.len() as u64,
                 sha256: strata_catalog::sha256_bytes(back),
-                // The whole way back: the source's own lineage, then this step.
-                lineage: source
-                    .lineage
+                lineage: lineage.clone(),
+                // The lowest of the sources' scores, when each has one.
+                quality_score: manifests
                     .iter()
-                    .cloned()
-                    .chain([LineageEntry {
-                        parent_path: source.path.clone(),
-                        parent_sha256: source.sha256.clone(),
-                        operation: operation.clone(),
-                    }])
-                    .collect(),
+                    .map(|m| m.quality_score)
+                    .try_fold(f64::INFINITY, |low, q| q.map(|q| low.min(q))),
+                session_id: manifests
+                    .iter()
+                    .all(|m| m.session_id == first.session_id)
+                    .then(|| first.session_id.clone())
+                    .flatten(),
                 sealed_at: at,
-                seal_reason: "migrate".into(),
-                ..source.clone()
+                seal_reason: if into.period.is_some() {
+                    strata_catalog::seal_reason::CONSOLIDATE.into()
+                } else {
+                    strata_catalog::seal_reason::MIGRATE.into()
+                },
+                ..first.clone()
             };
             let sidecar = strata_catalog::manifest::encode_manifest(&manifest)?;
             let sidecar_key = format!("{}{}", target.key, strata_catalog::manifest::SIDECAR_SUFFIX);
@@ -503,11 +608,51 @@ impl<'a> Executor<'a> {
             became.push(format!("{} {}", manifest.path, manifest.sha256));
             paths.push(manifest.path);
         }
-        report.bytes_before += source.size_bytes;
+        for source in &manifests {
+            report.bytes_before += source.size_bytes;
+        }
         report.events_moved += source_digest.events;
-        self.remove_source(&source)?;
-        report.migrated.push((source.path.clone(), paths));
+        for source in &manifests {
+            self.remove_source(source)?;
+        }
+        if into.period.is_some() {
+            report
+                .consolidated
+                .push((manifests.iter().map(|m| m.path.clone()).collect(), paths));
+        } else {
+            report.migrated.push((first.path.clone(), paths));
+        }
         Ok(Some(became))
+    }
+
+    /// A source's events as JSONL, read from its tier and checked against its manifest.
+    fn read_source(&self, source: &FileManifest) -> Result<Vec<u8>> {
+        let (tier, key) = Self::split(&source.path)?;
+        if self.backend(tier)?.is_worm() {
+            return Err(Error::Verify {
+                path: source.path.clone(),
+                message: format!("the {tier} tier is write-once: its files are not moved (a copy would leave them twice)"),
+            });
+        }
+        let packed = self.block_on(self.backend(tier)?.get(key))?;
+        let sha = strata_catalog::sha256_bytes(&packed);
+        if sha != source.sha256 {
+            return Err(Error::Verify {
+                path: source.path.clone(),
+                message: format!(
+                    "its SHA-256 is {sha}, its manifest says {}: the file is damaged, not migrated",
+                    source.sha256
+                ),
+            });
+        }
+        match source.format {
+            FileFormat::Jsonl => strata_codec::decompress(&packed).map_err(|e| Error::Verify {
+                path: source.path.clone(),
+                message: e.to_string(),
+            }),
+            // A Parquet source (cold → archive) goes through its events' canonical lines.
+            FileFormat::Parquet => parquet_as_jsonl(&source.path, packed),
+        }
     }
 
     /// Writes a target create-only under the first free name of `<base><ext>`, `<base>-1<ext>`,
@@ -521,8 +666,10 @@ impl<'a> Executor<'a> {
         backend: &Arc<dyn Backend>,
         tier: TierName,
         target: &Target,
-        source: &str,
+        sources: &[String],
     ) -> Result<String> {
+        let made_from =
+            |m: &FileManifest| m.lineage.iter().any(|l| sources.contains(&l.parent_path));
         // What the target holds, computed only when a name is taken.
         let mut wanted = None;
         let bytes = Bytes::from(target.bytes.clone());
@@ -538,9 +685,7 @@ impl<'a> Executor<'a> {
                 Err(e) => return Err(e),
             }
             let catalogued = self.catalog.get(&format!("{tier}/{key}"))?;
-            let ours = catalogued
-                .as_ref()
-                .is_none_or(|m| m.lineage.last().is_some_and(|l| l.parent_path == source));
+            let ours = catalogued.as_ref().is_none_or(made_from);
             if !ours {
                 continue;
             }
@@ -559,8 +704,7 @@ impl<'a> Executor<'a> {
                 strata_catalog::manifest::SIDECAR_SUFFIX
             )));
             let someone_elses = sidecar.ok().is_some_and(|bytes| {
-                strata_catalog::parse_manifest(&bytes)
-                    .is_ok_and(|m| m.lineage.last().is_none_or(|l| l.parent_path != source))
+                strata_catalog::parse_manifest(&bytes).is_ok_and(|m| !made_from(&m))
             });
             if catalogued.is_none()
                 && !someone_elses
@@ -573,7 +717,7 @@ impl<'a> Executor<'a> {
             }
         }
         Err(Error::Verify {
-            path: source.to_string(),
+            path: sources.first().cloned().unwrap_or_default(),
             message: format!(
                 "no free name for its {tier} file among {}{} and 999 numbered variants",
                 target.base, target.ext
@@ -758,34 +902,128 @@ fn digest_of_target(target: &Target) -> Result<EventDigest> {
     read_digest(&target.key, target.format, &target.bytes)
 }
 
-/// `kind=<kind>/symbol=<symbol>/date=<first event's UTC date>` for a file's Parquet form; a file
-/// of several symbols goes under `symbol=_multi`. Values are escaped as layouts escape them.
-fn hive_folder(source: &FileManifest, kind: strata_model::EventKind) -> String {
+/// `kind=<kind>/symbol=<symbol>/date=<date>` for a file's Parquet form; a file of several
+/// symbols goes under `symbol=_multi`. Values are escaped as layouts escape them.
+fn hive_folder(
+    source: &FileManifest,
+    kind: strata_model::EventKind,
+    date: impl std::fmt::Display,
+) -> String {
     let symbol = crate::plan::file_symbol(source)
         .map_or_else(|| "_multi".to_string(), |s| escape_segment(&s));
-    let date = source
-        .stats
-        .first_event_time
-        .unwrap_or(source.sealed_at)
-        .utc_date();
     format!("kind={kind}/symbol={symbol}/date={date}")
 }
 
-/// The files a source becomes in the target format and codec, named after it.
-fn convert(
-    source: &FileManifest,
+/// The sources' events as one JSONL text: as it is for one source; for several, in event-time
+/// order where the target is JSONL (Parquet sorts its rows itself).
+fn merge_by_time(name: &str, mut plains: Vec<Vec<u8>>, format: FileFormat) -> Result<Vec<u8>> {
+    if plains.len() == 1 {
+        return Ok(plains.pop().unwrap_or_default());
+    }
+    let mut lines: Vec<(Timestamp, &[u8])> = Vec::new();
+    let mut event = strata_model::Event::new(
+        "",
+        "",
+        Timestamp::from_nanos(0),
+        strata_model::Payload::Heartbeat,
+    );
+    for plain in &plains {
+        for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let ts = if format == FileFormat::Parquet {
+                Timestamp::from_nanos(0)
+            } else if jsonl::decode_canonical_into(line, &mut event) {
+                event.event_time
+            } else {
+                jsonl::decode_line(line)
+                    .map_err(|e| Error::Verify {
+                        path: name.to_string(),
+                        message: format!("line {}: {e}", i + 1),
+                    })?
+                    .event_time
+            };
+            lines.push((ts, line));
+        }
+    }
+    // Stable: events of one instant keep their order within and across the sources.
+    lines.sort_by_key(|(ts, _)| *ts);
+    let mut merged = Vec::with_capacity(plains.iter().map(Vec::len).sum::<usize>() + lines.len());
+    for (_, line) in lines {
+        merged.extend_from_slice(line);
+        merged.push(b'\n');
+    }
+    Ok(merged)
+}
+
+/// A stored target's statistics, and its kind when it holds one kind (Parquet files do).
+fn stats_of(
     key: &str,
-    plain: &[u8],
     format: FileFormat,
-    codec: CodecSpec,
-) -> Result<Vec<Target>> {
-    let source_path = source.path.as_str();
+    bytes: &[u8],
+) -> Result<(strata_catalog::FileStats, Option<strata_model::EventKind>)> {
+    let bad = |message: String| Error::Verify {
+        path: key.to_string(),
+        message,
+    };
+    let mut stats = strata_catalog::StatsAccumulator::new();
+    let kind = match format {
+        FileFormat::Jsonl => {
+            let plain = strata_codec::decompress(bytes).map_err(|e| bad(e.to_string()))?;
+            for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let event =
+                    jsonl::decode_line(line).map_err(|e| bad(format!("line {}: {e}", i + 1)))?;
+                stats.add(&event);
+            }
+            None
+        }
+        FileFormat::Parquet => {
+            let reader =
+                EventReader::new(Bytes::copy_from_slice(bytes)).map_err(|e| bad(e.to_string()))?;
+            let kind = reader.meta().kind;
+            for event in reader {
+                stats.add(&event.map_err(|e| bad(e.to_string()))?);
+            }
+            Some(kind)
+        }
+    };
+    let stats = stats.finish();
+    let kind = kind.or_else(|| {
+        (stats.kinds.len() == 1)
+            .then(|| stats.kinds.keys().next().copied())
+            .flatten()
+    });
+    Ok((stats, kind))
+}
+
+/// The files the sources become in the target format and codec: named after the first source,
+/// or after the period for a consolidation.
+fn convert(sources: &[FileManifest], plain: &[u8], into: Into<'_>) -> Result<Vec<Target>> {
+    let first = &sources[0];
+    let source_path = first.path.as_str();
+    let key = first
+        .path
+        .split_once('/')
+        .map_or(source_path, |(_, key)| key);
     let stem = key
         .find(".jsonl")
         .or_else(|| key.find(".parquet"))
         .map_or(key, |at| &key[..at])
         .to_string();
-    match format {
+    // A consolidation's file is named after its period, beside the first source's.
+    let stem = match into.period {
+        Some(period) => match stem.rsplit_once('/') {
+            Some((folder, _)) => format!("{folder}/{period}"),
+            None => period.to_string(),
+        },
+        None => stem,
+    };
+    let codec = into.codec;
+    match into.format {
         FileFormat::Jsonl => {
             let bytes = strata_codec::compress(codec, plain).map_err(|e| Error::Verify {
                 path: source_path.to_string(),
@@ -796,7 +1034,7 @@ fn convert(
                 ext: format!(".jsonl{}", codec.extension()),
                 key: String::new(),
                 bytes,
-                format,
+                format: into.format,
                 codec,
             }])
         }
@@ -815,16 +1053,33 @@ fn convert(
                     message: e.to_string(),
                 })?;
             // Hive-style folders that DuckDB, pyarrow and Spark read as partition columns:
-            // `kind=trade/symbol=SPY/date=2013-10-07/<the source's file stem>.parquet`.
-            let name = stem.rsplit('/').next().unwrap_or(&stem).to_string();
+            // `kind=trade/symbol=SPY/date=2013-10-07/<the source's file stem>.parquet`; a
+            // consolidation's under its first event's date, named after its period and source.
+            let date = sources
+                .iter()
+                .map(|m| m.stats.first_event_time.unwrap_or(m.sealed_at))
+                .min()
+                .unwrap_or(first.sealed_at)
+                .utc_date();
+            let mut name = stem.rsplit('/').next().unwrap_or(&stem).to_string();
+            if into.period.is_some() {
+                let source = first.partition.source.clone().or_else(|| {
+                    (first.stats.sources.len() == 1)
+                        .then(|| first.stats.sources.iter().next().cloned())
+                        .flatten()
+                });
+                if let Some(source) = source {
+                    name = format!("{name}_{}", escape_segment(&source));
+                }
+            }
             Ok(files
                 .into_iter()
                 .map(|f| Target {
-                    base: format!("{}/{name}", hive_folder(source, f.summary.meta.kind)),
+                    base: format!("{}/{name}", hive_folder(first, f.summary.meta.kind, date)),
                     ext: ".parquet".into(),
                     key: String::new(),
                     bytes: f.bytes,
-                    format,
+                    format: into.format,
                     codec: CodecSpec::Zstd { level, long: false },
                 })
                 .collect())

@@ -88,6 +88,7 @@ impl HoldStore {
             op: 0,
             subject: record.hold.name.clone(),
             sha256: None,
+            with: Vec::new(),
             became: Vec::new(),
             why: format!("covers {}; {}", record.hold.scope, record.hold.reason),
         })?;
@@ -122,6 +123,7 @@ impl HoldStore {
             op: 0,
             subject: record.hold.name.clone(),
             sha256: None,
+            with: Vec::new(),
             became: Vec::new(),
             why: format!("covered {}", record.hold.scope),
         })?;

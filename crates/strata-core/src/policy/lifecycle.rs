@@ -13,7 +13,12 @@
 //!    itself, so a custom [`TierPolicy`] cannot break it;
 //! 3. quotas over their byte or file limit: `drop_oldest` deletes the scope's oldest unprotected
 //!    files until the scope fits; `soft_limit` starts cleanup by deleting its transient files,
-//!    oldest first; both report what stays over because the rest is protected.
+//!    oldest first; both report what stays over because the rest is protected;
+//! 4. consolidation (TIER-4), where a tier asks for it ([`Consolidation`]): the files that
+//!    will be in that tier for one ended period, kind, source and symbol — those staying there
+//!    and those migrating there — become one file. A file bound for such a tier waits until
+//!    its whole period is due (pass 1), so a period arrives at once; files of a write-once tier
+//!    are never rewritten, so there only files arriving together are merged.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,7 +31,7 @@ use strata_model::{AssetClass, EventKind, Timestamp};
 use super::classification::{Classification, ClassificationPolicy};
 use super::placement::{FileFacts, TierAction, TierPolicy};
 use super::quota::{EnforcementMode, QuotaRule, QuotaScope};
-use super::tier::{FileFormat, TierName, Tiers};
+use super::tier::{Consolidation, FileFormat, TierName, Tiers};
 
 /// Nanoseconds in a day.
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
@@ -198,6 +203,23 @@ pub enum LifecycleAction {
     },
     /// Delete it.
     Delete,
+    /// Merge it with the other files of its period into one file (TIER-4) in `to` — its own
+    /// tier, or the colder one it migrates to — in that tier's format and codec.
+    Consolidate {
+        /// The tier the merged file is in.
+        to: TierName,
+        /// The tier's format.
+        format: FileFormat,
+        /// The tier's codec for the file's kind.
+        codec: CodecSpec,
+        /// The period's label (`2024-W03`), which names the merged file.
+        period: String,
+        /// What every file merged into the same one shares (tier, kind, source, symbol,
+        /// period), as JSON.
+        group: String,
+        /// How many files become one.
+        members: usize,
+    },
     /// Keep it although a rule would delete it.
     Protect {
         /// What protects it (the first that applies, in the order critical, hold, write-once).
@@ -213,6 +235,12 @@ impl fmt::Display for LifecycleAction {
                 write!(f, "migrate to {to} ({format}, {codec})")
             }
             LifecycleAction::Delete => f.write_str("delete"),
+            LifecycleAction::Consolidate {
+                to,
+                period,
+                members,
+                ..
+            } => write!(f, "consolidate into {to} ({period}, {members} files)"),
             LifecycleAction::Protect { .. } => f.write_str("protect"),
         }
     }
@@ -277,7 +305,9 @@ impl LifecyclePlan {
         self.decisions.iter().filter(|d| {
             matches!(
                 d.action,
-                LifecycleAction::Migrate { .. } | LifecycleAction::Delete
+                LifecycleAction::Migrate { .. }
+                    | LifecycleAction::Delete
+                    | LifecycleAction::Consolidate { .. }
             )
         })
     }
@@ -288,6 +318,7 @@ impl LifecyclePlan {
         for d in &self.decisions {
             let key = match &d.action {
                 LifecycleAction::Migrate { to, .. } => format!("migrate to {to}"),
+                LifecycleAction::Consolidate { to, .. } => format!("consolidate into {to}"),
                 other => other.to_string(),
             };
             *counts.entry(key).or_insert(0) += 1;
@@ -347,6 +378,7 @@ pub fn plan(
         .filter(|q| q.max_bytes.is_some() || q.max_files.is_some())
         .map(|quota| enforce(policies, quota, &files, &mut decisions, holds, now))
         .collect();
+    consolidate(policies.tiers, &files, &mut decisions, now);
     LifecyclePlan {
         now,
         decisions,
@@ -371,7 +403,41 @@ fn place(
         held: matches!(protected, Some(Protection::Hold(_))),
         worm_locked: matches!(protected, Some(Protection::WormUntil(_))),
     };
-    let (action, said) = policies.placement.decide(&facts);
+    let (mut action, mut said) = policies.placement.decide(&facts);
+    // Bound for a consolidating tier: the file goes when its whole period would, so that the
+    // period arrives there at once and becomes one file; until then, to the coldest tier its
+    // whole period is due for (each tier's own period checked the same way), or nowhere.
+    while let TierAction::Migrate(to) = action {
+        let Some(period) = policies
+            .tiers
+            .get(to)
+            .consolidate
+            .filter(|_| to > file.tier)
+        else {
+            break;
+        };
+        let bucket = period.bucket(file.first_event);
+        let last = Timestamp::from_nanos(bucket.end.as_nanos().saturating_sub(1));
+        let whole = FileFacts {
+            age_days: days_between(last, now),
+            ..facts
+        };
+        let waiting = format!(
+            "{said}; waits until all of {} is due for {to}, to arrive there as one {period} file",
+            bucket.label
+        );
+        match policies.placement.decide(&whole) {
+            (TierAction::Migrate(t), _) if t >= to => break,
+            (TierAction::Migrate(t), why) if t > file.tier => {
+                action = TierAction::Migrate(t);
+                said = format!("tiers.{to}.consolidate: {waiting}; to {t} meanwhile ({why})");
+            }
+            _ => {
+                action = TierAction::Stay;
+                said = format!("tiers.{to}.consolidate: {waiting}");
+            }
+        }
+    }
     // The built-in's reasons start with the rule (`retention.default: age 3d < …`).
     let (rule, reason) = match said.split_once(": ") {
         Some((rule, why)) if !rule.contains(' ') => (rule.to_string(), why.to_string()),
@@ -426,6 +492,92 @@ fn place(
             // A policy that protects what nothing protects: it stays.
             None => decision(LifecycleAction::Stay, rule, reason),
         },
+    }
+}
+
+/// Whole days from `from` to `now` (0 when `now` is earlier).
+fn days_between(from: Timestamp, now: Timestamp) -> u64 {
+    let ns = now.as_nanos().saturating_sub(from.as_nanos());
+    u64::try_from(ns / DAY_NS).unwrap_or(0)
+}
+
+/// Pass 4: the files each consolidating tier will hold for one ended period, kind, source and
+/// symbol become one file, when there are two or more.
+fn consolidate(tiers: &Tiers, files: &[&StoredFile], decisions: &mut [Decision], now: Timestamp) {
+    type Key<'f> = (
+        TierName,
+        EventKind,
+        Option<&'f str>,
+        Option<&'f str>,
+        String,
+    );
+    let mut groups: BTreeMap<Key<'_>, (Consolidation, Vec<usize>)> = BTreeMap::new();
+    for (i, file) in files.iter().enumerate() {
+        let to = match decisions[i].action {
+            LifecycleAction::Migrate { to, .. } => to,
+            // Written files of an ended period, where they may be rewritten.
+            LifecycleAction::Stay
+                if file.tier != TierName::Hot
+                    && !tiers.get(file.tier).worm
+                    && file.worm_until.is_none_or(|until| until <= now) =>
+            {
+                file.tier
+            }
+            _ => continue,
+        };
+        let Some(period) = tiers.get(to).consolidate else {
+            continue;
+        };
+        let bucket = period.bucket(file.first_event);
+        let migrating = to != file.tier;
+        if !migrating && bucket.end > now {
+            continue;
+        }
+        let key = (
+            to,
+            file.kind,
+            file.source.as_deref(),
+            file.symbol.as_deref(),
+            bucket.label,
+        );
+        groups.entry(key).or_insert((period, Vec::new())).1.push(i);
+    }
+    for ((to, kind, source, symbol, label), (period, members)) in groups {
+        if members.len() < 2 {
+            continue;
+        }
+        let target = tiers.get(to);
+        // JSON keeps the parts apart whatever characters the names hold.
+        let group = serde_json::json!([to, kind, source, symbol, label]).to_string();
+        let n = members.len();
+        for i in members {
+            let file = files[i];
+            let arriving = file.tier != to;
+            let reason = if arriving {
+                format!(
+                    "{}; {label} arrives with {} other file(s): one {period} file in {to}",
+                    decisions[i].reason,
+                    n - 1
+                )
+            } else {
+                format!("{label} has ended: its {n} {kind} files in {to} become one ({period})")
+            };
+            decisions[i] = Decision {
+                path: file.path.clone(),
+                tier: file.tier,
+                action: LifecycleAction::Consolidate {
+                    to,
+                    format: target.format,
+                    codec: target.codec_for(kind),
+                    period: label.clone(),
+                    group: group.clone(),
+                    members: n,
+                },
+                rule: format!("tiers.{to}.consolidate"),
+                reason,
+                size_bytes: file.size_bytes,
+            };
+        }
     }
 }
 

@@ -42,4 +42,4 @@ pub use quota::{
 pub use regulatory::{DataCategory, RegulatoryPreset, RetentionRequirement};
 pub use retention::{ArchiveRetention, Placement, RetentionPolicy, RetentionRule};
 pub use seal::{SealCause, SealDecision, SealRules, SealSchedule, SegmentFacts};
-pub use tier::{FileFormat, TierDefinition, TierName, Tiers};
+pub use tier::{Consolidation, FileFormat, PeriodBucket, TierDefinition, TierName, Tiers};

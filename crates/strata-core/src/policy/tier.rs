@@ -6,9 +6,12 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{Datelike, Days, NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 use strata_codec::CodecSpec;
-use strata_model::EventKind;
+use strata_model::{EventKind, Timestamp};
+
+use crate::layout::period::saturating_timestamp;
 
 strata_model::named_enum! {
     /// A tier, hottest first (also in `ALL`); [`as_str`](Self::as_str) is the lower-case name.
@@ -33,6 +36,72 @@ strata_model::named_enum! {
         Jsonl = "jsonl",
         /// Apache Parquet.
         Parquet = "parquet",
+    }
+}
+
+strata_model::named_enum! {
+    /// How much time one consolidated file covers (TIER-4): a tier with
+    /// [`consolidate`](TierDefinition::consolidate) holds one file per period, kind, source and
+    /// symbol once the period has ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum Consolidation [what = "consolidation period", serde] {
+        /// One file per UTC day (`2024-01-15`).
+        Daily = "daily",
+        /// One file per ISO week, Monday to Sunday in UTC (`2024-W03`).
+        Weekly = "weekly",
+        /// One file per UTC month (`2024-01`).
+        Monthly = "monthly",
+        /// One file per UTC year (`2024`).
+        Yearly = "yearly",
+    }
+}
+
+/// One period of a [`Consolidation`]: the instants `[start, end)` in UTC and its label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodBucket {
+    /// Its first instant.
+    pub start: Timestamp,
+    /// The first instant after it.
+    pub end: Timestamp,
+    /// Its name: `2024-01-15`, `2024-W03`, `2024-01` or `2024`.
+    pub label: String,
+}
+
+impl Consolidation {
+    /// The period that holds `at`. Periods at the ends of the [`Timestamp`] range are cut to it.
+    pub fn bucket(self, at: Timestamp) -> PeriodBucket {
+        let date = at.utc_date();
+        let (first, label) = match self {
+            Consolidation::Daily => (date, date.format("%Y-%m-%d").to_string()),
+            Consolidation::Weekly => {
+                let week = date.iso_week();
+                let monday = date
+                    .checked_sub_days(Days::new(u64::from(date.weekday().num_days_from_monday())))
+                    .unwrap_or(NaiveDate::MIN);
+                (monday, format!("{:04}-W{:02}", week.year(), week.week()))
+            }
+            Consolidation::Monthly => (
+                date.with_day(1).unwrap_or(date),
+                format!("{:04}-{:02}", date.year(), date.month()),
+            ),
+            Consolidation::Yearly => (
+                NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date),
+                format!("{:04}", date.year()),
+            ),
+        };
+        let next = match self {
+            Consolidation::Daily => first.checked_add_days(Days::new(1)),
+            Consolidation::Weekly => first.checked_add_days(Days::new(7)),
+            Consolidation::Monthly => first.checked_add_months(chrono::Months::new(1)),
+            Consolidation::Yearly => first.checked_add_months(chrono::Months::new(12)),
+        };
+        PeriodBucket {
+            start: saturating_timestamp(first.and_time(NaiveTime::MIN)),
+            end: next.map_or(Timestamp::from_nanos(i64::MAX), |d| {
+                saturating_timestamp(d.and_time(NaiveTime::MIN))
+            }),
+            label,
+        }
     }
 }
 
@@ -63,6 +132,12 @@ pub struct TierDefinition {
     /// writes are refused (`strata backend check URL --require object-lock` tells).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_days: Option<u32>,
+    /// Merge the tier's files into one per period (TIER-4), per kind, source and symbol: the
+    /// files of a period that has ended, and the files that migrate here together, which wait
+    /// until their whole period is due. Not on the hot tier; on a write-once tier only on the
+    /// way in (its files are never rewritten).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consolidate: Option<Consolidation>,
 }
 
 impl TierDefinition {
@@ -108,6 +183,7 @@ impl Default for Tiers {
             backend: None,
             worm,
             retain_days: None,
+            consolidate: None,
         };
         Tiers {
             hot: def(FileFormat::Jsonl, CodecSpec::None, false),
@@ -135,6 +211,85 @@ impl Default for Tiers {
                 },
                 true,
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn buckets_are_named_and_bounded() {
+        let at = ts("2024-01-01T05:00:00Z");
+        // 2024-01-01 is a Monday in ISO week 1; 2023-01-01 a Sunday in 2022's week 52.
+        let cases = [
+            (
+                Consolidation::Daily,
+                at,
+                "2024-01-01",
+                "2024-01-01",
+                "2024-01-02",
+            ),
+            (
+                Consolidation::Weekly,
+                at,
+                "2024-W01",
+                "2024-01-01",
+                "2024-01-08",
+            ),
+            (
+                Consolidation::Weekly,
+                ts("2023-01-01T23:59:59Z"),
+                "2022-W52",
+                "2022-12-26",
+                "2023-01-02",
+            ),
+            (
+                Consolidation::Monthly,
+                ts("2024-02-29T12:00:00Z"),
+                "2024-02",
+                "2024-02-01",
+                "2024-03-01",
+            ),
+            (
+                Consolidation::Yearly,
+                ts("2024-12-31T23:59:59.999999999Z"),
+                "2024",
+                "2024-01-01",
+                "2025-01-01",
+            ),
+        ];
+        for (period, at, label, start, end) in cases {
+            let bucket = period.bucket(at);
+            assert_eq!(bucket.label, label, "{period} of {at}");
+            assert_eq!(bucket.start, ts(start), "{period} of {at}");
+            assert_eq!(bucket.end, ts(end), "{period} of {at}");
+        }
+    }
+
+    proptest! {
+        /// Every instant falls in its bucket; the instants of one bucket share its label and
+        /// bounds; the next bucket starts where it ends.
+        #[test]
+        fn every_instant_is_in_its_bucket(
+            nanos in -4_000_000_000_000_000_000i64..4_000_000_000_000_000_000,
+            period in prop::sample::select(Consolidation::ALL.to_vec()),
+        ) {
+            let at = Timestamp::from_nanos(nanos);
+            let bucket = period.bucket(at);
+            prop_assert!(bucket.start <= at && at < bucket.end);
+            prop_assert_eq!(&period.bucket(bucket.start), &bucket);
+            let last = Timestamp::from_nanos(bucket.end.as_nanos() - 1);
+            prop_assert_eq!(&period.bucket(last), &bucket);
+            let next = period.bucket(bucket.end);
+            prop_assert_eq!(next.start, bucket.end);
+            prop_assert!(next.label > bucket.label);
         }
     }
 }

@@ -136,6 +136,104 @@ fn a_hold_keeps_what_retention_would_delete_until_it_is_released() {
 }
 
 #[test]
+fn an_ended_period_becomes_one_file_and_arrivals_wait_for_their_whole_period() {
+    let placement = RetentionPlacement::default();
+    let classification = ClassificationPolicy::default();
+    let mut tiers = Tiers::default();
+    tiers.warm.consolidate = Some(Consolidation::Weekly);
+    tiers.cold.consolidate = Some(Consolidation::Monthly);
+    tiers.archive.consolidate = Some(Consolidation::Yearly);
+    let policies = LifecyclePolicies {
+        placement: &placement,
+        classification: &classification,
+        tiers: &tiers,
+        quotas: &[],
+    };
+    // now() is Friday 2026-12-04; the default retention keeps trades 1 day hot, 30 warm.
+    let at = |path: &str, tier, date: &str| {
+        let last: Timestamp = format!("{date}T20:00:00Z").parse().unwrap();
+        let mut f = file(path, tier, EventKind::Trade, 0, 10);
+        f.first_event = Timestamp::from_nanos(last.as_nanos() - 3_600 * 1_000_000_000);
+        f.last_event = last;
+        f
+    };
+    let files = [
+        // Week 2026-W48 (Nov 23–29) has ended: two warm files of it and one arriving from hot.
+        at("w1", TierName::Warm, "2026-11-23"),
+        at("w2", TierName::Warm, "2026-11-24"),
+        at("h1", TierName::Hot, "2026-11-27"),
+        // Another symbol of the same week is a group of its own, and alone it stays.
+        {
+            let mut f = at("q1", TierName::Warm, "2026-11-25");
+            f.symbol = Some("AAPL".into());
+            f
+        },
+        // This week (W49) has not ended: the hot file of Monday is due by its age but waits for
+        // Sunday's data to be due too; the warm file of Tuesday stays unmerged.
+        at("h2", TierName::Hot, "2026-11-30"),
+        at("w3", TierName::Warm, "2026-12-01"),
+    ];
+    let plan = plan(policies, &files, &[], now());
+    let by_path: BTreeMap<_, _> = plan
+        .decisions
+        .iter()
+        .map(|d| (d.path.as_str(), d))
+        .collect();
+    for p in ["w1", "w2", "h1"] {
+        let LifecycleAction::Consolidate {
+            to,
+            period,
+            members,
+            format,
+            ..
+        } = &by_path[p].action
+        else {
+            panic!("{p}: {:?}", by_path[p]);
+        };
+        assert_eq!(
+            (*to, period.as_str(), *members, *format),
+            (TierName::Warm, "2026-W48", 3, FileFormat::Jsonl),
+            "{p}"
+        );
+        assert_eq!(by_path[p].rule, "tiers.warm.consolidate");
+    }
+    assert!(by_path["h1"]
+        .reason
+        .contains("arrives with 2 other file(s)"));
+    assert!(by_path["w1"].reason.contains("2026-W48 has ended"));
+    assert_eq!(by_path["q1"].action, LifecycleAction::Stay);
+    assert_eq!(by_path["w3"].action, LifecycleAction::Stay);
+    assert_eq!(by_path["h2"].action, LifecycleAction::Stay);
+    assert_eq!(by_path["h2"].rule, "tiers.warm.consolidate");
+    assert!(
+        by_path["h2"]
+            .reason
+            .contains("waits until all of 2026-W49 is due for warm"),
+        "{}",
+        by_path["h2"].reason
+    );
+    let group = |p: &str| match &by_path[p].action {
+        LifecycleAction::Consolidate { group, .. } => group.clone(),
+        _ => String::new(),
+    };
+    assert_eq!(group("w1"), group("h1"));
+    assert_eq!(plan.counts()["consolidate into warm"], 3);
+    // A write-once tier's own files are never rewritten, even for an ended period.
+    let mut worm = tiers.clone();
+    worm.warm.worm = true;
+    let policies = LifecyclePolicies {
+        tiers: &worm,
+        ..policies
+    };
+    let plan = super::plan(policies, &files, &[], now());
+    for d in &plan.decisions {
+        if let LifecycleAction::Consolidate { members, .. } = d.action {
+            panic!("{} consolidated ({members}) in a write-once tier", d.path);
+        }
+    }
+}
+
+#[test]
 fn drop_oldest_deletes_the_oldest_unprotected_files_until_the_scope_fits() {
     let mut files: Vec<StoredFile> = (0..5)
         .map(|i| file(&format!("t{i}"), TierName::Hot, EventKind::Trade, i, 100))
@@ -304,22 +402,34 @@ fn any_case() -> impl Strategy<Value = Case> {
             0..4,
         ),
         proptest::collection::vec(any_quota(), 0..4),
+        proptest::collection::vec(
+            proptest::option::of(proptest::sample::select(Consolidation::ALL)),
+            3,
+        ),
     )
-        .prop_map(|(default, by_kind, class, classes, quotas)| Case {
-            placement: RetentionPlacement {
-                retention: RetentionPolicy { default, by_kind },
+        .prop_map(
+            |(default, by_kind, class, classes, quotas, consolidate)| Case {
+                placement: RetentionPlacement {
+                    retention: RetentionPolicy { default, by_kind },
+                    classification: ClassificationPolicy {
+                        default: class,
+                        by_kind: classes.clone(),
+                    },
+                },
                 classification: ClassificationPolicy {
                     default: class,
-                    by_kind: classes.clone(),
+                    by_kind: classes,
                 },
+                tiers: {
+                    let mut tiers = Tiers::default();
+                    tiers.warm.consolidate = consolidate[0];
+                    tiers.cold.consolidate = consolidate[1];
+                    tiers.archive.consolidate = consolidate[2];
+                    tiers
+                },
+                quotas,
             },
-            classification: ClassificationPolicy {
-                default: class,
-                by_kind: classes,
-            },
-            tiers: Tiers::default(),
-            quotas,
-        })
+        )
 }
 
 proptest! {
@@ -347,6 +457,48 @@ proptest! {
                 prop_assert!(*to > f.tier, "files move to colder tiers only");
                 prop_assert_eq!(*format, case.tiers.get(*to).format);
                 prop_assert_eq!(*codec, case.tiers.get(*to).codec_for(f.kind));
+            }
+        }
+    }
+
+    /// Consolidation merges two or more files that share tier, kind, source, symbol and an
+    /// ended period of the tier's consolidation; it never rewrites write-once data in place.
+    #[test]
+    fn consolidation_merges_only_what_belongs_together(
+        case in any_case(),
+        files in any_files(),
+        holds in proptest::collection::vec(any_hold(), 0..3),
+    ) {
+        let plan = case.plan(&files, &holds);
+        let mut groups: BTreeMap<&str, Vec<&StoredFile>> = BTreeMap::new();
+        for d in &plan.decisions {
+            let f = files.iter().find(|f| f.path == d.path).unwrap();
+            let LifecycleAction::Consolidate { to, format, codec, period, group, members } = &d.action else {
+                continue;
+            };
+            let consolidation = case.tiers.get(*to).consolidate;
+            prop_assert!(consolidation.is_some(), "{} consolidated into {}, which does not consolidate", f.path, to);
+            let bucket = consolidation.unwrap().bucket(f.first_event);
+            prop_assert_eq!(&bucket.label, period);
+            prop_assert!(*to >= f.tier && f.tier != TierName::Hot || *to > f.tier);
+            prop_assert_eq!(*format, case.tiers.get(*to).format);
+            prop_assert_eq!(*codec, case.tiers.get(*to).codec_for(f.kind));
+            if *to == f.tier {
+                prop_assert!(!case.tiers.get(f.tier).worm, "{} rewritten in a write-once tier", f.path);
+                prop_assert!(f.worm_until.is_none_or(|u| u <= now()));
+                prop_assert!(bucket.end <= now(), "{} of the open period {} consolidated", f.path, period);
+            }
+            prop_assert_eq!(d.rule.clone(), format!("tiers.{to}.consolidate"));
+            prop_assert!(*members >= 2);
+            groups.entry(group).or_default().push(f);
+            let n = groups[group.as_str()].len();
+            prop_assert!(n <= *members);
+        }
+        for (group, members) in groups {
+            prop_assert!(members.len() >= 2, "{group}: one file is not consolidated");
+            let first = members[0];
+            for m in &members {
+                prop_assert_eq!((m.kind, &m.source, &m.symbol), (first.kind, &first.source, &first.symbol));
             }
         }
     }

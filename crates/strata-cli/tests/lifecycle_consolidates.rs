@@ -1,0 +1,229 @@
+//! TIER-4 through the binary: an archive of hourly hot files (the Lean SPY trades of 2013-10-07
+//! and AIG quotes of 2013-10-09) whose warm tier consolidates weekly. `--now` ages the data:
+//! while the week is open the files wait for it; once it has ended each kind and symbol
+//! becomes one warm file whose lineage names every hourly file, with every event kept, the
+//! checksums and the audit trail in order, and a second run finds nothing to do.
+
+// Test helpers may panic: a failure here is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .expect("run strata")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn testdata(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(path)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Catalogued files of a tier: path and manifest, the sidecar beside the data checked equal.
+fn files(root: &str, tier: &str) -> Vec<(String, serde_json::Value)> {
+    let out = json(&strata(&["--root", root, "--json", "ls", "--tier", tier]));
+    out.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let path = m["path"].as_str().unwrap().to_string();
+            let sidecar = Path::new(root).join(format!("{path}.manifest.json"));
+            let beside: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(sidecar).unwrap()).unwrap();
+            assert_eq!(&beside, m, "{path}: the sidecar and the index differ");
+            (path, m.clone())
+        })
+        .collect()
+}
+
+fn events(files: &[(String, serde_json::Value)]) -> u64 {
+    files
+        .iter()
+        .map(|(_, m)| m["stats"]["event_count"].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn an_ended_week_becomes_one_file_per_kind_and_symbol() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive").to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let config = Path::new(&root).join("strata.toml");
+    let toml = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("granularity = \"daily\"", "granularity = \"hourly\"")
+        .replace(
+            "codec = \"zstd:3\"\nworm = false",
+            "codec = \"zstd:3\"\nworm = false\nconsolidate = \"weekly\"",
+        );
+    assert!(toml.contains("consolidate = \"weekly\""));
+    std::fs::write(&config, toml).unwrap();
+    for file in [
+        "lean/equity/usa/tick/spy/20131007_trade.zip",
+        "lean/equity/usa/tick/aig/20131009_quote.zip",
+    ] {
+        let out = strata(&[
+            "--root",
+            &root,
+            "-q",
+            "ingest",
+            "--format",
+            "lean",
+            &testdata(file),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let hot = files(&root, "hot");
+    assert!(hot.len() >= 6, "{} hourly files", hot.len());
+    let total = events(&hot);
+
+    // Thursday 2013-10-10: the Monday trades are due for warm by their age, but week 2013-W41
+    // (Monday 7 to Sunday 13 October) has not ended: they wait, so that it arrives at once.
+    let plan = json(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2013-10-10",
+        "--json",
+        "lifecycle",
+        "plan",
+    ]));
+    for d in plan["decisions"].as_array().unwrap() {
+        assert_eq!(d["action"], "stay", "{d}");
+    }
+    let trade = plan["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"].as_str().unwrap().contains("/trade/"))
+        .unwrap();
+    assert_eq!(trade["rule"], "tiers.warm.consolidate", "{trade}");
+    assert!(
+        trade["reason"]
+            .as_str()
+            .unwrap()
+            .contains("waits until all of 2013-W41 is due for warm"),
+        "{trade}"
+    );
+
+    // Sunday 2013-10-20: the week has ended and is due. Every hot file is one of a group.
+    let now = "2013-10-20";
+    let plan = json(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        now,
+        "--json",
+        "lifecycle",
+        "plan",
+    ]));
+    let decisions = plan["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), hot.len());
+    let trades = hot.iter().filter(|(p, _)| p.contains("/trade/")).count();
+    for d in decisions {
+        assert_eq!(d["action"], "consolidate", "{d}");
+        assert_eq!(d["to"], "warm");
+        assert_eq!(d["period"], "2013-W41");
+        assert_eq!(d["rule"], "tiers.warm.consolidate");
+        let members = d["members"].as_u64().unwrap() as usize;
+        if d["path"].as_str().unwrap().contains("/trade/") {
+            assert_eq!(members, trades, "{d}");
+        } else {
+            assert_eq!(members, hot.len() - trades, "{d}");
+        }
+    }
+    let table = strata(&["--root", &root, "--now", now, "lifecycle", "plan"]);
+    assert!(text(&table.stdout).contains("consolidate into warm (2013-W41"));
+
+    let run = json(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        now,
+        "--json",
+        "lifecycle",
+        "run",
+    ]));
+    assert_eq!(run["ok"], true);
+    let consolidated = run["report"]["consolidated"].as_array().unwrap();
+    assert_eq!(consolidated.len(), 2, "{run}");
+    assert_eq!(run["report"]["events_moved"].as_u64().unwrap(), total);
+
+    // One warm file per kind and symbol, named after the week, holding every event, each with
+    // every hourly file as a parent.
+    assert!(files(&root, "hot").is_empty());
+    let warm = files(&root, "warm");
+    assert_eq!(warm.len(), 2, "{warm:?}");
+    assert_eq!(events(&warm), total);
+    for (path, manifest) in &warm {
+        assert!(path.ends_with("/2013-W41.jsonl.zst"), "{path}");
+        assert_eq!(manifest["seal_reason"], "consolidate");
+        let parents: Vec<&str> = manifest["lineage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["parent_path"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = hot
+            .iter()
+            .filter(|(p, m)| {
+                m["partition"]["kind"] == manifest["partition"]["kind"] && !p.is_empty()
+            })
+            .map(|(p, _)| p.as_str())
+            .collect();
+        assert_eq!(parents, expected, "{path}");
+        // Its statistics are the hourly files' together.
+        let of_kind = hot
+            .iter()
+            .filter(|(_, m)| m["partition"]["kind"] == manifest["partition"]["kind"]);
+        let first = of_kind
+            .clone()
+            .map(|(_, m)| m["stats"]["first_event_time"].as_i64().unwrap())
+            .min();
+        let last = of_kind
+            .map(|(_, m)| m["stats"]["last_event_time"].as_i64().unwrap())
+            .max();
+        assert_eq!(manifest["stats"]["first_event_time"].as_i64(), first);
+        assert_eq!(manifest["stats"]["last_event_time"].as_i64(), last);
+    }
+    let verify = strata(&["--root", &root, "verify", "--deep"]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    // The audit trail names every file consolidated.
+    let trail = std::fs::read_to_string(Path::new(&root).join("_lifecycle/audit.jsonl")).unwrap();
+    assert_eq!(trail.matches("\"action\":\"consolidate\"").count(), 2);
+    for (path, _) in &hot {
+        assert!(
+            trail.contains(path.as_str()),
+            "{path} is not in the audit trail"
+        );
+    }
+
+    // The same run again has nothing to do.
+    let again = json(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        now,
+        "--json",
+        "lifecycle",
+        "run",
+    ]));
+    assert_eq!(again["report"]["consolidated"].as_array().unwrap().len(), 0);
+    assert_eq!(again["report"]["migrated"].as_array().unwrap().len(), 0);
+}
