@@ -103,7 +103,7 @@ pub use registry::{open, BackendFactory, BackendRegistry, OpenOptions};
 pub use s3::{S3Addressing, S3Options};
 pub use store::{ObjectStoreBackend, OBJECT_STORE_SCHEMES};
 pub use upload::{Upload, UploadSummary, UploadWriter};
-pub use worm::{Worm, WormBackend};
+pub use worm::{local_file, Worm, WormBackend};
 
 /// The attribute that writes [`Backend`] and [`Upload`] implementations (re-exported from
 /// the `async-trait` crate, so implementors need not depend on it).

@@ -29,7 +29,10 @@ use crate::upload::{Upload, UploadSummary, UploadWriter};
 /// view is refused with [`Error::Unsupported`], so nothing is ever reported written once
 /// that could be overwritten. [`with_retention`](Worm::with_retention) adds the stronger
 /// guarantee of the store itself: S3 Object Lock keeps each object version from deletion and
-/// change until its retain-until date, whoever asks.
+/// change until its retain-until date, whoever asks. On a local disk (`file://`) each file
+/// written through the view is made read-only (no write permission for anyone), so other
+/// programs cannot change it in place either; that stops any process but root's from opening
+/// it for writing, and a folder's own permissions still decide who may remove it.
 ///
 /// `Worm<B>` wraps any backend `B`: an `Arc<dyn Backend>` ([`WormBackend`], what
 /// [`OpenOptions::worm`](crate::OpenOptions::worm) gives), a concrete backend, or a
@@ -131,7 +134,8 @@ impl<B: Backend> Backend for Worm<B> {
         self.inner
             .put_opts(key, data, self.write_options(key)?)
             .await
-            .map_err(|e| refused(key, options.mode, e))
+            .map_err(|e| refused(key, options.mode, e))?;
+        read_only_on_disk(&self.inner, key)
     }
 
     async fn get_opts(&self, key: &str, options: GetOptions) -> Result<Bytes> {
@@ -162,7 +166,8 @@ impl<B: Backend> Backend for Worm<B> {
         self.inner
             .copy_opts(from, to, self.write_options(to)?)
             .await
-            .map_err(|e| refused(to, options.mode, e))
+            .map_err(|e| refused(to, options.mode, e))?;
+        read_only_on_disk(&self.inner, to)
     }
 
     async fn upload_opts(&self, key: &str, options: PutOptions) -> Result<UploadWriter> {
@@ -171,12 +176,11 @@ impl<B: Backend> Backend for Worm<B> {
             .upload_opts(key, self.write_options(key)?)
             .await
             .map_err(|e| refused(key, options.mode, e))?;
-        Ok(match options.mode {
-            PutMode::CreateOnly => upload,
-            PutMode::Overwrite => UploadWriter::new(WormUpload {
-                inner: upload.into_inner(),
-            }),
-        })
+        Ok(UploadWriter::new(WormUpload {
+            inner: upload.into_inner(),
+            mode: options.mode,
+            local: self.local_path(key),
+        }))
     }
 
     async fn purge_staging(&self) -> Result<usize> {
@@ -202,11 +206,51 @@ impl<B: Backend> Backend for Worm<B> {
     }
 }
 
-/// An upload through a WORM view that the caller asked to overwrite: losing the key to
-/// another writer at `finish` is a WORM refusal.
+/// On a local disk, the file `key` names, made read-only: what [`Worm`] writes is never
+/// changed in place.
+fn read_only_on_disk<B: Backend>(inner: &B, key: &str) -> Result<()> {
+    match local_file(inner, key) {
+        Some(path) => make_read_only(&path),
+        None => Ok(()),
+    }
+}
+
+/// The file of `key` under a `file://` backend's folder; `None` for any other backend.
+pub fn local_file<B: Backend + ?Sized>(inner: &B, key: &str) -> Option<std::path::PathBuf> {
+    if inner.kind() != BackendKind::Local {
+        return None;
+    }
+    let root = url::Url::parse(inner.url()).ok()?.to_file_path().ok()?;
+    Some(key.split('/').fold(root, |path, part| path.join(part)))
+}
+
+fn make_read_only(path: &std::path::Path) -> Result<()> {
+    let io = |source| Error::LocalFolder {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut permissions = std::fs::metadata(path).map_err(io)?.permissions();
+    if !permissions.readonly() {
+        permissions.set_readonly(true);
+        std::fs::set_permissions(path, permissions).map_err(io)?;
+    }
+    Ok(())
+}
+
+impl<B: Backend> Worm<B> {
+    fn local_path(&self, key: &str) -> Option<std::path::PathBuf> {
+        local_file(&self.inner, key)
+    }
+}
+
+/// An upload through a WORM view: one the caller asked to overwrite that loses the key to
+/// another writer at `finish` is a WORM refusal; on a local disk the finished file is made
+/// read-only.
 #[derive(Debug)]
 struct WormUpload {
     inner: Box<dyn Upload>,
+    mode: PutMode,
+    local: Option<std::path::PathBuf>,
 }
 
 #[async_trait]
@@ -229,10 +273,18 @@ impl Upload for WormUpload {
 
     async fn finish(self: Box<Self>) -> Result<UploadSummary> {
         let key = self.inner.key().to_owned();
-        self.inner
-            .finish()
-            .await
-            .map_err(|e| refused(&key, PutMode::Overwrite, e))
+        let summary = match self.mode {
+            PutMode::Overwrite => self
+                .inner
+                .finish()
+                .await
+                .map_err(|e| refused(&key, PutMode::Overwrite, e))?,
+            PutMode::CreateOnly => self.inner.finish().await?,
+        };
+        if let Some(path) = &self.local {
+            make_read_only(path)?;
+        }
+        Ok(summary)
     }
 
     async fn abort(self: Box<Self>) -> Result<()> {
@@ -282,6 +334,66 @@ mod tests {
         let err = worm.put("k", "v").await.unwrap_err();
         assert!(err.to_string().contains("out of range"), "{err}");
         assert!(!backend.exists("k").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn what_a_worm_view_writes_on_a_local_disk_is_read_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let url = url::Url::from_directory_path(dir.path()).unwrap();
+        let backend = crate::open(url.as_str()).unwrap();
+        let worm = Worm::new(backend.clone());
+        worm.put("a/put.parquet", "1").await.unwrap();
+        worm.copy_if_not_exists("a/put.parquet", "a/copy.parquet")
+            .await
+            .unwrap();
+        for mode in [PutMode::CreateOnly, PutMode::Overwrite] {
+            let key = format!("b/upload-{mode:?}.parquet");
+            let mut upload = worm
+                .upload_opts(
+                    &key,
+                    PutOptions {
+                        mode,
+                        ..PutOptions::default()
+                    },
+                )
+                .await
+                .unwrap();
+            upload.write(b"data").await.unwrap();
+            upload.finish().await.unwrap();
+        }
+        // What the plain backend writes keeps its ordinary mode.
+        backend.put("c/plain.jsonl", "2").await.unwrap();
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+        };
+        for key in [
+            "a/put.parquet",
+            "a/copy.parquet",
+            "b/upload-CreateOnly.parquet",
+            "b/upload-Overwrite.parquet",
+        ] {
+            assert_eq!(mode(key) & 0o222, 0, "{key} is writable: {:o}", mode(key));
+            assert_eq!(
+                worm.get(key).await.unwrap().len(),
+                if key.starts_with('b') { 4 } else { 1 }
+            );
+        }
+        assert_ne!(mode("c/plain.jsonl") & 0o200, 0);
+        // Refusals stay refusals.
+        assert!(worm
+            .put("a/put.parquet", "x")
+            .await
+            .unwrap_err()
+            .is_worm_violation());
+        assert!(worm
+            .delete("a/put.parquet")
+            .await
+            .unwrap_err()
+            .is_worm_violation());
     }
 
     #[tokio::test]

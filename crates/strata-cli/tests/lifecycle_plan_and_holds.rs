@@ -508,3 +508,34 @@ fn an_interrupted_deletion_is_left_to_the_next_plan_not_redone_over_a_new_hold()
     let again = plan(&root, "2013-10-20");
     assert_eq!(action_of(&again, "heartbeat")["action"], "protect");
 }
+
+#[test]
+fn the_write_once_archive_tier_keeps_its_files_read_only_and_verify_checks_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |t| t);
+    let run = strata(&["--root", &root, "--now", "2015-01-01", "lifecycle", "run"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let catalogued = doc(&strata(&[
+        "--root", &root, "--json", "ls", "--tier", "archive",
+    ]));
+    let path = catalogued[0]["path"].as_str().unwrap().to_string();
+    let data = Path::new(&root).join(&path);
+    let sidecar = Path::new(&root).join(format!("{path}.manifest.json"));
+    for file in [&data, &sidecar] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o222, 0, "{} is writable: {mode:o}", file.display());
+    }
+    assert!(strata(&["--root", &root, "verify"]).status.success());
+    // Made writable behind strata's back: verify names it.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let bad = strata(&["--root", &root, "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stdout).contains(&format!(
+            "FAILED {path}: the archive tier is write-once, but"
+        )),
+        "{}",
+        text(&bad.stdout)
+    );
+}

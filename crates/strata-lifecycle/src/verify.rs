@@ -34,7 +34,8 @@ impl VerifyReport {
 }
 
 /// Reads every catalogued file from its tier and compares its SHA-256 (and, with `deep`, its
-/// event count, decoding it) with its manifest; checks the audit chain.
+/// event count, decoding it) with its manifest; checks that a local write-once tier's files are
+/// read-only, and the audit chain.
 pub fn verify_archive(
     root: &Path,
     catalog: &Catalog,
@@ -79,6 +80,20 @@ pub fn verify_archive(
                 format!("SHA-256 {sha}, its manifest says {}", m.sha256),
             ));
             continue;
+        }
+        // A write-once tier on a local disk keeps its files read-only (ARCH-1).
+        if backend.is_worm() {
+            if let Some(path) = strata_backend::local_file(backend.as_ref(), key) {
+                if std::fs::metadata(&path).is_ok_and(|meta| !meta.permissions().readonly()) {
+                    report.problems.push((
+                        m.path.clone(),
+                        format!(
+                            "the {tier} tier is write-once, but {} is writable (`chmod a-w` it)",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
         }
         if deep {
             let counted = match m.format {
