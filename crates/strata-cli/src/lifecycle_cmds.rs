@@ -337,6 +337,25 @@ pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
         for (path, why) in &report.problems {
             out!("FAILED {path}: {why}");
         }
+        for problem in &report.manifests.problems {
+            out!("FAILED archive manifest: {problem}");
+        }
+        match (report.manifests.latest, &report.manifests.key) {
+            (Some(latest), Some(key)) if report.manifests.problems.is_empty() => out!(
+                "archive manifests: {} signed, the last ({latest:06}) lists every archive file; key {}{}",
+                report.manifests.manifests,
+                &key[..16.min(key.len())],
+                if report.manifests.trusted {
+                    " (trusted)"
+                } else {
+                    " (named by the manifests themselves: configure compliance.trusted_key)"
+                }
+            ),
+            (None, _) if report.manifests.problems.is_empty() => {
+                out!("archive manifests: none (no compliance.signing_key configured)")
+            }
+            _ => {}
+        }
         match &report.audit.broken {
             Some((line, why)) => out!(
                 "FAILED audit trail: line {line}: {why} ({} records verified before it)",
@@ -356,7 +375,9 @@ pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
                 } else {
                     String::new()
                 },
-                report.problems.len() + usize::from(report.audit.broken.is_some())
+                report.problems.len()
+                    + report.manifests.problems.len()
+                    + usize::from(report.audit.broken.is_some())
             );
         }
     }
@@ -369,6 +390,43 @@ pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
             reported: g.json,
         })
     }
+}
+
+/// `strata key …`
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Write a new ed25519 private key to FILE (PKCS#8 PEM, owner-only; never replaces a file)
+    /// and its public key to FILE.pub; set `compliance.signing_key = "FILE"` to sign with it.
+    Generate {
+        /// Where the private key goes.
+        file: std::path::PathBuf,
+    },
+}
+
+/// `strata key generate FILE`
+pub fn key(g: &Global, command: &KeyCommand) -> Result<(), Failure> {
+    let KeyCommand::Generate { file } = command;
+    let (public, public_file) =
+        strata::lifecycle::sign::generate_key(file).map_err(|e| anyhow!("{e}"))?;
+    let fingerprint = strata::lifecycle::sign::fingerprint(&public);
+    if g.json {
+        out!(
+            "{}",
+            json!({
+                "ok": true,
+                "private_key": file.display().to_string(),
+                "public_key": public_file.display().to_string(),
+                "fingerprint": fingerprint,
+            })
+        );
+    } else {
+        out!(
+            "private key {} (keep it secret), public key {}, fingerprint {fingerprint}",
+            file.display(),
+            public_file.display()
+        );
+    }
+    Ok(())
 }
 
 /// `strata quota …`

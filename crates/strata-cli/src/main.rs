@@ -105,8 +105,8 @@ enum Command {
         #[command(subcommand)]
         command: lifecycle_cmds::LifecycleCommand,
     },
-    /// Check every file against its manifest (checksums; --deep: events decoded and counted)
-    /// and the audit trail's hash chain.
+    /// Check every file against its manifest (checksums; --deep: events decoded and counted),
+    /// the audit trail's hash chain and the archive tier's signed manifests.
     Verify {
         /// Decode every file and compare its event count too.
         #[arg(long)]
@@ -121,6 +121,11 @@ enum Command {
     Hold {
         #[command(subcommand)]
         command: lifecycle_cmds::HoldCommand,
+    },
+    /// Signing keys for the archive tier's manifests (`compliance.signing_key`).
+    Key {
+        #[command(subcommand)]
+        command: lifecycle_cmds::KeyCommand,
     },
 }
 
@@ -434,6 +439,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Lifecycle { command } => lifecycle_cmds::lifecycle(g, command)?,
         Command::Hold { command } => lifecycle_cmds::hold(g, command)?,
         Command::Verify { deep } => lifecycle_cmds::verify(g, *deep)?,
+        Command::Key { command } => lifecycle_cmds::key(g, command)?,
         Command::Quota { command } => lifecycle_cmds::quota(g, command)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,

@@ -175,6 +175,15 @@ pub struct ComplianceSettings {
     /// A regulatory preset: fills the retention table and refuses shorter retention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<RegulatoryPreset>,
+    /// The ed25519 private key (a PKCS#8 PEM file: `strata key generate FILE`, or
+    /// `openssl genpkey -algorithm ed25519`) that signs the archive tier's manifest after each
+    /// lifecycle run that changed the tier (ARCH-3). Relative to the archive root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+    /// The public key (PEM) `strata verify` requires the archive tier's manifests to be
+    /// signed with; unset, the signing key's own. Relative to the archive root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_key: Option<String>,
 }
 
 /// The whole configuration, resolved: every value is present.

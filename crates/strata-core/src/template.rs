@@ -37,7 +37,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("tiers", "How each tier stores files: format (jsonl | parquet), codec, optional max_bytes, backend URL\n(file:///..., s3://bucket/prefix, memory://; unset = <root>/<tier>), worm (write-once), retain_days\n(with worm: S3 Object Lock COMPLIANCE retention of every object, in days; needs Object Lock on the bucket),\nconsolidate (daily | weekly | monthly | yearly: one file per period, kind, source and symbol; not hot)."),
     ("retention", "Days in each tier per event kind; archive = perpetual | none | { days = N }."),
     ("classification", "critical (never deleted) | standard | transient | derived, per event kind."),
-    ("compliance", "preset = \"sec17a4\" | \"mifid2\" | \"finra\" fills the retention table and refuses shorter retention."),
+    ("compliance", "preset = \"sec17a4\" | \"mifid2\" | \"finra\" fills the retention table and refuses shorter retention.\nsigning_key = \"FILE\" (ed25519 PKCS#8 PEM, `strata key generate FILE`) signs the archive tier's manifest;\ntrusted_key = \"FILE.pub\" is the public key `strata verify` requires (default: the signing key's)."),
     ("quotas", "Quotas: [[quotas]] scope = \"global\" | { source = \"ID\" } | { symbol = \"S\" } | { asset_class = \"equity\" } | { event_kind = \"trade\" },\nmax_bytes / max_files / max_events_per_day, mode = warn | soft_limit | hard_limit | drop_oldest."),
     ("integrity", "Checks at write; rejected events go to _quarantine/ with the reason."),
     ("integrity.validate_schema", "Check each event (sizes >= 0, symbol set, book sides ordered, bar high >= low)."),
@@ -61,7 +61,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("quotas", "# [[quotas]]\n# scope = { symbol = \"SPY\" }\n# max_bytes = 10_000_000_000\n# mode = \"hard_limit\"\n"),
     ("symbols", "# [[symbols]]\n# symbol = \"AAPL\"\n# aliases = [\"AAPL.O\", \"US0378331005\"]\n# asset_class = \"equity\"\n# exchange = \"XNAS\"\n# currency = \"USD\"\n"),
     ("sources", "# [[sources]]\n# id = \"binance\"\n# name = \"Binance USD-M futures\"\n# kind = \"live\"\n# priority = 10\n"),
-    ("compliance", "# preset = \"sec17a4\"\n"),
+    ("compliance", "# preset = \"sec17a4\"\n# signing_key = \"/secure/strata-archive.pem\"\n"),
 ];
 
 fn doc(out: &mut String, path: &str) {

@@ -106,6 +106,8 @@ pub struct RunReport {
     pub bytes_before: u64,
     /// Bytes of what they became.
     pub bytes_after: u64,
+    /// The signed manifest of the archive tier this run wrote (ARCH-3), if the tier changed.
+    pub signed_manifest: Option<u64>,
 }
 
 /// Carries plans out on one archive.
@@ -116,6 +118,7 @@ pub struct Executor<'a> {
     runtime: tokio::runtime::Runtime,
     journal: PathBuf,
     audit: AuditLog,
+    signing: Option<ed25519_dalek::SigningKey>,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -169,6 +172,47 @@ impl<'a> Executor<'a> {
             runtime,
             journal: root.join(LIFECYCLE_DIR).join(JOURNAL_FILE),
             audit: AuditLog::new(root),
+            signing: None,
+        })
+    }
+
+    /// Signs the archive tier's manifest with `key` at the end of each run that changed the
+    /// tier (ARCH-3; see [`crate::sign`]).
+    pub fn with_signing(mut self, key: ed25519_dalek::SigningKey) -> Self {
+        self.signing = Some(key);
+        self
+    }
+
+    /// Writes the archive tier's next signed manifest if its files changed, and audits it.
+    fn sign(&self, now: Timestamp, report: &mut RunReport) -> Result<()> {
+        let (Some(key), Some(backend)) = (&self.signing, self.backends.get(&TierName::Archive))
+        else {
+            return Ok(());
+        };
+        let files: Vec<FileManifest> = self
+            .catalog
+            .find(&strata_catalog::FileQuery::all())?
+            .into_iter()
+            .filter(|m| m.tier == TierName::Archive)
+            .collect();
+        let written = crate::sign::write_manifest(backend.as_ref(), &files, key, now);
+        let Some(seq) = self.runtime.block_on(written)? else {
+            return Ok(());
+        };
+        report.signed_manifest = Some(seq);
+        self.audit.append(AuditEntry {
+            action: "sign".into(),
+            at: now,
+            op: 0,
+            subject: format!("archive/{}/{seq:06}.json", crate::sign::MANIFEST_FOLDER),
+            sha256: None,
+            with: Vec::new(),
+            became: Vec::new(),
+            why: format!(
+                "the archive tier's {} files, signed with key {}",
+                files.len(),
+                crate::sign::fingerprint(&key.verifying_key())
+            ),
         })
     }
 
@@ -262,6 +306,7 @@ impl<'a> Executor<'a> {
             self.attempt(&entry, &mut report)?;
             progress(done, total);
         }
+        self.sign(plan.now, &mut report)?;
         Ok(report)
     }
 

@@ -13,7 +13,9 @@
 //!   and compared (count and digest) before the source goes, deletions — under a journal
 //!   (`_lifecycle/journal.jsonl`) so that a killed run is finished by the next one;
 //! - [`AuditLog`]: the hash-chained audit trail of every action (`_lifecycle/audit.jsonl`),
-//!   holds included, that [`AuditLog::verify`] checks.
+//!   holds included, that [`AuditLog::verify`] checks;
+//! - [`sign`]: the archive tier's ed25519-signed manifests (ARCH-3), written by a run with a
+//!   signing key and checked by [`verify_archive`].
 
 mod audit;
 mod error;
@@ -21,6 +23,7 @@ mod execute;
 mod holds;
 mod lines;
 mod plan;
+pub mod sign;
 mod verify;
 
 pub use audit::{AuditEntry, AuditLog, AuditReport, AUDIT_FILE};
@@ -28,4 +31,4 @@ pub use error::{Error, Result};
 pub use execute::{Executor, RunReport, JOURNAL_FILE, LIFECYCLE_DIR};
 pub use holds::{HoldRecord, HoldStore};
 pub use plan::{plan, stored_file, stored_files};
-pub use verify::{verify_archive, VerifyReport};
+pub use verify::{verify_archive, SigningCheck, VerifyReport};

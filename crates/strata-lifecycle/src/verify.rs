@@ -12,6 +12,17 @@ use strata_core::policy::{FileFormat, TierName};
 
 use crate::audit::{AuditLog, AuditReport};
 use crate::error::{io, Result};
+use crate::sign::{check_manifests, ManifestReport};
+
+/// What [`verify_archive`] checks the archive tier's signed manifests with.
+#[derive(Debug, Clone, Default)]
+pub struct SigningCheck {
+    /// The public key the manifests must be signed with (`compliance.trusted_key`, else the
+    /// signing key's own); without one they are checked with the key each names.
+    pub trusted: Option<ed25519_dalek::VerifyingKey>,
+    /// A key is configured: an archive tier with files and no manifest is a problem.
+    pub required: bool,
+}
 
 /// What [`verify_archive`] found.
 #[derive(Debug, Clone, Serialize)]
@@ -24,23 +35,29 @@ pub struct VerifyReport {
     pub problems: Vec<(String, String)>,
     /// The audit trail's state.
     pub audit: AuditReport,
+    /// The archive tier's signed manifests.
+    pub manifests: ManifestReport,
 }
 
 impl VerifyReport {
     /// Nothing wrong.
     pub fn is_ok(&self) -> bool {
-        self.problems.is_empty() && self.audit.broken.is_none()
+        self.problems.is_empty()
+            && self.audit.broken.is_none()
+            && self.manifests.problems.is_empty()
     }
 }
 
 /// Reads every catalogued file from its tier and compares its SHA-256 (and, with `deep`, its
 /// event count, decoding it) with its manifest; checks that a local write-once tier's files are
-/// read-only, and the audit chain.
+/// read-only, the audit chain, and the archive tier's signed manifests (ARCH-3) against its
+/// catalogued files.
 pub fn verify_archive(
     root: &Path,
     catalog: &Catalog,
     backends: &BTreeMap<TierName, Arc<dyn Backend>>,
     deep: bool,
+    signing: &SigningCheck,
 ) -> Result<VerifyReport> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -51,7 +68,21 @@ pub fn verify_archive(
         events: 0,
         problems: Vec::new(),
         audit: AuditLog::new(root).verify()?,
+        manifests: ManifestReport::default(),
     };
+    if let Some(archive) = backends.get(&TierName::Archive) {
+        let files: Vec<_> = catalog
+            .find(&FileQuery::all())?
+            .into_iter()
+            .filter(|m| m.tier == TierName::Archive)
+            .collect();
+        report.manifests = runtime.block_on(check_manifests(
+            archive.as_ref(),
+            &files,
+            signing.trusted.as_ref(),
+            signing.required,
+        ))?;
+    }
     for m in catalog.find(&FileQuery::all())? {
         let Some((tier, key)) = m.path.split_once('/') else {
             report

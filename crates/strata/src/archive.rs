@@ -396,12 +396,36 @@ impl Archive {
         for &tier in TierName::ALL {
             backends.insert(tier, self.tier_backend(tier)?);
         }
-        let executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?;
+        let mut executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?;
+        if let Some(key) = &self.config.compliance.signing_key {
+            let key = strata_lifecycle::sign::read_signing_key(&self.root.join(key))?;
+            executor = executor.with_signing(key);
+        }
         Ok(executor.run(&plan, progress)?)
     }
 
+    /// What `verify` checks the archive tier's signed manifests with: the configured trusted
+    /// key, else the signing key's public half.
+    fn signing_check(&self) -> Result<strata_lifecycle::SigningCheck> {
+        let compliance = &self.config.compliance;
+        let trusted = match (&compliance.trusted_key, &compliance.signing_key) {
+            (Some(public), _) => Some(strata_lifecycle::sign::read_public_key(
+                &self.root.join(public),
+            )?),
+            (None, Some(private)) => Some(strata_lifecycle::sign::read_public_key(
+                &self.root.join(private),
+            )?),
+            (None, None) => None,
+        };
+        Ok(strata_lifecycle::SigningCheck {
+            required: trusted.is_some(),
+            trusted,
+        })
+    }
+
     /// Checks every catalogued file in its tier against its manifest (SHA-256; with `deep`, its
-    /// events decoded and counted) and the audit trail's hash chain (`strata verify`).
+    /// events decoded and counted), the audit trail's hash chain and the archive tier's signed
+    /// manifests (`strata verify`).
     pub fn verify(&self, deep: bool) -> Result<strata_lifecycle::VerifyReport> {
         let mut backends = std::collections::BTreeMap::new();
         for &tier in TierName::ALL {
@@ -412,6 +436,7 @@ impl Archive {
             &self.catalog,
             &backends,
             deep,
+            &self.signing_check()?,
         )?)
     }
 

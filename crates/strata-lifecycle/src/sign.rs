@@ -1,0 +1,380 @@
+//! Signed manifests of the archive tier (ARCH-3): tamper evidence for what the archive holds.
+//!
+//! Whenever the archive tier's files differ from its last manifest, a lifecycle run with a
+//! signing key writes the next one into the tier itself, under [`MANIFEST_FOLDER`]:
+//! `000007.json` — the tier's files (catalogued path, SHA-256, size, events), the SHA-256 of
+//! manifest 6 (so the manifests form a chain), the signer's public key — and `000007.json.sig`,
+//! its 64-byte ed25519 signature, written first. Both are written create-only, so on a
+//! write-once tier they are kept like the data. The key files are PEM, as OpenSSL writes and
+//! reads them (`openssl genpkey -algorithm ed25519`), and a signature checks with
+//! `openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in 000007.json -sigfile 000007.json.sig`.
+//!
+//! [`check_manifests`] verifies every manifest's signature with the trusted public key, the
+//! chain, and that the last manifest lists exactly the catalogued files of the tier.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use strata_backend::{Backend, BackendExt, PutOptions};
+use strata_catalog::FileManifest;
+use strata_model::Timestamp;
+
+use crate::error::{io, Error, Result};
+
+/// The folder of the archive tier that holds its signed manifests.
+pub const MANIFEST_FOLDER: &str = "_manifests";
+
+/// One file of the archive tier, as its manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// Its catalogued path (`archive/kind=trade/…/x.parquet`).
+    pub path: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+    /// Its events.
+    pub events: u64,
+}
+
+/// A manifest of the archive tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveManifest {
+    /// Format version (1).
+    pub version: u32,
+    /// Its number: 1, 2, …
+    pub seq: u64,
+    /// The clock of the run that wrote it.
+    pub created_at: Timestamp,
+    /// SHA-256 of the manifest before it, as stored.
+    pub prev_sha256: Option<String>,
+    /// The signer's ed25519 public key, hex.
+    pub public_key: String,
+    /// Every file of the tier, by path.
+    pub files: Vec<ManifestFile>,
+}
+
+/// What [`check_manifests`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ManifestReport {
+    /// Manifests whose signature and chain were checked.
+    pub manifests: u64,
+    /// The last one's number.
+    pub latest: Option<u64>,
+    /// The public key the signatures were checked with, hex; `trusted` says whether it came
+    /// from the config (else it is the one the manifests name, which proves only that they
+    /// were not changed since signing).
+    pub key: Option<String>,
+    /// Whether the key came from the config.
+    pub trusted: bool,
+    /// What is wrong, each naming the manifest or file.
+    pub problems: Vec<String>,
+}
+
+/// A key's short name: the first 16 hex digits of the public key.
+pub fn fingerprint(key: &VerifyingKey) -> String {
+    hex::encode(&key.to_bytes()[..8])
+}
+
+/// Reads an ed25519 private key from a PKCS#8 PEM file.
+pub fn read_signing_key(path: &Path) -> Result<SigningKey> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    SigningKey::from_pkcs8_pem(&text).map_err(|e| Error::Damaged {
+        path: path.to_path_buf(),
+        message: format!("not an ed25519 private key in PKCS#8 PEM: {e}"),
+    })
+}
+
+/// Reads an ed25519 public key from a PEM file (`-----BEGIN PUBLIC KEY-----`) or the file of
+/// its private key.
+pub fn read_public_key(path: &Path) -> Result<VerifyingKey> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    if text.contains("PRIVATE KEY") {
+        return Ok(read_signing_key(path)?.verifying_key());
+    }
+    VerifyingKey::from_public_key_pem(&text).map_err(|e| Error::Damaged {
+        path: path.to_path_buf(),
+        message: format!("not an ed25519 public key in PEM: {e}"),
+    })
+}
+
+/// Writes a new private key to `path` (PKCS#8 PEM, readable by its owner only; an existing
+/// file is never replaced) and its public key to `path` + `.pub`; returns the public key.
+pub fn generate_key(path: &Path) -> Result<(VerifyingKey, PathBuf)> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| Error::Damaged {
+        path: path.to_path_buf(),
+        message: format!("no random numbers from the system: {e}"),
+    })?;
+    let key = SigningKey::from_bytes(&seed);
+    let bad = |e: String| Error::Damaged {
+        path: path.to_path_buf(),
+        message: e,
+    };
+    let private = key
+        .to_pkcs8_pem(Default::default())
+        .map_err(|e| bad(e.to_string()))?;
+    let public = key
+        .verifying_key()
+        .to_public_key_pem(Default::default())
+        .map_err(|e| bad(e.to_string()))?;
+    let public_path = PathBuf::from(format!("{}.pub", path.display()));
+    write_new(path, private.as_bytes(), 0o600)?;
+    write_new(&public_path, public.as_bytes(), 0o644)?;
+    Ok((key.verifying_key(), public_path))
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path))?;
+    file.write_all(bytes).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
+}
+
+/// The manifests in the tier: number → (has the JSON, has the signature).
+async fn listed(backend: &dyn Backend) -> Result<BTreeMap<u64, (bool, bool)>> {
+    let mut found: BTreeMap<u64, (bool, bool)> = BTreeMap::new();
+    for meta in backend.list(&format!("{MANIFEST_FOLDER}/")).await? {
+        let name = meta.key.rsplit('/').next().unwrap_or_default();
+        let (number, sig) = match name.strip_suffix(".json.sig") {
+            Some(n) => (n, true),
+            None => match name.strip_suffix(".json") {
+                Some(n) => (n, false),
+                None => continue,
+            },
+        };
+        if let Ok(n) = number.parse::<u64>() {
+            let entry = found.entry(n).or_default();
+            if sig {
+                entry.1 = true;
+            } else {
+                entry.0 = true;
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn manifest_key(seq: u64) -> String {
+    format!("{MANIFEST_FOLDER}/{seq:06}.json")
+}
+
+/// The archive tier's files as a manifest lists them.
+pub fn manifest_files(files: &[FileManifest]) -> Vec<ManifestFile> {
+    let mut listed: Vec<ManifestFile> = files
+        .iter()
+        .map(|m| ManifestFile {
+            path: m.path.clone(),
+            sha256: m.sha256.clone(),
+            size_bytes: m.size_bytes,
+            events: m.stats.event_count,
+        })
+        .collect();
+    listed.sort_by(|a, b| a.path.cmp(&b.path));
+    listed
+}
+
+/// Writes the next signed manifest when the tier's `files` differ from the last one's list (or
+/// there is none yet and the tier holds files); returns its number, or `None` when nothing
+/// changed. The signature goes first, so every manifest stored has its signature; a signature
+/// a killed run left without its manifest is skipped over.
+pub async fn write_manifest(
+    backend: &dyn Backend,
+    files: &[FileManifest],
+    key: &SigningKey,
+    now: Timestamp,
+) -> Result<Option<u64>> {
+    let files = manifest_files(files);
+    let found = listed(backend).await?;
+    let last = found
+        .iter()
+        .rev()
+        .find(|(_, (json, sig))| *json && *sig)
+        .map(|(n, _)| *n);
+    let prev = match last {
+        Some(n) => {
+            let bytes = backend.get(&manifest_key(n)).await?;
+            let manifest = parse(&manifest_key(n), &bytes)?;
+            if manifest.files == files {
+                return Ok(None);
+            }
+            Some(strata_catalog::sha256_bytes(&bytes))
+        }
+        None if files.is_empty() => return Ok(None),
+        None => None,
+    };
+    let seq = found.keys().next_back().map_or(1, |n| n + 1);
+    let manifest = ArchiveManifest {
+        version: 1,
+        seq,
+        created_at: now,
+        prev_sha256: prev,
+        public_key: hex::encode(key.verifying_key().to_bytes()),
+        files,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Damaged {
+        path: PathBuf::from(manifest_key(seq)),
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    let signature = key.sign(&bytes);
+    let key_name = manifest_key(seq);
+    backend
+        .put_opts(
+            &format!("{key_name}.sig"),
+            Bytes::copy_from_slice(&signature.to_bytes()),
+            PutOptions::create_only(),
+        )
+        .await?;
+    backend
+        .put_opts(&key_name, Bytes::from(bytes), PutOptions::create_only())
+        .await?;
+    Ok(Some(seq))
+}
+
+fn parse(name: &str, bytes: &[u8]) -> Result<ArchiveManifest> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Damaged {
+        path: PathBuf::from(name),
+        message: format!("not an archive manifest: {e}"),
+    })
+}
+
+/// Checks every manifest of the tier: its signature with `trusted` (else with the key it
+/// names), that it names the key checked with, the chain of `prev_sha256`, and that the last
+/// one lists exactly `files` (the tier's catalogued files). `required` (a signing or trusted
+/// key is configured) makes a tier with files and no manifest a problem.
+pub async fn check_manifests(
+    backend: &dyn Backend,
+    files: &[FileManifest],
+    trusted: Option<&VerifyingKey>,
+    required: bool,
+) -> Result<ManifestReport> {
+    let mut report = ManifestReport {
+        trusted: trusted.is_some(),
+        key: trusted.map(|k| hex::encode(k.to_bytes())),
+        ..ManifestReport::default()
+    };
+    let found = listed(backend).await?;
+    let mut prev: Option<(u64, String)> = None;
+    let mut last = None;
+    for (&n, &(json, sig)) in &found {
+        let name = manifest_key(n);
+        if !json {
+            // The signature a killed run wrote before its manifest: nothing was claimed.
+            continue;
+        }
+        let bytes = backend.get(&name).await?;
+        let manifest = match parse(&name, &bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                report.problems.push(e.to_string());
+                continue;
+            }
+        };
+        report.manifests += 1;
+        let named = <[u8; 32]>::try_from(hex::decode(&manifest.public_key).unwrap_or_default())
+            .ok()
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok());
+        let key = match (trusted, named) {
+            (Some(t), Some(named)) if *t != named => {
+                report.problems.push(format!(
+                    "{name}: signed by key {}, not the trusted key {}",
+                    fingerprint(&named),
+                    fingerprint(t)
+                ));
+                Some(*t)
+            }
+            (Some(t), _) => Some(*t),
+            (None, Some(named)) => {
+                report
+                    .key
+                    .get_or_insert_with(|| hex::encode(named.to_bytes()));
+                Some(named)
+            }
+            (None, None) => {
+                report
+                    .problems
+                    .push(format!("{name}: its public_key is not an ed25519 key"));
+                None
+            }
+        };
+        if !sig {
+            report
+                .problems
+                .push(format!("{name}: no signature ({name}.sig)"));
+        } else if let Some(key) = key {
+            let sig_bytes = backend.get(&format!("{name}.sig")).await?;
+            let valid = Signature::from_slice(&sig_bytes)
+                .ok()
+                .is_some_and(|s| key.verify_strict(&bytes, &s).is_ok());
+            if !valid {
+                report.problems.push(format!(
+                    "{name}: the signature does not verify with key {}: the manifest or its signature was changed",
+                    fingerprint(&key)
+                ));
+            }
+        }
+        if manifest.seq != n {
+            report
+                .problems
+                .push(format!("{name}: it says it is number {}", manifest.seq));
+        }
+        let expected = prev.as_ref().map(|(_, sha)| sha.clone());
+        if manifest.prev_sha256 != expected {
+            let before = prev
+                .as_ref()
+                .map_or("none".to_string(), |(p, _)| manifest_key(*p));
+            report.problems.push(format!(
+                "{name}: its prev_sha256 is not that of the manifest before it ({before}): the chain is broken"
+            ));
+        }
+        prev = Some((n, strata_catalog::sha256_bytes(&bytes)));
+        last = Some((n, manifest));
+    }
+    let catalogued = manifest_files(files);
+    match last {
+        Some((n, manifest)) => {
+            report.latest = Some(n);
+            let name = manifest_key(n);
+            let listed: BTreeMap<&str, &ManifestFile> =
+                manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
+            for file in &catalogued {
+                match listed.get(file.path.as_str()) {
+                    None => report
+                        .problems
+                        .push(format!("{}: catalogued, but not in the signed {name}", file.path)),
+                    Some(signed) if *signed != file => report.problems.push(format!(
+                        "{}: its SHA-256 is {}, the signed {name} says {}",
+                        file.path, file.sha256, signed.sha256
+                    )),
+                    Some(_) => {}
+                }
+            }
+            let present: std::collections::BTreeSet<&str> =
+                catalogued.iter().map(|f| f.path.as_str()).collect();
+            for path in listed.keys().filter(|p| !present.contains(*p)) {
+                report.problems.push(format!(
+                    "{path}: in the signed {name}, but no longer catalogued"
+                ));
+            }
+        }
+        None if required && !catalogued.is_empty() => report.problems.push(format!(
+            "the archive tier holds {} files and no signed manifest (`strata lifecycle run` writes one)",
+            catalogued.len()
+        )),
+        None => {}
+    }
+    Ok(report)
+}
