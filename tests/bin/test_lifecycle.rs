@@ -1,7 +1,7 @@
 //! A lifecycle run for the killed-migration test: opens the archive at ROOT (made by
 //! `strata-test-import`, same config) and carries out its lifecycle plan at NOW, exactly as
 //! `strata lifecycle run` does; prints `DONE <migrated> <deleted> <resumed> <consolidated>`.
-//! The warm tier consolidates weekly, the cold tier monthly and the archive yearly (TIER-4).
+//! The warm tier consolidates daily, the cold tier monthly and the archive yearly (TIER-4).
 //!
 //! Usage: `strata-test-lifecycle ROOT NOW`
 
@@ -15,7 +15,7 @@ fn main() {
     let root = std::path::PathBuf::from(args.next().expect("ROOT"));
     let now = strata_model::Timestamp::parse_flexible(&args.next().expect("NOW")).unwrap();
     let mut config = strata_tests::crash_test_config(DurabilityMode::GroupCommit, 2);
-    config.tiers.warm.consolidate = Some(Consolidation::Weekly);
+    config.tiers.warm.consolidate = Some(Consolidation::Daily);
     config.tiers.cold.consolidate = Some(Consolidation::Monthly);
     config.tiers.archive.consolidate = Some(Consolidation::Yearly);
     let archive = strata::archive::Archive::open(&root, config).unwrap();

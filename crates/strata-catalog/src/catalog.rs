@@ -1084,6 +1084,27 @@ impl Catalog {
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| Error::sqlite("derived_from", e))
     }
+
+    /// Every catalogued file made from the version of `parent_path` whose SHA-256 is
+    /// `parent_sha256` (a path reused by newer data does not count), by path.
+    pub fn derived_from_version(
+        &self,
+        parent_path: &str,
+        parent_sha256: &str,
+    ) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT path FROM lineage WHERE parent_path = ?1 AND parent_sha256 = ?2 \
+                 ORDER BY path",
+            )
+            .map_err(|e| Error::sqlite("derived_from_version", e))?;
+        let rows = stmt
+            .query_map([parent_path, parent_sha256], |row| row.get::<_, String>(0))
+            .map_err(|e| Error::sqlite("derived_from_version", e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| Error::sqlite("derived_from_version", e))
+    }
 }
 
 /// Parses a manifest stored in the index; a damaged row names its path.

@@ -1,6 +1,6 @@
 //! TIER-4 through the binary: an archive of hourly hot files (the Lean SPY trades of 2013-10-07
 //! and AIG quotes of 2013-10-09) whose warm tier consolidates weekly. `--now` ages the data:
-//! while the week is open the files wait for it; once it has ended each kind and symbol
+//! while the week is open files reach warm one by one; once it has ended each kind and symbol
 //! becomes one warm file whose lineage names every hourly file, with every event kept, the
 //! checksums and the audit trail in order, and a second run finds nothing to do.
 
@@ -93,36 +93,55 @@ fn an_ended_week_becomes_one_file_per_kind_and_symbol() {
     assert!(hot.len() >= 6, "{} hourly files", hot.len());
     let total = events(&hot);
 
-    // Thursday 2013-10-10: the Monday trades are due for warm by their age, but week 2013-W41
-    // (Monday 7 to Sunday 13 October) has not ended: they wait, so that it arrives at once.
+    let trades: Vec<String> = hot
+        .iter()
+        .filter(|(p, _)| p.contains("/trade/"))
+        .map(|(p, _)| p.clone())
+        .collect();
+    let quotes: Vec<String> = hot
+        .iter()
+        .filter(|(p, _)| !p.contains("/trade/"))
+        .map(|(p, _)| p.clone())
+        .collect();
+
+    // Thursday 2013-10-10: the Monday trades are due for warm by their age and go there one by
+    // one; week 2013-W41 (Monday 7 to Sunday 13 October) has not ended, so nothing is merged.
+    let now = "2013-10-10";
     let plan = json(&strata(&[
         "--root",
         &root,
         "--now",
-        "2013-10-10",
+        now,
         "--json",
         "lifecycle",
         "plan",
     ]));
     for d in plan["decisions"].as_array().unwrap() {
-        assert_eq!(d["action"], "stay", "{d}");
+        let expected = if d["path"].as_str().unwrap().contains("/trade/") {
+            "migrate"
+        } else {
+            "stay"
+        };
+        assert_eq!(d["action"], expected, "{d}");
     }
-    let trade = plan["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["path"].as_str().unwrap().contains("/trade/"))
-        .unwrap();
-    assert_eq!(trade["rule"], "tiers.warm.consolidate", "{trade}");
-    assert!(
-        trade["reason"]
-            .as_str()
-            .unwrap()
-            .contains("waits until all of 2013-W41 is due for warm"),
-        "{trade}"
+    let run = json(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        now,
+        "--json",
+        "lifecycle",
+        "run",
+    ]));
+    assert_eq!(
+        run["report"]["migrated"].as_array().unwrap().len(),
+        trades.len()
     );
+    let warm_trades: Vec<String> = files(&root, "warm").into_iter().map(|(p, _)| p).collect();
+    assert_eq!(warm_trades.len(), trades.len());
 
-    // Sunday 2013-10-20: the week has ended and is due. Every hot file is one of a group.
+    // Sunday 2013-10-20: the week has ended. The warm trade files there become one; the quote
+    // files arriving from hot together become one.
     let now = "2013-10-20";
     let plan = json(&strata(&[
         "--root",
@@ -134,19 +153,20 @@ fn an_ended_week_becomes_one_file_per_kind_and_symbol() {
         "plan",
     ]));
     let decisions = plan["decisions"].as_array().unwrap();
-    assert_eq!(decisions.len(), hot.len());
-    let trades = hot.iter().filter(|(p, _)| p.contains("/trade/")).count();
+    assert_eq!(decisions.len(), trades.len() + quotes.len());
     for d in decisions {
         assert_eq!(d["action"], "consolidate", "{d}");
         assert_eq!(d["to"], "warm");
         assert_eq!(d["period"], "2013-W41");
         assert_eq!(d["rule"], "tiers.warm.consolidate");
-        let members = d["members"].as_u64().unwrap() as usize;
-        if d["path"].as_str().unwrap().contains("/trade/") {
-            assert_eq!(members, trades, "{d}");
+        let path = d["path"].as_str().unwrap();
+        let (members, why) = if path.contains("/trade/") {
+            (trades.len(), "2013-W41 has ended")
         } else {
-            assert_eq!(members, hot.len() - trades, "{d}");
-        }
+            (quotes.len(), "2013-W41 arrives with")
+        };
+        assert_eq!(d["members"].as_u64().unwrap() as usize, members, "{d}");
+        assert!(d["reason"].as_str().unwrap().contains(why), "{d}");
     }
     let table = strata(&["--root", &root, "--now", now, "lifecycle", "plan"]);
     assert!(text(&table.stdout).contains("consolidate into warm (2013-W41"));
@@ -165,8 +185,8 @@ fn an_ended_week_becomes_one_file_per_kind_and_symbol() {
     assert_eq!(consolidated.len(), 2, "{run}");
     assert_eq!(run["report"]["events_moved"].as_u64().unwrap(), total);
 
-    // One warm file per kind and symbol, named after the week, holding every event, each with
-    // every hourly file as a parent.
+    // One warm file per kind and symbol, named after the week in place of the source's date,
+    // holding every event, with every file it was made from (and theirs) as parents.
     assert!(files(&root, "hot").is_empty());
     let warm = files(&root, "warm");
     assert_eq!(warm.len(), 2, "{warm:?}");
@@ -180,14 +200,19 @@ fn an_ended_week_becomes_one_file_per_kind_and_symbol() {
             .iter()
             .map(|l| l["parent_path"].as_str().unwrap())
             .collect();
-        let expected: Vec<&str> = hot
-            .iter()
-            .filter(|(p, m)| {
-                m["partition"]["kind"] == manifest["partition"]["kind"] && !p.is_empty()
-            })
-            .map(|(p, _)| p.as_str())
-            .collect();
-        assert_eq!(parents, expected, "{path}");
+        let mut expected: Vec<&str> = Vec::new();
+        if path.contains("/trade/") {
+            for (hot, warm) in trades.iter().zip(&warm_trades) {
+                expected.push(hot);
+                expected.push(warm);
+            }
+        } else {
+            expected.extend(quotes.iter().map(String::as_str));
+        }
+        let mut sorted = parents.clone();
+        sorted.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(sorted, expected, "{path}");
         // Its statistics are the hourly files' together.
         let of_kind = hot
             .iter()
@@ -201,13 +226,15 @@ fn an_ended_week_becomes_one_file_per_kind_and_symbol() {
             .max();
         assert_eq!(manifest["stats"]["first_event_time"].as_i64(), first);
         assert_eq!(manifest["stats"]["last_event_time"].as_i64(), last);
+        // A week is not a layout period: the sidecar names none.
+        assert_eq!(manifest["partition"].get("period"), None, "{path}");
     }
     let verify = strata(&["--root", &root, "verify", "--deep"]);
     assert!(verify.status.success(), "{}", text(&verify.stderr));
     // The audit trail names every file consolidated.
     let trail = std::fs::read_to_string(Path::new(&root).join("_lifecycle/audit.jsonl")).unwrap();
     assert_eq!(trail.matches("\"action\":\"consolidate\"").count(), 2);
-    for (path, _) in &hot {
+    for path in warm_trades.iter().chain(&quotes) {
         assert!(
             trail.contains(path.as_str()),
             "{path} is not in the audit trail"

@@ -399,6 +399,27 @@ impl Config {
                 ));
             }
         }
+        // Each colder tier's periods hold whole periods of the warmer tiers', so a consolidated
+        // file never straddles two of the next tier's.
+        let mut warmer: Option<(TierName, crate::policy::Consolidation)> = None;
+        for tier in [TierName::Warm, TierName::Cold, TierName::Archive] {
+            let Some(period) = self.tiers.get(tier).consolidate else {
+                continue;
+            };
+            if let Some((before, narrower)) = warmer {
+                if !narrower.nests_in(period) {
+                    return Err((
+                        format!("tiers.{tier}.consolidate"),
+                        format!(
+                            "{period} periods do not hold whole {narrower} periods of \
+                             tiers.{before}.consolidate (an ISO week can cross a month and a \
+                             year): make them nest"
+                        ),
+                    ));
+                }
+            }
+            warmer = Some((tier, period));
+        }
         if self.tiers.hot.consolidate.is_some() {
             return Err((
                 "tiers.hot.consolidate".into(),

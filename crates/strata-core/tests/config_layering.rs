@@ -130,6 +130,10 @@ fn errors_name_the_key_and_the_problem() {
         ("[tiers.cold]\nretain_days = 30\n", "tiers.cold.retain_days", "needs worm = true"),
         ("[tiers.archive]\nworm = true\nretain_days = 0\n", "tiers.archive.retain_days", "at least 1 day"),
         ("[tiers.archive]\nworm = true\nretain_days = 36500000\n", "tiers.archive.retain_days", "more than 36500"),
+        ("[tiers.hot]\nconsolidate = \"daily\"\n", "tiers.hot.consolidate", "the hot tier is being written"),
+        ("[tiers.warm]\nconsolidate = \"weekly\"\n[tiers.cold]\nconsolidate = \"monthly\"\n", "tiers.cold.consolidate", "do not hold whole weekly periods of tiers.warm.consolidate"),
+        ("[tiers.cold]\nconsolidate = \"yearly\"\n[tiers.archive]\nconsolidate = \"monthly\"\n", "tiers.archive.consolidate", "do not hold whole yearly periods"),
+        ("[tiers.cold]\nconsolidate = \"fortnightly\"\n", "tiers.cold.consolidate", "fortnightly"),
     ];
     for (text, key, problem) in cases {
         let err = toml(text).unwrap_err();

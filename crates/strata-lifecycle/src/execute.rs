@@ -65,6 +65,9 @@ enum Entry {
         /// A consolidation's other sources (`source` is the first).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         with: Vec<String>,
+        /// Their SHA-256 when the operation began, in the same order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        with_sha256: Vec<String>,
         /// A consolidation's period, which names the file it makes.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         period: Option<String>,
@@ -85,6 +88,30 @@ enum Entry {
         id: u64,
         why: String,
     },
+}
+
+impl Entry {
+    /// A begun operation's sources with their SHA-256 when it began (empty where unknown).
+    fn sources(&self) -> Vec<(String, String)> {
+        let Entry::Begin {
+            source,
+            sha256,
+            with,
+            with_sha256,
+            ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        std::iter::once((source.clone(), sha256.clone()))
+            .chain(with.iter().enumerate().map(|(i, path)| {
+                (
+                    path.clone(),
+                    with_sha256.get(i).cloned().unwrap_or_default(),
+                )
+            }))
+            .collect()
+    }
 }
 
 /// What a run did.
@@ -133,7 +160,7 @@ impl std::fmt::Debug for Executor<'_> {
 /// Where an operation's files go: the tier, its format and codec, and for a consolidation the
 /// period that names the file.
 #[derive(Debug, Clone, Copy)]
-struct Into<'p> {
+struct Destination<'p> {
     tier: TierName,
     format: FileFormat,
     codec: CodecSpec,
@@ -231,6 +258,15 @@ impl<'a> Executor<'a> {
         self.audit.ensure_intact()?;
         let mut report = RunReport::default();
         self.recover(&mut report)?;
+        // What operations left open (their recovery failed) still own: their sources and what
+        // was made from them stay out of this run, or their events could be taken twice.
+        let mut owned = std::collections::BTreeSet::new();
+        for entry in self.open_entries()?.values() {
+            for (path, sha) in entry.sources() {
+                owned.extend(self.derived(&path, &sha)?);
+                owned.insert(path);
+            }
+        }
         let actions: Vec<_> = plan.actions().collect();
         let total = actions.len();
         // A consolidation is one operation over its group's files, begun at its first.
@@ -252,54 +288,66 @@ impl<'a> Executor<'a> {
                 _ => vec![decision],
             };
             done += members.len();
-            // Files gone meanwhile were done by the recovery above, or by another run.
             let mut sources = Vec::new();
             for member in &members {
-                if let Some(source) = self.catalog.get(&member.path)? {
+                // Gone meanwhile: done by the recovery above.
+                let Some(source) = self.catalog.get(&member.path)? else {
+                    continue;
+                };
+                if owned.contains(&source.path) {
+                    report.failed.push((
+                        source.path.clone(),
+                        "an unfinished operation holds it; left until that one is finished".into(),
+                    ));
+                } else if !self.derived(&source.path, &source.sha256)?.is_empty() {
+                    report.failed.push((
+                        source.path.clone(),
+                        "files were made from it by an operation that did not remove it; left as it is".into(),
+                    ));
+                } else {
                     sources.push(source);
                 }
             }
-            let Some(first) = sources.first() else {
+            let (action, to, format, codec, period) = match &decision.action {
+                LifecycleAction::Migrate { to, format, codec } => {
+                    ("migrate", Some(*to), Some(*format), Some(*codec), None)
+                }
+                LifecycleAction::Consolidate {
+                    to,
+                    format,
+                    codec,
+                    period,
+                    ..
+                } => (
+                    "consolidate",
+                    Some(*to),
+                    Some(*format),
+                    Some(*codec),
+                    Some(period.clone()),
+                ),
+                _ => ("delete", None, None, None, None),
+            };
+            // A group left with one file that is in its tier already has nothing to merge.
+            let nothing_to_merge = action == "consolidate"
+                && sources.len() < 2
+                && sources.iter().all(|m| Some(m.tier) == to);
+            let Some(first) = sources.first().filter(|_| !nothing_to_merge) else {
                 progress(done, total);
                 continue;
             };
-            let why = format!("{}: {}", decision.rule, decision.reason);
-            let entry = match &decision.action {
-                LifecycleAction::Migrate { to, format, codec }
-                | LifecycleAction::Consolidate {
-                    to, format, codec, ..
-                } => Entry::Begin {
-                    id: next_id,
-                    action: match decision.action {
-                        LifecycleAction::Migrate { .. } => "migrate".into(),
-                        _ => "consolidate".into(),
-                    },
-                    source: first.path.clone(),
-                    to: Some(*to),
-                    format: Some(*format),
-                    codec: Some(*codec),
-                    with: sources[1..].iter().map(|m| m.path.clone()).collect(),
-                    period: match &decision.action {
-                        LifecycleAction::Consolidate { period, .. } => Some(period.clone()),
-                        _ => None,
-                    },
-                    at: plan.now,
-                    sha256: first.sha256.clone(),
-                    why,
-                },
-                _ => Entry::Begin {
-                    id: next_id,
-                    action: "delete".into(),
-                    source: first.path.clone(),
-                    to: None,
-                    format: None,
-                    codec: None,
-                    with: Vec::new(),
-                    period: None,
-                    at: plan.now,
-                    sha256: first.sha256.clone(),
-                    why,
-                },
+            let entry = Entry::Begin {
+                id: next_id,
+                action: action.into(),
+                source: first.path.clone(),
+                to,
+                format,
+                codec,
+                with: sources[1..].iter().map(|m| m.path.clone()).collect(),
+                with_sha256: sources[1..].iter().map(|m| m.sha256.clone()).collect(),
+                period,
+                at: plan.now,
+                sha256: first.sha256.clone(),
+                why: format!("{}: {}", decision.rule, decision.reason),
             };
             next_id += 1;
             self.append(&entry)?;
@@ -308,6 +356,16 @@ impl<'a> Executor<'a> {
         }
         self.sign(plan.now, &mut report)?;
         Ok(report)
+    }
+
+    /// The catalogued files made from one version of a file (any version when the SHA-256 is
+    /// not known, as in journals written before it was recorded).
+    fn derived(&self, path: &str, sha256: &str) -> Result<Vec<String>> {
+        Ok(if sha256.is_empty() {
+            self.catalog.derived_from(path)?
+        } else {
+            self.catalog.derived_from_version(path, sha256)?
+        })
     }
 
     /// Runs one begun operation to its end and journals `done`.
@@ -319,32 +377,30 @@ impl<'a> Executor<'a> {
             to,
             format,
             codec,
-            with,
             period,
             at,
             sha256,
             why,
+            ..
         } = entry
         else {
             return Ok(());
         };
-        let sources: Vec<String> = std::iter::once(source).chain(with).cloned().collect();
-        let mut member_shas = Vec::new();
+        let sources = entry.sources();
         let became = match (action.as_str(), to, format, codec) {
             ("migrate" | "consolidate", Some(to), Some(format), Some(codec)) => {
-                let into = Into {
+                let destination = Destination {
                     tier: *to,
                     format: *format,
                     codec: *codec,
                     period: period.as_deref(),
                 };
-                match self.migrate(&sources, into, *at, &mut member_shas, report)? {
+                match self.migrate(&sources, destination, *at, report)? {
                     Some(became) => became,
                     // Finished by a killed run up to the sources' removal: what they became is
                     // in the catalog's lineage.
                     None => self
-                        .catalog
-                        .derived_from(source)?
+                        .derived(source, sha256)?
                         .into_iter()
                         .filter_map(|p| self.catalog.get(&p).ok().flatten())
                         .map(|m| format!("{} {}", m.path, m.sha256))
@@ -374,22 +430,18 @@ impl<'a> Executor<'a> {
             op: *id,
             subject: source.clone(),
             sha256: (!sha256.is_empty()).then(|| sha256.clone()),
-            with: member_shas,
+            with: sources[1..]
+                .iter()
+                .map(|(path, sha)| format!("{path} {sha}").trim_end().to_string())
+                .collect(),
             became,
             why: why.clone(),
         })?;
         self.append(&Entry::Done { id: *id })
     }
 
-    /// Finishes every operation the journal begun and did not end, after removing what a
-    /// killed run's unfinished writes left in the tiers it writes to (under the lifecycle
-    /// lock, nothing else writes there).
-    fn recover(&self, report: &mut RunReport) -> Result<()> {
-        for (tier, backend) in &self.backends {
-            if *tier != TierName::Hot {
-                self.block_on(backend.purge_staging())?;
-            }
-        }
+    /// The journal's operations begun and not ended, by id.
+    fn open_entries(&self) -> Result<BTreeMap<u64, Entry>> {
         let mut open: BTreeMap<u64, Entry> = BTreeMap::new();
         for entry in self.entries()? {
             match entry {
@@ -401,21 +453,40 @@ impl<'a> Executor<'a> {
                 }
             }
         }
-        for entry in open.values() {
+        Ok(open)
+    }
+
+    /// Finishes every operation the journal begun and did not end, after removing what a
+    /// killed run's unfinished writes left in the tiers it writes to (under the lifecycle
+    /// lock, nothing else writes there).
+    fn recover(&self, report: &mut RunReport) -> Result<()> {
+        for (tier, backend) in &self.backends {
+            if *tier != TierName::Hot {
+                self.block_on(backend.purge_staging())?;
+            }
+        }
+        for entry in self.open_entries()?.values() {
             let Entry::Begin {
                 id, source, action, ..
             } = entry
             else {
                 continue;
             };
-            // A deletion a killed run had not started (its source still catalogued) is not
-            // redone blindly: a hold may have been placed since. The plan decides again.
-            if action == "delete" && self.catalog.get(source)?.is_some() {
-                self.append(&Entry::Abandoned {
-                    id: *id,
-                    why: "interrupted before it started; left to the next plan".into(),
-                })?;
-                continue;
+            // A deletion a killed run had not started (its source still catalogued, with its
+            // sidecar) is not redone blindly: a hold may have been placed since. The plan
+            // decides again. One whose sidecar went first had started, and is finished.
+            if action == "delete" {
+                if let Some(manifest) = self.catalog.get(source)? {
+                    let (tier, key) = Self::split(&manifest.path)?;
+                    let sidecar = format!("{key}{}", strata_catalog::manifest::SIDECAR_SUFFIX);
+                    if self.block_on(self.backend(tier)?.exists(&sidecar))? {
+                        self.append(&Entry::Abandoned {
+                            id: *id,
+                            why: "interrupted before it started; left to the next plan".into(),
+                        })?;
+                        continue;
+                    }
+                }
             }
             self.attempt(entry, report)?;
             report.resumed += 1;
@@ -427,10 +498,7 @@ impl<'a> Executor<'a> {
     /// of it changed the archive yet (its sources still catalogued), so it is not retried
     /// blindly.
     fn attempt(&self, entry: &Entry, report: &mut RunReport) -> Result<()> {
-        let Entry::Begin {
-            id, source, with, ..
-        } = entry
-        else {
+        let Entry::Begin { id, source, .. } = entry else {
             return Ok(());
         };
         if let Err(e) = self.perform(entry, report) {
@@ -443,9 +511,9 @@ impl<'a> Executor<'a> {
             // Nothing changed yet: every source still catalogued and no file made from one
             // catalogued (else the operation stays open, to be finished).
             let mut untouched = true;
-            for path in std::iter::once(source).chain(with) {
-                untouched &= self.catalog.get(path)?.is_some()
-                    && self.catalog.derived_from(path)?.is_empty();
+            for (path, sha) in entry.sources() {
+                untouched &=
+                    self.catalog.get(&path)?.is_some() && self.derived(&path, &sha)?.is_empty();
             }
             if untouched {
                 self.append(&Entry::Abandoned {
@@ -482,25 +550,27 @@ impl<'a> Executor<'a> {
         Ok((tier, key))
     }
 
-    /// Migrates `sources` (one, or a consolidation's several) into `into`; `None` when a killed
-    /// run had done everything up to the sources' removal, which is finished now. The
-    /// consolidated sources' paths and SHA-256 (`path sha256`), beyond the first, go to
-    /// `members`.
+    /// Migrates `sources` (one, or a consolidation's several, each with its SHA-256 when the
+    /// operation began) into `into`; `None` when a killed run had done everything up to the
+    /// sources' removal, which is finished now.
     fn migrate(
         &self,
-        sources: &[String],
-        into: Into<'_>,
+        sources: &[(String, String)],
+        into: Destination<'_>,
         at: Timestamp,
-        members: &mut Vec<String>,
         report: &mut RunReport,
     ) -> Result<Option<Vec<String>>> {
         let to = into.tier;
         let mut manifests = Vec::new();
         let mut gone = Vec::new();
-        for path in sources {
+        for (path, sha) in sources {
             match self.catalog.get(path)? {
-                Some(manifest) => manifests.push(manifest),
-                None => gone.push(path),
+                // The very version the operation began with (a path reused by newer data is
+                // not it).
+                Some(manifest) if sha.is_empty() || manifest.sha256 == *sha => {
+                    manifests.push(manifest)
+                }
+                _ => gone.push((path, sha)),
             }
         }
         if !gone.is_empty() {
@@ -508,20 +578,22 @@ impl<'a> Executor<'a> {
             // 7): the removals are finished. Without a catalogued file made from a missing
             // source, nothing is removed.
             let mut made = false;
-            for path in &gone {
-                made |= !self.catalog.derived_from(path)?.is_empty();
+            for (path, sha) in &gone {
+                made |= !self.derived(path, sha)?.is_empty();
             }
             if !made {
                 return Err(Error::Verify {
-                    path: gone[0].clone(),
+                    path: gone[0].0.clone(),
                     message: "not in the catalog, and no catalogued file was made from it: its data is left as it is".into(),
                 });
             }
             for manifest in &manifests {
                 self.remove_source(manifest)?;
             }
-            for path in gone {
-                self.finish_removal(path)?;
+            for (path, _) in gone {
+                if self.catalog.get(path)?.is_none() {
+                    self.finish_removal(path)?;
+                }
             }
             return Ok(None);
         }
@@ -532,11 +604,6 @@ impl<'a> Executor<'a> {
             source_digest.merge(digest_jsonl(&source.path, &plain)?);
             plains.push(plain);
         }
-        members.extend(
-            manifests[1..]
-                .iter()
-                .map(|m| format!("{} {}", m.path, m.sha256)),
-        );
         let first = &manifests[0];
         let plain = merge_by_time(&first.path, plains, into.format)?;
         let mut targets = convert(&manifests, &plain, into)?;
@@ -563,17 +630,16 @@ impl<'a> Executor<'a> {
                 ),
             });
         }
-        let (from, _) = Self::split(&first.path)?;
         let operation = match into.period {
             Some(period) => format!(
-                "consolidate {} {from} files of {period} -> {to} ({} {})",
+                "consolidate {} files of {period} -> {to} ({} {})",
                 manifests.len(),
                 into.format,
                 into.codec
             ),
             None => format!(
-                "migrate {from} -> {to} ({} {} -> {} {})",
-                first.format, first.codec, into.format, into.codec
+                "migrate {} -> {to} ({} {} -> {} {})",
+                first.tier, first.format, first.codec, into.format, into.codec
             ),
         };
         // The whole way back: each source's own lineage, then this step.
@@ -595,11 +661,20 @@ impl<'a> Executor<'a> {
         for (target, back) in &written {
             let (stats, partition) = if recount {
                 let (stats, kind) = stats_of(&target.key, target.format, back)?;
-                let mut partition = first.partition.clone();
+                let mut partition = shared_partition(&manifests);
                 partition.kind = kind.or(partition.kind);
                 if let Some(period) = into.period {
-                    // A day or a month names a layout period; a week or a year does not.
-                    partition.period = period.parse().ok();
+                    // A day or a month names a layout period (a week or a year does not), when
+                    // every event of the file is in it.
+                    partition.period =
+                        period
+                            .parse::<strata_core::layout::Period>()
+                            .ok()
+                            .filter(|p| {
+                                [stats.first_event_time, stats.last_event_time]
+                                    .iter()
+                                    .all(|t| t.is_some_and(|t| p.contains(t)))
+                            });
                 }
                 (stats, partition)
             } else {
@@ -711,10 +786,15 @@ impl<'a> Executor<'a> {
         backend: &Arc<dyn Backend>,
         tier: TierName,
         target: &Target,
-        sources: &[String],
+        sources: &[(String, String)],
     ) -> Result<String> {
-        let made_from =
-            |m: &FileManifest| m.lineage.iter().any(|l| sources.contains(&l.parent_path));
+        let made_from = |m: &FileManifest| {
+            m.lineage.iter().any(|l| {
+                sources.iter().any(|(path, sha)| {
+                    l.parent_path == *path && (sha.is_empty() || l.parent_sha256 == *sha)
+                })
+            })
+        };
         // What the target holds, computed only when a name is taken.
         let mut wanted = None;
         let bytes = Bytes::from(target.bytes.clone());
@@ -762,7 +842,7 @@ impl<'a> Executor<'a> {
             }
         }
         Err(Error::Verify {
-            path: sources.first().cloned().unwrap_or_default(),
+            path: sources.first().map(|s| s.0.clone()).unwrap_or_default(),
             message: format!(
                 "no free name for its {tier} file among {}{} and 999 numbered variants",
                 target.base, target.ext
@@ -959,6 +1039,38 @@ fn hive_folder(
     format!("kind={kind}/symbol={symbol}/date={date}")
 }
 
+/// What the sources' partitions share: a field on which they differ is left out, so the merged
+/// file's sidecar says only what is true of all of it.
+fn shared_partition(sources: &[FileManifest]) -> strata_core::layout::PartitionKey {
+    let mut shared = sources[0].partition.clone();
+    for other in &sources[1..] {
+        let p = &other.partition;
+        if shared.source != p.source {
+            shared.source = None;
+        }
+        if shared.asset_class != p.asset_class {
+            shared.asset_class = None;
+        }
+        if shared.symbol != p.symbol {
+            shared.symbol = None;
+        }
+        if shared.kind != p.kind {
+            shared.kind = None;
+        }
+        if shared.exchange != p.exchange {
+            shared.exchange = None;
+        }
+        if shared.period != p.period {
+            shared.period = None;
+        }
+        if shared.session != p.session {
+            shared.session = None;
+        }
+        shared.extra.retain(|k, v| p.extra.get(k) == Some(v));
+    }
+    shared
+}
+
 /// The sources' events as one JSONL text: as it is for one source; for several, in event-time
 /// order where the target is JSONL (Parquet sorts its rows itself).
 fn merge_by_time(name: &str, mut plains: Vec<Vec<u8>>, format: FileFormat) -> Result<Vec<u8>> {
@@ -1047,7 +1159,7 @@ fn stats_of(
 
 /// The files the sources become in the target format and codec: named after the first source,
 /// or after the period for a consolidation.
-fn convert(sources: &[FileManifest], plain: &[u8], into: Into<'_>) -> Result<Vec<Target>> {
+fn convert(sources: &[FileManifest], plain: &[u8], into: Destination<'_>) -> Result<Vec<Target>> {
     let first = &sources[0];
     let source_path = first.path.as_str();
     let key = first
@@ -1059,12 +1171,28 @@ fn convert(sources: &[FileManifest], plain: &[u8], into: Into<'_>) -> Result<Vec
         .or_else(|| key.find(".parquet"))
         .map_or(key, |at| &key[..at])
         .to_string();
-    // A consolidation's file is named after its period, beside the first source's.
+    // A consolidation's file is named after its period, beside the first source's: the
+    // source's name with its date (and what follows it, a segment number) made the period
+    // (`SPY_trade_2024-01-15_000001` → `SPY_trade_2024-W03`), or the period added.
     let stem = match into.period {
-        Some(period) => match stem.rsplit_once('/') {
-            Some((folder, _)) => format!("{folder}/{period}"),
-            None => period.to_string(),
-        },
+        Some(period) => {
+            let (folder, name) = stem.rsplit_once('/').unwrap_or(("", &stem));
+            let date = first.partition.period.map(|p| p.to_string()).or_else(|| {
+                first
+                    .stats
+                    .first_event_time
+                    .map(|t| t.utc_date().format("%Y-%m-%d").to_string())
+            });
+            let name = match date.and_then(|d| name.find(&d)) {
+                Some(at) => format!("{}{period}", &name[..at]),
+                None => format!("{name}_{period}"),
+            };
+            if folder.is_empty() {
+                name
+            } else {
+                format!("{folder}/{name}")
+            }
+        }
         None => stem,
     };
     let codec = into.codec;

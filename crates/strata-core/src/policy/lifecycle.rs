@@ -1,9 +1,9 @@
-//! The lifecycle plan (TIER-1..3, POL-1..4, QUOTA-2, ARCH-1..2): every stored file's facts and
+//! The lifecycle plan (TIER-1..4, POL-1..4, QUOTA-2, ARCH-1..2): every stored file's facts and
 //! the policies in, one decision per file out — stay, migrate (to which tier, format and codec),
-//! delete or protect — each with the rule that caused it and why.
+//! consolidate, delete or protect — each with the rule that caused it and why.
 //!
 //! Pure: no clock (the caller passes `now`), no I/O. The executor (`strata-lifecycle`) carries a
-//! plan out; `strata lifecycle plan` prints it. Three passes:
+//! plan out; `strata lifecycle plan` prints it. Four passes:
 //!
 //! 1. placement: the [`TierPolicy`] (the built-in is the retention table with its
 //!    classification) decides each file from its age, tier, kind and class;
@@ -14,11 +14,11 @@
 //! 3. quotas over their byte or file limit: `drop_oldest` deletes the scope's oldest unprotected
 //!    files until the scope fits; `soft_limit` starts cleanup by deleting its transient files,
 //!    oldest first; both report what stays over because the rest is protected;
-//! 4. consolidation (TIER-4), where a tier asks for it ([`Consolidation`]): the files that
-//!    will be in that tier for one ended period, kind, source and symbol — those staying there
-//!    and those migrating there — become one file. A file bound for such a tier waits until
-//!    its whole period is due (pass 1), so a period arrives at once; files of a write-once tier
-//!    are never rewritten, so there only files arriving together are merged.
+//! 4. consolidation (TIER-4), where a tier asks for it ([`Consolidation`]): once a period has
+//!    ended, the files that will be in that tier for it, per kind, source and symbol — those
+//!    there already and those arriving — become one file. Files of a
+//!    write-once tier are never rewritten, so a file bound for a write-once tier that
+//!    consolidates waits until its whole period is due (pass 1) and the period arrives at once.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -404,16 +404,13 @@ fn place(
         worm_locked: matches!(protected, Some(Protection::WormUntil(_))),
     };
     let (mut action, mut said) = policies.placement.decide(&facts);
-    // Bound for a consolidating tier: the file goes when its whole period would, so that the
-    // period arrives there at once and becomes one file; until then, to the coldest tier its
-    // whole period is due for (each tier's own period checked the same way), or nowhere.
+    // Bound for a write-once tier that consolidates: the file goes when its whole period
+    // would, so that the period arrives there at once and becomes one file (what is there is
+    // never rewritten); until then, to the coldest tier its whole period is due for (each
+    // tier's own period checked the same way), or nowhere.
     while let TierAction::Migrate(to) = action {
-        let Some(period) = policies
-            .tiers
-            .get(to)
-            .consolidate
-            .filter(|_| to > file.tier)
-        else {
+        let target = policies.tiers.get(to);
+        let Some(period) = target.consolidate.filter(|_| to > file.tier && target.worm) else {
             break;
         };
         let bucket = period.bucket(file.first_event);
@@ -513,12 +510,15 @@ fn consolidate(tiers: &Tiers, files: &[&StoredFile], decisions: &mut [Decision],
     );
     let mut groups: BTreeMap<Key<'_>, (Consolidation, Vec<usize>)> = BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
+        // A write-once tier's files are never rewritten, nor moved.
+        if tiers.get(file.tier).worm {
+            continue;
+        }
         let to = match decisions[i].action {
             LifecycleAction::Migrate { to, .. } => to,
             // Written files of an ended period, where they may be rewritten.
             LifecycleAction::Stay
                 if file.tier != TierName::Hot
-                    && !tiers.get(file.tier).worm
                     && file.worm_until.is_none_or(|until| until <= now) =>
             {
                 file.tier
@@ -529,8 +529,9 @@ fn consolidate(tiers: &Tiers, files: &[&StoredFile], decisions: &mut [Decision],
             continue;
         };
         let bucket = period.bucket(file.first_event);
-        let migrating = to != file.tier;
-        if !migrating && bucket.end > now {
+        // Merged once the period has ended (else every run would rewrite a growing file);
+        // into a write-once tier when they arrive, which they do as a whole period.
+        if bucket.end > now && !tiers.get(to).worm {
             continue;
         }
         let key = (

@@ -68,6 +68,16 @@ pub struct PeriodBucket {
 }
 
 impl Consolidation {
+    /// Whether every period of `self` lies within one period of `wider` (a day in any period,
+    /// a month in a year; an ISO week crosses months and years, so only a week holds it).
+    pub fn nests_in(self, wider: Consolidation) -> bool {
+        use Consolidation::*;
+        matches!(
+            (self, wider),
+            (Daily, _) | (Weekly, Weekly) | (Monthly, Monthly | Yearly) | (Yearly, Yearly)
+        )
+    }
+
     /// The period that holds `at`. Periods at the ends of the [`Timestamp`] range are cut to it.
     pub fn bucket(self, at: Timestamp) -> PeriodBucket {
         let date = at.utc_date();
