@@ -8,7 +8,7 @@ use serde_json::json;
 use strata::archive::Archive;
 use strata::lifecycle::HoldRecord;
 use strata::model::{EventKind, Timestamp};
-use strata::policy::{Hold, HoldScope, LifecycleAction};
+use strata::policy::{Hold, HoldScope, LifecycleAction, TierName};
 
 use crate::archive_cmds::{locate, parse_kind};
 use crate::{out, parse_time, Failure, Global};
@@ -390,6 +390,71 @@ pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
             reported: g.json,
         })
     }
+}
+
+/// `strata approve PATH... --key FILE`
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// Catalogued paths of archive-tier files (as `strata ls` prints them).
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// The approver's private key (PKCS#8 PEM); its public key must be in
+    /// `compliance.approvers`.
+    #[arg(long)]
+    pub key: std::path::PathBuf,
+    /// Why (recorded with the approval and in the audit trail).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+/// `strata approve PATH... --key FILE`
+pub fn approve(g: &Global, args: &ApproveArgs) -> Result<(), Failure> {
+    let archive = open(g)?;
+    let policy = archive.approval_policy()?.ok_or_else(|| {
+        anyhow!("compliance.approvals_required is 0: deleting archive data needs no approval")
+    })?;
+    let key = strata::lifecycle::sign::read_signing_key(&args.key).map_err(|e| anyhow!("{e}"))?;
+    let store = archive.approvals();
+    let mut given = Vec::new();
+    for path in &args.paths {
+        let manifest = archive
+            .catalog()
+            .get(path)
+            .map_err(|e| anyhow!("{e}"))?
+            .ok_or_else(|| {
+                anyhow!("`{path}` is not catalogued (see `strata ls --tier archive`)")
+            })?;
+        if manifest.tier != TierName::Archive {
+            return Err(anyhow!(
+                "`{path}` is in the {} tier: only deleting archive-tier files needs approval",
+                manifest.tier
+            )
+            .into());
+        }
+        let record = store
+            .approve(&policy, &manifest, &key, &args.reason, now(g))
+            .map_err(|e| anyhow!("{e}"))?;
+        let records = store.records().map_err(|e| anyhow!("{e}"))?;
+        let approvals = policy.approvals(&manifest, &records);
+        given.push(json!({
+            "path": record.path,
+            "sha256": record.sha256,
+            "approved_by": approvals.given,
+            "needed": approvals.needed,
+        }));
+        if !g.json && !g.quiet {
+            out!(
+                "approved deleting {path}: {} of {} approvals ({})",
+                approvals.given.len(),
+                approvals.needed,
+                approvals.given.join(", ")
+            );
+        }
+    }
+    if g.json {
+        out!("{}", json!({ "ok": true, "approvals": given }));
+    }
+    Ok(())
 }
 
 /// `strata key …`

@@ -122,6 +122,8 @@ enum Command {
         #[command(subcommand)]
         command: lifecycle_cmds::HoldCommand,
     },
+    /// Approve deleting archive-tier files, signed with an approver's key (ARCH-4).
+    Approve(lifecycle_cmds::ApproveArgs),
     /// Signing keys for the archive tier's manifests (`compliance.signing_key`).
     Key {
         #[command(subcommand)]
@@ -440,6 +442,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Hold { command } => lifecycle_cmds::hold(g, command)?,
         Command::Verify { deep } => lifecycle_cmds::verify(g, *deep)?,
         Command::Key { command } => lifecycle_cmds::key(g, command)?,
+        Command::Approve(args) => lifecycle_cmds::approve(g, args)?,
         Command::Quota { command } => lifecycle_cmds::quota(g, command)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,

@@ -184,6 +184,17 @@ pub struct ComplianceSettings {
     /// signed with; unset, the signing key's own. Relative to the archive root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_key: Option<String>,
+    /// How many distinct approvers must approve deleting a file of the archive tier (ARCH-4);
+    /// 0: no approval needed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub approvals_required: u32,
+    /// The approvers' ed25519 public keys (PEM files, relative to the archive root).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The whole configuration, resolved: every value is present.
@@ -419,6 +430,17 @@ impl Config {
                 }
             }
             warmer = Some((tier, period));
+        }
+        let approvers = self.compliance.approvers.len();
+        if usize::try_from(self.compliance.approvals_required).unwrap_or(usize::MAX) > approvers {
+            return Err((
+                "compliance.approvals_required".into(),
+                format!(
+                    "{} approvals cannot be given by the {approvers} key(s) in \
+                     compliance.approvers",
+                    self.compliance.approvals_required
+                ),
+            ));
         }
         if self.tiers.hot.consolidate.is_some() {
             return Err((

@@ -134,6 +134,7 @@ fn errors_name_the_key_and_the_problem() {
         ("[tiers.warm]\nconsolidate = \"weekly\"\n[tiers.cold]\nconsolidate = \"monthly\"\n", "tiers.cold.consolidate", "do not hold whole weekly periods of tiers.warm.consolidate"),
         ("[tiers.cold]\nconsolidate = \"yearly\"\n[tiers.archive]\nconsolidate = \"monthly\"\n", "tiers.archive.consolidate", "do not hold whole yearly periods"),
         ("[tiers.cold]\nconsolidate = \"fortnightly\"\n", "tiers.cold.consolidate", "fortnightly"),
+        ("[compliance]\napprovals_required = 2\napprovers = [\"a.pub\"]\n", "compliance.approvals_required", "2 approvals cannot be given by the 1 key(s)"),
     ];
     for (text, key, problem) in cases {
         let err = toml(text).unwrap_err();

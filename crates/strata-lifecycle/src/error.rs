@@ -51,6 +51,10 @@ pub enum Error {
         /// The names in force, comma separated, or `none`.
         in_force: String,
     },
+    /// A request the archive's settings do not allow (an approval where none is needed, or
+    /// from a key that is not an approver's).
+    #[error("{0}")]
+    Refused(String),
     /// A hold's name or scope is not acceptable.
     #[error("hold `{name}`: {message}")]
     BadHold {

@@ -14,9 +14,11 @@
 //!   (`_lifecycle/journal.jsonl`) so that a killed run is finished by the next one;
 //! - [`AuditLog`]: the hash-chained audit trail of every action (`_lifecycle/audit.jsonl`),
 //!   holds included, that [`AuditLog::verify`] checks;
+//! - [`ApprovalStore`]: signed approvals for deleting protected archive data (ARCH-4);
 //! - [`sign`]: the archive tier's ed25519-signed manifests (ARCH-3), written by a run with a
 //!   signing key and checked by [`verify_archive`].
 
+mod approvals;
 mod audit;
 mod error;
 mod execute;
@@ -26,6 +28,9 @@ mod plan;
 pub mod sign;
 mod verify;
 
+pub use approvals::{
+    approval_message, ApprovalPolicy, ApprovalRecord, ApprovalStore, APPROVALS_FILE,
+};
 pub use audit::{AuditEntry, AuditLog, AuditReport, AUDIT_FILE};
 pub use error::{Error, Result};
 pub use execute::{Executor, RunReport, JOURNAL_FILE, LIFECYCLE_DIR};

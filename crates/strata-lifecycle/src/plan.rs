@@ -2,10 +2,11 @@
 
 use strata_catalog::{Catalog, FileManifest, FileQuery};
 use strata_core::policy::lifecycle::{self, LifecyclePlan, LifecyclePolicies, StoredFile};
-use strata_core::policy::{RetentionPlacement, TierPolicy, Tiers};
+use strata_core::policy::{RetentionPlacement, TierName, TierPolicy, Tiers};
 use strata_core::Config;
 use strata_model::{EventKind, Timestamp};
 
+use crate::approvals::{ApprovalPolicy, ApprovalRecord};
 use crate::error::Result;
 use crate::holds::HoldStore;
 
@@ -49,6 +50,7 @@ pub fn stored_file(m: &FileManifest, tiers: &Tiers) -> StoredFile {
         last_event: m.stats.last_event_time.unwrap_or(m.sealed_at),
         quality: m.quality_score,
         worm_until,
+        approvals: None,
     }
 }
 
@@ -77,15 +79,30 @@ pub fn stored_files(catalog: &Catalog, tiers: &Tiers) -> Result<Vec<StoredFile>>
 }
 
 /// The plan for the files of `catalog` under `config` and the holds of `holds` at `now`, with
-/// the config's placement (its retention table and classification) or the one given.
+/// the config's placement (its retention table and classification) or the one given. With
+/// `approvals`, deleting an archive-tier file needs the policy's approvals, counted from the
+/// records given.
 pub fn plan(
     catalog: &Catalog,
     holds: &HoldStore,
     config: &Config,
     placement: Option<&dyn TierPolicy>,
+    approvals: Option<(&ApprovalPolicy, &[ApprovalRecord])>,
     now: Timestamp,
 ) -> Result<LifecyclePlan> {
-    let files = stored_files(catalog, &config.tiers)?;
+    let manifests = catalog.find(&FileQuery::all())?;
+    let files: Vec<StoredFile> = manifests
+        .iter()
+        .map(|m| {
+            let mut file = stored_file(m, &config.tiers);
+            if let (TierName::Archive, Some((policy, records))) = (m.tier, approvals) {
+                if policy.required > 0 {
+                    file.approvals = Some(policy.approvals(m, records));
+                }
+            }
+            file
+        })
+        .collect();
     let holds = holds.holds()?;
     let built_in = RetentionPlacement {
         retention: config.retention.clone(),

@@ -372,13 +372,43 @@ impl Archive {
     /// nothing is moved or deleted.
     pub fn lifecycle_plan(&self, now: strata_model::Timestamp) -> Result<LifecyclePlan> {
         let holds = self.holds();
+        let policy = self.approval_policy()?;
+        let records = match &policy {
+            Some(_) => self.approvals().records()?,
+            None => Vec::new(),
+        };
         Ok(strata_lifecycle::plan(
             &self.catalog,
             &holds,
             &self.config,
             Some(self.tier_policy.as_ref()),
+            policy.as_ref().map(|p| (p, records.as_slice())),
             now,
         )?)
+    }
+
+    /// The approvals deleting archive-tier data needs (`compliance.approvals_required` of the
+    /// keys in `compliance.approvers`); `None` when it needs none.
+    pub fn approval_policy(&self) -> Result<Option<strata_lifecycle::ApprovalPolicy>> {
+        let compliance = &self.config.compliance;
+        if compliance.approvals_required == 0 {
+            return Ok(None);
+        }
+        let mut approvers = Vec::new();
+        for file in &compliance.approvers {
+            approvers.push(strata_lifecycle::sign::read_public_key(
+                &self.root.join(file),
+            )?);
+        }
+        Ok(Some(strata_lifecycle::ApprovalPolicy {
+            required: compliance.approvals_required,
+            approvers,
+        }))
+    }
+
+    /// The archive's approvals for deleting protected archive data (ARCH-4).
+    pub fn approvals(&self) -> strata_lifecycle::ApprovalStore {
+        strata_lifecycle::ApprovalStore::new(&self.root)
     }
 
     /// Carries out the lifecycle plan at `now` (TIER-2, TIER-3): first what a killed run began,

@@ -198,6 +198,7 @@ mod tests {
             last_event: at,
             quality: None,
             worm_until: None,
+            approvals: None,
         }
     }
 

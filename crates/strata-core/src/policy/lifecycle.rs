@@ -72,6 +72,30 @@ pub struct StoredFile {
     /// The end of its write-once retention, when it is under one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worm_until: Option<Timestamp>,
+    /// When deleting it needs approvals (ARCH-4: protected archive data), how many and who has
+    /// given one for this very version of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<Approvals>,
+}
+
+/// The approvals a deletion needs, and those given (ARCH-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approvals {
+    /// How many distinct approvers must approve.
+    pub needed: u32,
+    /// Who has approved (distinct approvers).
+    pub given: Vec<String>,
+}
+
+impl Approvals {
+    /// Enough distinct approvers have approved.
+    pub fn granted(&self) -> bool {
+        let mut given: Vec<&String> = self.given.iter().collect();
+        given.sort();
+        given.dedup();
+        u32::try_from(given.len()).unwrap_or(u32::MAX) >= self.needed
+    }
 }
 
 impl StoredFile {
@@ -171,6 +195,8 @@ pub enum Protection {
     Hold(String),
     /// Its write-once retention has not ended (ARCH-1).
     WormUntil(Timestamp),
+    /// Its deletion needs approvals that have not all been given (ARCH-4).
+    Approvals(Approvals),
 }
 
 impl fmt::Display for Protection {
@@ -182,6 +208,16 @@ impl fmt::Display for Protection {
                 f.write_str("write-once, for good")
             }
             Protection::WormUntil(t) => write!(f, "write-once until {t}"),
+            Protection::Approvals(a) if a.given.is_empty() => {
+                write!(f, "its deletion needs {} approvals, none given", a.needed)
+            }
+            Protection::Approvals(a) => write!(
+                f,
+                "its deletion needs {} approvals, {} given ({})",
+                a.needed,
+                a.given.len(),
+                a.given.join(", ")
+            ),
         }
     }
 }
@@ -340,7 +376,8 @@ pub struct LifecyclePolicies<'a> {
     pub quotas: &'a [QuotaRule],
 }
 
-/// What protects a file, if anything: critical class, then a hold, then write-once retention.
+/// What protects a file, if anything: critical class, then a hold, then write-once retention,
+/// then approvals its deletion needs and does not have.
 pub fn protection(
     file: &StoredFile,
     class: Classification,
@@ -353,9 +390,13 @@ pub fn protection(
     if let Some(hold) = holds.iter().find(|h| h.scope.covers(file)) {
         return Some(Protection::Hold(hold.name.clone()));
     }
-    file.worm_until
-        .filter(|&until| until > now)
-        .map(Protection::WormUntil)
+    if let Some(until) = file.worm_until.filter(|&until| until > now) {
+        return Some(Protection::WormUntil(until));
+    }
+    file.approvals
+        .as_ref()
+        .filter(|a| !a.granted())
+        .map(|a| Protection::Approvals(a.clone()))
 }
 
 /// The plan for `files` at `now`: the same facts always give the same plan, whatever their
@@ -482,6 +523,7 @@ fn place(
                     Protection::Critical => "classification".to_string(),
                     Protection::Hold(name) => format!("hold.{name}"),
                     Protection::WormUntil(_) => "worm".to_string(),
+                    Protection::Approvals(_) => "compliance.approvals".to_string(),
                 };
                 decision(LifecycleAction::Protect { by }, rule, why)
             }

@@ -32,8 +32,8 @@ pub mod tier;
 pub use classification::{Classification, ClassificationPolicy};
 pub use integrity::{IntegrityChecks, IntegrityPolicy};
 pub use lifecycle::{
-    Decision, Hold, HoldScope, LifecycleAction, LifecyclePlan, LifecyclePolicies, Protection,
-    QuotaState, StoredFile,
+    Approvals, Decision, Hold, HoldScope, LifecycleAction, LifecyclePlan, LifecyclePolicies,
+    Protection, QuotaState, StoredFile,
 };
 pub use placement::{FileFacts, RetentionPlacement, TierAction, TierPolicy};
 pub use quota::{

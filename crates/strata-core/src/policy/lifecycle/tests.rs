@@ -27,6 +27,7 @@ fn file(path: &str, tier: TierName, kind: EventKind, age_days: i64, size: u64) -
         last_event: last,
         quality: None,
         worm_until: None,
+        approvals: None,
     }
 }
 
@@ -243,6 +244,51 @@ fn an_ended_period_becomes_one_file_and_arrivals_wait_for_their_whole_period() {
 }
 
 #[test]
+fn deleting_protected_archive_data_needs_its_approvals() {
+    // The default retention keeps heartbeats 2 + 5 days and archives none: an archive-tier
+    // heartbeat file of 400 days is due for deletion.
+    let mut old = file("a", TierName::Archive, EventKind::Heartbeat, 400, 10);
+    let decide = |f: &StoredFile| run(std::slice::from_ref(f), &[], &[]).decisions[0].clone();
+    assert_eq!(decide(&old).action, LifecycleAction::Delete);
+    let approvals = |given: &[&str]| Approvals {
+        needed: 2,
+        given: given.iter().map(|s| s.to_string()).collect(),
+    };
+    for given in [&[][..], &["alice"], &["alice", "alice"]] {
+        old.approvals = Some(approvals(given));
+        let d = decide(&old);
+        assert_eq!(
+            d.action,
+            LifecycleAction::Protect {
+                by: Protection::Approvals(approvals(given))
+            },
+            "{given:?}"
+        );
+        assert_eq!(d.rule, "compliance.approvals");
+        assert!(
+            d.reason.contains("its deletion needs 2 approvals"),
+            "{}",
+            d.reason
+        );
+    }
+    old.approvals = Some(approvals(&["alice", "bob"]));
+    assert_eq!(decide(&old).action, LifecycleAction::Delete);
+    // Approvals never outweigh a hold.
+    let hold = Hold {
+        name: "case".into(),
+        scope: HoldScope::default(),
+        reason: String::new(),
+    };
+    let d = run(std::slice::from_ref(&old), &[hold], &[]).decisions[0].clone();
+    assert_eq!(
+        d.action,
+        LifecycleAction::Protect {
+            by: Protection::Hold("case".into())
+        }
+    );
+}
+
+#[test]
 fn drop_oldest_deletes_the_oldest_unprotected_files_until_the_scope_fits() {
     let mut files: Vec<StoredFile> = (0..5)
         .map(|i| file(&format!("t{i}"), TierName::Hot, EventKind::Trade, i, 100))
@@ -323,11 +369,19 @@ fn any_file(i: usize) -> impl Strategy<Value = StoredFile> {
         1u64..1000,
         proptest::sample::select(vec!["SPY", "AAPL", "BTC"]),
         proptest::option::of(-10i64..10),
+        proptest::option::of((
+            0u32..3,
+            proptest::collection::vec(proptest::sample::select(vec!["alice", "bob"]), 0..3),
+        )),
     )
-        .prop_map(move |(tier, kind, age, size, symbol, worm)| {
+        .prop_map(move |(tier, kind, age, size, symbol, worm, approvals)| {
             let mut f = file(&format!("f{i:03}"), tier, kind, age, size);
             f.symbol = Some(symbol.into());
             f.worm_until = worm.map(|d| Timestamp::from_nanos(now().as_nanos() + d * DAY));
+            f.approvals = approvals.map(|(needed, given)| Approvals {
+                needed,
+                given: given.into_iter().map(String::from).collect(),
+            });
             f
         })
 }
