@@ -213,5 +213,8 @@ fn an_archive_file_is_deleted_only_with_its_approvals() {
     let trail = std::fs::read_to_string(Path::new(&root).join("_lifecycle/audit.jsonl")).unwrap();
     assert_eq!(trail.matches("\"action\":\"approve\"").count(), 3);
     assert!(trail.contains("ticket 7"));
+    // Who: the user that ran each command.
+    let record: serde_json::Value = serde_json::from_str(trail.lines().last().unwrap()).unwrap();
+    assert!(!record["by"].as_str().unwrap().is_empty(), "{record}");
     assert!(strata(&["--root", &root, "verify"]).status.success());
 }

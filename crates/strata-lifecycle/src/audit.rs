@@ -1,5 +1,6 @@
 //! The audit trail (ARCH-3): `_lifecycle/audit.jsonl`, one record per lifecycle action —
-//! migration, deletion, hold placed or released — appended and fsynced, each carrying the
+//! migration, consolidation, deletion, hold placed or released, approval, signed manifest —
+//! with the operating-system user that did it, appended and fsynced, each carrying the
 //! SHA-256 of the record before it, so that an edited, removed or reordered record breaks the
 //! chain at that line ([`AuditLog::verify`], `strata verify`).
 //!
@@ -14,6 +15,20 @@ use strata_model::Timestamp;
 
 use crate::error::{io, Error, Result};
 use crate::lines::{append_line, lock_file};
+
+/// The operating-system user running this process: `$USER`, else `$LOGNAME`, else the user id
+/// that owns the process.
+fn who() -> String {
+    use std::os::unix::fs::MetadataExt;
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| match std::fs::metadata("/proc/self") {
+            Ok(meta) => format!("uid {}", meta.uid()),
+            Err(_) => "unknown".into(),
+        })
+}
 
 /// The audit file in the lifecycle folder.
 pub const AUDIT_FILE: &str = "audit.jsonl";
@@ -52,6 +67,9 @@ struct Record {
     seq: u64,
     #[serde(flatten)]
     entry: AuditEntry,
+    /// Who: the operating-system user of the process that recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
     prev: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hash: Option<String>,
@@ -134,6 +152,7 @@ impl AuditLog {
         let mut record = Record {
             seq,
             entry,
+            by: Some(who()),
             prev,
             hash: None,
         };
