@@ -104,7 +104,7 @@ fn check_converged(root: &Path, expected: &[String], now: &str, ctx: &str) {
         strata_catalog::verify_sha256(&data, &m.sha256)
             .unwrap_or_else(|e| panic!("{ctx}: {}: {e}", m.path));
         catalogued.push(m.path.clone());
-        catalogued.push(format!("{}.manifest.json", m.path));
+        catalogued.push(strata_catalog::manifest::sidecar_key(&m.path));
     }
     catalogued.sort();
     assert_eq!(

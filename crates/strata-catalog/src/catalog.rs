@@ -959,8 +959,15 @@ impl Catalog {
                     continue;
                 }
             };
-            let described = relative_archive_path(data_root, &sidecar)
-                .and_then(|p| p.strip_suffix(SIDECAR_SUFFIX).map(str::to_string));
+            let described = relative_archive_path(data_root, &sidecar).and_then(|p| {
+                let (folder, name) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
+                let data = crate::manifest::data_name_of_sidecar(name)?;
+                Some(if folder.is_empty() {
+                    data
+                } else {
+                    format!("{folder}/{data}")
+                })
+            });
             if described.as_deref() != Some(manifest.path.as_str()) {
                 report.problems.push(RebuildProblem {
                     error: Error::Sidecar {

@@ -26,6 +26,20 @@ use crate::{fsio, Error, Result};
 /// The checksum list in every data folder.
 pub const CHECKSUMS_FILE: &str = "checksums.sha256";
 
+/// The list beside Parquet files: named with `_` so that tools reading the folder as a Parquet
+/// dataset (pyarrow, Spark) skip it; `sha256sum -c _checksums.sha256` checks it the same way.
+pub const PARQUET_CHECKSUMS_FILE: &str = "_checksums.sha256";
+
+/// The list a data file's line goes to: [`PARQUET_CHECKSUMS_FILE`] for a Parquet file, else
+/// [`CHECKSUMS_FILE`].
+pub fn checksums_file_for(file_name: &str) -> &'static str {
+    if file_name.ends_with(".parquet") {
+        PARQUET_CHECKSUMS_FILE
+    } else {
+        CHECKSUMS_FILE
+    }
+}
+
 /// Serializes read-check-write of checksum lists within this process, so two writers sealing
 /// files in one folder at once cannot lose each other's lines.
 static CHECKSUM_LIST_LOCK: Mutex<()> = Mutex::new(());
@@ -134,7 +148,7 @@ fn unescape_name(name: &str) -> Result<String, String> {
 /// name was not listed (a removal retried after a crash). The list itself is removed when its
 /// last line goes.
 pub fn remove_checksum_line(folder: &Path, file_name: &str) -> Result<bool> {
-    let list = folder.join(CHECKSUMS_FILE);
+    let list = folder.join(checksums_file_for(file_name));
     let _guard = CHECKSUM_LIST_LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -179,7 +193,7 @@ pub fn remove_checksum_line(folder: &Path, file_name: &str) -> Result<bool> {
 /// `file_name` must be a plain name (no `/`), without newline, carriage return or backslash
 /// (see the [module docs](self)); `sha256` must be 64 hex digits (written lowercase).
 pub fn append_checksum_line(folder: &Path, file_name: &str, sha256: &str) -> Result<()> {
-    let list = folder.join(CHECKSUMS_FILE);
+    let list = folder.join(checksums_file_for(file_name));
     let refuse = |reason: &str| Error::ChecksumEntry {
         file: list.clone(),
         file_name: file_name.to_string(),
@@ -295,12 +309,32 @@ impl ChecksumResult {
     }
 }
 
-/// Checks every line of `<folder>/checksums.sha256` against the files in `folder`: ok,
-/// mismatch, missing, unreadable or malformed, one [`ChecksumResult`] per non-empty line, in
-/// file order. A missing list is an [`Error::Io`] (a folder of sealed files always has one).
+/// Checks every line of `<folder>/checksums.sha256` and `<folder>/_checksums.sha256` (Parquet
+/// files) against the files in `folder`: ok, mismatch, missing, unreadable or malformed, one
+/// [`ChecksumResult`] per non-empty line, in file order. A folder with neither list is an
+/// [`Error::Io`] (a folder of sealed files always has one).
 pub fn verify_checksums(folder: &Path) -> Result<Vec<ChecksumResult>> {
-    let list = folder.join(CHECKSUMS_FILE);
-    let bytes = std::fs::read(&list).map_err(|e| Error::io(&list, e))?;
+    let lists: Vec<PathBuf> = [CHECKSUMS_FILE, PARQUET_CHECKSUMS_FILE]
+        .iter()
+        .map(|name| folder.join(name))
+        .filter(|list| list.exists())
+        .collect();
+    if lists.is_empty() {
+        let list = folder.join(CHECKSUMS_FILE);
+        return Err(Error::io(
+            &list,
+            io::Error::new(io::ErrorKind::NotFound, "no checksums list in the folder"),
+        ));
+    }
+    let mut results = Vec::new();
+    for list in lists {
+        results.extend(verify_list(folder, &list)?);
+    }
+    Ok(results)
+}
+
+fn verify_list(folder: &Path, list: &Path) -> Result<Vec<ChecksumResult>> {
+    let bytes = std::fs::read(list).map_err(|e| Error::io(list, e))?;
     let text = String::from_utf8_lossy(&bytes);
     let mut results = Vec::new();
     for (index, line) in text.lines().enumerate() {

@@ -98,8 +98,9 @@ pub use catalog::{
     SYMBOLS_FILE,
 };
 pub use checksum::{
-    append_checksum_line, remove_checksum_line, sha256_bytes, sha256_file, verify_checksums,
-    verify_sha256, ChecksumResult, ChecksumStatus, CHECKSUMS_FILE,
+    append_checksum_line, checksums_file_for, remove_checksum_line, sha256_bytes, sha256_file,
+    verify_checksums, verify_sha256, ChecksumResult, ChecksumStatus, CHECKSUMS_FILE,
+    PARQUET_CHECKSUMS_FILE,
 };
 pub use error::{Error, ManifestError, Result};
 pub use manifest::{

@@ -291,12 +291,49 @@ pub fn relative_archive_path(root: &Path, path: &Path) -> Option<String> {
 /// );
 /// ```
 pub fn sidecar_path_for(data_path: &Path) -> PathBuf {
-    let mut name = data_path
+    let name = data_path
         .file_name()
-        .map(|n| n.to_os_string())
+        .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    name.push(SIDECAR_SUFFIX);
-    data_path.with_file_name(name)
+    data_path.with_file_name(sidecar_name(&name))
+}
+
+/// The name of a data file's sidecar: `<name>.manifest.json`, and `_<name>.manifest.json` for
+/// a Parquet file, so that the tools that read a folder of Parquet files as one dataset
+/// (pyarrow, Spark, Hive) skip it, as they skip every name that starts with `_`.
+///
+/// ```
+/// use strata_catalog::manifest::{data_name_of_sidecar, sidecar_name};
+/// assert_eq!(sidecar_name("2024-01-15.jsonl.zst"), "2024-01-15.jsonl.zst.manifest.json");
+/// assert_eq!(sidecar_name("2024-01.parquet"), "_2024-01.parquet.manifest.json");
+/// assert_eq!(data_name_of_sidecar("_2024-01.parquet.manifest.json").as_deref(), Some("2024-01.parquet"));
+/// assert_eq!(data_name_of_sidecar("_x.jsonl.manifest.json").as_deref(), Some("_x.jsonl"));
+/// ```
+pub fn sidecar_name(data_name: &str) -> String {
+    if data_name.ends_with(".parquet") {
+        format!("_{data_name}{SIDECAR_SUFFIX}")
+    } else {
+        format!("{data_name}{SIDECAR_SUFFIX}")
+    }
+}
+
+/// The sidecar key of a `/`-separated data key (a backend's), by [`sidecar_name`].
+pub fn sidecar_key(data_key: &str) -> String {
+    match data_key.rsplit_once('/') {
+        Some((folder, name)) => format!("{folder}/{}", sidecar_name(name)),
+        None => sidecar_name(data_key),
+    }
+}
+
+/// The data file a sidecar name describes, the inverse of [`sidecar_name`]; `None` for a name
+/// that is not a sidecar's.
+pub fn data_name_of_sidecar(sidecar: &str) -> Option<String> {
+    let data = sidecar.strip_suffix(SIDECAR_SUFFIX)?;
+    match data.strip_prefix('_') {
+        Some(parquet) if parquet.ends_with(".parquet") => Some(parquet.to_string()),
+        _ if data.ends_with(".parquet") => None,
+        _ => Some(data.to_string()),
+    }
 }
 
 /// Reads and checks a manifest from JSON bytes (a sidecar, a line of `manifest.jsonl`):

@@ -521,7 +521,9 @@ fn the_write_once_archive_tier_keeps_its_files_read_only_and_verify_checks_it() 
     ]));
     let path = catalogued[0]["path"].as_str().unwrap().to_string();
     let data = Path::new(&root).join(&path);
-    let sidecar = Path::new(&root).join(format!("{path}.manifest.json"));
+    // Beside a Parquet file the sidecar's name starts with `_`, which dataset readers skip.
+    let (folder, name) = path.rsplit_once('/').unwrap();
+    let sidecar = Path::new(&root).join(format!("{folder}/_{name}.manifest.json"));
     for file in [&data, &sidecar] {
         let mode = std::fs::metadata(file).unwrap().permissions().mode();
         assert_eq!(mode & 0o222, 0, "{} is writable: {mode:o}", file.display());

@@ -478,7 +478,7 @@ impl<'a> Executor<'a> {
             if action == "delete" {
                 if let Some(manifest) = self.catalog.get(source)? {
                     let (tier, key) = Self::split(&manifest.path)?;
-                    let sidecar = format!("{key}{}", strata_catalog::manifest::SIDECAR_SUFFIX);
+                    let sidecar = strata_catalog::manifest::sidecar_key(key);
                     if self.block_on(self.backend(tier)?.exists(&sidecar))? {
                         self.append(&Entry::Abandoned {
                             id: *id,
@@ -709,11 +709,12 @@ impl<'a> Executor<'a> {
                 ..first.clone()
             };
             let sidecar = strata_catalog::manifest::encode_manifest(&manifest)?;
-            let sidecar_key = format!("{}{}", target.key, strata_catalog::manifest::SIDECAR_SUFFIX);
+            let sidecar_key = strata_catalog::manifest::sidecar_key(&target.key);
             self.put_or_same(backend, &sidecar_key, Bytes::from(sidecar.into_bytes()))?;
             self.catalog.register(&manifest)?;
-            // A tier on the local disk lists its files in `checksums.sha256` like the hot tier,
-            // so `sha256sum -c` works in every data folder.
+            // A tier on the local disk lists its files in `checksums.sha256` like the hot tier
+            // (`_checksums.sha256` beside Parquet files), so `sha256sum -c` works in every data
+            // folder.
             let local = self.root.join(&manifest.path);
             if let (true, Some(folder), Some(name)) =
                 (local.is_file(), local.parent(), local.file_name())
@@ -824,10 +825,7 @@ impl<'a> Executor<'a> {
             }
             // An object outside the catalog whose sidecar names another parent is someone
             // else's (a stale index): never deleted.
-            let sidecar = self.block_on(backend.get(&format!(
-                "{key}{}",
-                strata_catalog::manifest::SIDECAR_SUFFIX
-            )));
+            let sidecar = self.block_on(backend.get(&strata_catalog::manifest::sidecar_key(&key)));
             let someone_elses = sidecar.ok().is_some_and(|bytes| {
                 strata_catalog::parse_manifest(&bytes).is_ok_and(|m| !made_from(&m))
             });
@@ -870,7 +868,7 @@ impl<'a> Executor<'a> {
     fn remove_source(&self, manifest: &FileManifest) -> Result<()> {
         let (tier, key) = Self::split(&manifest.path)?;
         let backend = self.backend(tier)?;
-        let sidecar = format!("{key}{}", strata_catalog::manifest::SIDECAR_SUFFIX);
+        let sidecar = strata_catalog::manifest::sidecar_key(key);
         delete_if_present(self.block_on(backend.delete(&sidecar)))?;
         self.catalog.remove(&manifest.path)?;
         self.finish_removal(&manifest.path)
@@ -886,7 +884,7 @@ impl<'a> Executor<'a> {
                 strata_catalog::remove_checksum_line(folder, &name.to_string_lossy())?;
             }
         }
-        let sidecar = format!("{key}{}", strata_catalog::manifest::SIDECAR_SUFFIX);
+        let sidecar = strata_catalog::manifest::sidecar_key(key);
         delete_if_present(self.block_on(backend.delete(&sidecar)))?;
         delete_if_present(self.block_on(backend.delete(key)))
     }

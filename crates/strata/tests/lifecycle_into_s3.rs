@@ -137,7 +137,7 @@ fn migrations_into_s3_tiers_keep_every_event_and_read_back() {
                 m.path
             );
             let sidecar = rt
-                .block_on(backend.get(&format!("{key}.manifest.json")))
+                .block_on(backend.get(&strata::catalog::manifest::sidecar_key(key)))
                 .unwrap();
             let on_server = strata::catalog::parse_manifest(&sidecar).unwrap();
             assert_eq!(on_server.path, m.path);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Opens every `kind=<kind>` folder of the given tier folders as a Hive-partitioned dataset with
-DuckDB and with pyarrow and prints, per tier, kind, tool and symbol, one JSON line: the event
+DuckDB (a `**/*.parquet` glob) and with pyarrow (the folder itself) and prints, per tier, kind, tool and symbol, one JSON line: the event
 count and the exact sums of the price and size columns, as text.
 
     python3 tiers_are_datasets.py TIER_DIR...
@@ -30,7 +30,7 @@ def main():
         for kind_dir in sorted(tier_dir.glob("kind=*")):
             kind = kind_dir.name.split("=", 1)[1]
             price, size = COLUMNS[kind]
-            glob = f"{kind_dir}/*/*/*.parquet"
+            glob = f"{kind_dir}/**/*.parquet"
             rows = con.execute(
                 f"SELECT symbol, count(*), sum({price})::VARCHAR, sum({size})::VARCHAR, min(kind), "
                 f"typeof(any_value({price})) "
@@ -41,18 +41,20 @@ def main():
                 print(json.dumps({"tier": tier_dir.name, "kind": kind, "tool": "duckdb",
                                   "symbol": symbol, "events": n, "price": p, "size": s,
                                   "partition_kind": k, "price_type": ty}))
-            files = sorted(str(f) for f in kind_dir.glob("*/*/*.parquet"))
+            # The folder as pyarrow discovers it: the Parquet files only (sidecars and checksum
+            # lists beside them start with `_`, which dataset readers skip).
+            files = ds.dataset(str(kind_dir), format="parquet").files
+            bad = [f for f in files if not f.endswith(".parquet")]
+            if bad:
+                sys.exit(f"pyarrow would read these as Parquet: {bad}")
             schemas = [ds.dataset(f, format="parquet").schema for f in files]
             schema = pa.unify_schemas(schemas, promote_options="permissive")
             partitioning = ds.partitioning(
-                pa.schema([("kind", pa.string()), ("symbol", pa.string()), ("date", pa.string())]),
-                flavor="hive")
+                pa.schema([("symbol", pa.string()), ("date", pa.string())]), flavor="hive")
             schema = pa.unify_schemas([schema, partitioning.schema], promote_options="permissive")
-            # The Parquet files of the folder (beside them are their sidecars and checksum
-            # lists, which a whole-folder scan would try to read as Parquet).
-            table = ds.dataset(files, format="parquet", schema=schema,
-                               partitioning=partitioning,
-                               partition_base_dir=str(kind_dir.parent)).to_table()
+            # The whole folder, opened as it is.
+            table = ds.dataset(str(kind_dir), format="parquet", schema=schema,
+                               partitioning=partitioning).to_table()
             for symbol in sorted(set(table.column("symbol").to_pylist())):
                 part = table.filter(pc.equal(table.column("symbol"), symbol))
                 print(json.dumps({"tier": tier_dir.name, "kind": kind, "tool": "pyarrow",
