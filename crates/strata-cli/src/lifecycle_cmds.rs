@@ -179,6 +179,7 @@ fn show_plan(g: &Global) -> Result<(), Failure> {
                 "counts": plan.counts(),
                 "decisions": plan.decisions,
                 "quotas": plan.quotas,
+                "tier_caps": plan.tier_caps,
             })
         );
         return Ok(());
@@ -219,6 +220,19 @@ fn show_plan(g: &Global) -> Result<(), Failure> {
             q.files_after,
             limit(q.max_files),
             q.shortfall
+                .as_deref()
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default()
+        );
+    }
+    for c in &plan.tier_caps {
+        out!(
+            "tier {} cap {}: {} → {} bytes{}",
+            c.tier,
+            c.max_bytes,
+            c.bytes_before,
+            c.bytes_after,
+            c.shortfall
                 .as_deref()
                 .map(|s| format!("; {s}"))
                 .unwrap_or_default()

@@ -541,3 +541,41 @@ fn the_write_once_archive_tier_keeps_its_files_read_only_and_verify_checks_it() 
         text(&bad.stdout)
     );
 }
+
+#[test]
+fn a_tier_over_its_size_cap_moves_its_oldest_files_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // The hot tier may hold 1,000 bytes: a day's trades do not fit.
+    let root = archive(dir.path(), |t| {
+        t.replacen(
+            "codec = \"none\"\nworm = false",
+            "codec = \"none\"\nworm = false\nmax_bytes = 1000",
+            1,
+        )
+    });
+    let plan = plan(&root, "2013-10-08");
+    let trade = action_of(&plan, "trade");
+    assert_eq!(trade["action"], "migrate", "{trade}");
+    assert_eq!(trade["to"], "warm");
+    assert_eq!(trade["rule"], "tiers.hot.max_bytes");
+    let cap = &plan["tier_caps"][0];
+    assert_eq!(cap["tier"], "hot");
+    assert!(cap["bytes_before"].as_u64().unwrap() > 1000);
+    assert!(cap["bytes_after"].as_u64().unwrap() <= 1000, "{cap}");
+    let table = strata(&["--root", &root, "--now", "2013-10-08", "lifecycle", "plan"]);
+    assert!(
+        text(&table.stdout).contains("tier hot cap 1000:"),
+        "{}",
+        text(&table.stdout)
+    );
+    let run = strata(&["--root", &root, "--now", "2013-10-08", "lifecycle", "run"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let hot = doc(&strata(&["--root", &root, "--json", "ls", "--tier", "hot"]));
+    let left: u64 = hot
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["size_bytes"].as_u64().unwrap())
+        .sum();
+    assert!(left <= 1000, "{hot}");
+}

@@ -324,7 +324,23 @@ pub struct QuotaState {
     pub shortfall: Option<String>,
 }
 
-/// The plan: one decision per file, in path order, and the state of every quota.
+/// A tier's size cap after the plan (`tiers.<tier>.max_bytes`, TIER-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierCapState {
+    /// The tier.
+    pub tier: TierName,
+    /// Bytes the tier would hold after the plan without its cap.
+    pub bytes_before: u64,
+    /// Bytes it holds once the files the cap moves on have gone.
+    pub bytes_after: u64,
+    /// The cap.
+    pub max_bytes: u64,
+    /// What the plan could not do, when the tier stays over its cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<String>,
+}
+
+/// The plan: one decision per file, in path order, and the state of every quota and tier cap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LifecyclePlan {
     /// The clock the plan was made at.
@@ -333,6 +349,9 @@ pub struct LifecyclePlan {
     pub decisions: Vec<Decision>,
     /// One per quota with a byte or file limit.
     pub quotas: Vec<QuotaState>,
+    /// One per tier with a size cap.
+    #[serde(default)]
+    pub tier_caps: Vec<TierCapState>,
 }
 
 impl LifecyclePlan {
@@ -413,6 +432,7 @@ pub fn plan(
         .iter()
         .map(|file| place(policies, file, holds, now))
         .collect();
+    let tier_caps = cap_tiers(policies.tiers, &files, &mut decisions);
     let quotas = policies
         .quotas
         .iter()
@@ -424,6 +444,7 @@ pub fn plan(
         now,
         decisions,
         quotas,
+        tier_caps,
     }
 }
 
@@ -532,6 +553,87 @@ fn place(
             None => decision(LifecycleAction::Stay, rule, reason),
         },
     }
+}
+
+/// The tier a decision leaves its file in (`None`: deleted).
+fn destination(file: &StoredFile, decision: &Decision) -> Option<TierName> {
+    match &decision.action {
+        LifecycleAction::Migrate { to, .. } | LifecycleAction::Consolidate { to, .. } => Some(*to),
+        LifecycleAction::Delete => None,
+        LifecycleAction::Stay | LifecycleAction::Protect { .. } => Some(file.tier),
+    }
+}
+
+/// Pass 1b, tier caps (TIER-1): a tier that would hold more than its `max_bytes` sends its
+/// oldest files staying there on to the next colder tier until it fits. Files of a write-once
+/// tier never move, and nothing is ever deleted for a cap.
+fn cap_tiers(
+    tiers: &Tiers,
+    files: &[&StoredFile],
+    decisions: &mut [Decision],
+) -> Vec<TierCapState> {
+    let mut states = Vec::new();
+    for (n, &tier) in TierName::ALL.iter().enumerate() {
+        let def = tiers.get(tier);
+        let Some(cap) = def.max_bytes else {
+            continue;
+        };
+        let held = |decisions: &[Decision]| {
+            (0..files.len())
+                .filter(|&i| destination(files[i], &decisions[i]) == Some(tier))
+                .fold(0u64, |sum, i| sum.saturating_add(files[i].size_bytes))
+        };
+        let before = held(decisions);
+        let next = TierName::ALL.get(n + 1).copied();
+        let mut staying: Vec<usize> = (0..files.len())
+            .filter(|&i| {
+                files[i].tier == tier
+                    && decisions[i].action == LifecycleAction::Stay
+                    && files[i].worm_until.is_none()
+            })
+            .collect();
+        staying.sort_by(|&a, &b| {
+            (files[a].last_event, &files[a].path).cmp(&(files[b].last_event, &files[b].path))
+        });
+        let mut bytes = before;
+        if let (Some(next), false) = (next, def.worm) {
+            let target = tiers.get(next);
+            for i in staying {
+                if bytes <= cap {
+                    break;
+                }
+                decisions[i] = Decision {
+                    path: files[i].path.clone(),
+                    tier,
+                    action: LifecycleAction::Migrate {
+                        to: next,
+                        format: target.format,
+                        codec: target.codec_for(files[i].kind),
+                    },
+                    rule: format!("tiers.{tier}.max_bytes"),
+                    reason: format!(
+                        "the {tier} tier would hold {bytes} bytes, over its cap of {cap}: its \
+                         oldest files move on to {next}"
+                    ),
+                    size_bytes: files[i].size_bytes,
+                };
+                bytes = bytes.saturating_sub(files[i].size_bytes);
+            }
+        }
+        let shortfall = (bytes > cap).then(|| match (next, def.worm) {
+            (_, true) => format!("over its cap of {cap}: a write-once tier's files never move"),
+            (None, _) => format!("over its cap of {cap}: there is no colder tier to move to"),
+            _ => format!("over its cap of {cap}: the rest arrives or is kept by other rules"),
+        });
+        states.push(TierCapState {
+            tier,
+            bytes_before: before,
+            bytes_after: bytes,
+            max_bytes: cap,
+            shortfall,
+        });
+    }
+    states
 }
 
 /// Whole days from `from` to `now` (0 when `now` is earlier).

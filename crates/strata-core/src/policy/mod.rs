@@ -33,7 +33,7 @@ pub use classification::{Classification, ClassificationPolicy};
 pub use integrity::{IntegrityChecks, IntegrityPolicy};
 pub use lifecycle::{
     Approvals, Decision, Hold, HoldScope, LifecycleAction, LifecyclePlan, LifecyclePolicies,
-    Protection, QuotaState, StoredFile,
+    Protection, QuotaState, StoredFile, TierCapState,
 };
 pub use placement::{FileFacts, RetentionPlacement, TierAction, TierPolicy};
 pub use quota::{

@@ -289,6 +289,59 @@ fn deleting_protected_archive_data_needs_its_approvals() {
 }
 
 #[test]
+fn a_tier_over_its_cap_sends_its_oldest_files_on() {
+    let placement = RetentionPlacement::default();
+    let classification = ClassificationPolicy::default();
+    let mut tiers = Tiers::default();
+    tiers.warm.max_bytes = Some(25);
+    tiers.archive.max_bytes = Some(5);
+    let policies = LifecyclePolicies {
+        placement: &placement,
+        classification: &classification,
+        tiers: &tiers,
+        quotas: &[],
+    };
+    let files = [
+        file("w-old", TierName::Warm, EventKind::Trade, 9, 10),
+        file("w-mid", TierName::Warm, EventKind::Trade, 5, 10),
+        file("w-new", TierName::Warm, EventKind::Trade, 3, 10),
+        file("a", TierName::Archive, EventKind::Trade, 900, 10),
+    ];
+    let plan = plan(policies, &files, &[], now());
+    let action = |p: &str| plan.decisions.iter().find(|d| d.path == p).unwrap();
+    assert!(matches!(
+        action("w-old").action,
+        LifecycleAction::Migrate {
+            to: TierName::Cold,
+            format: FileFormat::Parquet,
+            ..
+        }
+    ));
+    assert_eq!(action("w-old").rule, "tiers.warm.max_bytes");
+    assert!(action("w-old")
+        .reason
+        .contains("would hold 30 bytes, over its cap of 25"));
+    assert_eq!(action("w-mid").action, LifecycleAction::Stay);
+    assert_eq!(action("w-new").action, LifecycleAction::Stay);
+    assert_eq!(
+        plan.tier_caps[0],
+        TierCapState {
+            tier: TierName::Warm,
+            bytes_before: 30,
+            bytes_after: 20,
+            max_bytes: 25,
+            shortfall: None
+        }
+    );
+    // The archive is write-once: over its cap, nothing moves and nothing is deleted.
+    assert_ne!(action("a").action, LifecycleAction::Delete);
+    assert!(plan.tier_caps[1]
+        .shortfall
+        .as_deref()
+        .is_some_and(|s| s.contains("write-once")));
+}
+
+#[test]
 fn drop_oldest_deletes_the_oldest_unprotected_files_until_the_scope_fits() {
     let mut files: Vec<StoredFile> = (0..5)
         .map(|i| file(&format!("t{i}"), TierName::Hot, EventKind::Trade, i, 100))
@@ -465,13 +518,16 @@ fn any_case() -> impl Strategy<Value = Case> {
             0..4,
         ),
         proptest::collection::vec(any_quota(), 0..4),
-        proptest::collection::vec(
-            proptest::option::of(proptest::sample::select(Consolidation::ALL)),
-            3,
+        (
+            proptest::collection::vec(
+                proptest::option::of(proptest::sample::select(Consolidation::ALL)),
+                3,
+            ),
+            proptest::collection::vec(proptest::option::of(0u64..3000), 2),
         ),
     )
         .prop_map(
-            |(default, by_kind, class, classes, quotas, consolidate)| Case {
+            |(default, by_kind, class, classes, quotas, (consolidate, caps))| Case {
                 placement: RetentionPlacement {
                     retention: RetentionPolicy { default, by_kind },
                     classification: ClassificationPolicy {
@@ -488,6 +544,8 @@ fn any_case() -> impl Strategy<Value = Case> {
                     tiers.warm.consolidate = consolidate[0];
                     tiers.cold.consolidate = consolidate[1];
                     tiers.archive.consolidate = consolidate[2];
+                    tiers.warm.max_bytes = caps[0];
+                    tiers.cold.max_bytes = caps[1];
                     tiers
                 },
                 quotas,
@@ -520,6 +578,29 @@ proptest! {
                 prop_assert!(*to > f.tier, "files move to colder tiers only");
                 prop_assert_eq!(*format, case.tiers.get(*to).format);
                 prop_assert_eq!(*codec, case.tiers.get(*to).codec_for(f.kind));
+            }
+        }
+    }
+
+    /// A tier cap moves only files staying in a tier that is not write-once, oldest first, to
+    /// the next colder tier, and gets the tier under its cap unless it says why not.
+    #[test]
+    fn tier_caps_move_the_oldest_on_and_no_more(
+        case in any_case(),
+        files in any_files(),
+    ) {
+        let plan = case.plan(&files, &[]);
+        for state in &plan.tier_caps {
+            if state.shortfall.is_none() {
+                prop_assert!(state.bytes_after <= state.max_bytes, "{:?}", state);
+            }
+        }
+        for d in plan.decisions.iter().filter(|d| d.rule.ends_with(".max_bytes")) {
+            let f = files.iter().find(|f| f.path == d.path).unwrap();
+            prop_assert!(!case.tiers.get(f.tier).worm);
+            match &d.action {
+                LifecycleAction::Migrate { to, .. } => prop_assert!(*to > f.tier),
+                other => prop_assert!(false, "{:?} by a cap", other),
             }
         }
     }
