@@ -206,8 +206,8 @@ fn spinner(g: &Global, what: &str) -> Option<indicatif::ProgressBar> {
 }
 
 /// How an ingest run was stopped by a signal (the first SIGINT or SIGTERM).
-struct Stop {
-    any: Arc<AtomicBool>,
+pub(crate) struct Stop {
+    pub(crate) any: Arc<AtomicBool>,
     int: Arc<AtomicBool>,
     term: Arc<AtomicBool>,
 }
@@ -215,7 +215,7 @@ struct Stop {
 impl Stop {
     /// First SIGINT/SIGTERM: set the flags (imports stop between records). A second one exits
     /// at once (the next open recovers, as after a crash).
-    fn install() -> Result<Stop, Failure> {
+    pub(crate) fn install() -> Result<Stop, Failure> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let stop = Stop {
             any: Arc::new(AtomicBool::new(false)),
@@ -232,7 +232,7 @@ impl Stop {
     }
 
     /// The exit code for the signal received, if one was.
-    fn code(&self) -> Option<u8> {
+    pub(crate) fn code(&self) -> Option<u8> {
         if self.int.load(Ordering::SeqCst) {
             Some(130)
         } else if self.term.load(Ordering::SeqCst) {

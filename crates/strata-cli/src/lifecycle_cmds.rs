@@ -93,7 +93,11 @@ pub fn lifecycle(g: &Global, command: &LifecycleCommand) -> Result<(), Failure> 
 }
 
 fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure> {
-    let archive = crate::archive_cmds::open_archive(g, false)?;
+    let mut archive = crate::archive_cmds::open_archive(g, false)?;
+    // A first SIGINT or SIGTERM stops the run between two operations; a second exits at once
+    // (the next run finishes what was begun, as after a kill).
+    let stop = crate::archive_cmds::Stop::install()?;
+    archive.set_stop_flag(std::sync::Arc::clone(&stop.any));
     let bar = (!g.quiet && !g.json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -111,7 +115,7 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let ok = report.failed.is_empty();
+    let ok = report.failed.is_empty() && !report.stopped;
     let doc = json!({ "ok": ok, "report": report });
     if let Some(path) = report_file {
         let text = serde_json::to_string_pretty(&doc)?;
@@ -152,6 +156,15 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
                 report.failed.len()
             );
         }
+    }
+    if let (true, Some(code)) = (report.stopped, stop.code()) {
+        return Err(Failure {
+            code,
+            error: anyhow!(
+                "stopped by a signal between two operations: what was done is done and audited; run it again to carry out the rest"
+            ),
+            reported: g.json,
+        });
     }
     if ok {
         Ok(())

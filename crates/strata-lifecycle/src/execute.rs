@@ -135,6 +135,9 @@ pub struct RunReport {
     pub bytes_after: u64,
     /// The signed manifest of the archive tier this run wrote (ARCH-3), if the tier changed.
     pub signed_manifest: Option<u64>,
+    /// The run was asked to stop ([`Executor::with_stop`]) and did, between two operations:
+    /// what it had not begun is left to the next run.
+    pub stopped: bool,
 }
 
 /// Carries plans out on one archive.
@@ -146,6 +149,7 @@ pub struct Executor<'a> {
     journal: PathBuf,
     audit: AuditLog,
     signing: Option<ed25519_dalek::SigningKey>,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -200,7 +204,21 @@ impl<'a> Executor<'a> {
             journal: root.join(LIFECYCLE_DIR).join(JOURNAL_FILE),
             audit: AuditLog::new(root),
             signing: None,
+            stop: None,
         })
+    }
+
+    /// Stops a run between two operations once `flag` is set (a signal handler's): the
+    /// operation under way finishes, nothing more begins, and the report says `stopped`.
+    pub fn with_stop(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.stop = Some(flag);
+        self
+    }
+
+    fn stop_asked(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     /// Signs the archive tier's manifest with `key` at the end of each run that changed the
@@ -279,6 +297,10 @@ impl<'a> Executor<'a> {
         let mut next_id = self.last_id()? + 1;
         let mut done = 0;
         for decision in actions {
+            if self.stop_asked() {
+                report.stopped = true;
+                break;
+            }
             let members = match &decision.action {
                 LifecycleAction::Consolidate { group, .. } => match groups.remove(group.as_str()) {
                     Some(members) => members,

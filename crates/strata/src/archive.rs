@@ -427,6 +427,10 @@ impl Archive {
             backends.insert(tier, self.tier_backend(tier)?);
         }
         let mut executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?;
+        if let Some(stop) = &self.stop {
+            // A signal stops the run between two operations.
+            executor = executor.with_stop(Arc::clone(stop));
+        }
         if let Some(key) = &self.config.compliance.signing_key {
             let key = strata_lifecycle::sign::read_signing_key(&self.root.join(key))?;
             executor = executor.with_signing(key);
