@@ -41,7 +41,7 @@ pub mod plan;
 mod read;
 mod write;
 
-pub use convert::{jsonl_to_parquet, Converted};
+pub use convert::{jsonl_to_parquet, Converted, Converter};
 pub use digest::EventDigest;
 pub use error::{Error, Result};
 pub use meta::{FileMeta, META_KEY};

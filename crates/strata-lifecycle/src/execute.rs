@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use strata_backend::{Backend, BackendExt, PutOptions};
 use strata_catalog::{Catalog, FileManifest, LineageEntry};
 use strata_codec::CodecSpec;
-use strata_columnar::{jsonl_to_parquet, EventDigest, EventReader, ParquetOptions};
+use strata_columnar::{Converter, EventDigest, EventReader, ParquetOptions};
 use strata_core::layout::escape_segment;
 use strata_core::policy::{Decision, FileFormat, LifecycleAction, LifecyclePlan, TierName};
 use strata_model::{jsonl, Timestamp};
@@ -620,15 +620,51 @@ impl<'a> Executor<'a> {
             return Ok(None);
         }
         let mut source_digest = EventDigest::default();
-        let mut plains = Vec::new();
-        for source in &manifests {
-            let plain = self.read_source(source)?;
-            source_digest.merge(digest_jsonl(&source.path, &plain)?);
-            plains.push(plain);
-        }
         let first = &manifests[0];
-        let plain = merge_by_time(&first.path, plains, into.format)?;
-        let mut targets = convert(&manifests, &plain, into)?;
+        let mut targets = match into.format {
+            // Into Parquet, each source in turn is added to the columns and let go: a
+            // consolidation holds the columns and one source, never every source's text.
+            FileFormat::Parquet => {
+                let mut converter = Converter::new();
+                for source in &manifests {
+                    let packed = self.read_packed(source)?;
+                    let bad = |e: strata_columnar::Error| Error::Verify {
+                        path: source.path.clone(),
+                        message: e.to_string(),
+                    };
+                    match source.format {
+                        FileFormat::Jsonl => {
+                            let plain = decompress(&source.path, &packed)?;
+                            source_digest.merge(digest_jsonl(&source.path, &plain)?);
+                            converter.push_jsonl(&source.path, &plain).map_err(bad)?;
+                        }
+                        // A Parquet source (cold → archive): its events, as they are read.
+                        FileFormat::Parquet => {
+                            for event in EventReader::new(packed).map_err(bad)? {
+                                let event = event.map_err(bad)?;
+                                source_digest.add(&event);
+                                converter.push(&event).map_err(bad)?;
+                            }
+                        }
+                    }
+                }
+                parquet_targets(&manifests, converter, into)?
+            }
+            FileFormat::Jsonl => {
+                let mut plains = Vec::new();
+                for source in &manifests {
+                    let packed = self.read_packed(source)?;
+                    let plain = match source.format {
+                        FileFormat::Jsonl => decompress(&source.path, &packed)?,
+                        FileFormat::Parquet => parquet_as_jsonl(&source.path, packed)?,
+                    };
+                    source_digest.merge(digest_jsonl(&source.path, &plain)?);
+                    plains.push(plain);
+                }
+                let plain = merge_by_time(&first.path, plains)?;
+                jsonl_target(&manifests, &plain, into)?
+            }
+        };
         let backend = self.backend(to)?;
         let mut target_digest = EventDigest::default();
         let mut written = Vec::new();
@@ -768,8 +804,8 @@ impl<'a> Executor<'a> {
         Ok(Some(became))
     }
 
-    /// A source's events as JSONL, read from its tier and checked against its manifest.
-    fn read_source(&self, source: &FileManifest) -> Result<Vec<u8>> {
+    /// A source's bytes as stored, read from its tier and checked against its manifest.
+    fn read_packed(&self, source: &FileManifest) -> Result<Bytes> {
         let (tier, key) = Self::split(&source.path)?;
         if self.backend(tier)?.is_worm() {
             return Err(Error::Verify {
@@ -788,14 +824,7 @@ impl<'a> Executor<'a> {
                 ),
             });
         }
-        match source.format {
-            FileFormat::Jsonl => strata_codec::decompress(&packed).map_err(|e| Error::Verify {
-                path: source.path.clone(),
-                message: e.to_string(),
-            }),
-            // A Parquet source (cold → archive) goes through its events' canonical lines.
-            FileFormat::Parquet => parquet_as_jsonl(&source.path, packed),
-        }
+        Ok(packed)
     }
 
     /// Writes a target create-only under the first free name of `<base><ext>`, `<base>-1<ext>`,
@@ -1091,9 +1120,17 @@ fn shared_partition(sources: &[FileManifest]) -> strata_core::layout::PartitionK
     shared
 }
 
+/// A JSONL source's text, its codec undone.
+fn decompress(name: &str, packed: &[u8]) -> Result<Vec<u8>> {
+    strata_codec::decompress(packed).map_err(|e| Error::Verify {
+        path: name.to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// The sources' events as one JSONL text: as it is for one source; for several, in event-time
-/// order where the target is JSONL (Parquet sorts its rows itself).
-fn merge_by_time(name: &str, mut plains: Vec<Vec<u8>>, format: FileFormat) -> Result<Vec<u8>> {
+/// order.
+fn merge_by_time(name: &str, mut plains: Vec<Vec<u8>>) -> Result<Vec<u8>> {
     if plains.len() == 1 {
         return Ok(plains.pop().unwrap_or_default());
     }
@@ -1109,9 +1146,7 @@ fn merge_by_time(name: &str, mut plains: Vec<Vec<u8>>, format: FileFormat) -> Re
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let ts = if format == FileFormat::Parquet {
-                Timestamp::from_nanos(0)
-            } else if jsonl::decode_canonical_into(line, &mut event) {
+            let ts = if jsonl::decode_canonical_into(line, &mut event) {
                 event.event_time
             } else {
                 jsonl::decode_line(line)
@@ -1177,105 +1212,110 @@ fn stats_of(
     Ok((stats, kind))
 }
 
-/// The files the sources become in the target format and codec: named after the first source,
-/// or after the period for a consolidation.
-fn convert(sources: &[FileManifest], plain: &[u8], into: Destination<'_>) -> Result<Vec<Target>> {
+/// The name (without extension) of what the sources become: the first source's, or for a
+/// consolidation the period in place of its date (`SPY_trade_2024-01-15_000001` →
+/// `SPY_trade_2024-W03`), or added to it.
+fn target_stem(sources: &[FileManifest], into: Destination<'_>) -> String {
     let first = &sources[0];
-    let source_path = first.path.as_str();
     let key = first
         .path
         .split_once('/')
-        .map_or(source_path, |(_, key)| key);
+        .map_or(first.path.as_str(), |(_, key)| key);
     let stem = key
         .find(".jsonl")
         .or_else(|| key.find(".parquet"))
         .map_or(key, |at| &key[..at])
         .to_string();
-    // A consolidation's file is named after its period, beside the first source's: the
-    // source's name with its date (and what follows it, a segment number) made the period
-    // (`SPY_trade_2024-01-15_000001` → `SPY_trade_2024-W03`), or the period added.
-    let stem = match into.period {
-        Some(period) => {
-            let (folder, name) = stem.rsplit_once('/').unwrap_or(("", &stem));
-            let date = first.partition.period.map(|p| p.to_string()).or_else(|| {
-                first
-                    .stats
-                    .first_event_time
-                    .map(|t| t.utc_date().format("%Y-%m-%d").to_string())
-            });
-            let name = match date.and_then(|d| name.find(&d)) {
-                Some(at) => format!("{}{period}", &name[..at]),
-                None => format!("{name}_{period}"),
-            };
-            if folder.is_empty() {
-                name
-            } else {
-                format!("{folder}/{name}")
-            }
-        }
-        None => stem,
+    let Some(period) = into.period else {
+        return stem;
     };
-    let codec = into.codec;
-    match into.format {
-        FileFormat::Jsonl => {
-            let bytes = strata_codec::compress(codec, plain).map_err(|e| Error::Verify {
-                path: source_path.to_string(),
-                message: e.to_string(),
-            })?;
-            Ok(vec![Target {
-                base: stem.clone(),
-                ext: format!(".jsonl{}", codec.extension()),
-                key: String::new(),
-                bytes,
-                format: into.format,
-                codec,
-            }])
-        }
-        FileFormat::Parquet => {
-            let level = match codec {
-                CodecSpec::Zstd { level, .. } => level,
-                _ => ParquetOptions::default().zstd_level,
-            };
-            let options = ParquetOptions {
-                zstd_level: level,
-                ..ParquetOptions::default()
-            };
-            let files =
-                jsonl_to_parquet(source_path, plain, &options).map_err(|e| Error::Verify {
-                    path: source_path.to_string(),
-                    message: e.to_string(),
-                })?;
-            // Hive-style folders that DuckDB, pyarrow and Spark read as partition columns:
-            // `kind=trade/symbol=SPY/date=2013-10-07/<the source's file stem>.parquet`; a
-            // consolidation's under its first event's date, named after its period and source.
-            let date = sources
-                .iter()
-                .map(|m| m.stats.first_event_time.unwrap_or(m.sealed_at))
-                .min()
-                .unwrap_or(first.sealed_at)
-                .utc_date();
-            let mut name = stem.rsplit('/').next().unwrap_or(&stem).to_string();
-            if into.period.is_some() {
-                let source = first.partition.source.clone().or_else(|| {
-                    (first.stats.sources.len() == 1)
-                        .then(|| first.stats.sources.iter().next().cloned())
-                        .flatten()
-                });
-                if let Some(source) = source {
-                    name = format!("{name}_{}", escape_segment(&source));
-                }
-            }
-            Ok(files
-                .into_iter()
-                .map(|f| Target {
-                    base: format!("{}/{name}", hive_folder(first, f.summary.meta.kind, date)),
-                    ext: ".parquet".into(),
-                    key: String::new(),
-                    bytes: f.bytes,
-                    format: into.format,
-                    codec: CodecSpec::Zstd { level, long: false },
-                })
-                .collect())
+    let (folder, name) = stem.rsplit_once('/').unwrap_or(("", &stem));
+    let date = first.partition.period.map(|p| p.to_string()).or_else(|| {
+        first
+            .stats
+            .first_event_time
+            .map(|t| t.utc_date().format("%Y-%m-%d").to_string())
+    });
+    let name = match date.and_then(|d| name.find(&d)) {
+        Some(at) => format!("{}{period}", &name[..at]),
+        None => format!("{name}_{period}"),
+    };
+    if folder.is_empty() {
+        name
+    } else {
+        format!("{folder}/{name}")
+    }
+}
+
+/// The JSONL file the sources' text becomes, compressed with the target codec.
+fn jsonl_target(
+    sources: &[FileManifest],
+    plain: &[u8],
+    into: Destination<'_>,
+) -> Result<Vec<Target>> {
+    let bytes = strata_codec::compress(into.codec, plain).map_err(|e| Error::Verify {
+        path: sources[0].path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(vec![Target {
+        base: target_stem(sources, into),
+        ext: format!(".jsonl{}", into.codec.extension()),
+        key: String::new(),
+        bytes,
+        format: into.format,
+        codec: into.codec,
+    }])
+}
+
+/// The Parquet files (one per kind) the gathered events become, in Hive-style folders that
+/// DuckDB, pyarrow and Spark read as partition columns:
+/// `kind=trade/symbol=SPY/date=2013-10-07/<the source's file stem>.parquet`; a consolidation's
+/// under its first event's date, named after its period and source.
+fn parquet_targets(
+    sources: &[FileManifest],
+    converter: Converter,
+    into: Destination<'_>,
+) -> Result<Vec<Target>> {
+    let first = &sources[0];
+    let level = match into.codec {
+        CodecSpec::Zstd { level, .. } => level,
+        _ => ParquetOptions::default().zstd_level,
+    };
+    let options = ParquetOptions {
+        zstd_level: level,
+        ..ParquetOptions::default()
+    };
+    let files = converter.finish(&options).map_err(|e| Error::Verify {
+        path: first.path.clone(),
+        message: e.to_string(),
+    })?;
+    let date = sources
+        .iter()
+        .map(|m| m.stats.first_event_time.unwrap_or(m.sealed_at))
+        .min()
+        .unwrap_or(first.sealed_at)
+        .utc_date();
+    let stem = target_stem(sources, into);
+    let mut name = stem.rsplit('/').next().unwrap_or(&stem).to_string();
+    if into.period.is_some() {
+        let source = first.partition.source.clone().or_else(|| {
+            (first.stats.sources.len() == 1)
+                .then(|| first.stats.sources.iter().next().cloned())
+                .flatten()
+        });
+        if let Some(source) = source {
+            name = format!("{name}_{}", escape_segment(&source));
         }
     }
+    Ok(files
+        .into_iter()
+        .map(|f| Target {
+            base: format!("{}/{name}", hive_folder(first, f.summary.meta.kind, date)),
+            ext: ".parquet".into(),
+            key: String::new(),
+            bytes: f.bytes,
+            format: into.format,
+            codec: CodecSpec::Zstd { level, long: false },
+        })
+        .collect())
 }
