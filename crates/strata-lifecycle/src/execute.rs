@@ -88,7 +88,15 @@ enum Entry {
         id: u64,
         why: String,
     },
+    /// What a compacted journal keeps of its closed operations: the last id, so that ids keep
+    /// growing (the audit trail records each operation once, by id).
+    Checkpoint {
+        id: u64,
+    },
 }
+
+/// A journal with no open operation is compacted to one checkpoint line once it is this big.
+const COMPACT_JOURNAL_BYTES: u64 = 1 << 20;
 
 impl Entry {
     /// A begun operation's sources with their SHA-256 when it began (empty where unknown).
@@ -276,6 +284,7 @@ impl<'a> Executor<'a> {
         self.audit.ensure_intact()?;
         let mut report = RunReport::default();
         self.recover(&mut report)?;
+        self.compact()?;
         // What operations left open (their recovery failed) still own: their sources and what
         // was made from them stay out of this run, or their events could be taken twice.
         let mut owned = std::collections::BTreeSet::new();
@@ -462,6 +471,27 @@ impl<'a> Executor<'a> {
         self.append(&Entry::Done { id: *id })
     }
 
+    /// Replaces a big journal whose operations are all closed by one checkpoint line (written
+    /// beside, synced, renamed: a kill leaves the old journal or the new one).
+    fn compact(&self) -> Result<()> {
+        let big = std::fs::metadata(&self.journal).is_ok_and(|m| m.len() > COMPACT_JOURNAL_BYTES);
+        if !big || !self.open_entries()?.is_empty() {
+            return Ok(());
+        }
+        let mut line = serde_json::to_string(&Entry::Checkpoint {
+            id: self.last_id()?,
+        })
+        .map_err(|e| Error::Damaged {
+            path: self.journal.clone(),
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        Ok(strata_catalog::fsio::write_atomic(
+            &self.journal,
+            line.as_bytes(),
+        )?)
+    }
+
     /// The journal's operations begun and not ended, by id.
     fn open_entries(&self) -> Result<BTreeMap<u64, Entry>> {
         let mut open: BTreeMap<u64, Entry> = BTreeMap::new();
@@ -473,6 +503,7 @@ impl<'a> Executor<'a> {
                 Entry::Done { id } | Entry::Abandoned { id, .. } => {
                     open.remove(&id);
                 }
+                Entry::Checkpoint { .. } => {}
             }
         }
         Ok(open)
@@ -976,7 +1007,10 @@ impl<'a> Executor<'a> {
             .entries()?
             .iter()
             .map(|e| match e {
-                Entry::Begin { id, .. } | Entry::Done { id } | Entry::Abandoned { id, .. } => *id,
+                Entry::Begin { id, .. }
+                | Entry::Done { id }
+                | Entry::Abandoned { id, .. }
+                | Entry::Checkpoint { id } => *id,
             })
             .max()
             .unwrap_or(0))
