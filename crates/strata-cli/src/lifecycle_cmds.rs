@@ -115,7 +115,7 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let ok = report.failed.is_empty() && !report.stopped;
+    let ok = report.failed.is_empty() && !report.stopped && report.sign_error.is_none();
     let doc = json!({ "ok": ok, "report": report });
     if let Some(path) = report_file {
         let text = serde_json::to_string_pretty(&doc)?;
@@ -141,6 +141,9 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
         }
         for (path, why) in &report.failed {
             eprintln!("error: {path}: {why}");
+        }
+        if let Some(why) = &report.sign_error {
+            eprintln!("error: archive manifest: {why}");
         }
         if !g.quiet {
             eprintln!(
@@ -168,6 +171,12 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
     }
     if ok {
         Ok(())
+    } else if report.failed.is_empty() {
+        Err(Failure {
+            code: 1,
+            error: anyhow!("the archive tier's manifest was not signed (see above)"),
+            reported: g.json,
+        })
     } else {
         Err(Failure {
             code: 1,

@@ -270,6 +270,85 @@ fn the_archive_manifest_is_signed_and_verify_checks_it_against_the_catalog() {
         "{}",
         text(&bad.stdout)
     );
+    // The newest manifest removed too: the audit trail still names it.
+    std::fs::remove_file(folder.join("000002.json")).unwrap();
+    let bad = strata(&["--root", &root, "verify"]);
+    assert!(
+        text(&bad.stdout).contains(
+            "000002.json: the audit trail records it as signed, but it is missing (removed?)"
+        ),
+        "{}",
+        text(&bad.stdout)
+    );
+}
+
+#[test]
+fn a_change_the_lifecycle_did_not_make_is_never_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive").to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let key = dir.path().join("k.pem");
+    let key = key.to_str().unwrap();
+    assert!(strata(&["-q", "key", "generate", key]).status.success());
+    set_compliance(&root, &format!("signing_key = \"{key}\"\n"));
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/lean/equity/usa/tick");
+    for file in ["spy/20131007_trade.zip", "aig/20131009_quote.zip"] {
+        let path = data.join(file);
+        let out = strata(&[
+            "--root",
+            &root,
+            "-q",
+            "ingest",
+            "--format",
+            "lean",
+            path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let run = json(&strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2015-01-01",
+        "--json",
+        "lifecycle",
+        "run",
+    ]));
+    assert_eq!(run["report"]["signed_manifest"], 1);
+    // Behind strata's back: an archive file, its sidecar and its index row go.
+    let archived = json(&strata(&[
+        "--root", &root, "--json", "ls", "--tier", "archive",
+    ]));
+    let gone = archived[0]["path"].as_str().unwrap().to_string();
+    let (folder, name) = gone.rsplit_once('/').unwrap();
+    std::fs::remove_file(Path::new(&root).join(&gone)).unwrap();
+    std::fs::remove_file(Path::new(&root).join(format!("{folder}/_{name}.manifest.json"))).unwrap();
+    assert!(strata(&["--root", &root, "-q", "catalog", "rebuild"])
+        .status
+        .success());
+    // The next run does not sign the smaller archive: it says why, and exits 1.
+    let run = strata(&["--root", &root, "--now", "2015-01-01", "lifecycle", "run"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains(&format!(
+            "not signing the archive tier after _manifests/000001.json: {gone} is gone, and no audited operation took it away"
+        )),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(!Path::new(&root)
+        .join("archive/_manifests/000002.json")
+        .exists());
+    // verify names the file the signed manifest lists.
+    let bad = strata(&["--root", &root, "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stdout).contains(&format!(
+            "{gone}: in the signed _manifests/000001.json, but no longer catalogued"
+        )),
+        "{}",
+        text(&bad.stdout)
+    );
 }
 
 fn sha256(bytes: &[u8]) -> String {

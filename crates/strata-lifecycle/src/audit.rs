@@ -173,6 +173,11 @@ impl AuditLog {
         Ok(self.scan()?.report)
     }
 
+    /// The records whose chain holds, in order (those after a break are left out).
+    pub fn entries(&self) -> Result<Vec<AuditEntry>> {
+        Ok(self.scan()?.entries)
+    }
+
     /// One read of the trail: the chain checked up to its first break, the last record it
     /// verified and the journal operations recorded.
     fn scan(&self) -> Result<Scan> {
@@ -183,6 +188,7 @@ impl AuditLog {
             },
             last: None,
             ops: BTreeSet::new(),
+            entries: Vec::new(),
         };
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
@@ -223,6 +229,7 @@ impl AuditLog {
             prev = hash;
             scan.report.verified += 1;
             scan.ops.insert(record.entry.op);
+            scan.entries.push(record.entry.clone());
             scan.last = Some(record);
         }
         Ok(scan)
@@ -234,6 +241,7 @@ struct Scan {
     report: AuditReport,
     last: Option<Record>,
     ops: BTreeSet<u64>,
+    entries: Vec<AuditEntry>,
 }
 
 impl Scan {

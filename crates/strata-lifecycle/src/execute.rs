@@ -143,6 +143,10 @@ pub struct RunReport {
     pub bytes_after: u64,
     /// The signed manifest of the archive tier this run wrote (ARCH-3), if the tier changed.
     pub signed_manifest: Option<u64>,
+    /// Why the archive tier's manifest was not signed, when it was not (ARCH-3): its last
+    /// manifest does not verify, or the tier changed in a way no audited operation explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_error: Option<String>,
     /// The run was asked to stop ([`Executor::with_stop`]) and did, between two operations:
     /// what it had not begun is left to the next run.
     pub stopped: bool,
@@ -248,8 +252,15 @@ impl<'a> Executor<'a> {
             .into_iter()
             .filter(|m| m.tier == TierName::Archive)
             .collect();
-        let written = crate::sign::write_manifest(backend.as_ref(), &files, key, now);
-        let Some(seq) = self.runtime.block_on(written)? else {
+        // What the lifecycle did since the last manifest was signed: the only changes it signs.
+        let entries = self.audit.entries()?;
+        let since = entries
+            .iter()
+            .rposition(|e| e.action == "sign")
+            .map_or(0, |at| at + 1);
+        let written =
+            crate::sign::write_manifest(backend.as_ref(), &files, key, now, &entries[since..]);
+        let Some((seq, sha)) = self.runtime.block_on(written)? else {
             return Ok(());
         };
         report.signed_manifest = Some(seq);
@@ -258,7 +269,7 @@ impl<'a> Executor<'a> {
             at: now,
             op: 0,
             subject: format!("archive/{}/{seq:06}.json", crate::sign::MANIFEST_FOLDER),
-            sha256: None,
+            sha256: Some(sha),
             with: Vec::new(),
             became: Vec::new(),
             why: format!(
@@ -385,7 +396,10 @@ impl<'a> Executor<'a> {
             self.attempt(&entry, &mut report)?;
             progress(done, total);
         }
-        self.sign(plan.now, &mut report)?;
+        // A manifest that cannot be signed is reported; what the run did stands.
+        if let Err(e) = self.sign(plan.now, &mut report) {
+            report.sign_error = Some(e.to_string());
+        }
         Ok(report)
     }
 

@@ -23,6 +23,7 @@ use strata_backend::{Backend, BackendExt, PutOptions};
 use strata_catalog::FileManifest;
 use strata_model::Timestamp;
 
+use crate::audit::AuditEntry;
 use crate::error::{io, Error, Result};
 
 /// The folder of the archive tier that holds its signed manifests.
@@ -147,7 +148,14 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 async fn listed(backend: &dyn Backend) -> Result<BTreeMap<u64, (bool, bool)>> {
     let mut found: BTreeMap<u64, (bool, bool)> = BTreeMap::new();
     for meta in backend.list(&format!("{MANIFEST_FOLDER}/")).await? {
-        let name = meta.key.rsplit('/').next().unwrap_or_default();
+        // Only the folder's own `NNNNNN.json[.sig]`: digits alone, no subfolder.
+        let Some(name) = meta
+            .key
+            .strip_prefix(&format!("{MANIFEST_FOLDER}/"))
+            .filter(|n| !n.contains('/'))
+        else {
+            continue;
+        };
         let (number, sig) = match name.strip_suffix(".json.sig") {
             Some(n) => (n, true),
             None => match name.strip_suffix(".json") {
@@ -155,7 +163,8 @@ async fn listed(backend: &dyn Backend) -> Result<BTreeMap<u64, (bool, bool)>> {
                 None => continue,
             },
         };
-        if let Ok(n) = number.parse::<u64>() {
+        let digits = number.len() >= 6 && number.bytes().all(|b| b.is_ascii_digit());
+        if let (true, Ok(n)) = (digits, number.parse::<u64>()) {
             let entry = found.entry(n).or_default();
             if sig {
                 entry.1 = true;
@@ -187,15 +196,22 @@ pub fn manifest_files(files: &[FileManifest]) -> Vec<ManifestFile> {
 }
 
 /// Writes the next signed manifest when the tier's `files` differ from the last one's list (or
-/// there is none yet and the tier holds files); returns its number, or `None` when nothing
-/// changed. The signature goes first, so every manifest stored has its signature; a signature
-/// a killed run left without its manifest is skipped over.
+/// there is none yet and the tier holds files); returns its number and SHA-256, or `None` when
+/// nothing changed. The signature goes first, so every manifest stored has its signature; a
+/// signature a killed run left without its manifest is skipped over.
+///
+/// Nothing is signed over a change the lifecycle did not make: the last manifest's signature
+/// must verify (with the key it names: the signing key may have been rotated), and every file added or removed since it must be one the `audited`
+/// operations (the audit trail's records since that manifest was signed) made or took away;
+/// a file whose checksum changed at the same path is refused outright. The first manifest
+/// signs what the tier holds then.
 pub async fn write_manifest(
     backend: &dyn Backend,
     files: &[FileManifest],
     key: &SigningKey,
     now: Timestamp,
-) -> Result<Option<u64>> {
+    audited: &[AuditEntry],
+) -> Result<Option<(u64, String)>> {
     let files = manifest_files(files);
     let found = listed(backend).await?;
     let last = found
@@ -205,17 +221,39 @@ pub async fn write_manifest(
         .map(|(n, _)| *n);
     let prev = match last {
         Some(n) => {
-            let bytes = backend.get(&manifest_key(n)).await?;
-            let manifest = parse(&manifest_key(n), &bytes)?;
+            let name = manifest_key(n);
+            let bytes = backend.get(&name).await?;
+            let signature = backend.get(&format!("{name}.sig")).await?;
+            let manifest = parse(&name, &bytes)?;
+            // Checked with the key it names (the signing key may have been rotated since).
+            let signer = named_key(&manifest);
+            let valid = Signature::from_slice(&signature)
+                .ok()
+                .is_some_and(|s| signer.is_some_and(|k| k.verify_strict(&bytes, &s).is_ok()));
+            if !valid {
+                return Err(Error::Refused(format!(
+                    "{name}: its signature does not verify: not signing over it (`strata verify` says more)"
+                )));
+            }
             if manifest.files == files {
                 return Ok(None);
+            }
+            if let Some(why) = unexplained(&manifest.files, &files, audited) {
+                return Err(Error::Refused(format!(
+                    "not signing the archive tier after {name}: {why}"
+                )));
             }
             Some(strata_catalog::sha256_bytes(&bytes))
         }
         None if files.is_empty() => return Ok(None),
         None => None,
     };
-    let seq = found.keys().next_back().map_or(1, |n| n + 1);
+    let seq = match found.keys().next_back() {
+        Some(n) => n
+            .checked_add(1)
+            .ok_or_else(|| Error::Refused(format!("{}: no number follows it", manifest_key(*n))))?,
+        None => 1,
+    };
     let manifest = ArchiveManifest {
         version: 1,
         seq,
@@ -231,6 +269,7 @@ pub async fn write_manifest(
     bytes.push(b'\n');
     let signature = key.sign(&bytes);
     let key_name = manifest_key(seq);
+    let sha = strata_catalog::sha256_bytes(&bytes);
     backend
         .put_opts(
             &format!("{key_name}.sig"),
@@ -241,7 +280,59 @@ pub async fn write_manifest(
     backend
         .put_opts(&key_name, Bytes::from(bytes), PutOptions::create_only())
         .await?;
-    Ok(Some(seq))
+    Ok(Some((seq, sha)))
+}
+
+/// Why the tier's files differ from the signed list in a way the audited operations do not
+/// explain, if they do: a checksum changed in place, a file gone without a recorded migration,
+/// consolidation or deletion, or a file no recorded operation made.
+fn unexplained(
+    signed: &[ManifestFile],
+    now: &[ManifestFile],
+    audited: &[AuditEntry],
+) -> Option<String> {
+    let first = |s: &str| s.split(' ').next().unwrap_or_default().to_string();
+    let mut taken = std::collections::BTreeSet::new();
+    let mut made = std::collections::BTreeSet::new();
+    for e in audited {
+        if matches!(e.action.as_str(), "migrate" | "consolidate" | "delete") {
+            taken.insert(e.subject.clone());
+            taken.extend(e.with.iter().map(|w| first(w)));
+            made.extend(e.became.iter().map(|b| first(b)));
+        }
+    }
+    let signed: BTreeMap<&str, &ManifestFile> =
+        signed.iter().map(|f| (f.path.as_str(), f)).collect();
+    let present: BTreeMap<&str, &ManifestFile> = now.iter().map(|f| (f.path.as_str(), f)).collect();
+    for (path, file) in &present {
+        match signed.get(path) {
+            Some(was) if *was != *file => {
+                return Some(format!(
+                    "{path} changed in place (SHA-256 {}, signed {})",
+                    file.sha256, was.sha256
+                ))
+            }
+            None if !made.contains(*path) => {
+                return Some(format!("{path} appeared, made by no audited operation"))
+            }
+            _ => {}
+        }
+    }
+    for path in signed.keys() {
+        if !present.contains_key(path) && !taken.contains(*path) {
+            return Some(format!(
+                "{path} is gone, and no audited operation took it away"
+            ));
+        }
+    }
+    None
+}
+
+/// The public key a manifest names, when it is one.
+fn named_key(manifest: &ArchiveManifest) -> Option<VerifyingKey> {
+    <[u8; 32]>::try_from(hex::decode(&manifest.public_key).ok()?)
+        .ok()
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
 }
 
 fn parse(name: &str, bytes: &[u8]) -> Result<ArchiveManifest> {
@@ -255,11 +346,15 @@ fn parse(name: &str, bytes: &[u8]) -> Result<ArchiveManifest> {
 /// names), that it names the key checked with, the chain of `prev_sha256`, and that the last
 /// one lists exactly `files` (the tier's catalogued files). `required` (a signing or trusted
 /// key is configured) makes a tier with files and no manifest a problem.
+///
+/// `audited` are the audit trail's records: each signed manifest it names must still be there
+/// with the SHA-256 recorded, so that removing the newest manifests is seen.
 pub async fn check_manifests(
     backend: &dyn Backend,
     files: &[FileManifest],
     trusted: Option<&VerifyingKey>,
     required: bool,
+    audited: &[AuditEntry],
 ) -> Result<ManifestReport> {
     let mut report = ManifestReport {
         trusted: trusted.is_some(),
@@ -284,9 +379,7 @@ pub async fn check_manifests(
             }
         };
         report.manifests += 1;
-        let named = <[u8; 32]>::try_from(hex::decode(&manifest.public_key).unwrap_or_default())
-            .ok()
-            .and_then(|b| VerifyingKey::from_bytes(&b).ok());
+        let named = named_key(&manifest);
         let key = match (trusted, named) {
             (Some(t), Some(named)) if *t != named => {
                 report.problems.push(format!(
@@ -342,6 +435,30 @@ pub async fn check_manifests(
         }
         prev = Some((n, strata_catalog::sha256_bytes(&bytes)));
         last = Some((n, manifest));
+    }
+    for e in audited.iter().filter(|e| e.action == "sign") {
+        let Some(name) = e.subject.strip_prefix("archive/") else {
+            continue;
+        };
+        let Some(seq) = name
+            .strip_prefix(&format!("{MANIFEST_FOLDER}/"))
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if !found.get(&seq).is_some_and(|(json, _)| *json) {
+            report.problems.push(format!(
+                "{name}: the audit trail records it as signed, but it is missing (removed?)"
+            ));
+        } else if let Some(sha) = &e.sha256 {
+            let stored = strata_catalog::sha256_bytes(&backend.get(name).await?);
+            if stored != *sha {
+                report.problems.push(format!(
+                    "{name}: its SHA-256 is {stored}, the audit trail recorded {sha} when it was signed"
+                ));
+            }
+        }
     }
     let catalogued = manifest_files(files);
     match last {

@@ -76,11 +76,13 @@ pub fn verify_archive(
             .into_iter()
             .filter(|m| m.tier == TierName::Archive)
             .collect();
+        let audited = AuditLog::new(root).entries()?;
         report.manifests = runtime.block_on(check_manifests(
             archive.as_ref(),
             &files,
             signing.trusted.as_ref(),
             signing.required,
+            &audited,
         ))?;
     }
     for m in catalog.find(&FileQuery::all())? {
