@@ -148,7 +148,16 @@ fn unescape_name(name: &str) -> Result<String, String> {
 /// name was not listed (a removal retried after a crash). The list itself is removed when its
 /// last line goes.
 pub fn remove_checksum_line(folder: &Path, file_name: &str) -> Result<bool> {
-    let list = folder.join(checksums_file_for(file_name));
+    let removed = remove_from_list(folder, checksums_file_for(file_name), file_name)?;
+    // A Parquet file of an earlier build is listed in `checksums.sha256`.
+    if checksums_file_for(file_name) != CHECKSUMS_FILE {
+        return Ok(remove_from_list(folder, CHECKSUMS_FILE, file_name)? || removed);
+    }
+    Ok(removed)
+}
+
+fn remove_from_list(folder: &Path, list_name: &str, file_name: &str) -> Result<bool> {
+    let list = folder.join(list_name);
     let _guard = CHECKSUM_LIST_LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -327,13 +327,23 @@ pub fn sidecar_key(data_key: &str) -> String {
 
 /// The data file a sidecar name describes, the inverse of [`sidecar_name`]; `None` for a name
 /// that is not a sidecar's.
+///
+/// A Parquet file's sidecar written before the `_` rule (`x.parquet.manifest.json`) still maps
+/// to its data file, so archives from earlier builds rebuild as they are.
 pub fn data_name_of_sidecar(sidecar: &str) -> Option<String> {
     let data = sidecar.strip_suffix(SIDECAR_SUFFIX)?;
     match data.strip_prefix('_') {
         Some(parquet) if parquet.ends_with(".parquet") => Some(parquet.to_string()),
-        _ if data.ends_with(".parquet") => None,
         _ => Some(data.to_string()),
     }
+}
+
+/// The name a Parquet file's sidecar had before the `_` rule (`x.parquet.manifest.json`), for
+/// the files of earlier builds; `None` for other files (their name never changed).
+pub fn legacy_sidecar_key(data_key: &str) -> Option<String> {
+    data_key
+        .ends_with(".parquet")
+        .then(|| format!("{data_key}{SIDECAR_SUFFIX}"))
 }
 
 /// Reads and checks a manifest from JSON bytes (a sidecar, a line of `manifest.jsonl`):

@@ -529,6 +529,20 @@ fn the_write_once_archive_tier_keeps_its_files_read_only_and_verify_checks_it() 
         assert_eq!(mode & 0o222, 0, "{} is writable: {mode:o}", file.display());
     }
     assert!(strata(&["--root", &root, "verify"]).status.success());
+    // A Parquet file dropped into the tier behind strata's back: dataset readers would read
+    // it, so verify names it.
+    let evil = format!("{folder}/evil.parquet");
+    std::fs::write(Path::new(&root).join(&evil), b"PAR1").unwrap();
+    let bad = strata(&["--root", &root, "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stdout).contains(&format!(
+            "FAILED {evil}: in the archive tier but not in the catalog"
+        )),
+        "{}",
+        text(&bad.stdout)
+    );
+    std::fs::remove_file(Path::new(&root).join(&evil)).unwrap();
     // Made writable behind strata's back: verify names it.
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o644)).unwrap();
     let bad = strata(&["--root", &root, "verify"]);

@@ -16,18 +16,36 @@ use strata_model::Timestamp;
 use crate::error::{io, Error, Result};
 use crate::lines::{append_line, lock_file};
 
-/// The operating-system user running this process: `$USER`, else `$LOGNAME`, else the user id
-/// that owns the process.
+/// The operating-system user running this process, from the kernel (not from `$USER`, which
+/// anyone can set): `name (uid N)`, the name from `/etc/passwd`.
 fn who() -> String {
     use std::os::unix::fs::MetadataExt;
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
+    let uid = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| match std::fs::metadata("/proc/self") {
-            Ok(meta) => format!("uid {}", meta.uid()),
-            Err(_) => "unknown".into(),
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().next().map(str::to_string))
         })
+        .and_then(|uid| uid.parse::<u32>().ok())
+        .or_else(|| std::fs::metadata("/proc/self").ok().map(|m| m.uid()));
+    let Some(uid) = uid else {
+        return "unknown".into();
+    };
+    let name = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|l| {
+                let mut fields = l.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid.to_string()).then(|| name.to_string())
+            })
+        });
+    match name {
+        Some(name) => format!("{name} (uid {uid})"),
+        None => format!("uid {uid}"),
+    }
 }
 
 /// The audit file in the lifecycle folder.

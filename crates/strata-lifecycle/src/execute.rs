@@ -454,7 +454,23 @@ impl<'a> Executor<'a> {
             }
             ("delete", ..) => {
                 match self.catalog.get(source)? {
-                    Some(manifest) => self.remove_source(&manifest)?,
+                    Some(manifest) => {
+                        // Only the very file planned for deletion (and approved, where that is
+                        // needed) is deleted: one changed since, or under an edited index row,
+                        // is left.
+                        let (tier, key) = Self::split(&manifest.path)?;
+                        let stored = self.block_on(self.backend(tier)?.get(key));
+                        if let (Ok(bytes), false) = (&stored, sha256.is_empty()) {
+                            let actual = strata_catalog::sha256_bytes(bytes);
+                            if actual != *sha256 {
+                                return Err(Error::Verify {
+                                    path: source.clone(),
+                                    message: format!("its SHA-256 is {actual}, not the {sha256} planned for deletion: not deleted"),
+                                });
+                            }
+                        }
+                        self.remove_source(&manifest)?
+                    }
                     // Its index row went before a kill: the rest of its files go now.
                     None => self.finish_removal(source)?,
                 }
@@ -545,8 +561,15 @@ impl<'a> Executor<'a> {
             if action == "delete" {
                 if let Some(manifest) = self.catalog.get(source)? {
                     let (tier, key) = Self::split(&manifest.path)?;
+                    let backend = self.backend(tier)?;
                     let sidecar = strata_catalog::manifest::sidecar_key(key);
-                    if self.block_on(self.backend(tier)?.exists(&sidecar))? {
+                    let legacy = strata_catalog::manifest::legacy_sidecar_key(key);
+                    let has_sidecar = self.block_on(backend.exists(&sidecar))?
+                        || match legacy {
+                            Some(legacy) => self.block_on(backend.exists(&legacy))?,
+                            None => false,
+                        };
+                    if has_sidecar {
                         self.append(&Entry::Abandoned {
                             id: *id,
                             why: "interrupted before it started; left to the next plan".into(),
@@ -966,6 +989,9 @@ impl<'a> Executor<'a> {
         let backend = self.backend(tier)?;
         let sidecar = strata_catalog::manifest::sidecar_key(key);
         delete_if_present(self.block_on(backend.delete(&sidecar)))?;
+        if let Some(legacy) = strata_catalog::manifest::legacy_sidecar_key(key) {
+            delete_if_present(self.block_on(backend.delete(&legacy)))?;
+        }
         self.catalog.remove(&manifest.path)?;
         self.finish_removal(&manifest.path)
     }
@@ -982,6 +1008,9 @@ impl<'a> Executor<'a> {
         }
         let sidecar = strata_catalog::manifest::sidecar_key(key);
         delete_if_present(self.block_on(backend.delete(&sidecar)))?;
+        if let Some(legacy) = strata_catalog::manifest::legacy_sidecar_key(key) {
+            delete_if_present(self.block_on(backend.delete(&legacy)))?;
+        }
         delete_if_present(self.block_on(backend.delete(key)))
     }
 

@@ -85,7 +85,34 @@ pub fn verify_archive(
             &audited,
         ))?;
     }
-    for m in catalog.find(&FileQuery::all())? {
+    let all = catalog.find(&FileQuery::all())?;
+    // Data a tier holds that the catalog does not know (put there behind strata's back, or
+    // left by a killed run until the next one): dataset readers would read it all the same.
+    let known: std::collections::BTreeSet<&str> = all.iter().map(|m| m.path.as_str()).collect();
+    for (tier, backend) in backends {
+        if *tier == TierName::Hot {
+            // The hot tier holds the segments being written, catalogued when sealed.
+            continue;
+        }
+        for object in runtime.block_on(backend.list(""))? {
+            let name = object.key.rsplit('/').next().unwrap_or_default();
+            // strata's own beside the data, and what dataset readers skip (`_`, `.` names).
+            let ours = object
+                .key
+                .split('/')
+                .any(|part| part.starts_with('_') || part.starts_with('.'))
+                || name.ends_with(strata_catalog::SIDECAR_SUFFIX)
+                || name == strata_catalog::CHECKSUMS_FILE;
+            let path = format!("{tier}/{}", object.key);
+            if !ours && !known.contains(path.as_str()) {
+                report.problems.push((
+                    path,
+                    format!("in the {tier} tier but not in the catalog (placed there behind strata's back, or left by a killed run until the next one)"),
+                ));
+            }
+        }
+    }
+    for m in all {
         let Some((tier, key)) = m.path.split_once('/') else {
             report
                 .problems

@@ -596,7 +596,13 @@ fn cap_tiers(
             (files[a].last_event, &files[a].path).cmp(&(files[b].last_event, &files[b].path))
         });
         let mut bytes = before;
-        if let (Some(next), false) = (next, def.worm) {
+        // Into a write-once tier that consolidates, files go as whole periods (pass 1), never
+        // one by one for a cap: what arrives there is never merged again.
+        let next_takes_singles = next.is_some_and(|t| {
+            let d = tiers.get(t);
+            !(d.worm && d.consolidate.is_some())
+        });
+        if let (Some(next), false, true) = (next, def.worm, next_takes_singles) {
             let target = tiers.get(next);
             for i in staying {
                 if bytes <= cap {
@@ -623,6 +629,10 @@ fn cap_tiers(
         let shortfall = (bytes > cap).then(|| match (next, def.worm) {
             (_, true) => format!("over its cap of {cap}: a write-once tier's files never move"),
             (None, _) => format!("over its cap of {cap}: there is no colder tier to move to"),
+            (Some(next), _) if !next_takes_singles => format!(
+                "over its cap of {cap}: {next} is write-once and consolidates, so files go there \
+                 only as whole periods"
+            ),
             _ => format!("over its cap of {cap}: the rest arrives or is kept by other rules"),
         });
         states.push(TierCapState {
