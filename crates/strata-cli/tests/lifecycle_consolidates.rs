@@ -7,33 +7,10 @@
 // Test helpers may panic: a failure here is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::{json, strata, testdata, text};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .expect("run strata")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn testdata(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(path)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
 
 /// Catalogued files of a tier: path and manifest, the sidecar beside the data checked equal.
 fn files(root: &str, tier: &str) -> Vec<(String, serde_json::Value)> {
@@ -85,7 +62,7 @@ fn an_ended_week_becomes_one_file_per_kind_and_symbol() {
             "ingest",
             "--format",
             "lean",
-            &testdata(file),
+            testdata(file).to_str().unwrap(),
         ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }

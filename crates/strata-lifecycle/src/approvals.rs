@@ -18,9 +18,9 @@ use strata_core::policy::Approvals;
 use strata_model::Timestamp;
 
 use crate::audit::{AuditEntry, AuditLog};
-use crate::error::{io, Error, Result};
+use crate::error::{Error, Result};
 use crate::execute::LIFECYCLE_DIR;
-use crate::lines::{append_line, lock_file};
+use crate::lines::{append_record, lock_file, read_records};
 use crate::sign::fingerprint;
 
 /// The approvals file in `_lifecycle/`.
@@ -113,14 +113,7 @@ impl ApprovalStore {
         };
         let _lock = lock_file(&self.lock)?;
         self.audit.ensure_intact()?;
-        let mut line = serde_json::to_string(&record).map_err(|e| Error::Damaged {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
-        line.push('\n');
-        append_line(&self.path, &line, |tail| {
-            serde_json::from_slice::<ApprovalRecord>(tail).is_ok()
-        })?;
+        append_record(&self.path, &record)?;
         self.audit.append(AuditEntry {
             action: "approve".into(),
             at: now,
@@ -139,27 +132,7 @@ impl ApprovalStore {
 
     /// Every approval recorded.
     pub fn records(&self) -> Result<Vec<ApprovalRecord>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(&self.path)(e)),
-        };
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        let mut records = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
-            match serde_json::from_str::<ApprovalRecord>(line.trim_end()) {
-                Ok(record) => records.push(record),
-                // A last line cut by a kill was never acknowledged.
-                Err(_) if i + 1 == lines.len() && !line.ends_with('\n') => {}
-                Err(e) => {
-                    return Err(Error::Damaged {
-                        path: self.path.clone(),
-                        message: format!("line {}: {e}", i + 1),
-                    })
-                }
-            }
-        }
-        Ok(records)
+        read_records(&self.path)
     }
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use strata_model::Timestamp;
 
 use crate::error::{io, Error, Result};
-use crate::lines::{append_line, lock_file};
+use crate::lines::{append_record, lock_file};
 
 /// The operating-system user running this process, from the kernel (not from `$USER`, which
 /// anyone can set): `name (uid N)`, the name from `/etc/passwd`.
@@ -175,14 +175,7 @@ impl AuditLog {
             hash: None,
         };
         record.hash = Some(record.digest()?);
-        let mut line = serde_json::to_string(&record).map_err(|e| Error::Damaged {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
-        line.push('\n');
-        append_line(&self.path, &line, |tail| {
-            serde_json::from_slice::<Record>(tail).is_ok()
-        })
+        append_record(&self.path, &record)
     }
 
     /// Checks every record's hash and its link to the one before. A last line cut by a kill

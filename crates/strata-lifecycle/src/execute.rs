@@ -41,7 +41,7 @@ use strata_model::{jsonl, Timestamp};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
-use crate::lines::{append_line, try_lock_file};
+use crate::lines::{append_record, read_records, try_lock_file};
 
 /// The journal's folder under the archive root.
 pub const LIFECYCLE_DIR: &str = "_lifecycle";
@@ -1022,27 +1022,7 @@ impl<'a> Executor<'a> {
     }
 
     fn entries(&self) -> Result<Vec<Entry>> {
-        let text = match std::fs::read_to_string(&self.journal) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(&self.journal)(e)),
-        };
-        let mut entries = Vec::new();
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        for (i, line) in lines.iter().enumerate() {
-            match serde_json::from_str::<Entry>(line.trim_end()) {
-                Ok(entry) => entries.push(entry),
-                // A last line cut by a kill mid-append was never acknowledged: ignored.
-                Err(_) if i + 1 == lines.len() && !line.ends_with('\n') => {}
-                Err(e) => {
-                    return Err(Error::Damaged {
-                        path: self.journal.clone(),
-                        message: format!("line {}: {e}", i + 1),
-                    })
-                }
-            }
-        }
-        Ok(entries)
+        read_records(&self.journal)
     }
 
     fn last_id(&self) -> Result<u64> {
@@ -1060,16 +1040,9 @@ impl<'a> Executor<'a> {
     }
 
     fn append(&self, entry: &Entry) -> Result<()> {
-        let mut line = serde_json::to_string(entry).map_err(|e| Error::Damaged {
-            path: self.journal.clone(),
-            message: e.to_string(),
-        })?;
-        line.push('\n');
         // A cut last line: its operation never started, or finished without its `done`, which
         // recovery redoes.
-        append_line(&self.journal, &line, |tail| {
-            serde_json::from_slice::<Entry>(tail).is_ok()
-        })
+        append_record(&self.journal, entry)
     }
 }
 

@@ -5,7 +5,52 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::error::{io, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{io, Error, Result};
+
+/// Appends `record` as one JSON line (see [`append_line`]; a whole last record left without
+/// its newline is kept).
+pub(crate) fn append_record<T: Serialize + DeserializeOwned>(
+    path: &Path,
+    record: &T,
+) -> Result<()> {
+    let mut line = serde_json::to_string(record).map_err(|e| Error::Damaged {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    line.push('\n');
+    append_line(path, &line, |tail| {
+        serde_json::from_slice::<T>(tail).is_ok()
+    })
+}
+
+/// Every record of a JSON-lines file (none when there is no file). A last line cut by a kill
+/// mid-append (no newline, not a record) was never acknowledged and is left out; any other
+/// line that is not a record is an error naming it.
+pub(crate) fn read_records<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<T>(line.trim_end()) {
+            Ok(record) => records.push(record),
+            Err(_) if i + 1 == lines.len() && !line.ends_with('\n') => {}
+            Err(e) => {
+                return Err(Error::Damaged {
+                    path: path.to_path_buf(),
+                    message: format!("line {}: {e}", i + 1),
+                })
+            }
+        }
+    }
+    Ok(records)
+}
 
 /// Appends `line` (newline included) to `path` and fsyncs it (and the folder, when the file is
 /// new). A last line left without its newline by a kill mid-append is kept when `whole` says
