@@ -338,12 +338,14 @@ pub fn data_name_of_sidecar(sidecar: &str) -> Option<String> {
     }
 }
 
-/// The name a Parquet file's sidecar had before the `_` rule (`x.parquet.manifest.json`), for
-/// the files of earlier builds; `None` for other files (their name never changed).
-pub fn legacy_sidecar_key(data_key: &str) -> Option<String> {
-    data_key
-        .ends_with(".parquet")
-        .then(|| format!("{data_key}{SIDECAR_SUFFIX}"))
+/// Every key a data key's sidecar may have: [`sidecar_key`], and for a Parquet file also the
+/// name it had before the `_` rule (`x.parquet.manifest.json`, files of earlier builds).
+pub fn sidecar_keys(data_key: &str) -> Vec<String> {
+    let mut keys = vec![sidecar_key(data_key)];
+    if data_key.ends_with(".parquet") {
+        keys.push(format!("{data_key}{SIDECAR_SUFFIX}"));
+    }
+    keys
 }
 
 /// Reads and checks a manifest from JSON bytes (a sidecar, a line of `manifest.jsonl`):

@@ -8,7 +8,7 @@ use serde_json::json;
 use strata::archive::Archive;
 use strata::lifecycle::HoldRecord;
 use strata::model::{EventKind, Timestamp};
-use strata::policy::{Hold, HoldScope, LifecycleAction, TierName};
+use strata::policy::{Hold, HoldScope, TierName};
 
 use crate::archive_cmds::{locate, parse_kind};
 use crate::{out, parse_time, Failure, Global};
@@ -214,12 +214,7 @@ fn show_plan(g: &Global) -> Result<(), Failure> {
         "file"
     );
     for d in &plan.decisions {
-        let action = match &d.action {
-            LifecycleAction::Migrate { to, format, codec } => {
-                format!("migrate to {to} ({format}, {codec})")
-            }
-            other => other.to_string(),
-        };
+        let action = d.action.to_string();
         out!(
             "{:<7} {:<42} {:<26} {:<58} {}",
             d.tier.as_str(),

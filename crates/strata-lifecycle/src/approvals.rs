@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use strata_catalog::FileManifest;
 use strata_core::policy::Approvals;
@@ -21,7 +21,7 @@ use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{Error, Result};
 use crate::execute::LIFECYCLE_DIR;
 use crate::lines::{append_record, lock_file, read_records};
-use crate::sign::fingerprint;
+use crate::sign::{fingerprint, key_from_hex, verifies};
 
 /// The approvals file in `_lifecycle/`.
 pub const APPROVALS_FILE: &str = "approvals.jsonl";
@@ -146,16 +146,10 @@ impl ApprovalPolicy {
             .iter()
             .filter(|r| r.path == manifest.path && r.sha256 == manifest.sha256)
         {
-            let key = <[u8; 32]>::try_from(hex::decode(&r.approver).unwrap_or_default())
-                .ok()
-                .and_then(|b| VerifyingKey::from_bytes(&b).ok());
-            let signature = hex::decode(&r.signature)
-                .ok()
-                .and_then(|b| Signature::from_slice(&b).ok());
-            if let (Some(key), Some(signature)) = (key, signature) {
-                if self.approvers.contains(&key) && key.verify(&message, &signature).is_ok() {
-                    given.insert(fingerprint(&key));
-                }
+            let key = key_from_hex(&r.approver).filter(|k| self.approvers.contains(k));
+            let signature = hex::decode(&r.signature).unwrap_or_default();
+            if let Some(key) = key.filter(|k| verifies(k, &message, &signature)) {
+                given.insert(fingerprint(&key));
             }
         }
         Approvals {

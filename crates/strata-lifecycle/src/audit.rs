@@ -17,8 +17,13 @@ use crate::error::{io, Error, Result};
 use crate::lines::{append_record, lock_file};
 
 /// The operating-system user running this process, from the kernel (not from `$USER`, which
-/// anyone can set): `name (uid N)`, the name from `/etc/passwd`.
+/// anyone can set): `name (uid N)`, the name from `/etc/passwd`; looked up once per process.
 fn who() -> String {
+    static WHO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WHO.get_or_init(look_up_user).clone()
+}
+
+fn look_up_user() -> String {
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -187,6 +192,12 @@ impl AuditLog {
     /// The records whose chain holds, in order (those after a break are left out).
     pub fn entries(&self) -> Result<Vec<AuditEntry>> {
         Ok(self.scan()?.entries)
+    }
+
+    /// [`verify`](Self::verify) and [`entries`](Self::entries) from one read of the trail.
+    pub fn verify_and_read(&self) -> Result<(AuditReport, Vec<AuditEntry>)> {
+        let scan = self.scan()?;
+        Ok((scan.report, scan.entries))
     }
 
     /// One read of the trail: the chain checked up to its first break, the last record it

@@ -295,11 +295,13 @@ impl<'a> Executor<'a> {
         self.audit.ensure_intact()?;
         let mut report = RunReport::default();
         self.recover(&mut report)?;
-        self.compact()?;
+        // The journal after recovery, read once: what is still open, and the last id.
+        let (open, last_id) = self.journal_state()?;
+        self.compact(&open, last_id)?;
         // What operations left open (their recovery failed) still own: their sources and what
         // was made from them stay out of this run, or their events could be taken twice.
         let mut owned = std::collections::BTreeSet::new();
-        for entry in self.open_entries()?.values() {
+        for entry in open.values() {
             for (path, sha) in entry.sources() {
                 owned.extend(self.derived(&path, &sha)?);
                 owned.insert(path);
@@ -314,7 +316,7 @@ impl<'a> Executor<'a> {
                 groups.entry(group.as_str()).or_default().push(decision);
             }
         }
-        let mut next_id = self.last_id()? + 1;
+        let mut next_id = last_id + 1;
         let mut done = 0;
         for decision in actions {
             if self.stop_asked() {
@@ -503,17 +505,16 @@ impl<'a> Executor<'a> {
 
     /// Replaces a big journal whose operations are all closed by one checkpoint line (written
     /// beside, synced, renamed: a kill leaves the old journal or the new one).
-    fn compact(&self) -> Result<()> {
+    fn compact(&self, open: &BTreeMap<u64, Entry>, last_id: u64) -> Result<()> {
         let big = std::fs::metadata(&self.journal).is_ok_and(|m| m.len() > COMPACT_JOURNAL_BYTES);
-        if !big || !self.open_entries()?.is_empty() {
+        if !big || !open.is_empty() {
             return Ok(());
         }
-        let mut line = serde_json::to_string(&Entry::Checkpoint {
-            id: self.last_id()?,
-        })
-        .map_err(|e| Error::Damaged {
-            path: self.journal.clone(),
-            message: e.to_string(),
+        let mut line = serde_json::to_string(&Entry::Checkpoint { id: last_id }).map_err(|e| {
+            Error::Damaged {
+                path: self.journal.clone(),
+                message: e.to_string(),
+            }
         })?;
         line.push('\n');
         Ok(strata_catalog::fsio::write_atomic(
@@ -522,21 +523,24 @@ impl<'a> Executor<'a> {
         )?)
     }
 
-    /// The journal's operations begun and not ended, by id.
-    fn open_entries(&self) -> Result<BTreeMap<u64, Entry>> {
+    /// The journal's operations begun and not ended, by id, and the last id it holds; one read.
+    fn journal_state(&self) -> Result<(BTreeMap<u64, Entry>, u64)> {
         let mut open: BTreeMap<u64, Entry> = BTreeMap::new();
-        for entry in self.entries()? {
+        let mut last = 0;
+        for entry in read_records::<Entry>(&self.journal)? {
             match entry {
                 Entry::Begin { id, .. } => {
+                    last = last.max(id);
                     open.insert(id, entry);
                 }
                 Entry::Done { id } | Entry::Abandoned { id, .. } => {
+                    last = last.max(id);
                     open.remove(&id);
                 }
-                Entry::Checkpoint { .. } => {}
+                Entry::Checkpoint { id } => last = last.max(id),
             }
         }
-        Ok(open)
+        Ok((open, last))
     }
 
     /// Finishes every operation the journal begun and did not end, after removing what a
@@ -548,7 +552,7 @@ impl<'a> Executor<'a> {
                 self.block_on(backend.purge_staging())?;
             }
         }
-        for entry in self.open_entries()?.values() {
+        for entry in self.journal_state()?.0.values() {
             let Entry::Begin {
                 id, source, action, ..
             } = entry
@@ -562,13 +566,10 @@ impl<'a> Executor<'a> {
                 if let Some(manifest) = self.catalog.get(source)? {
                     let (tier, key) = Self::split(&manifest.path)?;
                     let backend = self.backend(tier)?;
-                    let sidecar = strata_catalog::manifest::sidecar_key(key);
-                    let legacy = strata_catalog::manifest::legacy_sidecar_key(key);
-                    let has_sidecar = self.block_on(backend.exists(&sidecar))?
-                        || match legacy {
-                            Some(legacy) => self.block_on(backend.exists(&legacy))?,
-                            None => false,
-                        };
+                    let mut has_sidecar = false;
+                    for sidecar in strata_catalog::manifest::sidecar_keys(key) {
+                        has_sidecar |= self.block_on(backend.exists(&sidecar))?;
+                    }
                     if has_sidecar {
                         self.append(&Entry::Abandoned {
                             id: *id,
@@ -592,12 +593,18 @@ impl<'a> Executor<'a> {
             return Ok(());
         };
         if let Err(e) = self.perform(entry, report) {
-            // Most errors name the file already; the report names it once.
-            let message = e.to_string();
-            let why = message
-                .strip_prefix(&format!("{source}: "))
-                .unwrap_or(&message);
-            report.failed.push((source.to_string(), why.to_string()));
+            // The file the error names (a consolidation's damaged member, not its first), once.
+            let failed = match &e {
+                Error::Verify { path, message } => (path.clone(), message.clone()),
+                other => {
+                    let message = other.to_string();
+                    let why = message
+                        .strip_prefix(&format!("{source}: "))
+                        .unwrap_or(&message);
+                    (source.clone(), why.to_string())
+                }
+            };
+            report.failed.push(failed);
             // Nothing changed yet: every source still catalogued and no file made from one
             // catalogued (else the operation stays open, to be finished).
             let mut untouched = true;
@@ -985,33 +992,37 @@ impl<'a> Executor<'a> {
     /// Removes a file: sidecar, index row, checksum line, data — in that order, so that a kill
     /// at any point leaves nothing an index rebuild would bring back.
     fn remove_source(&self, manifest: &FileManifest) -> Result<()> {
-        let (tier, key) = Self::split(&manifest.path)?;
-        let backend = self.backend(tier)?;
-        let sidecar = strata_catalog::manifest::sidecar_key(key);
-        delete_if_present(self.block_on(backend.delete(&sidecar)))?;
-        if let Some(legacy) = strata_catalog::manifest::legacy_sidecar_key(key) {
-            delete_if_present(self.block_on(backend.delete(&legacy)))?;
-        }
+        self.delete_sidecars(&manifest.path)?;
         self.catalog.remove(&manifest.path)?;
-        self.finish_removal(&manifest.path)
+        self.remove_data(&manifest.path)
     }
 
-    /// The last steps of a removal, safe to repeat: the checksum line (local tiers), the data.
+    /// The steps of a removal left after its index row went, safe to repeat.
     fn finish_removal(&self, path: &str) -> Result<()> {
+        self.delete_sidecars(path)?;
+        self.remove_data(path)
+    }
+
+    /// A file's sidecar, under every name it may have.
+    fn delete_sidecars(&self, path: &str) -> Result<()> {
         let (tier, key) = Self::split(path)?;
         let backend = self.backend(tier)?;
+        for sidecar in strata_catalog::manifest::sidecar_keys(key) {
+            delete_if_present(self.block_on(backend.delete(&sidecar)))?;
+        }
+        Ok(())
+    }
+
+    /// The checksum line (local tiers), then the data.
+    fn remove_data(&self, path: &str) -> Result<()> {
+        let (tier, key) = Self::split(path)?;
         let local = self.root.join(path);
         if let (Some(folder), Some(name)) = (local.parent(), local.file_name()) {
             if folder.is_dir() {
                 strata_catalog::remove_checksum_line(folder, &name.to_string_lossy())?;
             }
         }
-        let sidecar = strata_catalog::manifest::sidecar_key(key);
-        delete_if_present(self.block_on(backend.delete(&sidecar)))?;
-        if let Some(legacy) = strata_catalog::manifest::legacy_sidecar_key(key) {
-            delete_if_present(self.block_on(backend.delete(&legacy)))?;
-        }
-        delete_if_present(self.block_on(backend.delete(key)))
+        delete_if_present(self.block_on(self.backend(tier)?.delete(key)))
     }
 
     fn block_on<T>(
@@ -1019,24 +1030,6 @@ impl<'a> Executor<'a> {
         f: impl std::future::Future<Output = strata_backend::Result<T>>,
     ) -> Result<T> {
         Ok(self.runtime.block_on(f)?)
-    }
-
-    fn entries(&self) -> Result<Vec<Entry>> {
-        read_records(&self.journal)
-    }
-
-    fn last_id(&self) -> Result<u64> {
-        Ok(self
-            .entries()?
-            .iter()
-            .map(|e| match e {
-                Entry::Begin { id, .. }
-                | Entry::Done { id }
-                | Entry::Abandoned { id, .. }
-                | Entry::Checkpoint { id } => *id,
-            })
-            .max()
-            .unwrap_or(0))
     }
 
     fn append(&self, entry: &Entry) -> Result<()> {

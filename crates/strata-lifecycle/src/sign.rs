@@ -226,10 +226,7 @@ pub async fn write_manifest(
             let signature = backend.get(&format!("{name}.sig")).await?;
             let manifest = parse(&name, &bytes)?;
             // Checked with the key it names (the signing key may have been rotated since).
-            let signer = named_key(&manifest);
-            let valid = Signature::from_slice(&signature)
-                .ok()
-                .is_some_and(|s| signer.is_some_and(|k| k.verify_strict(&bytes, &s).is_ok()));
+            let valid = named_key(&manifest).is_some_and(|k| verifies(&k, &bytes, &signature));
             if !valid {
                 return Err(Error::Refused(format!(
                     "{name}: its signature does not verify: not signing over it (`strata verify` says more)"
@@ -330,9 +327,21 @@ fn unexplained(
 
 /// The public key a manifest names, when it is one.
 fn named_key(manifest: &ArchiveManifest) -> Option<VerifyingKey> {
-    <[u8; 32]>::try_from(hex::decode(&manifest.public_key).ok()?)
+    key_from_hex(&manifest.public_key)
+}
+
+/// An ed25519 public key from its hex text, when it is one.
+pub(crate) fn key_from_hex(text: &str) -> Option<VerifyingKey> {
+    <[u8; 32]>::try_from(hex::decode(text).ok()?)
         .ok()
         .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+}
+
+/// Whether `signature` (its 64 bytes) is `key`'s over `message` (strict ed25519).
+pub(crate) fn verifies(key: &VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
+    Signature::from_slice(signature)
+        .ok()
+        .is_some_and(|s| key.verify_strict(message, &s).is_ok())
 }
 
 fn parse(name: &str, bytes: &[u8]) -> Result<ArchiveManifest> {
@@ -363,6 +372,8 @@ pub async fn check_manifests(
     };
     let found = listed(backend).await?;
     let mut prev: Option<(u64, String)> = None;
+    // Each stored manifest's SHA-256, by number.
+    let mut stored: BTreeMap<u64, String> = BTreeMap::new();
     let mut last = None;
     for (&n, &(json, sig)) in &found {
         let name = manifest_key(n);
@@ -371,6 +382,8 @@ pub async fn check_manifests(
             continue;
         }
         let bytes = backend.get(&name).await?;
+        let sha = strata_catalog::sha256_bytes(&bytes);
+        stored.insert(n, sha.clone());
         let manifest = match parse(&name, &bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -408,11 +421,8 @@ pub async fn check_manifests(
                 .problems
                 .push(format!("{name}: no signature ({name}.sig)"));
         } else if let Some(key) = key {
-            let sig_bytes = backend.get(&format!("{name}.sig")).await?;
-            let valid = Signature::from_slice(&sig_bytes)
-                .ok()
-                .is_some_and(|s| key.verify_strict(&bytes, &s).is_ok());
-            if !valid {
+            let signature = backend.get(&format!("{name}.sig")).await?;
+            if !verifies(&key, &bytes, &signature) {
                 report.problems.push(format!(
                     "{name}: the signature does not verify with key {}: the manifest or its signature was changed",
                     fingerprint(&key)
@@ -433,7 +443,7 @@ pub async fn check_manifests(
                 "{name}: its prev_sha256 is not that of the manifest before it ({before}): the chain is broken"
             ));
         }
-        prev = Some((n, strata_catalog::sha256_bytes(&bytes)));
+        prev = Some((n, sha));
         last = Some((n, manifest));
     }
     for e in audited.iter().filter(|e| e.action == "sign") {
@@ -447,17 +457,14 @@ pub async fn check_manifests(
         else {
             continue;
         };
-        if !found.get(&seq).is_some_and(|(json, _)| *json) {
-            report.problems.push(format!(
+        match (stored.get(&seq), &e.sha256) {
+            (None, _) => report.problems.push(format!(
                 "{name}: the audit trail records it as signed, but it is missing (removed?)"
-            ));
-        } else if let Some(sha) = &e.sha256 {
-            let stored = strata_catalog::sha256_bytes(&backend.get(name).await?);
-            if stored != *sha {
-                report.problems.push(format!(
-                    "{name}: its SHA-256 is {stored}, the audit trail recorded {sha} when it was signed"
-                ));
-            }
+            )),
+            (Some(now), Some(sha)) if now != sha => report.problems.push(format!(
+                "{name}: its SHA-256 is {now}, the audit trail recorded {sha} when it was signed"
+            )),
+            _ => {}
         }
     }
     let catalogued = manifest_files(files);

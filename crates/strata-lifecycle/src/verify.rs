@@ -63,20 +63,21 @@ pub fn verify_archive(
         .enable_all()
         .build()
         .map_err(io(root))?;
+    let (audit, audited) = AuditLog::new(root).verify_and_read()?;
     let mut report = VerifyReport {
         files: 0,
         events: 0,
         problems: Vec::new(),
-        audit: AuditLog::new(root).verify()?,
+        audit,
         manifests: ManifestReport::default(),
     };
+    let all = catalog.find(&FileQuery::all())?;
     if let Some(archive) = backends.get(&TierName::Archive) {
-        let files: Vec<_> = catalog
-            .find(&FileQuery::all())?
-            .into_iter()
+        let files: Vec<_> = all
+            .iter()
             .filter(|m| m.tier == TierName::Archive)
+            .cloned()
             .collect();
-        let audited = AuditLog::new(root).entries()?;
         report.manifests = runtime.block_on(check_manifests(
             archive.as_ref(),
             &files,
@@ -85,7 +86,6 @@ pub fn verify_archive(
             &audited,
         ))?;
     }
-    let all = catalog.find(&FileQuery::all())?;
     // Data a tier holds that the catalog does not know (put there behind strata's back, or
     // left by a killed run until the next one): dataset readers would read it all the same.
     let known: std::collections::BTreeSet<&str> = all.iter().map(|m| m.path.as_str()).collect();

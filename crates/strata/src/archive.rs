@@ -422,10 +422,7 @@ impl Archive {
         progress: impl FnMut(usize, usize),
     ) -> Result<strata_lifecycle::RunReport> {
         let plan = self.lifecycle_plan(now)?;
-        let mut backends = std::collections::BTreeMap::new();
-        for &tier in TierName::ALL {
-            backends.insert(tier, self.tier_backend(tier)?);
-        }
+        let backends = self.tier_backends()?;
         let mut executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?;
         if let Some(stop) = &self.stop {
             // A signal stops the run between two operations.
@@ -438,19 +435,26 @@ impl Archive {
         Ok(executor.run(&plan, progress)?)
     }
 
+    /// Every tier's storage, by tier.
+    fn tier_backends(
+        &self,
+    ) -> Result<std::collections::BTreeMap<TierName, Arc<dyn strata_backend::Backend>>> {
+        TierName::ALL
+            .iter()
+            .map(|&tier| Ok((tier, self.tier_backend(tier)?)))
+            .collect()
+    }
+
     /// What `verify` checks the archive tier's signed manifests with: the configured trusted
     /// key, else the signing key's public half.
     fn signing_check(&self) -> Result<strata_lifecycle::SigningCheck> {
         let compliance = &self.config.compliance;
-        let trusted = match (&compliance.trusted_key, &compliance.signing_key) {
-            (Some(public), _) => Some(strata_lifecycle::sign::read_public_key(
-                &self.root.join(public),
-            )?),
-            (None, Some(private)) => Some(strata_lifecycle::sign::read_public_key(
-                &self.root.join(private),
-            )?),
-            (None, None) => None,
-        };
+        let trusted = compliance
+            .trusted_key
+            .as_ref()
+            .or(compliance.signing_key.as_ref())
+            .map(|file| strata_lifecycle::sign::read_public_key(&self.root.join(file)))
+            .transpose()?;
         Ok(strata_lifecycle::SigningCheck {
             required: trusted.is_some(),
             trusted,
@@ -461,14 +465,10 @@ impl Archive {
     /// events decoded and counted), the audit trail's hash chain and the archive tier's signed
     /// manifests (`strata verify`).
     pub fn verify(&self, deep: bool) -> Result<strata_lifecycle::VerifyReport> {
-        let mut backends = std::collections::BTreeMap::new();
-        for &tier in TierName::ALL {
-            backends.insert(tier, self.tier_backend(tier)?);
-        }
         Ok(strata_lifecycle::verify_archive(
             &self.root,
             &self.catalog,
-            &backends,
+            &self.tier_backends()?,
             deep,
             &self.signing_check()?,
         )?)

@@ -101,8 +101,7 @@ impl Approvals {
 impl StoredFile {
     /// Whole days from its last event to `now` (0 for data from the future).
     pub fn age_days(&self, now: Timestamp) -> u64 {
-        let ns = now.as_nanos().saturating_sub(self.last_event.as_nanos());
-        u64::try_from(ns / DAY_NS).unwrap_or(0)
+        days_between(self.last_event, now)
     }
 }
 
