@@ -18,19 +18,21 @@
 //! | derivative_ticker | `last_price`, `mark_price`, `index_price`, `open_interest`, `funding_rate`, `predicted_funding_rate`, `funding_time` (timestamp) |
 
 use crate::error::{Error, Result};
-use crate::plan::DecimalStorage;
+use crate::plan::{DecimalObservation, DecimalStorage};
 use arrow_array::builder::{
-    Decimal128Builder, StringBuilder, TimestampNanosecondBuilder, UInt32Builder, UInt64Builder,
-    UInt8Builder,
+    StringBuilder, TimestampNanosecondBuilder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Decimal128Type, TimestampNanosecondType, UInt32Type, UInt64Type, UInt8Type,
 };
-use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StructArray};
-use arrow_buffer::OffsetBuffer;
+use arrow_array::{
+    Array, ArrayRef, Decimal128Array, ListArray, RecordBatch, StructArray, UInt8Array,
+};
+use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
+use strata_model::decimal::POW10;
 use strata_model::{
     Bar, BboQuote, BookAction, BookSide, Decimal, DerivativeTicker, Event, EventKind, L2Snapshot,
     Level, OpenInterest, OrderBookDelta, Payload, SchemaVersion, Side, TimeBasis, Timestamp, Trade,
@@ -117,17 +119,67 @@ fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
 }
 
-/// One decimal column being built: its values as written, stored as a plan says at the end.
+/// One decimal column being built: each value's mantissa and scale as written, stored as a
+/// plan says at the end. The mantissas are kept as the `Decimal128` buffer they become: when
+/// every value has the column's scale (nearly always), that buffer is handed to Arrow as it is.
 struct DecimalColumn {
     name: &'static str,
-    values: Vec<Option<Decimal>>,
+    /// Each row's mantissa (0 for an absent value).
+    mantissas: Vec<i128>,
+    /// Each row's own scale, kept from the first value whose scale differs from the first one's
+    /// (until then every value has `first_scale`).
+    scales: Option<Vec<u8>>,
+    first_scale: Option<u8>,
+    nulls: NullBufferBuilder,
+    /// What the values need ([`ColumnsBuilder::observations`]).
+    observation: DecimalObservation,
 }
 
 impl DecimalColumn {
     fn with_capacity(name: &'static str, rows: usize) -> Self {
         DecimalColumn {
             name,
-            values: Vec::with_capacity(rows),
+            mantissas: Vec::with_capacity(rows),
+            scales: None,
+            first_scale: None,
+            nulls: NullBufferBuilder::new(rows),
+            observation: DecimalObservation::default(),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, value: Option<Decimal>) {
+        let Some(d) = value else {
+            self.mantissas.push(0);
+            if let Some(scales) = &mut self.scales {
+                scales.push(0);
+            }
+            self.nulls.append_null();
+            return;
+        };
+        self.observation.observe(d);
+        let scale = d.scale();
+        match (&mut self.scales, self.first_scale) {
+            (Some(scales), _) => scales.push(scale),
+            (None, Some(first)) if first == scale => {}
+            (None, None) => self.first_scale = Some(scale),
+            (None, Some(first)) => {
+                let mut scales = Vec::with_capacity(self.mantissas.capacity());
+                scales.resize(self.mantissas.len(), first);
+                scales.push(scale);
+                self.scales = Some(scales);
+            }
+        }
+        self.mantissas.push(d.mantissa());
+        self.nulls.append_non_null();
+    }
+
+    fn outside(&self, mantissa: i128, scale: u8, storage: DecimalStorage) -> Error {
+        Error::OutsidePlan {
+            column: self.name,
+            value: Decimal::new(mantissa, scale)
+                .map_or_else(|_| format!("{mantissa}e-{scale}"), |d| d.to_string()),
+            plan: storage.to_string(),
         }
     }
 
@@ -140,62 +192,77 @@ impl DecimalColumn {
         out: &mut Vec<(Field, ArrayRef)>,
     ) -> Result<()> {
         let leaf = self.name.rsplit('.').next().unwrap_or(self.name);
-        let values = std::mem::take(&mut self.values);
-        let array: ArrayRef = match storage {
-            DecimalStorage::Text => Arc::new(
-                values
-                    .iter()
-                    .map(|v| v.map(|d| d.to_string()))
-                    .collect::<arrow_array::StringArray>(),
-            ),
-            DecimalStorage::Numeric {
-                precision, scale, ..
-            } => {
-                let mut numbers = Decimal128Builder::with_capacity(values.len());
-                let mut scales = UInt8Builder::with_capacity(if storage.has_scale_column() {
-                    values.len()
-                } else {
-                    0
-                });
-                for v in &values {
-                    match v {
-                        Some(d) => {
-                            let (mantissa, own) =
-                                storage.store(*d).ok_or_else(|| Error::OutsidePlan {
-                                    column: self.name,
-                                    value: d.to_string(),
-                                    plan: storage.to_string(),
-                                })?;
-                            numbers.append_value(mantissa);
-                            if storage.has_scale_column() {
-                                scales.append_option(own);
-                            }
-                        }
-                        None => {
-                            numbers.append_null();
-                            if storage.has_scale_column() {
-                                scales.append_null();
-                            }
-                        }
-                    }
-                }
-                let numbers = numbers
-                    .finish()
-                    .with_precision_and_scale(precision, scale as i8)?;
-                out.push((
-                    Field::new(leaf, storage.data_type(), nullable),
-                    Arc::new(numbers),
-                ));
-                if storage.has_scale_column() {
-                    out.push((
-                        Field::new(format!("{leaf}_scale"), DataType::UInt8, true),
-                        Arc::new(scales.finish()),
-                    ));
-                }
-                return Ok(());
-            }
+        let mut mantissas = std::mem::take(&mut self.mantissas);
+        let scales = self.scales.take();
+        let first_scale = self.first_scale.take().unwrap_or(0);
+        let nulls = self.nulls.finish();
+        self.observation = DecimalObservation::default();
+        let own = |i: usize| scales.as_ref().map_or(first_scale, |s| s[i]);
+        let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+        let DecimalStorage::Numeric {
+            precision,
+            scale,
+            scale_column,
+        } = storage
+        else {
+            let text: arrow_array::StringArray = (0..mantissas.len())
+                .map(|i| {
+                    valid(i)
+                        .then(|| Decimal::new(mantissas[i], own(i)).map(|d| d.to_string()))
+                        .transpose()
+                })
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::NotStrata(format!("column `{}`: {e}", self.name)))?;
+            out.push((
+                Field::new(leaf, storage.data_type(), nullable),
+                Arc::new(text),
+            ));
+            return Ok(());
         };
-        out.push((Field::new(leaf, storage.data_type(), nullable), array));
+        let bound = POW10[usize::from(precision)].unsigned_abs();
+        let uniform = scales.is_none() && first_scale == scale;
+        if uniform {
+            // Every value at the column's scale: only the digits to check (absent values are 0).
+            if let Some(i) = mantissas.iter().position(|m| m.unsigned_abs() >= bound) {
+                return Err(self.outside(mantissas[i], scale, storage));
+            }
+        } else {
+            for (i, m) in mantissas.iter_mut().enumerate() {
+                let own = own(i);
+                if !valid(i) || own == scale {
+                    if m.unsigned_abs() >= bound {
+                        return Err(self.outside(*m, own, storage));
+                    }
+                    continue;
+                }
+                let shifted = scale
+                    .checked_sub(own)
+                    .filter(|_| scale_column)
+                    .and_then(|shift| m.checked_mul(POW10[usize::from(shift)]))
+                    .filter(|s| s.unsigned_abs() < bound);
+                *m = shifted.ok_or_else(|| self.outside(*m, own, storage))?;
+            }
+        }
+        let rows = mantissas.len();
+        let numbers = Decimal128Array::new(ScalarBuffer::from(mantissas), nulls.clone())
+            .with_precision_and_scale(precision, scale as i8)?;
+        out.push((
+            Field::new(leaf, storage.data_type(), nullable),
+            Arc::new(numbers),
+        ));
+        if scale_column {
+            // A row's own scale where it differs from the column's; null elsewhere.
+            let column: UInt8Array = (0..rows)
+                .map(|i| {
+                    let own = own(i);
+                    (valid(i) && own != scale).then_some(own)
+                })
+                .collect();
+            out.push((
+                Field::new(format!("{leaf}_scale"), DataType::UInt8, true),
+                Arc::new(column),
+            ));
+        }
         Ok(())
     }
 }
@@ -272,6 +339,12 @@ impl ColumnsBuilder {
         self.rows
     }
 
+    /// What each decimal column's values since the last [`finish`](Self::finish) need, in
+    /// [`decimal_columns`] order.
+    pub(crate) fn observations(&self) -> impl Iterator<Item = &DecimalObservation> {
+        self.decimals.iter().map(|d| &d.observation)
+    }
+
     /// Appends one event (of this builder's kind; `row` names it in errors).
     pub(crate) fn append(&mut self, e: &Event, row: u64) -> Result<()> {
         if e.kind() != self.kind {
@@ -282,7 +355,7 @@ impl ColumnsBuilder {
             });
         }
         let decimals = &mut self.decimals;
-        visit_decimals(&e.payload, |slot, value| decimals[slot].values.push(value));
+        visit_decimals(&e.payload, |slot, value| decimals[slot].push(value));
         self.ts.append_value(e.event_time.as_nanos());
         self.recv_ts.append_value(e.receive_time.as_nanos());
         self.source.append_value(&e.source);

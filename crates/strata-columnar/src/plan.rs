@@ -99,21 +99,49 @@ impl fmt::Display for DecimalStorage {
 }
 
 /// What one decimal column has seen: enough to choose its [`DecimalStorage`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct DecimalObservation {
     values: u64,
     max_scale: u8,
     min_scale: u8,
     /// The most digits left of the point (`digits - scale`, at least 0) among the values.
     max_int_digits: u8,
+    /// A value at `bound_scale` whose mantissa is below `bound` in magnitude changes nothing
+    /// but the count: most values of a column share a scale and a magnitude, so most are
+    /// noted with one comparison.
+    bound_scale: u8,
+    bound: u128,
 }
+
+impl PartialEq for DecimalObservation {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.values,
+            self.max_scale,
+            self.min_scale,
+            self.max_int_digits,
+        ) == (
+            other.values,
+            other.max_scale,
+            other.min_scale,
+            other.max_int_digits,
+        )
+    }
+}
+
+impl Eq for DecimalObservation {}
 
 impl DecimalObservation {
     /// Notes one value.
+    #[inline]
     pub fn observe(&mut self, d: Decimal) {
         let scale = d.scale();
-        let digits = digit_count(d.mantissa().unsigned_abs());
-        let int_digits = digits.saturating_sub(scale);
+        let magnitude = d.mantissa().unsigned_abs();
+        if self.values > 0 && scale == self.bound_scale && magnitude < self.bound {
+            self.values += 1;
+            return;
+        }
+        let int_digits = digit_count(magnitude).saturating_sub(scale);
         if self.values == 0 {
             self.min_scale = scale;
         }
@@ -121,6 +149,11 @@ impl DecimalObservation {
         self.max_scale = self.max_scale.max(scale);
         self.min_scale = self.min_scale.min(scale);
         self.max_int_digits = self.max_int_digits.max(int_digits);
+        // Mantissas below 10^(max_int_digits + scale) have no more integer digits than seen.
+        self.bound_scale = scale;
+        self.bound = POW10
+            .get(usize::from(self.max_int_digits) + usize::from(scale))
+            .map_or(u128::MAX, |p| p.unsigned_abs());
     }
 
     /// Adds another observation of the same column.
@@ -186,6 +219,18 @@ mod tests {
     }
 
     #[test]
+    fn a_value_one_digit_longer_is_noted() {
+        let mut o = DecimalObservation::default();
+        for v in ["9.99", "1.00", "9.99", "10.00"] {
+            o.observe(d(v));
+        }
+        assert_eq!(o.max_int_digits, 2);
+        o.observe(d("99.9999"));
+        o.observe(d("100.0000"));
+        assert_eq!((o.max_int_digits, o.min_scale, o.max_scale), (3, 2, 4));
+    }
+
+    #[test]
     fn storage_follows_the_values() {
         let of = |vals: &[&str]| {
             let mut o = DecimalObservation::default();
@@ -231,6 +276,25 @@ mod tests {
     }
 
     proptest! {
+        /// The one-comparison path for values like the last gives what noting every value's
+        /// digits gives, whatever the order.
+        #[test]
+        fn observing_notes_what_every_value_needs(values in proptest::collection::vec(strata_model::strategy::decimal(), 1..40)) {
+            let mut o = DecimalObservation::default();
+            values.iter().for_each(|v| o.observe(*v));
+            let scales = values.iter().map(|v| v.scale());
+            let (min_scale, max_scale) = (scales.clone().min().unwrap(), scales.max().unwrap());
+            let int_digits = values
+                .iter()
+                .map(|v| digit_count(v.mantissa().unsigned_abs()).saturating_sub(v.scale()))
+                .max()
+                .unwrap();
+            prop_assert_eq!(
+                (o.values, o.min_scale, o.max_scale, o.max_int_digits),
+                (values.len() as u64, min_scale, max_scale, int_digits)
+            );
+        }
+
         #[test]
         fn every_observed_value_fits_its_storage(values in proptest::collection::vec(strata_model::strategy::decimal(), 1..20)) {
             let mut o = DecimalObservation::default();

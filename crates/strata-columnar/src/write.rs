@@ -130,19 +130,31 @@ impl FilePlan {
                 row: self.events,
             });
         }
-        self.events += 1;
-        let (decimals, distinct, values) =
-            (&mut self.decimals, &mut self.distinct, &mut self.values);
-        // Distinct values are counted on the first 4,096 events and then on every sixteenth:
-        // enough to tell a handful of prices from a spread of them (every sample's file is the
-        // same size as with every fourth), at a sixteenth of the cost.
-        let sample = self.events <= 4096 || self.events % 16 == 1;
+        let decimals = &mut self.decimals;
         visit_decimals(&event.payload, |slot, value| {
             if let Some(d) = value {
                 decimals[slot].observe(d);
-                if !sample {
-                    return;
-                }
+            }
+        });
+        self.sample(event);
+        Ok(())
+    }
+
+    /// Counts one event (of the plan's kind) and samples its decimals' distinct values, which
+    /// decide the encodings; the scales and digits are noted apart ([`observe`](Self::observe)
+    /// or, when the columns note them, [`FileBuilder`]).
+    #[inline]
+    fn sample(&mut self, event: &Event) {
+        self.events += 1;
+        // Distinct values are counted on the first 4,096 events and then on every sixteenth:
+        // enough to tell a handful of prices from a spread of them (every sample's file is the
+        // same size as with every fourth), at a sixteenth of the cost.
+        if self.events > 4096 && self.events % 16 != 1 {
+            return;
+        }
+        let (distinct, values) = (&mut self.distinct, &mut self.values);
+        visit_decimals(&event.payload, |slot, value| {
+            if let Some(d) = value {
                 values[slot] += 1;
                 if let Some(set) = &mut distinct[slot] {
                     set.insert((d.mantissa(), d.scale()));
@@ -152,7 +164,6 @@ impl FilePlan {
                 }
             }
         });
-        Ok(())
     }
 
     /// How each decimal column will be stored, in [`decimal_columns`] order.
@@ -412,8 +423,9 @@ impl FileBuilder {
     /// A line that is not the event's gives the file a digest its events do not have, which
     /// every check against the source then reports.
     pub fn push_canonical(&mut self, event: &Event, line: &[u8]) -> Result<()> {
-        self.plan.observe(event)?;
+        // The columns note each decimal's scale and digits as they take it (see `finish`).
         self.builder.append(event, self.digest.events)?;
+        self.plan.sample(event);
         let ts = event.event_time.as_nanos();
         if self.times.last().is_some_and(|&last| ts < last) {
             self.sorted = false;
@@ -430,6 +442,14 @@ impl FileBuilder {
         out: W,
         options: &ParquetOptions,
     ) -> Result<(W, FileSummary)> {
+        for (planned, seen) in self
+            .plan
+            .decimals
+            .iter_mut()
+            .zip(self.builder.observations())
+        {
+            *planned = *seen;
+        }
         let storages = self.plan.storages();
         let mut batch = self.builder.finish(&storages)?;
         if !self.sorted {

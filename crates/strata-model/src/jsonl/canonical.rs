@@ -196,28 +196,34 @@ impl Cursor<'_> {
         found
     }
 
-    /// Digits of a canonical non-negative integer: no leading zero but `0` itself.
+    /// A canonical non-negative integer (no leading zero but `0` itself) that fits a `u64`,
+    /// read in one pass: up to 19 digits unchecked, the 20th checked.
     #[inline]
-    fn digits(&mut self) -> Option<&[u8]> {
-        let start = self.i;
-        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-            self.i += 1;
-        }
-        let digits = &self.b[start..self.i];
-        match digits {
-            [] => None,
-            [b'0', _, ..] => None,
-            _ => Some(digits),
-        }
-    }
-
     fn u64(&mut self) -> Option<u64> {
-        digits_u64(self.digits()?)
+        let b = &self.b[self.i..];
+        let mut v: u64 = 0;
+        let mut n = 0;
+        while let Some(d) = b.get(n).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+            v = if n < 19 {
+                v * 10 + u64::from(d)
+            } else {
+                v.checked_mul(10)?.checked_add(u64::from(d))?
+            };
+            n += 1;
+        }
+        match b {
+            _ if n == 0 => None,
+            [b'0', ..] if n > 1 => None,
+            _ => {
+                self.i += n;
+                Some(v)
+            }
+        }
     }
 
     fn i64(&mut self) -> Option<i64> {
         if self.key(b"-") {
-            let v = digits_u64(self.digits()?)?;
+            let v = self.u64()?;
             // `-0` is not what the encoder writes.
             if v == 0 {
                 return None;
@@ -333,38 +339,55 @@ impl Cursor<'_> {
         }
     }
 
-    /// A quoted canonical decimal: what `Decimal`'s `Display` writes.
+    /// A quoted canonical decimal: what `Decimal`'s `Display` writes, read in one pass (the
+    /// digits of a mantissa longer than 19 digits are read again, checked, as an `i128`).
+    #[inline]
     fn decimal(&mut self) -> Option<Decimal> {
         self.lit(b"\"")?;
-        let start = self.i;
         let negative = self.key(b"-");
-        self.digits()?;
+        let start = self.i;
+        let mut v: u64 = 0;
+        let mut digits = 0usize;
+        let mut digit = |c: &mut Self| -> bool {
+            match c
+                .b
+                .get(c.i)
+                .map(|b| b.wrapping_sub(b'0'))
+                .filter(|d| *d <= 9)
+            {
+                Some(d) => {
+                    if digits < 19 {
+                        v = v * 10 + u64::from(d);
+                    }
+                    digits += 1;
+                    c.i += 1;
+                    true
+                }
+                None => false,
+            }
+        };
+        while digit(self) {}
+        let int_digits = self.i - start;
+        // No leading zero but `0` itself.
+        if int_digits == 0 || (int_digits > 1 && self.b[start] == b'0') {
+            return None;
+        }
+        let mut scale = 0;
         if self.key(b".") {
             let frac = self.i;
-            while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-                self.i += 1;
-            }
-            if self.i == frac {
+            while digit(self) {}
+            scale = self.i - frac;
+            if scale == 0 {
                 return None;
             }
         }
-        let text = &self.b[start + usize::from(negative)..self.i];
+        let end = self.i;
         self.lit(b"\"")?;
-        let dot = text.iter().position(|&b| b == b'.');
-        let scale = dot.map_or(0, |dot| text.len() - dot - 1);
-        let digits = text.len() - usize::from(dot.is_some());
-        // Up to 19 digits fit a u64 unchecked; longer mantissas take the checked wide path.
         let mantissa: i128 = if digits <= 19 {
-            let mut v: u64 = 0;
-            for &b in text {
-                if b != b'.' {
-                    v = v * 10 + u64::from(b - b'0');
-                }
-            }
             i128::from(v)
         } else {
             let mut v: i128 = 0;
-            for &b in text {
+            for &b in &self.b[start..end] {
                 if b != b'.' {
                     v = v.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
                 }
@@ -375,12 +398,11 @@ impl Cursor<'_> {
         if negative && mantissa == 0 {
             return None;
         }
-        let d = Decimal::new(
+        Decimal::new(
             if negative { -mantissa } else { mantissa },
             u8::try_from(scale).ok()?,
         )
-        .ok()?;
-        Some(d)
+        .ok()
     }
 
     fn decimal_field<const N: usize>(&mut self, key: &[u8; N]) -> Option<Decimal> {
@@ -431,21 +453,6 @@ impl Cursor<'_> {
     }
 }
 
-/// The value of canonical digits: up to 19 without overflow checks, the 20th checked.
-#[inline]
-fn digits_u64(digits: &[u8]) -> Option<u64> {
-    let (head, tail) = digits.split_at(digits.len().min(19));
-    let mut v: u64 = 0;
-    for &d in head {
-        v = v * 10 + u64::from(d - b'0');
-    }
-    match tail {
-        [] => Some(v),
-        [d] => v.checked_mul(10)?.checked_add(u64::from(d - b'0')),
-        _ => None,
-    }
-}
-
 fn lower_hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -472,3 +479,88 @@ macro_rules! name_of {
 }
 
 name_of!(EventKind, TimeBasis, Side, BookSide, BookAction);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn u64_of(text: &str) -> Option<(u64, usize)> {
+        let mut c = Cursor {
+            b: text.as_bytes(),
+            i: 0,
+        };
+        c.u64().map(|v| (v, c.i))
+    }
+
+    fn decimal_of(text: &str) -> Option<Decimal> {
+        let quoted = format!("\"{text}\"");
+        let mut c = Cursor {
+            b: quoted.as_bytes(),
+            i: 0,
+        };
+        c.decimal().filter(|_| c.i == quoted.len())
+    }
+
+    #[test]
+    fn integers_are_read_whole_and_canonical_only() {
+        assert_eq!(u64_of("0"), Some((0, 1)));
+        assert_eq!(u64_of("0,"), Some((0, 1)));
+        assert_eq!(
+            u64_of("1381305600521000000,"),
+            Some((1_381_305_600_521_000_000, 19))
+        );
+        assert_eq!(u64_of("18446744073709551615"), Some((u64::MAX, 20)));
+        assert_eq!(u64_of("18446744073709551616"), None);
+        assert_eq!(u64_of("99999999999999999999"), None);
+        assert_eq!(u64_of("123456789012345678901"), None);
+        assert_eq!(u64_of("1234567:9"), Some((1_234_567, 7)));
+        assert_eq!(u64_of("12345678/0123456789"), Some((12_345_678, 8)));
+        assert_eq!(u64_of("01"), None);
+        assert_eq!(u64_of("0123456789012345"), None);
+        assert_eq!(u64_of(""), None);
+        assert_eq!(u64_of("-1"), None);
+    }
+
+    #[test]
+    fn decimals_are_read_exactly_and_canonical_only() {
+        for text in ["0", "47.5000", "-0.5", "0.0038217599999999996", "60123.10"] {
+            assert_eq!(decimal_of(text).unwrap().to_string(), text);
+        }
+        let wide = "12345678901234567890123456789012345678";
+        assert_eq!(decimal_of(wide).unwrap().to_string(), wide);
+        for bad in [
+            "",
+            "-",
+            "01",
+            "1.",
+            ".5",
+            "-0",
+            "-0.0",
+            "1e5",
+            "123456789012345678901234567890123456789",
+        ] {
+            assert_eq!(decimal_of(bad), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_integer_reads_as_std_reads_it(v in any::<u64>(), tail in "[,}:/]?") {
+            let text = format!("{v}{tail}");
+            prop_assert_eq!(u64_of(&text), Some((v, v.to_string().len())));
+        }
+
+        #[test]
+        fn any_digit_text_reads_as_std_reads_it(text in "[0-9]{1,22}") {
+            let expected = text.parse::<u64>().ok().filter(|_| !(text.len() > 1 && text.starts_with('0')));
+            prop_assert_eq!(u64_of(&text).map(|(v, _)| v), expected);
+        }
+
+        #[test]
+        fn any_decimal_reads_back(d in crate::strategy::decimal()) {
+            prop_assert_eq!(decimal_of(&d.to_string()), Some(d));
+        }
+    }
+}
