@@ -1,7 +1,8 @@
 //! A lifecycle run for the killed-migration test: opens the archive at ROOT (made by
 //! `strata-test-import`, same config) and carries out its lifecycle plan at NOW, exactly as
 //! `strata lifecycle run` does; prints `DONE <migrated> <deleted> <resumed> <consolidated>`.
-//! The warm tier consolidates daily, the cold tier monthly and the archive yearly (TIER-4).
+//! The warm tier consolidates daily, the cold tier monthly and the archive yearly (TIER-4);
+//! `STRATA_TEST_IN_MEMORY_EVENTS` sets `lifecycle.in_memory_events`.
 //!
 //! Usage: `strata-test-lifecycle ROOT NOW`
 
@@ -18,6 +19,10 @@ fn main() {
     config.tiers.warm.consolidate = Some(Consolidation::Daily);
     config.tiers.cold.consolidate = Some(Consolidation::Monthly);
     config.tiers.archive.consolidate = Some(Consolidation::Yearly);
+    // The kill test sets it to 0 for some runs: consolidations in two passes.
+    if let Ok(events) = std::env::var("STRATA_TEST_IN_MEMORY_EVENTS") {
+        config.lifecycle.in_memory_events = events.parse().unwrap();
+    }
     let archive = strata::archive::Archive::open(&root, config).unwrap();
     let report = archive.lifecycle_run(now, |_, _| {}).unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);

@@ -166,6 +166,22 @@ pub struct DurabilitySettings {
 pub struct LifecycleSettings {
     /// Move data through the tiers by the retention table.
     pub enabled: bool,
+    /// A consolidation into Parquet of more events than this is written in two passes over its
+    /// sources (the first plans the columns, the second writes them in event-time order),
+    /// holding the events of one source at a time (of sources whose times overlap, those
+    /// together) instead of every event's columns: memory then follows the largest source,
+    /// not the period.
+    #[serde(default = "LifecycleSettings::default_in_memory_events")]
+    pub in_memory_events: u64,
+}
+
+impl LifecycleSettings {
+    /// 4,000,000 events: some 200–600 MB of columns, by kind.
+    pub const DEFAULT_IN_MEMORY_EVENTS: u64 = 4_000_000;
+
+    fn default_in_memory_events() -> u64 {
+        Self::DEFAULT_IN_MEMORY_EVENTS
+    }
 }
 
 /// Compliance settings.
@@ -267,7 +283,10 @@ impl Default for Config {
                 mode: DurabilityMode::GroupCommit,
                 group_commit_interval_ms: 50,
             },
-            lifecycle: LifecycleSettings { enabled: true },
+            lifecycle: LifecycleSettings {
+                enabled: true,
+                in_memory_events: LifecycleSettings::DEFAULT_IN_MEMORY_EVENTS,
+            },
             tiers: Tiers::default(),
             retention: RetentionPolicy::default(),
             classification: ClassificationPolicy::default(),

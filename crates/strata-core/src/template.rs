@@ -34,6 +34,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("durability.group_commit_interval_ms", "Group-commit interval."),
     ("lifecycle", "Tiering switches."),
     ("lifecycle.enabled", "Move data hot -> warm -> cold -> archive by the retention table."),
+    ("lifecycle.in_memory_events", "A consolidation into Parquet of more events than this is written in two passes, holding one source's\nevents at a time instead of every event's columns (memory follows the largest source, not the period)."),
     ("tiers", "How each tier stores files: format (jsonl | parquet), codec, optional max_bytes, backend URL\n(file:///..., s3://bucket/prefix, memory://; unset = <root>/<tier>), worm (write-once), retain_days\n(with worm: S3 Object Lock COMPLIANCE retention of every object, in days; needs Object Lock on the bucket),\nconsolidate (daily | weekly | monthly | yearly: one file per period, kind, source and symbol; not hot)."),
     ("retention", "Days in each tier per event kind; archive = perpetual | none | { days = N }."),
     ("classification", "critical (never deleted) | standard | transient | derived, per event kind."),

@@ -34,10 +34,12 @@ use serde::{Deserialize, Serialize};
 use strata_backend::{Backend, BackendExt, PutOptions};
 use strata_catalog::{Catalog, FileManifest, LineageEntry};
 use strata_codec::CodecSpec;
-use strata_columnar::{Converter, EventDigest, EventReader, ParquetOptions};
+use strata_columnar::{
+    Converter, EventDigest, EventReader, EventWriter, FilePlan, FileSummary, ParquetOptions,
+};
 use strata_core::layout::escape_segment;
 use strata_core::policy::{Decision, FileFormat, LifecycleAction, LifecyclePlan, TierName};
-use strata_model::{jsonl, Timestamp};
+use strata_model::{jsonl, Event, EventKind, Timestamp};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
@@ -162,6 +164,8 @@ pub struct Executor<'a> {
     audit: AuditLog,
     signing: Option<ed25519_dalek::SigningKey>,
     stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Above this many events a consolidation into Parquet is written in two passes.
+    in_memory_events: u64,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -191,7 +195,8 @@ struct Target {
     ext: String,
     /// The name it is written under (set by `Executor::place`).
     key: String,
-    bytes: Vec<u8>,
+    /// Its bytes until they are written (then let go: the tier's copy is read back).
+    bytes: Bytes,
     format: FileFormat,
     codec: CodecSpec,
 }
@@ -217,7 +222,16 @@ impl<'a> Executor<'a> {
             audit: AuditLog::new(root),
             signing: None,
             stop: None,
+            in_memory_events: strata_core::config::LifecycleSettings::DEFAULT_IN_MEMORY_EVENTS,
         })
+    }
+
+    /// Consolidations into Parquet of more than `events` events are written in two passes,
+    /// holding one source's events at a time (those of sources whose times overlap together)
+    /// rather than every event's columns (`lifecycle.in_memory_events`).
+    pub fn with_in_memory_events(mut self, events: u64) -> Self {
+        self.in_memory_events = events;
+        self
     }
 
     /// Stops a run between two operations once `flag` is set (a signal handler's): the
@@ -696,17 +710,18 @@ impl<'a> Executor<'a> {
         }
         let mut source_digest = EventDigest::default();
         let first = &manifests[0];
+        let events: u64 = manifests.iter().map(|m| m.stats.event_count).sum();
         let mut targets = match into.format {
-            // Into Parquet, each source in turn is added to the columns and let go: a
-            // consolidation holds the columns and one source, never every source's text.
+            _ if manifests.len() > 1 && events > self.in_memory_events => {
+                let (targets, digest) = self.consolidate_in_two_passes(&manifests, into)?;
+                source_digest = digest;
+                targets
+            }
             FileFormat::Parquet => {
                 let mut converter = Converter::new();
                 for source in &manifests {
                     let packed = self.read_packed(source)?;
-                    let bad = |e: strata_columnar::Error| Error::Verify {
-                        path: source.path.clone(),
-                        message: e.to_string(),
-                    };
+                    let bad = columnar_error(source);
                     match source.format {
                         FileFormat::Jsonl => {
                             let plain = decompress(&source.path, &packed)?;
@@ -723,7 +738,16 @@ impl<'a> Executor<'a> {
                         }
                     }
                 }
-                parquet_targets(&manifests, converter, into)?
+                let files = converter
+                    .finish(&parquet_options(into))
+                    .map_err(|e| Error::Verify {
+                        path: first.path.clone(),
+                        message: e.to_string(),
+                    })?
+                    .into_iter()
+                    .map(|f| (f.bytes, f.summary))
+                    .collect();
+                parquet_targets(&manifests, files, into)
             }
             FileFormat::Jsonl => {
                 let mut plains = Vec::new();
@@ -737,18 +761,29 @@ impl<'a> Executor<'a> {
                     plains.push(plain);
                 }
                 let plain = merge_by_time(&first.path, plains)?;
-                jsonl_target(&manifests, &plain, into)?
+                let packed =
+                    strata_codec::compress(into.codec, &plain).map_err(|e| Error::Verify {
+                        path: first.path.clone(),
+                        message: e.to_string(),
+                    })?;
+                vec![jsonl_target(&manifests, packed, into)]
             }
         };
         let backend = self.backend(to)?;
         let mut target_digest = EventDigest::default();
         let mut written = Vec::new();
+        // A target that is not the one source's events in another form (several sources, or a
+        // source of several kinds split per kind) gets its own statistics and kind, counted
+        // while it is read back.
+        let recount = targets.len() > 1 || manifests.len() > 1;
         for target in &mut targets {
             target.key = self.place(backend, to, target, sources)?;
+            target.bytes = Bytes::new();
             // Read back what the tier holds, not what was meant to be written.
             let back = self.block_on(backend.get(&target.key))?;
-            target_digest.merge(read_digest(&target.key, target.format, &back)?);
-            written.push((&*target, back));
+            let (digest, stats) = read_back(&target.key, target.format, &back, recount)?;
+            target_digest.merge(digest);
+            written.push((&*target, back, stats));
         }
         if target_digest != source_digest {
             for target in &targets {
@@ -788,12 +823,8 @@ impl<'a> Executor<'a> {
             .collect();
         let mut paths = Vec::new();
         let mut became = Vec::new();
-        // A target that is not the one source's events in another form (several sources, or a
-        // source of several kinds split per kind) gets its own statistics and kind.
-        let recount = written.len() > 1 || manifests.len() > 1;
-        for (target, back) in &written {
-            let (stats, partition) = if recount {
-                let (stats, kind) = stats_of(&target.key, target.format, back)?;
+        for (target, back, counted) in written {
+            let (stats, partition) = if let Some((stats, kind)) = counted {
                 let mut partition = shared_partition(&manifests);
                 partition.kind = kind.or(partition.kind);
                 if let Some(period) = into.period {
@@ -821,7 +852,7 @@ impl<'a> Executor<'a> {
                 format: target.format,
                 codec: target.codec,
                 size_bytes: back.len() as u64,
-                sha256: strata_catalog::sha256_bytes(back),
+                sha256: strata_catalog::sha256_bytes(&back),
                 lineage: lineage.clone(),
                 // The lowest of the sources' scores, when each has one.
                 quality_score: manifests
@@ -879,6 +910,170 @@ impl<'a> Executor<'a> {
         Ok(Some(became))
     }
 
+    /// Calls `f` with each event of `source` in the file's order (the source read from its tier
+    /// and checked against its SHA-256) and returns the digest of its events.
+    fn each_event(
+        &self,
+        source: &FileManifest,
+        mut f: impl FnMut(&Event) -> Result<()>,
+    ) -> Result<EventDigest> {
+        let packed = self.read_packed(source)?;
+        let bad = columnar_error(source);
+        let mut digest = EventDigest::default();
+        match source.format {
+            FileFormat::Jsonl => {
+                let plain = decompress(&source.path, &packed)?;
+                drop(packed);
+                return jsonl_events(&source.path, &plain, f);
+            }
+            FileFormat::Parquet => {
+                for event in EventReader::new(packed).map_err(bad)? {
+                    let event = event.map_err(bad)?;
+                    digest.add(&event);
+                    f(&event)?;
+                }
+            }
+        }
+        Ok(digest)
+    }
+
+    /// A consolidation too large to gather in memory (`lifecycle.in_memory_events`), in two
+    /// passes. The first reads every source, notes its time range and whether its events are
+    /// in order, and for Parquet plans each kind's file (a decimal column's scale and width
+    /// must be known before its first row is written). The second reads the sources again in
+    /// event-time order and streams their events into the target: a source whose times overlap
+    /// no other's and whose events are in order as it is read; overlapping sources (or one out
+    /// of order) together, their events sorted stably (equal times keep the sources' order,
+    /// then the file's, as the one-pass way does). Memory: one source's text, or one such
+    /// group's events, and the written file; never every event. A JSONL target holds each
+    /// event's canonical line. Returns the targets and the digest of every source's events.
+    fn consolidate_in_two_passes(
+        &self,
+        sources: &[FileManifest],
+        into: Destination<'_>,
+    ) -> Result<(Vec<Target>, EventDigest)> {
+        let mut plans: BTreeMap<EventKind, FilePlan> = BTreeMap::new();
+        let mut ranges = Vec::with_capacity(sources.len());
+        let mut digests = Vec::with_capacity(sources.len());
+        // Whether each source's events are in event-time order already.
+        let mut in_order = Vec::with_capacity(sources.len());
+        for source in sources {
+            let mut range: Option<(i64, i64)> = None;
+            let mut sorted = true;
+            let mut last = i64::MIN;
+            let digest = self.each_event(source, |event| {
+                if into.format == FileFormat::Parquet {
+                    let kind = event.kind();
+                    plans
+                        .entry(kind)
+                        .or_insert_with(|| FilePlan::new(kind))
+                        .observe(event)
+                        .map_err(columnar_error(source))?;
+                }
+                let ts = event.event_time.as_nanos();
+                range = Some(range.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+                sorted &= ts >= last;
+                last = ts;
+                Ok(())
+            })?;
+            ranges.push(range);
+            digests.push(digest);
+            in_order.push(sorted);
+        }
+        // Groups of sources whose time ranges overlap (or touch), in time order.
+        let mut order: Vec<(i64, i64, usize)> = ranges
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.map(|(first, last)| (first, last, i)))
+            .collect();
+        order.sort_unstable();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut end = i64::MIN;
+        for (first, last, i) in order {
+            match groups.last_mut() {
+                Some(group) if first <= end => group.push(i),
+                _ => groups.push(vec![i]),
+            }
+            end = end.max(last);
+        }
+        let mut sink = match into.format {
+            FileFormat::Parquet => {
+                let options = parquet_options(into);
+                let mut writers = BTreeMap::new();
+                for (kind, plan) in &plans {
+                    let writer = EventWriter::new(plan, Vec::new(), &options)
+                        .map_err(columnar_error(&sources[0]))?;
+                    writers.insert(*kind, writer);
+                }
+                Sink::Parquet(writers)
+            }
+            FileFormat::Jsonl => Sink::Jsonl {
+                encoder: Box::new(strata_codec::Encoder::new(into.codec, Vec::new()).map_err(
+                    |e| Error::Verify {
+                        path: sources[0].path.clone(),
+                        message: e.to_string(),
+                    },
+                )?),
+                line: Vec::with_capacity(256),
+            },
+        };
+        let changed = |i: usize, again: EventDigest| Error::Verify {
+            path: sources[i].path.clone(),
+            message: format!(
+                "read twice, it held {} then {again}: nothing changed",
+                digests[i]
+            ),
+        };
+        for mut group in groups {
+            if let [i] = group[..] {
+                if in_order[i] {
+                    // A source alone in its time and in order goes straight to the target.
+                    let again = self.each_event(&sources[i], |e| sink.write(&sources[i], e))?;
+                    if again != digests[i] {
+                        return Err(changed(i, again));
+                    }
+                    continue;
+                }
+            }
+            group.sort_unstable();
+            let mut events: Vec<Event> = Vec::new();
+            for &i in &group {
+                let again = self.each_event(&sources[i], |event| {
+                    events.push(event.clone());
+                    Ok(())
+                })?;
+                if again != digests[i] {
+                    return Err(changed(i, again));
+                }
+            }
+            events.sort_by_key(|e| e.event_time);
+            for event in &events {
+                sink.write(&sources[group[0]], event)?;
+            }
+        }
+        let targets = match sink {
+            Sink::Parquet(writers) => {
+                let files = writers
+                    .into_values()
+                    .map(|writer| writer.finish().map_err(columnar_error(&sources[0])))
+                    .collect::<Result<_>>()?;
+                parquet_targets(sources, files, into)
+            }
+            Sink::Jsonl { encoder, .. } => {
+                let packed = (*encoder).finish().map_err(|e| Error::Verify {
+                    path: sources[0].path.clone(),
+                    message: e.to_string(),
+                })?;
+                vec![jsonl_target(sources, packed, into)]
+            }
+        };
+        let mut digest = EventDigest::default();
+        for d in digests {
+            digest.merge(d);
+        }
+        Ok((targets, digest))
+    }
+
     /// A source's bytes as stored, read from its tier and checked against its manifest.
     fn read_packed(&self, source: &FileManifest) -> Result<Bytes> {
         let (tier, key) = Self::split(&source.path)?;
@@ -924,7 +1119,7 @@ impl<'a> Executor<'a> {
         };
         // What the target holds, computed only when a name is taken.
         let mut wanted = None;
-        let bytes = Bytes::from(target.bytes.clone());
+        let bytes = target.bytes.clone();
         for n in 0..1000u32 {
             let key = if n == 0 {
                 format!("{}{}", target.base, target.ext)
@@ -946,7 +1141,7 @@ impl<'a> Executor<'a> {
                 None => *wanted.insert(digest_of_target(target)?),
             };
             let existing = self.block_on(backend.get(&key))?;
-            if read_digest(&key, target.format, &existing).is_ok_and(|d| d == wanted) {
+            if read_back(&key, target.format, &existing, false).is_ok_and(|(d, _)| d == wanted) {
                 return Ok(key);
             }
             // An object outside the catalog whose sidecar names another parent is someone
@@ -1039,6 +1234,56 @@ impl<'a> Executor<'a> {
     }
 }
 
+/// Where a consolidation in two passes streams its events.
+enum Sink {
+    /// One writer per kind.
+    Parquet(BTreeMap<EventKind, EventWriter<Vec<u8>>>),
+    /// Canonical lines through the target codec.
+    Jsonl {
+        encoder: Box<strata_codec::Encoder<Vec<u8>>>,
+        line: Vec<u8>,
+    },
+}
+
+impl Sink {
+    fn write(&mut self, source: &FileManifest, event: &Event) -> Result<()> {
+        match self {
+            Sink::Parquet(writers) => {
+                let writer = writers
+                    .get_mut(&event.kind())
+                    .ok_or_else(|| Error::Verify {
+                        path: source.path.clone(),
+                        message: format!("a {} event the first pass did not see", event.kind()),
+                    })?;
+                writer.write(event).map_err(columnar_error(source))
+            }
+            Sink::Jsonl { encoder, line } => {
+                line.clear();
+                // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+                let _ = jsonl::encode_into(event, line);
+                std::io::Write::write_all(encoder.as_mut(), line).map_err(|e| Error::Verify {
+                    path: source.path.clone(),
+                    message: format!("compressing: {e}"),
+                })
+            }
+        }
+    }
+}
+
+/// A Parquet error about `source`, as a verification failure naming it.
+fn columnar_error(source: &FileManifest) -> impl Fn(strata_columnar::Error) -> Error + Copy + '_ {
+    move |e| Error::Verify {
+        path: source.path.clone(),
+        message: e.to_string(),
+    }
+}
+
+/// A file's bytes and what it holds, as the Parquet writers return them.
+type ParquetFile = (Vec<u8>, FileSummary);
+
+/// A target's statistics and kind, counted while it is read back.
+type Counted = (strata_catalog::FileStats, Option<EventKind>);
+
 fn delete_if_present(result: Result<()>) -> Result<()> {
     match result {
         Err(Error::Backend(strata_backend::Error::NotFound { .. })) => Ok(()),
@@ -1046,10 +1291,16 @@ fn delete_if_present(result: Result<()>) -> Result<()> {
     }
 }
 
-/// The digest of a JSONL file's events (canonical lines hashed as they are).
-fn digest_jsonl(name: &str, plain: &[u8]) -> Result<EventDigest> {
+/// Calls `f` with each event of a JSONL text in order and returns their digest (canonical
+/// lines hashed as they are); `name` names the file in errors.
+fn jsonl_events(
+    name: &str,
+    plain: &[u8],
+    mut f: impl FnMut(&Event) -> Result<()>,
+) -> Result<EventDigest> {
     let mut digest = EventDigest::default();
-    let mut event = strata_model::Event::new(
+    // One event refilled line after line.
+    let mut event = Event::new(
         "",
         "",
         Timestamp::from_nanos(0),
@@ -1061,44 +1312,73 @@ fn digest_jsonl(name: &str, plain: &[u8]) -> Result<EventDigest> {
         }
         if jsonl::decode_canonical_into(line, &mut event) {
             digest.add_line(line);
+            f(&event)?;
         } else {
             let event = jsonl::decode_line(line).map_err(|e| Error::Verify {
                 path: name.to_string(),
                 message: format!("line {}: {e}", i + 1),
             })?;
             digest.add(&event);
+            f(&event)?;
         }
     }
     Ok(digest)
 }
 
-/// The digest of a stored target, read the way a reader of its tier reads it.
-fn read_digest(key: &str, format: FileFormat, bytes: &[u8]) -> Result<EventDigest> {
-    match format {
+/// The digest of a JSONL file's events.
+fn digest_jsonl(name: &str, plain: &[u8]) -> Result<EventDigest> {
+    jsonl_events(name, plain, |_| Ok(()))
+}
+
+/// What a stored target holds, read the way a reader of its tier reads it: its events' digest
+/// and, with `count`, its statistics and kind (in the same pass).
+fn read_back(
+    key: &str,
+    format: FileFormat,
+    bytes: &Bytes,
+    count: bool,
+) -> Result<(EventDigest, Option<Counted>)> {
+    let bad = |message: String| Error::Verify {
+        path: key.to_string(),
+        message,
+    };
+    let mut stats = count.then(strata_catalog::StatsAccumulator::new);
+    let mut add = |event: &Event| {
+        if let Some(stats) = &mut stats {
+            stats.add(event);
+        }
+    };
+    let (digest, kind) = match format {
         FileFormat::Jsonl => {
-            let plain = strata_codec::decompress(bytes).map_err(|e| Error::Verify {
-                path: key.to_string(),
-                message: e.to_string(),
+            let plain = strata_codec::decompress(bytes).map_err(|e| bad(e.to_string()))?;
+            let digest = jsonl_events(key, &plain, |event| {
+                add(event);
+                Ok(())
             })?;
-            digest_jsonl(key, &plain)
+            (digest, None)
         }
         FileFormat::Parquet => {
-            let reader =
-                EventReader::new(Bytes::copy_from_slice(bytes)).map_err(|e| Error::Verify {
-                    path: key.to_string(),
-                    message: e.to_string(),
-                })?;
+            let reader = EventReader::new(bytes.clone()).map_err(|e| bad(e.to_string()))?;
+            let kind = reader.meta().kind;
             let mut digest = EventDigest::default();
             for event in reader {
-                let event = event.map_err(|e| Error::Verify {
-                    path: key.to_string(),
-                    message: e.to_string(),
-                })?;
+                let event = event.map_err(|e| bad(e.to_string()))?;
                 digest.add(&event);
+                add(&event);
             }
-            Ok(digest)
+            (digest, Some(kind))
         }
-    }
+    };
+    let counted = stats.map(|stats| {
+        let stats = stats.finish();
+        let kind = kind.or_else(|| {
+            (stats.kinds.len() == 1)
+                .then(|| stats.kinds.keys().next().copied())
+                .flatten()
+        });
+        (stats, kind)
+    });
+    Ok((digest, counted))
 }
 
 /// A Parquet file's events as canonical JSONL lines.
@@ -1116,7 +1396,7 @@ fn parquet_as_jsonl(name: &str, packed: Bytes) -> Result<Vec<u8>> {
 }
 
 fn digest_of_target(target: &Target) -> Result<EventDigest> {
-    read_digest(&target.key, target.format, &target.bytes)
+    Ok(read_back(&target.key, target.format, &target.bytes, false)?.0)
 }
 
 /// `kind=<kind>/symbol=<symbol>/date=<date>` for a file's Parquet form; a file of several
@@ -1212,49 +1492,6 @@ fn merge_by_time(name: &str, mut plains: Vec<Vec<u8>>) -> Result<Vec<u8>> {
     Ok(merged)
 }
 
-/// A stored target's statistics, and its kind when it holds one kind (Parquet files do).
-fn stats_of(
-    key: &str,
-    format: FileFormat,
-    bytes: &[u8],
-) -> Result<(strata_catalog::FileStats, Option<strata_model::EventKind>)> {
-    let bad = |message: String| Error::Verify {
-        path: key.to_string(),
-        message,
-    };
-    let mut stats = strata_catalog::StatsAccumulator::new();
-    let kind = match format {
-        FileFormat::Jsonl => {
-            let plain = strata_codec::decompress(bytes).map_err(|e| bad(e.to_string()))?;
-            for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let event =
-                    jsonl::decode_line(line).map_err(|e| bad(format!("line {}: {e}", i + 1)))?;
-                stats.add(&event);
-            }
-            None
-        }
-        FileFormat::Parquet => {
-            let reader =
-                EventReader::new(Bytes::copy_from_slice(bytes)).map_err(|e| bad(e.to_string()))?;
-            let kind = reader.meta().kind;
-            for event in reader {
-                stats.add(&event.map_err(|e| bad(e.to_string()))?);
-            }
-            Some(kind)
-        }
-    };
-    let stats = stats.finish();
-    let kind = kind.or_else(|| {
-        (stats.kinds.len() == 1)
-            .then(|| stats.kinds.keys().next().copied())
-            .flatten()
-    });
-    Ok((stats, kind))
-}
-
 /// The name (without extension) of what the sources become: the first source's, or for a
 /// consolidation the period in place of its date (`SPY_trade_2024-01-15_000001` →
 /// `SPY_trade_2024-W03`), or added to it.
@@ -1290,24 +1527,16 @@ fn target_stem(sources: &[FileManifest], into: Destination<'_>) -> String {
     }
 }
 
-/// The JSONL file the sources' text becomes, compressed with the target codec.
-fn jsonl_target(
-    sources: &[FileManifest],
-    plain: &[u8],
-    into: Destination<'_>,
-) -> Result<Vec<Target>> {
-    let bytes = strata_codec::compress(into.codec, plain).map_err(|e| Error::Verify {
-        path: sources[0].path.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(vec![Target {
+/// The JSONL file the sources' events become, compressed with the target codec.
+fn jsonl_target(sources: &[FileManifest], packed: Vec<u8>, into: Destination<'_>) -> Target {
+    Target {
         base: target_stem(sources, into),
         ext: format!(".jsonl{}", into.codec.extension()),
         key: String::new(),
-        bytes,
+        bytes: Bytes::from(packed),
         format: into.format,
         codec: into.codec,
-    }])
+    }
 }
 
 /// The Parquet files (one per kind) the gathered events become, in Hive-style folders that
@@ -1316,22 +1545,11 @@ fn jsonl_target(
 /// under its first event's date, named after its period and source.
 fn parquet_targets(
     sources: &[FileManifest],
-    converter: Converter,
+    files: Vec<ParquetFile>,
     into: Destination<'_>,
-) -> Result<Vec<Target>> {
+) -> Vec<Target> {
     let first = &sources[0];
-    let level = match into.codec {
-        CodecSpec::Zstd { level, .. } => level,
-        _ => ParquetOptions::default().zstd_level,
-    };
-    let options = ParquetOptions {
-        zstd_level: level,
-        ..ParquetOptions::default()
-    };
-    let files = converter.finish(&options).map_err(|e| Error::Verify {
-        path: first.path.clone(),
-        message: e.to_string(),
-    })?;
+    let level = parquet_options(into).zstd_level;
     let date = sources
         .iter()
         .map(|m| m.stats.first_event_time.unwrap_or(m.sealed_at))
@@ -1350,15 +1568,27 @@ fn parquet_targets(
             name = format!("{name}_{}", escape_segment(&source));
         }
     }
-    Ok(files
+    files
         .into_iter()
-        .map(|f| Target {
-            base: format!("{}/{name}", hive_folder(first, f.summary.meta.kind, date)),
+        .map(|(bytes, summary)| Target {
+            base: format!("{}/{name}", hive_folder(first, summary.meta.kind, date)),
             ext: ".parquet".into(),
             key: String::new(),
-            bytes: f.bytes,
+            bytes: Bytes::from(bytes),
             format: into.format,
             codec: CodecSpec::Zstd { level, long: false },
         })
-        .collect())
+        .collect()
+}
+
+/// How a destination's Parquet files are written: its codec's zstd level.
+fn parquet_options(into: Destination<'_>) -> ParquetOptions {
+    let zstd_level = match into.codec {
+        CodecSpec::Zstd { level, .. } => level,
+        _ => ParquetOptions::default().zstd_level,
+    };
+    ParquetOptions {
+        zstd_level,
+        ..ParquetOptions::default()
+    }
 }

@@ -423,7 +423,8 @@ impl Archive {
     ) -> Result<strata_lifecycle::RunReport> {
         let plan = self.lifecycle_plan(now)?;
         let backends = self.tier_backends()?;
-        let mut executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?;
+        let mut executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?
+            .with_in_memory_events(self.config.lifecycle.in_memory_events);
         if let Some(stop) = &self.stop {
             // A signal stops the run between two operations.
             executor = executor.with_stop(Arc::clone(stop));
