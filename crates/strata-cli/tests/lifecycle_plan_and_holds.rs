@@ -246,7 +246,7 @@ fn a_damaged_hold_register_is_an_error_naming_it_not_an_empty_list() {
 }
 
 #[test]
-fn drop_oldest_quota_deletes_in_the_plan_and_never_a_critical_kind() {
+fn drop_oldest_quota_deletes_in_the_plan_and_the_run_and_never_a_critical_kind() {
     let dir = tempfile::tempdir().unwrap();
     let root = archive(dir.path(), |toml| {
         let toml = toml.replace(
@@ -255,17 +255,37 @@ fn drop_oldest_quota_deletes_in_the_plan_and_never_a_critical_kind() {
         );
         format!("{toml}\n[[quotas]]\nscope = \"global\"\nmax_files = 0\nmode = \"drop_oldest\"\n")
     });
-    let plan = plan(&root, "2013-10-08");
-    assert_eq!(action_of(&plan, "heartbeat")["action"], "delete");
-    assert_eq!(action_of(&plan, "heartbeat")["rule"], "quota.global");
-    assert_eq!(action_of(&plan, "trade")["action"], "stay");
-    let quota = &plan["quotas"][0];
+    let planned = plan(&root, "2013-10-08");
+    assert_eq!(action_of(&planned, "heartbeat")["action"], "delete");
+    assert_eq!(action_of(&planned, "heartbeat")["rule"], "quota.global");
+    assert_eq!(action_of(&planned, "trade")["action"], "stay");
+    let quota = &planned["quotas"][0];
     assert_eq!(quota["files_before"], 2);
     assert_eq!(quota["files_after"], 1);
     assert!(
         quota["shortfall"].as_str().unwrap().contains("protected"),
         "{quota}"
     );
+    // The run carries the deletion out: the heartbeat file is gone, the critical trades stay,
+    // and the next plan has nothing more to delete.
+    let heartbeat = action_of(&planned, "heartbeat")["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = strata(&["--root", &root, "--now", "2013-10-08", "lifecycle", "run"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(!Path::new(&root).join(&heartbeat).exists(), "{heartbeat}");
+    let after = plan(&root, "2013-10-08");
+    assert_eq!(action_of(&after, "trade")["action"], "stay");
+    assert!(
+        after["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["action"] != "delete" && d["path"] != heartbeat.as_str()),
+        "{after}"
+    );
+    assert_eq!(after["quotas"][0]["files_before"], 1);
 }
 
 #[test]

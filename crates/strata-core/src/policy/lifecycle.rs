@@ -13,8 +13,10 @@
 //!    itself, so a custom [`TierPolicy`] cannot break it;
 //! 3. quotas over their byte or file limit: `drop_oldest` deletes the scope's oldest unprotected
 //!    files until the scope fits; `soft_limit` starts cleanup by deleting its transient files,
-//!    oldest first; both report what stays over because the rest is protected;
-//! 4. consolidation (TIER-4), where a tier asks for it ([`Consolidation`]): once a period has
+//!    oldest first; both report what stays over because the rest is protected. The files of one
+//!    consolidation group (pass 4 over the placed files) count as the one file they become;
+//! 4. consolidation (TIER-4), over what the quotas left, where a tier asks for it
+//!    ([`Consolidation`]): once a period has
 //!    ended, the files that will be in that tier for it, per kind, source and symbol — those
 //!    there already and those arriving — become one file. Files of a
 //!    write-once tier are never rewritten, so a file bound for a write-once tier that
@@ -432,12 +434,25 @@ pub fn plan(
         .map(|file| place(policies, file, holds, now))
         .collect();
     let tier_caps = cap_tiers(policies.tiers, &files, &mut decisions);
+    // What consolidation would make of the files as placed: a quota counts each group as the
+    // one file it becomes, so no file is deleted to get under `max_files` that consolidation
+    // would have merged anyway.
+    let mut merged = decisions.clone();
+    consolidate(policies.tiers, &files, &mut merged, now);
+    let groups: Vec<Option<&str>> = merged
+        .iter()
+        .map(|d| match &d.action {
+            LifecycleAction::Consolidate { group, .. } => Some(group.as_str()),
+            _ => None,
+        })
+        .collect();
     let quotas = policies
         .quotas
         .iter()
         .filter(|q| q.max_bytes.is_some() || q.max_files.is_some())
-        .map(|quota| enforce(policies, quota, &files, &mut decisions, holds, now))
+        .map(|quota| enforce(policies, quota, &files, &groups, &mut decisions, holds, now))
         .collect();
+    // Then the groups again, without what the quotas deleted.
     consolidate(policies.tiers, &files, &mut decisions, now);
     LifecyclePlan {
         now,
@@ -746,11 +761,14 @@ pub(crate) fn in_scope(scope: &QuotaScope, file: &StoredFile) -> bool {
     }
 }
 
-/// Pass 3 for one quota: deletes what its mode allows until the scope fits.
+/// Pass 3 for one quota: deletes what its mode allows until the scope fits. A scope's files
+/// of one consolidation group (`groups`, by index) count as the one file they become, with the
+/// bytes they hold now.
 fn enforce(
     policies: LifecyclePolicies<'_>,
     quota: &QuotaRule,
     files: &[&StoredFile],
+    groups: &[Option<&str>],
     decisions: &mut [Decision],
     holds: &[Hold],
     now: Timestamp,
@@ -760,17 +778,26 @@ fn enforce(
     let members: Vec<usize> = (0..files.len())
         .filter(|&i| in_scope(&quota.scope, files[i]))
         .collect();
-    let live = |decisions: &[Decision]| {
-        members
-            .iter()
-            .filter(|&&i| decisions[i].action != LifecycleAction::Delete)
-            .fold((0u64, 0u64), |(bytes, n), &i| {
-                (bytes.saturating_add(files[i].size_bytes), n + 1)
-            })
-    };
     let before = members.iter().fold((0u64, 0u64), |(bytes, n), &i| {
         (bytes.saturating_add(files[i].size_bytes), n + 1)
     });
+    // What the plan leaves: bytes, and files with each group counted once (its members left).
+    let mut left: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut usage = (0u64, 0u64);
+    for &i in &members {
+        if decisions[i].action == LifecycleAction::Delete {
+            continue;
+        }
+        usage.0 = usage.0.saturating_add(files[i].size_bytes);
+        match groups[i] {
+            Some(group) => {
+                let n = left.entry(group).or_insert(0);
+                *n += 1;
+                usage.1 += u64::from(*n == 1);
+            }
+            None => usage.1 += 1,
+        }
+    }
     let over = |(bytes, n): (u64, u64)| {
         quota.max_bytes.is_some_and(|m| bytes > m) || quota.max_files.is_some_and(|m| n > m)
     };
@@ -812,7 +839,6 @@ fn enforce(
         EnforcementMode::HardLimit => "hard_limit",
     };
     for i in candidates {
-        let usage = live(decisions);
         if !over(usage) {
             break;
         }
@@ -832,8 +858,16 @@ fn enforce(
             ),
             size_bytes: files[i].size_bytes,
         };
+        usage.0 = usage.0.saturating_sub(files[i].size_bytes);
+        match groups[i].and_then(|group| left.get_mut(group)) {
+            Some(n) => {
+                *n -= 1;
+                usage.1 -= u64::from(*n == 0);
+            }
+            None => usage.1 -= 1,
+        }
     }
-    let after = live(decisions);
+    let after = usage;
     let shortfall = over(after).then(|| match quota.mode {
         EnforcementMode::DropOldest | EnforcementMode::SoftLimit => format!(
             "still over {limits}: the rest of the scope is protected{}",

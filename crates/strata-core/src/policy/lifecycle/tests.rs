@@ -371,6 +371,98 @@ fn drop_oldest_deletes_the_oldest_unprotected_files_until_the_scope_fits() {
 }
 
 #[test]
+fn a_quota_counts_a_consolidation_group_as_the_one_file_it_becomes() {
+    let placement = RetentionPlacement::default();
+    let classification = ClassificationPolicy::default();
+    let mut tiers = Tiers::default();
+    tiers.warm.consolidate = Some(Consolidation::Daily);
+    // 24 hourly warm files of each of two ended days (2026-11-20 and 2026-11-21), 10 bytes each.
+    let files: Vec<StoredFile> = ["2026-11-20", "2026-11-21"]
+        .iter()
+        .flat_map(|date| {
+            (0..24).map(move |h| {
+                let first: Timestamp = format!("{date}T{h:02}:00:00Z").parse().unwrap();
+                let mut f = file(
+                    &format!("{date}T{h:02}"),
+                    TierName::Warm,
+                    EventKind::Trade,
+                    0,
+                    10,
+                );
+                f.first_event = first;
+                f.last_event = Timestamp::from_nanos(first.as_nanos() + 3_599 * 1_000_000_000);
+                f
+            })
+        })
+        .collect();
+    let plan_with = |max_files: u64| {
+        let quotas = [QuotaRule {
+            scope: QuotaScope::Global,
+            max_bytes: None,
+            max_files: Some(max_files),
+            max_events_per_day: None,
+            mode: EnforcementMode::DropOldest,
+        }];
+        let policies = LifecyclePolicies {
+            placement: &placement,
+            classification: &classification,
+            tiers: &tiers,
+            quotas: &quotas,
+        };
+        plan(policies, &files, &[], now())
+    };
+    let count = |plan: &LifecyclePlan, pred: fn(&LifecycleAction) -> bool| {
+        plan.decisions.iter().filter(|d| pred(&d.action)).count()
+    };
+    // 48 files become 2: a limit of 2 files deletes nothing (counting the hourly files, 46
+    // would have gone).
+    let plan = plan_with(2);
+    assert_eq!(count(&plan, |a| *a == LifecycleAction::Delete), 0);
+    assert_eq!(
+        count(&plan, |a| matches!(a, LifecycleAction::Consolidate { .. })),
+        48
+    );
+    let state = &plan.quotas[0];
+    assert_eq!((state.files_before, state.files_after), (48, 2));
+    assert_eq!(state.shortfall, None);
+    // A limit of 1 deletes the older day whole, and the newer day still becomes one file.
+    let plan = plan_with(1);
+    let deleted: Vec<&str> = plan
+        .decisions
+        .iter()
+        .filter(|d| d.action == LifecycleAction::Delete)
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(deleted.len(), 24);
+    assert!(
+        deleted.iter().all(|p| p.starts_with("2026-11-20")),
+        "{deleted:?}"
+    );
+    let merged = plan
+        .decisions
+        .iter()
+        .filter_map(|d| match &d.action {
+            LifecycleAction::Consolidate {
+                members, period, ..
+            } => Some((d.path.as_str(), *members, period.as_str())),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(merged.len(), 24);
+    assert!(
+        merged
+            .iter()
+            .all(|(p, n, period)| p.starts_with("2026-11-21")
+                && *n == 24
+                && *period == "2026-11-21"),
+        "{merged:?}"
+    );
+    let state = &plan.quotas[0];
+    assert_eq!((state.files_before, state.files_after), (48, 1));
+    assert_eq!(state.bytes_after, 240);
+}
+
+#[test]
 fn soft_limit_cleans_transient_data_and_reports_what_stays_over() {
     let files = [
         file("hb", TierName::Hot, EventKind::Heartbeat, 1, 100),
