@@ -357,10 +357,14 @@ pub fn hold(g: &Global, command: &HoldCommand) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `strata verify [--deep]`
-pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
+/// `strata verify [--deep] [--trusted-key FILE]...`
+pub fn verify(g: &Global, deep: bool, trusted_keys: &[std::path::PathBuf]) -> Result<(), Failure> {
     let archive = open(g)?;
-    let report = archive.verify(deep)?;
+    let report = if trusted_keys.is_empty() {
+        archive.verify(deep)?
+    } else {
+        archive.verify_trusting(deep, trusted_keys)?
+    };
     let ok = report.is_ok();
     if g.json {
         out!("{}", json!({ "ok": ok, "report": report }));
@@ -371,15 +375,22 @@ pub fn verify(g: &Global, deep: bool) -> Result<(), Failure> {
         for problem in &report.manifests.problems {
             out!("FAILED archive manifest: {problem}");
         }
-        match (report.manifests.latest, &report.manifests.key) {
-            (Some(latest), Some(key)) if report.manifests.problems.is_empty() => out!(
-                "archive manifests: {} signed, the last ({latest:06}) lists every archive file; key {}{}",
+        match (report.manifests.latest, report.manifests.keys.is_empty()) {
+            (Some(latest), false) if report.manifests.problems.is_empty() => out!(
+                "archive manifests: {} signed, the last ({latest:06}) lists every archive file; key{} {}{}",
                 report.manifests.manifests,
-                &key[..16.min(key.len())],
+                if report.manifests.keys.len() > 1 { "s" } else { "" },
+                report
+                    .manifests
+                    .keys
+                    .iter()
+                    .map(|key| &key[..16.min(key.len())])
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 if report.manifests.trusted {
                     " (trusted)"
                 } else {
-                    " (named by the manifests themselves: configure compliance.trusted_key)"
+                    " (named by the manifests themselves: configure compliance.trusted_key or pass --trusted-key)"
                 }
             ),
             (None, _) if report.manifests.problems.is_empty() => {

@@ -111,6 +111,11 @@ enum Command {
         /// Decode every file and compare its event count too.
         #[arg(long)]
         deep: bool,
+        /// Check the archive tier's signed manifests against this public key (PEM) kept
+        /// outside the archive, in place of compliance.trusted_key; repeat it for the keys
+        /// before and after a rotation.
+        #[arg(long = "trusted-key", value_name = "FILE")]
+        trusted_keys: Vec<std::path::PathBuf>,
     },
     /// Quotas: usage against each limit, and the capacity forecast.
     Quota {
@@ -440,7 +445,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         } => backend_cmds::check(g, args)?,
         Command::Lifecycle { command } => lifecycle_cmds::lifecycle(g, command)?,
         Command::Hold { command } => lifecycle_cmds::hold(g, command)?,
-        Command::Verify { deep } => lifecycle_cmds::verify(g, *deep)?,
+        Command::Verify { deep, trusted_keys } => lifecycle_cmds::verify(g, *deep, trusted_keys)?,
         Command::Key { command } => lifecycle_cmds::key(g, command)?,
         Command::Approve(args) => lifecycle_cmds::approve(g, args)?,
         Command::Quota { command } => lifecycle_cmds::quota(g, command)?,

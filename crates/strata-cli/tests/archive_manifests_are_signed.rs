@@ -196,6 +196,25 @@ fn the_archive_manifest_is_signed_and_verify_checks_it_against_the_catalog() {
         "{}",
         text(&bad.stdout)
     );
+    // A key kept outside the archive overrides the config's (which whoever rewrites the
+    // archive can rewrite too): ours passes, the config's other key is not consulted.
+    let ours_pub = format!("{key}.pub");
+    let outside = strata(&["--root", &root, "verify", "--trusted-key", &ours_pub]);
+    assert!(outside.status.success(), "{}", text(&outside.stdout));
+    assert!(
+        text(&outside.stdout).contains("(trusted)"),
+        "{}",
+        text(&outside.stdout)
+    );
+    let wrong = strata(&["--root", &root, "verify", "--trusted-key", &other_pub]);
+    assert_eq!(wrong.status.code(), Some(1));
+    let missing = strata(&["--root", &root, "verify", "--trusted-key", "no-such.pub"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("no-such.pub"),
+        "{}",
+        text(&missing.stderr)
+    );
 
     // More data reaching the archive: manifest 2, signed by OpenSSL's key now, chained to 1.
     set_compliance(
@@ -248,6 +267,33 @@ fn the_archive_manifest_is_signed_and_verify_checks_it_against_the_catalog() {
     let said = text(&bad.stdout);
     assert!(said.contains("000001.json: signed by key"), "{said}");
     assert!(!said.contains("000002.json"), "{said}");
+    // The keys before and after the rotation, both trusted from outside: every manifest
+    // verifies; only the old key: manifest 2 is named.
+    let both = strata(&[
+        "--root",
+        &root,
+        "verify",
+        "--trusted-key",
+        &ours_pub,
+        "--trusted-key",
+        &other_pub,
+    ]);
+    assert!(both.status.success(), "{}", text(&both.stdout));
+    assert!(
+        text(&both.stdout).contains("2 signed"),
+        "{}",
+        text(&both.stdout)
+    );
+    assert!(
+        text(&both.stdout).contains("keys "),
+        "{}",
+        text(&both.stdout)
+    );
+    let old_only = strata(&["--root", &root, "verify", "--trusted-key", &ours_pub]);
+    assert_eq!(old_only.status.code(), Some(1));
+    let said = text(&old_only.stdout);
+    assert!(said.contains("000002.json: signed by key"), "{said}");
+    assert!(!said.contains("000001.json"), "{said}");
     // Manifest 1 removed: the chain is broken at 2.
     std::fs::remove_file(&manifest).unwrap();
     let bad = strata(&["--root", &root, "verify"]);

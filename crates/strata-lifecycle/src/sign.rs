@@ -68,11 +68,11 @@ pub struct ManifestReport {
     pub manifests: u64,
     /// The last one's number.
     pub latest: Option<u64>,
-    /// The public key the signatures were checked with, hex; `trusted` says whether it came
-    /// from the config (else it is the one the manifests name, which proves only that they
-    /// were not changed since signing).
-    pub key: Option<String>,
-    /// Whether the key came from the config.
+    /// The public keys the signatures were checked with, hex, in the order first met;
+    /// `trusted` says whether they had to be among trusted keys (else they are the ones the
+    /// manifests name, which proves only that they were not changed since signing).
+    pub keys: Vec<String>,
+    /// Whether the manifests were checked against trusted keys.
     pub trusted: bool,
     /// What is wrong, each naming the manifest or file.
     pub problems: Vec<String>,
@@ -351,23 +351,23 @@ fn parse(name: &str, bytes: &[u8]) -> Result<ArchiveManifest> {
     })
 }
 
-/// Checks every manifest of the tier: its signature with `trusted` (else with the key it
-/// names), that it names the key checked with, the chain of `prev_sha256`, and that the last
-/// one lists exactly `files` (the tier's catalogued files). `required` (a signing or trusted
-/// key is configured) makes a tier with files and no manifest a problem.
+/// Checks every manifest of the tier: that the key it names is one of `trusted` (when any is
+/// given; several for a signing key that was rotated) and its signature verifies with that key,
+/// the chain of `prev_sha256`, and that the last one lists exactly `files` (the tier's
+/// catalogued files). `required` (a signing or trusted key is configured) makes a tier with
+/// files and no manifest a problem.
 ///
 /// `audited` are the audit trail's records: each signed manifest it names must still be there
 /// with the SHA-256 recorded, so that removing the newest manifests is seen.
 pub async fn check_manifests(
     backend: &dyn Backend,
     files: &[FileManifest],
-    trusted: Option<&VerifyingKey>,
+    trusted: &[VerifyingKey],
     required: bool,
     audited: &[AuditEntry],
 ) -> Result<ManifestReport> {
     let mut report = ManifestReport {
-        trusted: trusted.is_some(),
-        key: trusted.map(|k| hex::encode(k.to_bytes())),
+        trusted: !trusted.is_empty(),
         ..ManifestReport::default()
     };
     let found = listed(backend).await?;
@@ -393,27 +393,28 @@ pub async fn check_manifests(
         };
         report.manifests += 1;
         let named = named_key(&manifest);
-        let key = match (trusted, named) {
-            (Some(t), Some(named)) if *t != named => {
-                report.problems.push(format!(
-                    "{name}: signed by key {}, not the trusted key {}",
-                    fingerprint(&named),
-                    fingerprint(t)
-                ));
-                Some(*t)
-            }
-            (Some(t), _) => Some(*t),
-            (None, Some(named)) => {
-                report
-                    .key
-                    .get_or_insert_with(|| hex::encode(named.to_bytes()));
-                Some(named)
-            }
-            (None, None) => {
+        let key = match named {
+            None => {
                 report
                     .problems
                     .push(format!("{name}: its public_key is not an ed25519 key"));
                 None
+            }
+            Some(named) if !trusted.is_empty() && !trusted.contains(&named) => {
+                let trusted: Vec<String> = trusted.iter().map(fingerprint).collect();
+                report.problems.push(format!(
+                    "{name}: signed by key {}, not the trusted key {}",
+                    fingerprint(&named),
+                    trusted.join(" or ")
+                ));
+                None
+            }
+            Some(named) => {
+                let hex = hex::encode(named.to_bytes());
+                if !report.keys.contains(&hex) {
+                    report.keys.push(hex);
+                }
+                Some(named)
             }
         };
         if !sig {

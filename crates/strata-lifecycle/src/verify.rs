@@ -17,9 +17,10 @@ use crate::sign::{check_manifests, ManifestReport};
 /// What [`verify_archive`] checks the archive tier's signed manifests with.
 #[derive(Debug, Clone, Default)]
 pub struct SigningCheck {
-    /// The public key the manifests must be signed with (`compliance.trusted_key`, else the
-    /// signing key's own); without one they are checked with the key each names.
-    pub trusted: Option<ed25519_dalek::VerifyingKey>,
+    /// The public keys a manifest may be signed with (`strata verify --trusted-key`, else
+    /// `compliance.trusted_key`, else the signing key's own; several after a key rotation);
+    /// without any they are checked with the key each names.
+    pub trusted: Vec<ed25519_dalek::VerifyingKey>,
     /// A key is configured: an archive tier with files and no manifest is a problem.
     pub required: bool,
 }
@@ -81,7 +82,7 @@ pub fn verify_archive(
         report.manifests = runtime.block_on(check_manifests(
             archive.as_ref(),
             &files,
-            signing.trusted.as_ref(),
+            &signing.trusted,
             signing.required,
             &audited,
         ))?;

@@ -458,20 +458,51 @@ impl Archive {
             .transpose()?;
         Ok(strata_lifecycle::SigningCheck {
             required: trusted.is_some(),
-            trusted,
+            trusted: trusted.into_iter().collect(),
         })
     }
 
     /// Checks every catalogued file in its tier against its manifest (SHA-256; with `deep`, its
     /// events decoded and counted), the audit trail's hash chain and the archive tier's signed
-    /// manifests (`strata verify`).
+    /// manifests with the configured key (`strata verify`).
     pub fn verify(&self, deep: bool) -> Result<strata_lifecycle::VerifyReport> {
+        self.verify_with(deep, self.signing_check()?)
+    }
+
+    /// [`verify`](Self::verify) against public keys kept outside the archive (`strata verify
+    /// --trusted-key FILE`, repeatable: the keys before and after a rotation), in place of the
+    /// config's: whoever can rewrite the archive can rewrite its config, not these files.
+    /// Every manifest must be signed by one of the keys in `trusted` (PEM public key files, as
+    /// `strata key generate` and OpenSSL write them, or private key files).
+    pub fn verify_trusting(
+        &self,
+        deep: bool,
+        trusted: &[PathBuf],
+    ) -> Result<strata_lifecycle::VerifyReport> {
+        let trusted = trusted
+            .iter()
+            .map(|file| strata_lifecycle::sign::read_public_key(file))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        self.verify_with(
+            deep,
+            strata_lifecycle::SigningCheck {
+                required: true,
+                trusted,
+            },
+        )
+    }
+
+    fn verify_with(
+        &self,
+        deep: bool,
+        signing: strata_lifecycle::SigningCheck,
+    ) -> Result<strata_lifecycle::VerifyReport> {
         Ok(strata_lifecycle::verify_archive(
             &self.root,
             &self.catalog,
             &self.tier_backends()?,
             deep,
-            &self.signing_check()?,
+            &signing,
         )?)
     }
 
