@@ -139,6 +139,13 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
         for path in &report.deleted {
             out!("deleted  {path}");
         }
+        if report.requests > 0 {
+            out!(
+                "{} request(s) of the automation rules recorded in _lifecycle/{}",
+                report.requests,
+                strata::lifecycle::REQUESTS_FILE
+            );
+        }
         for (path, why) in &report.failed {
             eprintln!("error: {path}: {why}");
         }
@@ -202,6 +209,8 @@ fn show_plan(g: &Global) -> Result<(), Failure> {
                 "decisions": plan.decisions,
                 "quotas": plan.quotas,
                 "tier_caps": plan.tier_caps,
+                "rules": plan.rules,
+                "requests": plan.requests,
             })
         );
         return Ok(());
@@ -241,6 +250,17 @@ fn show_plan(g: &Global) -> Result<(), Failure> {
                 .map(|s| format!("; {s}"))
                 .unwrap_or_default()
         );
+    }
+    for r in &plan.rules {
+        let when = match (r.due, r.next_due) {
+            (true, _) => format!("due, {} file(s) matched", r.matched),
+            (false, Some(next)) => format!("not due until {next}"),
+            (false, None) => "not due".to_string(),
+        };
+        out!("rule {}: {when}", r.name);
+    }
+    for q in &plan.requests {
+        out!("request {} {}: {} ({})", q.rule, q.action, q.path, q.reason);
     }
     for c in &plan.tier_caps {
         out!(

@@ -112,8 +112,8 @@ enum Command {
         #[arg(long)]
         deep: bool,
         /// Check the archive tier's signed manifests against this public key (PEM) kept
-        /// outside the archive, in place of compliance.trusted_key; repeat it for the keys
-        /// before and after a rotation.
+        /// outside the archive, in place of compliance.trusted_key; repeat it for the keys of
+        /// a rotation, oldest first (a key may not sign after a later one has).
         #[arg(long = "trusted-key", value_name = "FILE")]
         trusted_keys: Vec<std::path::PathBuf>,
     },

@@ -289,6 +289,23 @@ fn the_archive_manifest_is_signed_and_verify_checks_it_against_the_catalog() {
         "{}",
         text(&both.stdout)
     );
+    // Given newest first, the keys say the old one was retired before manifest 2: named.
+    let reversed = strata(&[
+        "--root",
+        &root,
+        "verify",
+        "--trusted-key",
+        &other_pub,
+        "--trusted-key",
+        &ours_pub,
+    ]);
+    assert_eq!(reversed.status.code(), Some(1));
+    assert!(
+        text(&reversed.stdout).contains("000002.json: signed by key")
+            && text(&reversed.stdout).contains("retired when _manifests/000001.json was signed"),
+        "{}",
+        text(&reversed.stdout)
+    );
     let old_only = strata(&["--root", &root, "verify", "--trusted-key", &ours_pub]);
     assert_eq!(old_only.status.code(), Some(1));
     let said = text(&old_only.stdout);

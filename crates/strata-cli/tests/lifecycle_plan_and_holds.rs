@@ -613,3 +613,91 @@ fn a_tier_over_its_size_cap_moves_its_oldest_files_on() {
         .sum();
     assert!(left <= 1000, "{hot}");
 }
+
+#[test]
+fn automation_rules_move_files_and_record_requests_on_their_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |toml| {
+        assert!(toml.contains("\nrules = []\n"), "the template lists rules");
+        format!(
+            "{}\n[[rules]]\nname = \"trades-to-cold\"\nwhen = {{ kinds = [\"trade\"], min_age_days = 2 }}\n\
+             action = {{ move = \"cold\" }}\n\n[[rules]]\nname = \"tell\"\n\
+             when = {{ symbols = [\"SPY\"], kinds = [\"trade\"] }}\naction = \"notify\"\nevery = \"1d\"\n",
+            toml.replace("\nrules = []\n", "\n")
+        )
+    });
+    // Two days on, the retention table would keep the trades in warm; the rule sends them to
+    // cold, and the trade file gets a notification too.
+    let planned = plan(&root, "2013-10-10");
+    let trade = action_of(&planned, "trade");
+    assert_eq!(trade["rule"], "rules.trades-to-cold", "{trade}");
+    assert_eq!(trade["action"], "migrate", "{trade}");
+    assert_eq!(trade["to"], "cold", "{trade}");
+    let requests = planned["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1, "{planned}");
+    assert_eq!(requests[0]["rule"], "rules.tell");
+    assert_eq!(requests[0]["action"], "notify");
+    let table = strata(&["--root", &root, "--now", "2013-10-10", "lifecycle", "plan"]);
+    let said = text(&table.stdout);
+    assert!(said.contains("rule tell: due, 1 file(s) matched"), "{said}");
+    assert!(said.contains("request rules.tell notify"), "{said}");
+
+    let run = strata(&["--root", &root, "--now", "2013-10-10", "lifecycle", "run"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("1 request(s)"),
+        "{}",
+        text(&run.stdout)
+    );
+    let recorded =
+        std::fs::read_to_string(Path::new(&root).join("_lifecycle/requests.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = recorded
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{recorded}");
+    assert_eq!(lines[0]["rule"], "rules.tell");
+    assert!(
+        lines[0]["path"].as_str().unwrap().contains("trade"),
+        "{recorded}"
+    );
+    let after = plan(&root, "2013-10-10");
+    let trade = action_of(&after, "trade");
+    assert_eq!(trade["tier"], "cold", "{trade}");
+    assert!(
+        trade["path"].as_str().unwrap().ends_with(".parquet"),
+        "{trade}"
+    );
+    // Run again within the day: the notification is not due, nothing more is recorded.
+    assert!(
+        after["requests"].as_array().is_none_or(|r| r.is_empty()),
+        "{after}"
+    );
+    let again = strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2013-10-10T12:00:00Z",
+        "lifecycle",
+        "run",
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let recorded =
+        std::fs::read_to_string(Path::new(&root).join("_lifecycle/requests.jsonl")).unwrap();
+    assert_eq!(recorded.lines().count(), 1, "{recorded}");
+    // A day later it is due again.
+    let later = plan(&root, "2013-10-11T01:00:00Z");
+    assert_eq!(later["requests"].as_array().unwrap().len(), 1, "{later}");
+
+    // A rule that cannot work is refused by name.
+    let config = Path::new(&root).join("strata.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, toml.replace("every = \"1d\"", "every = \"1w\"")).unwrap();
+    let bad = strata(&["--root", &root, "config", "check"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("rules[1].every"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

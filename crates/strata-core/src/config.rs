@@ -166,8 +166,9 @@ pub struct DurabilitySettings {
 pub struct LifecycleSettings {
     /// Move data through the tiers by the retention table.
     pub enabled: bool,
-    /// A consolidation into Parquet of more events than this is written in two passes over its
-    /// sources (the first plans the columns, the second writes them in event-time order),
+    /// A consolidation (into Parquet or JSONL) of more events than this is written in two
+    /// passes over its sources (the first plans the columns, the second writes in event-time
+    /// order),
     /// holding the events of one source at a time (of sources whose times overlap, those
     /// together) instead of every event's columns: memory then follows the largest source,
     /// not the period.
@@ -243,6 +244,9 @@ pub struct Config {
     /// Quotas (QUOTA-1).
     #[serde(default)]
     pub quotas: Vec<QuotaRule>,
+    /// Automation rules (POL-6): conditions on stored files' facts and an action each.
+    #[serde(default)]
+    pub rules: Vec<crate::policy::rules::AutomationRule>,
     /// Integrity checks at write (INGEST-4).
     pub integrity: IntegrityChecks,
     /// Symbol registry entries (MODEL-3).
@@ -292,6 +296,7 @@ impl Default for Config {
             classification: ClassificationPolicy::default(),
             compliance: ComplianceSettings::default(),
             quotas: Vec::new(),
+            rules: Vec::new(),
             integrity: IntegrityChecks::default(),
             symbols: Vec::new(),
             sources: Vec::new(),
@@ -513,6 +518,7 @@ impl Config {
                 "at least one of jsonl and parquet must be on".into(),
             ));
         }
+        crate::policy::rules::check(&self.rules)?;
         for (i, rule) in self.quotas.iter().enumerate() {
             if !rule.has_limit() {
                 return Err((

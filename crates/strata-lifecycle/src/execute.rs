@@ -152,6 +152,8 @@ pub struct RunReport {
     /// The run was asked to stop ([`Executor::with_stop`]) and did, between two operations:
     /// what it had not begun is left to the next run.
     pub stopped: bool,
+    /// Requests the automation rules made (POL-6), recorded in `_lifecycle/requests.jsonl`.
+    pub requests: usize,
 }
 
 /// Carries plans out on one archive.
@@ -415,6 +417,11 @@ impl<'a> Executor<'a> {
         // A manifest that cannot be signed is reported; what the run did stands.
         if let Err(e) = self.sign(plan.now, &mut report) {
             report.sign_error = Some(e.to_string());
+        }
+        // The rules ran (POL-6): their requests recorded, each due rule not due again until
+        // its interval has passed. A stopped run leaves them due.
+        if !report.stopped {
+            report.requests = crate::RuleLog::new(&self.root).record(plan)?;
         }
         Ok(report)
     }
@@ -911,11 +918,12 @@ impl<'a> Executor<'a> {
     }
 
     /// Calls `f` with each event of `source` in the file's order (the source read from its tier
-    /// and checked against its SHA-256) and returns the digest of its events.
+    /// and checked against its SHA-256) and, for a JSONL source, the line it was read from;
+    /// returns the digest of its events.
     fn each_event(
         &self,
         source: &FileManifest,
-        mut f: impl FnMut(&Event) -> Result<()>,
+        mut f: impl FnMut(&Event, Option<&[u8]>) -> Result<()>,
     ) -> Result<EventDigest> {
         let packed = self.read_packed(source)?;
         let bad = columnar_error(source);
@@ -930,7 +938,7 @@ impl<'a> Executor<'a> {
                 for event in EventReader::new(packed).map_err(bad)? {
                     let event = event.map_err(bad)?;
                     digest.add(&event);
-                    f(&event)?;
+                    f(&event, None)?;
                 }
             }
         }
@@ -946,7 +954,8 @@ impl<'a> Executor<'a> {
     /// of order) together, their events sorted stably (equal times keep the sources' order,
     /// then the file's, as the one-pass way does). Memory: one source's text, or one such
     /// group's events, and the written file; never every event. A JSONL target holds each
-    /// event's canonical line. Returns the targets and the digest of every source's events.
+    /// source line as it was (an event of a Parquet source, its canonical line). Returns the
+    /// targets and the digest of every source's events.
     fn consolidate_in_two_passes(
         &self,
         sources: &[FileManifest],
@@ -961,7 +970,7 @@ impl<'a> Executor<'a> {
             let mut range: Option<(i64, i64)> = None;
             let mut sorted = true;
             let mut last = i64::MIN;
-            let digest = self.each_event(source, |event| {
+            let digest = self.each_event(source, |event, _| {
                 if into.format == FileFormat::Parquet {
                     let kind = event.kind();
                     plans
@@ -1028,7 +1037,8 @@ impl<'a> Executor<'a> {
             if let [i] = group[..] {
                 if in_order[i] {
                     // A source alone in its time and in order goes straight to the target.
-                    let again = self.each_event(&sources[i], |e| sink.write(&sources[i], e))?;
+                    let again =
+                        self.each_event(&sources[i], |e, line| sink.write(&sources[i], e, line))?;
                     if again != digests[i] {
                         return Err(changed(i, again));
                     }
@@ -1036,19 +1046,21 @@ impl<'a> Executor<'a> {
                 }
             }
             group.sort_unstable();
-            let mut events: Vec<Event> = Vec::new();
+            // A JSONL target keeps each source line as it was.
+            let keep_lines = matches!(sink, Sink::Jsonl { .. });
+            let mut events: Vec<(Event, Option<Box<[u8]>>)> = Vec::new();
             for &i in &group {
-                let again = self.each_event(&sources[i], |event| {
-                    events.push(event.clone());
+                let again = self.each_event(&sources[i], |event, line| {
+                    events.push((event.clone(), line.filter(|_| keep_lines).map(Box::from)));
                     Ok(())
                 })?;
                 if again != digests[i] {
                     return Err(changed(i, again));
                 }
             }
-            events.sort_by_key(|e| e.event_time);
-            for event in &events {
-                sink.write(&sources[group[0]], event)?;
+            events.sort_by_key(|(e, _)| e.event_time);
+            for (event, line) in &events {
+                sink.write(&sources[group[0]], event, line.as_deref())?;
             }
         }
         let targets = match sink {
@@ -1246,7 +1258,10 @@ enum Sink {
 }
 
 impl Sink {
-    fn write(&mut self, source: &FileManifest, event: &Event) -> Result<()> {
+    /// Writes one event; into JSONL, the source line it was read from when there is one (a
+    /// line of a newer minor version keeps the fields this build does not know), else its
+    /// canonical line.
+    fn write(&mut self, source: &FileManifest, event: &Event, read: Option<&[u8]>) -> Result<()> {
         match self {
             Sink::Parquet(writers) => {
                 let writer = writers
@@ -1259,8 +1274,16 @@ impl Sink {
             }
             Sink::Jsonl { encoder, line } => {
                 line.clear();
-                // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
-                let _ = jsonl::encode_into(event, line);
+                match read {
+                    Some(read) => {
+                        line.extend_from_slice(read);
+                        line.push(b'\n');
+                    }
+                    // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+                    None => {
+                        let _ = jsonl::encode_into(event, line);
+                    }
+                }
                 std::io::Write::write_all(encoder.as_mut(), line).map_err(|e| Error::Verify {
                     path: source.path.clone(),
                     message: format!("compressing: {e}"),
@@ -1291,12 +1314,12 @@ fn delete_if_present(result: Result<()>) -> Result<()> {
     }
 }
 
-/// Calls `f` with each event of a JSONL text in order and returns their digest (canonical
-/// lines hashed as they are); `name` names the file in errors.
+/// Calls `f` with each event of a JSONL text in order, and the line it was read from, and
+/// returns their digest (canonical lines hashed as they are); `name` names the file in errors.
 fn jsonl_events(
     name: &str,
     plain: &[u8],
-    mut f: impl FnMut(&Event) -> Result<()>,
+    mut f: impl FnMut(&Event, Option<&[u8]>) -> Result<()>,
 ) -> Result<EventDigest> {
     let mut digest = EventDigest::default();
     // One event refilled line after line.
@@ -1312,14 +1335,14 @@ fn jsonl_events(
         }
         if jsonl::decode_canonical_into(line, &mut event) {
             digest.add_line(line);
-            f(&event)?;
+            f(&event, Some(line))?;
         } else {
             let event = jsonl::decode_line(line).map_err(|e| Error::Verify {
                 path: name.to_string(),
                 message: format!("line {}: {e}", i + 1),
             })?;
             digest.add(&event);
-            f(&event)?;
+            f(&event, Some(line))?;
         }
     }
     Ok(digest)
@@ -1327,7 +1350,7 @@ fn jsonl_events(
 
 /// The digest of a JSONL file's events.
 fn digest_jsonl(name: &str, plain: &[u8]) -> Result<EventDigest> {
-    jsonl_events(name, plain, |_| Ok(()))
+    jsonl_events(name, plain, |_, _| Ok(()))
 }
 
 /// What a stored target holds, read the way a reader of its tier reads it: its events' digest
@@ -1351,7 +1374,7 @@ fn read_back(
     let (digest, kind) = match format {
         FileFormat::Jsonl => {
             let plain = strata_codec::decompress(bytes).map_err(|e| bad(e.to_string()))?;
-            let digest = jsonl_events(key, &plain, |event| {
+            let digest = jsonl_events(key, &plain, |event, _| {
                 add(event);
                 Ok(())
             })?;

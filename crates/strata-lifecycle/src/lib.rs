@@ -16,7 +16,8 @@
 //!   holds included, that [`AuditLog::verify`] checks;
 //! - [`ApprovalStore`]: signed approvals for deleting protected archive data (ARCH-4);
 //! - [`sign`]: the archive tier's ed25519-signed manifests (ARCH-3), written by a run with a
-//!   signing key and checked by [`verify_archive`].
+//!   signing key and checked by [`verify_archive`];
+//! - [`RuleLog`]: when each automation rule (POL-6) last ran and the requests the rules made.
 
 mod approvals;
 mod audit;
@@ -25,6 +26,7 @@ mod execute;
 mod holds;
 mod lines;
 mod plan;
+mod rules;
 pub mod sign;
 mod verify;
 
@@ -36,4 +38,5 @@ pub use error::{Error, Result};
 pub use execute::{Executor, RunReport, JOURNAL_FILE, LIFECYCLE_DIR};
 pub use holds::{HoldRecord, HoldStore};
 pub use plan::{plan, stored_file, stored_files};
+pub use rules::{RequestRecord, RuleLog, REQUESTS_FILE, RULE_RUNS_FILE};
 pub use verify::{verify_archive, SigningCheck, VerifyReport};

@@ -51,6 +51,15 @@ pub fn stored_file(m: &FileManifest, tiers: &Tiers) -> StoredFile {
         quality: m.quality_score,
         worm_until,
         approvals: None,
+        // Sequence numbers missing between the file's lowest and highest.
+        sequence_gaps: match (m.stats.min_sequence, m.stats.max_sequence) {
+            (Some(low), Some(high)) if high >= low => Some(
+                (high - low)
+                    .saturating_add(1)
+                    .saturating_sub(m.stats.event_count),
+            ),
+            _ => None,
+        },
     }
 }
 
@@ -81,13 +90,14 @@ pub fn stored_files(catalog: &Catalog, tiers: &Tiers) -> Result<Vec<StoredFile>>
 /// The plan for the files of `catalog` under `config` and the holds of `holds` at `now`, with
 /// the config's placement (its retention table and classification) or the one given. With
 /// `approvals`, deleting an archive-tier file needs the policy's approvals, counted from the
-/// records given.
+/// records given. `rule_runs`: when each automation rule last ran ([`crate::RuleLog`]).
 pub fn plan(
     catalog: &Catalog,
     holds: &HoldStore,
     config: &Config,
     placement: Option<&dyn TierPolicy>,
     approvals: Option<(&ApprovalPolicy, &[ApprovalRecord])>,
+    rule_runs: &std::collections::BTreeMap<String, Timestamp>,
     now: Timestamp,
 ) -> Result<LifecyclePlan> {
     let manifests = catalog.find(&FileQuery::all())?;
@@ -113,6 +123,8 @@ pub fn plan(
         classification: &config.classification,
         tiers: &config.tiers,
         quotas: &config.quotas,
+        rules: &config.rules,
+        rule_runs,
     };
     Ok(lifecycle::plan(policies, &files, &holds, now))
 }

@@ -352,7 +352,8 @@ fn parse(name: &str, bytes: &[u8]) -> Result<ArchiveManifest> {
 }
 
 /// Checks every manifest of the tier: that the key it names is one of `trusted` (when any is
-/// given; several for a signing key that was rotated) and its signature verifies with that key,
+/// given; several, oldest first, for a signing key that was rotated: a key may not sign after a
+/// later one has) and its signature verifies with that key,
 /// the chain of `prev_sha256`, and that the last one lists exactly `files` (the tier's
 /// catalogued files). `required` (a signing or trusted key is configured) makes a tier with
 /// files and no manifest a problem.
@@ -371,6 +372,9 @@ pub async fn check_manifests(
         ..ManifestReport::default()
     };
     let found = listed(backend).await?;
+    // The latest trusted key seen signing, by its place in `trusted`, and the manifest it
+    // first signed.
+    let mut newest_key: Option<(usize, u64)> = None;
     let mut prev: Option<(u64, String)> = None;
     // Each stored manifest's SHA-256, by number.
     let mut stored: BTreeMap<u64, String> = BTreeMap::new();
@@ -410,6 +414,22 @@ pub async fn check_manifests(
                 None
             }
             Some(named) => {
+                // Keys are trusted in the order they signed (oldest first): once a later key
+                // has signed, an earlier one is retired and may not sign a newer manifest.
+                if let Some(at) = trusted.iter().position(|k| *k == named) {
+                    match newest_key {
+                        Some((latest, by)) if at < latest => {
+                            report.problems.push(format!(
+                                "{name}: signed by key {}, retired when {} was signed by key {}",
+                                fingerprint(&named),
+                                manifest_key(by),
+                                fingerprint(&trusted[latest])
+                            ));
+                        }
+                        Some((latest, _)) if at == latest => {}
+                        _ => newest_key = Some((at, n)),
+                    }
+                }
                 let hex = hex::encode(named.to_bytes());
                 if !report.keys.contains(&hex) {
                     report.keys.push(hex);

@@ -368,8 +368,8 @@ impl Archive {
 
     /// The lifecycle plan at `now` (POL-4): one decision per catalogued file — stay, migrate,
     /// delete or protect — with the rule that caused it, from this archive's tier policy, its
-    /// config's classification, tiers and quotas, and its legal holds. Pure over those facts:
-    /// nothing is moved or deleted.
+    /// config's classification, tiers, quotas and automation rules (POL-6, with when each last
+    /// ran), and its legal holds. Pure over those facts: nothing is moved or deleted.
     pub fn lifecycle_plan(&self, now: strata_model::Timestamp) -> Result<LifecyclePlan> {
         let holds = self.holds();
         let policy = self.approval_policy()?;
@@ -383,6 +383,7 @@ impl Archive {
             &self.config,
             Some(self.tier_policy.as_ref()),
             policy.as_ref().map(|p| (p, records.as_slice())),
+            &strata_lifecycle::RuleLog::new(&self.root).last_runs()?,
             now,
         )?)
     }

@@ -169,6 +169,14 @@ fn same_either_way(into: Into) {
         .windows(2)
         .all(|w| w[0].event_time <= w[1].event_time));
     assert_eq!(two_events, one_events);
+    if let Into::WarmJsonl = into {
+        // Line for line: both ways keep each source line as it was.
+        let plain = |archive: &Archive, m: &FileManifest| {
+            strata::codec::decompress(&std::fs::read(archive.root().join(&m.path)).unwrap())
+                .unwrap()
+        };
+        assert!(plain(&one, &one_files[0]) == plain(&two, &two_files[0]));
+    }
     assert_eq!(two_files[0].stats, one_files[0].stats);
     assert_eq!(two_files[0].path, one_files[0].path);
     // Its lineage names every hot segment.

@@ -199,6 +199,7 @@ mod tests {
             quality: None,
             worm_until: None,
             approvals: None,
+            sequence_gaps: None,
         }
     }
 

@@ -13,6 +13,7 @@
 //!    itself, so a custom [`TierPolicy`] cannot break it;
 //! 3. quotas over their byte or file limit: `drop_oldest` deletes the scope's oldest unprotected
 //!    files until the scope fits; `soft_limit` starts cleanup by deleting its transient files,
+//!    then its derived (rebuildable) ones,
 //!    oldest first; both report what stays over because the rest is protected. The files of one
 //!    consolidation group (pass 4 over the placed files) count as the one file they become;
 //! 4. consolidation (TIER-4), over what the quotas left, where a tier asks for it
@@ -33,6 +34,7 @@ use strata_model::{AssetClass, EventKind, Timestamp};
 use super::classification::{Classification, ClassificationPolicy};
 use super::placement::{FileFacts, TierAction, TierPolicy};
 use super::quota::{EnforcementMode, QuotaRule, QuotaScope};
+use super::rules::{AutomationRule, RuleAction, RuleRequest, RuleState};
 use super::tier::{Consolidation, FileFormat, TierName, Tiers};
 
 /// Nanoseconds in a day.
@@ -78,6 +80,9 @@ pub struct StoredFile {
     /// given one for this very version of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals: Option<Approvals>,
+    /// Sequence numbers missing between its lowest and highest, when its events carry them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_gaps: Option<u64>,
 }
 
 /// The approvals a deletion needs, and those given (ARCH-4).
@@ -350,6 +355,12 @@ pub struct LifecyclePlan {
     pub decisions: Vec<Decision>,
     /// One per quota with a byte or file limit.
     pub quotas: Vec<QuotaState>,
+    /// One per automation rule: due or not, and how many files it matched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleState>,
+    /// What the due rules ask for (backfill, repair, notify, report), per file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RuleRequest>,
     /// One per tier with a size cap.
     #[serde(default)]
     pub tier_caps: Vec<TierCapState>,
@@ -394,6 +405,10 @@ pub struct LifecyclePolicies<'a> {
     pub tiers: &'a Tiers,
     /// The quotas (`drop_oldest` and `soft_limit` act here; the others are reported).
     pub quotas: &'a [QuotaRule],
+    /// The automation rules (POL-6), in the config's order.
+    pub rules: &'a [AutomationRule],
+    /// When a run last evaluated each rule, by name.
+    pub rule_runs: &'a BTreeMap<String, Timestamp>,
 }
 
 /// What protects a file, if anything: critical class, then a hold, then write-once retention,
@@ -433,6 +448,7 @@ pub fn plan(
         .iter()
         .map(|file| place(policies, file, holds, now))
         .collect();
+    let (rules, requests) = apply_rules(policies, &files, &mut decisions, holds, now);
     let tier_caps = cap_tiers(policies.tiers, &files, &mut decisions);
     // What consolidation would make of the files as placed: a quota counts each group as the
     // one file it becomes, so no file is deleted to get under `max_files` that consolidation
@@ -459,6 +475,120 @@ pub fn plan(
         decisions,
         quotas,
         tier_caps,
+        rules,
+        requests,
+    }
+}
+
+/// Pass 1b, the automation rules (POL-6): for each file, the first due rule that matches and
+/// places files takes over its decision — protections still standing — and every due rule that
+/// matches and asks for work makes a request.
+fn apply_rules(
+    policies: LifecyclePolicies<'_>,
+    files: &[&StoredFile],
+    decisions: &mut [Decision],
+    holds: &[Hold],
+    now: Timestamp,
+) -> (Vec<RuleState>, Vec<RuleRequest>) {
+    let mut states = Vec::with_capacity(policies.rules.len());
+    let mut requests = Vec::new();
+    let mut placed = vec![false; files.len()];
+    for rule in policies.rules {
+        let last_run = policies.rule_runs.get(&rule.name).copied();
+        let (due, next_due) = rule.due(last_run, now);
+        let mut matched = 0;
+        if due {
+            for (i, file) in files.iter().enumerate() {
+                let Some(facts) = rule.matches(file, now) else {
+                    continue;
+                };
+                matched += 1;
+                let name = format!("rules.{}", rule.name);
+                if rule.action.is_request() {
+                    requests.push(RuleRequest {
+                        rule: name,
+                        action: rule.action,
+                        path: file.path.clone(),
+                        reason: facts,
+                    });
+                } else if !placed[i] {
+                    if let Some(decision) = rule_decision(policies, file, rule, &facts, holds, now)
+                    {
+                        decisions[i] = decision;
+                        placed[i] = true;
+                    }
+                }
+            }
+        }
+        states.push(RuleState {
+            name: rule.name.clone(),
+            due,
+            last_run,
+            next_due,
+            matched,
+        });
+    }
+    (states, requests)
+}
+
+/// What a placing rule makes of a file it matched (`None`: the rule does not apply to it — a
+/// move to a tier no colder than the file's, a file of a write-once tier, a codec it already
+/// has).
+fn rule_decision(
+    policies: LifecyclePolicies<'_>,
+    file: &StoredFile,
+    rule: &AutomationRule,
+    facts: &str,
+    holds: &[Hold],
+    now: Timestamp,
+) -> Option<Decision> {
+    let decision = |action, reason: String| Decision {
+        path: file.path.clone(),
+        tier: file.tier,
+        action,
+        rule: format!("rules.{}", rule.name),
+        reason,
+        size_bytes: file.size_bytes,
+    };
+    let reason = format!("{facts}: {}", rule.action);
+    let writable = !policies.tiers.get(file.tier).worm;
+    match rule.action {
+        RuleAction::Move(_) | RuleAction::Archive if writable => {
+            let to = match rule.action {
+                RuleAction::Move(to) => to,
+                _ => TierName::Archive,
+            };
+            (to > file.tier).then(|| {
+                let target = policies.tiers.get(to);
+                decision(
+                    LifecycleAction::Migrate {
+                        to,
+                        format: target.format,
+                        codec: target.codec_for(file.kind),
+                    },
+                    reason,
+                )
+            })
+        }
+        RuleAction::Compress(codec) if writable && file.codec != codec => Some(decision(
+            LifecycleAction::Migrate {
+                to: file.tier,
+                format: file.format,
+                codec,
+            },
+            reason,
+        )),
+        RuleAction::Delete => {
+            let class = policies.classification.classify(file.kind);
+            Some(match protection(file, class, holds, now) {
+                Some(by) => decision(
+                    LifecycleAction::Protect { by: by.clone() },
+                    format!("{reason}; kept: {by}"),
+                ),
+                None => decision(LifecycleAction::Delete, reason),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -683,7 +813,8 @@ fn consolidate(tiers: &Tiers, files: &[&StoredFile], decisions: &mut [Decision],
             continue;
         }
         let to = match decisions[i].action {
-            LifecycleAction::Migrate { to, .. } => to,
+            // A rewrite in its own tier (a rule's `compress`) keeps the codec it asked for.
+            LifecycleAction::Migrate { to, .. } if to != file.tier => to,
             // Written files of an ended period, where they may be rewritten.
             LifecycleAction::Stay
                 if file.tier != TierName::Hot
@@ -803,9 +934,10 @@ fn enforce(
     };
     let deletable = |i: usize| match quota.mode {
         EnforcementMode::DropOldest => true,
-        EnforcementMode::SoftLimit => {
-            policies.classification.classify(files[i].kind) == Classification::Transient
-        }
+        EnforcementMode::SoftLimit => matches!(
+            policies.classification.classify(files[i].kind),
+            Classification::Transient | Classification::Derived
+        ),
         EnforcementMode::Warn | EnforcementMode::HardLimit => false,
     };
     let mut candidates: Vec<usize> = members
@@ -823,8 +955,18 @@ fn enforce(
                 .is_none()
         })
         .collect();
+    // Cleanup (soft_limit) takes transient data before derived data (which can be rebuilt),
+    // each oldest first; drop_oldest takes the oldest, whatever its class.
+    let first = |i: usize| {
+        quota.mode == EnforcementMode::SoftLimit
+            && policies.classification.classify(files[i].kind) != Classification::Transient
+    };
     candidates.sort_by(|&a, &b| {
-        (files[a].last_event, &files[a].path).cmp(&(files[b].last_event, &files[b].path))
+        (first(a), files[a].last_event, &files[a].path).cmp(&(
+            first(b),
+            files[b].last_event,
+            &files[b].path,
+        ))
     });
     let limits = match (quota.max_bytes, quota.max_files) {
         (Some(b), Some(f)) => format!("max_bytes {b}, max_files {f}"),
@@ -843,7 +985,7 @@ fn enforce(
             break;
         }
         let what = if quota.mode == EnforcementMode::SoftLimit {
-            "cleanup deletes its transient files, oldest first"
+            "cleanup deletes its transient files, then its derived ones, oldest first"
         } else {
             "the oldest unprotected file goes first"
         };
@@ -872,7 +1014,7 @@ fn enforce(
         EnforcementMode::DropOldest | EnforcementMode::SoftLimit => format!(
             "still over {limits}: the rest of the scope is protected{}",
             if quota.mode == EnforcementMode::SoftLimit {
-                " or not transient (soft_limit deletes transient data only)"
+                " or neither transient nor derived (soft_limit deletes only those)"
             } else {
                 ""
             }

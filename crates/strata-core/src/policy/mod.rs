@@ -11,6 +11,8 @@
 //! - [`forecast`]: growth per day, usage at a horizon, the date each quota fills (QUOTA-3).
 //! - [`lifecycle`]: the plan over every stored file: placement, protection (critical, legal
 //!   holds, write-once) and quotas that act (POL-1..4, QUOTA-2, ARCH-1..2).
+//! - [`rules`]: automation rules, conditions on a file's facts → an action, on an interval
+//!   (POL-6).
 //! - [`seal`]: when an open hot-tier segment is sealed (INGEST-1).
 //!
 //! Each decision is an extension point (EXT-1), a trait whose built-in is the config's data:
@@ -26,6 +28,7 @@ pub mod placement;
 pub mod quota;
 pub mod regulatory;
 pub mod retention;
+pub mod rules;
 pub mod seal;
 pub mod tier;
 

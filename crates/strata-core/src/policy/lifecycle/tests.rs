@@ -1,6 +1,7 @@
 use super::*;
 use crate::policy::placement::RetentionPlacement;
 use crate::policy::retention::{ArchiveRetention, RetentionPolicy, RetentionRule};
+use crate::policy::rules::{AutomationRule, RuleAction, RuleCondition};
 use proptest::prelude::*;
 
 const DAY: i64 = DAY_NS;
@@ -28,6 +29,7 @@ fn file(path: &str, tier: TierName, kind: EventKind, age_days: i64, size: u64) -
         quality: None,
         worm_until: None,
         approvals: None,
+        sequence_gaps: None,
     }
 }
 
@@ -40,6 +42,8 @@ fn run(files: &[StoredFile], holds: &[Hold], quotas: &[QuotaRule]) -> LifecycleP
         classification: &classification,
         tiers: &tiers,
         quotas,
+        rules: &[],
+        rule_runs: &BTreeMap::new(),
     };
     plan(policies, files, holds, now())
 }
@@ -149,6 +153,8 @@ fn an_ended_period_becomes_one_file_and_arrivals_wait_for_their_whole_period() {
         classification: &classification,
         tiers: &tiers,
         quotas: &[],
+        rules: &[],
+        rule_runs: &BTreeMap::new(),
     };
     // now() is Friday 2026-12-04; the default retention keeps trades 1 day hot, 30 warm.
     let at = |path: &str, tier, date: &str| {
@@ -300,6 +306,8 @@ fn a_tier_over_its_cap_sends_its_oldest_files_on() {
         classification: &classification,
         tiers: &tiers,
         quotas: &[],
+        rules: &[],
+        rule_runs: &BTreeMap::new(),
     };
     let files = [
         file("w-old", TierName::Warm, EventKind::Trade, 9, 10),
@@ -408,6 +416,8 @@ fn a_quota_counts_a_consolidation_group_as_the_one_file_it_becomes() {
             classification: &classification,
             tiers: &tiers,
             quotas: &quotas,
+            rules: &[],
+            rule_runs: &BTreeMap::new(),
         };
         plan(policies, &files, &[], now())
     };
@@ -463,23 +473,251 @@ fn a_quota_counts_a_consolidation_group_as_the_one_file_it_becomes() {
 }
 
 #[test]
+fn automation_rules_take_over_decisions_make_requests_and_keep_to_their_interval() {
+    let placement = RetentionPlacement::default();
+    let classification = ClassificationPolicy::default();
+    let tiers = Tiers::default();
+    let rules: Vec<AutomationRule> = toml::from_str::<toml::Value>(
+        r#"
+        [[rules]]
+        name = "poor-to-cold"
+        when = { max_quality = 60.0, tier = "warm" }
+        action = { move = "cold" }
+
+        [[rules]]
+        name = "drop-heartbeats"
+        when = { kinds = ["heartbeat"], min_age_days = 3 }
+        action = "delete"
+        every = "1d"
+
+        [[rules]]
+        name = "recompress"
+        when = { tier = "warm", symbols = ["AAPL"] }
+        action = { compress = "zstd:19" }
+
+        [[rules]]
+        name = "gaps"
+        when = { min_sequence_gaps = 1 }
+        action = "backfill"
+        "#,
+    )
+    .unwrap()["rules"]
+        .clone()
+        .try_into()
+        .unwrap();
+    crate::policy::rules::check(&rules).unwrap();
+    let mut poor = file("poor", TierName::Warm, EventKind::Trade, 2, 10);
+    poor.quality = Some(40.0);
+    poor.sequence_gaps = Some(3);
+    let mut good = file("good", TierName::Warm, EventKind::Trade, 2, 10);
+    good.quality = Some(90.0);
+    let beat = file("beat", TierName::Hot, EventKind::Heartbeat, 5, 10);
+    let mut aapl = file("aapl", TierName::Warm, EventKind::Trade, 2, 10);
+    aapl.symbol = Some("AAPL".into());
+    aapl.codec = CodecSpec::Zstd {
+        level: 3,
+        long: false,
+    };
+    let files = [poor, good, beat, aapl];
+    let plan_at = |runs: &BTreeMap<String, Timestamp>| {
+        let policies = LifecyclePolicies {
+            placement: &placement,
+            classification: &classification,
+            tiers: &tiers,
+            quotas: &[],
+            rules: &rules,
+            rule_runs: runs,
+        };
+        plan(policies, &files, &[], now())
+    };
+    let plan = plan_at(&BTreeMap::new());
+    let of = |plan: &LifecyclePlan, path: &str| {
+        plan.decisions
+            .iter()
+            .find(|d| d.path == path)
+            .unwrap()
+            .clone()
+    };
+    let poor = of(&plan, "poor");
+    assert_eq!(poor.rule, "rules.poor-to-cold");
+    assert!(
+        matches!(
+            poor.action,
+            LifecycleAction::Migrate {
+                to: TierName::Cold,
+                format: FileFormat::Parquet,
+                ..
+            }
+        ),
+        "{poor:?}"
+    );
+    assert!(
+        poor.reason.contains("quality 40.0 ≤ 60") && poor.reason.contains("move to cold"),
+        "{}",
+        poor.reason
+    );
+    // The good file follows the retention table.
+    assert!(
+        of(&plan, "good").rule.starts_with("retention"),
+        "{:?}",
+        of(&plan, "good")
+    );
+    let beat = of(&plan, "beat");
+    assert_eq!(
+        (beat.rule.as_str(), &beat.action),
+        ("rules.drop-heartbeats", &LifecycleAction::Delete)
+    );
+    let aapl = of(&plan, "aapl");
+    assert_eq!(aapl.rule, "rules.recompress");
+    assert_eq!(
+        aapl.action,
+        LifecycleAction::Migrate {
+            to: TierName::Warm,
+            format: FileFormat::Jsonl,
+            codec: CodecSpec::Zstd {
+                level: 19,
+                long: false
+            }
+        }
+    );
+    assert_eq!(plan.requests.len(), 1);
+    assert_eq!(
+        (
+            plan.requests[0].rule.as_str(),
+            plan.requests[0].action,
+            plan.requests[0].path.as_str()
+        ),
+        ("rules.gaps", RuleAction::Backfill, "poor")
+    );
+    assert!(plan.requests[0]
+        .reason
+        .contains("3 sequence numbers missing"));
+    let states: Vec<(&str, bool, usize)> = plan
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), r.due, r.matched))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("poor-to-cold", true, 1),
+            ("drop-heartbeats", true, 1),
+            ("recompress", true, 1),
+            ("gaps", true, 1)
+        ]
+    );
+    // Ran 12 hours ago, the daily rule is not due: the heartbeats follow the retention table.
+    let runs = BTreeMap::from([(
+        "drop-heartbeats".to_string(),
+        Timestamp::from_nanos(now().as_nanos() - DAY / 2),
+    )]);
+    let plan = plan_at(&runs);
+    assert!(
+        !of(&plan, "beat").rule.starts_with("rules."),
+        "{:?}",
+        of(&plan, "beat")
+    );
+    let state = plan
+        .rules
+        .iter()
+        .find(|r| r.name == "drop-heartbeats")
+        .unwrap();
+    assert!(!state.due);
+    assert_eq!(
+        state.next_due,
+        Some(Timestamp::from_nanos(now().as_nanos() + DAY / 2))
+    );
+    // A delete rule over critical data protects it instead.
+    let mut rules_critical = rules.clone();
+    rules_critical[1].when.kinds = vec![EventKind::Trade];
+    let mut critical = ClassificationPolicy::default();
+    critical
+        .by_kind
+        .insert(EventKind::Trade, Classification::Critical);
+    let policies = LifecyclePolicies {
+        placement: &placement,
+        classification: &critical,
+        tiers: &tiers,
+        quotas: &[],
+        rules: &rules_critical[1..2],
+        rule_runs: &BTreeMap::new(),
+    };
+    let mut old_trade = file("old", TierName::Hot, EventKind::Trade, 10, 10);
+    old_trade.quality = None;
+    let kept = super::plan(policies, &[old_trade], &[], now());
+    assert_eq!(
+        kept.decisions[0].action,
+        LifecycleAction::Protect {
+            by: Protection::Critical
+        }
+    );
+    assert!(
+        kept.decisions[0].reason.contains("kept"),
+        "{}",
+        kept.decisions[0].reason
+    );
+}
+
+#[test]
+fn rules_that_cannot_work_are_refused_naming_the_key() {
+    let parse = |text: &str| -> Vec<AutomationRule> {
+        toml::from_str::<toml::Value>(text).unwrap()["rules"]
+            .clone()
+            .try_into()
+            .unwrap()
+    };
+    for (text, key, says) in [
+        ("[[rules]]\nname = \"a\"\naction = \"delete\"\nevery = \"1w\"", "rules[0].every", "unit"),
+        ("[[rules]]\nname = \"a\"\naction = \"delete\"\nevery = \"0d\"", "rules[0].every", "at least"),
+        ("[[rules]]\nname = \"a\"\naction = { move = \"hot\" }", "rules[0].action", "hot"),
+        ("[[rules]]\nname = \"a\"\naction = \"report\"\n[[rules]]\nname = \"a\"\naction = \"notify\"", "rules[1].name", "also"),
+        ("[[rules]]\nname = \"a\"\naction = \"report\"\nwhen = { min_age_days = 9, max_age_days = 2 }", "rules[0].when", "nothing"),
+    ] {
+        let (k, why) = crate::policy::rules::check(&parse(text)).unwrap_err();
+        assert_eq!(k, key, "{text}");
+        assert!(why.contains(says), "{text}: {why}");
+    }
+}
+
+#[test]
 fn soft_limit_cleans_transient_data_and_reports_what_stays_over() {
+    // Heartbeats are transient, bars derived, trades standard (the default classification);
+    // the older bar file must still wait until the newer heartbeats are gone.
     let files = [
+        file("b0", TierName::Hot, EventKind::Bar, 3, 100),
+        file("b1", TierName::Hot, EventKind::Bar, 1, 100),
         file("hb", TierName::Hot, EventKind::Heartbeat, 1, 100),
         file("tr", TierName::Hot, EventKind::Trade, 1, 100),
     ];
-    let quota = QuotaRule {
+    let quota = |max_bytes| QuotaRule {
         scope: QuotaScope::Global,
-        max_bytes: Some(50),
+        max_bytes: Some(max_bytes),
         max_files: None,
         max_events_per_day: None,
         mode: EnforcementMode::SoftLimit,
     };
-    let plan = run(&files, &[], std::slice::from_ref(&quota));
-    assert_eq!(plan.decisions[0].action, LifecycleAction::Delete);
-    assert_eq!(plan.decisions[1].action, LifecycleAction::Stay);
+    let deleted = |plan: &LifecyclePlan| -> Vec<String> {
+        plan.decisions
+            .iter()
+            .filter(|d| d.action == LifecycleAction::Delete)
+            .map(|d| d.path.clone())
+            .collect()
+    };
+    // 400 bytes over 300: the transient file alone.
+    let plan = run(&files, &[], &[quota(300)]);
+    assert_eq!(deleted(&plan), ["hb"]);
+    // Over 150: then the older bars.
+    let plan = run(&files, &[], &[quota(200)]);
+    assert_eq!(deleted(&plan), ["b0", "hb"]);
+    // Over 50: everything but the trades, which stay over.
+    let plan = run(&files, &[], &[quota(50)]);
+    assert_eq!(deleted(&plan), ["b0", "b1", "hb"]);
+    assert_eq!(plan.decisions[3].action, LifecycleAction::Stay);
     let shortfall = plan.quotas[0].shortfall.as_deref().unwrap();
-    assert!(shortfall.contains("not transient"), "{shortfall}");
+    assert!(
+        shortfall.contains("neither transient nor derived"),
+        "{shortfall}"
+    );
 }
 
 // --- properties -----------------------------------------------------------------------------
@@ -518,17 +756,25 @@ fn any_file(i: usize) -> impl Strategy<Value = StoredFile> {
             0u32..3,
             proptest::collection::vec(proptest::sample::select(vec!["alice", "bob"]), 0..3),
         )),
+        (
+            proptest::option::of(0.0f64..100.0),
+            proptest::option::of(0u64..5),
+        ),
     )
-        .prop_map(move |(tier, kind, age, size, symbol, worm, approvals)| {
-            let mut f = file(&format!("f{i:03}"), tier, kind, age, size);
-            f.symbol = Some(symbol.into());
-            f.worm_until = worm.map(|d| Timestamp::from_nanos(now().as_nanos() + d * DAY));
-            f.approvals = approvals.map(|(needed, given)| Approvals {
-                needed,
-                given: given.into_iter().map(String::from).collect(),
-            });
-            f
-        })
+        .prop_map(
+            move |(tier, kind, age, size, symbol, worm, approvals, (quality, gaps))| {
+                let mut f = file(&format!("f{i:03}"), tier, kind, age, size);
+                f.quality = quality;
+                f.sequence_gaps = gaps;
+                f.symbol = Some(symbol.into());
+                f.worm_until = worm.map(|d| Timestamp::from_nanos(now().as_nanos() + d * DAY));
+                f.approvals = approvals.map(|(needed, given)| Approvals {
+                    needed,
+                    given: given.into_iter().map(String::from).collect(),
+                });
+                f
+            },
+        )
 }
 
 fn any_files() -> impl Strategy<Value = Vec<StoredFile>> {
@@ -585,6 +831,43 @@ struct Case {
     classification: ClassificationPolicy,
     tiers: Tiers,
     quotas: Vec<QuotaRule>,
+    rules: Vec<AutomationRule>,
+}
+
+/// An automation rule of any action, on a few of the facts.
+fn any_automation(i: usize) -> impl Strategy<Value = AutomationRule> {
+    (
+        proptest::sample::select(vec![
+            RuleAction::Move(TierName::Warm),
+            RuleAction::Move(TierName::Cold),
+            RuleAction::Archive,
+            RuleAction::Compress(CodecSpec::Zstd {
+                level: 19,
+                long: false,
+            }),
+            RuleAction::Delete,
+            RuleAction::Backfill,
+            RuleAction::Notify,
+        ]),
+        proptest::option::of(0u64..60),
+        proptest::option::of(proptest::sample::select(TierName::ALL)),
+        proptest::option::of(0.0f64..100.0),
+        proptest::option::of(0u64..3),
+    )
+        .prop_map(
+            move |(action, min_age_days, tier, max_quality, gaps)| AutomationRule {
+                name: format!("r{i}"),
+                when: RuleCondition {
+                    min_age_days,
+                    tier,
+                    max_quality,
+                    min_sequence_gaps: gaps,
+                    ..RuleCondition::default()
+                },
+                action,
+                every: None,
+            },
+        )
 }
 
 impl Case {
@@ -594,6 +877,8 @@ impl Case {
             classification: &self.classification,
             tiers: &self.tiers,
             quotas: &self.quotas,
+            rules: &self.rules,
+            rule_runs: &BTreeMap::new(),
         };
         plan(policies, files, holds, now())
     }
@@ -616,10 +901,11 @@ fn any_case() -> impl Strategy<Value = Case> {
                 3,
             ),
             proptest::collection::vec(proptest::option::of(0u64..3000), 2),
+            (0usize..3).prop_flat_map(|n| (0..n).map(any_automation).collect::<Vec<_>>()),
         ),
     )
         .prop_map(
-            |(default, by_kind, class, classes, quotas, (consolidate, caps))| Case {
+            |(default, by_kind, class, classes, quotas, (consolidate, caps, rules))| Case {
                 placement: RetentionPlacement {
                     retention: RetentionPolicy { default, by_kind },
                     classification: ClassificationPolicy {
@@ -641,6 +927,7 @@ fn any_case() -> impl Strategy<Value = Case> {
                     tiers
                 },
                 quotas,
+                rules,
             },
         )
 }
@@ -648,8 +935,8 @@ fn any_case() -> impl Strategy<Value = Case> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// Critical, held or write-once data is never deleted, under any retention, classification
-    /// or quota.
+    /// Critical, held or write-once data is never deleted, under any retention, classification,
+    /// quota or automation rule; a write-once tier's files are never moved or rewritten.
     #[test]
     fn protected_data_is_never_deleted(
         case in any_case(),
@@ -667,9 +954,17 @@ proptest! {
             }
             prop_assert!(!d.reason.is_empty() && !d.rule.is_empty());
             if let LifecycleAction::Migrate { to, format, codec } = &d.action {
-                prop_assert!(*to > f.tier, "files move to colder tiers only");
-                prop_assert_eq!(*format, case.tiers.get(*to).format);
-                prop_assert_eq!(*codec, case.tiers.get(*to).codec_for(f.kind));
+                prop_assert!(!case.tiers.get(f.tier).worm, "{:?} moved out of a write-once tier: {:?}", f, d);
+                if *to == f.tier {
+                    // A rule's `compress`: the same tier and format, another codec.
+                    prop_assert!(d.rule.starts_with("rules."), "{:?}", d);
+                    prop_assert_eq!(*format, f.format);
+                    prop_assert!(*codec != f.codec);
+                } else {
+                    prop_assert!(*to > f.tier, "files move to colder tiers only");
+                    prop_assert_eq!(*format, case.tiers.get(*to).format);
+                    prop_assert_eq!(*codec, case.tiers.get(*to).codec_for(f.kind));
+                }
             }
         }
     }
@@ -782,6 +1077,7 @@ proptest! {
             classification: ClassificationPolicy::default(),
             tiers: Tiers::default(),
             quotas: vec![quota],
+            rules: Vec::new(),
         };
         let plan = case.plan(&files, &[]);
         let dropped: Vec<&StoredFile> = plan.decisions.iter()
