@@ -701,3 +701,50 @@ fn automation_rules_move_files_and_record_requests_on_their_interval() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn a_compress_rule_rewrites_a_warm_file_in_place_with_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |toml| toml);
+    // Retention moves the trades to warm (zstd 3) first.
+    let run = strata(&["--root", &root, "--now", "2013-10-10", "lifecycle", "run"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let before = plan(&root, "2013-10-10");
+    let warm = action_of(&before, "trade").clone();
+    assert_eq!(warm["tier"], "warm", "{warm}");
+    let deep = |root: &str| {
+        let out = strata(&["--root", root, "--json", "verify", "--deep"]);
+        assert!(out.status.success(), "{}", text(&out.stdout));
+        doc(&out)["report"]["events"].as_u64().unwrap()
+    };
+    let events = deep(&root);
+    let config = Path::new(&root).join("strata.toml");
+    let toml = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("\nrules = []\n", "\n");
+    std::fs::write(
+        &config,
+        format!("{toml}\n[[rules]]\nname = \"squeeze\"\nwhen = {{ tier = \"warm\" }}\naction = {{ compress = \"zstd:19\" }}\n"),
+    )
+    .unwrap();
+    let planned = plan(&root, "2013-10-10");
+    let trade = action_of(&planned, "trade");
+    assert_eq!(trade["rule"], "rules.squeeze", "{trade}");
+    assert_eq!(trade["to"], "warm", "{trade}");
+    let run = strata(&["--root", &root, "--now", "2013-10-10", "lifecycle", "run"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let after = plan(&root, "2013-10-10");
+    let trade = action_of(&after, "trade");
+    // Rewritten once (the file now has the rule's codec, so the rule no longer applies), every
+    // event kept, the old file gone, and the archive verifies.
+    assert_ne!(trade["path"], warm["path"], "{trade}");
+    assert!(!Path::new(&root)
+        .join(warm["path"].as_str().unwrap())
+        .exists());
+    assert_ne!(trade["rule"], "rules.squeeze", "{trade}");
+    assert_eq!(deep(&root), events);
+    let listed = doc(&strata(&[
+        "--root", &root, "--json", "ls", "--kind", "trade",
+    ]));
+    assert!(listed.to_string().contains("zstd:19"), "{listed}");
+}

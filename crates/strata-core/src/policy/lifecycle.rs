@@ -570,14 +570,19 @@ fn rule_decision(
                 )
             })
         }
-        RuleAction::Compress(codec) if writable && file.codec != codec => Some(decision(
-            LifecycleAction::Migrate {
-                to: file.tier,
-                format: file.format,
-                codec,
-            },
-            reason,
-        )),
+        // The hot tier belongs to the writer: a rule rewrites files of the other tiers only.
+        RuleAction::Compress(codec)
+            if writable && file.tier != TierName::Hot && file.codec != codec =>
+        {
+            Some(decision(
+                LifecycleAction::Migrate {
+                    to: file.tier,
+                    format: file.format,
+                    codec,
+                },
+                reason,
+            ))
+        }
         RuleAction::Delete => {
             let class = policies.classification.classify(file.kind);
             Some(match protection(file, class, holds, now) {

@@ -96,7 +96,7 @@ pub struct RuleCondition {
 pub enum RuleAction {
     /// Move it to a colder tier (stored as that tier stores files).
     Move(TierName),
-    /// Rewrite it in its tier with this codec.
+    /// Rewrite it in its tier with this codec (not in the hot tier, which the writer owns).
     Compress(CodecSpec),
     /// Move it to the archive tier.
     Archive,
