@@ -121,7 +121,7 @@ pub(crate) fn parse_kind(s: &str) -> Result<EventKind, String> {
         .map_err(|e: strata::model::UnknownName| e.to_string())
 }
 
-fn parse_tier(s: &str) -> Result<TierName, String> {
+pub(crate) fn parse_tier(s: &str) -> Result<TierName, String> {
     s.parse()
         .map_err(|e: strata::model::UnknownName| e.to_string())
 }

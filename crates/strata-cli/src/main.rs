@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 mod archive_cmds;
 mod backend_cmds;
 mod lifecycle_cmds;
+mod query_cmds;
 use serde_json::json;
 use strata::archive::{self, CONFIG_FILE_NAME};
 use strata::codec::{self, CodecSpec, MeasurementReport};
@@ -78,6 +79,8 @@ enum Command {
     Ingest(archive_cmds::IngestArgs),
     /// Files in the catalog, filtered by symbol, kind, source, tier and time.
     Ls(archive_cmds::LsArgs),
+    /// Events of a selection from every tier, in event-time order (jsonl, csv or table).
+    Query(query_cmds::QueryArgs),
     /// Writer sessions: id, state (running, closed, interrupted), times and counts.
     Sessions,
     /// Rebuild the catalog index from the sidecars, or show its totals.
@@ -451,6 +454,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Quota { command } => lifecycle_cmds::quota(g, command)?,
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,
+        Command::Query(args) => query_cmds::query(g, args)?,
         Command::Sessions => archive_cmds::sessions(g)?,
         Command::Catalog { command } => archive_cmds::catalog(g, command)?,
         Command::Demo { dir } => archive_cmds::demo(g, dir.as_deref())?,

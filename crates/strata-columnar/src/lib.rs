@@ -46,5 +46,5 @@ pub use digest::EventDigest;
 pub use error::{Error, Result};
 pub use meta::{FileMeta, META_KEY};
 pub use plan::DecimalStorage;
-pub use read::{file_meta, read_events, EventReader};
+pub use read::{file_meta, read_events, EventReader, Pruning};
 pub use write::{write_events, EventWriter, FileBuilder, FilePlan, FileSummary, ParquetOptions};

@@ -3,9 +3,14 @@
 use crate::columns::events_from_batch;
 use crate::error::{Error, Result};
 use crate::meta::{FileMeta, META_KEY};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use parquet::file::metadata::ParquetMetaData;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
+};
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::reader::ChunkReader;
+use parquet::file::statistics::Statistics;
 use std::vec::IntoIter;
 use strata_model::Event;
 
@@ -30,6 +35,20 @@ pub struct EventReader {
     failed: bool,
 }
 
+/// What reading a file in a time range skipped: strata files are sorted by `ts`, so the row
+/// groups' statistics and the pages' column index on `ts` say where a range lies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruning {
+    /// Row groups in the file.
+    pub row_groups: usize,
+    /// Row groups whose `ts` statistics overlap the range (the others are not read).
+    pub row_groups_read: usize,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Rows of the pages whose `ts` range overlaps the range: what is decoded.
+    pub rows_read: u64,
+}
+
 impl EventReader {
     /// Opens a file (a `std::fs::File`, or `bytes::Bytes` of one).
     pub fn new<R: ChunkReader + 'static>(input: R) -> Result<Self> {
@@ -43,6 +62,99 @@ impl EventReader {
             rows: 0,
             failed: false,
         })
+    }
+
+    /// Opens a file to read the events of `[from, to)` (nanoseconds; `None`: unbounded): only
+    /// the row groups whose `ts` statistics overlap it, and in them only the pages whose `ts`
+    /// range does (the page index). Events just outside the range that share a page with
+    /// events in it are read too: the caller filters each event.
+    pub fn in_range<R: ChunkReader + 'static>(
+        input: R,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<(Self, Pruning)> {
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(input, options)?;
+        let meta = file_meta(builder.metadata())?;
+        let metadata = builder.metadata().clone();
+        let overlaps = |min: Option<i64>, max: Option<i64>| {
+            // Unknown bounds: read it.
+            from.is_none_or(|from| max.is_none_or(|max| max >= from))
+                && to.is_none_or(|to| min.is_none_or(|min| min < to))
+        };
+        let page_index = metadata.page_index();
+        let mut pruning = Pruning {
+            row_groups: metadata.num_row_groups(),
+            ..Pruning::default()
+        };
+        let mut groups = Vec::new();
+        let mut selectors = Vec::new();
+        for (i, group) in metadata.row_groups().iter().enumerate() {
+            let rows = u64::try_from(group.num_rows()).unwrap_or(0);
+            pruning.rows += rows;
+            let (min, max) = match group.column(0).statistics() {
+                Some(Statistics::Int64(s)) => (s.min_opt().copied(), s.max_opt().copied()),
+                _ => (None, None),
+            };
+            if !overlaps(min, max) {
+                continue;
+            }
+            groups.push(i);
+            pruning.row_groups_read += 1;
+            // The pages of `ts` in this row group, each with its first row and its range.
+            let pages = page_index.and_then(|index| {
+                let locations = index.offset_index(i, 0)?.page_locations();
+                match index.column_index(i, 0)? {
+                    ColumnIndexMetaData::INT64(ts) => Some(
+                        locations
+                            .iter()
+                            .enumerate()
+                            .map(|(p, l)| {
+                                (
+                                    u64::try_from(l.first_row_index).unwrap_or(0),
+                                    ts.min_value(p).copied(),
+                                    ts.max_value(p).copied(),
+                                )
+                            })
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                }
+            });
+            let Some(pages) = pages else {
+                selectors.push(RowSelector::select(
+                    usize::try_from(rows).unwrap_or(usize::MAX),
+                ));
+                pruning.rows_read += rows;
+                continue;
+            };
+            for (p, &(first, min, max)) in pages.iter().enumerate() {
+                let end = pages.get(p + 1).map_or(rows, |next| next.0);
+                let n = end.saturating_sub(first);
+                let count = usize::try_from(n).unwrap_or(usize::MAX);
+                if overlaps(min, max) {
+                    selectors.push(RowSelector::select(count));
+                    pruning.rows_read += n;
+                } else {
+                    selectors.push(RowSelector::skip(count));
+                }
+            }
+        }
+        let reader = builder
+            .with_row_groups(groups)
+            .with_row_selection(RowSelection::from(selectors))
+            .with_batch_size(8192)
+            .build()?;
+        Ok((
+            EventReader {
+                meta,
+                reader,
+                pending: Vec::new().into_iter(),
+                rows: 0,
+                failed: false,
+            },
+            pruning,
+        ))
     }
 
     /// What the footer says the file holds.

@@ -189,6 +189,9 @@ impl FilePlan {
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
             .set_data_page_row_count_limit(options.page_rows.max(1))
+            // The page limit is checked after each write batch (1,024 rows by default): a
+            // smaller page asks for smaller batches.
+            .set_write_batch_size(options.page_rows.clamp(1, 1024))
             .set_sorting_columns(Some(vec![SortingColumn {
                 column_idx: 0,
                 descending: false,

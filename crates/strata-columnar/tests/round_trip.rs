@@ -7,7 +7,8 @@ use parquet::basic::{Encoding, LogicalType, Type as PhysicalType};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use proptest::prelude::*;
 use strata_columnar::{
-    jsonl_to_parquet, read_events, write_events, DecimalStorage, EventDigest, ParquetOptions,
+    jsonl_to_parquet, read_events, write_events, DecimalStorage, EventDigest, EventReader,
+    ParquetOptions,
 };
 use strata_model::strategy::event_of;
 use strata_model::{jsonl, Event, EventKind, Payload, Timestamp, Trade};
@@ -264,4 +265,60 @@ fn an_out_of_order_event_is_refused_by_the_streaming_writer() {
     let c = trade(6, "1.123", "1");
     let err = w.write(&c).unwrap_err();
     assert!(err.to_string().contains("column `price`"), "{err}");
+}
+
+#[test]
+fn a_time_range_reads_only_its_pages() {
+    // 1,000 trades a second apart, in row groups of 300 rows and pages of 50.
+    let mut events: Vec<Event> = (0..1000)
+        .map(|i| trade(1_000_000_000 * (i + 1), "10.5", "1"))
+        .collect();
+    let options = ParquetOptions {
+        row_group_rows: 300,
+        page_rows: 50,
+        ..ParquetOptions::default()
+    };
+    let (bytes, summary) =
+        write_events(EventKind::Trade, &mut events, Vec::new(), &options).unwrap();
+    assert_eq!(summary.row_groups, 4);
+    let bytes = Bytes::from(bytes);
+    let second = |s: i64| s * 1_000_000_000;
+    for (from, to) in [
+        (Some(second(420)), Some(second(480))),
+        (Some(second(950)), None),
+        (None, Some(second(3))),
+        (Some(second(5000)), None),
+    ] {
+        let (reader, pruning) = EventReader::in_range(bytes.clone(), from, to).unwrap();
+        let read: Vec<Event> = reader.map(Result::unwrap).collect();
+        // Every event of the range is among those read, and the rest is little more than the
+        // pages around its ends.
+        let wanted: Vec<&Event> = events
+            .iter()
+            .filter(|e| {
+                let ts = e.event_time.as_nanos();
+                from.is_none_or(|f| ts >= f) && to.is_none_or(|t| ts < t)
+            })
+            .collect();
+        let got: Vec<&Event> = read
+            .iter()
+            .filter(|e| {
+                let ts = e.event_time.as_nanos();
+                from.is_none_or(|f| ts >= f) && to.is_none_or(|t| ts < t)
+            })
+            .collect();
+        assert_eq!(got, wanted, "{from:?}..{to:?}");
+        assert_eq!(pruning.rows, 1000);
+        assert_eq!(pruning.rows_read, read.len() as u64, "{from:?}..{to:?}");
+        assert!(
+            pruning.rows_read <= wanted.len() as u64 + 100,
+            "{pruning:?} for {} wanted",
+            wanted.len()
+        );
+        assert!(pruning.row_groups_read <= 2, "{pruning:?}");
+    }
+    // Unbounded: everything.
+    let (reader, pruning) = EventReader::in_range(bytes, None, None).unwrap();
+    assert_eq!(reader.count(), 1000);
+    assert_eq!((pruning.row_groups_read, pruning.rows_read), (4, 1000));
 }

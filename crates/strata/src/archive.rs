@@ -507,6 +507,23 @@ impl Archive {
         )?)
     }
 
+    /// A query engine over this archive (TIER-5): [`strata_query::QueryEngine::run`] gives the
+    /// events of a [`strata_query::Query`] from every tier, the hot tier's unsealed segments
+    /// included, in event-time order. Symbols resolve through the archive's registry (the
+    /// config's symbols and those imports learned).
+    pub fn query_engine(&self) -> Result<strata_query::QueryEngine> {
+        let symbols = match self.catalog.read_registries() {
+            Ok((_, symbols)) => symbols,
+            Err(_) => self.config.symbols.clone(),
+        };
+        Ok(strata_query::QueryEngine::new(
+            &self.root,
+            Arc::clone(&self.catalog),
+            self.tier_backends()?,
+            strata_model::SymbolRegistry::new(symbols)?,
+        )?)
+    }
+
     /// The capacity forecast at `now` (QUOTA-3): growth per day over the last `window_days`,
     /// usage `horizon_days` ahead, the day each quota fills, growth by source.
     pub fn forecast(

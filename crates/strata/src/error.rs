@@ -50,6 +50,12 @@ pub enum Error {
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] strata_catalog::Error),
+    /// A query failed: a file could not be read.
+    #[error(transparent)]
+    Query(#[from] strata_query::Error),
+    /// The symbol registry is inconsistent.
+    #[error(transparent)]
+    Registry(#[from] strata_model::RegistryError),
     /// An input file cannot be imported.
     #[error(transparent)]
     Import(#[from] strata_import::ImportError),

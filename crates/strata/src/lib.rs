@@ -45,3 +45,4 @@ pub use strata_import as import;
 pub use strata_ingest as ingest;
 pub use strata_lifecycle as lifecycle;
 pub use strata_model as model;
+pub use strata_query as query;

@@ -1,0 +1,316 @@
+//! `strata query`: the events of a selection from every tier, in event-time order, as JSONL,
+//! CSV or a table.
+
+use std::io::Write;
+
+use anyhow::anyhow;
+use clap::{Args, ValueEnum};
+use strata::archive::Archive;
+use strata::model::{jsonl, Event, EventKind, Payload, Timestamp};
+use strata::policy::TierName;
+use strata::query::Query;
+
+use crate::archive_cmds::{locate, parse_kind};
+use crate::{Failure, Global};
+
+/// How `strata query` prints events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One canonical JSON line per event (what `strata ingest --format jsonl` reads back).
+    Jsonl,
+    /// A header, then one row per event (one kind at a time).
+    Csv,
+    /// Aligned columns for reading (one kind at a time).
+    Table,
+}
+
+/// `strata query …`.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// Events of this symbol (a canonical name or an alias; repeatable).
+    #[arg(long = "symbol", required = true)]
+    symbols: Vec<String>,
+    /// Events of this kind (repeatable).
+    #[arg(long = "kind", value_parser = parse_kind)]
+    kinds: Vec<EventKind>,
+    /// Events of this source (repeatable).
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// Events of this venue (repeatable).
+    #[arg(long = "venue")]
+    venues: Vec<String>,
+    /// Events at or after this time (RFC 3339 or YYYY-MM-DD, read as UTC midnight).
+    #[arg(long, value_parser = crate::parse_time)]
+    from: Option<Timestamp>,
+    /// Events before this time.
+    #[arg(long, value_parser = crate::parse_time)]
+    to: Option<Timestamp>,
+    /// Read only these tiers (repeatable; default: all, unsealed hot segments included).
+    #[arg(long = "tier", value_parser = crate::archive_cmds::parse_tier)]
+    tiers: Vec<TierName>,
+    /// At most this many events.
+    #[arg(long)]
+    limit: Option<u64>,
+    /// How to print them.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: Format,
+}
+
+/// `strata query`
+pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
+    let (root, config) = locate(g, false)?;
+    let archive = Archive::open_read_only(&root, config)?;
+    let engine = archive.query_engine()?;
+    let query = Query {
+        symbols: a.symbols.clone(),
+        kinds: a.kinds.clone(),
+        sources: a.sources.clone(),
+        venues: a.venues.clone(),
+        from: a.from,
+        to: a.to,
+        tiers: a.tiers.clone(),
+        limit: a.limit,
+    };
+    let mut events = engine.run(&query)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut printer = Printer::new(if g.json { Format::Jsonl } else { a.format });
+    let mut line = Vec::with_capacity(512);
+    for event in &mut events {
+        let event = event?;
+        line.clear();
+        printer.print(&event, &mut line)?;
+        write(&mut out, &line)?;
+    }
+    printer.finish(&mut line);
+    write(&mut out, &line)?;
+    flush(&mut out)?;
+    let stats = events.stats();
+    if !g.quiet {
+        let p = &stats.parquet;
+        eprintln!(
+            "{} event(s) from {} of {} file(s) ({} decoded; Parquet: {} of {} row groups and {} of {} rows read)",
+            stats.events_returned,
+            stats.files_read,
+            stats.files,
+            stats.events_scanned,
+            p.row_groups_read,
+            p.row_groups,
+            p.rows_read,
+            p.rows
+        );
+    }
+    if g.verbose > 0 {
+        for file in &stats.read {
+            eprintln!("read {file}");
+        }
+    }
+    Ok(())
+}
+
+fn write(out: &mut impl Write, bytes: &[u8]) -> Result<(), Failure> {
+    out.write_all(bytes).map_err(pipe)
+}
+
+fn flush(out: &mut impl Write) -> Result<(), Failure> {
+    out.flush().map_err(pipe)
+}
+
+/// A closed pipe (`strata query … | head`) ends the program quietly.
+fn pipe(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    Failure::from(anyhow!("writing to standard output: {e}"))
+}
+
+/// Prints events in one format; CSV and tables take one kind (its columns).
+struct Printer {
+    format: Format,
+    kind: Option<EventKind>,
+    /// A table's rows, held until the end to size the columns.
+    rows: Vec<Vec<String>>,
+}
+
+impl Printer {
+    fn new(format: Format) -> Self {
+        Printer {
+            format,
+            kind: None,
+            rows: Vec::new(),
+        }
+    }
+
+    fn print(&mut self, e: &Event, out: &mut Vec<u8>) -> Result<(), Failure> {
+        if self.format == Format::Jsonl {
+            // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+            let _ = jsonl::encode_into(e, out);
+            return Ok(());
+        }
+        match self.kind {
+            None => {
+                self.kind = Some(e.kind());
+                let header = header(e.kind());
+                self.row(header.iter().map(|h| (*h).to_string()).collect(), out);
+            }
+            Some(kind) if kind != e.kind() => {
+                return Err(Failure::usage(anyhow!(
+                    "the selection holds {kind} and {} events; CSV and tables print one kind at a time: pass --kind",
+                    e.kind()
+                )))
+            }
+            Some(_) => {}
+        }
+        self.row(cells(e), out);
+        Ok(())
+    }
+
+    fn row(&mut self, cells: Vec<String>, out: &mut Vec<u8>) {
+        match self.format {
+            Format::Csv => {
+                let escaped: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                out.extend_from_slice(escaped.join(",").as_bytes());
+                out.push(b'\n');
+            }
+            Format::Table => self.rows.push(cells),
+            Format::Jsonl => {}
+        }
+    }
+
+    /// A table, once every row is known.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        out.clear();
+        if self.format != Format::Table || self.rows.is_empty() {
+            return;
+        }
+        let columns = self.rows[0].len();
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for row in &self.rows {
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            out.extend_from_slice(line.join("  ").trim_end().as_bytes());
+            out.push(b'\n');
+        }
+    }
+}
+
+fn csv_cell(cell: &str) -> String {
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
+}
+
+/// The columns of a kind: the event's own, then its payload's.
+fn header(kind: EventKind) -> Vec<&'static str> {
+    let mut h = vec!["ts", "recv_ts", "source", "symbol", "venue", "seq"];
+    h.extend_from_slice(match kind {
+        EventKind::Trade => &["price", "size", "side", "trade_id", "conditions"][..],
+        EventKind::BboQuote => &["bid_price", "bid_size", "ask_price", "ask_size"],
+        EventKind::L2Snapshot => &["bids", "asks"],
+        EventKind::OrderBookDelta => &["action", "side", "price", "size", "order_id", "flags"],
+        EventKind::Bar => &[
+            "interval_s",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "trades",
+            "vwap",
+        ],
+        EventKind::Heartbeat => &[],
+        EventKind::OpenInterest => &["open_interest"],
+        EventKind::DerivativeTicker => &[
+            "last_price",
+            "mark_price",
+            "index_price",
+            "open_interest",
+            "funding_rate",
+            "predicted_funding_rate",
+            "funding_ts",
+        ],
+    });
+    h
+}
+
+/// An event's cells in [`header`]'s order: times in RFC 3339 with nanoseconds, decimals
+/// exactly as stored, absent values empty.
+fn cells(e: &Event) -> Vec<String> {
+    fn opt<T: ToString>(v: Option<T>) -> String {
+        v.map(|v| v.to_string()).unwrap_or_default()
+    }
+    let levels = |levels: &[strata::model::Level]| {
+        levels
+            .iter()
+            .map(|l| format!("{}@{}", l.price, l.size))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut c = vec![
+        e.event_time.to_string(),
+        e.receive_time.to_string(),
+        e.source.clone(),
+        e.symbol.clone(),
+        opt(e.venue.as_deref()),
+        opt(e.sequence),
+    ];
+    match &e.payload {
+        Payload::Trade(t) => c.extend([
+            t.price.to_string(),
+            t.size.to_string(),
+            opt(t.side.map(|s| s.as_str())),
+            opt(t.trade_id.as_deref()),
+            opt(t.conditions.as_deref()),
+        ]),
+        Payload::BboQuote(q) => c.extend([
+            opt(q.bid.map(|l| l.price)),
+            opt(q.bid.map(|l| l.size)),
+            opt(q.ask.map(|l| l.price)),
+            opt(q.ask.map(|l| l.size)),
+        ]),
+        Payload::L2Snapshot(s) => c.extend([levels(&s.bids), levels(&s.asks)]),
+        Payload::OrderBookDelta(d) => c.extend([
+            d.action.as_str().to_string(),
+            opt(d.side.map(|s| s.as_str())),
+            opt(d.price),
+            opt(d.size),
+            opt(d.order_id),
+            opt(d.flags),
+        ]),
+        Payload::Bar(b) => c.extend([
+            b.interval_s.to_string(),
+            b.open.to_string(),
+            b.high.to_string(),
+            b.low.to_string(),
+            b.close.to_string(),
+            b.volume.to_string(),
+            opt(b.trades),
+            opt(b.vwap),
+        ]),
+        Payload::Heartbeat => {}
+        Payload::OpenInterest(o) => c.push(o.value.to_string()),
+        Payload::DerivativeTicker(t) => c.extend([
+            opt(t.last_price),
+            opt(t.mark_price),
+            opt(t.index_price),
+            opt(t.open_interest),
+            opt(t.funding_rate),
+            opt(t.predicted_funding_rate),
+            opt(t.funding_time),
+        ]),
+    }
+    c
+}

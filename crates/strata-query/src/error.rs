@@ -1,0 +1,41 @@
+//! What can go wrong in a query; each error names the file.
+
+use std::path::PathBuf;
+
+/// A query's error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The catalog could not be read.
+    #[error(transparent)]
+    Catalog(#[from] strata_catalog::Error),
+    /// A tier's storage failed.
+    #[error("{path}: {source}")]
+    Backend {
+        /// The file.
+        path: String,
+        /// Why.
+        source: strata_backend::Error,
+    },
+    /// A file could not be read from the local disk.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file's content is not what its name and manifest say.
+    #[error("{path}: {message}")]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What is wrong (with the line for JSONL).
+        message: String,
+    },
+    /// No storage is configured for a tier a file is in.
+    #[error("no storage for the {0} tier")]
+    NoTier(strata_core::policy::TierName),
+}
+
+/// A query's result.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,553 @@
+//! # strata-query — one query across every tier (TIER-5, TIER-6)
+//!
+//! A [`Query`] (symbols, aliases resolved; kinds; sources; venues; a time range; tiers; a limit)
+//! becomes a stream of events in event-time order ([`Events`], an iterator), read from every
+//! tier alike — JSONL of any codec, Parquet — and from the hot tier's unsealed segments, so a
+//! query sees every event the writer has handed to the disk.
+//!
+//! How little is read:
+//!
+//! - the catalog prunes files (by symbol, kind, source, tier and the time range, per slice of a
+//!   file), and each file's manifest by venue;
+//! - in a Parquet file (sorted by `ts`), only the row groups whose `ts` statistics overlap the
+//!   range are read, and in them only the pages whose `ts` range does (the page index;
+//!   [`strata_columnar::EventReader::in_range`]);
+//! - files are opened lazily, in the order of their first event: a file is opened only when
+//!   the merge has reached its first event's time.
+//!
+//! **Memory.** At any time the merge holds the files whose time ranges overlap the current
+//! event: for each such Parquet file one batch of 8,192 rows (and, when its tier is not on the
+//! local disk, the file's bytes), for each JSONL file its matching events (a JSONL file need
+//! not be in time order, so it is sorted). Files that follow each other in time, as a tier's
+//! files of one symbol and kind do, are held one at a time, whatever the range.
+//!
+//! Events of one instant come in the order of their files (by first event, then path) and,
+//! within a file, in file order.
+
+mod error;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use strata_backend::{Backend, BackendExt};
+use strata_catalog::{Catalog, FileManifest, FileQuery};
+use strata_core::policy::{FileFormat, TierName};
+use strata_model::{jsonl, Event, EventKind, SymbolRegistry, Timestamp};
+
+pub use error::{Error, Result};
+pub use strata_columnar::Pruning;
+
+/// What to read. Empty lists and absent bounds select everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Symbols (canonical names or any alias the symbol registry knows).
+    pub symbols: Vec<String>,
+    /// Event kinds.
+    pub kinds: Vec<EventKind>,
+    /// Sources.
+    pub sources: Vec<String>,
+    /// Venues.
+    pub venues: Vec<String>,
+    /// Events at or after this time.
+    pub from: Option<Timestamp>,
+    /// Events before this time.
+    pub to: Option<Timestamp>,
+    /// Tiers to read (empty: all, the hot tier's unsealed segments included).
+    pub tiers: Vec<TierName>,
+    /// At most this many events.
+    pub limit: Option<u64>,
+}
+
+impl Query {
+    /// Everything.
+    pub fn all() -> Self {
+        Query::default()
+    }
+
+    /// Adds a symbol.
+    pub fn symbol(mut self, symbol: impl Into<String>) -> Self {
+        self.symbols.push(symbol.into());
+        self
+    }
+
+    /// Adds a kind.
+    pub fn kind(mut self, kind: EventKind) -> Self {
+        self.kinds.push(kind);
+        self
+    }
+
+    /// Adds a source.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.sources.push(source.into());
+        self
+    }
+
+    /// Events in `[from, to)`.
+    pub fn between(mut self, from: Option<Timestamp>, to: Option<Timestamp>) -> Self {
+        self.from = from;
+        self.to = to;
+        self
+    }
+
+    /// At most `n` events.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    fn wants(&self, e: &Event) -> bool {
+        let ts = e.event_time;
+        self.from.is_none_or(|from| ts >= from)
+            && self.to.is_none_or(|to| ts < to)
+            && (self.symbols.is_empty() || self.symbols.contains(&e.symbol))
+            && (self.kinds.is_empty() || self.kinds.contains(&e.kind()))
+            && (self.sources.is_empty() || self.sources.contains(&e.source))
+            && (self.venues.is_empty() || e.venue.as_ref().is_some_and(|v| self.venues.contains(v)))
+    }
+
+    fn wants_file(&self, m: &FileManifest) -> bool {
+        let meets = |wanted: &[String], held: &BTreeSet<String>| {
+            wanted.is_empty() || held.is_empty() || wanted.iter().any(|w| held.contains(w))
+        };
+        (self.tiers.is_empty() || self.tiers.contains(&m.tier))
+            && meets(&self.symbols, &m.stats.symbols)
+            && meets(&self.sources, &m.stats.sources)
+            && meets(&self.venues, &m.stats.venues)
+            && (self.kinds.is_empty()
+                || m.stats.kinds.is_empty()
+                || self.kinds.iter().any(|k| m.stats.kinds.contains_key(k)))
+    }
+}
+
+/// What a query read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Files the catalog named for the selection (and unsealed hot segments).
+    pub files: usize,
+    /// Files opened (the others ended before the limit was reached or held nothing wanted).
+    pub files_read: usize,
+    /// Each file opened, with its tier ("hot" for an unsealed segment) — reads per file.
+    pub read: Vec<String>,
+    /// Row groups and rows of the Parquet files opened, and how many were read.
+    pub parquet: Pruning,
+    /// Events decoded from the files (before filtering).
+    pub events_scanned: u64,
+    /// Events returned.
+    pub events_returned: u64,
+}
+
+/// Runs queries over one archive.
+pub struct QueryEngine {
+    root: PathBuf,
+    catalog: Arc<Catalog>,
+    backends: BTreeMap<TierName, Arc<dyn Backend>>,
+    symbols: SymbolRegistry,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for QueryEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryEngine")
+            .field("root", &self.root)
+            .field("tiers", &self.backends.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A file to read, before it is opened.
+#[derive(Debug, Clone)]
+enum Pending {
+    /// A catalogued file.
+    Stored(FileManifest),
+    /// An unsealed hot segment (its path), and the catalogued file it became if it was sealed
+    /// meanwhile (read instead when the segment is gone).
+    Open(PathBuf, Option<FileManifest>),
+}
+
+impl Pending {
+    /// Nanoseconds of its first event (unknown for an unsealed segment: opened first).
+    fn first(&self) -> i64 {
+        match self {
+            Pending::Stored(m) => m.stats.first_event_time.map_or(i64::MIN, |t| t.as_nanos()),
+            Pending::Open(..) => i64::MIN,
+        }
+    }
+}
+
+impl QueryEngine {
+    /// An engine over the archive at `root`, its catalog, each tier's storage and its symbol
+    /// registry (for aliases).
+    pub fn new(
+        root: &Path,
+        catalog: Arc<Catalog>,
+        backends: BTreeMap<TierName, Arc<dyn Backend>>,
+        symbols: SymbolRegistry,
+    ) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                path: root.to_path_buf(),
+                source,
+            })?;
+        Ok(QueryEngine {
+            root: root.to_path_buf(),
+            catalog,
+            backends,
+            symbols,
+            runtime,
+        })
+    }
+
+    /// The events of `query`, in event-time order.
+    pub fn run(&self, query: &Query) -> Result<Events<'_>> {
+        let mut query = query.clone();
+        query.symbols = query
+            .symbols
+            .iter()
+            .map(|s| self.symbols.canonical(s).to_string())
+            .collect();
+        // Unsealed hot segments first: one sealed after this listing is then found in the
+        // catalog too, and read once.
+        let mut open: BTreeMap<PathBuf, Option<FileManifest>> = BTreeMap::new();
+        if query.tiers.is_empty() || query.tiers.contains(&TierName::Hot) {
+            for path in
+                strata_ingest::reader::hot_files(&self.root).map_err(|e| Error::Damaged {
+                    path: self.root.join("hot").display().to_string(),
+                    message: e.to_string(),
+                })?
+            {
+                let sidecar = PathBuf::from(format!("{}.manifest.json", path.display()));
+                if strata_ingest::reader::is_data_file(&path) && !sidecar.exists() {
+                    open.insert(path, None);
+                }
+            }
+        }
+        let mut find = FileQuery::all();
+        find.from = query.from;
+        find.to = query.to;
+        if let [symbol] = query.symbols.as_slice() {
+            find = find.symbol(symbol.clone());
+        }
+        if let [kind] = query.kinds.as_slice() {
+            find = find.kind(*kind);
+        }
+        if let [source] = query.sources.as_slice() {
+            find = find.source(source.clone());
+        }
+        if let [tier] = query.tiers.as_slice() {
+            find = find.tier(*tier);
+        }
+        let mut pending = Vec::new();
+        for m in self.catalog.find(&find)? {
+            if !query.wants_file(&m) {
+                continue;
+            }
+            // The segment this sealed file was, when it was listed unsealed above.
+            if m.tier == TierName::Hot {
+                let data = m.data_path(&self.root);
+                let segment = open
+                    .keys()
+                    .find(|p| data.to_string_lossy().starts_with(&*p.to_string_lossy()))
+                    .cloned();
+                if let Some(segment) = segment {
+                    open.insert(segment, Some(m));
+                    continue;
+                }
+            }
+            pending.push(Pending::Stored(m));
+        }
+        pending.extend(open.into_iter().map(|(p, m)| Pending::Open(p, m)));
+        // Stable: by first event, then as listed (the catalog's order is by first event, then
+        // path).
+        pending.sort_by_key(Pending::first);
+        let stats = QueryStats {
+            files: pending.len(),
+            ..QueryStats::default()
+        };
+        Ok(Events {
+            engine: self,
+            left: query.limit,
+            query,
+            pending: pending.into(),
+            cursors: Vec::new(),
+            heap: BinaryHeap::new(),
+            stats,
+            failed: false,
+        })
+    }
+
+    /// A catalogued file's bytes, and its local path when its tier is on this disk.
+    fn fetch(&self, m: &FileManifest) -> Result<Input> {
+        let backend = self.backends.get(&m.tier).ok_or(Error::NoTier(m.tier))?;
+        let key = m
+            .path
+            .split_once('/')
+            .map_or(m.path.as_str(), |(_, key)| key);
+        if let Some(path) = strata_backend::local_file(backend.as_ref(), key) {
+            return Ok(Input::Local(path));
+        }
+        let bytes = self
+            .runtime
+            .block_on(backend.get(key))
+            .map_err(|source| Error::Backend {
+                path: m.path.clone(),
+                source,
+            })?;
+        Ok(Input::Bytes(bytes))
+    }
+}
+
+/// Where a file's bytes come from.
+enum Input {
+    Local(PathBuf),
+    Bytes(Bytes),
+}
+
+/// One opened file.
+enum Cursor {
+    /// A JSONL file's wanted events, sorted by time.
+    Events(std::vec::IntoIter<Event>),
+    /// A Parquet file (in time order), read a batch at a time.
+    Parquet(Box<strata_columnar::EventReader>, String),
+}
+
+/// The next event of the merge: its time, then its file's place, then its place in the file.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Head {
+    ts: i64,
+    file: usize,
+    seq: u64,
+}
+
+/// The events of a query, in event-time order ([`QueryEngine::run`]). An error ends the
+/// stream.
+pub struct Events<'e> {
+    engine: &'e QueryEngine,
+    query: Query,
+    left: Option<u64>,
+    pending: VecDeque<Pending>,
+    /// Opened files: the cursor and the event it holds at the heap.
+    cursors: Vec<(Cursor, Option<Event>, u64)>,
+    heap: BinaryHeap<Reverse<Head>>,
+    stats: QueryStats,
+    failed: bool,
+}
+
+impl std::fmt::Debug for Events<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events")
+            .field("query", &self.query)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Events<'_> {
+    /// What the query has read so far.
+    pub fn stats(&self) -> &QueryStats {
+        &self.stats
+    }
+
+    /// Opens the next pending file and puts its first wanted event on the heap.
+    fn open(&mut self, next: Pending) -> Result<()> {
+        let (from, to) = (
+            self.query.from.map(|t| t.as_nanos()),
+            self.query.to.map(|t| t.as_nanos()),
+        );
+        let (manifest, name) = match next {
+            Pending::Stored(m) => {
+                let name = m.path.clone();
+                (m, name)
+            }
+            Pending::Open(path, sealed) => match read_segment(&path) {
+                Ok(Some(plain)) => {
+                    let name = format!("hot (unsealed) {}", path.display());
+                    return self.add_jsonl(&name, &plain);
+                }
+                // Sealed and compressed meanwhile: the catalogued file instead.
+                Ok(None) => match sealed {
+                    Some(m) => {
+                        let name = m.path.clone();
+                        (m, name)
+                    }
+                    None => return Ok(()),
+                },
+                Err(e) => return Err(e),
+            },
+        };
+        let input = self.engine.fetch(&manifest)?;
+        match manifest.format {
+            FileFormat::Jsonl => {
+                let packed = match input {
+                    Input::Local(path) => std::fs::read(&path)
+                        .map(Bytes::from)
+                        .map_err(|source| Error::Io { path, source })?,
+                    Input::Bytes(bytes) => bytes,
+                };
+                let plain = strata_codec::decompress(&packed).map_err(|e| Error::Damaged {
+                    path: name.clone(),
+                    message: e.to_string(),
+                })?;
+                self.add_jsonl(&name, &plain)
+            }
+            FileFormat::Parquet => {
+                let damaged = |e: strata_columnar::Error| Error::Damaged {
+                    path: name.clone(),
+                    message: e.to_string(),
+                };
+                let (reader, pruning) = match input {
+                    Input::Local(path) => {
+                        let file = std::fs::File::open(&path)
+                            .map_err(|source| Error::Io { path, source })?;
+                        strata_columnar::EventReader::in_range(file, from, to).map_err(damaged)?
+                    }
+                    Input::Bytes(bytes) => {
+                        strata_columnar::EventReader::in_range(bytes, from, to).map_err(damaged)?
+                    }
+                };
+                self.stats.files_read += 1;
+                self.stats.read.push(name.clone());
+                let p = &mut self.stats.parquet;
+                p.row_groups += pruning.row_groups;
+                p.row_groups_read += pruning.row_groups_read;
+                p.rows += pruning.rows;
+                p.rows_read += pruning.rows_read;
+                self.push(Cursor::Parquet(Box::new(reader), name))
+            }
+        }
+    }
+
+    /// A JSONL text's wanted events, sorted by time (stably), as a cursor.
+    fn add_jsonl(&mut self, name: &str, plain: &[u8]) -> Result<()> {
+        let mut events = Vec::new();
+        for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let event = jsonl::decode_line(line).map_err(|e| Error::Damaged {
+                path: name.to_string(),
+                message: format!("line {}: {e}", i + 1),
+            })?;
+            self.stats.events_scanned += 1;
+            if self.query.wants(&event) {
+                events.push(event);
+            }
+        }
+        events.sort_by_key(|e| e.event_time);
+        self.stats.files_read += 1;
+        self.stats.read.push(name.to_string());
+        self.push(Cursor::Events(events.into_iter()))
+    }
+
+    /// Adds an opened file and its first wanted event to the merge.
+    fn push(&mut self, cursor: Cursor) -> Result<()> {
+        let file = self.cursors.len();
+        self.cursors.push((cursor, None, 0));
+        self.advance(file)
+    }
+
+    /// Puts the next wanted event of file `file` on the heap (none when it has ended).
+    fn advance(&mut self, file: usize) -> Result<()> {
+        let (cursor, slot, seq) = &mut self.cursors[file];
+        let next = match cursor {
+            Cursor::Events(events) => events.next(),
+            Cursor::Parquet(reader, name) => loop {
+                match reader.next() {
+                    None => break None,
+                    Some(Err(e)) => {
+                        return Err(Error::Damaged {
+                            path: name.clone(),
+                            message: e.to_string(),
+                        })
+                    }
+                    Some(Ok(e)) => {
+                        self.stats.events_scanned += 1;
+                        if self.query.wants(&e) {
+                            break Some(e);
+                        }
+                        // Sorted by time: past the range, the file is done.
+                        if self.query.to.is_some_and(|to| e.event_time >= to) {
+                            break None;
+                        }
+                    }
+                }
+            },
+        };
+        if let Some(event) = next {
+            *seq += 1;
+            self.heap.push(Reverse(Head {
+                ts: event.event_time.as_nanos(),
+                file,
+                seq: *seq,
+            }));
+            *slot = Some(event);
+        } else {
+            // Let the file's memory go.
+            *cursor = Cursor::Events(Vec::new().into_iter());
+        }
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<Event>> {
+        if self.left == Some(0) {
+            return Ok(None);
+        }
+        // Open every file that may hold an event before the merge's next one.
+        while let Some(first) = self.pending.front().map(Pending::first) {
+            if self.heap.peek().is_some_and(|Reverse(top)| top.ts < first) {
+                break;
+            }
+            if let Some(next) = self.pending.pop_front() {
+                self.open(next)?;
+            }
+        }
+        let Some(Reverse(top)) = self.heap.pop() else {
+            return Ok(None);
+        };
+        let event = self.cursors[top.file].1.take();
+        self.advance(top.file)?;
+        if let Some(left) = &mut self.left {
+            *left -= 1;
+        }
+        self.stats.events_returned += 1;
+        Ok(event)
+    }
+}
+
+impl Iterator for Events<'_> {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        if self.failed {
+            return None;
+        }
+        match self.step() {
+            Ok(event) => event.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// An unsealed segment's complete lines (a line the writer is still appending is left out);
+/// `None` when the segment is gone (sealed meanwhile).
+fn read_segment(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(mut bytes) => {
+            let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            bytes.truncate(end);
+            Ok(Some(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}

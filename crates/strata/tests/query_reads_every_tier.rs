@@ -1,0 +1,175 @@
+//! TIER-5, TIER-6: one query over every tier. Real Lean SPY trades of 2013-10-07 imported in
+//! hourly files, then moved by the lifecycle to the cold tier (Parquet), while later trades sit
+//! in the hot tier sealed and unsealed (a writer still open): a query gives every event once,
+//! in event-time order, from all of them; a slice reads only the files that overlap it; an
+//! alias finds the symbol; a limit gives the first events.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use strata::archive::Archive;
+use strata::columnar::EventDigest;
+use strata::import::{Format, ImportOptions};
+use strata::ingest::WriterOptions;
+use strata::model::{Event, EventKind, Payload, Timestamp, Trade};
+use strata::policy::TierName;
+use strata::query::Query;
+
+fn ts(text: &str) -> Timestamp {
+    Timestamp::parse_flexible(text).unwrap()
+}
+
+fn trade(at: Timestamp, price: &str, seq: u64) -> Event {
+    let mut e = Event::new(
+        "lean",
+        "SPY",
+        at,
+        Payload::Trade(Trade {
+            price: price.parse().unwrap(),
+            size: "100".parse().unwrap(),
+            side: None,
+            trade_id: None,
+            conditions: None,
+        }),
+    );
+    e.sequence = Some(seq);
+    e
+}
+
+#[test]
+fn a_query_reads_every_tier_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("strata.toml"),
+        "[layout]\ngranularity = \"hourly\"\n\n[[symbols]]\nsymbol = \"SPY\"\naliases = [\"SPDR\"]\nasset_class = \"equity\"\n",
+    )
+    .unwrap();
+    let archive = Archive::builder(dir.path()).open().unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    let spy = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/lean/equity/usa/tick/spy/20131007_trade.zip");
+    archive
+        .import_file(
+            &writer,
+            &spy,
+            Format::Lean,
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    writer.close().unwrap();
+
+    // Everything, while it is all hot JSONL.
+    let engine = archive.query_engine().unwrap();
+    let hot: Vec<Event> = engine
+        .run(&Query::all().symbol("SPY"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(hot.len() > 1000, "{} events", hot.len());
+    assert!(hot.windows(2).all(|w| w[0].event_time <= w[1].event_time));
+    let digest = EventDigest::of(&hot);
+
+    // To the cold tier (Parquet), then later trades: sealed, then left unsealed by a writer
+    // that is still open.
+    let report = archive.lifecycle_run(ts("2013-12-15"), |_, _| {}).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let tiers: Vec<TierName> = archive
+        .catalog()
+        .find(&strata::catalog::FileQuery::all())
+        .unwrap()
+        .iter()
+        .map(|m| m.tier)
+        .collect();
+    assert!(tiers.iter().all(|t| *t == TierName::Cold), "{tiers:?}");
+    let later: Vec<Event> = (0..10)
+        .map(|i| {
+            let at =
+                Timestamp::from_nanos(ts("2013-10-08T14:00:00Z").as_nanos() + i * 1_000_000_000);
+            trade(at, "170.01", 1_000_000 + i as u64)
+        })
+        .collect();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    writer.append_batch(&later[..5]).unwrap();
+    writer.close().unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    writer.append_batch(&later[5..]).unwrap();
+    writer.flush().unwrap();
+
+    let engine = archive.query_engine().unwrap();
+    let mut run = engine.run(&Query::all().symbol("SPDR")).unwrap();
+    let all: Vec<Event> = (&mut run).map(Result::unwrap).collect();
+    let stats = run.stats().clone();
+    assert_eq!(all.len(), hot.len() + later.len(), "{stats:?}");
+    assert!(all.windows(2).all(|w| w[0].event_time <= w[1].event_time));
+    assert_eq!(EventDigest::of(&all[..hot.len()]), digest);
+    assert_eq!(&all[hot.len()..], &later[..]);
+    assert!(
+        stats.read.iter().any(|f| f.starts_with("cold/")),
+        "{stats:?}"
+    );
+    assert!(
+        stats.read.iter().any(|f| f.starts_with("hot (unsealed)")),
+        "{stats:?}"
+    );
+    assert!(
+        stats.read.iter().any(|f| f.starts_with("hot/")),
+        "{stats:?}"
+    );
+    writer.close().unwrap();
+
+    // A slice of the imported trades (their second quarter): the same events as filtering
+    // everything, fewer Parquet rows read.
+    let (first, last) = (
+        all[0].event_time.as_nanos(),
+        all[hot.len() - 1].event_time.as_nanos(),
+    );
+    let from = Timestamp::from_nanos(first + (last - first) / 4);
+    let to = Timestamp::from_nanos(first + (last - first) / 2);
+    let mut run = engine
+        .run(
+            &Query::all()
+                .symbol("SPY")
+                .kind(EventKind::Trade)
+                .between(Some(from), Some(to)),
+        )
+        .unwrap();
+    let slice: Vec<Event> = (&mut run).map(Result::unwrap).collect();
+    let expected: Vec<&Event> = all
+        .iter()
+        .filter(|e| e.event_time >= from && e.event_time < to)
+        .collect();
+    assert!(!slice.is_empty());
+    assert_eq!(slice.iter().collect::<Vec<_>>(), expected);
+    // The catalog left out the files that end before the slice or begin after it (the pages
+    // within a file are pruned too: `strata-columnar`'s `a_time_range_reads_only_its_pages`).
+    let catalogued = archive
+        .catalog()
+        .find(&strata::catalog::FileQuery::all())
+        .unwrap()
+        .len();
+    assert!(
+        run.stats().files < catalogued,
+        "{:?} of {catalogued}",
+        run.stats()
+    );
+
+    // A limit: the first events.
+    let first: Vec<Event> = engine
+        .run(&Query::all().symbol("SPY").limit(7))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(&first[..], &all[..7]);
+
+    // Nothing for another symbol or kind.
+    assert_eq!(engine.run(&Query::all().symbol("AAPL")).unwrap().count(), 0);
+    assert_eq!(
+        engine
+            .run(&Query::all().symbol("SPY").kind(EventKind::BboQuote))
+            .unwrap()
+            .count(),
+        0
+    );
+}
