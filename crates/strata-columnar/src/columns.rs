@@ -560,20 +560,40 @@ pub(crate) fn events_from_batch(
     let symbol = cols.strings("symbol")?;
     let venue = cols.strings("venue")?;
     let seq = cols.primitive::<UInt64Type>("seq")?;
-    let ts_basis = cols.strings("ts_basis")?;
-    let version = cols.strings("schema_version")?;
+    let ts_basis = cols.strs("ts_basis")?;
+    let version = cols.strs("schema_version")?;
     let payloads = payloads(kind, &cols)?;
     out.reserve(batch.num_rows());
+    // The last text of each and what it parsed to: these columns hold one value nearly always.
+    let mut last_basis: Option<(&str, TimeBasis)> = None;
+    let mut last_version: Option<(&str, SchemaVersion)> = None;
     for (i, payload) in payloads.into_iter().enumerate() {
         let required = |v: Option<String>, column: &str| {
             v.ok_or_else(|| cols.bad(i, column, "null in a required column".into()))
         };
-        let time_basis: TimeBasis = required(ts_basis.get(i), "ts_basis")?
-            .parse()
-            .map_err(|e| cols.bad(i, "ts_basis", format!("{e}")))?;
-        let schema: SchemaVersion = required(version.get(i), "schema_version")?
-            .parse()
-            .map_err(|e| cols.bad(i, "schema_version", e))?;
+        let null = |column: &str| cols.bad(i, column, "null in a required column".into());
+        let basis_text = ts_basis.get(i).ok_or_else(|| null("ts_basis"))?;
+        let time_basis = match last_basis {
+            Some((text, basis)) if text == basis_text => basis,
+            _ => {
+                let basis: TimeBasis = basis_text
+                    .parse()
+                    .map_err(|e| cols.bad(i, "ts_basis", format!("{e}")))?;
+                last_basis = Some((basis_text, basis));
+                basis
+            }
+        };
+        let version_text = version.get(i).ok_or_else(|| null("schema_version"))?;
+        let schema = match last_version {
+            Some((text, schema)) if text == version_text => schema,
+            _ => {
+                let schema: SchemaVersion = version_text
+                    .parse()
+                    .map_err(|e| cols.bad(i, "schema_version", e))?;
+                last_version = Some((version_text, schema));
+                schema
+            }
+        };
         out.push(Event {
             schema,
             source: required(source.get(i), "source")?,
@@ -751,6 +771,17 @@ impl<'a> BatchColumns<'a> {
         self.batch
             .column_by_name(name)
             .ok_or_else(|| Error::NotStrata(format!("no column `{name}`")))
+    }
+
+    /// A string column's values, borrowed.
+    fn strs(&self, name: &str) -> Result<Col<'a, &'a str>> {
+        let a = self.column(name)?;
+        let a = a.as_string_opt::<i32>().ok_or_else(|| {
+            Error::NotStrata(format!("column `{name}` is {}, not Utf8", a.data_type()))
+        })?;
+        Ok(Col {
+            get: Box::new(move |i| a.is_valid(i).then(|| a.value(i))),
+        })
     }
 
     fn strings(&self, name: &str) -> Result<Col<'a, String>> {

@@ -424,9 +424,22 @@ impl Events<'_> {
     /// A JSONL text's wanted events, sorted by time (stably), as a cursor.
     fn add_jsonl(&mut self, name: &str, plain: &[u8]) -> Result<()> {
         let mut events = Vec::new();
+        let (from, to) = (
+            self.query.from.map(|t| t.as_nanos()),
+            self.query.to.map(|t| t.as_nanos()),
+        );
+        let bounded = from.is_some() || to.is_some();
         for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
+            }
+            // A line whose time is outside the range is not decoded.
+            if bounded {
+                if let Some(ts) = peek_ts(line) {
+                    if from.is_some_and(|f| ts < f) || to.is_some_and(|t| ts >= t) {
+                        continue;
+                    }
+                }
             }
             let event = jsonl::decode_line(line).map_err(|e| Error::Damaged {
                 path: name.to_string(),
@@ -535,6 +548,30 @@ impl Iterator for Events<'_> {
     }
 }
 
+/// The event time of a JSONL line, read without decoding it: the integer after the first
+/// `"ts":` (a key: inside a JSON string a quote is escaped, so the pattern cannot start there).
+/// `None` when it is not there as expected; the line is then decoded whole.
+fn peek_ts(line: &[u8]) -> Option<i64> {
+    let at = memchr::memmem::find(line, b"\"ts\":")? + 5;
+    let rest = line.get(at..)?;
+    let (negative, digits) = match rest.first()? {
+        b'-' => (true, &rest[1..]),
+        _ => (false, rest),
+    };
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if end == 0 || end > 19 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in &digits[..end] {
+        v = v.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+    }
+    Some(if negative { -v } else { v })
+}
+
 /// An unsealed segment's complete lines (a line the writer is still appending is left out);
 /// `None` when the segment is gone (sealed meanwhile).
 fn read_segment(path: &Path) -> Result<Option<Vec<u8>>> {
@@ -549,5 +586,35 @@ fn read_segment(path: &Path) -> Result<Option<Vec<u8>>> {
             path: path.to_path_buf(),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The time read without decoding is the event's, for any event strata writes.
+        #[test]
+        fn the_time_of_a_line_is_read_without_decoding_it(event in strata_model::strategy::event()) {
+            let mut line = Vec::new();
+            jsonl::encode_into(&event, &mut line).unwrap();
+            prop_assert_eq!(peek_ts(&line), Some(event.event_time.as_nanos()));
+        }
+    }
+
+    #[test]
+    fn a_line_without_a_readable_time_is_decoded_whole() {
+        for line in [
+            &b"{}"[..],
+            b"{\"ts\":\"x\"}",
+            b"{\"ts\":}",
+            b"{\"ts\":99999999999999999999}",
+        ] {
+            assert_eq!(peek_ts(line), None, "{}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(peek_ts(b"{\"recv_ts\":5,\"ts\":-7}"), Some(-7));
     }
 }
