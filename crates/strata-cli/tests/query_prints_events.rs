@@ -40,7 +40,7 @@ fn archive(dir: &std::path::Path) -> String {
         "--root",
         &root,
         "--now",
-        "2013-10-09",
+        "2013-12-01",
         "-q",
         "lifecycle",
         "run",
@@ -196,4 +196,34 @@ fn query_into_a_closed_pipe_ends_quietly() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn a_cut_or_missing_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    let ls = common::json(&strata(&[
+        "--root", &root, "--json", "ls", "--symbol", "SPY", "--tier", "cold",
+    ]));
+    let path = ls[0]["path"].as_str().unwrap().to_string();
+    assert!(path.ends_with(".parquet"), "{path}");
+    let file = std::path::Path::new(&root).join(&path);
+    // Cut: the footer is gone.
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let out = strata(&["--root", &root, "query", "--symbol", "SPY"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&path), "{}", text(&out.stderr));
+    // Gone behind strata's back.
+    std::fs::remove_file(&file).unwrap();
+    let out = strata(&["--root", &root, "query", "--symbol", "SPY"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&path) || text(&out.stderr).contains(file.to_str().unwrap()),
+        "{}",
+        text(&out.stderr)
+    );
+    // The other symbol still reads.
+    let aig = strata(&["--root", &root, "query", "--symbol", "AIG", "--limit", "2"]);
+    assert!(aig.status.success(), "{}", text(&aig.stderr));
 }

@@ -18,8 +18,10 @@
 //! **Memory.** At any time the merge holds the files whose time ranges overlap the current
 //! event: for each such Parquet file one batch of 8,192 rows (and, when its tier is not on the
 //! local disk, the file's bytes), for each JSONL file its matching events (a JSONL file need
-//! not be in time order, so it is sorted). Files that follow each other in time, as a tier's
-//! files of one symbol and kind do, are held one at a time, whatever the range.
+//! not be in time order, so it is sorted), and the hot tier's unsealed segments (opened first:
+//! their times are not in the catalog) with their wanted events. Files that follow each other
+//! in time, as a tier's files of one symbol and kind do, are held one at a time, whatever the
+//! range ([`QueryStats::max_open`] counts them).
 //!
 //! Events of one instant come in the order of their files (by first event, then path) and,
 //! within a file, in file order.
@@ -137,6 +139,9 @@ pub struct QueryStats {
     pub events_scanned: u64,
     /// Events returned.
     pub events_returned: u64,
+    /// The most files held open at once: what the query's memory follows.
+    pub max_open: usize,
+    open_now: usize,
 }
 
 /// Runs queries over one archive.
@@ -460,6 +465,8 @@ impl Events<'_> {
     fn push(&mut self, cursor: Cursor) -> Result<()> {
         let file = self.cursors.len();
         self.cursors.push((cursor, None, 0));
+        self.stats.open_now += 1;
+        self.stats.max_open = self.stats.max_open.max(self.stats.open_now);
         self.advance(file)
     }
 
@@ -501,6 +508,7 @@ impl Events<'_> {
         } else {
             // Let the file's memory go.
             *cursor = Cursor::Events(Vec::new().into_iter());
+            self.stats.open_now -= 1;
         }
         Ok(())
     }
@@ -570,6 +578,57 @@ fn peek_ts(line: &[u8]) -> Option<i64> {
         v = v.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
     }
     Some(if negative { -v } else { v })
+}
+
+/// Events handed from the blocking thread to an async reader at a time, at most: what a
+/// [`QueryStream`] holds beyond the engine's own.
+pub const STREAM_BUFFER: usize = 1024;
+
+/// The events of a query for async callers ([`QueryEngine::stream`]): a `futures` stream fed
+/// by the query running on a blocking thread of the caller's tokio runtime, through a channel
+/// of [`STREAM_BUFFER`] events (a slow reader holds the query back; memory stays bounded).
+/// Dropping it stops the query at its next event.
+#[derive(Debug)]
+pub struct QueryStream {
+    events: tokio::sync::mpsc::Receiver<Result<Event>>,
+}
+
+impl futures::Stream for QueryStream {
+    type Item = Result<Event>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Event>>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+impl QueryEngine {
+    /// [`run`](Self::run) as a stream for async callers (a tokio service): the engine moves to
+    /// a blocking thread of the current tokio runtime, which it must be called in. Errors come
+    /// as the stream's items; the stream ends after one.
+    pub fn stream(self, query: Query) -> QueryStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        tokio::task::spawn_blocking(move || {
+            let events = match self.run(&query) {
+                Ok(events) => events,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            for event in events {
+                // The reader has gone: stop.
+                if tx.blocking_send(event).is_err() {
+                    break;
+                }
+            }
+            // The engine (and its runtime) goes here, off the async threads.
+            drop(self);
+        });
+        QueryStream { events: rx }
+    }
 }
 
 /// An unsealed segment's complete lines (a line the writer is still appending is left out);

@@ -524,6 +524,12 @@ impl Archive {
         )?)
     }
 
+    /// The events of `query` as a stream for async callers (a tokio service), from a blocking
+    /// thread of the current tokio runtime (see [`strata_query::QueryEngine::stream`]).
+    pub fn query_stream(&self, query: strata_query::Query) -> Result<strata_query::QueryStream> {
+        Ok(self.query_engine()?.stream(query))
+    }
+
     /// The capacity forecast at `now` (QUOTA-3): growth per day over the last `window_days`,
     /// usage `horizon_days` ahead, the day each quota fills, growth by source.
     pub fn forecast(

@@ -163,6 +163,26 @@ fn a_query_reads_every_tier_in_time_order() {
         .collect();
     assert_eq!(&first[..], &all[..7]);
 
+    // The async form gives the same events, from a tokio runtime (a slow reader holds the
+    // query back through the bounded channel; dropping the stream stops it).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let streamed: Vec<Event> = runtime.block_on(async {
+        use futures::StreamExt;
+        let stream = archive.query_stream(Query::all().symbol("SPY")).unwrap();
+        stream.map(Result::unwrap).collect().await
+    });
+    assert_eq!(streamed, all);
+    let first_few: Vec<Event> = runtime.block_on(async {
+        use futures::StreamExt;
+        let stream = archive.query_stream(Query::all().symbol("SPY")).unwrap();
+        stream.take(3).map(Result::unwrap).collect().await
+    });
+    assert_eq!(&first_few[..], &all[..3]);
+    drop(runtime);
+
     // Nothing for another symbol or kind.
     assert_eq!(engine.run(&Query::all().symbol("AAPL")).unwrap().count(), 0);
     assert_eq!(
