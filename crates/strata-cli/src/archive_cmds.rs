@@ -89,6 +89,8 @@ pub enum CatalogCommand {
     Rebuild,
     /// Totals: files, events, bytes, by tier, kind and source.
     Stats,
+    /// Reads per file (counted by `strata query`), the least read first: the data nobody uses.
+    Usage,
 }
 
 /// `30s`, `5m`, `2h`, `500ms` or plain seconds.
@@ -644,6 +646,51 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
                     error: anyhow!("{} sidecar(s) could not be read", problems.len()),
                     reported: g.json,
                 });
+            }
+        }
+        CatalogCommand::Usage => {
+            let (root, catalog) = open_reader(g)?;
+            let usage = strata::query::ReadLog::new(&root).usage().map_err(|e| {
+                anyhow!(
+                    "{}: {e}",
+                    root.join("_catalog")
+                        .join(strata::query::READS_FILE)
+                        .display()
+                )
+            })?;
+            let mut rows: Vec<(u64, Option<Timestamp>, String, String, u64)> = catalog
+                .find(&strata::catalog::FileQuery::all())?
+                .into_iter()
+                .map(|m| {
+                    let u = usage.get(&m.path);
+                    (
+                        u.map_or(0, |u| u.reads),
+                        u.map(|u| u.last),
+                        m.tier.as_str().to_string(),
+                        m.path,
+                        m.size_bytes,
+                    )
+                })
+                .collect();
+            rows.sort();
+            if g.json {
+                let files: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(reads, last, tier, path, bytes)| {
+                        json!({ "path": path, "tier": tier, "bytes": bytes, "reads": reads,
+                                "last_read": last.map(|t| t.to_string()) })
+                    })
+                    .collect();
+                out!("{}", json!({ "ok": true, "files": files }));
+            } else {
+                for (reads, last, tier, path, bytes) in &rows {
+                    let last = last.map_or("never".to_string(), |t| t.to_string());
+                    out!("{reads:>6}  {last:<30}  {tier:<7}  {bytes:>12}  {path}");
+                }
+                if !g.quiet {
+                    let unread = rows.iter().filter(|r| r.0 == 0).count();
+                    eprintln!("{} file(s), {unread} never read by a query", rows.len());
+                }
             }
         }
         CatalogCommand::Stats => {

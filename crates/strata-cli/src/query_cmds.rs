@@ -51,7 +51,7 @@ pub struct QueryArgs {
     /// At most this many events.
     #[arg(long)]
     limit: Option<u64>,
-    /// How to print them.
+    /// How to print them (`--json` prints JSON lines whatever this says).
     #[arg(long, value_enum, default_value = "jsonl")]
     format: Format,
 }
@@ -71,11 +71,23 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
         tiers: a.tiers.clone(),
         limit: a.limit,
     };
+    let format = if g.json { Format::Jsonl } else { a.format };
+    let kind = match (format, a.kinds.as_slice()) {
+        (Format::Jsonl, _) => None,
+        (_, [kind]) => Some(*kind),
+        _ => {
+            return Err(Failure::usage(anyhow!(
+                "CSV and tables print one kind at a time (its columns): pass one --kind"
+            )))
+        }
+    };
     let mut events = engine.run(&query)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut printer = Printer::new(if g.json { Format::Jsonl } else { a.format });
+    let mut printer = Printer::new(format, kind);
     let mut line = Vec::with_capacity(512);
+    printer.start(&mut line);
+    write(&mut out, &line)?;
     for event in &mut events {
         let event = event?;
         line.clear();
@@ -99,6 +111,9 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
             p.rows_read,
             p.rows
         );
+    }
+    if stats.reads_counted == Some(false) && !g.quiet {
+        eprintln!("note: the reads were not counted (the archive's _catalog/reads.jsonl cannot be written)");
     }
     if g.verbose > 0 {
         for file in &stats.read {
@@ -124,20 +139,35 @@ fn pipe(e: std::io::Error) -> Failure {
     Failure::from(anyhow!("writing to standard output: {e}"))
 }
 
-/// Prints events in one format; CSV and tables take one kind (its columns).
+/// Rows of a table sized together: the first this many set the columns' widths, the rest
+/// follow with them (a table of any length is printed as it comes).
+const TABLE_SIZING_ROWS: usize = 1000;
+
+/// Prints events in one format; CSV and tables print one kind (its columns).
 struct Printer {
     format: Format,
     kind: Option<EventKind>,
-    /// A table's rows, held until the end to size the columns.
+    /// A table's first rows, held to size the columns.
     rows: Vec<Vec<String>>,
+    /// A table's column widths, once sized.
+    widths: Option<Vec<usize>>,
 }
 
 impl Printer {
-    fn new(format: Format) -> Self {
+    fn new(format: Format, kind: Option<EventKind>) -> Self {
         Printer {
             format,
-            kind: None,
+            kind,
             rows: Vec::new(),
+            widths: None,
+        }
+    }
+
+    /// The header (CSV and tables), printed even when no event comes.
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if let Some(kind) = self.kind {
+            let header = header(kind).iter().map(|h| (*h).to_string()).collect();
+            self.row(header, out);
         }
     }
 
@@ -146,20 +176,6 @@ impl Printer {
             // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
             let _ = jsonl::encode_into(e, out);
             return Ok(());
-        }
-        match self.kind {
-            None => {
-                self.kind = Some(e.kind());
-                let header = header(e.kind());
-                self.row(header.iter().map(|h| (*h).to_string()).collect(), out);
-            }
-            Some(kind) if kind != e.kind() => {
-                return Err(Failure::usage(anyhow!(
-                    "the selection holds {kind} and {} events; CSV and tables print one kind at a time: pass --kind",
-                    e.kind()
-                )))
-            }
-            Some(_) => {}
         }
         self.row(cells(e), out);
         Ok(())
@@ -172,18 +188,22 @@ impl Printer {
                 out.extend_from_slice(escaped.join(",").as_bytes());
                 out.push(b'\n');
             }
-            Format::Table => self.rows.push(cells),
+            Format::Table => match &self.widths {
+                Some(widths) => table_row(&cells, widths, out),
+                None => {
+                    self.rows.push(cells);
+                    if self.rows.len() >= TABLE_SIZING_ROWS {
+                        self.flush_table(out);
+                    }
+                }
+            },
             Format::Jsonl => {}
         }
     }
 
-    /// A table, once every row is known.
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        out.clear();
-        if self.format != Format::Table || self.rows.is_empty() {
-            return;
-        }
-        let columns = self.rows[0].len();
+    /// Sizes the table's columns from the rows held and prints them.
+    fn flush_table(&mut self, out: &mut Vec<u8>) {
+        let columns = self.rows.first().map_or(0, Vec::len);
         let widths: Vec<usize> = (0..columns)
             .map(|c| {
                 self.rows
@@ -193,16 +213,29 @@ impl Printer {
                     .unwrap_or(0)
             })
             .collect();
-        for row in &self.rows {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
-                .collect();
-            out.extend_from_slice(line.join("  ").trim_end().as_bytes());
-            out.push(b'\n');
+        for row in std::mem::take(&mut self.rows) {
+            table_row(&row, &widths, out);
+        }
+        self.widths = Some(widths);
+    }
+
+    /// The rest of a table.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        out.clear();
+        if self.format == Format::Table && self.widths.is_none() {
+            self.flush_table(out);
         }
     }
+}
+
+fn table_row(cells: &[String], widths: &[usize], out: &mut Vec<u8>) {
+    let line: Vec<String> = cells
+        .iter()
+        .zip(widths)
+        .map(|(cell, w)| format!("{cell:<w$}"))
+        .collect();
+    out.extend_from_slice(line.join("  ").trim_end().as_bytes());
+    out.push(b'\n');
 }
 
 fn csv_cell(cell: &str) -> String {

@@ -138,16 +138,19 @@ fn query_prints_events_in_time_order_in_every_format() {
     assert!(first[6].contains('.'), "{csv}");
     assert_eq!(csv.lines().count(), 6);
     // A table.
-    let table = q(&["--symbol", "SPY", "--format", "table", "--limit", "4"]);
+    let table = q(&[
+        "--symbol", "SPY", "--kind", "trade", "--format", "table", "--limit", "4",
+    ]);
     let table = text(&table.stdout);
     assert!(table.lines().next().unwrap().starts_with("ts "), "{table}");
     assert_eq!(table.lines().count(), 5);
 
-    // Two kinds in CSV: refused with what to do.
+    // CSV without one kind: refused with what to do.
     let mixed = strata(&[
         "--root", &root, "query", "--symbol", "SPY", "--symbol", "AIG", "--format", "csv",
     ]);
     assert_eq!(mixed.status.code(), Some(2));
+    assert!(mixed.stdout.is_empty(), "refused before any row");
     assert!(
         text(&mixed.stderr).contains("--kind"),
         "{}",
@@ -169,9 +172,31 @@ fn query_prints_events_in_time_order_in_every_format() {
         "{}",
         text(&bad.stderr)
     );
-    // Nothing selected: no output, success.
+    // Nothing selected: no output (a CSV header alone), success.
     let none = q(&["--symbol", "MSFT"]);
     assert!(none.stdout.is_empty());
+    let none = q(&["--symbol", "MSFT", "--kind", "trade", "--format", "csv"]);
+    assert_eq!(text(&none.stdout).lines().count(), 1);
+
+    // Reads were counted per file (CAT-5): the cold SPY file by each of the 4 SPY queries above, the
+    // AIG file by the CSV one; `catalog usage` lists the least read first.
+    let usage = common::json(&strata(&["--root", &root, "--json", "catalog", "usage"]));
+    let files = usage["files"].as_array().unwrap();
+    let reads_of = |needle: &str| {
+        files
+            .iter()
+            .filter(|f| f["path"].as_str().unwrap().contains(needle))
+            .map(|f| f["reads"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert!(reads_of("symbol=SPY") >= 4, "{usage}");
+    assert!(reads_of("AIG") >= 1, "{usage}");
+    let counts: Vec<u64> = files.iter().map(|f| f["reads"].as_u64().unwrap()).collect();
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{usage}");
+    assert!(files
+        .iter()
+        .filter(|f| f["reads"].as_u64() > Some(0))
+        .all(|f| f["last_read"].is_string()));
 }
 
 #[test]

@@ -121,6 +121,13 @@ impl EventReader {
                     _ => None,
                 }
             });
+            // A page index that does not describe this row group's rows (first rows from 0,
+            // increasing, inside the group) is not trusted: the group is read whole.
+            let pages = pages.filter(|pages| {
+                pages.first().is_some_and(|p| p.0 == 0)
+                    && pages.windows(2).all(|w| w[0].0 < w[1].0)
+                    && pages.last().is_some_and(|p| p.0 < rows)
+            });
             let Some(pages) = pages else {
                 selectors.push(RowSelector::select(
                     usize::try_from(rows).unwrap_or(usize::MAX),

@@ -27,6 +27,7 @@
 //! within a file, in file order.
 
 mod error;
+mod reads;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -40,6 +41,7 @@ use strata_core::policy::{FileFormat, TierName};
 use strata_model::{jsonl, Event, EventKind, SymbolRegistry, Timestamp};
 
 pub use error::{Error, Result};
+pub use reads::{ReadLog, Usage, READS_FILE};
 pub use strata_columnar::Pruning;
 
 /// What to read. Empty lists and absent bounds select everything.
@@ -131,7 +133,8 @@ pub struct QueryStats {
     pub files: usize,
     /// Files opened (the others ended before the limit was reached or held nothing wanted).
     pub files_read: usize,
-    /// Each file opened, with its tier ("hot" for an unsealed segment) — reads per file.
+    /// Each file opened: its catalogued path (`cold/…`), or `hot (unsealed) <path>` for a
+    /// segment the writer still has open.
     pub read: Vec<String>,
     /// Row groups and rows of the Parquet files opened, and how many were read.
     pub parquet: Pruning,
@@ -142,6 +145,9 @@ pub struct QueryStats {
     /// The most files held open at once: what the query's memory follows.
     pub max_open: usize,
     open_now: usize,
+    /// Whether the catalogued files read were counted in the read log (CAT-5): `None` until
+    /// the query ends, `Some(false)` when the log could not be written (a read-only archive).
+    pub reads_counted: Option<bool>,
 }
 
 /// Runs queries over one archive.
@@ -166,10 +172,10 @@ impl std::fmt::Debug for QueryEngine {
 #[derive(Debug, Clone)]
 enum Pending {
     /// A catalogued file.
-    Stored(FileManifest),
-    /// An unsealed hot segment (its path), and the catalogued file it became if it was sealed
-    /// meanwhile (read instead when the segment is gone).
-    Open(PathBuf, Option<FileManifest>),
+    Stored(Box<FileManifest>),
+    /// A hot segment the catalog does not hold (the writer has it open): its path on disk and
+    /// as the catalog would name it (`hot/<key>`).
+    Open(PathBuf, String),
 }
 
 impl Pending {
@@ -181,6 +187,9 @@ impl Pending {
         }
     }
 }
+
+/// The codec extensions a sealed hot file may have beside `.jsonl`.
+const SEALED_EXTENSIONS: [&str; 4] = ["", ".zst", ".gz", ".lz4"];
 
 impl QueryEngine {
     /// An engine over the archive at `root`, its catalog, each tier's storage and its symbol
@@ -215,19 +224,25 @@ impl QueryEngine {
             .iter()
             .map(|s| self.symbols.canonical(s).to_string())
             .collect();
-        // Unsealed hot segments first: one sealed after this listing is then found in the
-        // catalog too, and read once.
-        let mut open: BTreeMap<PathBuf, Option<FileManifest>> = BTreeMap::new();
+        // The hot tier's plain `.jsonl` files first (a segment the writer has open is one;
+        // sealing writes the compressed file, its sidecar and the catalog row before the plain
+        // file goes), then the catalog: a plain file the catalog holds in any form is read from
+        // the catalog, the others are unsealed segments. A compressed file without its sidecar
+        // is a sealing (or a removal) under way: the catalog's copy, or the plain file, stands.
+        let mut plain: BTreeMap<String, PathBuf> = BTreeMap::new();
         if query.tiers.is_empty() || query.tiers.contains(&TierName::Hot) {
-            for path in
+            let files =
                 strata_ingest::reader::hot_files(&self.root).map_err(|e| Error::Damaged {
                     path: self.root.join("hot").display().to_string(),
                     message: e.to_string(),
-                })?
-            {
-                let sidecar = PathBuf::from(format!("{}.manifest.json", path.display()));
-                if strata_ingest::reader::is_data_file(&path) && !sidecar.exists() {
-                    open.insert(path, None);
+                })?;
+            for path in files {
+                let name = path.to_string_lossy();
+                if !name.ends_with(strata_ingest::paths::JSONL) {
+                    continue;
+                }
+                if let Some(key) = catalog_path(&self.root, &path) {
+                    plain.insert(key, path);
                 }
             }
         }
@@ -246,26 +261,51 @@ impl QueryEngine {
         if let [tier] = query.tiers.as_slice() {
             find = find.tier(*tier);
         }
+        let found = self.catalog.find(&find)?;
+        // A file another candidate was made from is being replaced by it (a migration or
+        // consolidation between cataloguing its targets and removing it): read once, from
+        // what it became.
+        // By path and SHA-256: a path the writer reused later is another file.
+        let parents: BTreeSet<(&str, &str)> = found
+            .iter()
+            .flat_map(|m| {
+                m.lineage
+                    .iter()
+                    .map(|l| (l.parent_path.as_str(), l.parent_sha256.as_str()))
+            })
+            .collect();
+        let replaced_paths: BTreeSet<&str> = parents.iter().map(|(p, _)| *p).collect();
         let mut pending = Vec::new();
-        for m in self.catalog.find(&find)? {
-            if !query.wants_file(&m) {
-                continue;
-            }
-            // The segment this sealed file was, when it was listed unsealed above.
+        for m in &found {
             if m.tier == TierName::Hot {
-                let data = m.data_path(&self.root);
-                let segment = open
-                    .keys()
-                    .find(|p| data.to_string_lossy().starts_with(&*p.to_string_lossy()))
-                    .cloned();
-                if let Some(segment) = segment {
-                    open.insert(segment, Some(m));
-                    continue;
+                let stripped = SEALED_EXTENSIONS
+                    .iter()
+                    .find_map(|ext| m.path.strip_suffix(ext).filter(|p| p.ends_with(".jsonl")));
+                if let Some(stripped) = stripped {
+                    plain.remove(stripped);
                 }
             }
-            pending.push(Pending::Stored(m));
+            if parents.contains(&(m.path.as_str(), m.sha256.as_str())) || !query.wants_file(m) {
+                continue;
+            }
+            pending.push(Pending::Stored(Box::new(m.clone())));
         }
-        pending.extend(open.into_iter().map(|(p, m)| Pending::Open(p, m)));
+        for (key, path) in plain {
+            // Sealed and catalogued, outside the selection.
+            if self.sealed(&key)?.is_some() {
+                continue;
+            }
+            // A sealed file whose removal is under way (its sidecar went first), when its bytes
+            // are those an operation took.
+            if replaced_paths.contains(key.as_str()) {
+                if let Ok(sha) = strata_catalog::sha256_file(&path) {
+                    if parents.contains(&(key.as_str(), sha.as_str())) {
+                        continue;
+                    }
+                }
+            }
+            pending.push(Pending::Open(path, key));
+        }
         // Stable: by first event, then as listed (the catalog's order is by first event, then
         // path).
         pending.sort_by_key(Pending::first);
@@ -279,10 +319,22 @@ impl QueryEngine {
             query,
             pending: pending.into(),
             cursors: Vec::new(),
+            names: Vec::new(),
+            last_ts: i64::MIN,
             heap: BinaryHeap::new(),
             stats,
             failed: false,
         })
+    }
+
+    /// The catalogued (sealed) form of the hot file `key` (`hot/<…>.jsonl`), if there is one.
+    fn sealed(&self, key: &str) -> Result<Option<FileManifest>> {
+        for ext in SEALED_EXTENSIONS {
+            if let Some(m) = self.catalog.get(&format!("{key}{ext}"))? {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
     }
 
     /// A catalogued file's bytes, and its local path when its tier is on this disk.
@@ -337,6 +389,10 @@ pub struct Events<'e> {
     pending: VecDeque<Pending>,
     /// Opened files: the cursor and the event it holds at the heap.
     cursors: Vec<(Cursor, Option<Event>, u64)>,
+    /// Each opened file's name, for errors.
+    names: Vec<String>,
+    /// The time of the last event returned.
+    last_ts: i64,
     heap: BinaryHeap<Reverse<Head>>,
     stats: QueryStats,
     failed: bool,
@@ -366,22 +422,27 @@ impl Events<'_> {
         let (manifest, name) = match next {
             Pending::Stored(m) => {
                 let name = m.path.clone();
-                (m, name)
+                (*m, name)
             }
-            Pending::Open(path, sealed) => match read_segment(&path) {
-                Ok(Some(plain)) => {
+            Pending::Open(path, key) => match read_segment(&path)? {
+                Some(plain) => {
                     let name = format!("hot (unsealed) {}", path.display());
                     return self.add_jsonl(&name, &plain);
                 }
-                // Sealed and compressed meanwhile: the catalogued file instead.
-                Ok(None) => match sealed {
-                    Some(m) => {
+                // Sealed (and compressed) meanwhile: the catalogued file instead.
+                None => match self.engine.sealed(&key)? {
+                    Some(m) if self.query.wants_file(&m) => {
                         let name = m.path.clone();
                         (m, name)
                     }
-                    None => return Ok(()),
+                    Some(_) => return Ok(()),
+                    None => {
+                        return Err(Error::Damaged {
+                            path: key,
+                            message: "the segment went while it was being queried, and no sealed file took its place".into(),
+                        })
+                    }
                 },
-                Err(e) => return Err(e),
             },
         };
         let input = self.engine.fetch(&manifest)?;
@@ -421,7 +482,8 @@ impl Events<'_> {
                 p.row_groups_read += pruning.row_groups_read;
                 p.rows += pruning.rows;
                 p.rows_read += pruning.rows_read;
-                self.push(Cursor::Parquet(Box::new(reader), name))
+                let cursor = Cursor::Parquet(Box::new(reader), name.clone());
+                self.push(cursor, &name)
             }
         }
     }
@@ -458,13 +520,14 @@ impl Events<'_> {
         events.sort_by_key(|e| e.event_time);
         self.stats.files_read += 1;
         self.stats.read.push(name.to_string());
-        self.push(Cursor::Events(events.into_iter()))
+        self.push(Cursor::Events(events.into_iter()), name)
     }
 
     /// Adds an opened file and its first wanted event to the merge.
-    fn push(&mut self, cursor: Cursor) -> Result<()> {
+    fn push(&mut self, cursor: Cursor, name: &str) -> Result<()> {
         let file = self.cursors.len();
         self.cursors.push((cursor, None, 0));
+        self.names.push(name.to_string());
         self.stats.open_now += 1;
         self.stats.max_open = self.stats.max_open.max(self.stats.open_now);
         self.advance(file)
@@ -513,8 +576,28 @@ impl Events<'_> {
         Ok(())
     }
 
+    /// Counts the catalogued files read in the read log (once).
+    fn count_reads(&mut self) {
+        if self.stats.reads_counted.is_some() {
+            return;
+        }
+        let catalogued: Vec<String> = self
+            .stats
+            .read
+            .iter()
+            .filter(|p| !p.starts_with("hot (unsealed)"))
+            .cloned()
+            .collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let done = ReadLog::new(&self.engine.root).record(&catalogued, Timestamp::from_nanos(now));
+        self.stats.reads_counted = Some(done.is_ok());
+    }
+
     fn step(&mut self) -> Result<Option<Event>> {
         if self.left == Some(0) {
+            self.count_reads();
             return Ok(None);
         }
         // Open every file that may hold an event before the merge's next one.
@@ -527,8 +610,20 @@ impl Events<'_> {
             }
         }
         let Some(Reverse(top)) = self.heap.pop() else {
+            self.count_reads();
             return Ok(None);
         };
+        // A file opened after an event later than its own: its catalogued first time is wrong.
+        if top.ts < self.last_ts {
+            return Err(Error::Damaged {
+                path: self.names[top.file].clone(),
+                message: format!(
+                    "an event at {} ns comes before one already returned ({} ns): the catalog's first event time for the file is wrong (`strata catalog rebuild`)",
+                    top.ts, self.last_ts
+                ),
+            });
+        }
+        self.last_ts = top.ts;
         let event = self.cursors[top.file].1.take();
         self.advance(top.file)?;
         if let Some(left) = &mut self.left {
@@ -536,6 +631,13 @@ impl Events<'_> {
         }
         self.stats.events_returned += 1;
         Ok(event)
+    }
+}
+
+impl Drop for Events<'_> {
+    /// A query left before its end still counts the files it read.
+    fn drop(&mut self) {
+        self.count_reads();
     }
 }
 
@@ -611,24 +713,48 @@ impl QueryEngine {
     pub fn stream(self, query: Query) -> QueryStream {
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         tokio::task::spawn_blocking(move || {
-            let events = match self.run(&query) {
-                Ok(events) => events,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
+            let feed = std::panic::AssertUnwindSafe(|| {
+                let events = match self.run(&query) {
+                    Ok(events) => events,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                };
+                for event in events {
+                    // The reader has gone: stop.
+                    if tx.blocking_send(event).is_err() {
+                        break;
+                    }
                 }
-            };
-            for event in events {
-                // The reader has gone: stop.
-                if tx.blocking_send(event).is_err() {
-                    break;
-                }
+            });
+            // A panic must not look like the end of the events.
+            if let Err(panic) = std::panic::catch_unwind(feed) {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let _ = tx.blocking_send(Err(Error::Damaged {
+                    path: "query".into(),
+                    message: format!("the query stopped unexpectedly: {why}"),
+                }));
             }
             // The engine (and its runtime) goes here, off the async threads.
             drop(self);
         });
         QueryStream { events: rx }
     }
+}
+
+/// The catalog's name of a file under the archive root (`hot/SPY/trade/….jsonl`).
+fn catalog_path(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
 }
 
 /// An unsealed segment's complete lines (a line the writer is still appending is left out);

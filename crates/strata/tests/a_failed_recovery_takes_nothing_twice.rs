@@ -154,6 +154,14 @@ fn an_operation_left_open_keeps_its_files_out_of_later_runs() {
     assert!(report.consolidated.is_empty());
     let (_, hot, warm) = events(&archive);
     assert_eq!((hot, warm), (hourly, 1));
+    // A query meanwhile reads every event once: the hourly files the warm file was made from
+    // are left out (TIER-5), though both are catalogued.
+    let engine = archive.query_engine().unwrap();
+    let mut queried = engine.run(&strata::query::Query::all()).unwrap();
+    let n = (&mut queried).map(Result::unwrap).count() as u64;
+    assert_eq!(n, total, "{:?}", queried.stats());
+    assert_eq!(queried.stats().files, 1, "{:?}", queried.stats());
+    drop(queried);
 
     // The next plan wants the warm file and the hourly files merged again; the run takes
     // none of them, since the open operation owns them.
