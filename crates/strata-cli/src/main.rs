@@ -81,6 +81,9 @@ enum Command {
     Ls(archive_cmds::LsArgs),
     /// Events of a selection from every tier, in event-time order (jsonl, csv or table).
     Query(query_cmds::QueryArgs),
+    /// Write a selection's events to a new folder (jsonl, csv, parquet) with a manifest and
+    /// checksums, or check one: `export verify DIR`.
+    Export(query_cmds::ExportArgs),
     /// Writer sessions: id, state (running, closed, interrupted), times and counts.
     Sessions,
     /// Rebuild the catalog index from the sidecars, or show its totals.
@@ -455,6 +458,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Ingest(args) => archive_cmds::ingest(g, args)?,
         Command::Ls(args) => archive_cmds::ls(g, args)?,
         Command::Query(args) => query_cmds::query(g, args)?,
+        Command::Export(args) => query_cmds::export(g, args)?,
         Command::Sessions => archive_cmds::sessions(g)?,
         Command::Catalog { command } => archive_cmds::catalog(g, command)?,
         Command::Demo { dir } => archive_cmds::demo(g, dir.as_deref())?,

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use strata::archive::Archive;
-use strata::model::{jsonl, Event, EventKind, Payload, Timestamp};
+use strata::model::{jsonl, Event, EventKind, Timestamp};
 use strata::policy::TierName;
 use strata::query::Query;
 
@@ -166,7 +166,10 @@ impl Printer {
     /// The header (CSV and tables), printed even when no event comes.
     fn start(&mut self, out: &mut Vec<u8>) {
         if let Some(kind) = self.kind {
-            let header = header(kind).iter().map(|h| (*h).to_string()).collect();
+            let header = strata::query::csv::header(kind)
+                .iter()
+                .map(|h| (*h).to_string())
+                .collect();
             self.row(header, out);
         }
     }
@@ -177,14 +180,15 @@ impl Printer {
             let _ = jsonl::encode_into(e, out);
             return Ok(());
         }
-        self.row(cells(e), out);
+        self.row(strata::query::csv::cells(e), out);
         Ok(())
     }
 
     fn row(&mut self, cells: Vec<String>, out: &mut Vec<u8>) {
         match self.format {
             Format::Csv => {
-                let escaped: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                let escaped: Vec<String> =
+                    cells.iter().map(|c| strata::query::csv::cell(c)).collect();
                 out.extend_from_slice(escaped.join(",").as_bytes());
                 out.push(b'\n');
             }
@@ -238,112 +242,152 @@ fn table_row(cells: &[String], widths: &[usize], out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-fn csv_cell(cell: &str) -> String {
-    if cell.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
-    } else {
-        cell.to_string()
-    }
+/// The formats `strata export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// strata's JSONL (with --gzip: .jsonl.gz).
+    Jsonl,
+    /// CSV, one file per kind (with --gzip: .csv.gz).
+    Csv,
+    /// Parquet, one file per kind, exact decimals.
+    Parquet,
 }
 
-/// The columns of a kind: the event's own, then its payload's.
-fn header(kind: EventKind) -> Vec<&'static str> {
-    let mut h = vec!["ts", "recv_ts", "source", "symbol", "venue", "seq"];
-    h.extend_from_slice(match kind {
-        EventKind::Trade => &["price", "size", "side", "trade_id", "conditions"][..],
-        EventKind::BboQuote => &["bid_price", "bid_size", "ask_price", "ask_size"],
-        EventKind::L2Snapshot => &["bids", "asks"],
-        EventKind::OrderBookDelta => &["action", "side", "price", "size", "order_id", "flags"],
-        EventKind::Bar => &[
-            "interval_s",
-            "open",
-            "high",
-            "low",
-            "close",
-            "volume",
-            "trades",
-            "vwap",
-        ],
-        EventKind::Heartbeat => &[],
-        EventKind::OpenInterest => &["open_interest"],
-        EventKind::DerivativeTicker => &[
-            "last_price",
-            "mark_price",
-            "index_price",
-            "open_interest",
-            "funding_rate",
-            "predicted_funding_rate",
-            "funding_ts",
-        ],
-    });
-    h
+/// `strata export …`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    command: Option<ExportCommand>,
+    /// The files' format.
+    #[arg(long, value_enum)]
+    format: Option<ExportFormatArg>,
+    /// The folder to write (must not exist).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// gzip the JSONL or CSV files.
+    #[arg(long)]
+    gzip: bool,
+    /// Events of this symbol (a canonical name or an alias; repeatable).
+    #[arg(long = "symbol")]
+    symbols: Vec<String>,
+    /// Events of this kind (repeatable).
+    #[arg(long = "kind", value_parser = parse_kind)]
+    kinds: Vec<EventKind>,
+    /// Events of this source (repeatable).
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// Events at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_parser = crate::parse_time)]
+    from: Option<Timestamp>,
+    /// Events before this time.
+    #[arg(long, value_parser = crate::parse_time)]
+    to: Option<Timestamp>,
 }
 
-/// An event's cells in [`header`]'s order: times in RFC 3339 with nanoseconds, decimals
-/// exactly as stored, absent values empty.
-fn cells(e: &Event) -> Vec<String> {
-    fn opt<T: ToString>(v: Option<T>) -> String {
-        v.map(|v| v.to_string()).unwrap_or_default()
+/// `strata export verify DIR`.
+#[derive(clap::Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Check an export against its manifest and the archive.
+    Verify {
+        /// The export's folder.
+        dir: std::path::PathBuf,
+    },
+}
+
+/// `strata export`
+pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
+    use strata::query::export::{self, ExportFormat};
+    let (root, config) = locate(g, false)?;
+    let archive = Archive::open_read_only(&root, config)?;
+    let engine = archive.query_engine()?;
+    if let Some(ExportCommand::Verify { dir }) = &a.command {
+        let check = export::verify(&engine, dir)?;
+        if g.json {
+            crate::out!(
+                "{}",
+                serde_json::json!({ "ok": check.problems.is_empty(), "check": check })
+            );
+        } else {
+            for p in &check.problems {
+                crate::out!("FAILED {p}");
+            }
+            if check.problems.is_empty() {
+                crate::out!(
+                    "export {}: {} file(s), {} event(s), as its manifest says and as the archive holds",
+                    dir.display(),
+                    check.files,
+                    check.events
+                );
+            }
+        }
+        if !check.problems.is_empty() {
+            return Err(Failure {
+                code: 1,
+                error: anyhow!(
+                    "{} problem(s) in the export {}",
+                    check.problems.len(),
+                    dir.display()
+                ),
+                reported: g.json,
+            });
+        }
+        return Ok(());
     }
-    let levels = |levels: &[strata::model::Level]| {
-        levels
-            .iter()
-            .map(|l| format!("{}@{}", l.price, l.size))
-            .collect::<Vec<_>>()
-            .join(" ")
+    let (Some(format), Some(out)) = (a.format, &a.out) else {
+        return Err(Failure::usage(anyhow!(
+            "an export needs --format jsonl|csv|parquet and --out DIR (or: strata export verify DIR)"
+        )));
     };
-    let mut c = vec![
-        e.event_time.to_string(),
-        e.receive_time.to_string(),
-        e.source.clone(),
-        e.symbol.clone(),
-        opt(e.venue.as_deref()),
-        opt(e.sequence),
-    ];
-    match &e.payload {
-        Payload::Trade(t) => c.extend([
-            t.price.to_string(),
-            t.size.to_string(),
-            opt(t.side.map(|s| s.as_str())),
-            opt(t.trade_id.as_deref()),
-            opt(t.conditions.as_deref()),
-        ]),
-        Payload::BboQuote(q) => c.extend([
-            opt(q.bid.map(|l| l.price)),
-            opt(q.bid.map(|l| l.size)),
-            opt(q.ask.map(|l| l.price)),
-            opt(q.ask.map(|l| l.size)),
-        ]),
-        Payload::L2Snapshot(s) => c.extend([levels(&s.bids), levels(&s.asks)]),
-        Payload::OrderBookDelta(d) => c.extend([
-            d.action.as_str().to_string(),
-            opt(d.side.map(|s| s.as_str())),
-            opt(d.price),
-            opt(d.size),
-            opt(d.order_id),
-            opt(d.flags),
-        ]),
-        Payload::Bar(b) => c.extend([
-            b.interval_s.to_string(),
-            b.open.to_string(),
-            b.high.to_string(),
-            b.low.to_string(),
-            b.close.to_string(),
-            b.volume.to_string(),
-            opt(b.trades),
-            opt(b.vwap),
-        ]),
-        Payload::Heartbeat => {}
-        Payload::OpenInterest(o) => c.push(o.value.to_string()),
-        Payload::DerivativeTicker(t) => c.extend([
-            opt(t.last_price),
-            opt(t.mark_price),
-            opt(t.index_price),
-            opt(t.open_interest),
-            opt(t.funding_rate),
-            opt(t.predicted_funding_rate),
-            opt(t.funding_time),
-        ]),
+    if a.symbols.is_empty() {
+        return Err(Failure::usage(anyhow!(
+            "an export needs at least one --symbol"
+        )));
     }
-    c
+    if out.exists() {
+        return Err(Failure::usage(anyhow!(
+            "{} exists already: an export goes into a new folder",
+            out.display()
+        )));
+    }
+    let query = Query {
+        symbols: a.symbols.clone(),
+        kinds: a.kinds.clone(),
+        sources: a.sources.clone(),
+        from: a.from,
+        to: a.to,
+        ..Query::default()
+    };
+    let format = match format {
+        ExportFormatArg::Jsonl => ExportFormat::Jsonl,
+        ExportFormatArg::Csv => ExportFormat::Csv,
+        ExportFormatArg::Parquet => ExportFormat::Parquet,
+    };
+    let manifest = export::export(&engine, &query, format, a.gzip, out)?;
+    if g.json {
+        crate::out!(
+            "{}",
+            serde_json::json!({ "ok": true, "manifest": manifest })
+        );
+    } else {
+        for f in &manifest.files {
+            crate::out!(
+                "{}  {} events  {} bytes",
+                out.join(&f.name).display(),
+                f.events,
+                f.bytes
+            );
+        }
+        if !g.quiet {
+            eprintln!(
+                "{} event(s) in {} file(s); {} and {} beside them (sha256sum -c {} checks them)",
+                manifest.events,
+                manifest.files.len(),
+                export::MANIFEST_FILE,
+                export::CHECKSUMS_FILE,
+                export::CHECKSUMS_FILE
+            );
+        }
+    }
+    Ok(())
 }

@@ -252,3 +252,185 @@ fn a_cut_or_missing_file_is_an_error_naming_it() {
     let aig = strata(&["--root", &root, "query", "--symbol", "AIG", "--limit", "2"]);
     assert!(aig.status.success(), "{}", text(&aig.stderr));
 }
+
+#[test]
+fn exports_hold_the_query_and_verify_against_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let export = |args: &[&str]| {
+        let o = strata(&[&["--root", root.as_str(), "--json", "export"][..], args].concat());
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["manifest"].clone()
+    };
+    let selection = ["--symbol", "SPY", "--symbol", "AIG"];
+    let count = |args: &[&str]| {
+        let o = strata(&[&["--root", root.as_str(), "query"][..], args].concat());
+        text(&o.stdout).lines().count() as u64
+    };
+    let trades = count(&["--symbol", "SPY", "--kind", "trade"]);
+    let quotes = count(&["--symbol", "AIG", "--kind", "bbo_quote"]);
+    for (format, gzip, ext) in [
+        ("jsonl", false, "jsonl"),
+        ("csv", true, "csv.gz"),
+        ("parquet", false, "parquet"),
+    ] {
+        let folder = out(&format!("x-{format}"));
+        let mut args = vec!["--format", format, "--out", folder.as_str()];
+        if gzip {
+            args.push("--gzip");
+        }
+        args.extend_from_slice(&selection);
+        let manifest = export(&args);
+        assert_eq!(
+            manifest["events"].as_u64(),
+            Some(trades + quotes),
+            "{manifest}"
+        );
+        let files = manifest["files"].as_array().unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [format!("trade.{ext}"), format!("bbo_quote.{ext}")],
+            "{manifest}"
+        );
+        // sha256sum accepts the list, as it is.
+        let sums = Command::new("sha256sum")
+            .args(["-c", "checksums.sha256"])
+            .current_dir(&folder)
+            .output()
+            .unwrap();
+        assert!(sums.status.success(), "{}", text(&sums.stdout));
+        let check = strata(&["--root", &root, "export", "verify", &folder]);
+        assert!(check.status.success(), "{format}: {}", text(&check.stdout));
+        assert!(
+            text(&check.stdout).contains("as the archive holds"),
+            "{}",
+            text(&check.stdout)
+        );
+        assert!(!std::path::Path::new(&format!("{folder}.partial")).exists());
+    }
+    // The JSONL export is the query's output, kind by kind.
+    let jsonl = std::fs::read_to_string(dir.path().join("x-jsonl/trade.jsonl")).unwrap();
+    let queried = strata(&[
+        "--root", &root, "query", "--symbol", "SPY", "--kind", "trade",
+    ]);
+    assert_eq!(jsonl, text(&queried.stdout));
+
+    // A changed file is named; an existing folder is refused.
+    let csv = dir.path().join("x-csv/trade.csv.gz");
+    let mut bytes = std::fs::read(&csv).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&csv, bytes).unwrap();
+    let check = strata(&["--root", &root, "export", "verify", &out("x-csv")]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        text(&check.stdout).contains("trade.csv.gz"),
+        "{}",
+        text(&check.stdout)
+    );
+    let again = strata(&[
+        "--root",
+        &root,
+        "export",
+        "--format",
+        "jsonl",
+        "--out",
+        &out("x-jsonl"),
+        "--symbol",
+        "SPY",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("exists already"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // More data in the export's range: verify says the archive holds more than the export.
+    let extra = dir.path().join("extra.jsonl");
+    std::fs::write(
+        &extra,
+        "{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"lean\",\"symbol\":\"SPY\",\"ts\":1381152600000000001,\"price\":\"170.00\",\"size\":\"1\"}\n",
+    )
+    .unwrap();
+    let ingest = strata(&[
+        "--root",
+        &root,
+        "-q",
+        "ingest",
+        "--format",
+        "jsonl",
+        extra.to_str().unwrap(),
+    ]);
+    assert!(ingest.status.success(), "{}", text(&ingest.stderr));
+    let check = strata(&["--root", &root, "export", "verify", &out("x-parquet")]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        text(&check.stdout).contains("the archive now holds"),
+        "{}",
+        text(&check.stdout)
+    );
+}
+
+/// The exports as DuckDB and pyarrow (installed by `.ci/run`) read them: the same counts and
+/// the exact price sums of the JSONL export (Python's `decimal`), prices as decimals.
+#[test]
+fn duckdb_and_pyarrow_read_the_exports_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    for format in ["jsonl", "csv", "parquet"] {
+        let folder = dir.path().join(format!("x-{format}"));
+        let o = strata(&[
+            "--root",
+            &root,
+            "-q",
+            "export",
+            "--format",
+            format,
+            "--out",
+            folder.to_str().unwrap(),
+            "--symbol",
+            "SPY",
+            "--kind",
+            "trade",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let script = r#"
+import decimal, json, sys
+import duckdb, pyarrow.parquet as pq, pyarrow.compute as pc
+base = sys.argv[1]
+lines = [json.loads(l) for l in open(f"{base}/x-jsonl/trade.jsonl")]
+count = len(lines)
+total = sum(decimal.Decimal(l["price"]) for l in lines)
+con = duckdb.connect()
+n, s, t = con.execute(f"SELECT count(*), sum(price), typeof(any_value(price)) FROM read_parquet('{base}/x-parquet/trade.parquet')").fetchone()
+assert (n, decimal.Decimal(s)) == (count, total), ("duckdb parquet", n, s, count, total)
+assert t.startswith("DECIMAL"), t
+n, s = con.execute(f"SELECT count(*), sum(price) FROM read_csv('{base}/x-csv/trade.csv', header=true, types={{'price': 'DECIMAL(18,4)'}})").fetchone()
+assert (n, decimal.Decimal(s)) == (count, total), ("duckdb csv", n, s, count, total)
+table = pq.read_table(f"{base}/x-parquet/trade.parquet")
+assert table.num_rows == count
+assert str(table.schema.field("price").type).startswith("decimal128")
+assert decimal.Decimal(str(pc.sum(table["price"]).as_py())) == total
+print("ok", count, total)
+"#;
+    let python = std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .args(["-c", script, dir.path().to_str().unwrap()])
+        .output()
+        .unwrap_or_else(|e| panic!("{python} does not run ({e}); set STRATA_PYTHON"));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).starts_with("ok "),
+        "{}",
+        text(&out.stdout)
+    );
+}

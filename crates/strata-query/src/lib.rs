@@ -26,7 +26,9 @@
 //! Events of one instant come in the order of their files (by first event, then path) and,
 //! within a file, in file order.
 
+pub mod csv;
 mod error;
+pub mod export;
 mod reads;
 
 use std::cmp::Reverse;

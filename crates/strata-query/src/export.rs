@@ -1,0 +1,516 @@
+//! Exports (EXPORT-1, EXPORT-3, EXPORT-4): the events of a [`Query`] written to a folder as
+//! JSONL or CSV (each optionally gzip) or Parquet, one file per event kind in event-time order,
+//! with `manifest.json` (what was asked, each file's events, time range, digest, SHA-256 and
+//! format details) and `checksums.sha256` (`sha256sum -c checksums.sha256` accepts it);
+//! [`verify`] reads an export back and compares it with its manifest and with the archive.
+//!
+//! Prices and sizes stay exact in every format: JSONL and CSV keep the decimal text, Parquet
+//! `DECIMAL(18|38, s)` (see `strata-columnar`). A Parquet export runs the query twice: once to
+//! plan each kind's columns (a decimal column's scale must be known before its first row),
+//! once to write them; memory stays that of the query and one row group per kind.
+//!
+//! The export is written into a `.partial` folder beside `DIR` and renamed to `DIR` once every
+//! file, the manifest and the checksums are on disk: an export stopped half-way leaves no `DIR`
+//! that looks complete. An existing `DIR` is never written into.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use strata_columnar::{EventDigest, EventWriter, FilePlan, ParquetOptions};
+use strata_model::{jsonl, Event, EventKind, Timestamp};
+
+use crate::{Error, Query, QueryEngine, Result};
+
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The checksum list's file name.
+pub const CHECKSUMS_FILE: &str = "checksums.sha256";
+
+/// An export's file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// strata's JSONL, one event per line.
+    Jsonl,
+    /// A header and one row per event (`crate::csv`).
+    Csv,
+    /// Parquet as the cold tier writes it (zstd).
+    Parquet,
+}
+
+impl ExportFormat {
+    fn extension(self, gzip: bool) -> &'static str {
+        match (self, gzip) {
+            (ExportFormat::Jsonl, false) => "jsonl",
+            (ExportFormat::Jsonl, true) => "jsonl.gz",
+            (ExportFormat::Csv, false) => "csv",
+            (ExportFormat::Csv, true) => "csv.gz",
+            (ExportFormat::Parquet, _) => "parquet",
+        }
+    }
+}
+
+/// One exported file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedFile {
+    /// Its name in the export folder.
+    pub name: String,
+    /// The kind of its events.
+    pub kind: EventKind,
+    /// Its events.
+    pub events: u64,
+    /// Its first and last event times.
+    pub first: Option<Timestamp>,
+    /// The last.
+    pub last: Option<Timestamp>,
+    /// The order-independent digest of its events (as the archive computes it).
+    pub digest: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// What an export holds and how it was made (`manifest.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportManifest {
+    /// `1`.
+    pub format_version: u32,
+    /// The files' format.
+    pub format: ExportFormat,
+    /// gzip-compressed (JSONL, CSV).
+    pub gzip: bool,
+    /// What was asked.
+    pub query: ExportedQuery,
+    /// When it was written (UTC).
+    pub created_at: Timestamp,
+    /// Events in all the files.
+    pub events: u64,
+    /// The files, by kind.
+    pub files: Vec<ExportedFile>,
+    /// How each format stores values, for whoever loads the files.
+    pub notes: Vec<String>,
+}
+
+/// The selection of an export, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedQuery {
+    /// Symbols (as asked).
+    pub symbols: Vec<String>,
+    /// Kinds (empty: all).
+    pub kinds: Vec<EventKind>,
+    /// Sources (empty: all).
+    pub sources: Vec<String>,
+    /// From (inclusive).
+    pub from: Option<Timestamp>,
+    /// To (exclusive).
+    pub to: Option<Timestamp>,
+}
+
+impl ExportedQuery {
+    fn of(q: &Query) -> Self {
+        ExportedQuery {
+            symbols: q.symbols.clone(),
+            kinds: q.kinds.clone(),
+            sources: q.sources.clone(),
+            from: q.from,
+            to: q.to,
+        }
+    }
+
+    fn query(&self) -> Query {
+        Query {
+            symbols: self.symbols.clone(),
+            kinds: self.kinds.clone(),
+            sources: self.sources.clone(),
+            from: self.from,
+            to: self.to,
+            ..Query::default()
+        }
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One kind's file being written.
+struct Sink {
+    name: String,
+    writer: Writer,
+    digest: EventDigest,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    line: Vec<u8>,
+}
+
+enum Writer {
+    Plain(std::io::BufWriter<std::fs::File>),
+    Gzip(Box<flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>>),
+    Parquet(Box<EventWriter<std::io::BufWriter<std::fs::File>>>),
+}
+
+impl Writer {
+    fn text(&mut self) -> Option<&mut dyn Write> {
+        match self {
+            Writer::Plain(w) => Some(w),
+            Writer::Gzip(w) => Some(w.as_mut()),
+            Writer::Parquet(_) => None,
+        }
+    }
+}
+
+/// Writes the events of `query` to the folder `out` (which must not exist) and returns the
+/// manifest written there.
+pub fn export(
+    engine: &QueryEngine,
+    query: &Query,
+    format: ExportFormat,
+    gzip: bool,
+    out: &Path,
+) -> Result<ExportManifest> {
+    if out.exists() {
+        return Err(Error::Damaged {
+            path: out.display().to_string(),
+            message: "exists already: an export goes into a new folder".into(),
+        });
+    }
+    let partial = PathBuf::from(format!("{}.partial", out.display()));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    let gzip = gzip && format != ExportFormat::Parquet;
+    // Parquet: plan each kind's columns over the events first.
+    let mut plans: BTreeMap<EventKind, FilePlan> = BTreeMap::new();
+    if format == ExportFormat::Parquet {
+        for event in engine.run(query)? {
+            let event = event?;
+            let kind = event.kind();
+            plans
+                .entry(kind)
+                .or_insert_with(|| FilePlan::new(kind))
+                .observe(&event)
+                .map_err(|e| Error::Damaged {
+                    path: kind.to_string(),
+                    message: e.to_string(),
+                })?;
+        }
+    }
+    let mut sinks: BTreeMap<EventKind, Sink> = BTreeMap::new();
+    for event in engine.run(query)? {
+        let event = event?;
+        let kind = event.kind();
+        let sink = match sinks.entry(kind) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(open_sink(&partial, kind, format, gzip, plans.get(&kind))?)
+            }
+        };
+        write_event(&partial, sink, format, &event)?;
+    }
+    let mut files = Vec::new();
+    for (kind, sink) in sinks {
+        files.push(close_sink(&partial, kind, sink)?);
+    }
+    let manifest = ExportManifest {
+        format_version: 1,
+        format,
+        gzip,
+        query: ExportedQuery::of(query),
+        created_at: now(),
+        events: files.iter().map(|f| f.events).sum(),
+        files,
+        notes: notes(format),
+    };
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Damaged {
+        path: MANIFEST_FILE.into(),
+        message: e.to_string(),
+    })?;
+    write_synced(&partial.join(MANIFEST_FILE), format!("{text}\n").as_bytes())?;
+    let mut sums = String::new();
+    for f in &manifest.files {
+        sums.push_str(&format!("{}  {}\n", f.sha256, f.name));
+    }
+    sums.push_str(&format!(
+        "{}  {MANIFEST_FILE}\n",
+        strata_catalog::sha256_file(&partial.join(MANIFEST_FILE))?
+    ));
+    write_synced(&partial.join(CHECKSUMS_FILE), sums.as_bytes())?;
+    std::fs::rename(&partial, out).map_err(io(out))?;
+    Ok(manifest)
+}
+
+fn now() -> Timestamp {
+    let ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    Timestamp::from_nanos(ns)
+}
+
+fn notes(format: ExportFormat) -> Vec<String> {
+    match format {
+        ExportFormat::Jsonl => vec![
+            "one JSON object per line, strata's event schema; prices and sizes are JSON strings holding exact decimals".into(),
+            "times (ts, recv_ts) are integers, nanoseconds since 1970-01-01 UTC".into(),
+        ],
+        ExportFormat::Csv => vec![
+            "one file per event kind, a header row; prices and sizes exactly as stored (read them as decimals, not floats)".into(),
+            "ts and recv_ts are RFC 3339 UTC with up to nanoseconds".into(),
+        ],
+        ExportFormat::Parquet => vec![
+            "one file per event kind, sorted by ts; prices and sizes DECIMAL(18|38, s); a <column>_scale column keeps values written at a smaller scale".into(),
+            "ts and recv_ts are timestamp[ns, UTC]".into(),
+        ],
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = std::fs::File::create(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+fn open_sink(
+    dir: &Path,
+    kind: EventKind,
+    format: ExportFormat,
+    gzip: bool,
+    plan: Option<&FilePlan>,
+) -> Result<Sink> {
+    let name = format!("{kind}.{}", format.extension(gzip));
+    let path = dir.join(&name);
+    let file = std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::fs::File::create(&path).map_err(io(&path))?,
+    );
+    let mut writer = match (format, plan) {
+        (ExportFormat::Parquet, Some(plan)) => Writer::Parquet(Box::new(
+            EventWriter::new(plan, file, &ParquetOptions::default()).map_err(|e| {
+                Error::Damaged {
+                    path: name.clone(),
+                    message: e.to_string(),
+                }
+            })?,
+        )),
+        (ExportFormat::Parquet, None) => {
+            return Err(Error::Damaged {
+                path: name,
+                message: "events the planning pass did not see (the archive changed between the passes): export again".into(),
+            })
+        }
+        (_, _) if gzip => Writer::Gzip(Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::default(),
+        ))),
+        _ => Writer::Plain(file),
+    };
+    if format == ExportFormat::Csv {
+        let header: Vec<String> = crate::csv::header(kind)
+            .iter()
+            .map(|h| (*h).to_string())
+            .collect();
+        if let Some(w) = writer.text() {
+            w.write_all(crate::csv::row(&header).as_bytes())
+                .map_err(io(&path))?;
+        }
+    }
+    Ok(Sink {
+        name,
+        writer,
+        digest: EventDigest::default(),
+        first: None,
+        last: None,
+        line: Vec::with_capacity(512),
+    })
+}
+
+fn write_event(dir: &Path, sink: &mut Sink, format: ExportFormat, event: &Event) -> Result<()> {
+    sink.digest.add(event);
+    sink.first.get_or_insert(event.event_time);
+    sink.last = Some(event.event_time);
+    let path = dir.join(&sink.name);
+    match format {
+        ExportFormat::Jsonl | ExportFormat::Csv => {
+            sink.line.clear();
+            if format == ExportFormat::Jsonl {
+                // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+                let _ = jsonl::encode_into(event, &mut sink.line);
+            } else {
+                sink.line
+                    .extend_from_slice(crate::csv::row(&crate::csv::cells(event)).as_bytes());
+            }
+            if let Some(w) = sink.writer.text() {
+                w.write_all(&sink.line).map_err(io(&path))?;
+            }
+        }
+        ExportFormat::Parquet => {
+            if let Writer::Parquet(w) = &mut sink.writer {
+                w.write(event).map_err(|e| Error::Damaged {
+                    path: sink.name.clone(),
+                    message: e.to_string(),
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn close_sink(dir: &Path, kind: EventKind, sink: Sink) -> Result<ExportedFile> {
+    let path = dir.join(&sink.name);
+    let file = match sink.writer {
+        Writer::Plain(w) => w.into_inner().map_err(|e| io(&path)(e.into_error()))?,
+        Writer::Gzip(w) => w
+            .finish()
+            .map_err(io(&path))?
+            .into_inner()
+            .map_err(|e| io(&path)(e.into_error()))?,
+        Writer::Parquet(w) => {
+            let (out, _) = w.finish().map_err(|e| Error::Damaged {
+                path: sink.name.clone(),
+                message: e.to_string(),
+            })?;
+            out.into_inner().map_err(|e| io(&path)(e.into_error()))?
+        }
+    };
+    file.sync_all().map_err(io(&path))?;
+    Ok(ExportedFile {
+        name: sink.name,
+        kind,
+        events: sink.digest.events,
+        first: sink.first,
+        last: sink.last,
+        digest: sink.digest.to_string(),
+        sha256: strata_catalog::sha256_file(&path)?,
+        bytes: std::fs::metadata(&path).map_err(io(&path))?.len(),
+    })
+}
+
+/// What [`verify`] found: empty `problems` when the export holds exactly what its manifest
+/// says and the archive still holds the same events for its query.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExportCheck {
+    /// Files checked.
+    pub files: usize,
+    /// Events read back from the files.
+    pub events: u64,
+    /// Each difference, naming the file.
+    pub problems: Vec<String>,
+}
+
+/// Checks the export in `dir`: every file's SHA-256 and (JSONL, Parquet) its events' count and
+/// digest against the manifest (CSV: its row count), and the manifest's query run again on the
+/// archive against each file's count and digest.
+pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
+    let manifest: ExportManifest = serde_json::from_str(&text).map_err(|e| Error::Damaged {
+        path: manifest_path.display().to_string(),
+        message: format!("not an export manifest: {e}"),
+    })?;
+    let mut check = ExportCheck::default();
+    for f in &manifest.files {
+        check.files += 1;
+        let path = dir.join(&f.name);
+        let sha = match strata_catalog::sha256_file(&path) {
+            Ok(sha) => sha,
+            Err(e) => {
+                check.problems.push(format!("{}: {e}", f.name));
+                continue;
+            }
+        };
+        if sha != f.sha256 {
+            check.problems.push(format!(
+                "{}: its SHA-256 is {sha}, the manifest says {}",
+                f.name, f.sha256
+            ));
+        }
+        let read = read_back(&path, manifest.format, manifest.gzip);
+        match read {
+            Ok((events, digest)) => {
+                check.events += events;
+                if events != f.events {
+                    check.problems.push(format!(
+                        "{}: {events} events, the manifest says {}",
+                        f.name, f.events
+                    ));
+                }
+                if let Some(digest) = digest.filter(|d| *d != f.digest) {
+                    check.problems.push(format!(
+                        "{}: its events' digest is {digest}, the manifest says {}",
+                        f.name, f.digest
+                    ));
+                }
+            }
+            Err(e) => check.problems.push(format!("{}: {e}", f.name)),
+        }
+    }
+    // The archive, asked the same again.
+    let mut by_kind: BTreeMap<EventKind, EventDigest> = BTreeMap::new();
+    for event in engine.run(&manifest.query.query())? {
+        let event = event?;
+        by_kind.entry(event.kind()).or_default().add(&event);
+    }
+    for f in &manifest.files {
+        let archive = by_kind.remove(&f.kind).unwrap_or_default();
+        if archive.to_string() != f.digest {
+            check.problems.push(format!(
+                "{}: the archive now holds {} for its query, the export {} events ({})",
+                f.name, archive, f.events, f.digest
+            ));
+        }
+    }
+    for (kind, digest) in by_kind {
+        check.problems.push(format!(
+            "the archive now holds {digest} of {kind} events for the export's query, which the export lacks"
+        ));
+    }
+    Ok(check)
+}
+
+/// A file's events counted (and their digest, for JSONL and Parquet).
+fn read_back(
+    path: &Path,
+    format: ExportFormat,
+    gzip: bool,
+) -> std::result::Result<(u64, Option<String>), String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    match format {
+        ExportFormat::Parquet => {
+            let (_, events) = strata_columnar::read_events(bytes::Bytes::from(bytes))
+                .map_err(|e| e.to_string())?;
+            Ok((
+                events.len() as u64,
+                Some(EventDigest::of(&events).to_string()),
+            ))
+        }
+        ExportFormat::Jsonl | ExportFormat::Csv => {
+            let plain = if gzip {
+                strata_codec::decompress(&bytes).map_err(|e| e.to_string())?
+            } else {
+                bytes
+            };
+            if format == ExportFormat::Csv {
+                let rows = plain
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count();
+                return Ok((rows.saturating_sub(1) as u64, None));
+            }
+            let mut digest = EventDigest::default();
+            for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
+                if line.is_empty() {
+                    continue;
+                }
+                let event = jsonl::decode_line(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+                digest.add(&event);
+            }
+            Ok((digest.events, Some(digest.to_string())))
+        }
+    }
+}
