@@ -51,6 +51,13 @@ pub struct QueryArgs {
     /// At most this many events.
     #[arg(long)]
     limit: Option<u64>,
+    /// OHLCV bars of this interval from the trades (`1s`, `30s`, `1m`, `5m`, `1h`, `1d`):
+    /// open, high, low, close, volume, trade count and VWAP per symbol and interval.
+    #[arg(long, value_parser = parse_interval)]
+    bars: Option<u32>,
+    /// Drop an event identical to one already seen at the same instant.
+    #[arg(long)]
+    dedup: bool,
     /// How to print them (`--json` prints JSON lines whatever this says).
     #[arg(long, value_enum, default_value = "jsonl")]
     format: Format,
@@ -61,9 +68,14 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
     let (root, config) = locate(g, false)?;
     let archive = Archive::open_read_only(&root, config)?;
     let engine = archive.query_engine()?;
+    // Bars are made from trades.
+    let kinds = match (a.bars, a.kinds.is_empty()) {
+        (Some(_), true) => vec![EventKind::Trade],
+        _ => a.kinds.clone(),
+    };
     let query = Query {
         symbols: a.symbols.clone(),
-        kinds: a.kinds.clone(),
+        kinds,
         sources: a.sources.clone(),
         venues: a.venues.clone(),
         from: a.from,
@@ -72,8 +84,13 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
         limit: a.limit,
     };
     let format = if g.json { Format::Jsonl } else { a.format };
+    let steps = strata::query::transform::Steps {
+        dedup: a.dedup,
+        bars_s: a.bars,
+    };
     let kind = match (format, a.kinds.as_slice()) {
         (Format::Jsonl, _) => None,
+        _ if a.bars.is_some() => Some(EventKind::Bar),
         (_, [kind]) => Some(*kind),
         _ => {
             return Err(Failure::usage(anyhow!(
@@ -82,13 +99,14 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
         }
     };
     let mut events = engine.run(&query)?;
+    let mut stream = steps.apply(&mut events);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut printer = Printer::new(format, kind);
     let mut line = Vec::with_capacity(512);
     printer.start(&mut line);
     write(&mut out, &line)?;
-    for event in &mut events {
+    for event in &mut stream {
         let event = event?;
         line.clear();
         printer.print(&event, &mut line)?;
@@ -97,6 +115,7 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
     printer.finish(&mut line);
     write(&mut out, &line)?;
     flush(&mut out)?;
+    drop(stream);
     let stats = events.stats();
     if !g.quiet {
         let p = &stats.parquet;
@@ -268,6 +287,12 @@ pub struct ExportArgs {
     /// gzip the JSONL or CSV files.
     #[arg(long)]
     gzip: bool,
+    /// Export OHLCV bars of this interval from the trades instead of the trades.
+    #[arg(long, value_parser = parse_interval)]
+    bars: Option<u32>,
+    /// Drop an event identical to one already seen at the same instant.
+    #[arg(long)]
+    dedup: bool,
     /// Events of this symbol (a canonical name or an alias; repeatable).
     #[arg(long = "symbol")]
     symbols: Vec<String>,
@@ -350,9 +375,13 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
             out.display()
         )));
     }
+    let kinds = match (a.bars, a.kinds.is_empty()) {
+        (Some(_), true) => vec![EventKind::Trade],
+        _ => a.kinds.clone(),
+    };
     let query = Query {
         symbols: a.symbols.clone(),
-        kinds: a.kinds.clone(),
+        kinds,
         sources: a.sources.clone(),
         from: a.from,
         to: a.to,
@@ -363,7 +392,11 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         ExportFormatArg::Csv => ExportFormat::Csv,
         ExportFormatArg::Parquet => ExportFormat::Parquet,
     };
-    let manifest = export::export(&engine, &query, format, a.gzip, out)?;
+    let steps = strata::query::transform::Steps {
+        dedup: a.dedup,
+        bars_s: a.bars,
+    };
+    let manifest = export::export(&engine, &query, steps, format, a.gzip, out)?;
     if g.json {
         crate::out!(
             "{}",
@@ -390,4 +423,28 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// An interval: a whole number and `s`, `m`, `h` or `d` (`30s`, `5m`, `1h`), in seconds.
+fn parse_interval(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: write it as 30s, 5m, 1h or 1d"))?;
+    let (n, unit) = text.split_at(split);
+    let n: u32 = n
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a whole number"))?;
+    let unit: u32 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}`: the unit is s, m, h or d")),
+    };
+    match n.checked_mul(unit) {
+        Some(0) => Err(format!("`{text}` is no interval")),
+        Some(s) => Ok(s),
+        None => Err(format!("`{text}` is too long")),
+    }
 }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use strata_columnar::{EventDigest, EventWriter, FilePlan, ParquetOptions};
 use strata_model::{jsonl, Event, EventKind, Timestamp};
 
+use crate::transform::Steps;
 use crate::{Error, Query, QueryEngine, Result};
 
 /// The manifest's file name.
@@ -84,6 +85,9 @@ pub struct ExportManifest {
     pub gzip: bool,
     /// What was asked.
     pub query: ExportedQuery,
+    /// The transforms applied on the way out.
+    #[serde(default)]
+    pub steps: Steps,
     /// When it was written (UTC).
     pub created_at: Timestamp,
     /// Events in all the files.
@@ -170,6 +174,7 @@ impl Writer {
 pub fn export(
     engine: &QueryEngine,
     query: &Query,
+    steps: Steps,
     format: ExportFormat,
     gzip: bool,
     out: &Path,
@@ -189,7 +194,7 @@ pub fn export(
     // Parquet: plan each kind's columns over the events first.
     let mut plans: BTreeMap<EventKind, FilePlan> = BTreeMap::new();
     if format == ExportFormat::Parquet {
-        for event in engine.run(query)? {
+        for event in steps.apply(engine.run(query)?) {
             let event = event?;
             let kind = event.kind();
             plans
@@ -203,7 +208,7 @@ pub fn export(
         }
     }
     let mut sinks: BTreeMap<EventKind, Sink> = BTreeMap::new();
-    for event in engine.run(query)? {
+    for event in steps.apply(engine.run(query)?) {
         let event = event?;
         let kind = event.kind();
         let sink = match sinks.entry(kind) {
@@ -223,6 +228,7 @@ pub fn export(
         format,
         gzip,
         query: ExportedQuery::of(query),
+        steps,
         created_at: now(),
         events: files.iter().map(|f| f.events).sum(),
         files,
@@ -452,7 +458,7 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
     }
     // The archive, asked the same again.
     let mut by_kind: BTreeMap<EventKind, EventDigest> = BTreeMap::new();
-    for event in engine.run(&manifest.query.query())? {
+    for event in manifest.steps.apply(engine.run(&manifest.query.query())?) {
         let event = event?;
         by_kind.entry(event.kind()).or_default().add(&event);
     }

@@ -30,6 +30,7 @@ pub mod csv;
 mod error;
 pub mod export;
 mod reads;
+pub mod transform;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};

@@ -1,0 +1,427 @@
+//! Transforms on the way out (EXPORT-5), over a stream of events in event-time order:
+//!
+//! - [`bars`]: OHLCV bars from trades at any interval, per symbol and source — open, high, low,
+//!   close, volume (exact), trade count and VWAP (rounded half to even at the price scale + 4);
+//!   a bar is stamped with the start of its interval (intervals are aligned to the epoch, so
+//!   every symbol's bars share one grid) and comes once its interval has ended for the whole
+//!   stream, so bars come in time order too;
+//! - [`dedup`]: drops an event identical to one already seen at the same instant (a feed
+//!   delivered twice, an overlapping import).
+
+use std::collections::{BTreeMap, HashSet};
+
+use strata_model::{jsonl, Bar, Decimal, Event, Payload, Timestamp};
+
+use crate::{Error, Result};
+
+/// The transforms to apply, in this order: dedup, then bars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Steps {
+    /// Drop repeated events ([`dedup`]).
+    #[serde(default)]
+    pub dedup: bool,
+    /// OHLCV bars of this many seconds from the trades ([`bars`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bars_s: Option<u32>,
+}
+
+impl Steps {
+    /// `events` through the steps.
+    pub fn apply<'a>(
+        self,
+        events: impl Iterator<Item = Result<Event>> + 'a,
+    ) -> Box<dyn Iterator<Item = Result<Event>> + 'a> {
+        let events: Box<dyn Iterator<Item = Result<Event>> + 'a> = if self.dedup {
+            Box::new(dedup(events))
+        } else {
+            Box::new(events)
+        };
+        match self.bars_s {
+            Some(interval) => Box::new(bars(events, interval)),
+            None => events,
+        }
+    }
+}
+
+/// Extra digits of a VWAP beyond the prices' scale.
+pub const VWAP_EXTRA_SCALE: u8 = 4;
+
+/// One bar being built.
+#[derive(Debug, Clone)]
+struct Building {
+    open: Decimal,
+    high: Decimal,
+    low: Decimal,
+    close: Decimal,
+    /// Sizes summed at `size_scale`.
+    volume: i128,
+    size_scale: u8,
+    /// Σ price × size, at `price_scale + size_scale`; `None` once it overflowed.
+    notional: Option<i128>,
+    price_scale: u8,
+    trades: u64,
+}
+
+/// `value` at `scale` (at least its own), or `None` when it does not fit.
+fn at_scale(value: Decimal, scale: u8) -> Option<i128> {
+    value.rescaled(scale)
+}
+
+impl Building {
+    fn new(price: Decimal, size: Decimal) -> Self {
+        Building {
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            volume: size.mantissa(),
+            size_scale: size.scale(),
+            notional: price.mantissa().checked_mul(size.mantissa()),
+            price_scale: price.scale(),
+            trades: 1,
+        }
+    }
+
+    fn add(&mut self, price: Decimal, size: Decimal) -> Result<()> {
+        if price.cmp_value(self.high).is_gt() {
+            self.high = price;
+        }
+        if price.cmp_value(self.low).is_lt() {
+            self.low = price;
+        }
+        self.close = price;
+        self.trades += 1;
+        // Volume and notional at the largest scales seen.
+        let size_scale = self.size_scale.max(size.scale());
+        let price_scale = self.price_scale.max(price.scale());
+        let rescale = |m: i128, from: u8, to: u8| {
+            strata_model::decimal::POW10
+                .get(usize::from(to - from))
+                .and_then(|p| m.checked_mul(*p))
+        };
+        let overflow = || Error::Damaged {
+            path: "bars".into(),
+            message: format!(
+                "the volume of a bar overflows 38 digits at trade {}",
+                self.trades
+            ),
+        };
+        self.volume = rescale(self.volume, self.size_scale, size_scale)
+            .and_then(|v| v.checked_add(at_scale(size, size_scale)?))
+            .ok_or_else(overflow)?;
+        let old = self.price_scale + self.size_scale;
+        self.notional = self.notional.and_then(|n| {
+            let n = rescale(n, old, price_scale + size_scale)?;
+            let p = at_scale(price, price_scale)?;
+            let s = at_scale(size, size_scale)?;
+            n.checked_add(p.checked_mul(s)?)
+        });
+        self.size_scale = size_scale;
+        self.price_scale = price_scale;
+        Ok(())
+    }
+
+    fn finish(&self, first: &Event, start: Timestamp, interval_s: u32) -> Result<Event> {
+        let volume = Decimal::new(self.volume, self.size_scale).map_err(|e| Error::Damaged {
+            path: "bars".into(),
+            message: format!("a bar's volume: {e}"),
+        })?;
+        // VWAP = Σ p·s / Σ s, at the price scale + 4, half to even.
+        let vwap = self.notional.and_then(|n| {
+            if self.volume == 0 {
+                return None;
+            }
+            let scaled =
+                n.checked_mul(strata_model::decimal::POW10[usize::from(VWAP_EXTRA_SCALE)])?;
+            let (q, r) = (scaled / self.volume, scaled % self.volume);
+            let twice = r.checked_mul(2)?.abs();
+            let den = self.volume.abs();
+            let negative = (scaled < 0) != (self.volume < 0);
+            let round_up = twice > den || (twice == den && q % 2 != 0);
+            let q = if round_up {
+                if negative {
+                    q - 1
+                } else {
+                    q + 1
+                }
+            } else {
+                q
+            };
+            Decimal::new(q, self.price_scale + VWAP_EXTRA_SCALE).ok()
+        });
+        let mut bar = Event::new(
+            first.source.clone(),
+            first.symbol.clone(),
+            start,
+            Payload::Bar(Bar {
+                interval_s,
+                open: self.open,
+                high: self.high,
+                low: self.low,
+                close: self.close,
+                volume,
+                trades: Some(self.trades),
+                vwap,
+            }),
+        );
+        bar.receive_time = start;
+        Ok(bar)
+    }
+}
+
+/// OHLCV bars of `interval_s` seconds from the trades of `events` (other kinds pass by
+/// unused); see the module's documentation.
+pub fn bars<I>(events: I, interval_s: u32) -> Bars<I>
+where
+    I: Iterator<Item = Result<Event>>,
+{
+    Bars {
+        events,
+        interval_ns: i64::from(interval_s.max(1)) * 1_000_000_000,
+        interval_s: interval_s.max(1),
+        open: BTreeMap::new(),
+        ready: Vec::new(),
+        done: false,
+    }
+}
+
+/// The iterator [`bars`] returns.
+pub struct Bars<I> {
+    events: I,
+    interval_ns: i64,
+    interval_s: u32,
+    /// Bars being built, by interval start, symbol and source (with the first trade, which
+    /// names them).
+    open: BTreeMap<(i64, String, String), (Building, Event)>,
+    /// Bars whose interval has ended, in reverse order of output.
+    ready: Vec<Event>,
+    done: bool,
+}
+
+impl<I: Iterator<Item = Result<Event>>> Bars<I> {
+    /// Moves every bar of an interval starting before `before` to `ready`.
+    fn close_before(&mut self, before: i64) -> Result<()> {
+        let later = self.open.split_off(&(before, String::new(), String::new()));
+        let ended = std::mem::replace(&mut self.open, later);
+        let mut out = Vec::with_capacity(ended.len());
+        for ((start, _, _), (building, first)) in ended {
+            out.push(building.finish(&first, Timestamp::from_nanos(start), self.interval_s)?);
+        }
+        out.reverse();
+        out.append(&mut self.ready);
+        self.ready = out;
+        Ok(())
+    }
+}
+
+impl<I: Iterator<Item = Result<Event>>> Iterator for Bars<I> {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        loop {
+            if let Some(bar) = self.ready.pop() {
+                return Some(Ok(bar));
+            }
+            if self.done {
+                return None;
+            }
+            match self.events.next() {
+                None => {
+                    self.done = true;
+                    if let Err(e) = self.close_before(i64::MAX) {
+                        return Some(Err(e));
+                    }
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(event)) => {
+                    let Payload::Trade(t) = &event.payload else {
+                        continue;
+                    };
+                    let (price, size) = (t.price, t.size);
+                    let ts = event.event_time.as_nanos();
+                    let start = ts.div_euclid(self.interval_ns) * self.interval_ns;
+                    // Every interval before this one has ended, for every symbol.
+                    if let Err(e) = self.close_before(start) {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                    let key = (start, event.symbol.clone(), event.source.clone());
+                    match self.open.get_mut(&key) {
+                        Some((building, _)) => {
+                            if let Err(e) = building.add(price, size) {
+                                self.done = true;
+                                return Some(Err(e));
+                            }
+                        }
+                        None => {
+                            self.open.insert(key, (Building::new(price, size), event));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Drops each event whose canonical JSONL line equals that of an event already seen at the
+/// same instant.
+pub fn dedup<I>(events: I) -> impl Iterator<Item = Result<Event>>
+where
+    I: Iterator<Item = Result<Event>>,
+{
+    let mut instant = i64::MIN;
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    events.filter(move |event| {
+        let Ok(event) = event else {
+            return true;
+        };
+        let ts = event.event_time.as_nanos();
+        if ts != instant {
+            instant = ts;
+            seen.clear();
+        }
+        let mut line = Vec::with_capacity(256);
+        // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+        let _ = jsonl::encode_into(event, &mut line);
+        seen.insert(line)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use strata_model::Trade;
+
+    fn trade(symbol: &str, s: i64, price: &str, size: &str) -> Result<Event> {
+        Ok(Event::new(
+            "lean",
+            symbol,
+            Timestamp::from_nanos(s * 1_000_000_000),
+            Payload::Trade(Trade {
+                price: price.parse().unwrap(),
+                size: size.parse().unwrap(),
+                side: None,
+                trade_id: None,
+                conditions: None,
+            }),
+        ))
+    }
+
+    fn bar(
+        e: &Event,
+    ) -> (
+        &str,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<u64>,
+        String,
+    ) {
+        let Payload::Bar(b) = &e.payload else {
+            panic!()
+        };
+        (
+            e.symbol.as_str(),
+            e.event_time.as_nanos() / 1_000_000_000,
+            b.open.to_string(),
+            b.high.to_string(),
+            b.low.to_string(),
+            b.close.to_string(),
+            b.volume.to_string(),
+            b.trades,
+            b.vwap.map(|v| v.to_string()).unwrap_or_default(),
+        )
+    }
+
+    #[test]
+    fn trades_become_bars_in_time_order() {
+        let events = vec![
+            trade("SPY", 0, "10.00", "100"),
+            trade("AAA", 5, "1.5", "10"),
+            trade("SPY", 30, "10.50", "100"),
+            trade("SPY", 59, "9.75", "200"),
+            trade("SPY", 61, "10.25", "0.5"),
+            trade("AAA", 125, "1.6", "10"),
+        ];
+        let out: Vec<Event> = bars(events.into_iter(), 60).map(Result::unwrap).collect();
+        let got: Vec<_> = out.iter().map(bar).collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "AAA",
+                    0,
+                    "1.5".into(),
+                    "1.5".into(),
+                    "1.5".into(),
+                    "1.5".into(),
+                    "10".into(),
+                    Some(1),
+                    "1.50000".into()
+                ),
+                // VWAP (10·100 + 10.5·100 + 9.75·200) / 400 = 10.0000
+                (
+                    "SPY",
+                    0,
+                    "10.00".into(),
+                    "10.50".into(),
+                    "9.75".into(),
+                    "9.75".into(),
+                    "400".into(),
+                    Some(3),
+                    "10.000000".into()
+                ),
+                (
+                    "SPY",
+                    60,
+                    "10.25".into(),
+                    "10.25".into(),
+                    "10.25".into(),
+                    "10.25".into(),
+                    "0.5".into(),
+                    Some(1),
+                    "10.250000".into()
+                ),
+                (
+                    "AAA",
+                    120,
+                    "1.6".into(),
+                    "1.6".into(),
+                    "1.6".into(),
+                    "1.6".into(),
+                    "10".into(),
+                    Some(1),
+                    "1.60000".into()
+                ),
+            ]
+        );
+        assert!(out.windows(2).all(|w| w[0].event_time <= w[1].event_time));
+    }
+
+    #[test]
+    fn vwap_rounds_half_to_even() {
+        // (1·1 + 2·2) / 3 = 1.6666…: 1.6667 at scale 0 + 4.
+        let events = vec![trade("X", 0, "1", "1"), trade("X", 1, "2", "2")];
+        let out: Vec<Event> = bars(events.into_iter(), 60).map(Result::unwrap).collect();
+        assert_eq!(bar(&out[0]).8, "1.6667");
+    }
+
+    #[test]
+    fn a_repeated_event_is_dropped_once_at_its_instant() {
+        let events = vec![
+            trade("X", 0, "1", "1"),
+            trade("X", 0, "1", "1"),
+            trade("X", 0, "1", "2"),
+            trade("X", 1, "1", "1"),
+        ];
+        let out: Vec<Event> = dedup(events.into_iter()).map(Result::unwrap).collect();
+        assert_eq!(out.len(), 3);
+    }
+}
