@@ -301,6 +301,33 @@ fn exports_hold_the_query_and_verify_against_the_archive() {
             .output()
             .unwrap();
         assert!(sums.status.success(), "{}", text(&sums.stdout));
+        // The Python loader snippet runs and reads every file whole.
+        let python = std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into());
+        let loaded = Command::new(&python)
+            .arg(format!("{folder}/load.py"))
+            .output()
+            .unwrap();
+        assert!(
+            loaded.status.success(),
+            "{format}: {}",
+            text(&loaded.stderr)
+        );
+        assert_eq!(
+            text(&loaded.stdout),
+            format!("trade.{ext} {trades}\nbbo_quote.{ext} {quotes}\n"),
+            "{format}"
+        );
+        assert!(std::path::Path::new(&folder).join("load.R").exists());
+        assert!(manifest["quality"]["sequence_gaps"].is_u64(), "{manifest}");
+        assert_eq!(
+            manifest["quality"]["repeated"].as_u64(),
+            Some(0),
+            "{manifest}"
+        );
+        assert!(
+            !manifest["sources"].as_array().unwrap().is_empty(),
+            "{manifest}"
+        );
         let check = strata(&["--root", &root, "export", "verify", &folder]);
         assert!(check.status.success(), "{format}: {}", text(&check.stdout));
         assert!(

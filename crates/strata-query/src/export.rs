@@ -28,6 +28,53 @@ use crate::{Error, Query, QueryEngine, Result};
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The checksum list's file name.
 pub const CHECKSUMS_FILE: &str = "checksums.sha256";
+/// The Python loader snippet's file name.
+pub const LOAD_PY: &str = "load.py";
+/// The R loader snippet's file name.
+pub const LOAD_R: &str = "load.R";
+
+/// Python and R code that loads the files with prices and sizes as exact decimals: prints
+/// each file's rows (Python: `python3 load.py`, needs pyarrow; R: `Rscript load.R`, needs the
+/// `arrow` package for Parquet, `jsonlite` for JSONL).
+fn loaders(format: ExportFormat, gzip: bool, files: &[ExportedFile]) -> (String, String) {
+    let names: Vec<String> = files.iter().map(|f| format!("\"{}\"", f.name)).collect();
+    let list = names.join(", ");
+    let python_read = match format {
+        ExportFormat::Parquet => "    table = pq.read_table(path)  # prices and sizes: decimal128\n",
+        ExportFormat::Csv => "    # prices and sizes as text, exact (decimal.Decimal(v) for arithmetic)\n    table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in DECIMALS}))\n",
+        ExportFormat::Jsonl => "    opener = gzip.open if path.endswith('.gz') else open\n    with opener(path, 'rt') as f:\n        rows = [json.loads(line, parse_float=decimal.Decimal) for line in f]\n    for row in rows:\n        for c in DECIMALS:\n            if c in row:\n                row[c] = decimal.Decimal(row[c])\n    table = rows\n",
+    };
+    let python = format!(
+        "# Loads this strata export; prices and sizes stay exact decimals.\n\
+         # python3 load.py  (needs pyarrow)\n\
+         import decimal, gzip, json, os\n\
+         import pyarrow as pa, pyarrow.csv as pcsv, pyarrow.parquet as pq\n\n\
+         HERE = os.path.dirname(os.path.abspath(__file__))\n\
+         FILES = [{list}]\n\
+         DECIMALS = {{'price', 'size', 'bid_price', 'bid_size', 'ask_price', 'ask_size', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'open_interest'}}\n\n\
+         for name in FILES:\n    path = os.path.join(HERE, name)\n{python_read}\
+         \x20   print(name, len(table))\n"
+    );
+    let r_read = match format {
+        ExportFormat::Parquet => "  table <- arrow::read_parquet(path)  # decimals as arrow decimal128\n".to_string(),
+        ExportFormat::Csv => "  # every column as text: prices and sizes stay exact (convert with Rmpfr or keep as text)\n  table <- read.csv(path, colClasses = \"character\")\n".to_string(),
+        ExportFormat::Jsonl => format!(
+            "  # prices and sizes are JSON strings: exact as text\n  table <- jsonlite::stream_in({}(path), verbose = FALSE)\n",
+            if gzip { "gzfile" } else { "file" }
+        ),
+    };
+    let r = format!(
+        "# Loads this strata export; prices and sizes stay exact (decimal or text).\n\
+         # Rscript load.R\n\
+         here <- tryCatch(dirname(sys.frame(1)$ofile), error = function(e) \".\")\n\
+         args <- commandArgs(trailingOnly = FALSE)\n\
+         file_arg <- sub(\"--file=\", \"\", args[grep(\"--file=\", args)])\n\
+         if (length(file_arg) == 1) here <- dirname(file_arg)\n\
+         files <- c({list})\n\
+         for (name in files) {{\n  path <- file.path(here, name)\n{r_read}  cat(name, nrow(table), \"\\n\")\n}}\n"
+    );
+    (python, r)
+}
 
 /// An export's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,8 +121,24 @@ pub struct ExportedFile {
     pub bytes: u64,
 }
 
+/// The quality of what an export holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QualitySummary {
+    /// Sequence numbers missing between consecutive events of one source, symbol and kind
+    /// (events without sequence numbers are not counted).
+    pub sequence_gaps: u64,
+    /// Events identical to one before them at the same instant (`--dedup` drops them).
+    pub repeated: u64,
+    /// Archive files read that carry a quality score (0–100).
+    pub files_scored: usize,
+    /// The lowest of their scores.
+    pub lowest_score: Option<f64>,
+    /// Their mean.
+    pub mean_score: Option<f64>,
+}
+
 /// What an export holds and how it was made (`manifest.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportManifest {
     /// `1`.
     pub format_version: u32,
@@ -96,6 +159,43 @@ pub struct ExportManifest {
     pub files: Vec<ExportedFile>,
     /// How each format stores values, for whoever loads the files.
     pub notes: Vec<String>,
+    /// Gaps, repeats and the scores of the files read.
+    #[serde(default)]
+    pub quality: QualitySummary,
+    /// The archive files the events came from.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+/// Watches the events written for [`QualitySummary`].
+#[derive(Default)]
+struct Watch {
+    last_seq: BTreeMap<(String, String, EventKind), u64>,
+    instant: i64,
+    at_instant: std::collections::HashSet<Vec<u8>>,
+    summary: QualitySummary,
+}
+
+impl Watch {
+    fn see(&mut self, e: &Event) {
+        if let Some(seq) = e.sequence {
+            let key = (e.source.clone(), e.symbol.clone(), e.kind());
+            if let Some(last) = self.last_seq.insert(key, seq) {
+                self.summary.sequence_gaps += seq.saturating_sub(last).saturating_sub(1);
+            }
+        }
+        let ts = e.event_time.as_nanos();
+        if ts != self.instant {
+            self.instant = ts;
+            self.at_instant.clear();
+        }
+        let mut line = Vec::with_capacity(256);
+        // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
+        let _ = jsonl::encode_into(e, &mut line);
+        if !self.at_instant.insert(line) {
+            self.summary.repeated += 1;
+        }
+    }
 }
 
 /// The selection of an export, as the manifest records it.
@@ -208,8 +308,11 @@ pub fn export(
         }
     }
     let mut sinks: BTreeMap<EventKind, Sink> = BTreeMap::new();
-    for event in steps.apply(engine.run(query)?) {
+    let mut watch = Watch::default();
+    let mut events = engine.run(query)?;
+    for event in steps.apply(&mut events) {
         let event = event?;
+        watch.see(&event);
         let kind = event.kind();
         let sink = match sinks.entry(kind) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
@@ -223,6 +326,28 @@ pub fn export(
     for (kind, sink) in sinks {
         files.push(close_sink(&partial, kind, sink)?);
     }
+    let sources: Vec<String> = events
+        .stats()
+        .read
+        .iter()
+        .filter(|p| !p.starts_with("hot (unsealed)"))
+        .cloned()
+        .collect();
+    drop(events);
+    let mut quality = watch.summary;
+    let scores: Vec<f64> = sources
+        .iter()
+        .filter_map(|p| engine.catalog.get(p).ok().flatten())
+        .filter_map(|m| m.quality_score)
+        .collect();
+    quality.files_scored = scores.len();
+    quality.lowest_score = scores.iter().copied().reduce(f64::min);
+    quality.mean_score =
+        (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+    // Loader snippets for Python and R, beside the files (in the checksums too).
+    let (python, r) = loaders(format, gzip, &files);
+    write_synced(&partial.join(LOAD_PY), python.as_bytes())?;
+    write_synced(&partial.join(LOAD_R), r.as_bytes())?;
     let manifest = ExportManifest {
         format_version: 1,
         format,
@@ -233,6 +358,8 @@ pub fn export(
         events: files.iter().map(|f| f.events).sum(),
         files,
         notes: notes(format),
+        quality,
+        sources,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Damaged {
         path: MANIFEST_FILE.into(),
@@ -243,10 +370,12 @@ pub fn export(
     for f in &manifest.files {
         sums.push_str(&format!("{}  {}\n", f.sha256, f.name));
     }
-    sums.push_str(&format!(
-        "{}  {MANIFEST_FILE}\n",
-        strata_catalog::sha256_file(&partial.join(MANIFEST_FILE))?
-    ));
+    for name in [LOAD_PY, LOAD_R, MANIFEST_FILE] {
+        sums.push_str(&format!(
+            "{}  {name}\n",
+            strata_catalog::sha256_file(&partial.join(name))?
+        ));
+    }
     write_synced(&partial.join(CHECKSUMS_FILE), sums.as_bytes())?;
     std::fs::rename(&partial, out).map_err(io(out))?;
     Ok(manifest)
