@@ -287,6 +287,10 @@ pub struct ExportArgs {
     /// gzip the JSONL or CSV files.
     #[arg(long)]
     gzip: bool,
+    /// Hive-style folders: kind=…/symbol=…/date=…/part.<ext> (one file per kind, symbol and
+    /// UTC date), which DuckDB, pyarrow and Spark read as columns.
+    #[arg(long)]
+    partition: bool,
     /// Export OHLCV bars of this interval from the trades instead of the trades.
     #[arg(long, value_parser = parse_interval)]
     bars: Option<u32>,
@@ -396,7 +400,7 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         dedup: a.dedup,
         bars_s: a.bars,
     };
-    let manifest = export::export(&engine, &query, steps, format, a.gzip, out)?;
+    let manifest = export::export(&engine, &query, steps, format, a.gzip, a.partition, out)?;
     if g.json {
         crate::out!(
             "{}",

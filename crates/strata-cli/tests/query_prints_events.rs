@@ -401,8 +401,9 @@ fn exports_hold_the_query_and_verify_against_the_archive() {
     );
 }
 
-/// The exports as DuckDB and pyarrow (installed by `.ci/run`) read them: the same counts and
-/// the exact price sums of the JSONL export (Python's `decimal`), prices as decimals.
+/// The exports as DuckDB and pyarrow (installed by `.ci/run`) read them — single files and the
+/// Hive-partitioned folders — the same counts and the exact price sums of the JSONL export
+/// (Python's `decimal`), prices as decimals.
 #[test]
 fn duckdb_and_pyarrow_read_the_exports_exactly() {
     let dir = tempfile::tempdir().unwrap();
@@ -425,6 +426,29 @@ fn duckdb_and_pyarrow_read_the_exports_exactly() {
         ]);
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
+    // Hive-partitioned Parquet too, checked by `export verify`.
+    let hive = dir.path().join("x-hive");
+    let o = strata(&[
+        "--root",
+        &root,
+        "-q",
+        "export",
+        "--format",
+        "parquet",
+        "--partition",
+        "--out",
+        hive.to_str().unwrap(),
+        "--symbol",
+        "SPY",
+        "--kind",
+        "trade",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(hive
+        .join("kind=trade/symbol=SPY/date=2013-10-07/part.parquet")
+        .exists());
+    let check = strata(&["--root", &root, "export", "verify", hive.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", text(&check.stdout));
     let script = r#"
 import decimal, json, sys
 import duckdb, pyarrow.parquet as pq, pyarrow.compute as pc
@@ -438,6 +462,11 @@ assert (n, decimal.Decimal(s)) == (count, total), ("duckdb parquet", n, s, count
 assert t.startswith("DECIMAL"), t
 n, s = con.execute(f"SELECT count(*), sum(price) FROM read_csv('{base}/x-csv/trade.csv', header=true, types={{'price': 'DECIMAL(18,4)'}})").fetchone()
 assert (n, decimal.Decimal(s)) == (count, total), ("duckdb csv", n, s, count, total)
+n, s, sym = con.execute(f"SELECT count(*), sum(price), any_value(symbol) FROM read_parquet('{base}/x-hive/**/*.parquet', hive_partitioning=true)").fetchone()
+assert (n, decimal.Decimal(s), sym) == (count, total, "SPY"), ("duckdb hive", n, s, sym)
+import pyarrow.dataset as ds
+hive = ds.dataset(f"{base}/x-hive/kind=trade", partitioning="hive")
+assert hive.count_rows() == count
 table = pq.read_table(f"{base}/x-parquet/trade.parquet")
 assert table.num_rows == count
 assert str(table.schema.field("price").type).startswith("decimal128")

@@ -146,6 +146,9 @@ pub struct ExportManifest {
     pub format: ExportFormat,
     /// gzip-compressed (JSONL, CSV).
     pub gzip: bool,
+    /// Hive-partitioned: `kind=…/symbol=…/date=…/part.<ext>`.
+    #[serde(default)]
+    pub partitioned: bool,
     /// What was asked.
     pub query: ExportedQuery,
     /// The transforms applied on the way out.
@@ -277,6 +280,7 @@ pub fn export(
     steps: Steps,
     format: ExportFormat,
     gzip: bool,
+    partitioned: bool,
     out: &Path,
 ) -> Result<ExportManifest> {
     if out.exists() {
@@ -291,14 +295,18 @@ pub fn export(
     }
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
     let gzip = gzip && format != ExportFormat::Parquet;
-    // Parquet: plan each kind's columns over the events first.
-    let mut plans: BTreeMap<EventKind, FilePlan> = BTreeMap::new();
+    let key_of = |e: &Event| FileKey {
+        kind: e.kind(),
+        part: partitioned.then(|| (e.event_time.utc_date().to_string(), e.symbol.clone())),
+    };
+    // Parquet: plan each file's columns over its events first.
+    let mut plans: BTreeMap<FileKey, FilePlan> = BTreeMap::new();
     if format == ExportFormat::Parquet {
         for event in steps.apply(engine.run(query)?) {
             let event = event?;
             let kind = event.kind();
             plans
-                .entry(kind)
+                .entry(key_of(&event))
                 .or_insert_with(|| FilePlan::new(kind))
                 .observe(&event)
                 .map_err(|e| Error::Damaged {
@@ -307,25 +315,39 @@ pub fn export(
                 })?;
         }
     }
-    let mut sinks: BTreeMap<EventKind, Sink> = BTreeMap::new();
+    let mut sinks: BTreeMap<FileKey, Sink> = BTreeMap::new();
+    let mut files = Vec::new();
     let mut watch = Watch::default();
     let mut events = engine.run(query)?;
     for event in steps.apply(&mut events) {
         let event = event?;
         watch.see(&event);
-        let kind = event.kind();
-        let sink = match sinks.entry(kind) {
+        let key = key_of(&event);
+        // Partitioned: the days before this event's are complete (events come in time order).
+        if let Some((date, _)) = &key.part {
+            let done: Vec<FileKey> = sinks
+                .keys()
+                .filter(|k| k.part.as_ref().is_some_and(|(d, _)| d < date))
+                .cloned()
+                .collect();
+            for k in done {
+                if let Some(sink) = sinks.remove(&k) {
+                    files.push(close_sink(&partial, k.kind, sink)?);
+                }
+            }
+        }
+        let sink = match sinks.entry(key.clone()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(open_sink(&partial, kind, format, gzip, plans.get(&kind))?)
+                e.insert(open_sink(&partial, &key, format, gzip, plans.get(&key))?)
             }
         };
         write_event(&partial, sink, format, &event)?;
     }
-    let mut files = Vec::new();
-    for (kind, sink) in sinks {
-        files.push(close_sink(&partial, kind, sink)?);
+    for (key, sink) in sinks {
+        files.push(close_sink(&partial, key.kind, sink)?);
     }
+    files.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     let sources: Vec<String> = events
         .stats()
         .read
@@ -352,12 +374,13 @@ pub fn export(
         format_version: 1,
         format,
         gzip,
+        partitioned,
         query: ExportedQuery::of(query),
         steps,
         created_at: now(),
         events: files.iter().map(|f| f.events).sum(),
         files,
-        notes: notes(format),
+        notes: notes(format, partitioned),
         quality,
         sources,
     };
@@ -388,7 +411,15 @@ fn now() -> Timestamp {
     Timestamp::from_nanos(ns)
 }
 
-fn notes(format: ExportFormat) -> Vec<String> {
+fn notes(format: ExportFormat, partitioned: bool) -> Vec<String> {
+    let mut notes = notes_of(format);
+    if partitioned {
+        notes.push("Hive-partitioned: kind=<kind>/symbol=<symbol>/date=<UTC date>/part.<ext>; DuckDB: read_parquet('<dir>/kind=trade/**/*.parquet', hive_partitioning=true); pyarrow: pyarrow.dataset.dataset('<dir>/kind=trade', partitioning='hive') (the manifest, checksums and loaders sit at the top)".into());
+    }
+    notes
+}
+
+fn notes_of(format: ExportFormat) -> Vec<String> {
     match format {
         ExportFormat::Jsonl => vec![
             "one JSON object per line, strata's event schema; prices and sizes are JSON strings holding exact decimals".into(),
@@ -411,15 +442,34 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(io(path))
 }
 
+/// Which file an event goes to: its kind and, partitioned, its UTC date and symbol.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct FileKey {
+    kind: EventKind,
+    part: Option<(String, String)>,
+}
+
 fn open_sink(
     dir: &Path,
-    kind: EventKind,
+    key: &FileKey,
     format: ExportFormat,
     gzip: bool,
     plan: Option<&FilePlan>,
 ) -> Result<Sink> {
-    let name = format!("{kind}.{}", format.extension(gzip));
+    let kind = key.kind;
+    let ext = format.extension(gzip);
+    let name = match &key.part {
+        None => format!("{kind}.{ext}"),
+        // Hive-style folders, which DuckDB, pyarrow and Spark read as columns.
+        Some((date, symbol)) => format!(
+            "kind={kind}/symbol={}/date={date}/part.{ext}",
+            strata_core::layout::escape_segment(symbol)
+        ),
+    };
     let path = dir.join(&name);
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).map_err(io(folder))?;
+    }
     let file = std::io::BufWriter::with_capacity(
         1 << 16,
         std::fs::File::create(&path).map_err(io(&path))?,
@@ -549,6 +599,8 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
         message: format!("not an export manifest: {e}"),
     })?;
     let mut check = ExportCheck::default();
+    // What the files hold, by kind: events and (JSONL, Parquet) their digest.
+    let mut held: BTreeMap<EventKind, (u64, Option<EventDigest>)> = BTreeMap::new();
     for f in &manifest.files {
         check.files += 1;
         let path = dir.join(&f.name);
@@ -565,8 +617,7 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
                 f.name, f.sha256
             ));
         }
-        let read = read_back(&path, manifest.format, manifest.gzip);
-        match read {
+        match read_back(&path, manifest.format, manifest.gzip) {
             Ok((events, digest)) => {
                 check.events += events;
                 if events != f.events {
@@ -575,32 +626,46 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
                         f.name, f.events
                     ));
                 }
-                if let Some(digest) = digest.filter(|d| *d != f.digest) {
+                if let Some(d) = digest.filter(|d| d.to_string() != f.digest) {
                     check.problems.push(format!(
-                        "{}: its events' digest is {digest}, the manifest says {}",
+                        "{}: its events' digest is {d}, the manifest says {}",
                         f.name, f.digest
                     ));
                 }
+                let entry = held
+                    .entry(f.kind)
+                    .or_insert((0, Some(EventDigest::default())));
+                entry.0 += events;
+                entry.1 = match (entry.1, digest) {
+                    (Some(mut all), Some(d)) => {
+                        all.merge(d);
+                        Some(all)
+                    }
+                    _ => None,
+                };
             }
             Err(e) => check.problems.push(format!("{}: {e}", f.name)),
         }
     }
-    // The archive, asked the same again.
-    let mut by_kind: BTreeMap<EventKind, EventDigest> = BTreeMap::new();
+    // The archive, asked the same again, kind by kind.
+    let mut archive: BTreeMap<EventKind, EventDigest> = BTreeMap::new();
     for event in manifest.steps.apply(engine.run(&manifest.query.query())?) {
         let event = event?;
-        by_kind.entry(event.kind()).or_default().add(&event);
+        archive.entry(event.kind()).or_default().add(&event);
     }
-    for f in &manifest.files {
-        let archive = by_kind.remove(&f.kind).unwrap_or_default();
-        if archive.to_string() != f.digest {
+    for (kind, (events, digest)) in &held {
+        let now = archive.remove(kind).unwrap_or_default();
+        let differs = match digest {
+            Some(d) => *d != now,
+            None => *events != now.events,
+        };
+        if differs {
             check.problems.push(format!(
-                "{}: the archive now holds {} for its query, the export {} events ({})",
-                f.name, archive, f.events, f.digest
+                "{kind}: the archive now holds {now} for the export's query, the export {events} events"
             ));
         }
     }
-    for (kind, digest) in by_kind {
+    for (kind, digest) in archive {
         check.problems.push(format!(
             "the archive now holds {digest} of {kind} events for the export's query, which the export lacks"
         ));
@@ -613,16 +678,13 @@ fn read_back(
     path: &Path,
     format: ExportFormat,
     gzip: bool,
-) -> std::result::Result<(u64, Option<String>), String> {
+) -> std::result::Result<(u64, Option<EventDigest>), String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     match format {
         ExportFormat::Parquet => {
             let (_, events) = strata_columnar::read_events(bytes::Bytes::from(bytes))
                 .map_err(|e| e.to_string())?;
-            Ok((
-                events.len() as u64,
-                Some(EventDigest::of(&events).to_string()),
-            ))
+            Ok((events.len() as u64, Some(EventDigest::of(&events))))
         }
         ExportFormat::Jsonl | ExportFormat::Csv => {
             let plain = if gzip {
@@ -645,7 +707,7 @@ fn read_back(
                 let event = jsonl::decode_line(line).map_err(|e| format!("line {}: {e}", i + 1))?;
                 digest.add(&event);
             }
-            Ok((digest.events, Some(digest.to_string())))
+            Ok((digest.events, Some(digest)))
         }
     }
 }
