@@ -28,7 +28,7 @@ pub enum Format {
 #[derive(Args, Debug)]
 pub struct QueryArgs {
     /// Events of this symbol (a canonical name or an alias; repeatable).
-    #[arg(long = "symbol", required = true)]
+    #[arg(long = "symbol", required_unless_present = "session")]
     symbols: Vec<String>,
     /// Events of this kind (repeatable).
     #[arg(long = "kind", value_parser = parse_kind)]
@@ -45,6 +45,9 @@ pub struct QueryArgs {
     /// Events before this time.
     #[arg(long, value_parser = crate::parse_time)]
     to: Option<Timestamp>,
+    /// Only the events of one writer session (`strata sessions` lists them).
+    #[arg(long)]
+    session: Option<String>,
     /// Read only these tiers (repeatable; default: all, unsealed hot segments included).
     #[arg(long = "tier", value_parser = crate::archive_cmds::parse_tier)]
     tiers: Vec<TierName>,
@@ -82,6 +85,7 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
         to: a.to,
         tiers: a.tiers.clone(),
         limit: a.limit,
+        session: a.session.clone(),
     };
     let format = if g.json { Format::Jsonl } else { a.format };
     let steps = strata::query::transform::Steps {
@@ -312,6 +316,9 @@ pub struct ExportArgs {
     /// Events before this time.
     #[arg(long, value_parser = crate::parse_time)]
     to: Option<Timestamp>,
+    /// Only the events of one writer session (`strata sessions` lists them).
+    #[arg(long)]
+    session: Option<String>,
 }
 
 /// `strata export verify DIR`.
@@ -368,9 +375,9 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
             "an export needs --format jsonl|csv|parquet and --out DIR (or: strata export verify DIR)"
         )));
     };
-    if a.symbols.is_empty() {
+    if a.symbols.is_empty() && a.session.is_none() {
         return Err(Failure::usage(anyhow!(
-            "an export needs at least one --symbol"
+            "an export needs at least one --symbol, or a --session"
         )));
     }
     if out.exists() {
@@ -389,6 +396,7 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         sources: a.sources.clone(),
         from: a.from,
         to: a.to,
+        session: a.session.clone(),
         ..Query::default()
     };
     let format = match format {

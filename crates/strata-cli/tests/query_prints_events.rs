@@ -564,3 +564,69 @@ fn trades_become_bars_on_the_way_out() {
     let bad = strata(&["--root", &root, "query", "--symbol", "SPY", "--bars", "1w"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn one_sessions_events_are_queried_and_exported_as_a_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    // Two imports, two sessions: SPY's (its file now cold) and AIG's.
+    let sessions = common::json(&strata(&["--root", &root, "--json", "sessions"]));
+    let ids: Vec<String> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{sessions}");
+    let count = |args: &[&str]| {
+        let o = strata(&[&["--root", root.as_str(), "query"][..], args].concat());
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["symbol"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut seen = Vec::new();
+    for id in &ids {
+        let symbols = count(&["--session", id]);
+        assert!(!symbols.is_empty(), "{id}");
+        let first = symbols[0].clone();
+        assert!(
+            symbols.iter().all(|s| *s == first),
+            "one symbol per session here: {id}"
+        );
+        seen.push(first);
+    }
+    seen.sort();
+    assert_eq!(seen, ["AIG", "SPY"]);
+    // Exported as a unit, and verified.
+    let folder = dir.path().join("session");
+    let o = strata(&[
+        "--root",
+        &root,
+        "-q",
+        "export",
+        "--format",
+        "jsonl",
+        "--out",
+        folder.to_str().unwrap(),
+        "--session",
+        &ids[0],
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let check = strata(&[
+        "--root",
+        &root,
+        "export",
+        "verify",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    // An unknown session holds nothing.
+    assert!(count(&["--session", "no-such-session"]).is_empty());
+}

@@ -214,6 +214,9 @@ pub struct ExportedQuery {
     pub from: Option<Timestamp>,
     /// To (exclusive).
     pub to: Option<Timestamp>,
+    /// One writer session's files only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 impl ExportedQuery {
@@ -224,6 +227,7 @@ impl ExportedQuery {
             sources: q.sources.clone(),
             from: q.from,
             to: q.to,
+            session: q.session.clone(),
         }
     }
 
@@ -234,6 +238,7 @@ impl ExportedQuery {
             sources: self.sources.clone(),
             from: self.from,
             to: self.to,
+            session: self.session.clone(),
             ..Query::default()
         }
     }

@@ -64,6 +64,10 @@ pub struct Query {
     pub to: Option<Timestamp>,
     /// Tiers to read (empty: all, the hot tier's unsealed segments included).
     pub tiers: Vec<TierName>,
+    /// Only the files one writer session sealed (SESSION-2; the files it became in colder
+    /// tiers keep it unless consolidated with another session's). Unsealed segments, whose
+    /// session the catalog does not know yet, are left out.
+    pub session: Option<String>,
     /// At most this many events.
     pub limit: Option<u64>,
 }
@@ -120,6 +124,10 @@ impl Query {
             wanted.is_empty() || held.is_empty() || wanted.iter().any(|w| held.contains(w))
         };
         (self.tiers.is_empty() || self.tiers.contains(&m.tier))
+            && self
+                .session
+                .as_ref()
+                .is_none_or(|s| m.session_id.as_ref() == Some(s))
             && meets(&self.symbols, &m.stats.symbols)
             && meets(&self.sources, &m.stats.sources)
             && meets(&self.venues, &m.stats.venues)
@@ -294,6 +302,9 @@ impl QueryEngine {
             pending.push(Pending::Stored(Box::new(m.clone())));
         }
         for (key, path) in plain {
+            if query.session.is_some() {
+                break;
+            }
             // Sealed and catalogued, outside the selection.
             if self.sealed(&key)?.is_some() {
                 continue;
