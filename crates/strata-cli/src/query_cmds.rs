@@ -24,11 +24,11 @@ pub enum Format {
     Table,
 }
 
-/// `strata query …`.
+/// What `strata query` and `strata export` select, and the transforms on the way out.
 #[derive(Args, Debug)]
-pub struct QueryArgs {
+pub struct Selection {
     /// Events of this symbol (a canonical name or an alias; repeatable).
-    #[arg(long = "symbol", required_unless_present = "session")]
+    #[arg(long = "symbol")]
     symbols: Vec<String>,
     /// Events of this kind (repeatable).
     #[arg(long = "kind", value_parser = parse_kind)]
@@ -48,12 +48,6 @@ pub struct QueryArgs {
     /// Only the events of one writer session (`strata sessions` lists them).
     #[arg(long)]
     session: Option<String>,
-    /// Read only these tiers (repeatable; default: all, unsealed hot segments included).
-    #[arg(long = "tier", value_parser = crate::archive_cmds::parse_tier)]
-    tiers: Vec<TierName>,
-    /// At most this many events.
-    #[arg(long)]
-    limit: Option<u64>,
     /// OHLCV bars of this interval from the trades (`1s`, `30s`, `1m`, `5m`, `1h`, `1d`):
     /// open, high, low, close, volume, trade count and VWAP per symbol and interval.
     #[arg(long, value_parser = parse_interval)]
@@ -61,6 +55,51 @@ pub struct QueryArgs {
     /// Drop an event identical to one already seen at the same instant.
     #[arg(long)]
     dedup: bool,
+}
+
+impl Selection {
+    /// The query (bars are made from trades: without --kind, trades are read).
+    fn query(&self) -> Result<Query, Failure> {
+        if self.symbols.is_empty() && self.session.is_none() {
+            return Err(Failure::usage(anyhow!(
+                "select the events with at least one --symbol, or a --session"
+            )));
+        }
+        let kinds = match (self.bars, self.kinds.is_empty()) {
+            (Some(_), true) => vec![EventKind::Trade],
+            _ => self.kinds.clone(),
+        };
+        Ok(Query {
+            symbols: self.symbols.clone(),
+            kinds,
+            sources: self.sources.clone(),
+            venues: self.venues.clone(),
+            from: self.from,
+            to: self.to,
+            session: self.session.clone(),
+            ..Query::default()
+        })
+    }
+
+    fn steps(&self) -> strata::query::transform::Steps {
+        strata::query::transform::Steps {
+            dedup: self.dedup,
+            bars_s: self.bars,
+        }
+    }
+}
+
+/// `strata query …`.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// Read only these tiers (repeatable; default: all, unsealed hot segments included).
+    #[arg(long = "tier", value_parser = crate::archive_cmds::parse_tier)]
+    tiers: Vec<TierName>,
+    /// At most this many events.
+    #[arg(long)]
+    limit: Option<u64>,
     /// How to print them (`--json` prints JSON lines whatever this says).
     #[arg(long, value_enum, default_value = "jsonl")]
     format: Format,
@@ -71,30 +110,16 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
     let (root, config) = locate(g, false)?;
     let archive = Archive::open_read_only(&root, config)?;
     let engine = archive.query_engine()?;
-    // Bars are made from trades.
-    let kinds = match (a.bars, a.kinds.is_empty()) {
-        (Some(_), true) => vec![EventKind::Trade],
-        _ => a.kinds.clone(),
-    };
     let query = Query {
-        symbols: a.symbols.clone(),
-        kinds,
-        sources: a.sources.clone(),
-        venues: a.venues.clone(),
-        from: a.from,
-        to: a.to,
         tiers: a.tiers.clone(),
         limit: a.limit,
-        session: a.session.clone(),
+        ..a.selection.query()?
     };
     let format = if g.json { Format::Jsonl } else { a.format };
-    let steps = strata::query::transform::Steps {
-        dedup: a.dedup,
-        bars_s: a.bars,
-    };
-    let kind = match (format, a.kinds.as_slice()) {
+    let steps = a.selection.steps();
+    let kind = match (format, a.selection.kinds.as_slice()) {
         (Format::Jsonl, _) => None,
-        _ if a.bars.is_some() => Some(EventKind::Bar),
+        _ if a.selection.bars.is_some() => Some(EventKind::Bar),
         (_, [kind]) => Some(*kind),
         _ => {
             return Err(Failure::usage(anyhow!(
@@ -295,30 +320,8 @@ pub struct ExportArgs {
     /// UTC date), which DuckDB, pyarrow and Spark read as columns.
     #[arg(long)]
     partition: bool,
-    /// Export OHLCV bars of this interval from the trades instead of the trades.
-    #[arg(long, value_parser = parse_interval)]
-    bars: Option<u32>,
-    /// Drop an event identical to one already seen at the same instant.
-    #[arg(long)]
-    dedup: bool,
-    /// Events of this symbol (a canonical name or an alias; repeatable).
-    #[arg(long = "symbol")]
-    symbols: Vec<String>,
-    /// Events of this kind (repeatable).
-    #[arg(long = "kind", value_parser = parse_kind)]
-    kinds: Vec<EventKind>,
-    /// Events of this source (repeatable).
-    #[arg(long = "source")]
-    sources: Vec<String>,
-    /// Events at or after this time (RFC 3339 or YYYY-MM-DD).
-    #[arg(long, value_parser = crate::parse_time)]
-    from: Option<Timestamp>,
-    /// Events before this time.
-    #[arg(long, value_parser = crate::parse_time)]
-    to: Option<Timestamp>,
-    /// Only the events of one writer session (`strata sessions` lists them).
-    #[arg(long)]
-    session: Option<String>,
+    #[command(flatten)]
+    selection: Selection,
 }
 
 /// `strata export verify DIR`.
@@ -375,39 +378,19 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
             "an export needs --format jsonl|csv|parquet and --out DIR (or: strata export verify DIR)"
         )));
     };
-    if a.symbols.is_empty() && a.session.is_none() {
-        return Err(Failure::usage(anyhow!(
-            "an export needs at least one --symbol, or a --session"
-        )));
-    }
+    let query = a.selection.query()?;
     if out.exists() {
         return Err(Failure::usage(anyhow!(
             "{} exists already: an export goes into a new folder",
             out.display()
         )));
     }
-    let kinds = match (a.bars, a.kinds.is_empty()) {
-        (Some(_), true) => vec![EventKind::Trade],
-        _ => a.kinds.clone(),
-    };
-    let query = Query {
-        symbols: a.symbols.clone(),
-        kinds,
-        sources: a.sources.clone(),
-        from: a.from,
-        to: a.to,
-        session: a.session.clone(),
-        ..Query::default()
-    };
     let format = match format {
         ExportFormatArg::Jsonl => ExportFormat::Jsonl,
         ExportFormatArg::Csv => ExportFormat::Csv,
         ExportFormatArg::Parquet => ExportFormat::Parquet,
     };
-    let steps = strata::query::transform::Steps {
-        dedup: a.dedup,
-        bars_s: a.bars,
-    };
+    let steps = a.selection.steps();
     let manifest = export::export(&engine, &query, steps, format, a.gzip, a.partition, out)?;
     if g.json {
         crate::out!(
@@ -437,26 +420,8 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// An interval: a whole number and `s`, `m`, `h` or `d` (`30s`, `5m`, `1h`), in seconds.
+/// An interval (`30s`, `5m`, `1h`, `1d`: see `strata::policy::rules::parse_every`), in seconds.
 fn parse_interval(text: &str) -> Result<u32, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit: write it as 30s, 5m, 1h or 1d"))?;
-    let (n, unit) = text.split_at(split);
-    let n: u32 = n
-        .parse()
-        .map_err(|_| format!("`{text}` does not start with a whole number"))?;
-    let unit: u32 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(format!("`{text}`: the unit is s, m, h or d")),
-    };
-    match n.checked_mul(unit) {
-        Some(0) => Err(format!("`{text}` is no interval")),
-        Some(s) => Ok(s),
-        None => Err(format!("`{text}` is too long")),
-    }
+    let ns = strata::policy::rules::parse_every(text)?;
+    u32::try_from(ns / 1_000_000_000).map_err(|_| format!("`{text}` is too long"))
 }

@@ -45,7 +45,8 @@ pub struct AutomationRule {
     pub when: RuleCondition,
     /// What it does.
     pub action: RuleAction,
-    /// How often it is evaluated (`30m`, `6h`, `1d`, `7d`); absent: at every run.
+    /// How often it is evaluated (`30m`, `6h`, `1d`, `7d`; [`parse_every`]); absent: at every
+    /// run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<String>,
 }
@@ -171,22 +172,23 @@ pub struct RuleState {
     pub matched: usize,
 }
 
-/// Reads an interval: a whole number and a unit, `m`, `h` or `d` (`30m`, `6h`, `7d`), in
-/// nanoseconds.
+/// Reads an interval: a whole number and a unit, `s`, `m`, `h` or `d` (`30s`, `30m`, `6h`,
+/// `7d`), in nanoseconds.
 pub fn parse_every(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit: write it as 30m, 6h or 1d"))?;
+        .ok_or_else(|| format!("`{text}` has no unit: write it as 30s, 30m, 6h or 1d"))?;
     let (n, unit) = text.split_at(split);
     let n: i64 = n
         .parse()
         .map_err(|_| format!("`{text}` does not start with a whole number"))?;
     let unit_ns: i64 = match unit {
+        "s" => 1,
         "m" => 60,
         "h" => 3_600,
         "d" => 86_400,
-        _ => return Err(format!("`{text}`: the unit is m, h or d")),
+        _ => return Err(format!("`{text}`: the unit is s, m, h or d")),
     } * 1_000_000_000;
     if n == 0 {
         return Err(format!(
