@@ -1064,3 +1064,49 @@ fn synthetic_live_feed(
     writer.flush()?;
     Ok(total)
 }
+
+/// `strata lineage PATH`: where a catalogued file came from (every step back to the hot tier)
+/// and what was made from it (CAT-3).
+pub fn lineage(g: &Global, path: &str) -> Result<(), Failure> {
+    let (_root, catalog) = open_reader(g)?;
+    let Some(file) = catalog.get(path)? else {
+        return Err(Failure::from(anyhow!(
+            "{path} is not in the catalog (`strata ls` lists the files; paths start with their tier)"
+        )));
+    };
+    // What was made from it, and from those, down to the files that stand.
+    let mut made = Vec::new();
+    let mut next = vec![file.path.clone()];
+    while let Some(p) = next.pop() {
+        for child in catalog.derived_from(&p)? {
+            if !made.contains(&child) {
+                next.push(child.clone());
+                made.push(child);
+            }
+        }
+    }
+    if g.json {
+        out!(
+            "{}",
+            json!({ "ok": true, "path": file.path, "sha256": file.sha256, "tier": file.tier.as_str(),
+                    "parents": file.lineage, "made_into": made })
+        );
+        return Ok(());
+    }
+    out!("{}  {}  {}", file.path, file.tier.as_str(), file.sha256);
+    if file.lineage.is_empty() {
+        out!("  made from: nothing else (written by the writer)");
+    }
+    for step in &file.lineage {
+        out!(
+            "  made from: {}  {}  by {}",
+            step.parent_path,
+            step.parent_sha256,
+            step.operation
+        );
+    }
+    for child in &made {
+        out!("  made into: {child}");
+    }
+    Ok(())
+}

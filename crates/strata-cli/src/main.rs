@@ -86,6 +86,11 @@ enum Command {
     Export(query_cmds::ExportArgs),
     /// Writer sessions: id, state (running, closed, interrupted), times and counts.
     Sessions,
+    /// Where a catalogued file came from, step by step, and what was made from it.
+    Lineage {
+        /// The file as the catalog names it (`cold/kind=trade/…`; `strata ls` lists them).
+        path: String,
+    },
     /// Rebuild the catalog index from the sidecars, or show its totals.
     Catalog {
         #[command(subcommand)]
@@ -460,6 +465,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Query(args) => query_cmds::query(g, args)?,
         Command::Export(args) => query_cmds::export(g, args)?,
         Command::Sessions => archive_cmds::sessions(g)?,
+        Command::Lineage { path } => archive_cmds::lineage(g, path)?,
         Command::Catalog { command } => archive_cmds::catalog(g, command)?,
         Command::Demo { dir } => archive_cmds::demo(g, dir.as_deref())?,
         Command::Config {

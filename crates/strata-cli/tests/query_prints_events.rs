@@ -630,3 +630,44 @@ fn one_sessions_events_are_queried_and_exported_as_a_unit() {
     // An unknown session holds nothing.
     assert!(count(&["--session", "no-such-session"]).is_empty());
 }
+
+#[test]
+fn lineage_names_where_a_file_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    let ls = common::json(&strata(&[
+        "--root", &root, "--json", "ls", "--symbol", "SPY", "--tier", "cold",
+    ]));
+    let cold = ls[0]["path"].as_str().unwrap().to_string();
+    let lineage = common::json(&strata(&["--root", &root, "--json", "lineage", &cold]));
+    let parents = lineage["parents"].as_array().unwrap();
+    assert_eq!(parents.len(), 1, "{lineage}");
+    assert!(
+        parents[0]["parent_path"]
+            .as_str()
+            .unwrap()
+            .starts_with("hot/SPY/"),
+        "{lineage}"
+    );
+    assert!(
+        parents[0]["operation"]
+            .as_str()
+            .unwrap()
+            .starts_with("migrate hot -> cold"),
+        "{lineage}"
+    );
+    assert_eq!(lineage["made_into"].as_array().unwrap().len(), 0);
+    let text_out = strata(&["--root", &root, "lineage", &cold]);
+    assert!(
+        text(&text_out.stdout).contains("made from: hot/SPY/"),
+        "{}",
+        text(&text_out.stdout)
+    );
+    let missing = strata(&["--root", &root, "lineage", "cold/no/such.parquet"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("cold/no/such.parquet"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
