@@ -32,12 +32,7 @@ use strata::import::{Format, ImportOptions};
 use strata::ingest::WriterOptions;
 use strata::model::{EventKind, Payload, Timestamp};
 use strata::query::Query;
-use strata_benches::ingest::spy_trades_day1;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+use strata_benches::ingest::{median, spy_trades_day1};
 
 fn ts(text: &str) -> Timestamp {
     Timestamp::parse_flexible(text).unwrap()
@@ -142,7 +137,7 @@ fn run_case(root: &Path, from: Option<Timestamp>, to: Option<Timestamp>, reps: u
         std::hint::black_box(sum);
         rows = n;
     }
-    println!("{{\"rows\":{rows},\"seconds\":{}}}", median(seconds));
+    println!("{{\"rows\":{rows},\"seconds\":{}}}", median(&mut seconds));
 }
 
 /// Runs `command` under `/usr/bin/time -v`: its last stdout line as JSON, and its peak RSS in MB.

@@ -117,7 +117,7 @@ where
 
 /// True when the process that named a temp file may still be writing it: it is this process,
 /// or `/proc` lists it. Without `/proc` the file's age decides ([`STALE_TEMP_AGE`]).
-fn owner_may_be_writing(path: &Path, pid: u32) -> bool {
+pub fn owner_may_be_writing(path: &Path, pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }

@@ -134,17 +134,26 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
     let mut printer = Printer::new(format, kind);
     let mut line = Vec::with_capacity(512);
     printer.start(&mut line);
-    write(&mut out, &line)?;
+    let mut open = write(&mut out, &line)?;
     for event in &mut stream {
+        if !open {
+            break;
+        }
         let event = event?;
         line.clear();
         printer.print(&event, &mut line)?;
-        write(&mut out, &line)?;
+        open = write(&mut out, &line)?;
     }
-    printer.finish(&mut line);
-    write(&mut out, &line)?;
-    flush(&mut out)?;
+    if open {
+        printer.finish(&mut line);
+        open = write(&mut out, &line)? && flush(&mut out)?;
+    }
     drop(stream);
+    if !open {
+        // A closed pipe (`| head`): the files read are still counted, then a quiet end.
+        drop(events);
+        std::process::exit(0);
+    }
     let stats = events.stats();
     if !g.quiet {
         let p = &stats.parquet;
@@ -171,20 +180,21 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn write(out: &mut impl Write, bytes: &[u8]) -> Result<(), Failure> {
-    out.write_all(bytes).map_err(pipe)
+/// `Ok(false)` when the reader has closed the pipe (`strata query … | head`).
+fn write(out: &mut impl Write, bytes: &[u8]) -> Result<bool, Failure> {
+    open_pipe(out.write_all(bytes))
 }
 
-fn flush(out: &mut impl Write) -> Result<(), Failure> {
-    out.flush().map_err(pipe)
+fn flush(out: &mut impl Write) -> Result<bool, Failure> {
+    open_pipe(out.flush())
 }
 
-/// A closed pipe (`strata query … | head`) ends the program quietly.
-fn pipe(e: std::io::Error) -> Failure {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
+fn open_pipe(written: std::io::Result<()>) -> Result<bool, Failure> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(Failure::from(anyhow!("writing to standard output: {e}"))),
     }
-    Failure::from(anyhow!("writing to standard output: {e}"))
 }
 
 /// Rows of a table sized together: the first this many set the columns' widths, the rest

@@ -671,3 +671,38 @@ fn lineage_names_where_a_file_came_from() {
         text(&missing.stderr)
     );
 }
+
+#[test]
+fn two_exports_to_one_folder_at_once_leave_one_whole_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    let out = dir.path().join("x");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "--root", &root, "-q", "export", "--format", "parquet", "--out",
+            ])
+            .arg(&out)
+            .args(["--symbol", "AIG"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(
+        a.status.success() || b.status.success(),
+        "{}{}",
+        text(&a.stderr),
+        text(&b.stderr)
+    );
+    let check = strata(&["--root", &root, "export", "verify", out.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("x.partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

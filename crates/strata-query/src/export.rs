@@ -9,9 +9,11 @@
 //! plan each kind's columns (a decimal column's scale must be known before its first row),
 //! once to write them; memory stays that of the query and one row group per kind.
 //!
-//! The export is written into a `.partial` folder beside `DIR` and renamed to `DIR` once every
-//! file, the manifest and the checksums are on disk: an export stopped half-way leaves no `DIR`
-//! that looks complete. An existing `DIR` is never written into.
+//! The export is written into a `DIR.partial-<pid>` folder beside `DIR` (its own: two exports
+//! to one `DIR` at once never share one) and renamed to `DIR` once every file, the manifest and
+//! the checksums are on disk: an export stopped half-way leaves no `DIR` that looks complete
+//! (and its folder is removed by the next export to `DIR`). An existing `DIR` is never written
+//! into: of two exports at once, one puts its folder in place and the other fails.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -210,6 +212,9 @@ pub struct ExportedQuery {
     pub kinds: Vec<EventKind>,
     /// Sources (empty: all).
     pub sources: Vec<String>,
+    /// Venues (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub venues: Vec<String>,
     /// From (inclusive).
     pub from: Option<Timestamp>,
     /// To (exclusive).
@@ -225,6 +230,7 @@ impl ExportedQuery {
             symbols: q.symbols.clone(),
             kinds: q.kinds.clone(),
             sources: q.sources.clone(),
+            venues: q.venues.clone(),
             from: q.from,
             to: q.to,
             session: q.session.clone(),
@@ -236,6 +242,7 @@ impl ExportedQuery {
             symbols: self.symbols.clone(),
             kinds: self.kinds.clone(),
             sources: self.sources.clone(),
+            venues: self.venues.clone(),
             from: self.from,
             to: self.to,
             session: self.session.clone(),
@@ -294,11 +301,76 @@ pub fn export(
             message: "exists already: an export goes into a new folder".into(),
         });
     }
-    let partial = PathBuf::from(format!("{}.partial", out.display()));
+    remove_stale_partials(out);
+    // This process's own folder: two exports to one `DIR` at once never share one.
+    let partial = PathBuf::from(format!("{}.partial-{}", out.display(), std::process::id()));
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    let written = write_export(engine, query, steps, format, gzip, partitioned, &partial).and_then(
+        |manifest| {
+            // Fails when another export got to `DIR` first (it is not empty then).
+            std::fs::rename(&partial, out).map_err(|e| Error::Damaged {
+                path: out.display().to_string(),
+                message: format!(
+                    "could not be put in place ({e}): another export may have written it"
+                ),
+            })?;
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                strata_catalog::fsio::sync_dir(parent)?;
+            }
+            Ok(manifest)
+        },
+    );
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    written
+}
+
+/// Removes `DIR.partial-<pid>` folders that exports killed before their end left (whose
+/// process is gone: `strata_catalog::fsio::owner_may_be_writing`).
+fn remove_stale_partials(out: &Path) {
+    let (Some(parent), Some(name)) = (out.parent(), out.file_name()) else {
+        return;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = format!("{}.partial-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_string_lossy()
+            .strip_prefix(&prefix)
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        if let Ok(pid) = pid.parse::<u32>() {
+            if !strata_catalog::fsio::owner_may_be_writing(&entry.path(), pid) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Writes the export into `partial` and returns its manifest.
+fn write_export(
+    engine: &QueryEngine,
+    query: &Query,
+    steps: Steps,
+    format: ExportFormat,
+    gzip: bool,
+    partitioned: bool,
+    partial: &Path,
+) -> Result<ExportManifest> {
     let gzip = gzip && format != ExportFormat::Parquet;
     let key_of = |e: &Event| FileKey {
         kind: e.kind(),
@@ -337,20 +409,20 @@ pub fn export(
                 .collect();
             for k in done {
                 if let Some(sink) = sinks.remove(&k) {
-                    files.push(close_sink(&partial, k.kind, sink)?);
+                    files.push(close_sink(partial, k.kind, sink)?);
                 }
             }
         }
         let sink = match sinks.entry(key.clone()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(open_sink(&partial, &key, format, gzip, plans.get(&key))?)
+                e.insert(open_sink(partial, &key, format, gzip, plans.get(&key))?)
             }
         };
-        write_event(&partial, sink, format, &event)?;
+        write_event(partial, sink, format, &event)?;
     }
     for (key, sink) in sinks {
-        files.push(close_sink(&partial, key.kind, sink)?);
+        files.push(close_sink(partial, key.kind, sink)?);
     }
     files.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     let sources: Vec<String> = events
@@ -405,7 +477,6 @@ pub fn export(
         ));
     }
     write_synced(&partial.join(CHECKSUMS_FILE), sums.as_bytes())?;
-    std::fs::rename(&partial, out).map_err(io(out))?;
     Ok(manifest)
 }
 

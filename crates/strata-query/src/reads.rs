@@ -3,7 +3,8 @@
 //! (`{"path":…,"at":…}`), and [`ReadLog::usage`] sums them per file.
 //!
 //! Lines are short and appended with `O_APPEND` in one write each, so queries of several
-//! processes at once interleave whole lines. Counting is advisory: an archive the user may
+//! processes at once interleave whole lines; a line a crash cut short is closed by the next
+//! append (and skipped when read). Counting is advisory: an archive the user may
 //! only read is queried all the same, its reads not counted ([`ReadLog::record`] says so).
 
 use std::collections::BTreeMap;
@@ -65,7 +66,12 @@ impl ReadLog {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(&self.file)?;
+        // A last line a crash cut short ends here, so the new lines stay whole.
+        if !ends_with_newline(&mut file)? {
+            text.insert(0, '\n');
+        }
         // One write: concurrent appenders interleave whole lines.
         file.write_all(text.as_bytes())
     }
@@ -91,4 +97,16 @@ impl ReadLog {
         }
         Ok(usage)
     }
+}
+
+/// Whether the file is empty or its last byte is a newline.
+fn ends_with_newline(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
