@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run --release -p strata-benches --bin query-rate
 //! target/release/query-rate --reps 5
+//! target/release/query-rate --exports-only  # the export table alone
+//! target/release/query-rate --case cold-day batches target/strata-bench-query/cold  # one side
 //! ```
 //!
 //! Input: the Lean SPY trades of 2013-10-07 (250,601 events; the committed cut without
@@ -17,9 +19,12 @@
 //! - `hot-slice`: the same 30 minutes from the hot tier (JSONL), DuckDB through `read_json`.
 //!
 //! Each side runs in its own process under `/usr/bin/time -v` (peak resident memory of the whole
-//! process) and times its repetitions itself (the median; start-up not timed): strata iterates
-//! `Archive::query_engine().run(..)`'s events (summing the prices), DuckDB materialises an Arrow
+//! process) and times its repetitions itself (the median; start-up not timed): strata in its
+//! columnar form (`QueryEngine::batches`, Arrow record batches, summing the price column) and
+//! its event form (`QueryEngine::run`'s events, summing the prices), DuckDB materialises an Arrow
 //! table (`to_arrow_table`, `benches/query_ref.py`). Both results are checked to hold the same number of rows.
+//!
+//! Then the export rates: the cold day's trades exported in each format (`export_rates`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -112,6 +117,38 @@ fn data_files(root: &Path, tier: &str) -> Vec<String> {
         .collect()
 }
 
+/// In the child: runs one case `reps` times in strata's columnar form (Arrow batches, summing
+/// the price column) and prints `{"rows":N,"seconds":S}`.
+fn run_case_batches(root: &Path, from: Option<Timestamp>, to: Option<Timestamp>, reps: usize) {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Decimal128Type;
+    let archive = Archive::open_dir(root).unwrap();
+    let engine = archive.query_engine().unwrap();
+    let query = Query::all()
+        .symbol("SPY")
+        .kind(EventKind::Trade)
+        .between(from, to);
+    let mut seconds = Vec::new();
+    let mut rows = 0;
+    for _ in 0..reps {
+        let started = Instant::now();
+        let (mut n, mut sum) = (0usize, 0i128);
+        for batch in engine.batches(&query).unwrap() {
+            let batch = batch.unwrap();
+            let price = batch
+                .column_by_name("price")
+                .unwrap()
+                .as_primitive::<Decimal128Type>();
+            sum = price.values().iter().fold(sum, |s, v| s.wrapping_add(*v));
+            n += batch.num_rows();
+        }
+        seconds.push(started.elapsed().as_secs_f64());
+        std::hint::black_box(sum);
+        rows = n;
+    }
+    println!("{{\"rows\":{rows},\"seconds\":{}}}", median(&mut seconds));
+}
+
 /// In the child: runs one case `reps` times and prints `{"rows":N,"seconds":S}`.
 fn run_case(root: &Path, from: Option<Timestamp>, to: Option<Timestamp>, reps: usize) {
     let archive = Archive::open_dir(root).unwrap();
@@ -165,34 +202,98 @@ fn measured(command: Command) -> (serde_json::Value, f64) {
     (serde_json::from_str(last).unwrap(), kb / 1024.0)
 }
 
+/// Export rates (EXPORT-1): the cold SPY day's trades exported by `strata::query::export` in
+/// each format, the median of `reps` runs, printed as the table of `docs/PERFORMANCE.md`
+/// ("Export").
+fn export_rates(cold: &Path, reps: usize) {
+    use strata::query::export::{export, ExportFormat, ExportOptions};
+    let archive = Archive::open_dir(cold).unwrap();
+    let engine = archive.query_engine().unwrap();
+    let query = Query::all().symbol("SPY").kind(EventKind::Trade);
+    let base = strata_benches::target_dir().join("strata-bench-export");
+    println!();
+    println!("| format | events | events/s | bytes | bytes/event |");
+    println!("|---|---|---|---|---|");
+    for (name, format, gzip) in [
+        ("jsonl", ExportFormat::Jsonl, false),
+        ("jsonl --gzip", ExportFormat::Jsonl, true),
+        ("csv", ExportFormat::Csv, false),
+        ("csv --gzip", ExportFormat::Csv, true),
+        ("parquet", ExportFormat::Parquet, false),
+        ("arrow", ExportFormat::Arrow, false),
+        ("pg-copy", ExportFormat::Postgres, false),
+        ("sql", ExportFormat::Sql, false),
+    ] {
+        let options = ExportOptions {
+            gzip,
+            ..ExportOptions::new(format)
+        };
+        let mut seconds = Vec::new();
+        let (mut events, mut bytes) = (0u64, 0u64);
+        for _ in 0..reps {
+            let _ = std::fs::remove_dir_all(&base);
+            let started = Instant::now();
+            let manifest = export(&engine, &query, Default::default(), &options, &base).unwrap();
+            seconds.push(started.elapsed().as_secs_f64());
+            events = manifest.events;
+            bytes = manifest.files.iter().map(|f| f.bytes).sum();
+        }
+        let _ = std::fs::remove_dir_all(&base);
+        let rate = events as f64 / median(&mut seconds);
+        println!(
+            "| {name} | {events} | {:.2} M | {bytes} | {:.1} |",
+            rate / 1e6,
+            bytes as f64 / events.max(1) as f64
+        );
+    }
+}
+
 fn main() {
     let mut reps = 3usize;
-    let mut child: Option<(String, PathBuf)> = None;
+    let mut child: Option<(String, String, PathBuf)> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--reps" => reps = args.next().unwrap().parse().unwrap(),
-            "--case" => child = Some((args.next().unwrap(), PathBuf::from(args.next().unwrap()))),
+            "--exports-only" => {
+                let (_, cold) = archives();
+                export_rates(&cold, reps);
+                return;
+            }
+            "--case" => {
+                child = Some((
+                    args.next().unwrap(),
+                    args.next().unwrap(),
+                    PathBuf::from(args.next().unwrap()),
+                ))
+            }
             other => panic!("unknown option {other}"),
         }
     }
-    if let Some((name, root)) = child {
+    if let Some((name, form, root)) = child {
         let (_, _, from, to) = cases().into_iter().find(|c| c.0 == name).unwrap();
-        run_case(&root, from, to, reps);
+        match form.as_str() {
+            "events" => run_case(&root, from, to, reps),
+            "batches" => run_case_batches(&root, from, to, reps),
+            other => panic!("unknown form {other}"),
+        }
         return;
     }
     let (hot, cold) = archives();
     let me = std::env::current_exe().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("query_ref.py");
-    println!("| case | rows | strata rows/s | DuckDB rows/s | strata / DuckDB | strata peak RSS | DuckDB peak RSS |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| case | form | rows | strata rows/s | DuckDB rows/s | strata / DuckDB | strata peak RSS | DuckDB peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|");
     for (name, tier, from, to) in cases() {
         let root = if tier == "cold" { &cold } else { &hot };
-        let mut strata_cmd = Command::new(&me);
-        strata_cmd
-            .args(["--reps", &reps.to_string(), "--case", name])
-            .arg(root);
-        let (strata_out, strata_mb) = measured(strata_cmd);
+        let mut forms = Vec::new();
+        for form in ["batches", "events"] {
+            let mut strata_cmd = Command::new(&me);
+            strata_cmd
+                .args(["--reps", &reps.to_string(), "--case", name, form])
+                .arg(root);
+            forms.push((form, measured(strata_cmd)));
+        }
         let mut duck = Command::new("python3");
         duck.arg(&script).args([
             "--symbol",
@@ -235,19 +336,22 @@ fn main() {
             duck.arg("--jsonl").args(&files);
         }
         let (duck_out, duck_mb) = measured(duck);
-        let rows = strata_out["rows"].as_u64().unwrap();
-        assert_eq!(
-            Some(rows),
-            duck_out["rows"].as_u64(),
-            "{name}: row counts differ"
-        );
-        let strata_rate = rows as f64 / strata_out["seconds"].as_f64().unwrap();
-        let duck_rate = rows as f64 / duck_out["seconds"].as_f64().unwrap();
-        println!(
-            "| {name} | {rows} | {:.2} M | {:.2} M | {:.2}× | {strata_mb:.0} MB | {duck_mb:.0} MB |",
-            strata_rate / 1e6,
-            duck_rate / 1e6,
-            strata_rate / duck_rate
-        );
+        for (form, (strata_out, strata_mb)) in forms {
+            let rows = strata_out["rows"].as_u64().unwrap();
+            assert_eq!(
+                Some(rows),
+                duck_out["rows"].as_u64(),
+                "{name} ({form}): row counts differ"
+            );
+            let strata_rate = rows as f64 / strata_out["seconds"].as_f64().unwrap();
+            let duck_rate = rows as f64 / duck_out["seconds"].as_f64().unwrap();
+            println!(
+                "| {name} | {form} | {rows} | {:.2} M | {:.2} M | {:.2}× | {strata_mb:.0} MB | {duck_mb:.0} MB |",
+                strata_rate / 1e6,
+                duck_rate / 1e6,
+                strata_rate / duck_rate
+            );
+        }
     }
+    export_rates(&cold, reps);
 }

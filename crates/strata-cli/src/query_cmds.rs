@@ -309,6 +309,14 @@ pub enum ExportFormatArg {
     Csv,
     /// Parquet, one file per kind, exact decimals.
     Parquet,
+    /// Arrow IPC (Feather v2), one file per kind, exact decimals.
+    #[value(alias = "feather", alias = "ipc")]
+    Arrow,
+    /// A PostgreSQL script per kind: the table's DDL and COPY ... FROM stdin (psql -f).
+    #[value(name = "pg-copy", alias = "postgres")]
+    Postgres,
+    /// A SQL script per kind: the table's DDL and INSERT statements.
+    Sql,
 }
 
 /// `strata export …`.
@@ -323,13 +331,16 @@ pub struct ExportArgs {
     /// The folder to write (must not exist).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
-    /// gzip the JSONL or CSV files.
+    /// gzip the JSONL, CSV or SQL files.
     #[arg(long)]
     gzip: bool,
     /// Hive-style folders: kind=…/symbol=…/date=…/part.<ext> (one file per kind, symbol and
     /// UTC date), which DuckDB, pyarrow and Spark read as columns.
     #[arg(long)]
     partition: bool,
+    /// postgres/sql: make each table a TimescaleDB hypertable on ts.
+    #[arg(long)]
+    timescaledb: bool,
     #[command(flatten)]
     selection: Selection,
 }
@@ -385,9 +396,19 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
     }
     let (Some(format), Some(out)) = (a.format, &a.out) else {
         return Err(Failure::usage(anyhow!(
-            "an export needs --format jsonl|csv|parquet and --out DIR (or: strata export verify DIR)"
+            "an export needs --format jsonl|csv|parquet|arrow|pg-copy|sql and --out DIR (or: strata export verify DIR)"
         )));
     };
+    if a.partition
+        && matches!(
+            a.format,
+            Some(ExportFormatArg::Postgres | ExportFormatArg::Sql)
+        )
+    {
+        return Err(Failure::usage(anyhow!(
+            "--partition: a SQL export is one script per table, it cannot be partitioned"
+        )));
+    }
     let query = a.selection.query()?;
     if out.exists() {
         return Err(Failure::usage(anyhow!(
@@ -399,9 +420,18 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         ExportFormatArg::Jsonl => ExportFormat::Jsonl,
         ExportFormatArg::Csv => ExportFormat::Csv,
         ExportFormatArg::Parquet => ExportFormat::Parquet,
+        ExportFormatArg::Arrow => ExportFormat::Arrow,
+        ExportFormatArg::Postgres => ExportFormat::Postgres,
+        ExportFormatArg::Sql => ExportFormat::Sql,
     };
     let steps = a.selection.steps();
-    let manifest = export::export(&engine, &query, steps, format, a.gzip, a.partition, out)?;
+    let options = export::ExportOptions {
+        gzip: a.gzip,
+        partitioned: a.partition,
+        timescaledb: a.timescaledb,
+        ..export::ExportOptions::new(format)
+    };
+    let manifest = export::export(&engine, &query, steps, &options, out)?;
     if g.json {
         crate::out!(
             "{}",

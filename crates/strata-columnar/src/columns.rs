@@ -541,6 +541,29 @@ impl ColumnsBuilder {
     }
 }
 
+/// Events of one kind as one record batch in the layout a file of theirs would have (each
+/// decimal column stored as its values need, [`DecimalObservation::storage`]), in the order
+/// given: the columnar form of events that were not read from Parquet.
+pub fn events_to_batch(kind: EventKind, events: &[Event]) -> Result<RecordBatch> {
+    let mut builder = ColumnsBuilder::with_capacity(kind, events.len());
+    for (row, e) in (0u64..).zip(events) {
+        builder.append(e, row)?;
+    }
+    let storages: Vec<DecimalStorage> = builder
+        .observations()
+        .map(DecimalObservation::storage)
+        .collect();
+    builder.finish(&storages)
+}
+
+/// The events of a record batch in strata's layout (a batch of a strata Parquet file, of
+/// [`events_to_batch`], or of a query): each event as it was written.
+pub fn batch_to_events(kind: EventKind, batch: &RecordBatch) -> Result<Vec<Event>> {
+    let mut events = Vec::with_capacity(batch.num_rows());
+    events_from_batch(kind, batch, 0, &mut events)?;
+    Ok(events)
+}
+
 /// The Arrow schema of a kind's file with these decimal storages.
 pub fn schema(kind: EventKind, storages: &[DecimalStorage]) -> Result<SchemaRef> {
     Ok(ColumnsBuilder::new(kind).finish(storages)?.schema())

@@ -41,10 +41,11 @@ pub mod plan;
 mod read;
 mod write;
 
+pub use columns::{batch_to_events, events_to_batch};
 pub use convert::{jsonl_to_parquet, Converted, Converter};
 pub use digest::EventDigest;
 pub use error::{Error, Result};
 pub use meta::{FileMeta, META_KEY};
 pub use plan::DecimalStorage;
-pub use read::{file_meta, read_events, EventReader, Pruning};
+pub use read::{file_meta, read_events, read_ipc, BatchReader, EventReader, Pruning};
 pub use write::{write_events, EventWriter, FileBuilder, FilePlan, FileSummary, ParquetOptions};

@@ -3,6 +3,7 @@
 use crate::columns::events_from_batch;
 use crate::error::{Error, Result};
 use crate::meta::{FileMeta, META_KEY};
+use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection,
     RowSelector,
@@ -68,6 +69,62 @@ impl EventReader {
     /// the row groups whose `ts` statistics overlap it, and in them only the pages whose `ts`
     /// range does (the page index). Events just outside the range that share a page with
     /// events in it are read too: the caller filters each event.
+    pub fn in_range<R: ChunkReader + 'static>(
+        input: R,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<(Self, Pruning)> {
+        let (batches, pruning) = BatchReader::in_range(input, from, to)?;
+        Ok((
+            EventReader {
+                meta: batches.meta,
+                reader: batches.reader,
+                pending: Vec::new().into_iter(),
+                rows: 0,
+                failed: false,
+            },
+            pruning,
+        ))
+    }
+
+    /// What the footer says the file holds.
+    pub fn meta(&self) -> &FileMeta {
+        &self.meta
+    }
+
+    fn refill(&mut self) -> Result<bool> {
+        let Some(batch) = self.reader.next().transpose()? else {
+            return Ok(false);
+        };
+        let mut events = Vec::with_capacity(batch.num_rows());
+        events_from_batch(self.meta.kind, &batch, self.rows, &mut events)?;
+        self.rows += batch.num_rows() as u64;
+        self.pending = events.into_iter();
+        Ok(true)
+    }
+}
+
+/// The record batches of a strata Parquet file as it stores them (its kind's schema,
+/// [`crate::columns`]), in file order (event-time order): the columnar form of [`EventReader`],
+/// with no event built.
+pub struct BatchReader {
+    meta: FileMeta,
+    reader: ParquetRecordBatchReader,
+}
+
+impl std::fmt::Debug for BatchReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchReader")
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+impl BatchReader {
+    /// Opens a file to read the rows of `[from, to)` (nanoseconds; `None`: unbounded) as
+    /// [`EventReader::in_range`] does: only the row groups and pages whose `ts` range overlaps
+    /// it. Rows just outside the range that share a page with rows in it come too: the caller
+    /// cuts each batch (the rows are sorted by `ts`).
     pub fn in_range<R: ChunkReader + 'static>(
         input: R,
         from: Option<i64>,
@@ -152,32 +209,20 @@ impl EventReader {
             .with_row_selection(RowSelection::from(selectors))
             .with_batch_size(8192)
             .build()?;
-        Ok((
-            EventReader {
-                meta,
-                reader,
-                pending: Vec::new().into_iter(),
-                rows: 0,
-                failed: false,
-            },
-            pruning,
-        ))
+        Ok((BatchReader { meta, reader }, pruning))
     }
 
     /// What the footer says the file holds.
     pub fn meta(&self) -> &FileMeta {
         &self.meta
     }
+}
 
-    fn refill(&mut self) -> Result<bool> {
-        let Some(batch) = self.reader.next().transpose()? else {
-            return Ok(false);
-        };
-        let mut events = Vec::with_capacity(batch.num_rows());
-        events_from_batch(self.meta.kind, &batch, self.rows, &mut events)?;
-        self.rows += batch.num_rows() as u64;
-        self.pending = events.into_iter();
-        Ok(true)
+impl Iterator for BatchReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        self.reader.next().map(|b| b.map_err(Error::from))
     }
 }
 
@@ -209,5 +254,23 @@ pub fn read_events<R: ChunkReader + 'static>(input: R) -> Result<(FileMeta, Vec<
     let reader = EventReader::new(input)?;
     let meta = reader.meta().clone();
     let events = reader.collect::<Result<Vec<_>>>()?;
+    Ok((meta, events))
+}
+
+/// The events of an Arrow IPC file an [`crate::EventWriter::ipc`] wrote, with its metadata.
+pub fn read_ipc<R: std::io::Read + std::io::Seek>(input: R) -> Result<(FileMeta, Vec<Event>)> {
+    let reader = arrow_ipc::reader::FileReader::try_new(input, None)?;
+    let text = reader
+        .custom_metadata()
+        .get(META_KEY)
+        .ok_or_else(|| Error::NotStrata(format!("no `{META_KEY}` key in the IPC footer")))?;
+    let meta = FileMeta::from_json(text)?;
+    let mut events = Vec::new();
+    let mut rows = 0u64;
+    for batch in reader {
+        let batch = batch?;
+        events_from_batch(meta.kind, &batch, rows, &mut events)?;
+        rows += batch.num_rows() as u64;
+    }
     Ok((meta, events))
 }

@@ -275,7 +275,7 @@ const BATCH_ROWS: u64 = 65_536;
 pub struct EventWriter<W: Write + Send> {
     storages: Vec<DecimalStorage>,
     kind: EventKind,
-    writer: ArrowWriter<W>,
+    writer: Sink<W>,
     builder: ColumnsBuilder,
     digest: EventDigest,
     line: Vec<u8>,
@@ -288,7 +288,22 @@ impl<W: Write + Send> EventWriter<W> {
         let storages = plan.storages();
         let schema = crate::columns::schema(plan.kind, &storages)?;
         let writer = ArrowWriter::try_new(out, schema, Some(plan.properties(options)?))?;
-        Ok(EventWriter {
+        Ok(Self::with_sink(plan, Sink::Parquet(Box::new(writer))))
+    }
+
+    /// A writer of an Arrow IPC file (Feather v2; uncompressed) for the events `plan` observed,
+    /// in the same layout as the Parquet files, with strata's metadata ([`FileMeta`]) under the
+    /// footer's custom metadata key [`META_KEY`]; [`crate::read_ipc`] reads it back.
+    pub fn ipc(plan: &FilePlan, out: W) -> Result<Self> {
+        let storages = plan.storages();
+        let schema = crate::columns::schema(plan.kind, &storages)?;
+        let writer = arrow_ipc::writer::FileWriter::try_new(out, &schema)?;
+        Ok(Self::with_sink(plan, Sink::Ipc(Box::new(writer))))
+    }
+
+    fn with_sink(plan: &FilePlan, writer: Sink<W>) -> Self {
+        let storages = plan.storages();
+        EventWriter {
             builder: ColumnsBuilder::new(plan.kind),
             storages,
             kind: plan.kind,
@@ -296,7 +311,7 @@ impl<W: Write + Send> EventWriter<W> {
             digest: EventDigest::default(),
             line: Vec::with_capacity(256),
             range: None,
-        })
+        }
     }
 
     /// Appends one event; it must not be earlier than the one before, and its decimals must be
@@ -349,7 +364,42 @@ impl<W: Write + Send> EventWriter<W> {
             digest: self.digest,
             time_range: self.range,
         };
-        close(self.writer, meta, self.kind, self.storages)
+        match self.writer {
+            Sink::Parquet(writer) => close(*writer, meta, self.kind, self.storages),
+            Sink::Ipc(mut writer) => {
+                writer.write_metadata(META_KEY, meta.to_json());
+                writer.finish()?;
+                let out = writer.into_inner()?;
+                Ok((
+                    out,
+                    FileSummary {
+                        meta,
+                        row_groups: 0,
+                        decimals: decimal_columns(self.kind)
+                            .iter()
+                            .copied()
+                            .zip(self.storages)
+                            .collect(),
+                    },
+                ))
+            }
+        }
+    }
+}
+
+/// Where an [`EventWriter`] writes.
+enum Sink<W: Write + Send> {
+    Parquet(Box<ArrowWriter<W>>),
+    Ipc(Box<arrow_ipc::writer::FileWriter<W>>),
+}
+
+impl<W: Write + Send> Sink<W> {
+    fn write(&mut self, batch: &arrow_array::RecordBatch) -> Result<()> {
+        match self {
+            Sink::Parquet(w) => w.write(batch)?,
+            Sink::Ipc(w) => w.write(batch)?,
+        }
+        Ok(())
     }
 }
 

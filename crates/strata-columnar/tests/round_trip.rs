@@ -1,14 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Events → Parquet → events: the same events, re-encoding to byte-identical JSONL, for every
-//! kind (MODEL-2, TIER-2).
+//! kind (MODEL-2, TIER-2); and the same through record batches and Arrow IPC files.
 
 use bytes::Bytes;
 use parquet::basic::{Encoding, LogicalType, Type as PhysicalType};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use proptest::prelude::*;
 use strata_columnar::{
-    jsonl_to_parquet, read_events, write_events, DecimalStorage, EventDigest, EventReader,
-    ParquetOptions,
+    batch_to_events, events_to_batch, jsonl_to_parquet, read_events, read_ipc, write_events,
+    BatchReader, DecimalStorage, EventDigest, EventReader, EventWriter, FilePlan, ParquetOptions,
 };
 use strata_model::strategy::event_of;
 use strata_model::{jsonl, Event, EventKind, Payload, Timestamp, Trade};
@@ -34,6 +34,7 @@ fn round_trip(kind: EventKind, mut events: Vec<Event>) -> Result<(), TestCaseErr
     prop_assert!(events
         .windows(2)
         .all(|w| w[0].event_time <= w[1].event_time));
+    let parquet_bytes = bytes.clone();
     let (meta, back) = read_events(Bytes::from(bytes)).unwrap();
     prop_assert_eq!(&meta, &summary.meta);
     prop_assert_eq!(meta.kind, kind);
@@ -41,7 +42,32 @@ fn round_trip(kind: EventKind, mut events: Vec<Event>) -> Result<(), TestCaseErr
     prop_assert_eq!(EventDigest::of(&back), digest_before);
     // Byte for byte: the JSONL of what came back is the JSONL of what went in.
     prop_assert_eq!(lines(&back), lines(&events));
-    prop_assert_eq!(back, events);
+    prop_assert_eq!(&back, &events);
+    // As record batches, read as stored: the same rows.
+    let (batches, _) = BatchReader::in_range(Bytes::from(parquet_bytes), None, None).unwrap();
+    let mut from_batches = Vec::new();
+    for batch in batches {
+        from_batches.extend(batch_to_events(kind, &batch.unwrap()).unwrap());
+    }
+    prop_assert_eq!(&from_batches, &events);
+    // Built into one batch from the events, and back.
+    let batch = events_to_batch(kind, &events).unwrap();
+    prop_assert_eq!(&batch_to_events(kind, &batch).unwrap(), &events);
+    // Arrow IPC (Feather v2): the same events and footer metadata.
+    let mut plan = FilePlan::new(kind);
+    for e in &events {
+        plan.observe(e).unwrap();
+    }
+    let mut ipc = EventWriter::ipc(&plan, Vec::new()).unwrap();
+    for e in &events {
+        ipc.write(e).unwrap();
+    }
+    let (ipc_bytes, ipc_summary) = ipc.finish().unwrap();
+    let (ipc_meta, from_ipc) = read_ipc(std::io::Cursor::new(ipc_bytes)).unwrap();
+    prop_assert_eq!(&ipc_meta, &ipc_summary.meta);
+    prop_assert_eq!(ipc_meta.digest, digest_before);
+    prop_assert_eq!(lines(&from_ipc), lines(&events));
+    prop_assert_eq!(from_ipc, events);
     Ok(())
 }
 

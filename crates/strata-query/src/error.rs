@@ -32,6 +32,9 @@ pub enum Error {
         /// What is wrong (with the line for JSONL).
         message: String,
     },
+    /// The query cannot be run in the form asked for (a columnar query of several kinds).
+    #[error("{0}")]
+    Selection(String),
     /// No storage is configured for a tier a file is in.
     #[error("no storage for the {0} tier")]
     NoTier(strata_core::policy::TierName),

@@ -43,13 +43,15 @@ fn loaders(format: ExportFormat, gzip: bool, files: &[ExportedFile]) -> (String,
     let list = names.join(", ");
     let python_read = match format {
         ExportFormat::Parquet => "    table = pq.read_table(path)  # prices and sizes: decimal128\n",
+        ExportFormat::Arrow => "    table = pa.ipc.open_file(path).read_all()  # or pandas.read_feather(path); decimal128\n",
+        ExportFormat::Postgres | ExportFormat::Sql => "    # into the PostgreSQL database named by $DATABASE_URL (psql's defaults when unset)\n    db = [os.environ['DATABASE_URL']] if os.environ.get('DATABASE_URL') else []\n    opener = gzip.open if path.endswith('.gz') else open\n    psql = subprocess.Popen(['psql', *db, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)\n    with opener(path, 'rb') as f:\n        shutil.copyfileobj(f, psql.stdin)\n    psql.stdin.close()\n    if psql.wait() != 0:\n        raise SystemExit(f'psql failed on {name}')\n    count = subprocess.run(['psql', *db, '-X', '-A', '-t', '-c', 'SELECT count(*) FROM ' + os.path.basename(name).split('.')[0]], capture_output=True, text=True, check=True).stdout\n    table = range(int(count))\n",
         ExportFormat::Csv => "    # prices and sizes as text, exact (decimal.Decimal(v) for arithmetic)\n    table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in DECIMALS}))\n",
         ExportFormat::Jsonl => "    opener = gzip.open if path.endswith('.gz') else open\n    with opener(path, 'rt') as f:\n        rows = [json.loads(line, parse_float=decimal.Decimal) for line in f]\n    for row in rows:\n        for c in DECIMALS:\n            if c in row:\n                row[c] = decimal.Decimal(row[c])\n    table = rows\n",
     };
     let python = format!(
         "# Loads this strata export; prices and sizes stay exact decimals.\n\
          # python3 load.py  (needs pyarrow)\n\
-         import decimal, gzip, json, os\n\
+         import decimal, gzip, json, os, shutil, subprocess\n\
          import pyarrow as pa, pyarrow.csv as pcsv, pyarrow.parquet as pq\n\n\
          HERE = os.path.dirname(os.path.abspath(__file__))\n\
          FILES = [{list}]\n\
@@ -59,6 +61,11 @@ fn loaders(format: ExportFormat, gzip: bool, files: &[ExportedFile]) -> (String,
     );
     let r_read = match format {
         ExportFormat::Parquet => "  table <- arrow::read_parquet(path)  # decimals as arrow decimal128\n".to_string(),
+        ExportFormat::Arrow => "  table <- arrow::read_feather(path)  # decimals as arrow decimal128\n".to_string(),
+        ExportFormat::Postgres | ExportFormat::Sql => format!(
+            "  # into the PostgreSQL database named by DATABASE_URL (psql's defaults when unset)\n  db <- if (nzchar(Sys.getenv(\"DATABASE_URL\"))) shQuote(Sys.getenv(\"DATABASE_URL\")) else \"\"\n  status <- system(paste({}, shQuote(path), \"| psql\", db, \"-X -q -v ON_ERROR_STOP=1 -f - > /dev/null\"))\n  if (status != 0) stop(paste(\"psql failed on\", path))\n  rows <- system(paste(\"psql\", db, \"-X -A -t -c\", shQuote(paste(\"SELECT count(*) FROM\", sub(\"[.].*\", \"\", basename(name))))), intern = TRUE)\n  table <- data.frame(row = seq_len(as.integer(rows)))\n",
+            if gzip { "\"gzip -dc\"" } else { "\"cat\"" }
+        ),
         ExportFormat::Csv => "  # every column as text: prices and sizes stay exact (convert with Rmpfr or keep as text)\n  table <- read.csv(path, colClasses = \"character\")\n".to_string(),
         ExportFormat::Jsonl => format!(
             "  # prices and sizes are JSON strings: exact as text\n  table <- jsonlite::stream_in({}(path), verbose = FALSE)\n",
@@ -88,6 +95,38 @@ pub enum ExportFormat {
     Csv,
     /// Parquet as the cold tier writes it (zstd).
     Parquet,
+    /// An Arrow IPC file (Feather v2, uncompressed) in the Parquet files' layout.
+    Arrow,
+    /// A PostgreSQL script per kind: the table's DDL and its rows as `COPY … FROM stdin`
+    /// (`psql -f trade.sql`; [`crate::sql`]).
+    Postgres,
+    /// A SQL script per kind: the table's DDL and `INSERT` statements of 1,000 rows.
+    Sql,
+}
+
+/// How an export is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// The files' format.
+    pub format: ExportFormat,
+    /// gzip the files (JSONL, CSV, SQL).
+    pub gzip: bool,
+    /// Hive-style folders, one file per kind, symbol and UTC date (not for SQL).
+    pub partitioned: bool,
+    /// SQL: make each table a TimescaleDB hypertable on `ts`.
+    pub timescaledb: bool,
+}
+
+impl ExportOptions {
+    /// One file per kind in `format`, not compressed.
+    pub fn new(format: ExportFormat) -> Self {
+        ExportOptions {
+            format,
+            gzip: false,
+            partitioned: false,
+            timescaledb: false,
+        }
+    }
 }
 
 impl ExportFormat {
@@ -98,7 +137,15 @@ impl ExportFormat {
             (ExportFormat::Csv, false) => "csv",
             (ExportFormat::Csv, true) => "csv.gz",
             (ExportFormat::Parquet, _) => "parquet",
+            (ExportFormat::Arrow, _) => "arrow",
+            (ExportFormat::Postgres | ExportFormat::Sql, false) => "sql",
+            (ExportFormat::Postgres | ExportFormat::Sql, true) => "sql.gz",
         }
+    }
+
+    /// Whether its files are columnar (planned over their events first, never gzipped).
+    fn columnar(self) -> bool {
+        matches!(self, ExportFormat::Parquet | ExportFormat::Arrow)
     }
 }
 
@@ -151,6 +198,9 @@ pub struct ExportManifest {
     /// Hive-partitioned: `kind=…/symbol=…/date=…/part.<ext>`.
     #[serde(default)]
     pub partitioned: bool,
+    /// SQL: each table made a TimescaleDB hypertable.
+    #[serde(default)]
+    pub timescaledb: bool,
     /// What was asked.
     pub query: ExportedQuery,
     /// The transforms applied on the way out.
@@ -266,12 +316,17 @@ struct Sink {
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     line: Vec<u8>,
+    /// SQL: the row being written.
+    text: String,
 }
+
+/// Rows in one `INSERT` statement of a SQL export.
+pub const INSERT_ROWS: u64 = 1000;
 
 enum Writer {
     Plain(std::io::BufWriter<std::fs::File>),
     Gzip(Box<flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>>),
-    Parquet(Box<EventWriter<std::io::BufWriter<std::fs::File>>>),
+    Columnar(Box<EventWriter<std::io::BufWriter<std::fs::File>>>),
 }
 
 impl Writer {
@@ -279,7 +334,7 @@ impl Writer {
         match self {
             Writer::Plain(w) => Some(w),
             Writer::Gzip(w) => Some(w.as_mut()),
-            Writer::Parquet(_) => None,
+            Writer::Columnar(_) => None,
         }
     }
 }
@@ -290,11 +345,14 @@ pub fn export(
     engine: &QueryEngine,
     query: &Query,
     steps: Steps,
-    format: ExportFormat,
-    gzip: bool,
-    partitioned: bool,
+    options: &ExportOptions,
     out: &Path,
 ) -> Result<ExportManifest> {
+    if options.partitioned && matches!(options.format, ExportFormat::Postgres | ExportFormat::Sql) {
+        return Err(Error::Selection(
+            "a SQL export is one script per table: it cannot be partitioned".into(),
+        ));
+    }
     if out.exists() {
         return Err(Error::Damaged {
             path: out.display().to_string(),
@@ -308,21 +366,17 @@ pub fn export(
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
-    let written = write_export(engine, query, steps, format, gzip, partitioned, &partial).and_then(
-        |manifest| {
-            // Fails when another export got to `DIR` first (it is not empty then).
-            std::fs::rename(&partial, out).map_err(|e| Error::Damaged {
-                path: out.display().to_string(),
-                message: format!(
-                    "could not be put in place ({e}): another export may have written it"
-                ),
-            })?;
-            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-                strata_catalog::fsio::sync_dir(parent)?;
-            }
-            Ok(manifest)
-        },
-    );
+    let written = write_export(engine, query, steps, options, &partial).and_then(|manifest| {
+        // Fails when another export got to `DIR` first (it is not empty then).
+        std::fs::rename(&partial, out).map_err(|e| Error::Damaged {
+            path: out.display().to_string(),
+            message: format!("could not be put in place ({e}): another export may have written it"),
+        })?;
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            strata_catalog::fsio::sync_dir(parent)?;
+        }
+        Ok(manifest)
+    });
     if written.is_err() {
         let _ = std::fs::remove_dir_all(&partial);
     }
@@ -366,19 +420,23 @@ fn write_export(
     engine: &QueryEngine,
     query: &Query,
     steps: Steps,
-    format: ExportFormat,
-    gzip: bool,
-    partitioned: bool,
+    options: &ExportOptions,
     partial: &Path,
 ) -> Result<ExportManifest> {
-    let gzip = gzip && format != ExportFormat::Parquet;
+    let ExportOptions {
+        format,
+        partitioned,
+        timescaledb,
+        ..
+    } = *options;
+    let gzip = options.gzip && !format.columnar();
     let key_of = |e: &Event| FileKey {
         kind: e.kind(),
         part: partitioned.then(|| (e.event_time.utc_date().to_string(), e.symbol.clone())),
     };
-    // Parquet: plan each file's columns over its events first.
+    // Parquet and Arrow: plan each file's columns over its events first.
     let mut plans: BTreeMap<FileKey, FilePlan> = BTreeMap::new();
-    if format == ExportFormat::Parquet {
+    if format.columnar() {
         for event in steps.apply(engine.run(query)?) {
             let event = event?;
             let kind = event.kind();
@@ -409,20 +467,20 @@ fn write_export(
                 .collect();
             for k in done {
                 if let Some(sink) = sinks.remove(&k) {
-                    files.push(close_sink(partial, k.kind, sink)?);
+                    files.push(close_sink(partial, k.kind, format, sink)?);
                 }
             }
         }
         let sink = match sinks.entry(key.clone()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(open_sink(partial, &key, format, gzip, plans.get(&key))?)
+                e.insert(open_sink(partial, &key, options, plans.get(&key))?)
             }
         };
         write_event(partial, sink, format, &event)?;
     }
     for (key, sink) in sinks {
-        files.push(close_sink(partial, key.kind, sink)?);
+        files.push(close_sink(partial, key.kind, format, sink)?);
     }
     files.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     let sources: Vec<String> = events
@@ -452,6 +510,7 @@ fn write_export(
         format,
         gzip,
         partitioned,
+        timescaledb,
         query: ExportedQuery::of(query),
         steps,
         created_at: now(),
@@ -509,6 +568,15 @@ fn notes_of(format: ExportFormat) -> Vec<String> {
             "one file per event kind, sorted by ts; prices and sizes DECIMAL(18|38, s); a <column>_scale column keeps values written at a smaller scale".into(),
             "ts and recv_ts are timestamp[ns, UTC]".into(),
         ],
+        ExportFormat::Postgres | ExportFormat::Sql => vec![
+            "one SQL script per event kind (table named after the kind): BEGIN, CREATE TABLE IF NOT EXISTS with an index on (symbol, ts), the rows (COPY ... FROM stdin in PostgreSQL's text format, or INSERT statements of 1,000 rows), COMMIT; load with psql -v ON_ERROR_STOP=1 -f <file>".into(),
+            "prices and sizes NUMERIC (exact, each value at the scale it was written), sequence numbers and order ids NUMERIC(20, 0), book levels NUMERIC[] (best first)".into(),
+            "ts_ns and recv_ts_ns are exact BIGINT nanoseconds since 1970-01-01 UTC; ts and recv_ts TIMESTAMPTZ cut to microseconds".into(),
+        ],
+        ExportFormat::Arrow => vec![
+            "Arrow IPC files (Feather v2, uncompressed), one per event kind, sorted by ts, in the Parquet export's columns: prices and sizes decimal128(18|38, s), a <column>_scale column for values written at a smaller scale".into(),
+            "ts and recv_ts are timestamp[ns, UTC]; strata's file metadata under the footer key `strata`".into(),
+        ],
     }
 }
 
@@ -528,10 +596,10 @@ struct FileKey {
 fn open_sink(
     dir: &Path,
     key: &FileKey,
-    format: ExportFormat,
-    gzip: bool,
+    options: &ExportOptions,
     plan: Option<&FilePlan>,
 ) -> Result<Sink> {
+    let (format, gzip) = (options.format, options.gzip && !options.format.columnar());
     let kind = key.kind;
     let ext = format.extension(gzip);
     let name = match &key.part {
@@ -551,7 +619,7 @@ fn open_sink(
         std::fs::File::create(&path).map_err(io(&path))?,
     );
     let mut writer = match (format, plan) {
-        (ExportFormat::Parquet, Some(plan)) => Writer::Parquet(Box::new(
+        (ExportFormat::Parquet, Some(plan)) => Writer::Columnar(Box::new(
             EventWriter::new(plan, file, &ParquetOptions::default()).map_err(|e| {
                 Error::Damaged {
                     path: name.clone(),
@@ -559,7 +627,13 @@ fn open_sink(
                 }
             })?,
         )),
-        (ExportFormat::Parquet, None) => {
+        (ExportFormat::Arrow, Some(plan)) => Writer::Columnar(Box::new(
+            EventWriter::ipc(plan, file).map_err(|e| Error::Damaged {
+                path: name.clone(),
+                message: e.to_string(),
+            })?,
+        )),
+        (ExportFormat::Parquet | ExportFormat::Arrow, None) => {
             return Err(Error::Damaged {
                 path: name,
                 message: "events the planning pass did not see (the archive changed between the passes): export again".into(),
@@ -571,15 +645,29 @@ fn open_sink(
         ))),
         _ => Writer::Plain(file),
     };
-    if format == ExportFormat::Csv {
-        let header: Vec<String> = crate::csv::header(kind)
-            .iter()
-            .map(|h| (*h).to_string())
-            .collect();
-        if let Some(w) = writer.text() {
-            w.write_all(crate::csv::row(&header).as_bytes())
-                .map_err(io(&path))?;
+    let head = match format {
+        ExportFormat::Csv => {
+            let header: Vec<String> = crate::csv::header(kind)
+                .iter()
+                .map(|h| (*h).to_string())
+                .collect();
+            crate::csv::row(&header)
         }
+        ExportFormat::Postgres | ExportFormat::Sql => {
+            let mut head = format!(
+                "-- strata export: {kind} events; prices and sizes NUMERIC (exact), ts_ns exact nanoseconds, ts cut to microseconds\n-- psql -v ON_ERROR_STOP=1 -f {}\nBEGIN;\n",
+                name.rsplit('/').next().unwrap_or(&name)
+            );
+            head.push_str(&crate::sql::ddl(kind, options.timescaledb));
+            if format == ExportFormat::Postgres {
+                head.push_str(&crate::sql::copy_start(kind));
+            }
+            head
+        }
+        _ => String::new(),
+    };
+    if let Some(w) = writer.text() {
+        w.write_all(head.as_bytes()).map_err(io(&path))?;
     }
     Ok(Sink {
         name,
@@ -588,6 +676,7 @@ fn open_sink(
         first: None,
         last: None,
         line: Vec::with_capacity(512),
+        text: String::new(),
     })
 }
 
@@ -610,8 +699,30 @@ fn write_event(dir: &Path, sink: &mut Sink, format: ExportFormat, event: &Event)
                 w.write_all(&sink.line).map_err(io(&path))?;
             }
         }
-        ExportFormat::Parquet => {
-            if let Writer::Parquet(w) = &mut sink.writer {
+        ExportFormat::Postgres | ExportFormat::Sql => {
+            sink.text.clear();
+            let values = crate::sql::values(event);
+            if format == ExportFormat::Postgres {
+                crate::sql::copy_row(&values, &mut sink.text);
+            } else {
+                // The rows before this one are counted in the digest already.
+                let row = sink.digest.events - 1;
+                if row.is_multiple_of(INSERT_ROWS) {
+                    if row > 0 {
+                        sink.text.push_str(";\n");
+                    }
+                    sink.text.push_str(&crate::sql::insert_start(event.kind()));
+                } else {
+                    sink.text.push_str(",\n");
+                }
+                crate::sql::insert_row(&values, &mut sink.text);
+            }
+            if let Some(w) = sink.writer.text() {
+                w.write_all(sink.text.as_bytes()).map_err(io(&path))?;
+            }
+        }
+        ExportFormat::Parquet | ExportFormat::Arrow => {
+            if let Writer::Columnar(w) = &mut sink.writer {
                 w.write(event).map_err(|e| Error::Damaged {
                     path: sink.name.clone(),
                     message: e.to_string(),
@@ -622,8 +733,22 @@ fn write_event(dir: &Path, sink: &mut Sink, format: ExportFormat, event: &Event)
     Ok(())
 }
 
-fn close_sink(dir: &Path, kind: EventKind, sink: Sink) -> Result<ExportedFile> {
+fn close_sink(
+    dir: &Path,
+    kind: EventKind,
+    format: ExportFormat,
+    mut sink: Sink,
+) -> Result<ExportedFile> {
     let path = dir.join(&sink.name);
+    let tail = match format {
+        ExportFormat::Postgres => format!("{}COMMIT;\n", crate::sql::COPY_END),
+        ExportFormat::Sql if sink.digest.events > 0 => ";\nCOMMIT;\n".to_string(),
+        ExportFormat::Sql => "COMMIT;\n".to_string(),
+        _ => String::new(),
+    };
+    if let Some(w) = sink.writer.text() {
+        w.write_all(tail.as_bytes()).map_err(io(&path))?;
+    }
     let file = match sink.writer {
         Writer::Plain(w) => w.into_inner().map_err(|e| io(&path)(e.into_error()))?,
         Writer::Gzip(w) => w
@@ -631,7 +756,7 @@ fn close_sink(dir: &Path, kind: EventKind, sink: Sink) -> Result<ExportedFile> {
             .map_err(io(&path))?
             .into_inner()
             .map_err(|e| io(&path)(e.into_error()))?,
-        Writer::Parquet(w) => {
+        Writer::Columnar(w) => {
             let (out, _) = w.finish().map_err(|e| Error::Damaged {
                 path: sink.name.clone(),
                 message: e.to_string(),
@@ -761,6 +886,41 @@ fn read_back(
             let (_, events) = strata_columnar::read_events(bytes::Bytes::from(bytes))
                 .map_err(|e| e.to_string())?;
             Ok((events.len() as u64, Some(EventDigest::of(&events))))
+        }
+        ExportFormat::Arrow => {
+            let (_, events) = strata_columnar::read_ipc(std::io::Cursor::new(bytes))
+                .map_err(|e| e.to_string())?;
+            Ok((events.len() as u64, Some(EventDigest::of(&events))))
+        }
+        ExportFormat::Postgres | ExportFormat::Sql => {
+            let plain = if gzip {
+                strata_codec::decompress(&bytes).map_err(|e| e.to_string())?
+            } else {
+                bytes
+            };
+            let text = String::from_utf8(plain).map_err(|e| e.to_string())?;
+            let rows = if format == ExportFormat::Postgres {
+                // The lines between `COPY … FROM stdin;` and `\.` (a row's line breaks are
+                // escaped).
+                let mut inside = false;
+                let mut rows = 0u64;
+                for line in text.lines() {
+                    if inside {
+                        if line == "\\." {
+                            inside = false;
+                        } else {
+                            rows += 1;
+                        }
+                    } else if line.starts_with("COPY ") && line.ends_with("FROM stdin;") {
+                        inside = true;
+                    }
+                }
+                rows
+            } else {
+                // One row per line (line breaks in text are escaped).
+                text.lines().filter(|l| l.starts_with('(')).count() as u64
+            };
+            Ok((rows, None))
         }
         ExportFormat::Jsonl | ExportFormat::Csv => {
             let plain = if gzip {

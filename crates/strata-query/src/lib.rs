@@ -26,10 +26,12 @@
 //! Events of one instant come in the order of their files (by first event, then path) and,
 //! within a file, in file order.
 
+mod batches;
 pub mod csv;
 mod error;
 pub mod export;
 mod reads;
+pub mod sql;
 pub mod transform;
 
 use std::cmp::Reverse;
@@ -43,6 +45,7 @@ use strata_catalog::{Catalog, FileManifest, FileQuery};
 use strata_core::policy::{FileFormat, TierName};
 use strata_model::{jsonl, Event, EventKind, SymbolRegistry, Timestamp};
 
+pub use batches::{Batches, BATCH_ROWS};
 pub use error::{Error, Result};
 pub use reads::{ReadLog, Usage, READS_FILE};
 pub use strata_columnar::Pruning;
@@ -153,6 +156,9 @@ pub struct QueryStats {
     pub events_scanned: u64,
     /// Events returned.
     pub events_returned: u64,
+    /// Columnar queries ([`Batches`]): rows built into batches from events (JSONL, unsealed
+    /// segments, files whose times overlap) rather than read from Parquet as stored.
+    pub rows_built: u64,
     /// The most files held open at once: what the query's memory follows.
     pub max_open: usize,
     open_now: usize,
@@ -229,6 +235,12 @@ impl QueryEngine {
 
     /// The events of `query`, in event-time order.
     pub fn run(&self, query: &Query) -> Result<Events<'_>> {
+        let (query, pending) = self.plan(query)?;
+        Ok(Events::over(self, query, pending, true))
+    }
+
+    /// The query with its symbols made canonical, and the files to read, by first event.
+    fn plan(&self, query: &Query) -> Result<(Query, Vec<Pending>)> {
         let mut query = query.clone();
         query.symbols = query
             .symbols
@@ -323,22 +335,7 @@ impl QueryEngine {
         // Stable: by first event, then as listed (the catalog's order is by first event, then
         // path).
         pending.sort_by_key(Pending::first);
-        let stats = QueryStats {
-            files: pending.len(),
-            ..QueryStats::default()
-        };
-        Ok(Events {
-            engine: self,
-            left: query.limit,
-            query,
-            pending: pending.into(),
-            cursors: Vec::new(),
-            names: Vec::new(),
-            last_ts: i64::MIN,
-            heap: BinaryHeap::new(),
-            stats,
-            failed: false,
-        })
+        Ok((query, pending))
     }
 
     /// The catalogued (sealed) form of the hot file `key` (`hot/<…>.jsonl`), if there is one.
@@ -421,7 +418,30 @@ impl std::fmt::Debug for Events<'_> {
     }
 }
 
-impl Events<'_> {
+impl<'e> Events<'e> {
+    /// A merge over `pending` (by first event); `count` says whether it counts its reads in
+    /// the read log when it ends (a merge inside [`Batches`] leaves that to them).
+    fn over(engine: &'e QueryEngine, query: Query, pending: Vec<Pending>, count: bool) -> Self {
+        let stats = QueryStats {
+            files: pending.len(),
+            // Already counted: nothing to write.
+            reads_counted: (!count).then_some(true),
+            ..QueryStats::default()
+        };
+        Events {
+            engine,
+            left: query.limit,
+            query,
+            pending: pending.into(),
+            cursors: Vec::new(),
+            names: Vec::new(),
+            last_ts: i64::MIN,
+            heap: BinaryHeap::new(),
+            stats,
+            failed: false,
+        }
+    }
+
     /// What the query has read so far.
     pub fn stats(&self) -> &QueryStats {
         &self.stats
@@ -592,21 +612,7 @@ impl Events<'_> {
 
     /// Counts the catalogued files read in the read log (once).
     fn count_reads(&mut self) {
-        if self.stats.reads_counted.is_some() {
-            return;
-        }
-        let catalogued: Vec<String> = self
-            .stats
-            .read
-            .iter()
-            .filter(|p| !p.starts_with("hot (unsealed)"))
-            .cloned()
-            .collect();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let done = ReadLog::new(&self.engine.root).record(&catalogued, Timestamp::from_nanos(now));
-        self.stats.reads_counted = Some(done.is_ok());
+        count_reads(&self.engine.root, &mut self.stats);
     }
 
     fn step(&mut self) -> Result<Option<Event>> {
@@ -670,6 +676,24 @@ impl Iterator for Events<'_> {
             }
         }
     }
+}
+
+/// Counts the catalogued files a query read in the archive's read log, once per query.
+fn count_reads(root: &Path, stats: &mut QueryStats) {
+    if stats.reads_counted.is_some() {
+        return;
+    }
+    let catalogued: Vec<String> = stats
+        .read
+        .iter()
+        .filter(|p| !p.starts_with("hot (unsealed)"))
+        .cloned()
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    let done = ReadLog::new(root).record(&catalogued, Timestamp::from_nanos(now));
+    stats.reads_counted = Some(done.is_ok());
 }
 
 /// The event time of a JSONL line, read without decoding it: the integer after the first

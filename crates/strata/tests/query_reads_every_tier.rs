@@ -193,3 +193,151 @@ fn a_query_reads_every_tier_in_time_order() {
         0
     );
 }
+
+/// The events of a columnar query, read back from its batches.
+fn batch_events(engine: &strata::query::QueryEngine, query: &Query) -> Vec<Event> {
+    let mut events = Vec::new();
+    for batch in engine.batches(query).unwrap() {
+        let batch = batch.unwrap();
+        assert!(batch.num_rows() > 0 && batch.num_rows() <= strata::query::BATCH_ROWS);
+        events.extend(strata::columnar::batch_to_events(EventKind::Trade, &batch).unwrap());
+    }
+    events
+}
+
+/// The columnar form (Arrow batches) gives the rows of the event form, in the same order, for
+/// every kind of selection: cold Parquet read as stored, hot JSONL and unsealed segments built
+/// into batches, late trades that overlap a cold file merged with it, a slice, a venue, a
+/// limit.
+#[test]
+fn the_columnar_query_gives_the_rows_of_the_event_query() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("strata.toml"),
+        "[layout]\ngranularity = \"hourly\"\n",
+    )
+    .unwrap();
+    let archive = Archive::builder(dir.path()).open().unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    let spy = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/lean/equity/usa/tick/spy/20131007_trade.zip");
+    archive
+        .import_file(
+            &writer,
+            &spy,
+            Format::Lean,
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    writer.close().unwrap();
+    let report = archive.lifecycle_run(ts("2013-12-15"), |_, _| {}).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+
+    let engine = archive.query_engine().unwrap();
+    let trades = || Query::all().symbol("SPY").kind(EventKind::Trade);
+    let same = |query: &Query| {
+        let events: Vec<Event> = engine.run(query).unwrap().map(Result::unwrap).collect();
+        let mut batches = engine.batches(query).unwrap();
+        let mut from_batches = Vec::new();
+        for batch in &mut batches {
+            from_batches.extend(
+                strata::columnar::batch_to_events(EventKind::Trade, &batch.unwrap()).unwrap(),
+            );
+        }
+        assert_eq!(from_batches.len(), events.len(), "{query:?}");
+        assert!(from_batches == events, "{query:?}: other rows or order");
+        assert_eq!(batches.stats().events_returned, events.len() as u64);
+        (events, batches.stats().clone())
+    };
+
+    // All cold: every batch straight from Parquet, none built from events.
+    let (cold, stats) = same(&trades());
+    assert!(cold.len() > 1000);
+    assert!(
+        stats.read.iter().all(|f| f.starts_with("cold/")),
+        "{stats:?}"
+    );
+    assert!(stats.parquet.rows_read > 0);
+    assert_eq!(stats.rows_built, 0, "{stats:?}");
+
+    // A slice inside the day reads fewer rows than the file holds; a limit, a venue.
+    let (a, b) = (
+        cold[cold.len() / 3].event_time,
+        cold[cold.len() / 2].event_time,
+    );
+    let (slice, stats) = same(&trades().between(Some(a), Some(b)));
+    assert!(!slice.is_empty() && slice.len() < cold.len());
+    assert!(stats.events_scanned < cold.len() as u64, "{stats:?}");
+    same(&trades().between(Some(a), None).limit(10_001));
+    same(&trades().limit(7));
+    let venue = cold.iter().find_map(|e| e.venue.clone()).expect("a venue");
+    let mut by_venue = trades();
+    by_venue.venues.push(venue);
+    let (at_venue, _) = same(&by_venue);
+    assert!(!at_venue.is_empty() && at_venue.len() < cold.len());
+
+    // Late trades inside the cold day (sealed) and after it (unsealed, the writer open):
+    // the cold file and the late hot file overlap and are merged.
+    let late = |at: &str, i: u64| {
+        let mut e = trade(ts(at), "170.015", 2_000_000 + i);
+        e.source = cold[0].source.clone();
+        e
+    };
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    writer
+        .append_batch(&[
+            late("2013-10-07T15:00:00.0000001Z", 0),
+            late("2013-10-07T15:00:00Z", 1),
+        ])
+        .unwrap();
+    writer.close().unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    writer
+        .append_batch(&[late("2013-10-09T10:00:00Z", 2)])
+        .unwrap();
+    writer.flush().unwrap();
+    let engine = archive.query_engine().unwrap();
+    let trades = || Query::all().symbol("SPY").kind(EventKind::Trade);
+    let same = |query: &Query| {
+        let events: Vec<Event> = engine.run(query).unwrap().map(Result::unwrap).collect();
+        assert_eq!(batch_events(&engine, query), events, "{query:?}");
+        events
+    };
+    let all = same(&trades());
+    assert_eq!(all.len(), cold.len() + 3);
+    // The cold hours that the late hot file overlaps are built from events, the others not.
+    let mut batches = engine.batches(&trades()).unwrap();
+    (&mut batches).for_each(|b| drop(b.unwrap()));
+    let built = batches.stats().rows_built;
+    assert!(
+        built > 2 && built < all.len() as u64,
+        "{:?}",
+        batches.stats()
+    );
+    assert_eq!(all.last().unwrap().sequence, Some(2_000_002));
+    same(&trades().between(
+        Some(ts("2013-10-07T14:59:00Z")),
+        Some(ts("2013-10-07T15:01:00Z")),
+    ));
+    same(
+        &trades()
+            .between(Some(ts("2013-10-07T19:00:00Z")), None)
+            .limit(50),
+    );
+    writer.close().unwrap();
+
+    // One kind at a time.
+    for query in [Query::all(), trades().kind(EventKind::BboQuote)] {
+        let err = engine.batches(&query).unwrap_err();
+        assert!(err.to_string().contains("one event kind"), "{err}");
+    }
+    // Nothing wanted: no batch.
+    assert_eq!(
+        engine
+            .batches(&Query::all().symbol("AAPL").kind(EventKind::Trade))
+            .unwrap()
+            .count(),
+        0
+    );
+}
