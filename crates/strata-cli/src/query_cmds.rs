@@ -317,6 +317,8 @@ pub enum ExportFormatArg {
     Postgres,
     /// A SQL script per kind: the table's DDL and INSERT statements.
     Sql,
+    /// QuantConnect Lean zips in Lean's folder layout (--lean-security, --lean-market).
+    Lean,
 }
 
 /// `strata export …`.
@@ -341,6 +343,17 @@ pub struct ExportArgs {
     /// postgres/sql: make each table a TimescaleDB hypertable on ts.
     #[arg(long)]
     timescaledb: bool,
+    /// lean: the security type (equity, crypto, forex, cfd, index).
+    #[arg(long, value_name = "TYPE")]
+    lean_security: Option<String>,
+    /// lean: the market (usa, coinbase, binance, fxcm, oanda, …; equity and index: usa unless
+    /// given).
+    #[arg(long, value_name = "MARKET")]
+    lean_market: Option<String>,
+    /// lean: quotes as quote bars of this resolution (second, minute, hour, daily) rather than
+    /// ticks. Trade bars come from bars (--bars 1m, or bars stored).
+    #[arg(long, value_name = "RESOLUTION")]
+    lean_resolution: Option<String>,
     #[command(flatten)]
     selection: Selection,
 }
@@ -396,17 +409,17 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
     }
     let (Some(format), Some(out)) = (a.format, &a.out) else {
         return Err(Failure::usage(anyhow!(
-            "an export needs --format jsonl|csv|parquet|arrow|pg-copy|sql and --out DIR (or: strata export verify DIR)"
+            "an export needs --format jsonl|csv|parquet|arrow|pg-copy|sql|lean and --out DIR (or: strata export verify DIR)"
         )));
     };
     if a.partition
         && matches!(
             a.format,
-            Some(ExportFormatArg::Postgres | ExportFormatArg::Sql)
+            Some(ExportFormatArg::Postgres | ExportFormatArg::Sql | ExportFormatArg::Lean)
         )
     {
         return Err(Failure::usage(anyhow!(
-            "--partition: a SQL export is one script per table, it cannot be partitioned"
+            "--partition: SQL and Lean exports have their own layout, they cannot be partitioned"
         )));
     }
     let query = a.selection.query()?;
@@ -423,12 +436,47 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         ExportFormatArg::Arrow => ExportFormat::Arrow,
         ExportFormatArg::Postgres => ExportFormat::Postgres,
         ExportFormatArg::Sql => ExportFormat::Sql,
+        ExportFormatArg::Lean => ExportFormat::Lean,
+    };
+    let lean = if format == ExportFormat::Lean {
+        use strata::import::lean::{LeanResolution, LeanSecurityType};
+        let Some(security) = &a.lean_security else {
+            return Err(Failure::usage(anyhow!(
+                "--format lean needs --lean-security equity|crypto|forex|cfd|index (and --lean-market)"
+            )));
+        };
+        let security_type: LeanSecurityType = security
+            .parse()
+            .map_err(|e: String| Failure::usage(anyhow!("--lean-security: {e}")))?;
+        let market = match (&a.lean_market, security_type) {
+            (Some(m), _) => m.clone(),
+            (None, LeanSecurityType::Equity | LeanSecurityType::Index) => "usa".to_string(),
+            (None, _) => {
+                return Err(Failure::usage(anyhow!(
+                    "--format lean --lean-security {security_type} needs --lean-market (the folder after the security type: coinbase, binance, fxcm, oanda, …)"
+                )))
+            }
+        };
+        let quote_resolution = a
+            .lean_resolution
+            .as_deref()
+            .map(|r| r.parse::<LeanResolution>())
+            .transpose()
+            .map_err(|e: String| Failure::usage(anyhow!("--lean-resolution: {e}")))?;
+        Some(strata::query::lean::LeanTarget {
+            security_type,
+            market,
+            quote_resolution,
+        })
+    } else {
+        None
     };
     let steps = a.selection.steps();
     let options = export::ExportOptions {
         gzip: a.gzip,
         partitioned: a.partition,
         timescaledb: a.timescaledb,
+        lean,
         ..export::ExportOptions::new(format)
     };
     let manifest = export::export(&engine, &query, steps, &options, out)?;

@@ -61,6 +61,9 @@ enum Current<'e> {
         reader: strata_columnar::BatchReader,
         name: String,
         filter: Filter,
+        /// The file's schema without its key-value metadata (strata's footer), so that
+        /// batches of every file and built batches share one schema when their columns do.
+        schema: Option<arrow_schema::SchemaRef>,
     },
     Merge(Box<Events<'e>>),
 }
@@ -77,6 +80,8 @@ pub struct Batches<'e> {
     current: Option<Current<'e>>,
     last_ts: i64,
     stats: QueryStats,
+    /// An error met after the rows of the batch returned before it.
+    pending_error: Option<Error>,
     failed: bool,
 }
 
@@ -124,70 +129,80 @@ impl QueryEngine {
             current: None,
             last_ts: i64::MIN,
             stats,
+            pending_error: None,
             failed: false,
         })
     }
 }
 
-/// A file's time range in nanoseconds (an unsealed segment's read from its lines; unknown:
-/// everything).
-fn range_of(p: &Pending) -> Result<(i64, i64)> {
+/// A file's time range in nanoseconds (unknown: everything); an unsealed segment is read here,
+/// once, and its range taken from its lines (the merge reads the same bytes).
+fn ranged(p: Pending) -> Result<((i64, i64), Pending)> {
     const ALL: (i64, i64) = (i64::MIN, i64::MAX);
     match p {
-        Pending::Stored(m) => Ok(m
-            .stats
-            .first_event_time
-            .zip(m.stats.last_event_time)
-            .map_or(ALL, |(a, b)| (a.as_nanos(), b.as_nanos()))),
-        Pending::Open(path, _) => {
-            let Some(plain) = read_segment(path)? else {
-                return Ok(ALL);
+        Pending::Stored(ref m) => {
+            let range = m
+                .stats
+                .first_event_time
+                .zip(m.stats.last_event_time)
+                .map_or(ALL, |(a, b)| (a.as_nanos(), b.as_nanos()));
+            Ok((range, p))
+        }
+        Pending::Open(path, key) => {
+            // Sealed meanwhile: the merge reads the sealed file; its range is not known here.
+            let Some(plain) = read_segment(&path)? else {
+                return Ok((ALL, Pending::Open(path, key)));
             };
-            let mut range: Option<(i64, i64)> = None;
+            let mut range: Option<(i64, i64)> = Some((i64::MAX, i64::MIN));
             for line in plain.split(|&b| b == b'\n') {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 let Some(ts) = peek_ts(line) else {
-                    return Ok(ALL);
+                    range = None;
+                    break;
                 };
-                range = Some(range.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+                range = range.map(|(a, b)| (a.min(ts), b.max(ts)));
             }
-            Ok(range.unwrap_or(ALL))
+            let range = range.filter(|(a, b)| a <= b).unwrap_or(ALL);
+            Ok((range, Pending::Read(plain, path)))
         }
+        Pending::Read(..) => Ok((ALL, p)),
     }
 }
 
-/// Splits the files into groups that follow each other in time: a group's files all end at or
-/// before the next group's first event. A group of one Parquet file is read as batches.
+/// Splits the files into groups that follow each other in time: a group's files all end
+/// before the next group's first event (files that meet at an instant are merged, so that its
+/// events come in `run`'s order). A group of one Parquet file is read as batches.
 fn groups(pending: Vec<Pending>) -> Result<VecDeque<Group>> {
-    let mut ranged = Vec::with_capacity(pending.len());
-    for p in pending {
-        ranged.push((range_of(&p)?, p));
+    let mut ranged_files = Vec::with_capacity(pending.len());
+    // Each file's place in the engine's order, which the merge keeps within a group.
+    for (place, p) in pending.into_iter().enumerate() {
+        let (range, p) = ranged(p)?;
+        ranged_files.push((range, place, p));
     }
-    // Stable: files of one first time keep the engine's order.
-    ranged.sort_by_key(|((first, _), _)| *first);
+    ranged_files.sort_by_key(|((first, _), place, _)| (*first, *place));
     let mut groups = VecDeque::new();
-    let mut members: Vec<Pending> = Vec::new();
+    let mut members: Vec<(usize, Pending)> = Vec::new();
     let mut end = i64::MIN;
-    let close = |members: &mut Vec<Pending>, groups: &mut VecDeque<Group>| {
+    let close = |members: &mut Vec<(usize, Pending)>, groups: &mut VecDeque<Group>| {
         let mut taken = std::mem::take(members);
         match taken.as_slice() {
             [] => {}
-            [Pending::Stored(m)] if m.format == FileFormat::Parquet => {
-                if let Some(Pending::Stored(m)) = taken.pop() {
+            [(_, Pending::Stored(m))] if m.format == FileFormat::Parquet => {
+                if let Some((_, Pending::Stored(m))) = taken.pop() {
                     groups.push_back(Group::Parquet(m));
                 }
             }
             _ => {
-                // The merge opens files by first event as it knows it (segments first).
-                taken.sort_by_key(Pending::first);
-                groups.push_back(Group::Merge(taken));
+                // The merge opens files in the engine's order (segments first).
+                taken.sort_by_key(|(place, _)| *place);
+                groups.push_back(Group::Merge(taken.into_iter().map(|(_, p)| p).collect()));
             }
         }
     };
-    for ((first, last), p) in ranged {
-        if !members.is_empty() && first >= end {
+    for ((first, last), place, p) in ranged_files {
+        if !members.is_empty() && first > end {
             close(&mut members, &mut groups);
         }
         end = if members.is_empty() {
@@ -195,7 +210,7 @@ fn groups(pending: Vec<Pending>) -> Result<VecDeque<Group>> {
         } else {
             end.max(last)
         };
-        members.push(p);
+        members.push((place, p));
     }
     close(&mut members, &mut groups);
     Ok(groups)
@@ -273,6 +288,7 @@ impl<'e> Batches<'e> {
                     reader,
                     name,
                     filter,
+                    schema: None,
                 });
             }
         }
@@ -347,8 +363,11 @@ impl<'e> Batches<'e> {
     /// The next batch with rows, or `None` at the end.
     fn step(&mut self) -> Result<Option<RecordBatch>> {
         loop {
+            if let Some(e) = self.pending_error.take() {
+                return Err(e);
+            }
             if self.left == Some(0) {
-                self.end_group();
+                self.count_reads();
                 return Ok(None);
             }
             let Some(current) = self.current.as_mut() else {
@@ -366,16 +385,29 @@ impl<'e> Batches<'e> {
                     reader,
                     name,
                     filter,
+                    schema,
                 } => {
                     let (name, filter) = (name.clone(), *filter);
                     let Some(batch) = reader.next() else {
                         self.current = None;
                         continue;
                     };
-                    let batch = batch.map_err(|e| Error::Damaged {
+                    let damaged = |e: &dyn std::fmt::Display| Error::Damaged {
                         path: name.clone(),
                         message: e.to_string(),
-                    })?;
+                    };
+                    let batch = batch.map_err(|e| damaged(&e))?;
+                    let schema = schema.get_or_insert_with(|| {
+                        std::sync::Arc::new(
+                            batch
+                                .schema()
+                                .as_ref()
+                                .clone()
+                                .with_metadata(std::collections::HashMap::new()),
+                        )
+                    });
+                    let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+                        .map_err(|e| damaged(&e))?;
                     let (mut out, past) = self.cut(&batch, &name, filter)?;
                     if past {
                         self.current = None;
@@ -388,7 +420,15 @@ impl<'e> Batches<'e> {
                 Current::Merge(events) => {
                     let mut chunk = Vec::with_capacity(want.min(1024));
                     for event in events.by_ref().take(want) {
-                        chunk.push(event?);
+                        match event {
+                            Ok(e) => chunk.push(e),
+                            // The rows before the error come first, as `run` gives them.
+                            Err(e) if !chunk.is_empty() => {
+                                self.pending_error = Some(e);
+                                break;
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
                     if chunk.is_empty() {
                         self.end_group();

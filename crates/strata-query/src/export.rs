@@ -44,14 +44,15 @@ fn loaders(format: ExportFormat, gzip: bool, files: &[ExportedFile]) -> (String,
     let python_read = match format {
         ExportFormat::Parquet => "    table = pq.read_table(path)  # prices and sizes: decimal128\n",
         ExportFormat::Arrow => "    table = pa.ipc.open_file(path).read_all()  # or pandas.read_feather(path); decimal128\n",
-        ExportFormat::Postgres | ExportFormat::Sql => "    # into the PostgreSQL database named by $DATABASE_URL (psql's defaults when unset)\n    db = [os.environ['DATABASE_URL']] if os.environ.get('DATABASE_URL') else []\n    opener = gzip.open if path.endswith('.gz') else open\n    psql = subprocess.Popen(['psql', *db, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)\n    with opener(path, 'rb') as f:\n        shutil.copyfileobj(f, psql.stdin)\n    psql.stdin.close()\n    if psql.wait() != 0:\n        raise SystemExit(f'psql failed on {name}')\n    count = subprocess.run(['psql', *db, '-X', '-A', '-t', '-c', 'SELECT count(*) FROM ' + os.path.basename(name).split('.')[0]], capture_output=True, text=True, check=True).stdout\n    table = range(int(count))\n",
+        ExportFormat::Lean => "    # Lean's CSV rows (no header; equity prices are integers in 1/10,000)\n    with zipfile.ZipFile(path) as z:\n        table = z.read(z.namelist()[0]).decode().splitlines()\n",
+        ExportFormat::Postgres | ExportFormat::Sql => "    # into the PostgreSQL database named by $DATABASE_URL (psql's defaults when unset)\n    db = [os.environ['DATABASE_URL']] if os.environ.get('DATABASE_URL') else []\n    opener = gzip.open if path.endswith('.gz') else open\n    psql = subprocess.Popen(['psql', *db, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)\n    try:\n        with opener(path, 'rb') as f:\n            shutil.copyfileobj(f, psql.stdin)\n        psql.stdin.close()\n    except BrokenPipeError:\n        pass\n    if psql.wait() != 0:\n        raise SystemExit(f'psql failed on {name}')\n    count = subprocess.run(['psql', *db, '-X', '-A', '-t', '-c', 'SELECT count(*) FROM ' + os.path.basename(name).split('.')[0]], capture_output=True, text=True, check=True).stdout\n    table = range(int(count))\n",
         ExportFormat::Csv => "    # prices and sizes as text, exact (decimal.Decimal(v) for arithmetic)\n    table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in DECIMALS}))\n",
         ExportFormat::Jsonl => "    opener = gzip.open if path.endswith('.gz') else open\n    with opener(path, 'rt') as f:\n        rows = [json.loads(line, parse_float=decimal.Decimal) for line in f]\n    for row in rows:\n        for c in DECIMALS:\n            if c in row:\n                row[c] = decimal.Decimal(row[c])\n    table = rows\n",
     };
     let python = format!(
         "# Loads this strata export; prices and sizes stay exact decimals.\n\
          # python3 load.py  (needs pyarrow)\n\
-         import decimal, gzip, json, os, shutil, subprocess\n\
+         import decimal, gzip, json, os, shutil, subprocess, zipfile\n\
          import pyarrow as pa, pyarrow.csv as pcsv, pyarrow.parquet as pq\n\n\
          HERE = os.path.dirname(os.path.abspath(__file__))\n\
          FILES = [{list}]\n\
@@ -62,8 +63,9 @@ fn loaders(format: ExportFormat, gzip: bool, files: &[ExportedFile]) -> (String,
     let r_read = match format {
         ExportFormat::Parquet => "  table <- arrow::read_parquet(path)  # decimals as arrow decimal128\n".to_string(),
         ExportFormat::Arrow => "  table <- arrow::read_feather(path)  # decimals as arrow decimal128\n".to_string(),
+        ExportFormat::Lean => "  # Lean's CSV rows, every column as text (equity prices are integers in 1/10,000)\n  table <- read.csv(unz(path, unzip(path, list = TRUE)$Name[1]), header = FALSE, colClasses = \"character\")\n".to_string(),
         ExportFormat::Postgres | ExportFormat::Sql => format!(
-            "  # into the PostgreSQL database named by DATABASE_URL (psql's defaults when unset)\n  db <- if (nzchar(Sys.getenv(\"DATABASE_URL\"))) shQuote(Sys.getenv(\"DATABASE_URL\")) else \"\"\n  status <- system(paste({}, shQuote(path), \"| psql\", db, \"-X -q -v ON_ERROR_STOP=1 -f - > /dev/null\"))\n  if (status != 0) stop(paste(\"psql failed on\", path))\n  rows <- system(paste(\"psql\", db, \"-X -A -t -c\", shQuote(paste(\"SELECT count(*) FROM\", sub(\"[.].*\", \"\", basename(name))))), intern = TRUE)\n  table <- data.frame(row = seq_len(as.integer(rows)))\n",
+            "  # into the PostgreSQL database named by DATABASE_URL (psql's defaults when unset)\n  db <- if (nzchar(Sys.getenv(\"DATABASE_URL\"))) shQuote(Sys.getenv(\"DATABASE_URL\")) else \"\"\n  status <- system(paste({}, shQuote(path), \"| psql\", db, \"-X -q -v ON_ERROR_STOP=1 -f - > /dev/null\"))\n  if (status != 0) stop(paste(\"psql failed on\", path))\n  rows <- system(paste(\"psql\", db, \"-X -A -t -c\", shQuote(paste(\"SELECT count(*) FROM\", sub(\"[.].*\", \"\", basename(name))))), intern = TRUE)\n  table <- data.frame(rows = as.numeric(rows))\n  nrow <- function(t) t$rows\n",
             if gzip { "\"gzip -dc\"" } else { "\"cat\"" }
         ),
         ExportFormat::Csv => "  # every column as text: prices and sizes stay exact (convert with Rmpfr or keep as text)\n  table <- read.csv(path, colClasses = \"character\")\n".to_string(),
@@ -102,10 +104,12 @@ pub enum ExportFormat {
     Postgres,
     /// A SQL script per kind: the table's DDL and `INSERT` statements of 1,000 rows.
     Sql,
+    /// QuantConnect Lean zips in Lean's folder layout ([`crate::lean`]).
+    Lean,
 }
 
 /// How an export is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportOptions {
     /// The files' format.
     pub format: ExportFormat,
@@ -115,6 +119,8 @@ pub struct ExportOptions {
     pub partitioned: bool,
     /// SQL: make each table a TimescaleDB hypertable on `ts`.
     pub timescaledb: bool,
+    /// Lean: the security type, market and quote resolution of the files.
+    pub lean: Option<crate::lean::LeanTarget>,
 }
 
 impl ExportOptions {
@@ -125,6 +131,7 @@ impl ExportOptions {
             gzip: false,
             partitioned: false,
             timescaledb: false,
+            lean: None,
         }
     }
 }
@@ -140,6 +147,7 @@ impl ExportFormat {
             (ExportFormat::Arrow, _) => "arrow",
             (ExportFormat::Postgres | ExportFormat::Sql, false) => "sql",
             (ExportFormat::Postgres | ExportFormat::Sql, true) => "sql.gz",
+            (ExportFormat::Lean, _) => "zip",
         }
     }
 
@@ -168,6 +176,10 @@ pub struct ExportedFile {
     pub sha256: String,
     /// Bytes.
     pub bytes: u64,
+    /// Rows, when a row is not one event (Lean quote bars: one row for the quotes of an
+    /// interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 /// The quality of what an export holds.
@@ -348,9 +360,14 @@ pub fn export(
     options: &ExportOptions,
     out: &Path,
 ) -> Result<ExportManifest> {
-    if options.partitioned && matches!(options.format, ExportFormat::Postgres | ExportFormat::Sql) {
+    if options.partitioned
+        && matches!(
+            options.format,
+            ExportFormat::Postgres | ExportFormat::Sql | ExportFormat::Lean
+        )
+    {
         return Err(Error::Selection(
-            "a SQL export is one script per table: it cannot be partitioned".into(),
+            "SQL and Lean exports have their own layout: they cannot be partitioned".into(),
         ));
     }
     if out.exists() {
@@ -428,7 +445,7 @@ fn write_export(
         partitioned,
         timescaledb,
         ..
-    } = *options;
+    } = options.clone();
     let gzip = options.gzip && !format.columnar();
     let key_of = |e: &Event| FileKey {
         kind: e.kind(),
@@ -454,7 +471,24 @@ fn write_export(
     let mut files = Vec::new();
     let mut watch = Watch::default();
     let mut events = engine.run(query)?;
+    let mut lean = match (&options.lean, format) {
+        (Some(target), ExportFormat::Lean) => {
+            Some(crate::lean::LeanWriter::new(partial, target.clone())?)
+        }
+        (None, ExportFormat::Lean) => {
+            return Err(Error::Selection(
+                "a Lean export needs its security type and market (LeanTarget)".into(),
+            ))
+        }
+        _ => None,
+    };
     for event in steps.apply(&mut events) {
+        if let Some(lean) = &mut lean {
+            let event = event?;
+            watch.see(&event);
+            lean.write(&event)?;
+            continue;
+        }
         let event = event?;
         watch.see(&event);
         let key = key_of(&event);
@@ -481,6 +515,22 @@ fn write_export(
     }
     for (key, sink) in sinks {
         files.push(close_sink(partial, key.kind, format, sink)?);
+    }
+    if let Some(lean) = lean {
+        for zip in lean.finish()? {
+            let path = partial.join(&zip.path);
+            files.push(ExportedFile {
+                sha256: strata_catalog::sha256_file(&path)?,
+                bytes: std::fs::metadata(&path).map_err(io(&path))?.len(),
+                name: zip.path,
+                kind: zip.kind,
+                events: zip.events,
+                first: zip.first,
+                last: zip.last,
+                digest: String::new(),
+                rows: Some(zip.rows),
+            });
+        }
     }
     files.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     let sources: Vec<String> = events
@@ -556,6 +606,11 @@ fn notes(format: ExportFormat, partitioned: bool) -> Vec<String> {
 
 fn notes_of(format: ExportFormat) -> Vec<String> {
     match format {
+        ExportFormat::Lean => vec![
+            "QuantConnect Lean zips in Lean's data folder layout (<security>/<market>/<resolution>/<symbol>/<yyyymmdd>_<trade|quote>.zip, hour and daily <security>/<market>/<resolution>/<symbol>.zip), one CSV entry each, rows as Lean's own writer makes them (see strata_query::lean)".into(),
+            "equity prices are integers in 1/10,000 and sizes whole; other types keep their decimals as stored; times are in the market's data time zone, milliseconds since midnight (bars stamped at their start)".into(),
+            "a file's rows: quote bars gather the quotes of their interval, so a quote-bar file has fewer rows than events".into(),
+        ],
         ExportFormat::Jsonl => vec![
             "one JSON object per line, strata's event schema; prices and sizes are JSON strings holding exact decimals".into(),
             "times (ts, recv_ts) are integers, nanoseconds since 1970-01-01 UTC".into(),
@@ -655,7 +710,7 @@ fn open_sink(
         }
         ExportFormat::Postgres | ExportFormat::Sql => {
             let mut head = format!(
-                "-- strata export: {kind} events; prices and sizes NUMERIC (exact), ts_ns exact nanoseconds, ts cut to microseconds\n-- psql -v ON_ERROR_STOP=1 -f {}\nBEGIN;\n",
+                "-- strata export: {kind} events; prices and sizes NUMERIC (exact), ts_ns exact nanoseconds, ts cut to microseconds\n-- psql -v ON_ERROR_STOP=1 -f {}\nBEGIN;\nSET client_encoding = 'UTF8';\n",
                 name.rsplit('/').next().unwrap_or(&name)
             );
             head.push_str(&crate::sql::ddl(kind, options.timescaledb));
@@ -699,9 +754,22 @@ fn write_event(dir: &Path, sink: &mut Sink, format: ExportFormat, event: &Event)
                 w.write_all(&sink.line).map_err(io(&path))?;
             }
         }
+        ExportFormat::Lean => return Err(Error::Selection(
+            "Lean files are written by strata_query::lean::LeanWriter, not as one file per kind"
+                .into(),
+        )),
         ExportFormat::Postgres | ExportFormat::Sql => {
             sink.text.clear();
-            let values = crate::sql::values(event);
+            let values = crate::sql::checked_values(event).map_err(|why| {
+                Error::Selection(format!(
+                    "{} {} at {} (event {} of {}): {why}",
+                    event.symbol,
+                    event.kind(),
+                    event.event_time,
+                    sink.digest.events,
+                    sink.name
+                ))
+            })?;
             if format == ExportFormat::Postgres {
                 crate::sql::copy_row(&values, &mut sink.text);
             } else {
@@ -774,6 +842,7 @@ fn close_sink(
         digest: sink.digest.to_string(),
         sha256: strata_catalog::sha256_file(&path)?,
         bytes: std::fs::metadata(&path).map_err(io(&path))?.len(),
+        rows: None,
     })
 }
 
@@ -819,6 +888,21 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
             ));
         }
         match read_back(&path, manifest.format, manifest.gzip) {
+            // A Lean zip: its rows as the manifest says, then counted as the events it came
+            // from.
+            Ok((rows, None)) if f.rows.is_some() => {
+                if Some(rows) != f.rows {
+                    check.problems.push(format!(
+                        "{}: {rows} rows, the manifest says {}",
+                        f.name,
+                        f.rows.unwrap_or_default()
+                    ));
+                }
+                check.events += f.events;
+                let entry = held.entry(f.kind).or_insert((0, None));
+                entry.0 += f.events;
+                entry.1 = None;
+            }
             Ok((events, digest)) => {
                 check.events += events;
                 if events != f.events {
@@ -892,6 +976,7 @@ fn read_back(
                 .map_err(|e| e.to_string())?;
             Ok((events.len() as u64, Some(EventDigest::of(&events))))
         }
+        ExportFormat::Lean => Ok((crate::lean::rows_of(path)?, None)),
         ExportFormat::Postgres | ExportFormat::Sql => {
             let plain = if gzip {
                 strata_codec::decompress(&bytes).map_err(|e| e.to_string())?

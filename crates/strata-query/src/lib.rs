@@ -30,6 +30,7 @@ mod batches;
 pub mod csv;
 mod error;
 pub mod export;
+pub mod lean;
 mod reads;
 pub mod sql;
 pub mod transform;
@@ -193,6 +194,9 @@ enum Pending {
     /// A hot segment the catalog does not hold (the writer has it open): its path on disk and
     /// as the catalog would name it (`hot/<key>`).
     Open(PathBuf, String),
+    /// An unsealed segment's complete lines, read when the query was planned (the columnar
+    /// form reads a segment once, so that its time range and its events agree), and its path.
+    Read(Vec<u8>, PathBuf),
 }
 
 impl Pending {
@@ -200,7 +204,7 @@ impl Pending {
     fn first(&self) -> i64 {
         match self {
             Pending::Stored(m) => m.stats.first_event_time.map_or(i64::MIN, |t| t.as_nanos()),
-            Pending::Open(..) => i64::MIN,
+            Pending::Open(..) | Pending::Read(..) => i64::MIN,
         }
     }
 }
@@ -457,6 +461,10 @@ impl<'e> Events<'e> {
             Pending::Stored(m) => {
                 let name = m.path.clone();
                 (*m, name)
+            }
+            Pending::Read(plain, path) => {
+                let name = format!("hot (unsealed) {}", path.display());
+                return self.add_jsonl(&name, &plain);
             }
             Pending::Open(path, key) => match read_segment(&path)? {
                 Some(plain) => {

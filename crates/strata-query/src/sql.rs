@@ -129,7 +129,7 @@ pub fn ddl(kind: EventKind, timescaledb: bool) -> String {
 /// A time cut to microseconds (PostgreSQL's precision), in RFC 3339.
 fn micros(t: Timestamp) -> String {
     let ns = t.as_nanos();
-    Timestamp::from_nanos(ns - ns.rem_euclid(1000)).to_string()
+    Timestamp::from_nanos(ns.checked_sub(ns.rem_euclid(1000)).unwrap_or(ns)).to_string()
 }
 
 /// A `NUMERIC[]` literal (`{1.5,2}`) of some decimals.
@@ -147,6 +147,23 @@ pub enum Value {
     Number(String),
     /// Anything else (quoted in SQL).
     Text(String),
+}
+
+/// An event's values in [`columns`]' order; an error naming the column when a text holds a NUL
+/// character, which PostgreSQL's `TEXT` cannot store.
+pub fn checked_values(e: &Event) -> Result<Vec<Value>, String> {
+    let values = values(e);
+    for (c, v) in columns(e.kind()).iter().zip(&values) {
+        if let Value::Text(s) = v {
+            if s.contains('\0') {
+                return Err(format!(
+                    "column `{}` holds a NUL character, which PostgreSQL text cannot store",
+                    c.name
+                ));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// An event's values in [`columns`]' order.

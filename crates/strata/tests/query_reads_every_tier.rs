@@ -327,6 +327,45 @@ fn the_columnar_query_gives_the_rows_of_the_event_query() {
     );
     writer.close().unwrap();
 
+    // Two symbols' unsealed segments whose events share instants (and meet the cold file's
+    // last instant): the same order as the event form, ties included.
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    let last_cold = cold.last().unwrap().event_time;
+    let mut tied = Vec::new();
+    for (i, symbol) in ["SPY", "QQQ", "SPY", "QQQ"].iter().enumerate() {
+        // One hour's segments (an event of a later hour would have the writer seal these
+        // meanwhile, which changes the order of a tie between the two queries).
+        let mut e = trade(last_cold, "170.02", 3_000_000 + i as u64);
+        e.symbol = symbol.to_string();
+        e.source = cold[0].source.clone();
+        tied.push(e);
+    }
+    writer.append_batch(&tied).unwrap();
+    writer.flush().unwrap();
+    let engine = archive.query_engine().unwrap();
+    let both = Query::all()
+        .symbol("SPY")
+        .symbol("QQQ")
+        .kind(EventKind::Trade);
+    let events: Vec<Event> = engine.run(&both).unwrap().map(Result::unwrap).collect();
+    let columnar = batch_events(&engine, &both);
+    let differ = events.iter().zip(&columnar).position(|(a, b)| a != b);
+    assert!(
+        differ.is_none() && events.len() == columnar.len(),
+        "first difference at {differ:?}: {:?} against {:?}",
+        differ.map(|i| (&events[i].symbol, events[i].sequence)),
+        differ.map(|i| (&columnar[i].symbol, columnar[i].sequence)),
+    );
+    let from = Some(last_cold);
+    let events: Vec<Event> = engine
+        .run(&both.clone().between(from, None))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(events.len() >= 4, "{}", events.len());
+    assert_eq!(batch_events(&engine, &both.between(from, None)), events);
+    writer.close().unwrap();
+
     // One kind at a time.
     for query in [Query::all(), trades().kind(EventKind::BboQuote)] {
         let err = engine.batches(&query).unwrap_err();

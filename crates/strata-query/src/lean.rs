@@ -1,0 +1,983 @@
+//! Events as QuantConnect Lean zips, in Lean's own layouts (`LeanData.GenerateZipFileName`,
+//! `GenerateZipEntryName` and `GenerateLine` in Lean's source), which strata's Lean importer
+//! (`strata_import::lean`) reads back to the same events.
+//!
+//! | events | Lean file |
+//! |---|---|
+//! | trades | tick trades: `<type>/<market>/tick/<sym>/<yyyymmdd>_trade.zip` |
+//! | quotes (`bbo_quote`) | tick quotes (`…_quote.zip`), or quote bars at a resolution (`LeanTarget::quote_resolution`) |
+//! | bars of 1 s, 1 min, 1 h or 1 day (`--bars`, or bars stored) | trade bars: `second`/`minute` files per day, `hour`/`daily` one file per symbol |
+//!
+//! Rows, per security type (`GenerateLine`):
+//!
+//! - **equity**: ticks `ms, price×10⁴, size, exchange, sale condition, suspicious`, quotes
+//!   `ms, bid×10⁴, bid size, ask×10⁴, ask size, exchange, 0, 0`; bars `time, OHLC×10⁴, volume`,
+//!   quote bars `time, bid OHLC×10⁴, last bid size, ask OHLC×10⁴, last ask size`;
+//! - **crypto**: ticks `ms, price, quantity, suspicious`, quotes `ms, bid, bid size, ask, ask
+//!   size, 0`; bars and quote bars with plain decimals;
+//! - **forex, cfd**: quotes only, `ms, bid, ask`; quote bars with (zero) sizes;
+//! - **index**: ticks `ms, price, quantity, , , 0`; bars with plain decimals.
+//!
+//! What follows from Lean's format, each an error naming the event rather than a silent change:
+//!
+//! - equity prices are integers in 1/10,000 and sizes whole numbers: a price with more than
+//!   four decimals, or a fractional size, cannot be written;
+//! - a Lean quote tick says an unchanged side with `0,0` (the importer carries the side's last
+//!   value), so a side cannot go from present to absent; forex and CFD quote ticks have no sizes
+//!   and need both sides;
+//! - a daily bar starts at local midnight in the data's time zone;
+//! - futures and options name their contract in each entry, which strata does not export yet.
+//!
+//! Times are in the data's time zone (`LeanFile::default_time_zone`: New York for US equities,
+//! UTC−5 for FXCM, UTC for crypto), as milliseconds since local midnight (a fraction for times
+//! finer than a millisecond, which the importer keeps to the nanosecond) or `yyyymmdd HH:mm`
+//! for hour and daily bars, which are stamped at their start (strata stamps bars at their end).
+//! Rows are joined by line feeds, with none after the last (as Lean's files are).
+//! Plain decimals are written as stored (`1.38720` stays `1.38720`; Lean's own writer would
+//! drop the trailing zero), so that the importer gives back the same scale. The conditions
+//! strata keeps as `…;suspicious` become Lean's suspicious flag again.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
+use chrono_tz::Tz;
+use strata_import::lean::{LeanFile, LeanResolution, LeanSecurityType, LeanTickType};
+use strata_model::{Decimal, Event, EventKind, Level, Payload, Timestamp};
+
+use crate::{Error, Result};
+
+/// Where and how events become Lean files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeanTarget {
+    /// The security type (the files' first folder).
+    pub security_type: LeanSecurityType,
+    /// The market (`usa`, `fxcm`, `coinbase`, …).
+    pub market: String,
+    /// Quotes as quote bars of this resolution (`None` or tick: quote ticks).
+    pub quote_resolution: Option<LeanResolution>,
+}
+
+/// One Lean zip written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeanZip {
+    /// Its path under the export folder (`equity/usa/tick/spy/20131007_trade.zip`).
+    pub path: String,
+    /// The kind of the events it came from.
+    pub kind: EventKind,
+    /// Rows written.
+    pub rows: u64,
+    /// Events it came from (quote bars: the quotes).
+    pub events: u64,
+    /// The first and last event times it came from.
+    pub first: Option<Timestamp>,
+    /// The last.
+    pub last: Option<Timestamp>,
+}
+
+/// Which zip a row goes to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ZipKey {
+    symbol: String,
+    tick_type: LeanTickType,
+    resolution: LeanResolution,
+    /// Tick, second and minute files: their day.
+    date: Option<NaiveDate>,
+}
+
+struct OpenZip {
+    zip: zip::ZipWriter<std::io::BufWriter<std::fs::File>>,
+    info: LeanZip,
+}
+
+/// A quote bar being gathered: OHLC and last size of each side.
+#[derive(Debug, Clone)]
+struct QuoteBar {
+    start: NaiveDateTime,
+    bid: Option<([Decimal; 4], Decimal)>,
+    ask: Option<([Decimal; 4], Decimal)>,
+    events: u64,
+    first: Timestamp,
+    last: Timestamp,
+}
+
+impl QuoteBar {
+    fn add(side: &mut Option<([Decimal; 4], Decimal)>, level: Option<Level>) {
+        let Some(l) = level else { return };
+        match side {
+            None => *side = Some(([l.price; 4], l.size)),
+            Some((ohlc, size)) => {
+                if l.price.cmp_value(ohlc[1]).is_gt() {
+                    ohlc[1] = l.price;
+                }
+                if l.price.cmp_value(ohlc[2]).is_lt() {
+                    ohlc[2] = l.price;
+                }
+                ohlc[3] = l.price;
+                *size = l.size;
+            }
+        }
+    }
+}
+
+/// Writes events, in event-time order, as Lean zips under a folder.
+pub struct LeanWriter {
+    root: PathBuf,
+    target: LeanTarget,
+    tz: Tz,
+    open: BTreeMap<ZipKey, OpenZip>,
+    /// The last quote sides written per symbol (tick quotes carry unchanged sides).
+    carry: BTreeMap<String, (Option<Level>, Option<Level>)>,
+    bars: BTreeMap<String, QuoteBar>,
+    done: Vec<LeanZip>,
+    events: u64,
+    line: String,
+}
+
+impl std::fmt::Debug for LeanWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeanWriter")
+            .field("root", &self.root)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+fn unsupported(message: String) -> Error {
+    Error::Selection(message)
+}
+
+impl LeanWriter {
+    /// A writer into `root` (which exists) for `target`; the security type must be one whose
+    /// files strata writes and whose market's time zone it knows.
+    pub fn new(root: &Path, target: LeanTarget) -> Result<Self> {
+        use LeanSecurityType as T;
+        if !matches!(
+            target.security_type,
+            T::Equity | T::Crypto | T::Forex | T::Cfd | T::Index
+        ) {
+            return Err(unsupported(format!(
+                "Lean {} files name a contract in each entry; strata exports equity, crypto, forex, cfd and index files",
+                target.security_type
+            )));
+        }
+        let file = LeanFile {
+            security_type: target.security_type,
+            market: target.market.to_ascii_lowercase(),
+            resolution: LeanResolution::Tick,
+            symbol: String::new(),
+            date: None,
+            tick_type: LeanTickType::Trade,
+            underlying_expiry: None,
+        };
+        let tz = file.default_time_zone().ok_or_else(|| {
+            unsupported(format!(
+                "strata does not know the time zone of Lean's {} market `{}`",
+                target.security_type, target.market
+            ))
+        })?;
+        Ok(LeanWriter {
+            root: root.to_path_buf(),
+            target: LeanTarget {
+                market: target.market.to_ascii_lowercase(),
+                ..target
+            },
+            tz,
+            open: BTreeMap::new(),
+            carry: BTreeMap::new(),
+            bars: BTreeMap::new(),
+            done: Vec::new(),
+            events: 0,
+            line: String::new(),
+        })
+    }
+
+    fn scaled(&self) -> bool {
+        self.target.security_type == LeanSecurityType::Equity
+    }
+
+    fn local(&self, t: Timestamp) -> NaiveDateTime {
+        self.tz
+            .from_utc_datetime(&t.to_datetime().naive_utc())
+            .naive_local()
+    }
+
+    /// What is wrong with an event, naming it.
+    fn bad(&self, e: &Event, why: impl std::fmt::Display) -> Error {
+        Error::Selection(format!(
+            "{} {} at {} (event {} of the export): {why}",
+            e.symbol,
+            e.kind(),
+            e.event_time,
+            self.events
+        ))
+    }
+
+    /// A price as Lean writes it: ×10⁴ as an integer for equities, as stored otherwise.
+    fn price(&self, e: &Event, d: Decimal, what: &str) -> Result<String> {
+        if !self.scaled() {
+            return Ok(d.to_string());
+        }
+        d.normalized()
+            .rescaled(4)
+            .map(|m| m.to_string())
+            .ok_or_else(|| {
+                self.bad(
+                    e,
+                    format!("{what} {d} has more than four decimals: Lean equity prices are whole 1/10,000s"),
+                )
+            })
+    }
+
+    /// A size as Lean writes it: a whole number for equities, as stored otherwise.
+    fn size(&self, e: &Event, d: Decimal, what: &str) -> Result<String> {
+        if !self.scaled() {
+            return Ok(d.to_string());
+        }
+        d.normalized()
+            .rescaled(0)
+            .map(|m| m.to_string())
+            .ok_or_else(|| {
+                self.bad(
+                    e,
+                    format!("{what} {d} is not a whole number: Lean equity sizes are"),
+                )
+            })
+    }
+
+    /// Milliseconds since local midnight, with a fraction for finer times.
+    fn ms(local: NaiveDateTime) -> String {
+        let t = local.time();
+        let ns = i64::from(t.num_seconds_from_midnight()) * 1_000_000_000
+            + i64::from(t.nanosecond().min(999_999_999));
+        let (ms, rest) = (ns / 1_000_000, ns % 1_000_000);
+        if rest == 0 {
+            ms.to_string()
+        } else {
+            let fraction = format!("{rest:06}");
+            format!("{ms}.{}", fraction.trim_end_matches('0'))
+        }
+    }
+
+    /// Adds one event (events come in event-time order).
+    pub fn write(&mut self, e: &Event) -> Result<()> {
+        self.events += 1;
+        use LeanSecurityType as T;
+        let security = self.target.security_type;
+        match &e.payload {
+            Payload::Trade(t) => {
+                if security.quotes_only() {
+                    return Err(self.bad(e, format!("Lean {security} data holds quotes only")));
+                }
+                let local = self.local(e.event_time);
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                let price = self.price(e, t.price, "price")?;
+                let size = self.size(e, t.size, "size")?;
+                let (condition, suspicious) = match t.conditions.as_deref() {
+                    None => ("", false),
+                    Some("suspicious") => ("", true),
+                    Some(c) => match c.strip_suffix(";suspicious") {
+                        Some(c) => (c, true),
+                        None => (c, false),
+                    },
+                };
+                let flag = if suspicious { "1" } else { "0" };
+                let _ = match security {
+                    T::Crypto => write!(line, "{},{price},{size},{flag}", Self::ms(local)),
+                    T::Index => write!(line, "{},{price},{size},,,{flag}", Self::ms(local)),
+                    _ => write!(
+                        line,
+                        "{},{price},{size},{},{condition},{flag}",
+                        Self::ms(local),
+                        e.venue.as_deref().unwrap_or("")
+                    ),
+                };
+                let key = ZipKey {
+                    symbol: e.symbol.clone(),
+                    tick_type: LeanTickType::Trade,
+                    resolution: LeanResolution::Tick,
+                    date: Some(local.date()),
+                };
+                self.row(key, e, &line)?;
+                self.line = line;
+            }
+            Payload::BboQuote(q) => match self.target.quote_resolution {
+                None | Some(LeanResolution::Tick) => self.quote_tick(e, q.bid, q.ask)?,
+                Some(resolution) => self.quote_bar(e, resolution, q.bid, q.ask)?,
+            },
+            Payload::Bar(b) => {
+                if security.quotes_only() {
+                    return Err(self.bad(
+                        e,
+                        format!("Lean {security} data holds quote bars only, not trade bars"),
+                    ));
+                }
+                let resolution = match b.interval_s {
+                    1 => LeanResolution::Second,
+                    60 => LeanResolution::Minute,
+                    3_600 => LeanResolution::Hour,
+                    86_400 => LeanResolution::Daily,
+                    other => {
+                        return Err(self.bad(
+                            e,
+                            format!("a {other}-second bar: Lean bars are 1 s, 1 min, 1 h or 1 day"),
+                        ))
+                    }
+                };
+                let start = self.bar_start(e, resolution)?;
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                line.push_str(&self.bar_time(start, resolution));
+                for (d, what) in [
+                    (b.open, "open"),
+                    (b.high, "high"),
+                    (b.low, "low"),
+                    (b.close, "close"),
+                ] {
+                    line.push(',');
+                    line.push_str(&self.price(e, d, what)?);
+                }
+                line.push(',');
+                line.push_str(&self.size(e, b.volume, "volume")?);
+                let key = ZipKey {
+                    symbol: e.symbol.clone(),
+                    tick_type: LeanTickType::Trade,
+                    resolution,
+                    date: resolution.is_intraday_file().then_some(start.date()),
+                };
+                self.row(key, e, &line)?;
+                self.line = line;
+            }
+            _ => {
+                return Err(self.bad(
+                    e,
+                    "Lean files hold trades, quotes and bars; select those kinds",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The local start of a bar strata stamped at its end.
+    fn bar_start(&self, e: &Event, resolution: LeanResolution) -> Result<NaiveDateTime> {
+        let end = self.local(e.event_time);
+        if resolution == LeanResolution::Daily {
+            if end.time() != NaiveTime::MIN {
+                return Err(self.bad(
+                    e,
+                    format!("a daily Lean bar ends at local midnight ({}); this one ends at {end}: make daily bars in the market's time zone", self.tz),
+                ));
+            }
+            return end
+                .date()
+                .checked_sub_days(Days::new(1))
+                .map(|d| d.and_time(NaiveTime::MIN))
+                .ok_or_else(|| self.bad(e, "out of range"));
+        }
+        let seconds = i64::from(resolution.interval_s().unwrap_or(0));
+        let start = Timestamp::from_nanos(
+            e.event_time
+                .as_nanos()
+                .saturating_sub(seconds * 1_000_000_000),
+        );
+        Ok(self.local(start))
+    }
+
+    fn bar_time(&self, start: NaiveDateTime, resolution: LeanResolution) -> String {
+        if resolution.is_intraday_file() {
+            Self::ms(start)
+        } else {
+            start.format("%Y%m%d %H:%M").to_string()
+        }
+    }
+
+    /// A quote tick, each side written in full, or `0,0` when it did not change from nothing.
+    fn quote_tick(&mut self, e: &Event, bid: Option<Level>, ask: Option<Level>) -> Result<()> {
+        let security = self.target.security_type;
+        let local = self.local(e.event_time);
+        let (last_bid, last_ask) = self.carry.get(&e.symbol).cloned().unwrap_or_default();
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.push_str(&Self::ms(local));
+        if security.unsized_quotes() {
+            let (Some(b), Some(a)) = (bid, ask) else {
+                return Err(self.bad(
+                    e,
+                    format!("Lean {security} quote ticks need a bid and an ask"),
+                ));
+            };
+            for (l, side) in [(b, "bid"), (a, "ask")] {
+                if !l.size.is_zero() {
+                    return Err(self.bad(
+                        e,
+                        format!(
+                            "{side} size {}: Lean {security} quote ticks have no sizes",
+                            l.size
+                        ),
+                    ));
+                }
+                line.push(',');
+                line.push_str(&self.price(e, l.price, side)?);
+            }
+        } else {
+            for (level, last, side) in [(bid, last_bid, "bid"), (ask, last_ask, "ask")] {
+                let zero = |l: &Level| l.price.is_zero() && l.size.is_zero();
+                match level {
+                    // `0,0` reads back as the side's last value: right only when that is what
+                    // it is (nothing yet, or the same zero level).
+                    None if last.is_none() => line.push_str(",0,0"),
+                    None => {
+                        return Err(self.bad(
+                            e,
+                            format!("the {side} went empty, which a Lean quote tick cannot say (0,0 means unchanged)"),
+                        ))
+                    }
+                    Some(l) if zero(&l) && last != Some(l) => {
+                        return Err(self.bad(
+                            e,
+                            format!("a {side} of price 0 and size 0 reads back as unchanged in a Lean quote tick"),
+                        ))
+                    }
+                    Some(l) => {
+                        line.push(',');
+                        line.push_str(&self.price(e, l.price, side)?);
+                        line.push(',');
+                        line.push_str(&self.size(e, l.size, side)?);
+                    }
+                }
+            }
+            match security {
+                LeanSecurityType::Crypto => line.push_str(",0"),
+                _ => {
+                    line.push(',');
+                    line.push_str(e.venue.as_deref().unwrap_or(""));
+                    line.push_str(",0,0");
+                }
+            }
+        }
+        self.carry.insert(e.symbol.clone(), (bid, ask));
+        let key = ZipKey {
+            symbol: e.symbol.clone(),
+            tick_type: LeanTickType::Quote,
+            resolution: LeanResolution::Tick,
+            date: Some(local.date()),
+        };
+        self.row(key, e, &line)?;
+        self.line = line;
+        Ok(())
+    }
+
+    /// Adds a quote to its symbol's quote bar, writing the bar before it once the quote is
+    /// past it.
+    fn quote_bar(
+        &mut self,
+        e: &Event,
+        resolution: LeanResolution,
+        bid: Option<Level>,
+        ask: Option<Level>,
+    ) -> Result<()> {
+        let local = self.local(e.event_time);
+        // Bars start on the local clock's whole intervals (days at local midnight).
+        let start = match resolution {
+            LeanResolution::Daily => local.date().and_time(NaiveTime::MIN),
+            other => {
+                let seconds = other.interval_s().unwrap_or(1);
+                let of_day = local.time().num_seconds_from_midnight();
+                let floor = of_day - of_day % seconds;
+                local.date().and_time(
+                    NaiveTime::from_num_seconds_from_midnight_opt(floor, 0)
+                        .unwrap_or(NaiveTime::MIN),
+                )
+            }
+        };
+        if self
+            .bars
+            .get(&e.symbol)
+            .is_some_and(|bar| bar.start != start)
+        {
+            if let Some(bar) = self.bars.remove(&e.symbol) {
+                self.write_quote_bar(&e.symbol, resolution, bar)?;
+            }
+        }
+        let bar = self.bars.entry(e.symbol.clone()).or_insert(QuoteBar {
+            start,
+            bid: None,
+            ask: None,
+            events: 0,
+            first: e.event_time,
+            last: e.event_time,
+        });
+        QuoteBar::add(&mut bar.bid, bid);
+        QuoteBar::add(&mut bar.ask, ask);
+        bar.events += 1;
+        bar.last = e.event_time;
+        // Checked now, so that an error names this quote.
+        let scaled = self.scaled();
+        for level in [bid, ask].into_iter().flatten() {
+            if scaled {
+                self.price(e, level.price, "price")?;
+                self.size(e, level.size, "size")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_quote_bar(
+        &mut self,
+        symbol: &str,
+        resolution: LeanResolution,
+        bar: QuoteBar,
+    ) -> Result<()> {
+        let mut line = self.bar_time(bar.start, resolution);
+        let side = |w: &LeanWriter, side: &Option<([Decimal; 4], Decimal)>, line: &mut String| {
+            match side {
+                None => line.push_str(",,,,,"),
+                Some((ohlc, size)) => {
+                    for d in ohlc {
+                        line.push(',');
+                        line.push_str(&if w.scaled() {
+                            d.normalized()
+                                .rescaled(4)
+                                .map_or_else(|| d.to_string(), |m| m.to_string())
+                        } else {
+                            d.to_string()
+                        });
+                    }
+                    line.push(',');
+                    line.push_str(&if w.scaled() {
+                        size.normalized()
+                            .rescaled(0)
+                            .map_or_else(|| size.to_string(), |m| m.to_string())
+                    } else {
+                        size.to_string()
+                    });
+                }
+            }
+        };
+        side(self, &bar.bid, &mut line);
+        side(self, &bar.ask, &mut line);
+        let key = ZipKey {
+            symbol: symbol.to_string(),
+            tick_type: LeanTickType::Quote,
+            resolution,
+            date: resolution.is_intraday_file().then_some(bar.start.date()),
+        };
+        self.append(
+            key,
+            EventKind::BboQuote,
+            &line,
+            bar.events,
+            bar.first,
+            bar.last,
+        )
+    }
+
+    fn row(&mut self, key: ZipKey, e: &Event, line: &str) -> Result<()> {
+        self.append(key, e.kind(), line, 1, e.event_time, e.event_time)
+    }
+
+    /// Appends a row to its zip, opening it (and closing the same stream's zip of an earlier
+    /// day) as needed.
+    fn append(
+        &mut self,
+        key: ZipKey,
+        kind: EventKind,
+        line: &str,
+        events: u64,
+        first: Timestamp,
+        last: Timestamp,
+    ) -> Result<()> {
+        if !self.open.contains_key(&key) {
+            // Events come in time order: the same stream's earlier days are complete.
+            let earlier: Vec<ZipKey> = self
+                .open
+                .keys()
+                .filter(|k| {
+                    k.symbol == key.symbol
+                        && k.tick_type == key.tick_type
+                        && k.resolution == key.resolution
+                        && k.date < key.date
+                })
+                .cloned()
+                .collect();
+            for k in earlier {
+                if let Some(z) = self.open.remove(&k) {
+                    self.close(z)?;
+                }
+            }
+            let opened = self.open_zip(&key, kind)?;
+            self.open.insert(key.clone(), opened);
+        }
+        let Some(z) = self.open.get_mut(&key) else {
+            return Ok(());
+        };
+        let path = self.root.join(&z.info.path);
+        // Lean joins its rows with line feeds: no line break after the last.
+        let separator: &[u8] = if z.info.rows == 0 { b"" } else { b"\n" };
+        z.zip
+            .write_all(separator)
+            .and_then(|()| z.zip.write_all(line.as_bytes()))
+            .map_err(|source| Error::Io { path, source })?;
+        z.info.rows += 1;
+        z.info.events += events;
+        z.info.first.get_or_insert(first);
+        z.info.last = Some(last);
+        Ok(())
+    }
+
+    /// Lean's zip path and entry name for a key.
+    fn names(&self, key: &ZipKey) -> (String, String) {
+        let security = self.target.security_type;
+        let symbol = key.symbol.to_ascii_lowercase();
+        let tick = key.tick_type.as_str();
+        let res = key.resolution.as_str();
+        let folder = format!("{}/{}/{res}", security.as_str(), self.target.market);
+        match key.date {
+            Some(date) => {
+                let day = date.format("%Y%m%d").to_string();
+                let entry = if key.resolution == LeanResolution::Tick
+                    && security == LeanSecurityType::Equity
+                {
+                    // `20131007_spy_Trade_Tick.csv`: Lean writes the enum names here.
+                    let tick_name = if key.tick_type == LeanTickType::Quote {
+                        "Quote"
+                    } else {
+                        "Trade"
+                    };
+                    format!("{day}_{symbol}_{tick_name}_Tick.csv")
+                } else {
+                    format!("{day}_{symbol}_{res}_{tick}.csv")
+                };
+                (format!("{folder}/{symbol}/{day}_{tick}.zip"), entry)
+            }
+            None => {
+                // Hour and daily: one file per symbol. Lean names crypto's by tick type, the
+                // others `<symbol>.zip` (trade bars; quote bars of forex and CFDs); equity quote
+                // bars, which Lean does not name apart, are `<symbol>_quote.zip`.
+                let zip = match (security, key.tick_type) {
+                    (LeanSecurityType::Crypto, _) => format!("{symbol}_{tick}.zip"),
+                    (LeanSecurityType::Equity | LeanSecurityType::Index, LeanTickType::Quote) => {
+                        format!("{symbol}_quote.zip")
+                    }
+                    _ => format!("{symbol}.zip"),
+                };
+                (format!("{folder}/{zip}"), format!("{symbol}.csv"))
+            }
+        }
+    }
+
+    fn open_zip(&self, key: &ZipKey, kind: EventKind) -> Result<OpenZip> {
+        let (rel, entry) = self.names(key);
+        let path = self.root.join(&rel);
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(io)?;
+        }
+        if path.exists() {
+            return Err(Error::Damaged {
+                path: rel,
+                message: "written twice: its events did not come in time order".into(),
+            });
+        }
+        let file = std::fs::File::create(&path).map_err(io)?;
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
+        // A fixed time stamp: the same events give the same bytes.
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default());
+        zip.start_file(entry.as_str(), options)
+            .map_err(|e| Error::Damaged {
+                path: rel.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(OpenZip {
+            zip,
+            info: LeanZip {
+                path: rel,
+                kind,
+                rows: 0,
+                events: 0,
+                first: None,
+                last: None,
+            },
+        })
+    }
+
+    fn close(&mut self, z: OpenZip) -> Result<()> {
+        let path = self.root.join(&z.info.path);
+        let out = z.zip.finish().map_err(|e| Error::Damaged {
+            path: z.info.path.clone(),
+            message: e.to_string(),
+        })?;
+        let file = out.into_inner().map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all()
+            .map_err(|source| Error::Io { path, source })?;
+        self.done.push(z.info);
+        Ok(())
+    }
+
+    /// Writes the quote bars still open and closes every zip: what was written, by path.
+    pub fn finish(mut self) -> Result<Vec<LeanZip>> {
+        let resolution = self.target.quote_resolution;
+        for (symbol, bar) in std::mem::take(&mut self.bars) {
+            if let Some(resolution) = resolution {
+                self.write_quote_bar(&symbol, resolution, bar)?;
+            }
+        }
+        for (_, z) in std::mem::take(&mut self.open) {
+            self.close(z)?;
+        }
+        let mut done = std::mem::take(&mut self.done);
+        done.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(done)
+    }
+}
+
+/// The rows of a Lean zip's one entry (for `export verify`).
+pub fn rows_of(path: &Path) -> std::result::Result<u64, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+    let mut rows = 0u64;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut text).map_err(|e| e.to_string())?;
+        rows += text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count() as u64;
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn quote(ns: i64, bid: Option<(&str, &str)>, ask: Option<(&str, &str)>) -> Event {
+        let level = |(p, s): (&str, &str)| Level {
+            price: p.parse().unwrap(),
+            size: s.parse().unwrap(),
+        };
+        Event::new(
+            "lean",
+            "AIG",
+            Timestamp::from_nanos(ns),
+            Payload::BboQuote(strata_model::BboQuote {
+                bid: bid.map(level),
+                ask: ask.map(level),
+            }),
+        )
+    }
+
+    fn writer(dir: &Path, security: LeanSecurityType, market: &str) -> LeanWriter {
+        LeanWriter::new(
+            dir,
+            LeanTarget {
+                security_type: security,
+                market: market.into(),
+                quote_resolution: None,
+            },
+        )
+        .unwrap()
+    }
+
+    /// What a Lean file cannot say is refused, naming the event: a side that goes empty, a
+    /// zero side that would read back as unchanged, an unsized type's sizes, a fifth decimal,
+    /// a daily bar that does not end at local midnight, a type with contracts.
+    #[test]
+    fn what_lean_cannot_hold_is_an_error_naming_the_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_381_152_600_000_000_000; // 2013-10-07T13:30:00Z
+        let mut w = writer(dir.path(), LeanSecurityType::Equity, "usa");
+        w.write(&quote(t, Some(("47.50", "200")), None)).unwrap();
+        let err = w
+            .write(&quote(t + 1, None, Some(("47.60", "100"))))
+            .unwrap_err();
+        assert!(err.to_string().contains("the bid went empty"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("AIG bbo_quote at 2013-10-07T13:30:00.000000001Z"),
+            "{err}"
+        );
+        let err = w
+            .write(&quote(t + 2, Some(("0", "0")), Some(("47.60", "100"))))
+            .unwrap_err();
+        assert!(err.to_string().contains("price 0 and size 0"), "{err}");
+        let err = w
+            .write(&quote(t + 3, Some(("47.50001", "200")), None))
+            .unwrap_err();
+        assert!(err.to_string().contains("more than four decimals"), "{err}");
+        let err = w
+            .write(&quote(t + 4, Some(("47.5", "200.5")), None))
+            .unwrap_err();
+        assert!(err.to_string().contains("not a whole number"), "{err}");
+        // Trailing zeros are no fifth decimal.
+        w.write(&quote(t + 5, Some(("47.500000", "200.00")), None))
+            .unwrap();
+        let bar = |ns: i64, interval_s: u32| {
+            let p: Decimal = "1".parse().unwrap();
+            Event::new(
+                "lean",
+                "SPY",
+                Timestamp::from_nanos(ns),
+                Payload::Bar(strata_model::Bar {
+                    interval_s,
+                    open: p,
+                    high: p,
+                    low: p,
+                    close: p,
+                    volume: p,
+                    trades: None,
+                    vwap: None,
+                }),
+            )
+        };
+        let err = w.write(&bar(t, 86_400)).unwrap_err();
+        assert!(err.to_string().contains("local midnight"), "{err}");
+        let err = w.write(&bar(t, 300)).unwrap_err();
+        assert!(err.to_string().contains("300-second bar"), "{err}");
+
+        let mut fx = writer(dir.path(), LeanSecurityType::Forex, "fxcm");
+        let err = fx
+            .write(&quote(t, Some(("1.1", "5")), Some(("1.2", "0"))))
+            .unwrap_err();
+        assert!(err.to_string().contains("have no sizes"), "{err}");
+        let err = fx.write(&quote(t, Some(("1.1", "0")), None)).unwrap_err();
+        assert!(err.to_string().contains("need a bid and an ask"), "{err}");
+
+        for security in [LeanSecurityType::Future, LeanSecurityType::Option] {
+            let err = LeanWriter::new(
+                dir.path(),
+                LeanTarget {
+                    security_type: security,
+                    market: "cme".into(),
+                    quote_resolution: None,
+                },
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("contract"), "{err}");
+        }
+        let err = LeanWriter::new(
+            dir.path(),
+            LeanTarget {
+                security_type: LeanSecurityType::Equity,
+                market: "india".into(),
+                quote_resolution: None,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("time zone"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// Equity trade ticks Lean can hold (prices of up to four decimals, whole sizes, any
+        /// time of the day to the nanosecond, venues, conditions, the suspicious flag) read
+        /// back through the importer's row parser to the same values.
+        #[test]
+        fn equity_trade_ticks_read_back_through_the_importer(
+            mut rows in proptest::collection::vec(
+                (0i64..86_400_000_000_000, 1i64..100_000_000, 0u8..=4, 1i64..1_000_000,
+                 proptest::sample::select(vec!["P", "Q", "T"]),
+                 proptest::sample::select(vec!["", "20002000", "4"]), proptest::bool::ANY),
+                1..30,
+            )
+        ) {
+            rows.sort_by_key(|r| r.0);
+            let date = NaiveDate::from_ymd_opt(2013, 10, 7).unwrap();
+            let ny = chrono_tz::America::New_York;
+            let events: Vec<Event> = rows
+                .iter()
+                .map(|&(ns, price, scale, size, venue, condition, suspicious)| {
+                    let local = date.and_time(NaiveTime::MIN) + chrono::Duration::nanoseconds(ns);
+                    let at = ny.from_local_datetime(&local).earliest().unwrap();
+                    let conditions = match (condition, suspicious) {
+                        ("", false) => None,
+                        ("", true) => Some("suspicious".to_string()),
+                        (c, false) => Some(c.to_string()),
+                        (c, true) => Some(format!("{c};suspicious")),
+                    };
+                    let mut e = Event::new(
+                        "lean",
+                        "SPY",
+                        Timestamp::from_datetime(&at).unwrap(),
+                        Payload::Trade(strata_model::Trade {
+                            price: Decimal::new(price, scale).unwrap(),
+                            size: Decimal::from_int(size),
+                            side: None,
+                            trade_id: None,
+                            conditions,
+                        }),
+                    );
+                    e.venue = Some(venue.to_string());
+                    e
+                })
+                .collect();
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = writer(dir.path(), LeanSecurityType::Equity, "usa");
+            for e in &events {
+                w.write(e).unwrap();
+            }
+            let zips = w.finish().unwrap();
+            proptest::prop_assert_eq!(zips.len(), 1);
+            let path = dir.path().join(&zips[0].path);
+            let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut archive.by_index(0).unwrap(), &mut text).unwrap();
+            let ctx = strata_import::lean::LeanContext::us_equity(
+                "SPY",
+                date,
+                LeanResolution::Tick,
+                LeanTickType::Trade,
+            );
+            let lines: Vec<&str> = text.split('\n').collect();
+            proptest::prop_assert_eq!(lines.len(), events.len());
+            for (i, (line, e)) in lines.iter().zip(&events).enumerate() {
+                let back = strata_import::lean::parse_trade_row(line, i as u64 + 1, &ctx).unwrap();
+                let (t, b) = (e.payload.trade().unwrap(), back.payload.trade().unwrap());
+                proptest::prop_assert_eq!(back.event_time, e.event_time);
+                proptest::prop_assert!(b.price.eq_value(t.price) && b.size.eq_value(t.size));
+                proptest::prop_assert_eq!(&b.conditions, &t.conditions);
+                proptest::prop_assert_eq!(&back.venue, &e.venue);
+            }
+        }
+    }
+
+    #[test]
+    fn milliseconds_keep_finer_times_as_a_fraction() {
+        let at = |h, m, s, ns| {
+            NaiveDate::from_ymd_opt(2014, 5, 1)
+                .unwrap()
+                .and_hms_nano_opt(h, m, s, ns)
+                .unwrap()
+        };
+        assert_eq!(LeanWriter::ms(at(0, 0, 1, 787_000_000)), "1787");
+        assert_eq!(LeanWriter::ms(at(4, 0, 0, 464_000_000)), "14400464");
+        assert_eq!(LeanWriter::ms(at(0, 0, 0, 46_204_200)), "46.2042");
+        assert_eq!(LeanWriter::ms(at(0, 0, 0, 1)), "0.000001");
+        // And the importer reads them back to the nanosecond.
+        for ns in [1_787_000_000i64, 46_204_200, 1] {
+            let text = LeanWriter::ms(
+                NaiveDate::from_ymd_opt(2014, 5, 1)
+                    .unwrap()
+                    .and_time(NaiveTime::MIN)
+                    + chrono::Duration::nanoseconds(ns),
+            );
+            assert_eq!(
+                strata_import::lean::parse_ms_time(&text).unwrap(),
+                ns,
+                "{text}"
+            );
+        }
+    }
+}
