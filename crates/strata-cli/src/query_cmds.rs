@@ -330,6 +330,11 @@ pub struct ExportArgs {
     /// The files' format.
     #[arg(long, value_enum)]
     format: Option<ExportFormatArg>,
+    /// Start from a profile: python (Parquet, deduplicated), lean (Lean zips, equity),
+    /// timescaledb (COPY script, hypertables), research (Hive-partitioned Parquet, deduplicated).
+    /// Flags given beside it win.
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<String>,
     /// The folder to write (must not exist).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -407,15 +412,41 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let (Some(format), Some(out)) = (a.format, &a.out) else {
+    let profile = a
+        .profile
+        .as_deref()
+        .map(export::profile)
+        .transpose()
+        .map_err(|e| Failure::usage(anyhow!("--profile: {e}")))?;
+    let format = match a.format {
+        Some(f) => Some(match f {
+            ExportFormatArg::Jsonl => ExportFormat::Jsonl,
+            ExportFormatArg::Csv => ExportFormat::Csv,
+            ExportFormatArg::Parquet => ExportFormat::Parquet,
+            ExportFormatArg::Arrow => ExportFormat::Arrow,
+            ExportFormatArg::Postgres => ExportFormat::Postgres,
+            ExportFormatArg::Sql => ExportFormat::Sql,
+            ExportFormatArg::Lean => ExportFormat::Lean,
+        }),
+        None => profile.as_ref().map(|p| p.format),
+    };
+    let (Some(format), Some(out)) = (format, &a.out) else {
         return Err(Failure::usage(anyhow!(
-            "an export needs --format jsonl|csv|parquet|arrow|pg-copy|sql|lean and --out DIR (or: strata export verify DIR)"
+            "an export needs --format jsonl|csv|parquet|arrow|pg-copy|sql|lean (or --profile python|lean|timescaledb|research) and --out DIR (or: strata export verify DIR)"
         )));
     };
-    if a.partition
+    let from_profile = |f: fn(&export::ExportProfile) -> bool| profile.as_ref().is_some_and(f);
+    // A profile's Hive folders where the format has them (an explicit --partition is checked).
+    let partition = a.partition
+        || (from_profile(|p| p.partitioned)
+            && !matches!(
+                format,
+                ExportFormat::Postgres | ExportFormat::Sql | ExportFormat::Lean
+            ));
+    if partition
         && matches!(
-            a.format,
-            Some(ExportFormatArg::Postgres | ExportFormatArg::Sql | ExportFormatArg::Lean)
+            format,
+            ExportFormat::Postgres | ExportFormat::Sql | ExportFormat::Lean
         )
     {
         return Err(Failure::usage(anyhow!(
@@ -429,18 +460,13 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
             out.display()
         )));
     }
-    let format = match format {
-        ExportFormatArg::Jsonl => ExportFormat::Jsonl,
-        ExportFormatArg::Csv => ExportFormat::Csv,
-        ExportFormatArg::Parquet => ExportFormat::Parquet,
-        ExportFormatArg::Arrow => ExportFormat::Arrow,
-        ExportFormatArg::Postgres => ExportFormat::Postgres,
-        ExportFormatArg::Sql => ExportFormat::Sql,
-        ExportFormatArg::Lean => ExportFormat::Lean,
-    };
     let lean = if format == ExportFormat::Lean {
         use strata::import::lean::{LeanResolution, LeanSecurityType};
-        let Some(security) = &a.lean_security else {
+        let security = a
+            .lean_security
+            .clone()
+            .or_else(|| profile.as_ref().and_then(|p| p.lean_security.clone()));
+        let Some(security) = &security else {
             return Err(Failure::usage(anyhow!(
                 "--format lean needs --lean-security equity|crypto|forex|cfd|index (and --lean-market)"
             )));
@@ -471,12 +497,14 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
     } else {
         None
     };
-    let steps = a.selection.steps();
+    let mut steps = a.selection.steps();
+    steps.dedup |= from_profile(|p| p.dedup);
     let options = export::ExportOptions {
-        gzip: a.gzip,
-        partitioned: a.partition,
-        timescaledb: a.timescaledb,
+        gzip: a.gzip || from_profile(|p| p.gzip),
+        partitioned: partition,
+        timescaledb: a.timescaledb || from_profile(|p| p.timescaledb),
         lean,
+        profile: profile.as_ref().map(|p| p.name.clone()),
         ..export::ExportOptions::new(format)
     };
     let manifest = export::export(&engine, &query, steps, &options, out)?;

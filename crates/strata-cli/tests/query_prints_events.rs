@@ -318,7 +318,37 @@ fn exports_hold_the_query_and_verify_against_the_archive() {
             format!("trade.{ext} {trades}\nbbo_quote.{ext} {quotes}\n"),
             "{format}"
         );
-        assert!(std::path::Path::new(&folder).join("load.R").exists());
+        // The R loader too, where R's packages come from Debian (`r-base-core`,
+        // `r-cran-jsonlite`, installed by `.ci/run`): CSV and JSONL. R's `arrow` package,
+        // which Parquet and Arrow files need, is not in Debian's archive.
+        if matches!(format, "jsonl" | "csv") {
+            let rscript = std::env::var("STRATA_RSCRIPT").unwrap_or_else(|_| "Rscript".into());
+            let loaded = Command::new(&rscript)
+                .arg(format!("{folder}/load.R"))
+                .output()
+                .unwrap_or_else(|e| panic!("{rscript} does not run ({e}); `apt-get install r-base-core r-cran-jsonlite` or set STRATA_RSCRIPT"));
+            assert!(
+                loaded.status.success(),
+                "{format}: {}",
+                text(&loaded.stderr)
+            );
+            let words: Vec<String> = text(&loaded.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            assert_eq!(
+                words,
+                [
+                    format!("trade.{ext}"),
+                    trades.to_string(),
+                    format!("bbo_quote.{ext}"),
+                    quotes.to_string()
+                ],
+                "{format}"
+            );
+        } else {
+            assert!(std::path::Path::new(&folder).join("load.R").exists());
+        }
         assert!(manifest["quality"]["sequence_gaps"].is_u64(), "{manifest}");
         assert_eq!(
             manifest["quality"]["repeated"].as_u64(),
@@ -825,6 +855,42 @@ fn postgresql_loads_the_sql_exports_exactly() {
             format!("trade.{ext} {trades}\nbbo_quote.{ext} {quotes}\n"),
             "{format}"
         );
+        // And R's loader, into a database of its own.
+        let r_db = format!("{db}_r");
+        let made = pg.psql("postgres", &["-c", &format!("CREATE DATABASE {r_db}")]);
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        let rscript = std::env::var("STRATA_RSCRIPT").unwrap_or_else(|_| "Rscript".into());
+        let r_path = std::env::join_paths(
+            std::iter::once(pg.psql_program().parent().unwrap().to_path_buf()).chain(
+                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+            ),
+        )
+        .unwrap();
+        let loaded = Command::new(&rscript)
+            .arg(folder.join("load.R"))
+            .env("DATABASE_URL", pg.url(&r_db))
+            .env("PATH", r_path)
+            .output()
+            .unwrap_or_else(|e| panic!("{rscript} does not run ({e}); set STRATA_RSCRIPT"));
+        assert!(
+            loaded.status.success(),
+            "{format}: {}",
+            text(&loaded.stderr)
+        );
+        let words: Vec<String> = text(&loaded.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                format!("trade.{ext}"),
+                trades.to_string(),
+                format!("bbo_quote.{ext}"),
+                quotes.to_string()
+            ],
+            "{format}"
+        );
         let row = pg.row(
             &db,
             "SELECT count(*), sum(price), sum(size), pg_typeof(min(price)) FROM trade",
@@ -1014,6 +1080,43 @@ fn lean_exports_match_the_samples_and_import_back_unchanged() {
         text(&loaded.stdout),
         format!("equity/usa/tick/spy/20131007_trade.zip {rows}\n")
     );
+    let rscript = std::env::var("STRATA_RSCRIPT").unwrap_or_else(|_| "Rscript".into());
+    let loaded = Command::new(&rscript)
+        .arg(trades.join("load.R"))
+        .output()
+        .unwrap();
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    assert_eq!(
+        text(&loaded.stdout).split_whitespace().collect::<Vec<_>>(),
+        [
+            "equity/usa/tick/spy/20131007_trade.zip".to_string(),
+            rows.to_string()
+        ]
+    );
+
+    // Minute bars made from the trades on the way out start on the minute their trades are in.
+    let made = export(
+        "lean-made-bars",
+        &["--symbol", "SPY", "--kind", "trade", "--bars", "1m"],
+    );
+    let (entry, rows) = zip_entry(&made.join("equity/usa/minute/spy/20131007_trade.zip"));
+    assert_eq!(entry, "20131007_spy_minute_trade.csv");
+    let first_trade_ms: i64 =
+        String::from_utf8(zip_entry(&trades.join("equity/usa/tick/spy/20131007_trade.zip")).1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+    let first_bar_ms: i64 = String::from_utf8(rows)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(first_bar_ms, first_trade_ms - first_trade_ms % 60_000);
 
     // Tick quotes: the columns strata keeps, row for row; a `0,0` side of the sample is the
     // side's last value written in full.
@@ -1323,6 +1426,90 @@ fn lean_exports_match_the_samples_and_import_back_unchanged() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("--lean-market"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// Export profiles (EXPORT-2) set the format and its options, the manifest names the profile,
+/// flags beside a profile win, and an unknown profile lists the known ones.
+#[test]
+fn export_profiles_set_their_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    let export = |name: &str, args: &[&str]| {
+        let folder = dir.path().join(name);
+        let o = strata(
+            &[
+                &[
+                    "--root",
+                    root.as_str(),
+                    "--json",
+                    "export",
+                    "--symbol",
+                    "SPY",
+                    "--kind",
+                    "trade",
+                    "--out",
+                ][..],
+                &[folder.to_str().unwrap()],
+                args,
+            ]
+            .concat(),
+        );
+        (folder, o)
+    };
+    for (profile, extra, format, file) in [
+        ("python", &[][..], "parquet", "trade.parquet"),
+        (
+            "research",
+            &[][..],
+            "parquet",
+            "kind=trade/symbol=SPY/date=2013-10-07/part.parquet",
+        ),
+        ("timescaledb", &[][..], "postgres", "trade.sql"),
+        (
+            "lean",
+            &[][..],
+            "lean",
+            "equity/usa/tick/spy/20131007_trade.zip",
+        ),
+        (
+            "research",
+            &["--format", "csv"][..],
+            "csv",
+            "kind=trade/symbol=SPY/date=2013-10-07/part.csv",
+        ),
+    ] {
+        let (folder, o) = export(
+            &format!("p-{profile}-{format}"),
+            &[&["--profile", profile][..], extra].concat(),
+        );
+        let manifest = common::json(&o)["manifest"].clone();
+        assert_eq!(manifest["profile"], profile, "{manifest}");
+        assert_eq!(manifest["format"], format, "{manifest}");
+        assert!(folder.join(file).exists(), "{profile}: no {file}");
+        let dedup = matches!(profile, "python" | "research");
+        assert_eq!(manifest["steps"]["dedup"], dedup, "{manifest}");
+        let check = strata(&[
+            "--root",
+            &root,
+            "export",
+            "verify",
+            folder.to_str().unwrap(),
+        ]);
+        assert!(check.status.success(), "{profile}: {}", text(&check.stdout));
+    }
+    let script =
+        std::fs::read_to_string(dir.path().join("p-timescaledb-postgres/trade.sql")).unwrap();
+    assert!(
+        script.contains("create_hypertable('trade', 'ts'"),
+        "{script:.300}"
+    );
+    let (_, o) = export("p-nope", &["--profile", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("python, lean, timescaledb, research"),
         "{}",
         text(&o.stderr)
     );

@@ -15,7 +15,7 @@
 //! (and its folder is removed by the next export to `DIR`). An existing `DIR` is never written
 //! into: of two exports at once, one puts its folder in place and the other fails.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,8 @@ fn loaders(format: ExportFormat, gzip: bool, files: &[ExportedFile]) -> (String,
         "# Loads this strata export; prices and sizes stay exact decimals.\n\
          # python3 load.py  (needs pyarrow)\n\
          import decimal, gzip, json, os, shutil, subprocess, zipfile\n\
-         import pyarrow as pa, pyarrow.csv as pcsv, pyarrow.parquet as pq\n\n\
+         try:\n    import pyarrow as pa, pyarrow.csv as pcsv, pyarrow.parquet as pq\n\
+         except ImportError:  # only the Parquet, Arrow and CSV files need pyarrow\n    pa = pcsv = pq = None\n\n\
          HERE = os.path.dirname(os.path.abspath(__file__))\n\
          FILES = [{list}]\n\
          DECIMALS = {{'price', 'size', 'bid_price', 'bid_size', 'ask_price', 'ask_size', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'open_interest'}}\n\n\
@@ -108,6 +109,100 @@ pub enum ExportFormat {
     Lean,
 }
 
+/// A named set of export settings for one kind of user (EXPORT-2): what `strata export
+/// --profile NAME` starts from (flags given beside it win). Data, so that a profile is read as
+/// it is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportProfile {
+    /// Its name.
+    pub name: String,
+    /// Who it is for and what it gives.
+    pub description: String,
+    /// The files' format.
+    pub format: ExportFormat,
+    /// gzip the files.
+    #[serde(default)]
+    pub gzip: bool,
+    /// Hive-style folders.
+    #[serde(default)]
+    pub partitioned: bool,
+    /// SQL: TimescaleDB hypertables.
+    #[serde(default)]
+    pub timescaledb: bool,
+    /// Drop repeated events on the way out.
+    #[serde(default)]
+    pub dedup: bool,
+    /// Lean: the security type when none is given (`equity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lean_security: Option<String>,
+}
+
+/// The built-in profiles: `python` (pandas), `lean` (QuantConnect), `timescaledb`, `research`.
+pub fn profiles() -> Vec<ExportProfile> {
+    let profile = |name: &str, description: &str, format| ExportProfile {
+        name: name.into(),
+        description: description.into(),
+        format,
+        gzip: false,
+        partitioned: false,
+        timescaledb: false,
+        dedup: false,
+        lean_security: None,
+    };
+    vec![
+        ExportProfile {
+            dedup: true,
+            ..profile(
+                "python",
+                "Python and pandas: one Parquet file per kind (pandas.read_parquet gives prices and sizes as decimal.Decimal), repeated events dropped",
+                ExportFormat::Parquet,
+            )
+        },
+        ExportProfile {
+            lean_security: Some("equity".into()),
+            ..profile(
+                "lean",
+                "QuantConnect Lean: zips in Lean's data folder layout (equity unless --lean-security says otherwise; trade bars with --bars)",
+                ExportFormat::Lean,
+            )
+        },
+        ExportProfile {
+            timescaledb: true,
+            ..profile(
+                "timescaledb",
+                "TimescaleDB: a psql script per kind, its table made a hypertable on ts, the rows as COPY",
+                ExportFormat::Postgres,
+            )
+        },
+        ExportProfile {
+            partitioned: true,
+            dedup: true,
+            ..profile(
+                "research",
+                "Research: Parquet in Hive folders kind=/symbol=/date= for DuckDB, pyarrow, Polars or Spark datasets, repeated events dropped",
+                ExportFormat::Parquet,
+            )
+        },
+    ]
+}
+
+/// A built-in profile by name; the error lists the names.
+pub fn profile(name: &str) -> Result<ExportProfile> {
+    let all = profiles();
+    all.iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(|| {
+            Error::Selection(format!(
+                "no export profile `{name}`; the profiles are: {}",
+                all.iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
 /// How an export is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportOptions {
@@ -121,6 +216,8 @@ pub struct ExportOptions {
     pub timescaledb: bool,
     /// Lean: the security type, market and quote resolution of the files.
     pub lean: Option<crate::lean::LeanTarget>,
+    /// The profile the settings came from, recorded in the manifest.
+    pub profile: Option<String>,
 }
 
 impl ExportOptions {
@@ -132,6 +229,7 @@ impl ExportOptions {
             partitioned: false,
             timescaledb: false,
             lean: None,
+            profile: None,
         }
     }
 }
@@ -213,6 +311,9 @@ pub struct ExportManifest {
     /// SQL: each table made a TimescaleDB hypertable.
     #[serde(default)]
     pub timescaledb: bool,
+    /// The profile the settings came from (EXPORT-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// What was asked.
     pub query: ExportedQuery,
     /// The transforms applied on the way out.
@@ -440,13 +541,7 @@ fn write_export(
     options: &ExportOptions,
     partial: &Path,
 ) -> Result<ExportManifest> {
-    let ExportOptions {
-        format,
-        partitioned,
-        timescaledb,
-        ..
-    } = options.clone();
-    let gzip = options.gzip && !format.columnar();
+    let (format, partitioned) = (options.format, options.partitioned);
     let key_of = |e: &Event| FileKey {
         kind: e.kind(),
         part: partitioned.then(|| (e.event_time.utc_date().to_string(), e.symbol.clone())),
@@ -470,25 +565,76 @@ fn write_export(
     let mut sinks: BTreeMap<FileKey, Sink> = BTreeMap::new();
     let mut files = Vec::new();
     let mut watch = Watch::default();
-    let mut events = engine.run(query)?;
-    let mut lean = match (&options.lean, format) {
-        (Some(target), ExportFormat::Lean) => {
-            Some(crate::lean::LeanWriter::new(partial, target.clone())?)
-        }
-        (None, ExportFormat::Lean) => {
+    let catalogued = |stats: &crate::QueryStats| -> Vec<String> {
+        stats
+            .read
+            .iter()
+            .filter(|p| !p.starts_with("hot (unsealed)"))
+            .cloned()
+            .collect()
+    };
+    if format == ExportFormat::Lean {
+        let Some(target) = &options.lean else {
             return Err(Error::Selection(
                 "a Lean export needs its security type and market (LeanTarget)".into(),
-            ))
+            ));
+        };
+        let mut lean = crate::lean::LeanWriter::new(partial, target.clone())?;
+        // One symbol at a time (without a limit): a pass holds only its symbol's zips open,
+        // however many symbols the export has.
+        let symbols: BTreeSet<String> = query
+            .symbols
+            .iter()
+            .map(|s| engine.symbols.canonical(s).to_string())
+            .collect();
+        let passes: Vec<Query> = if symbols.len() > 1 && query.limit.is_none() {
+            symbols
+                .into_iter()
+                .map(|symbol| Query {
+                    symbols: vec![symbol],
+                    ..query.clone()
+                })
+                .collect()
+        } else {
+            vec![query.clone()]
+        };
+        let mut sources = BTreeSet::new();
+        for pass in &passes {
+            let mut events = engine.run(pass)?;
+            for event in steps.apply(&mut events) {
+                let event = event?;
+                watch.see(&event);
+                lean.write(&event)?;
+            }
+            sources.extend(catalogued(events.stats()));
         }
-        _ => None,
-    };
+        for zip in lean.finish()? {
+            let path = partial.join(&zip.path);
+            files.push(ExportedFile {
+                sha256: strata_catalog::sha256_file(&path)?,
+                bytes: std::fs::metadata(&path).map_err(io(&path))?.len(),
+                name: zip.path,
+                kind: zip.kind,
+                events: zip.events,
+                first: zip.first,
+                last: zip.last,
+                digest: String::new(),
+                rows: Some(zip.rows),
+            });
+        }
+        return finish_export(
+            engine,
+            query,
+            steps,
+            options,
+            partial,
+            files,
+            watch,
+            sources.into_iter().collect(),
+        );
+    }
+    let mut events = engine.run(query)?;
     for event in steps.apply(&mut events) {
-        if let Some(lean) = &mut lean {
-            let event = event?;
-            watch.see(&event);
-            lean.write(&event)?;
-            continue;
-        }
         let event = event?;
         watch.see(&event);
         let key = key_of(&event);
@@ -516,31 +662,28 @@ fn write_export(
     for (key, sink) in sinks {
         files.push(close_sink(partial, key.kind, format, sink)?);
     }
-    if let Some(lean) = lean {
-        for zip in lean.finish()? {
-            let path = partial.join(&zip.path);
-            files.push(ExportedFile {
-                sha256: strata_catalog::sha256_file(&path)?,
-                bytes: std::fs::metadata(&path).map_err(io(&path))?.len(),
-                name: zip.path,
-                kind: zip.kind,
-                events: zip.events,
-                first: zip.first,
-                last: zip.last,
-                digest: String::new(),
-                rows: Some(zip.rows),
-            });
-        }
-    }
-    files.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    let sources: Vec<String> = events
-        .stats()
-        .read
-        .iter()
-        .filter(|p| !p.starts_with("hot (unsealed)"))
-        .cloned()
-        .collect();
+    let sources = catalogued(events.stats());
     drop(events);
+    finish_export(
+        engine, query, steps, options, partial, files, watch, sources,
+    )
+}
+
+/// Writes the manifest, the loaders and the checksums of the files written.
+#[allow(clippy::too_many_arguments)]
+fn finish_export(
+    engine: &QueryEngine,
+    query: &Query,
+    steps: Steps,
+    options: &ExportOptions,
+    partial: &Path,
+    mut files: Vec<ExportedFile>,
+    watch: Watch,
+    sources: Vec<String>,
+) -> Result<ExportManifest> {
+    let format = options.format;
+    let gzip = options.gzip && !format.columnar() && format != ExportFormat::Lean;
+    files.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     let mut quality = watch.summary;
     let scores: Vec<f64> = sources
         .iter()
@@ -559,14 +702,15 @@ fn write_export(
         format_version: 1,
         format,
         gzip,
-        partitioned,
-        timescaledb,
+        partitioned: options.partitioned,
+        timescaledb: options.timescaledb,
+        profile: options.profile.clone(),
         query: ExportedQuery::of(query),
         steps,
         created_at: now(),
         events: files.iter().map(|f| f.events).sum(),
         files,
-        notes: notes(format, partitioned),
+        notes: notes(format, options.partitioned),
         quality,
         sources,
     };
@@ -610,6 +754,7 @@ fn notes_of(format: ExportFormat) -> Vec<String> {
             "QuantConnect Lean zips in Lean's data folder layout (<security>/<market>/<resolution>/<symbol>/<yyyymmdd>_<trade|quote>.zip, hour and daily <security>/<market>/<resolution>/<symbol>.zip), one CSV entry each, rows as Lean's own writer makes them (see strata_query::lean)".into(),
             "equity prices are integers in 1/10,000 and sizes whole; other types keep their decimals as stored; times are in the market's data time zone, milliseconds since midnight (bars stamped at their start)".into(),
             "a file's rows: quote bars gather the quotes of their interval, so a quote-bar file has fewer rows than events".into(),
+            "not written, as Lean has no column for them: trade sides and ids, receive times, sequence numbers (Lean's importer numbers rows), bars' trade counts and VWAP, crypto and index trades' venues and conditions other than the suspicious flag, quote conditions".into(),
         ],
         ExportFormat::Jsonl => vec![
             "one JSON object per line, strata's event schema; prices and sizes are JSON strings holding exact decimals".into(),

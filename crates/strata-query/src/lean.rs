@@ -18,15 +18,26 @@
 //! - **forex, cfd**: quotes only, `ms, bid, ask`; quote bars with (zero) sizes;
 //! - **index**: ticks `ms, price, quantity, , , 0`; bars with plain decimals.
 //!
-//! What follows from Lean's format, each an error naming the event rather than a silent change:
+//! Prices and sizes are exact or an error naming the event, as is anything else a Lean file
+//! would say wrongly:
 //!
 //! - equity prices are integers in 1/10,000 and sizes whole numbers: a price with more than
 //!   four decimals, or a fractional size, cannot be written;
 //! - a Lean quote tick says an unchanged side with `0,0` (the importer carries the side's last
-//!   value), so a side cannot go from present to absent; forex and CFD quote ticks have no sizes
-//!   and need both sides;
-//! - a daily bar starts at local midnight in the data's time zone;
+//!   value within a file), so a side cannot go from present to absent within a day; forex and
+//!   CFD quote ticks have no sizes and need both sides;
+//! - a daily bar starts at local midnight in the data's time zone (bars made by `--bars 1d` are
+//!   UTC days, which fit only markets whose data is in UTC);
+//! - a time inside the hour repeated when clocks go back cannot be told apart on Lean's local
+//!   clock;
+//! - files are named after the symbol in lower case, so a symbol must be upper-case letters and
+//!   digits; a venue or condition holding a comma or a line break would break the row;
 //! - futures and options name their contract in each entry, which strata does not export yet.
+//!
+//! What Lean has no column for is not written (the export's notes say so): a trade's side and
+//! trade id, crypto trades' venue and conditions other than the suspicious flag, index trades'
+//! venue and conditions (Lean writes them empty), quote conditions, receive times, sequence
+//! numbers (the importer numbers rows), a bar's trade count and VWAP.
 //!
 //! Times are in the data's time zone (`LeanFile::default_time_zone`: New York for US equities,
 //! UTC−5 for FXCM, UTC for crypto), as milliseconds since local midnight (a fraction for times
@@ -126,10 +137,12 @@ impl QuoteBar {
 pub struct LeanWriter {
     root: PathBuf,
     target: LeanTarget,
-    tz: Tz,
+    /// Each symbol's data time zone (a market's may depend on the symbol: NDX).
+    zones: BTreeMap<String, Tz>,
     open: BTreeMap<ZipKey, OpenZip>,
-    /// The last quote sides written per symbol (tick quotes carry unchanged sides).
-    carry: BTreeMap<String, (Option<Level>, Option<Level>)>,
+    /// The last quote sides written per symbol and day (tick quotes carry unchanged sides
+    /// within a file).
+    carry: BTreeMap<(String, NaiveDate), (Option<Level>, Option<Level>)>,
     bars: BTreeMap<String, QuoteBar>,
     done: Vec<LeanZip>,
     events: u64,
@@ -163,28 +176,16 @@ impl LeanWriter {
                 target.security_type
             )));
         }
-        let file = LeanFile {
-            security_type: target.security_type,
+        let target = LeanTarget {
             market: target.market.to_ascii_lowercase(),
-            resolution: LeanResolution::Tick,
-            symbol: String::new(),
-            date: None,
-            tick_type: LeanTickType::Trade,
-            underlying_expiry: None,
+            ..target
         };
-        let tz = file.default_time_zone().ok_or_else(|| {
-            unsupported(format!(
-                "strata does not know the time zone of Lean's {} market `{}`",
-                target.security_type, target.market
-            ))
-        })?;
+        // A market strata knows the zone of (for any symbol).
+        zone_of(&target, "")?;
         Ok(LeanWriter {
             root: root.to_path_buf(),
-            target: LeanTarget {
-                market: target.market.to_ascii_lowercase(),
-                ..target
-            },
-            tz,
+            target,
+            zones: BTreeMap::new(),
             open: BTreeMap::new(),
             carry: BTreeMap::new(),
             bars: BTreeMap::new(),
@@ -198,10 +199,64 @@ impl LeanWriter {
         self.target.security_type == LeanSecurityType::Equity
     }
 
-    fn local(&self, t: Timestamp) -> NaiveDateTime {
-        self.tz
+    /// The symbol's data time zone.
+    fn tz(&mut self, symbol: &str) -> Result<Tz> {
+        if let Some(tz) = self.zones.get(symbol) {
+            return Ok(*tz);
+        }
+        let tz = zone_of(&self.target, symbol)?;
+        self.zones.insert(symbol.to_string(), tz);
+        Ok(tz)
+    }
+
+    /// An event's time on its data's local clock; an error when the clock shows that time
+    /// twice (the hour repeated when clocks go back), which Lean's times cannot tell apart.
+    fn local(&mut self, e: &Event, t: Timestamp) -> Result<NaiveDateTime> {
+        let tz = self.tz(&e.symbol)?;
+        let local = tz
             .from_utc_datetime(&t.to_datetime().naive_utc())
-            .naive_local()
+            .naive_local();
+        let back = tz
+            .from_local_datetime(&local)
+            .earliest()
+            .and_then(|at| Timestamp::from_datetime(&at));
+        if back != Some(t) {
+            return Err(self.bad(
+                e,
+                format!("{local} happens twice on the {tz} clock (the hour repeated when clocks go back): Lean's local times cannot say which"),
+            ));
+        }
+        Ok(local)
+    }
+
+    /// Refuses a symbol its file names cannot carry and a text that would break a row.
+    fn check_names(&self, e: &Event) -> Result<()> {
+        if e.symbol.is_empty()
+            || !e
+                .symbol
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(self.bad(
+                e,
+                "Lean names files after the symbol in lower case; a symbol of other than upper-case letters and digits cannot come back from them",
+            ));
+        }
+        let conditions = match &e.payload {
+            Payload::Trade(t) => t.conditions.as_deref(),
+            _ => None,
+        };
+        for (what, text) in [("venue", e.venue.as_deref()), ("conditions", conditions)] {
+            if text.is_some_and(|t| t.contains([',', '\n', '\r'])) {
+                return Err(self.bad(
+                    e,
+                    format!(
+                        "its {what} holds a comma or a line break, which would break the Lean row"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// What is wrong with an event, naming it.
@@ -264,6 +319,7 @@ impl LeanWriter {
     /// Adds one event (events come in event-time order).
     pub fn write(&mut self, e: &Event) -> Result<()> {
         self.events += 1;
+        self.check_names(e)?;
         use LeanSecurityType as T;
         let security = self.target.security_type;
         match &e.payload {
@@ -271,7 +327,7 @@ impl LeanWriter {
                 if security.quotes_only() {
                     return Err(self.bad(e, format!("Lean {security} data holds quotes only")));
                 }
-                let local = self.local(e.event_time);
+                let local = self.local(e, e.event_time)?;
                 let mut line = std::mem::take(&mut self.line);
                 line.clear();
                 let price = self.price(e, t.price, "price")?;
@@ -362,13 +418,14 @@ impl LeanWriter {
     }
 
     /// The local start of a bar strata stamped at its end.
-    fn bar_start(&self, e: &Event, resolution: LeanResolution) -> Result<NaiveDateTime> {
-        let end = self.local(e.event_time);
+    fn bar_start(&mut self, e: &Event, resolution: LeanResolution) -> Result<NaiveDateTime> {
+        let end = self.local(e, e.event_time)?;
         if resolution == LeanResolution::Daily {
             if end.time() != NaiveTime::MIN {
+                let tz = self.tz(&e.symbol)?;
                 return Err(self.bad(
                     e,
-                    format!("a daily Lean bar ends at local midnight ({}); this one ends at {end}: make daily bars in the market's time zone", self.tz),
+                    format!("a daily Lean bar ends at local midnight ({tz}); this one ends at {end}: make daily bars in the market's time zone"),
                 ));
             }
             return end
@@ -383,7 +440,7 @@ impl LeanWriter {
                 .as_nanos()
                 .saturating_sub(seconds * 1_000_000_000),
         );
-        Ok(self.local(start))
+        self.local(e, start)
     }
 
     fn bar_time(&self, start: NaiveDateTime, resolution: LeanResolution) -> String {
@@ -397,8 +454,9 @@ impl LeanWriter {
     /// A quote tick, each side written in full, or `0,0` when it did not change from nothing.
     fn quote_tick(&mut self, e: &Event, bid: Option<Level>, ask: Option<Level>) -> Result<()> {
         let security = self.target.security_type;
-        let local = self.local(e.event_time);
-        let (last_bid, last_ask) = self.carry.get(&e.symbol).cloned().unwrap_or_default();
+        let local = self.local(e, e.event_time)?;
+        let day = (e.symbol.clone(), local.date());
+        let (last_bid, last_ask) = self.carry.get(&day).cloned().unwrap_or_default();
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         line.push_str(&Self::ms(local));
@@ -458,7 +516,9 @@ impl LeanWriter {
                 }
             }
         }
-        self.carry.insert(e.symbol.clone(), (bid, ask));
+        self.carry
+            .retain(|(symbol, date), _| symbol != &day.0 || *date >= day.1);
+        self.carry.insert(day, (bid, ask));
         let key = ZipKey {
             symbol: e.symbol.clone(),
             tick_type: LeanTickType::Quote,
@@ -479,7 +539,7 @@ impl LeanWriter {
         bid: Option<Level>,
         ask: Option<Level>,
     ) -> Result<()> {
-        let local = self.local(e.event_time);
+        let local = self.local(e, e.event_time)?;
         // Bars start on the local clock's whole intervals (days at local midnight).
         let start = match resolution {
             LeanResolution::Daily => local.date().and_time(NaiveTime::MIN),
@@ -591,15 +651,18 @@ impl LeanWriter {
         last: Timestamp,
     ) -> Result<()> {
         if !self.open.contains_key(&key) {
-            // Events come in time order: the same stream's earlier days are complete.
+            // Events come in time order: the same stream's earlier days are complete, and so
+            // is every stream's day two days back (whatever the symbols' time zones).
+            let two_days_back = key.date.and_then(|d| d.checked_sub_days(Days::new(2)));
             let earlier: Vec<ZipKey> = self
                 .open
                 .keys()
                 .filter(|k| {
-                    k.symbol == key.symbol
+                    (k.symbol == key.symbol
                         && k.tick_type == key.tick_type
                         && k.resolution == key.resolution
-                        && k.date < key.date
+                        && k.date < key.date)
+                        || (k.date.is_some() && k.date <= two_days_back)
                 })
                 .cloned()
                 .collect();
@@ -742,6 +805,25 @@ impl LeanWriter {
     }
 }
 
+/// The data time zone of a symbol's Lean files (`LeanFile::default_time_zone`).
+fn zone_of(target: &LeanTarget, symbol: &str) -> Result<Tz> {
+    let file = LeanFile {
+        security_type: target.security_type,
+        market: target.market.clone(),
+        resolution: LeanResolution::Tick,
+        symbol: symbol.to_string(),
+        date: None,
+        tick_type: LeanTickType::Trade,
+        underlying_expiry: None,
+    };
+    file.default_time_zone().ok_or_else(|| {
+        unsupported(format!(
+            "strata does not know the time zone of Lean's {} market `{}`",
+            target.security_type, target.market
+        ))
+    })
+}
+
 /// The rows of a Lean zip's one entry (for `export verify`).
 pub fn rows_of(path: &Path) -> std::result::Result<u64, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
@@ -847,6 +929,31 @@ mod tests {
         assert!(err.to_string().contains("local midnight"), "{err}");
         let err = w.write(&bar(t, 300)).unwrap_err();
         assert!(err.to_string().contains("300-second bar"), "{err}");
+
+        // A side present at the end of one day may be absent in the next day's first quote
+        // (each day's file starts afresh); within the day it may not go.
+        let next_day = t + 86_400_000_000_000;
+        w.write(&quote(next_day, None, Some(("47.60", "100"))))
+            .unwrap();
+        // 2013-11-03 01:30 happens twice in New York.
+        let repeated = 1_383_460_200_000_000_000; // 2013-11-03T06:30:00Z, the second 01:30
+        let err = w
+            .write(&quote(repeated, Some(("47.5", "200")), None))
+            .unwrap_err();
+        assert!(err.to_string().contains("happens twice"), "{err}");
+        let mut odd = quote(next_day + 1, Some(("47.5", "200")), None);
+        odd.venue = Some("P,Q".into());
+        let err = w.write(&odd).unwrap_err();
+        assert!(err.to_string().contains("comma"), "{err}");
+        for symbol in ["BRK.B", "EUR/USD", "spy", "../x"] {
+            let mut bad = quote(next_day + 2, Some(("47.5", "200")), None);
+            bad.symbol = symbol.into();
+            let err = w.write(&bad).unwrap_err();
+            assert!(
+                err.to_string().contains("upper-case letters and digits"),
+                "{symbol}: {err}"
+            );
+        }
 
         let mut fx = writer(dir.path(), LeanSecurityType::Forex, "fxcm");
         let err = fx

@@ -2,9 +2,10 @@
 //!
 //! - [`bars`]: OHLCV bars from trades at any interval, per symbol and source — open, high, low,
 //!   close, volume (exact), trade count and VWAP (rounded half to even at the price scale + 4);
-//!   a bar is stamped with the start of its interval (intervals are aligned to the epoch, so
-//!   every symbol's bars share one grid) and comes once its interval has ended for the whole
-//!   stream, so bars come in time order too;
+//!   a bar is stamped with the end of its interval, as strata's importers stamp the bars they
+//!   read (Lean, DBN): no bar is visible before it is complete. Intervals are aligned to the
+//!   epoch (UTC), so every symbol's bars share one grid; a bar comes once its interval has ended
+//!   for the whole stream, so bars come in time order too;
 //! - [`dedup`]: drops an event identical to one already seen at the same instant (a feed
 //!   delivered twice, an overlapping import).
 
@@ -121,7 +122,7 @@ impl Building {
         Ok(())
     }
 
-    fn finish(&self, first: &Event, start: Timestamp, interval_s: u32) -> Result<Event> {
+    fn finish(&self, first: &Event, end: Timestamp, interval_s: u32) -> Result<Event> {
         let volume = Decimal::new(self.volume, self.size_scale).map_err(|e| Error::Damaged {
             path: "bars".into(),
             message: format!("a bar's volume: {e}"),
@@ -152,7 +153,7 @@ impl Building {
         let mut bar = Event::new(
             first.source.clone(),
             first.symbol.clone(),
-            start,
+            end,
             Payload::Bar(Bar {
                 interval_s,
                 open: self.open,
@@ -164,7 +165,7 @@ impl Building {
                 vwap,
             }),
         );
-        bar.receive_time = start;
+        bar.receive_time = end;
         Ok(bar)
     }
 }
@@ -205,7 +206,8 @@ impl<I: Iterator<Item = Result<Event>>> Bars<I> {
         let ended = std::mem::replace(&mut self.open, later);
         let mut out = Vec::with_capacity(ended.len());
         for ((start, _, _), (building, first)) in ended {
-            out.push(building.finish(&first, Timestamp::from_nanos(start), self.interval_s)?);
+            let end = start.saturating_add(self.interval_ns);
+            out.push(building.finish(&first, Timestamp::from_nanos(end), self.interval_s)?);
         }
         out.reverse();
         out.append(&mut self.ready);
@@ -351,13 +353,14 @@ mod tests {
             trade("AAA", 125, "1.6", "10"),
         ];
         let out: Vec<Event> = bars(events.into_iter(), 60).map(Result::unwrap).collect();
+        // Each bar at the end of its minute.
         let got: Vec<_> = out.iter().map(bar).collect();
         assert_eq!(
             got,
             vec![
                 (
                     "AAA",
-                    0,
+                    60,
                     "1.5".into(),
                     "1.5".into(),
                     "1.5".into(),
@@ -369,7 +372,7 @@ mod tests {
                 // VWAP (10·100 + 10.5·100 + 9.75·200) / 400 = 10.0000
                 (
                     "SPY",
-                    0,
+                    60,
                     "10.00".into(),
                     "10.50".into(),
                     "9.75".into(),
@@ -380,7 +383,7 @@ mod tests {
                 ),
                 (
                     "SPY",
-                    60,
+                    120,
                     "10.25".into(),
                     "10.25".into(),
                     "10.25".into(),
@@ -391,7 +394,7 @@ mod tests {
                 ),
                 (
                     "AAA",
-                    120,
+                    180,
                     "1.6".into(),
                     "1.6".into(),
                     "1.6".into(),
