@@ -55,6 +55,14 @@ pub struct Selection {
     /// Drop an event identical to one already seen at the same instant.
     #[arg(long)]
     dedup: bool,
+    /// Quotes, book snapshots, open interest and tickers on a time grid (`1s`, `1m`, …): the
+    /// last of each interval per symbol, stamped at its end; other events pass unchanged.
+    #[arg(long, value_parser = parse_interval)]
+    align: Option<u32>,
+    /// Drop events wrong on their face: non-positive prices, suspicious trades, crossed
+    /// quotes and books, bars whose open or close lies outside high and low.
+    #[arg(long)]
+    quality_filter: bool,
 }
 
 impl Selection {
@@ -85,6 +93,8 @@ impl Selection {
         strata::query::transform::Steps {
             dedup: self.dedup,
             bars_s: self.bars,
+            align_s: self.align,
+            quality_filter: self.quality_filter,
         }
     }
 }

@@ -1514,3 +1514,116 @@ fn export_profiles_set_their_formats() {
         text(&o.stderr)
     );
 }
+
+/// Time alignment and the quality filter on the way out (EXPORT-5), on real AIG quotes and SPY
+/// trades: one quote per minute that had quotes, at the minute's end, the minute's last; a
+/// suspicious trade and a crossed quote dropped, everything else kept; an export with both
+/// steps verifies against the archive.
+#[test]
+fn quotes_align_to_a_grid_and_the_quality_filter_drops_bad_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path());
+    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let o = strata(&[&["--root", root.as_str(), "query"][..], args].concat());
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let quotes = lines(&["--symbol", "AIG", "--kind", "bbo_quote"]);
+    let mut last_by_minute: std::collections::BTreeMap<i64, serde_json::Value> = Default::default();
+    for q in &quotes {
+        let end = (q["ts"].as_i64().unwrap() / 60_000_000_000 + 1) * 60_000_000_000;
+        last_by_minute.insert(end, q.clone());
+    }
+    let aligned = lines(&["--symbol", "AIG", "--kind", "bbo_quote", "--align", "1m"]);
+    assert_eq!(aligned.len(), last_by_minute.len());
+    for a in &aligned {
+        let ts = a["ts"].as_i64().unwrap();
+        let last = &last_by_minute[&ts];
+        assert_eq!(
+            (&a["bid_price"], &a["ask_price"], &a["seq"]),
+            (&last["bid_price"], &last["ask_price"], &last["seq"]),
+            "{a}"
+        );
+    }
+
+    // A suspicious trade and a crossed quote join the real ones; the filter drops just them.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"lean\",\"symbol\":\"SPY\",\"ts\":1381152600000000007,\"price\":\"170.00\",\"size\":\"5\",\"conditions\":\"suspicious\"}\n\
+         {\"v\":\"1.3\",\"kind\":\"bbo_quote\",\"source\":\"lean\",\"symbol\":\"AIG\",\"ts\":1381325400000000007,\"bid_price\":\"48.10\",\"bid_size\":\"1\",\"ask_price\":\"48.00\",\"ask_size\":\"1\"}\n",
+    )
+    .unwrap();
+    let o = strata(&[
+        "--root",
+        &root,
+        "-q",
+        "ingest",
+        "--format",
+        "jsonl",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for (symbol, kind) in [("SPY", "trade"), ("AIG", "bbo_quote")] {
+        let all = lines(&["--symbol", symbol, "--kind", kind]);
+        let kept = lines(&["--symbol", symbol, "--kind", kind, "--quality-filter"]);
+        let flagged: Vec<&serde_json::Value> = all
+            .iter()
+            .filter(|e| {
+                e["conditions"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("suspicious"))
+                    || (e["bid_price"].is_string()
+                        && e["ask_price"].is_string()
+                        && e["bid_price"].as_str().unwrap().parse::<f64>().unwrap()
+                            > e["ask_price"].as_str().unwrap().parse::<f64>().unwrap())
+            })
+            .collect();
+        assert!(
+            flagged
+                .iter()
+                .any(|e| e["ts"].as_i64().unwrap() % 1000 == 7),
+            "{symbol}"
+        );
+        assert_eq!(kept.len(), all.len() - flagged.len(), "{symbol}");
+        assert!(
+            kept.iter().all(|e| e["ts"].as_i64().unwrap() % 1000 != 7),
+            "{symbol}"
+        );
+    }
+    let folder = dir.path().join("x-aligned");
+    let o = strata(&[
+        "--root",
+        &root,
+        "-q",
+        "export",
+        "--format",
+        "parquet",
+        "--symbol",
+        "AIG",
+        "--kind",
+        "bbo_quote",
+        "--align",
+        "1m",
+        "--quality-filter",
+        "--out",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["steps"]["align_s"], 60, "{manifest}");
+    assert_eq!(manifest["steps"]["quality_filter"], true, "{manifest}");
+    let check = strata(&[
+        "--root",
+        &root,
+        "export",
+        "verify",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(check.status.success(), "{}", text(&check.stdout));
+}

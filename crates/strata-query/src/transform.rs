@@ -7,7 +7,18 @@
 //!   epoch (UTC), so every symbol's bars share one grid; a bar comes once its interval has ended
 //!   for the whole stream, so bars come in time order too;
 //! - [`dedup`]: drops an event identical to one already seen at the same instant (a feed
-//!   delivered twice, an overlapping import).
+//!   delivered twice, an overlapping import);
+//! - [`quality_filter`]: drops events that are wrong on their face: a trade of zero or negative
+//!   price or size or flagged suspicious by its venue, a quote with no side, a non-positive
+//!   price or a negative size, or a crossed book (bid above ask; a locked book, bid equal to
+//!   ask, stays), a snapshot with a non-positive price or crossed best levels, a book delta
+//!   with a non-positive price, a bar whose high is below its low or whose open or close is
+//!   outside them, or whose volume is negative ([`flaw`] says why);
+//! - [`align`]: state on a regular time grid: quotes, book snapshots, open interest and
+//!   tickers sampled at the end of each interval — the last of the interval, per symbol, source
+//!   and kind, stamped at the interval's end (an interval without one gives none: nothing is
+//!   made up); trades, bars and book deltas, which are not states, pass unchanged (bars are
+//!   the aligned form of trades).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -24,22 +35,211 @@ pub struct Steps {
     /// OHLCV bars of this many seconds from the trades ([`bars`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bars_s: Option<u32>,
+    /// States sampled on a grid of this many seconds ([`align`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub align_s: Option<u32>,
+    /// Drop events that are wrong on their face ([`quality_filter`]).
+    #[serde(default)]
+    pub quality_filter: bool,
 }
 
 impl Steps {
-    /// `events` through the steps.
+    /// `events` through the steps: the quality filter, dedup, alignment, bars.
     pub fn apply<'a>(
         self,
         events: impl Iterator<Item = Result<Event>> + 'a,
     ) -> Box<dyn Iterator<Item = Result<Event>> + 'a> {
+        let events: Box<dyn Iterator<Item = Result<Event>> + 'a> = if self.quality_filter {
+            Box::new(quality_filter(events))
+        } else {
+            Box::new(events)
+        };
         let events: Box<dyn Iterator<Item = Result<Event>> + 'a> = if self.dedup {
             Box::new(dedup(events))
         } else {
             Box::new(events)
         };
+        let events: Box<dyn Iterator<Item = Result<Event>> + 'a> = match self.align_s {
+            Some(interval) => Box::new(align(events, interval)),
+            None => events,
+        };
         match self.bars_s {
             Some(interval) => Box::new(bars(events, interval)),
             None => events,
+        }
+    }
+}
+
+/// Why an event is wrong on its face, if it is (see [`quality_filter`]).
+pub fn flaw(e: &Event) -> Option<&'static str> {
+    let positive = |d: Decimal| !d.is_negative() && !d.is_zero();
+    match &e.payload {
+        Payload::Trade(t) => {
+            if !positive(t.price) {
+                Some("a trade price that is not positive")
+            } else if !positive(t.size) {
+                Some("a trade size that is not positive")
+            } else if t
+                .conditions
+                .as_deref()
+                .is_some_and(|c| c.contains("suspicious"))
+            {
+                Some("a trade its venue flagged suspicious")
+            } else {
+                None
+            }
+        }
+        Payload::BboQuote(q) => {
+            let sides = [q.bid, q.ask];
+            if sides.iter().all(Option::is_none) {
+                Some("a quote with neither side")
+            } else if sides.iter().flatten().any(|l| !positive(l.price)) {
+                Some("a quote price that is not positive")
+            } else if sides.iter().flatten().any(|l| l.size.is_negative()) {
+                Some("a negative quote size")
+            } else if let (Some(b), Some(a)) = (q.bid, q.ask) {
+                b.price
+                    .cmp_value(a.price)
+                    .is_gt()
+                    .then_some("a crossed quote (bid above ask)")
+            } else {
+                None
+            }
+        }
+        Payload::L2Snapshot(s) => {
+            if s.bids.iter().chain(&s.asks).any(|l| !positive(l.price)) {
+                Some("a book price that is not positive")
+            } else if let (Some(b), Some(a)) = (s.bids.first(), s.asks.first()) {
+                b.price
+                    .cmp_value(a.price)
+                    .is_gt()
+                    .then_some("a crossed book (best bid above best ask)")
+            } else {
+                None
+            }
+        }
+        Payload::OrderBookDelta(d) => d
+            .price
+            .is_some_and(|p| !positive(p))
+            .then_some("a book delta price that is not positive"),
+        Payload::Bar(b) => {
+            let inside = |v: Decimal| !v.cmp_value(b.low).is_lt() && !v.cmp_value(b.high).is_gt();
+            if b.high.cmp_value(b.low).is_lt() {
+                Some("a bar whose high is below its low")
+            } else if !inside(b.open) || !inside(b.close) {
+                Some("a bar whose open or close is outside its high and low")
+            } else if b.volume.is_negative() {
+                Some("a bar of negative volume")
+            } else {
+                None
+            }
+        }
+        Payload::Heartbeat | Payload::OpenInterest(_) | Payload::DerivativeTicker(_) => None,
+    }
+}
+
+/// `events` without those [`flaw`] finds wrong.
+pub fn quality_filter<I>(events: I) -> impl Iterator<Item = Result<Event>>
+where
+    I: Iterator<Item = Result<Event>>,
+{
+    events.filter(|e| e.as_ref().map_or(true, |e| flaw(e).is_none()))
+}
+
+/// Whether a kind is a state (a value that holds until the next one), which [`align`]
+/// samples.
+fn is_state(kind: strata_model::EventKind) -> bool {
+    use strata_model::EventKind as K;
+    matches!(
+        kind,
+        K::BboQuote | K::L2Snapshot | K::OpenInterest | K::DerivativeTicker
+    )
+}
+
+/// The states of `events` sampled every `interval_s` seconds (see the module's
+/// documentation); other events pass unchanged, in time order with the samples.
+pub fn align<I>(events: I, interval_s: u32) -> Align<I>
+where
+    I: Iterator<Item = Result<Event>>,
+{
+    Align {
+        events,
+        interval_ns: i64::from(interval_s.max(1)) * 1_000_000_000,
+        last: BTreeMap::new(),
+        ready: std::collections::VecDeque::new(),
+        done: false,
+    }
+}
+
+/// The iterator [`align`] returns.
+pub struct Align<I> {
+    events: I,
+    interval_ns: i64,
+    /// The last state of the current interval, by interval end, symbol, source and kind.
+    last: BTreeMap<(i64, String, String, strata_model::EventKind), Event>,
+    ready: std::collections::VecDeque<Event>,
+    done: bool,
+}
+
+impl<I> Align<I> {
+    /// Moves the samples of every interval ending at or before `now` to `ready`, in time
+    /// order.
+    fn close_until(&mut self, now: i64) {
+        let later = self.last.split_off(&(
+            now.saturating_add(1),
+            String::new(),
+            String::new(),
+            strata_model::EventKind::Trade,
+        ));
+        for ((end, ..), mut event) in std::mem::replace(&mut self.last, later) {
+            event.event_time = Timestamp::from_nanos(end);
+            self.ready.push_back(event);
+        }
+    }
+}
+
+impl<I: Iterator<Item = Result<Event>>> Iterator for Align<I> {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.done {
+                return None;
+            }
+            match self.events.next() {
+                None => {
+                    self.done = true;
+                    self.close_until(i64::MAX);
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(event)) => {
+                    let ts = event.event_time.as_nanos();
+                    // Intervals ending at or before this event are complete.
+                    self.close_until(ts);
+                    if !is_state(event.kind()) {
+                        self.ready.push_back(event);
+                        continue;
+                    }
+                    // The interval [start, end) holding `ts`, stamped at `end`.
+                    let end = ts
+                        .div_euclid(self.interval_ns)
+                        .saturating_add(1)
+                        .saturating_mul(self.interval_ns);
+                    let key = (
+                        end,
+                        event.symbol.clone(),
+                        event.source.clone(),
+                        event.kind(),
+                    );
+                    self.last.insert(key, event);
+                }
+            }
         }
     }
 }
@@ -340,6 +540,106 @@ mod tests {
             b.trades,
             b.vwap.map(|v| v.to_string()).unwrap_or_default(),
         )
+    }
+
+    fn quote(symbol: &str, s: i64, bid: &str, ask: &str) -> Event {
+        let level = |p: &str| strata_model::Level {
+            price: p.parse().unwrap(),
+            size: "1".parse().unwrap(),
+        };
+        Event::new(
+            "feed",
+            symbol,
+            Timestamp::from_nanos(s * 1_000_000_000),
+            Payload::BboQuote(strata_model::BboQuote {
+                bid: Some(level(bid)),
+                ask: Some(level(ask)),
+            }),
+        )
+    }
+
+    #[test]
+    fn states_are_sampled_at_the_end_of_each_interval() {
+        let events = vec![
+            quote("A", 0, "1.0", "1.1"),
+            quote("A", 30, "1.2", "1.3"),
+            trade("A", 45, "1.25", "5").unwrap(),
+            quote("B", 59, "5.0", "5.1"),
+            quote("A", 60, "1.4", "1.5"),
+            // 120..180 has none: no sample for it.
+            quote("A", 185, "1.6", "1.7"),
+        ];
+        let out: Vec<Event> = align(events.into_iter().map(Ok), 60)
+            .map(Result::unwrap)
+            .collect();
+        let got: Vec<(String, i64, String)> = out
+            .iter()
+            .map(|e| {
+                let what = match &e.payload {
+                    Payload::BboQuote(q) => q.bid.unwrap().price.to_string(),
+                    Payload::Trade(t) => format!("trade {}", t.price),
+                    _ => unreachable!(),
+                };
+                (
+                    e.symbol.clone(),
+                    e.event_time.as_nanos() / 1_000_000_000,
+                    what,
+                )
+            })
+            .collect();
+        let want = [
+            ("A", 45, "trade 1.25"),
+            ("A", 60, "1.2"),
+            ("B", 60, "5.0"),
+            ("A", 120, "1.4"),
+            ("A", 240, "1.6"),
+        ];
+        assert_eq!(
+            got,
+            want.iter()
+                .map(|(s, t, w)| (s.to_string(), *t, w.to_string()))
+                .collect::<Vec<_>>()
+        );
+        assert!(out.windows(2).all(|w| w[0].event_time <= w[1].event_time));
+    }
+
+    #[test]
+    fn the_quality_filter_drops_what_is_wrong_on_its_face() {
+        let mut suspicious = trade("A", 1, "1.0", "1").unwrap();
+        if let Payload::Trade(t) = &mut suspicious.payload {
+            t.conditions = Some("20002000;suspicious".into());
+        }
+        let events = vec![
+            trade("A", 0, "1.0", "1").unwrap(),
+            trade("A", 1, "0", "1").unwrap(),
+            trade("A", 1, "1.0", "-1").unwrap(),
+            suspicious,
+            quote("A", 2, "1.0", "1.1"),
+            quote("A", 2, "1.1", "1.1"),
+            quote("A", 3, "1.2", "1.1"),
+            quote("A", 3, "-1", "1.1"),
+        ];
+        let reasons: Vec<Option<&str>> = events.iter().map(flaw).collect();
+        assert_eq!(
+            reasons,
+            [
+                None,
+                Some("a trade price that is not positive"),
+                Some("a trade size that is not positive"),
+                Some("a trade its venue flagged suspicious"),
+                None,
+                None,
+                Some("a crossed quote (bid above ask)"),
+                Some("a quote price that is not positive"),
+            ]
+        );
+        let kept: Vec<Event> = quality_filter(events.clone().into_iter().map(Ok))
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            kept,
+            vec![events[0].clone(), events[4].clone(), events[5].clone()]
+        );
     }
 
     #[test]
