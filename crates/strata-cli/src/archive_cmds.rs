@@ -531,7 +531,128 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
 
 /// `strata sessions`: every session report under `_sessions/`, oldest first. A report that
 /// cannot be read is listed with its error and makes the exit code 1.
-pub fn sessions(g: &Global) -> Result<(), Failure> {
+/// `strata sessions …` (SESSION-2).
+#[derive(Subcommand, Debug)]
+pub enum SessionsCommand {
+    /// Reads every file the session sealed (SHA-256) and counts its events in the archive by
+    /// kind, symbol and source against its report; exit 1 on a difference.
+    Verify {
+        /// The session (`strata sessions` lists them).
+        id: String,
+    },
+    /// Two sessions' events by kind and symbol, and the market events both hold (the same
+    /// kind, symbol, venue, time and values, whatever the source or receive time).
+    Compare {
+        /// The first session.
+        a: String,
+        /// The second.
+        b: String,
+    },
+    /// A new session standing for several: its report sums theirs; `--session NAME` on
+    /// `query` and `export` reads them all.
+    Merge {
+        /// The sessions (at least two).
+        #[arg(required = true, num_args = 2..)]
+        ids: Vec<String>,
+        /// The merged session's name.
+        #[arg(long)]
+        into: String,
+    },
+}
+
+/// `strata sessions [verify|compare|merge]`.
+pub fn sessions(g: &Global, command: Option<&SessionsCommand>) -> Result<(), Failure> {
+    use strata::query::sessions;
+    let Some(command) = command else {
+        return list_sessions(g);
+    };
+    let (root, config) = locate(g, false)?;
+    let selection = |e: strata::query::Error| match e {
+        strata::query::Error::Selection(_) => Failure::usage(anyhow!("{e}")),
+        other => Failure::from(other),
+    };
+    match command {
+        SessionsCommand::Verify { id } => {
+            let archive = Archive::open_read_only(&root, config)?;
+            let engine = archive.query_engine()?;
+            let check = sessions::verify(&engine, id).map_err(selection)?;
+            if g.json {
+                out!("{}", serde_json::to_string(&check)?);
+            } else {
+                out!(
+                    "session {} ({}): {} file(s) read, {} event(s) in the archive, {} in its report",
+                    check.id,
+                    check.state,
+                    check.files,
+                    check.events,
+                    check.reported
+                );
+                for p in &check.problems {
+                    out!("  problem: {p}");
+                }
+                for n in &check.notes {
+                    out!("  note: {n}");
+                }
+                if check.problems.is_empty() {
+                    out!("  every file matches its SHA-256 and every count its report");
+                }
+            }
+            if check.problems.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure {
+                    code: 1,
+                    error: anyhow!("{} problem(s) in session {id}", check.problems.len()),
+                    reported: g.json,
+                })
+            }
+        }
+        SessionsCommand::Compare { a, b } => {
+            let archive = Archive::open_read_only(&root, config)?;
+            let engine = archive.query_engine()?;
+            let cmp = sessions::compare(&engine, a, b).map_err(selection)?;
+            if g.json {
+                out!("{}", serde_json::to_string(&cmp)?);
+            } else {
+                out!("{:<32} {:>10} {:>10} {:>10}", "kind symbol", a, b, "shared");
+                for (stream, side) in &cmp.by_stream {
+                    out!(
+                        "{stream:<32} {:>10} {:>10} {:>10}",
+                        side.a,
+                        side.b,
+                        side.shared
+                    );
+                }
+                out!(
+                    "{:<32} {:>10} {:>10} {:>10}",
+                    "total",
+                    cmp.total.a,
+                    cmp.total.b,
+                    cmp.total.shared
+                );
+            }
+            Ok(())
+        }
+        SessionsCommand::Merge { ids, into } => {
+            // A merge writes a session report: under the writer lock, as a writer would.
+            let _archive = Archive::open_dir(&root)?;
+            let merged = sessions::merge(&root, ids, into).map_err(selection)?;
+            if g.json {
+                out!("{}", serde_json::to_string(&merged)?);
+            } else {
+                out!(
+                    "session {} stands for {} ({} events)",
+                    merged.id,
+                    merged.merged_from.join(", "),
+                    merged.events
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn list_sessions(g: &Global) -> Result<(), Failure> {
     let (root, _catalog) = open_reader(g)?;
     let reports = strata::ingest::session::SessionReport::list(&root)?;
     let mut bad = 0usize;
@@ -569,6 +690,9 @@ pub fn sessions(g: &Global) -> Result<(), Failure> {
                     );
                     for note in &s.interruption {
                         out!("    {note}");
+                    }
+                    if !s.merged_from.is_empty() {
+                        out!("    merged from {}", s.merged_from.join(", "));
                     }
                 }
                 Err(e) => {

@@ -84,8 +84,12 @@ enum Command {
     /// Write a selection's events to a new folder (jsonl, csv, parquet) with a manifest and
     /// checksums, or check one: `export verify DIR`.
     Export(query_cmds::ExportArgs),
-    /// Writer sessions: id, state (running, closed, interrupted), times and counts.
-    Sessions,
+    /// Writer sessions: id, state (running, closed, interrupted), times and counts; `verify
+    /// ID`, `compare A B`, `merge A B… --into NAME` (SESSION-2).
+    Sessions {
+        #[command(subcommand)]
+        command: Option<archive_cmds::SessionsCommand>,
+    },
     /// Where a catalogued file came from, step by step, and what was made from it.
     Lineage {
         /// The file as the catalog names it (`cold/kind=trade/…`; `strata ls` lists them).
@@ -464,7 +468,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Ls(args) => archive_cmds::ls(g, args)?,
         Command::Query(args) => query_cmds::query(g, args)?,
         Command::Export(args) => query_cmds::export(g, args)?,
-        Command::Sessions => archive_cmds::sessions(g)?,
+        Command::Sessions { command } => archive_cmds::sessions(g, command.as_ref())?,
         Command::Lineage { path } => archive_cmds::lineage(g, path)?,
         Command::Catalog { command } => archive_cmds::catalog(g, command)?,
         Command::Demo { dir } => archive_cmds::demo(g, dir.as_deref())?,

@@ -1627,3 +1627,150 @@ fn quotes_align_to_a_grid_and_the_quality_filter_drops_bad_events() {
     ]);
     assert!(check.status.success(), "{}", text(&check.stdout));
 }
+
+/// Sessions as a unit (SESSION-2) on real Lean trades and quotes: a session verifies against
+/// its report (files read and checked, counts by kind, symbol and source) and a damaged file is
+/// named; two captures of the same trades compare as fully shared and unrelated sessions as
+/// disjoint; a merged session stands for its members in `query`, `export` and `verify`.
+#[test]
+fn sessions_verify_compare_and_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let spy = testdata("lean/equity/usa/tick/spy/20131007_trade.zip");
+    let aig = testdata("lean/equity/usa/tick/aig/20131009_quote.zip");
+    for args in [
+        vec!["ingest", "--format", "lean", spy.to_str().unwrap()],
+        vec![
+            "ingest",
+            "--format",
+            "lean",
+            "--source",
+            "second-capture",
+            spy.to_str().unwrap(),
+        ],
+        vec!["ingest", "--format", "lean", aig.to_str().unwrap()],
+    ] {
+        let o = strata(&[&["--root", root.as_str(), "-q"][..], &args].concat());
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+    }
+    let ids: Vec<String> = common::json(&strata(&["--root", &root, "--json", "sessions"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let (spy1, spy2, quotes) = (&ids[0], &ids[1], &ids[2]);
+    let count = |args: &[&str]| {
+        let o = strata(&[&["--root", root.as_str(), "query"][..], args].concat());
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout).lines().count() as u64
+    };
+    let trades = count(&["--symbol", "SPY", "--source", "lean"]);
+
+    // Verify: every file and count as the report says.
+    for id in &ids {
+        let check = common::json(&strata(&[
+            "--root", &root, "--json", "sessions", "verify", id,
+        ]));
+        assert_eq!(check["problems"], serde_json::json!([]), "{check}");
+        assert!(check["files"].as_u64().unwrap() >= 1, "{check}");
+        assert_eq!(check["events"], check["reported"], "{check}");
+    }
+    // Compare: the two captures of SPY share every trade; SPY and AIG share nothing.
+    let cmp = common::json(&strata(&[
+        "--root", &root, "--json", "sessions", "compare", spy1, spy2,
+    ]));
+    assert_eq!(cmp["total"]["a"], trades, "{cmp}");
+    assert_eq!(cmp["total"]["b"], trades, "{cmp}");
+    assert_eq!(cmp["total"]["shared"], trades, "{cmp}");
+    let cmp = common::json(&strata(&[
+        "--root", &root, "--json", "sessions", "compare", spy1, quotes,
+    ]));
+    assert_eq!(cmp["total"]["shared"], 0, "{cmp}");
+    assert!(
+        cmp["by_stream"]["bbo_quote AIG"]["b"].as_u64().unwrap() > 0,
+        "{cmp}"
+    );
+
+    // Merge: one session standing for two; query, export and verify take it whole.
+    let merged = common::json(&strata(&[
+        "--root", &root, "--json", "sessions", "merge", spy1, quotes, "--into", "day-set",
+    ]));
+    assert_eq!(
+        merged["merged_from"].as_array().unwrap().len(),
+        2,
+        "{merged}"
+    );
+    let quotes_n = count(&["--symbol", "AIG"]);
+    assert_eq!(count(&["--session", "day-set"]), trades + quotes_n);
+    let check = common::json(&strata(&[
+        "--root", &root, "--json", "sessions", "verify", "day-set",
+    ]));
+    assert_eq!(check["problems"], serde_json::json!([]), "{check}");
+    assert_eq!(check["events"], trades + quotes_n, "{check}");
+    let folder = dir.path().join("x-set");
+    let o = strata(&[
+        "--root",
+        &root,
+        "-q",
+        "export",
+        "--format",
+        "jsonl",
+        "--session",
+        "day-set",
+        "--out",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let check = strata(&[
+        "--root",
+        &root,
+        "export",
+        "verify",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    let listed = text(&strata(&["--root", &root, "sessions"]).stdout);
+    assert!(listed.contains("merged from"), "{listed}");
+    for (args, why) in [
+        (
+            vec!["merge", spy1.as_str(), quotes.as_str(), "--into", "day-set"],
+            "exists already",
+        ),
+        (
+            vec!["merge", spy1.as_str(), spy1.as_str(), "--into", "again"],
+            "two different",
+        ),
+        (
+            vec!["merge", spy1.as_str(), "nope", "--into", "again"],
+            "no session `nope`",
+        ),
+        (vec!["verify", "nope"], "no session `nope`"),
+    ] {
+        let o = strata(&[&["--root", root.as_str(), "sessions"][..], &args].concat());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(why),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+
+    // A damaged file of the first session is named (the default layout numbers the day's
+    // files in the order they were written: the first import's is `_000001`).
+    let file = std::path::Path::new(&root).join("hot/SPY/trade/2013-10-07_000001.jsonl.zst");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let o = strata(&["--root", &root, "sessions", "verify", spy1]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("hot/SPY/trade/2013-10-07_000001.jsonl.zst: its SHA-256"),
+        "{}",
+        text(&o.stdout)
+    );
+}

@@ -97,6 +97,10 @@ pub struct SessionReport {
     /// When the counters were last written while running (RFC 3339).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub checkpoint_at: String,
+    /// A merged session (SESSION-2): the sessions it stands for (their counts summed here); a
+    /// query of this session reads theirs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 impl SessionReport {

@@ -32,6 +32,7 @@ mod error;
 pub mod export;
 pub mod lean;
 mod reads;
+pub mod sessions;
 pub mod sql;
 pub mod transform;
 
@@ -124,14 +125,23 @@ impl Query {
     }
 
     fn wants_file(&self, m: &FileManifest) -> bool {
+        self.wants_file_of(m, None)
+    }
+
+    /// [`wants_file`](Self::wants_file), with the session resolved to the sessions it stands
+    /// for (a merged session's members).
+    fn wants_file_of(&self, m: &FileManifest, sessions: Option<&BTreeSet<String>>) -> bool {
         let meets = |wanted: &[String], held: &BTreeSet<String>| {
             wanted.is_empty() || held.is_empty() || wanted.iter().any(|w| held.contains(w))
         };
         (self.tiers.is_empty() || self.tiers.contains(&m.tier))
-            && self
-                .session
-                .as_ref()
-                .is_none_or(|s| m.session_id.as_ref() == Some(s))
+            && match sessions {
+                Some(set) => m.session_id.as_ref().is_some_and(|s| set.contains(s)),
+                None => self
+                    .session
+                    .as_ref()
+                    .is_none_or(|s| m.session_id.as_ref() == Some(s)),
+            }
             && meets(&self.symbols, &m.stats.symbols)
             && meets(&self.sources, &m.stats.sources)
             && meets(&self.venues, &m.stats.venues)
@@ -289,6 +299,10 @@ impl QueryEngine {
             find = find.tier(*tier);
         }
         let found = self.catalog.find(&find)?;
+        let sessions = query
+            .session
+            .as_ref()
+            .map(|id| sessions::members(&self.root, id));
         // A file another candidate was made from is being replaced by it (a migration or
         // consolidation between cataloguing its targets and removing it): read once, from
         // what it became.
@@ -312,7 +326,9 @@ impl QueryEngine {
                     plain.remove(stripped);
                 }
             }
-            if parents.contains(&(m.path.as_str(), m.sha256.as_str())) || !query.wants_file(m) {
+            if parents.contains(&(m.path.as_str(), m.sha256.as_str()))
+                || !query.wants_file_of(m, sessions.as_ref())
+            {
                 continue;
             }
             pending.push(Pending::Stored(Box::new(m.clone())));
