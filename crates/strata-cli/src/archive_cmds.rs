@@ -634,8 +634,9 @@ pub fn sessions(g: &Global, command: Option<&SessionsCommand>) -> Result<(), Fai
             Ok(())
         }
         SessionsCommand::Merge { ids, into } => {
-            // A merge writes a session report: under the writer lock, as a writer would.
-            let _archive = Archive::open_dir(&root)?;
+            // The merged session's folder is created create-only: two merges into one name
+            // cannot both write it. Its members' files are not touched.
+            let _ = config;
             let merged = sessions::merge(&root, ids, into).map_err(selection)?;
             if g.json {
                 out!("{}", serde_json::to_string(&merged)?);

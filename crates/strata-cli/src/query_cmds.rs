@@ -358,6 +358,9 @@ pub struct ExportArgs {
     /// postgres/sql: make each table a TimescaleDB hypertable on ts.
     #[arg(long)]
     timescaledb: bool,
+    /// Keep repeated events although the profile drops them.
+    #[arg(long)]
+    no_dedup: bool,
     /// lean: the security type (equity, crypto, forex, cfd, index).
     #[arg(long, value_name = "TYPE")]
     lean_security: Option<String>,
@@ -508,11 +511,13 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         None
     };
     let mut steps = a.selection.steps();
-    steps.dedup |= from_profile(|p| p.dedup);
+    steps.dedup = (steps.dedup || from_profile(|p| p.dedup)) && !a.no_dedup;
     let options = export::ExportOptions {
         gzip: a.gzip || from_profile(|p| p.gzip),
         partitioned: partition,
-        timescaledb: a.timescaledb || from_profile(|p| p.timescaledb),
+        // Hypertables where the format is SQL.
+        timescaledb: (a.timescaledb || from_profile(|p| p.timescaledb))
+            && matches!(format, ExportFormat::Postgres | ExportFormat::Sql),
         lean,
         profile: profile.as_ref().map(|p| p.name.clone()),
         ..export::ExportOptions::new(format)

@@ -1459,7 +1459,7 @@ fn export_profiles_set_their_formats() {
         );
         (folder, o)
     };
-    for (profile, extra, format, file) in [
+    for (i, (profile, extra, format, file)) in [
         ("python", &[][..], "parquet", "trade.parquet"),
         (
             "research",
@@ -1480,17 +1480,33 @@ fn export_profiles_set_their_formats() {
             "csv",
             "kind=trade/symbol=SPY/date=2013-10-07/part.csv",
         ),
-    ] {
+        ("python", &["--no-dedup"][..], "parquet", "trade.parquet"),
+        (
+            "timescaledb",
+            &["--format", "parquet"][..],
+            "parquet",
+            "trade.parquet",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let (folder, o) = export(
-            &format!("p-{profile}-{format}"),
+            &format!("p-{i}-{profile}-{format}"),
             &[&["--profile", profile][..], extra].concat(),
         );
         let manifest = common::json(&o)["manifest"].clone();
         assert_eq!(manifest["profile"], profile, "{manifest}");
         assert_eq!(manifest["format"], format, "{manifest}");
         assert!(folder.join(file).exists(), "{profile}: no {file}");
-        let dedup = matches!(profile, "python" | "research");
+        let dedup = matches!(profile, "python" | "research") && !extra.contains(&"--no-dedup");
         assert_eq!(manifest["steps"]["dedup"], dedup, "{manifest}");
+        // Hypertables only where the format is SQL.
+        assert_eq!(
+            manifest["timescaledb"].as_bool().unwrap_or(false),
+            format == "postgres",
+            "{manifest}"
+        );
         let check = strata(&[
             "--root",
             &root,
@@ -1501,7 +1517,7 @@ fn export_profiles_set_their_formats() {
         assert!(check.status.success(), "{profile}: {}", text(&check.stdout));
     }
     let script =
-        std::fs::read_to_string(dir.path().join("p-timescaledb-postgres/trade.sql")).unwrap();
+        std::fs::read_to_string(dir.path().join("p-2-timescaledb-postgres/trade.sql")).unwrap();
     assert!(
         script.contains("create_hypertable('trade', 'ts'"),
         "{script:.300}"
@@ -1743,6 +1759,10 @@ fn sessions_verify_compare_and_merge() {
         (
             vec!["merge", spy1.as_str(), spy1.as_str(), "--into", "again"],
             "two different",
+        ),
+        (
+            vec!["merge", "day-set", spy1.as_str(), "--into", "again"],
+            "in the merge twice",
         ),
         (
             vec!["merge", spy1.as_str(), "nope", "--into", "again"],

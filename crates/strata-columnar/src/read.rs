@@ -48,6 +48,10 @@ pub struct Pruning {
     pub rows: u64,
     /// Rows of the pages whose `ts` range overlaps the range: what is decoded.
     pub rows_read: u64,
+    /// Row groups left out because they hold none of the symbols asked for: their `symbol`
+    /// statistics (least and greatest) leave them all out, or their `symbol` bloom filter
+    /// (files written with bloom filters) holds none of them.
+    pub row_groups_symbol_skipped: usize,
 }
 
 impl EventReader {
@@ -74,7 +78,18 @@ impl EventReader {
         from: Option<i64>,
         to: Option<i64>,
     ) -> Result<(Self, Pruning)> {
-        let (batches, pruning) = BatchReader::in_range(input, from, to)?;
+        Self::in_range_of(input, from, to, &[])
+    }
+
+    /// [`in_range`](Self::in_range) for some symbols only (empty: every symbol): a row group
+    /// whose `symbol` bloom filter holds none of them is not read either.
+    pub fn in_range_of<R: ChunkReader + 'static>(
+        input: R,
+        from: Option<i64>,
+        to: Option<i64>,
+        symbols: &[String],
+    ) -> Result<(Self, Pruning)> {
+        let (batches, pruning) = BatchReader::in_range_of(input, from, to, symbols)?;
         Ok((
             EventReader {
                 meta: batches.meta,
@@ -130,9 +145,28 @@ impl BatchReader {
         from: Option<i64>,
         to: Option<i64>,
     ) -> Result<(Self, Pruning)> {
+        Self::in_range_of(input, from, to, &[])
+    }
+
+    /// [`in_range`](Self::in_range) for some symbols only (empty: every symbol): a row group
+    /// whose `symbol` bloom filter holds none of them is not read either. The batches still
+    /// hold every symbol of the row groups read: the caller filters rows.
+    pub fn in_range_of<R: ChunkReader + 'static>(
+        input: R,
+        from: Option<i64>,
+        to: Option<i64>,
+        symbols: &[String],
+    ) -> Result<(Self, Pruning)> {
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
         let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(input, options)?;
         let meta = file_meta(builder.metadata())?;
+        // The `symbol` column's leaf, whose bloom filters (when written) say which symbols a
+        // row group cannot hold.
+        let symbol_leaf = builder
+            .parquet_schema()
+            .columns()
+            .iter()
+            .position(|c| c.path().string() == "symbol");
         let metadata = builder.metadata().clone();
         let overlaps = |min: Option<i64>, max: Option<i64>| {
             // Unknown bounds: read it.
@@ -155,6 +189,34 @@ impl BatchReader {
             };
             if !overlaps(min, max) {
                 continue;
+            }
+            if let (false, Some(leaf)) = (symbols.is_empty(), symbol_leaf) {
+                // The least and greatest symbol of the group.
+                let bounds = match group.column(leaf).statistics() {
+                    Some(Statistics::ByteArray(s)) => s
+                        .min_bytes_opt()
+                        .zip(s.max_bytes_opt())
+                        .map(|(a, b)| (a.to_vec(), b.to_vec())),
+                    _ => None,
+                };
+                let within = |s: &String| {
+                    bounds.as_ref().is_none_or(|(min, max)| {
+                        s.as_bytes() >= min.as_slice() && s.as_bytes() <= max.as_slice()
+                    })
+                };
+                let mut held = symbols.iter().filter(|s| within(s)).peekable();
+                let absent = if held.peek().is_none() {
+                    true
+                } else {
+                    match builder.get_row_group_column_bloom_filter(i, leaf)? {
+                        Some(bloom) => !held.any(|s| bloom.check(s.as_str())),
+                        None => false,
+                    }
+                };
+                if absent {
+                    pruning.row_groups_symbol_skipped += 1;
+                    continue;
+                }
             }
             groups.push(i);
             pruning.row_groups_read += 1;

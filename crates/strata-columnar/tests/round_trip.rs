@@ -348,3 +348,65 @@ fn a_time_range_reads_only_its_pages() {
     assert_eq!(reader.count(), 1000);
     assert_eq!((pruning.row_groups_read, pruning.rows_read), (4, 1000));
 }
+
+/// A row group that holds none of the symbols asked for is not read (TIER-6): its `symbol`
+/// statistics rule out a symbol outside its least and greatest, its bloom filter (when written)
+/// one between them that it does not hold.
+#[test]
+fn row_groups_without_the_symbol_are_not_read() {
+    // Row group 1: AAA and ZZZ alternating; row group 2: QQQ only.
+    let mut events: Vec<Event> = (0..200)
+        .map(|i| {
+            let mut e = trade(1_000_000_000 * (i + 1), "10.5", "1");
+            e.symbol = match (i < 100, i % 2) {
+                (true, 0) => "AAA",
+                (true, _) => "ZZZ",
+                (false, _) => "QQQ",
+            }
+            .into();
+            e
+        })
+        .collect();
+    for bloom_filters in [true, false] {
+        let options = ParquetOptions {
+            row_group_rows: 100,
+            bloom_filters,
+            ..ParquetOptions::default()
+        };
+        let (bytes, summary) =
+            write_events(EventKind::Trade, &mut events, Vec::new(), &options).unwrap();
+        assert_eq!(summary.row_groups, 2);
+        let bytes = Bytes::from(bytes);
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // (symbols, groups read with bloom filters, without)
+        for (symbols, with_bloom, without) in [
+            (s(&["QQQ"]), 1, 2),
+            (s(&["MMM"]), 0, 1),
+            (s(&["AAA"]), 1, 1),
+            (s(&["ZZZ", "QQQ"]), 2, 2),
+            (s(&["ZZZZ"]), 0, 0),
+            (s(&[]), 2, 2),
+        ] {
+            let (reader, pruning) =
+                EventReader::in_range_of(bytes.clone(), None, None, &symbols).unwrap();
+            let read: Vec<Event> = reader.map(Result::unwrap).collect();
+            let expected = if bloom_filters { with_bloom } else { without };
+            assert_eq!(
+                pruning.row_groups_read, expected,
+                "bloom {bloom_filters}, {symbols:?}: {pruning:?}"
+            );
+            assert_eq!(
+                pruning.row_groups_symbol_skipped,
+                2 - expected,
+                "{symbols:?}"
+            );
+            // Every wanted event is among those read.
+            for e in events
+                .iter()
+                .filter(|e| symbols.is_empty() || symbols.contains(&e.symbol))
+            {
+                assert!(read.contains(e), "{symbols:?}: {e:?} not read");
+            }
+        }
+    }
+}

@@ -256,11 +256,21 @@ impl<'e> Batches<'e> {
                     Input::Local(path) => {
                         let file = std::fs::File::open(&path)
                             .map_err(|source| Error::Io { path, source })?;
-                        strata_columnar::BatchReader::in_range(file, from, to).map_err(damaged)?
+                        strata_columnar::BatchReader::in_range_of(
+                            file,
+                            from,
+                            to,
+                            &self.query.symbols,
+                        )
+                        .map_err(damaged)?
                     }
-                    Input::Bytes(bytes) => {
-                        strata_columnar::BatchReader::in_range(bytes, from, to).map_err(damaged)?
-                    }
+                    Input::Bytes(bytes) => strata_columnar::BatchReader::in_range_of(
+                        bytes,
+                        from,
+                        to,
+                        &self.query.symbols,
+                    )
+                    .map_err(damaged)?,
                 };
                 self.stats.files_read += 1;
                 self.stats.read.push(name.clone());
@@ -269,6 +279,7 @@ impl<'e> Batches<'e> {
                 p.row_groups_read += pruning.row_groups_read;
                 p.rows += pruning.rows;
                 p.rows_read += pruning.rows_read;
+                p.row_groups_symbol_skipped += pruning.row_groups_symbol_skipped;
                 self.stats.max_open = self.stats.max_open.max(1);
                 // A file of another kind holds nothing wanted.
                 if reader.meta().kind != self.kind {
@@ -482,6 +493,7 @@ impl<'e> Batches<'e> {
             p.row_groups_read += s.parquet.row_groups_read;
             p.rows += s.parquet.rows;
             p.rows_read += s.parquet.rows_read;
+            p.row_groups_symbol_skipped += s.parquet.row_groups_symbol_skipped;
         }
     }
 

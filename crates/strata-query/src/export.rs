@@ -28,6 +28,10 @@ use crate::{Error, Query, QueryEngine, Result};
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// The manifest's format: 2 since bars made on the way out are stamped at their interval's
+/// end (they were at its start before).
+pub const FORMAT_VERSION: u32 = 2;
+
 /// The checksum list's file name.
 pub const CHECKSUMS_FILE: &str = "checksums.sha256";
 /// The Python loader snippet's file name.
@@ -699,7 +703,7 @@ fn finish_export(
     write_synced(&partial.join(LOAD_PY), python.as_bytes())?;
     write_synced(&partial.join(LOAD_R), r.as_bytes())?;
     let manifest = ExportManifest {
-        format_version: 1,
+        format_version: FORMAT_VERSION,
         format,
         gzip,
         partitioned: options.partitioned,
@@ -1014,6 +1018,12 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
         message: format!("not an export manifest: {e}"),
     })?;
     let mut check = ExportCheck::default();
+    if manifest.format_version < 2 && manifest.steps.bars_s.is_some() {
+        check.problems.push(format!(
+            "made by an older strata (manifest format {}), whose bars were stamped at their interval's start; bars are now stamped at its end, so its bars cannot be compared with the archive: export again",
+            manifest.format_version
+        ));
+    }
     // What the files hold, by kind: events and (JSONL, Parquet) their digest.
     let mut held: BTreeMap<EventKind, (u64, Option<EventDigest>)> = BTreeMap::new();
     for f in &manifest.files {

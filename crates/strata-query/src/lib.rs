@@ -527,11 +527,21 @@ impl<'e> Events<'e> {
                     Input::Local(path) => {
                         let file = std::fs::File::open(&path)
                             .map_err(|source| Error::Io { path, source })?;
-                        strata_columnar::EventReader::in_range(file, from, to).map_err(damaged)?
+                        strata_columnar::EventReader::in_range_of(
+                            file,
+                            from,
+                            to,
+                            &self.query.symbols,
+                        )
+                        .map_err(damaged)?
                     }
-                    Input::Bytes(bytes) => {
-                        strata_columnar::EventReader::in_range(bytes, from, to).map_err(damaged)?
-                    }
+                    Input::Bytes(bytes) => strata_columnar::EventReader::in_range_of(
+                        bytes,
+                        from,
+                        to,
+                        &self.query.symbols,
+                    )
+                    .map_err(damaged)?,
                 };
                 self.stats.files_read += 1;
                 self.stats.read.push(name.clone());
@@ -540,6 +550,7 @@ impl<'e> Events<'e> {
                 p.row_groups_read += pruning.row_groups_read;
                 p.rows += pruning.rows;
                 p.rows_read += pruning.rows_read;
+                p.row_groups_symbol_skipped += pruning.row_groups_symbol_skipped;
                 let cursor = Cursor::Parquet(Box::new(reader), name.clone());
                 self.push(cursor, &name)
             }
@@ -748,24 +759,70 @@ fn peek_ts(line: &[u8]) -> Option<i64> {
 /// [`QueryStream`] holds beyond the engine's own.
 pub const STREAM_BUFFER: usize = 1024;
 
-/// The events of a query for async callers ([`QueryEngine::stream`]): a `futures` stream fed
-/// by the query running on a blocking thread of the caller's tokio runtime, through a channel
-/// of [`STREAM_BUFFER`] events (a slow reader holds the query back; memory stays bounded).
-/// Dropping it stops the query at its next event.
+/// The items of a query for async callers: a `futures` stream fed by the query running on a
+/// blocking thread of the caller's tokio runtime, through a bounded channel (a slow reader holds
+/// the query back; memory stays bounded). Dropping it stops the query at its next item.
+/// [`QueryStream`] carries events ([`QueryEngine::stream`]), [`BatchStream`] record batches
+/// ([`QueryEngine::batch_stream`]).
 #[derive(Debug)]
-pub struct QueryStream {
-    events: tokio::sync::mpsc::Receiver<Result<Event>>,
+pub struct Fed<T> {
+    items: tokio::sync::mpsc::Receiver<Result<T>>,
 }
 
-impl futures::Stream for QueryStream {
-    type Item = Result<Event>;
+/// The events of a query for async callers, [`STREAM_BUFFER`] at most in flight.
+pub type QueryStream = Fed<Event>;
+
+/// The record batches of a columnar query for async callers ([`Batches`]), at most
+/// [`BATCH_STREAM_BUFFER`] in flight.
+pub type BatchStream = Fed<arrow_array::RecordBatch>;
+
+/// Batches handed from the blocking thread to an async reader at a time, at most.
+pub const BATCH_STREAM_BUFFER: usize = 4;
+
+impl<T> futures::Stream for Fed<T> {
+    type Item = Result<T>;
 
     fn poll_next(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Event>>> {
-        self.events.poll_recv(cx)
+    ) -> std::task::Poll<Option<Result<T>>> {
+        self.items.poll_recv(cx)
     }
+}
+
+/// What a fed query does: hands each item to `send` until it returns `false` (the reader has
+/// gone).
+type Produce<T> = fn(&QueryEngine, &Query, &mut dyn FnMut(Result<T>) -> bool);
+
+/// Runs `produce` over `engine` on a blocking thread of the current tokio runtime, handing each
+/// item to the returned stream; an error or a panic comes as the stream's last item.
+fn feed<T: Send + 'static>(
+    engine: QueryEngine,
+    query: Query,
+    buffer: usize,
+    produce: Produce<T>,
+) -> Fed<T> {
+    let (tx, rx) = tokio::sync::mpsc::channel(buffer);
+    tokio::task::spawn_blocking(move || {
+        let run = std::panic::AssertUnwindSafe(|| {
+            produce(&engine, &query, &mut |item| tx.blocking_send(item).is_ok());
+        });
+        // A panic must not look like the end of the query.
+        if let Err(panic) = std::panic::catch_unwind(run) {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let _ = tx.blocking_send(Err(Error::Damaged {
+                path: "query".into(),
+                message: format!("the query stopped unexpectedly: {why}"),
+            }));
+        }
+        // The engine (and its runtime) goes here, off the async threads.
+        drop(engine);
+    });
+    Fed { items: rx }
 }
 
 impl QueryEngine {
@@ -773,39 +830,45 @@ impl QueryEngine {
     /// a blocking thread of the current tokio runtime, which it must be called in. Errors come
     /// as the stream's items; the stream ends after one.
     pub fn stream(self, query: Query) -> QueryStream {
-        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
-        tokio::task::spawn_blocking(move || {
-            let feed = std::panic::AssertUnwindSafe(|| {
-                let events = match self.run(&query) {
-                    Ok(events) => events,
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
-                        return;
-                    }
-                };
-                for event in events {
-                    // The reader has gone: stop.
-                    if tx.blocking_send(event).is_err() {
-                        break;
+        feed(
+            self,
+            query,
+            STREAM_BUFFER,
+            |engine, query, send| match engine.run(query) {
+                Ok(events) => {
+                    for event in events {
+                        if !send(event) {
+                            break;
+                        }
                     }
                 }
-            });
-            // A panic must not look like the end of the events.
-            if let Err(panic) = std::panic::catch_unwind(feed) {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                let _ = tx.blocking_send(Err(Error::Damaged {
-                    path: "query".into(),
-                    message: format!("the query stopped unexpectedly: {why}"),
-                }));
-            }
-            // The engine (and its runtime) goes here, off the async threads.
-            drop(self);
-        });
-        QueryStream { events: rx }
+                Err(e) => {
+                    send(Err(e));
+                }
+            },
+        )
+    }
+
+    /// [`batches`](Self::batches) as a stream for async callers, as [`stream`](Self::stream)
+    /// does for events.
+    pub fn batch_stream(self, query: Query) -> BatchStream {
+        feed(
+            self,
+            query,
+            BATCH_STREAM_BUFFER,
+            |engine, query, send| match engine.batches(query) {
+                Ok(batches) => {
+                    for batch in batches {
+                        if !send(batch) {
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    send(Err(e));
+                }
+            },
+        )
     }
 }
 

@@ -11,9 +11,15 @@
 //! - [`merge`]: a new session standing for several (`merged_from`), its counts summed; a query
 //!   of it reads all of theirs.
 //!
-//! A file consolidated from several sessions' files belongs to none of them any more (its
-//! session is unknown), so after a consolidation a session's events in the archive can be
-//! fewer than its report says; `verify` says so rather than calling them lost.
+//! Counts can differ from a report without a fault, and `verify` then says why in a note
+//! rather than a problem: a session still running (its unsealed segments are not in the
+//! catalog yet); a session interrupted (its report holds its last checkpoint, and the next
+//! writer sealed its left segments under its own session); a session that recovered another's
+//! segments or an import staged before it (it holds more than it counted); seals that failed
+//! (their segments were sealed by a later session). A file consolidated from several sessions'
+//! files belongs to none of them any more (its session is unknown), so a shortfall after a
+//! consolidation is noted too; data deleted by retention is a shortfall `verify` reports,
+//! naming the lifecycle audit trail as where to look.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
@@ -110,11 +116,44 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
         reported: report.events,
         ..SessionCheck::default()
     };
-    if report.state == SessionState::Running {
-        check.notes.push(
-            "the session is still running: its report's counts are those of its last checkpoint"
-                .into(),
-        );
+    // What can make the archive hold more or fewer events than the report, without a fault.
+    let mut more_ok = Vec::new();
+    let mut fewer_ok = Vec::new();
+    let mut members_reports = Vec::new();
+    for m in &members {
+        if let Ok(r) = SessionReport::read(&SessionReport::path(&engine.root, m)) {
+            members_reports.push(r);
+        }
+    }
+    for r in &members_reports {
+        match r.state {
+            SessionState::Running => fewer_ok.push(format!(
+                "session {} is still running: its unsealed segments are not counted here yet",
+                r.id
+            )),
+            SessionState::Interrupted => {
+                let note = format!(
+                    "session {} was interrupted: its report holds its last checkpoint, and the writer that recovered it sealed its left segments under its own session",
+                    r.id
+                );
+                more_ok.push(note.clone());
+                fewer_ok.push(note);
+            }
+            SessionState::Closed => {}
+        }
+        if !r.recovery.is_empty() {
+            more_ok.push(format!(
+                "session {} sealed what earlier sessions or staged imports left (its recovery), which its counts do not include",
+                r.id
+            ));
+        }
+        if !r.seal_failures.is_empty() {
+            fewer_ok.push(format!(
+                "session {} had {} failed seal(s): those segments were sealed by a later session",
+                r.id,
+                r.seal_failures.len()
+            ));
+        }
     }
     // Every file of the session, read whole and checked.
     let all = engine.catalog.find(&FileQuery::all())?;
@@ -165,7 +204,7 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
         return Ok(check);
     }
     check.events = now.events;
-    let mut short = false;
+    let (mut short, mut over) = (Vec::new(), Vec::new());
     for (what, reported, held) in [
         ("kind", &report.by_kind, &now.by_kind),
         ("symbol", &report.by_symbol, &now.by_symbol),
@@ -177,19 +216,34 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
                 reported.get(name).copied().unwrap_or(0),
                 held.get(name).copied().unwrap_or(0),
             );
-            if r != h {
-                short |= h < r;
-                check.problems.push(format!(
-                    "{what} {name}: the report counts {r} events, the archive holds {h}"
-                ));
+            let line =
+                format!("{what} {name}: the report counts {r} events, the archive holds {h}");
+            if h < r {
+                short.push(line);
+            } else if h > r {
+                over.push(line);
             }
         }
     }
-    if short && consolidated > 0 {
-        check.notes.push(format!(
+    if !short.is_empty() && consolidated > 0 {
+        fewer_ok.push(format!(
             "{consolidated} catalogued file(s) were consolidated from several files and belong to no single session any more: events of this session may be among them"
         ));
     }
+    for (lines, explained) in [(short, &fewer_ok), (over, &more_ok)] {
+        if lines.is_empty() {
+            continue;
+        }
+        if explained.is_empty() {
+            check.problems.extend(lines.into_iter().map(|l| {
+                format!("{l} (events deleted by retention are in the lifecycle audit trail)")
+            }));
+        } else {
+            check.notes.extend(lines);
+            check.notes.extend(explained.iter().cloned());
+        }
+    }
+    check.notes.dedup();
     Ok(check)
 }
 
@@ -228,6 +282,8 @@ fn market_key(e: &Event) -> u64 {
     plain.source.clear();
     plain.receive_time = plain.event_time;
     plain.sequence = None;
+    plain.schema = strata_model::SchemaVersion::CURRENT;
+    plain.time_basis = strata_model::TimeBasis::Venue;
     let mut line = Vec::with_capacity(256);
     // Encoding into a Vec cannot fail (see `jsonl::encode_into`).
     let _ = jsonl::encode_into(&plain, &mut line);
@@ -317,8 +373,9 @@ pub fn compare(engine: &QueryEngine, a: &str, b: &str) -> Result<SessionComparis
     Ok(out)
 }
 
-/// Makes `into` a session standing for `ids` (at least two, closed or interrupted, none
-/// merged twice): its report sums theirs and names them in `merged_from`.
+/// Makes `into` a session standing for `ids` (at least two, closed or interrupted; a merged
+/// session among them stands for its members, and no session may come twice): its report sums
+/// theirs and names them in `merged_from`.
 pub fn merge(root: &Path, ids: &[String], into: &str) -> Result<SessionReport> {
     let unique: BTreeSet<&String> = ids.iter().collect();
     if unique.len() < 2 {
@@ -336,10 +393,17 @@ pub fn merge(root: &Path, ids: &[String], into: &str) -> Result<SessionReport> {
             "`{into}` cannot name a session: letters, digits, `-`, `_` and `.` only"
         )));
     }
-    if SessionReport::path(root, into).exists() {
-        return Err(Error::Selection(format!(
-            "a session `{into}` exists already"
-        )));
+    // Each id's own sessions (a merged session's members): none may count twice.
+    let mut leaves: BTreeSet<String> = BTreeSet::new();
+    for id in &unique {
+        report(root, id)?;
+        for leaf in members(root, id) {
+            if !leaves.insert(leaf.clone()) {
+                return Err(Error::Selection(format!(
+                    "session `{leaf}` is in the merge twice (through `{id}`): each session once"
+                )));
+            }
+        }
     }
     let mut merged = SessionReport {
         id: into.to_string(),
@@ -348,7 +412,7 @@ pub fn merge(root: &Path, ids: &[String], into: &str) -> Result<SessionReport> {
         ..SessionReport::default()
     };
     let mut tags = BTreeSet::new();
-    for id in &unique {
+    for id in &leaves {
         let r = report(root, id)?;
         if r.state == SessionState::Running {
             return Err(Error::Selection(format!(
@@ -386,6 +450,25 @@ pub fn merge(root: &Path, ids: &[String], into: &str) -> Result<SessionReport> {
     }
     merged.gaps.truncate(SessionReport::MAX_GAPS_LISTED);
     merged.tags = tags.into_iter().collect();
+    // The session's folder is made here, create-only: of two merges into one name, one wins.
+    let folder = SessionReport::path(root, into)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.to_path_buf());
+    match std::fs::create_dir(&folder) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Selection(format!(
+                "a session `{into}` exists already"
+            )))
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                path: folder,
+                source,
+            })
+        }
+    }
     merged.write(root).map_err(|e| Error::Damaged {
         path: SessionReport::path(root, into).display().to_string(),
         message: e.to_string(),

@@ -8,12 +8,13 @@
 //!   for the whole stream, so bars come in time order too;
 //! - [`dedup`]: drops an event identical to one already seen at the same instant (a feed
 //!   delivered twice, an overlapping import);
-//! - [`quality_filter`]: drops events that are wrong on their face: a trade of zero or negative
-//!   price or size or flagged suspicious by its venue, a quote with no side, a non-positive
-//!   price or a negative size, or a crossed book (bid above ask; a locked book, bid equal to
-//!   ask, stays), a snapshot with a non-positive price or crossed best levels, a book delta
-//!   with a non-positive price, a bar whose high is below its low or whose open or close is
-//!   outside them, or whose volume is negative ([`flaw`] says why);
+//! - [`quality_filter`]: drops events that are wrong on their face: a trade at price zero, of a
+//!   size that is not positive, or flagged suspicious by its venue; a quote with a negative
+//!   size, a price of zero with a size, or crossed (bid above ask; a locked book, bid equal to
+//!   ask, stays); a snapshot with a negative size or crossed best levels; a book delta of
+//!   negative size; a bar whose high is below its low, whose open or close is outside them, or
+//!   whose volume is negative ([`flaw`] says why). Negative prices stay (spreads, crude oil in
+//!   April 2020), as do empty sides (size zero) and empty books;
 //! - [`align`]: state on a regular time grid: quotes, book snapshots, open interest and
 //!   tickers sampled at the end of each interval — the last of the interval, per symbol, source
 //!   and kind, stamped at the interval's end (an interval without one gives none: nothing is
@@ -26,7 +27,7 @@ use strata_model::{jsonl, Bar, Decimal, Event, Payload, Timestamp};
 
 use crate::{Error, Result};
 
-/// The transforms to apply, in this order: dedup, then bars.
+/// The transforms to apply, in this order: the quality filter, dedup, alignment, bars.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Steps {
     /// Drop repeated events ([`dedup`]).
@@ -70,13 +71,15 @@ impl Steps {
     }
 }
 
-/// Why an event is wrong on its face, if it is (see [`quality_filter`]).
+/// Why an event is wrong on its face, if it is (see [`quality_filter`]). Negative prices are
+/// not flaws (calendar spreads, crude oil on 2020-04-20, power); a zero price with a size is.
+/// A quote level of size zero is an empty side as some feeds send it, not a flaw.
 pub fn flaw(e: &Event) -> Option<&'static str> {
     let positive = |d: Decimal| !d.is_negative() && !d.is_zero();
     match &e.payload {
         Payload::Trade(t) => {
-            if !positive(t.price) {
-                Some("a trade price that is not positive")
+            if t.price.is_zero() {
+                Some("a trade at price zero")
             } else if !positive(t.size) {
                 Some("a trade size that is not positive")
             } else if t
@@ -90,14 +93,24 @@ pub fn flaw(e: &Event) -> Option<&'static str> {
             }
         }
         Payload::BboQuote(q) => {
-            let sides = [q.bid, q.ask];
-            if sides.iter().all(Option::is_none) {
-                Some("a quote with neither side")
-            } else if sides.iter().flatten().any(|l| !positive(l.price)) {
-                Some("a quote price that is not positive")
-            } else if sides.iter().flatten().any(|l| l.size.is_negative()) {
+            // Sides with a size: the book's real levels.
+            let sides: Vec<&strata_model::Level> = [&q.bid, &q.ask]
+                .into_iter()
+                .flatten()
+                .filter(|l| !l.size.is_zero())
+                .collect();
+            if [&q.bid, &q.ask]
+                .into_iter()
+                .flatten()
+                .any(|l| l.size.is_negative())
+            {
                 Some("a negative quote size")
-            } else if let (Some(b), Some(a)) = (q.bid, q.ask) {
+            } else if sides.iter().any(|l| l.price.is_zero()) {
+                Some("a quote at price zero with a size")
+            } else if let (Some(b), Some(a)) = (
+                q.bid.filter(|l| !l.size.is_zero()),
+                q.ask.filter(|l| !l.size.is_zero()),
+            ) {
                 b.price
                     .cmp_value(a.price)
                     .is_gt()
@@ -107,8 +120,8 @@ pub fn flaw(e: &Event) -> Option<&'static str> {
             }
         }
         Payload::L2Snapshot(s) => {
-            if s.bids.iter().chain(&s.asks).any(|l| !positive(l.price)) {
-                Some("a book price that is not positive")
+            if s.bids.iter().chain(&s.asks).any(|l| l.size.is_negative()) {
+                Some("a negative book size")
             } else if let (Some(b), Some(a)) = (s.bids.first(), s.asks.first()) {
                 b.price
                     .cmp_value(a.price)
@@ -119,9 +132,9 @@ pub fn flaw(e: &Event) -> Option<&'static str> {
             }
         }
         Payload::OrderBookDelta(d) => d
-            .price
-            .is_some_and(|p| !positive(p))
-            .then_some("a book delta price that is not positive"),
+            .size
+            .is_some_and(|s| s.is_negative())
+            .then_some("a negative book delta size"),
         Payload::Bar(b) => {
             let inside = |v: Decimal| !v.cmp_value(b.low).is_lt() && !v.cmp_value(b.high).is_gt();
             if b.high.cmp_value(b.low).is_lt() {
@@ -370,8 +383,8 @@ impl Building {
     }
 }
 
-/// OHLCV bars of `interval_s` seconds from the trades of `events` (other kinds pass by
-/// unused); see the module's documentation.
+/// OHLCV bars of `interval_s` seconds from the trades of `events`; other kinds pass through,
+/// in time order with the bars (see the module's documentation).
 pub fn bars<I>(events: I, interval_s: u32) -> Bars<I>
 where
     I: Iterator<Item = Result<Event>>,
@@ -440,6 +453,14 @@ impl<I: Iterator<Item = Result<Event>>> Iterator for Bars<I> {
                 }
                 Some(Ok(event)) => {
                     let Payload::Trade(t) = &event.payload else {
+                        // Another kind passes, after the bars that ended before it.
+                        let ts = event.event_time.as_nanos();
+                        let start = ts.div_euclid(self.interval_ns) * self.interval_ns;
+                        if let Err(e) = self.close_before(start) {
+                            self.done = true;
+                            return Some(Err(e));
+                        }
+                        self.ready.insert(0, event);
                         continue;
                     };
                     let (price, size) = (t.price, t.size);
@@ -617,20 +638,23 @@ mod tests {
             quote("A", 2, "1.0", "1.1"),
             quote("A", 2, "1.1", "1.1"),
             quote("A", 3, "1.2", "1.1"),
-            quote("A", 3, "-1", "1.1"),
+            quote("A", 3, "0", "1.1"),
+            // Crude oil on 2020-04-20: a negative price is a price.
+            trade("A", 4, "-37.63", "1").unwrap(),
         ];
         let reasons: Vec<Option<&str>> = events.iter().map(flaw).collect();
         assert_eq!(
             reasons,
             [
                 None,
-                Some("a trade price that is not positive"),
+                Some("a trade at price zero"),
                 Some("a trade size that is not positive"),
                 Some("a trade its venue flagged suspicious"),
                 None,
                 None,
                 Some("a crossed quote (bid above ask)"),
-                Some("a quote price that is not positive"),
+                Some("a quote at price zero with a size"),
+                None,
             ]
         );
         let kept: Vec<Event> = quality_filter(events.clone().into_iter().map(Ok))
@@ -638,8 +662,33 @@ mod tests {
             .collect();
         assert_eq!(
             kept,
-            vec![events[0].clone(), events[4].clone(), events[5].clone()]
+            vec![
+                events[0].clone(),
+                events[4].clone(),
+                events[5].clone(),
+                events[8].clone()
+            ]
         );
+    }
+
+    #[test]
+    fn other_kinds_pass_through_bars_in_time_order() {
+        let events = vec![
+            Ok(quote("A", 10, "1.0", "1.1")),
+            trade("A", 20, "1.05", "3"),
+            Ok(quote("A", 70, "1.2", "1.3")),
+        ];
+        let out: Vec<(i64, &str)> = bars(events.into_iter(), 60)
+            .map(Result::unwrap)
+            .map(|e| {
+                let what = match e.payload {
+                    Payload::Bar(_) => "bar",
+                    _ => "quote",
+                };
+                (e.event_time.as_nanos() / 1_000_000_000, what)
+            })
+            .collect();
+        assert_eq!(out, [(10, "quote"), (60, "bar"), (70, "quote")]);
     }
 
     #[test]

@@ -530,6 +530,12 @@ impl Archive {
         Ok(self.query_engine()?.stream(query))
     }
 
+    /// The columnar form of [`query_stream`](Self::query_stream): the query's record batches
+    /// (one kind) for async callers ([`strata_query::QueryEngine::batch_stream`]).
+    pub fn batch_stream(&self, query: strata_query::Query) -> Result<strata_query::BatchStream> {
+        Ok(self.query_engine()?.batch_stream(query))
+    }
+
     /// The capacity forecast at `now` (QUOTA-3): growth per day over the last `window_days`,
     /// usage `horizon_days` ahead, the day each quota fills, growth by source.
     pub fn forecast(

@@ -260,6 +260,22 @@ fn the_columnar_query_gives_the_rows_of_the_event_query() {
     );
     assert!(stats.parquet.rows_read > 0);
     assert_eq!(stats.rows_built, 0, "{stats:?}");
+    // The async form, from a tokio runtime: the same rows.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let streamed: Vec<Event> = runtime.block_on(async {
+        use futures::StreamExt;
+        let stream = archive.batch_stream(trades()).unwrap();
+        let batches: Vec<_> = stream.map(Result::unwrap).collect().await;
+        batches
+            .iter()
+            .flat_map(|b| strata::columnar::batch_to_events(EventKind::Trade, b).unwrap())
+            .collect()
+    });
+    assert_eq!(streamed, cold);
+    drop(runtime);
 
     // A slice inside the day reads fewer rows than the file holds; a limit, a venue.
     let (a, b) = (
