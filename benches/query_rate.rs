@@ -223,9 +223,16 @@ fn export_rates(cold: &Path, reps: usize) {
         ("arrow", ExportFormat::Arrow, false),
         ("pg-copy", ExportFormat::Postgres, false),
         ("sql", ExportFormat::Sql, false),
+        ("lean (equity ticks)", ExportFormat::Lean, false),
     ] {
+        let lean = (format == ExportFormat::Lean).then(|| strata::query::lean::LeanTarget {
+            security_type: strata::import::lean::LeanSecurityType::Equity,
+            market: "usa".into(),
+            quote_resolution: None,
+        });
         let options = ExportOptions {
             gzip,
+            lean,
             ..ExportOptions::new(format)
         };
         let mut seconds = Vec::new();

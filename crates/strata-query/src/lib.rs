@@ -794,6 +794,25 @@ impl<T> futures::Stream for Fed<T> {
 /// gone).
 type Produce<T> = fn(&QueryEngine, &Query, &mut dyn FnMut(Result<T>) -> bool);
 
+/// Hands every item of a query (or its error) to `send`, until `send` returns `false`.
+fn send_all<T>(
+    items: Result<impl Iterator<Item = Result<T>>>,
+    send: &mut dyn FnMut(Result<T>) -> bool,
+) {
+    match items {
+        Ok(items) => {
+            for item in items {
+                if !send(item) {
+                    break;
+                }
+            }
+        }
+        Err(e) => {
+            send(Err(e));
+        }
+    }
+}
+
 /// Runs `produce` over `engine` on a blocking thread of the current tokio runtime, handing each
 /// item to the returned stream; an error or a panic comes as the stream's last item.
 fn feed<T: Send + 'static>(
@@ -830,45 +849,17 @@ impl QueryEngine {
     /// a blocking thread of the current tokio runtime, which it must be called in. Errors come
     /// as the stream's items; the stream ends after one.
     pub fn stream(self, query: Query) -> QueryStream {
-        feed(
-            self,
-            query,
-            STREAM_BUFFER,
-            |engine, query, send| match engine.run(query) {
-                Ok(events) => {
-                    for event in events {
-                        if !send(event) {
-                            break;
-                        }
-                    }
-                }
-                Err(e) => {
-                    send(Err(e));
-                }
-            },
-        )
+        feed(self, query, STREAM_BUFFER, |engine, query, send| {
+            send_all(engine.run(query), send)
+        })
     }
 
     /// [`batches`](Self::batches) as a stream for async callers, as [`stream`](Self::stream)
     /// does for events.
     pub fn batch_stream(self, query: Query) -> BatchStream {
-        feed(
-            self,
-            query,
-            BATCH_STREAM_BUFFER,
-            |engine, query, send| match engine.batches(query) {
-                Ok(batches) => {
-                    for batch in batches {
-                        if !send(batch) {
-                            break;
-                        }
-                    }
-                }
-                Err(e) => {
-                    send(Err(e));
-                }
-            },
-        )
+        feed(self, query, BATCH_STREAM_BUFFER, |engine, query, send| {
+            send_all(engine.batches(query), send)
+        })
     }
 }
 
