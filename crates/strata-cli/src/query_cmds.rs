@@ -65,6 +65,16 @@ pub struct Selection {
     quality_filter: bool,
 }
 
+/// A `--session` names a session the archive has (`strata sessions` lists them).
+fn known_session(root: &std::path::Path, query: &Query) -> Result<(), Failure> {
+    match &query.session {
+        Some(id) if !strata::ingest::session::SessionReport::path(root, id).exists() => Err(
+            Failure::usage(anyhow!("no session `{id}` (`strata sessions` lists them)")),
+        ),
+        _ => Ok(()),
+    }
+}
+
 impl Selection {
     /// The query (bars are made from trades: without --kind, trades are read).
     fn query(&self) -> Result<Query, Failure> {
@@ -72,6 +82,13 @@ impl Selection {
             return Err(Failure::usage(anyhow!(
                 "select the events with at least one --symbol, or a --session"
             )));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from >= to {
+                return Err(Failure::usage(anyhow!(
+                    "--from {from} is not before --to {to}: the range holds nothing"
+                )));
+            }
         }
         let kinds = match (self.bars, self.kinds.is_empty()) {
             (Some(_), true) => vec![EventKind::Trade],
@@ -125,6 +142,7 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
         limit: a.limit,
         ..a.selection.query()?
     };
+    known_session(&root, &query)?;
     let format = if g.json { Format::Jsonl } else { a.format };
     let steps = a.selection.steps();
     let kind = match (format, a.selection.kinds.as_slice()) {
@@ -325,7 +343,7 @@ pub enum ExportFormatArg {
     /// A PostgreSQL script per kind: the table's DDL and COPY ... FROM stdin (psql -f).
     #[value(name = "pg-copy", alias = "postgres")]
     Postgres,
-    /// A SQL script per kind: the table's DDL and INSERT statements.
+    /// A PostgreSQL script per kind: the table's DDL and INSERT statements.
     Sql,
     /// QuantConnect Lean zips in Lean's folder layout (--lean-security, --lean-market).
     Lean,
@@ -443,6 +461,33 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         }),
         None => profile.as_ref().map(|p| p.format),
     };
+    // Flags the chosen format has no use for are mistakes, not silently dropped.
+    let flag_error = |flag: &str, formats: &str| {
+        Err(Failure::usage(anyhow!(
+            "{flag} applies to {formats} exports only"
+        )))
+    };
+    if let Some(f) = format {
+        if a.gzip && (f.columnar() || f == ExportFormat::Lean) {
+            return flag_error("--gzip", "jsonl, csv, pg-copy and sql");
+        }
+        if a.timescaledb && !matches!(f, ExportFormat::Postgres | ExportFormat::Sql) {
+            return flag_error("--timescaledb", "pg-copy and sql");
+        }
+        if (a.lean_security.is_some() || a.lean_market.is_some() || a.lean_resolution.is_some())
+            && f != ExportFormat::Lean
+        {
+            return flag_error(
+                "--lean-security, --lean-market and --lean-resolution",
+                "lean",
+            );
+        }
+    }
+    if a.selection.dedup && a.no_dedup {
+        return Err(Failure::usage(anyhow!(
+            "--dedup and --no-dedup contradict each other"
+        )));
+    }
     let (Some(format), Some(out)) = (format, &a.out) else {
         return Err(Failure::usage(anyhow!(
             "an export needs --format jsonl|csv|parquet|arrow|pg-copy|sql|lean (or --profile python|lean|timescaledb|research) and --out DIR (or: strata export verify DIR)"
@@ -467,6 +512,7 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         )));
     }
     let query = a.selection.query()?;
+    known_session(&root, &query)?;
     if out.exists() {
         return Err(Failure::usage(anyhow!(
             "{} exists already: an export goes into a new folder",

@@ -233,8 +233,64 @@ fn a_cut_or_missing_file_is_an_error_naming_it() {
     let path = ls[0]["path"].as_str().unwrap().to_string();
     assert!(path.ends_with(".parquet"), "{path}");
     let file = std::path::Path::new(&root).join(&path);
-    // Cut: the footer is gone.
     let bytes = std::fs::read(&file).unwrap();
+    // One flipped byte in the middle, where Parquet would decode it into wrong values: the
+    // SHA-256 the file was sealed with says so, for the query, the columnar form's users and
+    // an export alike; nothing is written.
+    let mut flipped = bytes.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    std::fs::write(&file, &flipped).unwrap();
+    let out = strata(&["--root", &root, "query", "--symbol", "SPY"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("{path}: its SHA-256 is")),
+        "{}",
+        text(&out.stderr)
+    );
+    let export_dir = std::path::Path::new(&root).with_file_name("x-flipped");
+    let out = strata(&[
+        "--root",
+        &root,
+        "export",
+        "--format",
+        "jsonl",
+        "--symbol",
+        "SPY",
+        "--out",
+        export_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!export_dir.exists());
+    // A whole zstd frame appended to a sealed hot file (decodable, one made-up trade): refused
+    // too.
+    let hot = common::json(&strata(&[
+        "--root", &root, "--json", "ls", "--symbol", "AIG", "--tier", "hot",
+    ]));
+    let hot_path = hot[0]["path"].as_str().unwrap().to_string();
+    let hot_file = std::path::Path::new(&root).join(&hot_path);
+    let original = std::fs::read(&hot_file).unwrap();
+    let mut appended = original.clone();
+    appended.extend(
+        strata::codec::compress(
+            strata::codec::CodecSpec::Zstd {
+                level: 1,
+                long: false,
+            },
+            b"{\"v\":\"1.3\",\"kind\":\"bbo_quote\",\"source\":\"lean\",\"symbol\":\"AIG\",\"ts\":1381325400000000001}\n",
+        )
+        .unwrap(),
+    );
+    std::fs::write(&hot_file, &appended).unwrap();
+    let out = strata(&["--root", &root, "query", "--symbol", "AIG"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&hot_path),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(&hot_file, &original).unwrap();
+    // Cut: the footer is gone.
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     let out = strata(&["--root", &root, "query", "--symbol", "SPY"]);
     assert_eq!(out.status.code(), Some(1));
@@ -674,8 +730,70 @@ fn one_sessions_events_are_queried_and_exported_as_a_unit() {
         folder.to_str().unwrap(),
     ]);
     assert!(check.status.success(), "{}", text(&check.stdout));
-    // An unknown session holds nothing.
-    assert!(count(&["--session", "no-such-session"]).is_empty());
+    // An unknown session is a mistake, named.
+    let o = strata(&["--root", &root, "query", "--session", "no-such-session"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no session `no-such-session`"),
+        "{}",
+        text(&o.stderr)
+    );
+    // So is a range that holds nothing, and a flag the format has no use for.
+    for (args, why) in [
+        (
+            vec![
+                "query",
+                "--symbol",
+                "SPY",
+                "--from",
+                "2014-01-01",
+                "--to",
+                "2013-01-01",
+            ],
+            "is not before",
+        ),
+        (
+            vec![
+                "export", "--format", "parquet", "--gzip", "--symbol", "SPY", "--out", "x-gz",
+            ],
+            "--gzip applies",
+        ),
+        (
+            vec![
+                "export",
+                "--format",
+                "csv",
+                "--timescaledb",
+                "--symbol",
+                "SPY",
+                "--out",
+                "x-ts",
+            ],
+            "--timescaledb applies",
+        ),
+        (
+            vec![
+                "export",
+                "--format",
+                "csv",
+                "--lean-market",
+                "usa",
+                "--symbol",
+                "SPY",
+                "--out",
+                "x-lm",
+            ],
+            "applies to lean",
+        ),
+    ] {
+        let o = strata(&[&["--root", root.as_str()][..], &args].concat());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(why),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
 }
 
 #[test]

@@ -254,7 +254,7 @@ impl ExportFormat {
     }
 
     /// Whether its files are columnar (planned over their events first, never gzipped).
-    fn columnar(self) -> bool {
+    pub fn columnar(self) -> bool {
         matches!(self, ExportFormat::Parquet | ExportFormat::Arrow)
     }
 }
@@ -773,7 +773,7 @@ fn notes_of(format: ExportFormat) -> Vec<String> {
             "ts and recv_ts are timestamp[ns, UTC]".into(),
         ],
         ExportFormat::Postgres | ExportFormat::Sql => vec![
-            "one SQL script per event kind (table named after the kind): BEGIN, CREATE TABLE IF NOT EXISTS with an index on (symbol, ts), the rows (COPY ... FROM stdin in PostgreSQL's text format, or INSERT statements of 1,000 rows), COMMIT; load with psql -v ON_ERROR_STOP=1 -f <file>".into(),
+            "one SQL script per event kind (table named after the kind): BEGIN, CREATE TABLE (an existing table of that name fails the script and stores nothing: to append to one, leave out the CREATE lines) with an index on (symbol, ts), the rows (COPY ... FROM stdin in PostgreSQL's text format, or INSERT statements of 1,000 rows), COMMIT; load with psql -v ON_ERROR_STOP=1 -f <file>".into(),
             "prices and sizes NUMERIC (exact, each value at the scale it was written), sequence numbers and order ids NUMERIC(20, 0), book levels NUMERIC[] (best first)".into(),
             "ts_ns and recv_ts_ns are exact BIGINT nanoseconds since 1970-01-01 UTC; ts and recv_ts TIMESTAMPTZ cut to microseconds".into(),
         ],

@@ -368,7 +368,9 @@ impl QueryEngine {
         Ok(None)
     }
 
-    /// A catalogued file's bytes, and its local path when its tier is on this disk.
+    /// A catalogued file's bytes, and its local path when its tier is on this disk, checked
+    /// against the SHA-256 it was sealed with: a file changed since (a flipped byte, a frame
+    /// appended) is an error naming it, never events.
     fn fetch(&self, m: &FileManifest) -> Result<Input> {
         let backend = self.backends.get(&m.tier).ok_or(Error::NoTier(m.tier))?;
         let key = m
@@ -376,6 +378,7 @@ impl QueryEngine {
             .split_once('/')
             .map_or(m.path.as_str(), |(_, key)| key);
         if let Some(path) = strata_backend::local_file(backend.as_ref(), key) {
+            check_sealed(m, &strata_catalog::sha256_file(&path)?)?;
             return Ok(Input::Local(path));
         }
         let bytes = self
@@ -385,8 +388,23 @@ impl QueryEngine {
                 path: m.path.clone(),
                 source,
             })?;
+        check_sealed(m, &strata_catalog::sha256_bytes(&bytes))?;
         Ok(Input::Bytes(bytes))
     }
+}
+
+/// A file's SHA-256 against its manifest's.
+fn check_sealed(m: &FileManifest, actual: &str) -> Result<()> {
+    if actual == m.sha256 {
+        return Ok(());
+    }
+    Err(Error::Damaged {
+        path: m.path.clone(),
+        message: format!(
+            "its SHA-256 is {actual}, the catalog says {}: the file changed after it was sealed (`strata verify` checks every file)",
+            m.sha256
+        ),
+    })
 }
 
 /// Where a file's bytes come from.

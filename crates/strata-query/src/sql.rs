@@ -99,8 +99,10 @@ pub fn columns(kind: EventKind) -> Vec<Column> {
     c
 }
 
-/// `CREATE TABLE IF NOT EXISTS` for a kind's table, with an index on `(symbol, ts)`; with
-/// `timescaledb`, the extension and `create_hypertable` on `ts` (TimescaleDB 2).
+/// `CREATE TABLE` for a kind's table (a table of that name already there fails the script, and
+/// its transaction stores nothing: loading an export twice does not double it), with an index on
+/// `(symbol, ts)`; with `timescaledb`, the extension and `create_hypertable` on `ts`
+/// (TimescaleDB 2).
 pub fn ddl(kind: EventKind, timescaledb: bool) -> String {
     let name = table(kind);
     let cols: Vec<String> = columns(kind)
@@ -112,16 +114,14 @@ pub fn ddl(kind: EventKind, timescaledb: bool) -> String {
         sql.push_str("CREATE EXTENSION IF NOT EXISTS timescaledb;\n");
     }
     sql.push_str(&format!(
-        "CREATE TABLE IF NOT EXISTS {name} (\n{}\n);\n",
+        "CREATE TABLE {name} (\n{}\n);\n",
         cols.join(",\n")
     ));
     if timescaledb {
-        sql.push_str(&format!(
-            "SELECT create_hypertable('{name}', 'ts', if_not_exists => TRUE, migrate_data => TRUE);\n"
-        ));
+        sql.push_str(&format!("SELECT create_hypertable('{name}', 'ts');\n"));
     }
     sql.push_str(&format!(
-        "CREATE INDEX IF NOT EXISTS {name}_symbol_ts ON {name} (symbol, ts);\n"
+        "CREATE INDEX {name}_symbol_ts ON {name} (symbol, ts);\n"
     ));
     sql
 }
