@@ -568,7 +568,28 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
         profile: profile.as_ref().map(|p| p.name.clone()),
         ..export::ExportOptions::new(format)
     };
-    let manifest = export::export(&engine, &query, steps, &options, out)?;
+    // A first SIGINT or SIGTERM stops the export between two events and removes its folder
+    // (exit 130 or 143); a second exits at once (the next export to `--out` removes the
+    // folder left).
+    let signals = crate::archive_cmds::Stop::install()?;
+    let options = export::ExportOptions {
+        stop: Some(export::StopFlag(std::sync::Arc::clone(&signals.any))),
+        ..options
+    };
+    let manifest = match export::export(&engine, &query, steps, &options, out) {
+        Err(strata::query::Error::Stopped) => {
+            return Err(Failure {
+                code: signals.code().unwrap_or(130),
+                error: anyhow!(
+                    "export stopped by a signal; {}.partial-{} removed, nothing written",
+                    out.display(),
+                    std::process::id()
+                ),
+                reported: false,
+            })
+        }
+        other => other?,
+    };
     if g.json {
         crate::out!(
             "{}",

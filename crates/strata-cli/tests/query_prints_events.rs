@@ -1912,3 +1912,71 @@ fn sessions_verify_compare_and_merge() {
         text(&o.stdout)
     );
 }
+
+/// SIGINT or SIGTERM during an export (the full SPY day of ../shared/data when it is there,
+/// else the committed cut): the export stops between two events with 130 or 143 and removes its
+/// folder, so nothing is left beside `--out`; had it finished before the signal, its folder is
+/// whole.
+#[test]
+fn a_signal_stops_an_export_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/lean/equity/usa/tick/spy");
+    let days = ["20131007_trade.zip", "20131008_trade.zip"].map(|d| shared.join(d));
+    let files: Vec<std::path::PathBuf> = if days.iter().all(|d| d.exists()) {
+        days.to_vec()
+    } else {
+        vec![testdata("lean/equity/usa/tick/spy/20131007_trade.zip")]
+    };
+    for spy in &files {
+        let o = strata(&[
+            "--root",
+            &root,
+            "-q",
+            "ingest",
+            "--format",
+            "lean",
+            spy.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let out = dir.path().join(format!("x-{signal}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                // gzipped CSV: the slowest format, so the signal comes while it runs.
+                "--root", &root, "-q", "export", "--format", "csv", "--gzip", "--symbol", "SPY",
+                "--out",
+            ])
+            .arg(&out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("x-{signal}.partial")))
+            .collect();
+        assert!(left.is_empty(), "{signal}: {left:?} left behind");
+        eprintln!("{signal}: {status:?}");
+        match status.code() {
+            // Finished before the signal came: a whole export.
+            Some(0) => assert!(out.join("manifest.json").exists() || !sent.success()),
+            Some(c) => {
+                assert_eq!(c, code, "{signal}");
+                assert!(!out.exists(), "{signal}: {} exists", out.display());
+            }
+            // Killed before its handler was installed: nothing was begun.
+            None => assert!(!out.exists()),
+        }
+    }
+}

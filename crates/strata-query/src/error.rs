@@ -35,6 +35,9 @@ pub enum Error {
     /// The query cannot be run in the form asked for (a columnar query of several kinds).
     #[error("{0}")]
     Selection(String),
+    /// Stopped by the caller (a signal): what was begun is undone.
+    #[error("stopped before the end; nothing of it was kept")]
+    Stopped,
     /// No storage is configured for a tier a file is in.
     #[error("no storage for the {0} tier")]
     NoTier(strata_core::policy::TierName),

@@ -222,7 +222,32 @@ pub struct ExportOptions {
     pub lean: Option<crate::lean::LeanTarget>,
     /// The profile the settings came from, recorded in the manifest.
     pub profile: Option<String>,
+    /// Set (by a signal handler) to stop the export: it ends with [`Error::Stopped`] and its
+    /// folder is removed.
+    pub stop: Option<StopFlag>,
 }
+
+/// A flag another thread sets to stop an export.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl StopFlag {
+    fn check(&self) -> Result<()> {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(Error::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl PartialEq for StopFlag {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StopFlag {}
 
 impl ExportOptions {
     /// One file per kind in `format`, not compressed.
@@ -234,6 +259,7 @@ impl ExportOptions {
             timescaledb: false,
             lean: None,
             profile: None,
+            stop: None,
         }
     }
 }
@@ -552,8 +578,10 @@ fn write_export(
     };
     // Parquet and Arrow: plan each file's columns over its events first.
     let mut plans: BTreeMap<FileKey, FilePlan> = BTreeMap::new();
+    let stopped = || options.stop.as_ref().map_or(Ok(()), StopFlag::check);
     if format.columnar() {
         for event in steps.apply(engine.run(query)?) {
+            stopped()?;
             let event = event?;
             let kind = event.kind();
             plans
@@ -606,6 +634,7 @@ fn write_export(
         for pass in &passes {
             let mut events = engine.run(pass)?;
             for event in steps.apply(&mut events) {
+                stopped()?;
                 let event = event?;
                 watch.see(&event);
                 lean.write(&event)?;
@@ -639,6 +668,7 @@ fn write_export(
     }
     let mut events = engine.run(query)?;
     for event in steps.apply(&mut events) {
+        stopped()?;
         let event = event?;
         watch.see(&event);
         let key = key_of(&event);
