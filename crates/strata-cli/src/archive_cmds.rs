@@ -571,10 +571,26 @@ pub fn sessions(g: &Global, command: Option<&SessionsCommand>) -> Result<(), Fai
         strata::query::Error::Selection(_) => Failure::usage(anyhow!("{e}")),
         other => Failure::from(other),
     };
+    if let SessionsCommand::Merge { ids, into } = command {
+        // The merged session's folder is created create-only: two merges into one name cannot
+        // both write it. Its members' files are not touched.
+        let merged = sessions::merge(&root, ids, into).map_err(selection)?;
+        if g.json {
+            out!("{}", serde_json::to_string(&merged)?);
+        } else {
+            out!(
+                "session {} stands for {} ({} events)",
+                merged.id,
+                merged.merged_from.join(", "),
+                merged.events
+            );
+        }
+        return Ok(());
+    }
+    let archive = Archive::open_read_only(&root, config)?;
+    let engine = archive.query_engine()?;
     match command {
         SessionsCommand::Verify { id } => {
-            let archive = Archive::open_read_only(&root, config)?;
-            let engine = archive.query_engine()?;
             let check = sessions::verify(&engine, id).map_err(selection)?;
             if g.json {
                 out!("{}", serde_json::to_string(&check)?);
@@ -608,8 +624,6 @@ pub fn sessions(g: &Global, command: Option<&SessionsCommand>) -> Result<(), Fai
             }
         }
         SessionsCommand::Compare { a, b } => {
-            let archive = Archive::open_read_only(&root, config)?;
-            let engine = archive.query_engine()?;
             let cmp = sessions::compare(&engine, a, b).map_err(selection)?;
             if g.json {
                 out!("{}", serde_json::to_string(&cmp)?);
@@ -633,23 +647,8 @@ pub fn sessions(g: &Global, command: Option<&SessionsCommand>) -> Result<(), Fai
             }
             Ok(())
         }
-        SessionsCommand::Merge { ids, into } => {
-            // The merged session's folder is created create-only: two merges into one name
-            // cannot both write it. Its members' files are not touched.
-            let _ = config;
-            let merged = sessions::merge(&root, ids, into).map_err(selection)?;
-            if g.json {
-                out!("{}", serde_json::to_string(&merged)?);
-            } else {
-                out!(
-                    "session {} stands for {} ({} events)",
-                    merged.id,
-                    merged.merged_from.join(", "),
-                    merged.events
-                );
-            }
-            Ok(())
-        }
+        // Handled above.
+        SessionsCommand::Merge { .. } => Ok(()),
     }
 }
 

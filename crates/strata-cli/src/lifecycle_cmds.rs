@@ -71,9 +71,7 @@ pub struct HoldArgs {
 }
 
 fn now(g: &Global) -> Timestamp {
-    g.now.unwrap_or_else(|| {
-        Timestamp::from_datetime(&chrono::Utc::now()).unwrap_or(Timestamp::from_nanos(i64::MAX))
-    })
+    g.now.unwrap_or_else(Timestamp::now)
 }
 
 fn open(g: &Global) -> Result<Archive, Failure> {

@@ -68,10 +68,10 @@ pub struct Selection {
 /// A `--session` names a session the archive has (`strata sessions` lists them).
 fn known_session(root: &std::path::Path, query: &Query) -> Result<(), Failure> {
     match &query.session {
-        Some(id) if !strata::ingest::session::SessionReport::path(root, id).exists() => Err(
-            Failure::usage(anyhow!("no session `{id}` (`strata sessions` lists them)")),
-        ),
-        _ => Ok(()),
+        Some(id) => strata::query::sessions::report(root, id)
+            .map(|_| ())
+            .map_err(|e| Failure::usage(anyhow!("{e}"))),
+        None => Ok(()),
     }
 }
 

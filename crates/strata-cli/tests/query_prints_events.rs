@@ -422,7 +422,20 @@ fn exports_hold_the_query_and_verify_against_the_archive() {
             "{}",
             text(&check.stdout)
         );
-        assert!(!std::path::Path::new(&format!("{folder}.partial")).exists());
+        // No `DIR.partial-<pid>` folder is left beside the export.
+        let name = std::path::Path::new(&folder)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{name}.partial"))),
+            "{folder}: a partial folder is left"
+        );
     }
     // The JSONL export is the query's output, kind by kind.
     let jsonl = std::fs::read_to_string(dir.path().join("x-jsonl/trade.jsonl")).unwrap();
@@ -870,6 +883,27 @@ fn two_exports_to_one_folder_at_once_leave_one_whole_export() {
         .filter(|n| n.starts_with("x.partial"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+    // A folder an export killed by -9 left (its process gone) is removed by the next export
+    // to the same place.
+    let stale = dir.path().join("x-stale.partial-999999");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("trade.jsonl"), "half").unwrap();
+    let out = dir.path().join("x-stale");
+    let o = strata(&[
+        "--root",
+        &root,
+        "-q",
+        "export",
+        "--format",
+        "jsonl",
+        "--symbol",
+        "SPY",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!stale.exists(), "the stale folder is still there");
+    assert!(out.join("manifest.json").exists());
 }
 
 /// The SQL exports as PostgreSQL (Debian's package, started on loopback) loads them with their

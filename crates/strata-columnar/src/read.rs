@@ -54,6 +54,17 @@ pub struct Pruning {
     pub row_groups_symbol_skipped: usize,
 }
 
+impl std::ops::AddAssign for Pruning {
+    /// Adds another file's counts (a query's total).
+    fn add_assign(&mut self, other: Pruning) {
+        self.row_groups += other.row_groups;
+        self.row_groups_read += other.row_groups_read;
+        self.rows += other.rows;
+        self.rows_read += other.rows_read;
+        self.row_groups_symbol_skipped += other.row_groups_symbol_skipped;
+    }
+}
+
 impl EventReader {
     /// Opens a file (a `std::fs::File`, or `bytes::Bytes` of one).
     pub fn new<R: ChunkReader + 'static>(input: R) -> Result<Self> {

@@ -45,6 +45,11 @@ impl Timestamp {
         dt.timestamp_nanos_opt().map(Timestamp)
     }
 
+    /// The system clock's time (the latest representable instant past 2262).
+    pub fn now() -> Self {
+        Self::from_datetime(&chrono::Utc::now()).unwrap_or(Timestamp(i64::MAX))
+    }
+
     /// UTC midnight at the start of `date`.
     pub fn from_date(date: NaiveDate) -> Option<Self> {
         date.and_hms_opt(0, 0, 0)

@@ -274,12 +274,7 @@ impl<'e> Batches<'e> {
                 };
                 self.stats.files_read += 1;
                 self.stats.read.push(name.clone());
-                let p = &mut self.stats.parquet;
-                p.row_groups += pruning.row_groups;
-                p.row_groups_read += pruning.row_groups_read;
-                p.rows += pruning.rows;
-                p.rows_read += pruning.rows_read;
-                p.row_groups_symbol_skipped += pruning.row_groups_symbol_skipped;
+                self.stats.parquet += pruning;
                 self.stats.max_open = self.stats.max_open.max(1);
                 // A file of another kind holds nothing wanted.
                 if reader.meta().kind != self.kind {
@@ -488,12 +483,7 @@ impl<'e> Batches<'e> {
             self.stats.read.extend(s.read.iter().cloned());
             self.stats.events_scanned += s.events_scanned;
             self.stats.max_open = self.stats.max_open.max(s.max_open);
-            let p = &mut self.stats.parquet;
-            p.row_groups += s.parquet.row_groups;
-            p.row_groups_read += s.parquet.row_groups_read;
-            p.rows += s.parquet.rows;
-            p.rows_read += s.parquet.rows_read;
-            p.row_groups_symbol_skipped += s.parquet.row_groups_symbol_skipped;
+            self.stats.parquet += s.parquet;
         }
     }
 

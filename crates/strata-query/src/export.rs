@@ -640,6 +640,8 @@ fn write_export(
                 lean.write(&event)?;
             }
             sources.extend(catalogued(events.stats()));
+            // The pass's symbol is done: its zips close, so only one symbol's are open.
+            lean.close_all()?;
         }
         for zip in lean.finish()? {
             let path = partial.join(&zip.path);
@@ -741,7 +743,7 @@ fn finish_export(
         profile: options.profile.clone(),
         query: ExportedQuery::of(query),
         steps,
-        created_at: now(),
+        created_at: Timestamp::now(),
         events: files.iter().map(|f| f.events).sum(),
         files,
         notes: notes(format, options.partitioned),
@@ -765,13 +767,6 @@ fn finish_export(
     }
     write_synced(&partial.join(CHECKSUMS_FILE), sums.as_bytes())?;
     Ok(manifest)
-}
-
-fn now() -> Timestamp {
-    let ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    Timestamp::from_nanos(ns)
 }
 
 fn notes(format: ExportFormat, partitioned: bool) -> Vec<String> {
@@ -1059,20 +1054,22 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
     for f in &manifest.files {
         check.files += 1;
         let path = dir.join(&f.name);
-        let sha = match strata_catalog::sha256_file(&path) {
-            Ok(sha) => sha,
+        // Read once: hashed, then decoded from memory.
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 check.problems.push(format!("{}: {e}", f.name));
                 continue;
             }
         };
+        let sha = strata_catalog::sha256_bytes(&bytes);
         if sha != f.sha256 {
             check.problems.push(format!(
                 "{}: its SHA-256 is {sha}, the manifest says {}",
                 f.name, f.sha256
             ));
         }
-        match read_back(&path, manifest.format, manifest.gzip) {
+        match read_back(bytes, manifest.format, manifest.gzip) {
             // A Lean zip: its rows as the manifest says, then counted as the events it came
             // from.
             Ok((rows, None)) if f.rows.is_some() => {
@@ -1145,11 +1142,10 @@ pub fn verify(engine: &QueryEngine, dir: &Path) -> Result<ExportCheck> {
 
 /// A file's events counted (and their digest, for JSONL and Parquet).
 fn read_back(
-    path: &Path,
+    bytes: Vec<u8>,
     format: ExportFormat,
     gzip: bool,
 ) -> std::result::Result<(u64, Option<EventDigest>), String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     match format {
         ExportFormat::Parquet => {
             let (_, events) = strata_columnar::read_events(bytes::Bytes::from(bytes))
@@ -1161,7 +1157,7 @@ fn read_back(
                 .map_err(|e| e.to_string())?;
             Ok((events.len() as u64, Some(EventDigest::of(&events))))
         }
-        ExportFormat::Lean => Ok((crate::lean::rows_of(path)?, None)),
+        ExportFormat::Lean => Ok((crate::lean::rows_of(std::io::Cursor::new(bytes))?, None)),
         ExportFormat::Postgres | ExportFormat::Sql => {
             let plain = if gzip {
                 strata_codec::decompress(&bytes).map_err(|e| e.to_string())?

@@ -788,8 +788,10 @@ impl LeanWriter {
         Ok(())
     }
 
-    /// Writes the quote bars still open and closes every zip: what was written, by path.
-    pub fn finish(mut self) -> Result<Vec<LeanZip>> {
+    /// Writes the quote bars still open and closes every zip open: the end of a pass over the
+    /// events (the export runs one pass per symbol, so a pass holds only its symbol's zips).
+    /// Events after it must not belong to a zip it closed.
+    pub fn close_all(&mut self) -> Result<()> {
         let resolution = self.target.quote_resolution;
         for (symbol, bar) in std::mem::take(&mut self.bars) {
             if let Some(resolution) = resolution {
@@ -799,6 +801,12 @@ impl LeanWriter {
         for (_, z) in std::mem::take(&mut self.open) {
             self.close(z)?;
         }
+        Ok(())
+    }
+
+    /// Writes the quote bars still open and closes every zip: what was written, by path.
+    pub fn finish(mut self) -> Result<Vec<LeanZip>> {
+        self.close_all()?;
         let mut done = std::mem::take(&mut self.done);
         done.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(done)
@@ -825,9 +833,8 @@ fn zone_of(target: &LeanTarget, symbol: &str) -> Result<Tz> {
 }
 
 /// The rows of a Lean zip's one entry (for `export verify`).
-pub fn rows_of(path: &Path) -> std::result::Result<u64, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+pub fn rows_of<R: std::io::Read + std::io::Seek>(zip: R) -> std::result::Result<u64, String> {
+    let mut archive = zip::ZipArchive::new(zip).map_err(|e| e.to_string())?;
     let mut rows = 0u64;
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;

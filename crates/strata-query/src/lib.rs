@@ -278,7 +278,7 @@ impl QueryEngine {
                 if !name.ends_with(strata_ingest::paths::JSONL) {
                     continue;
                 }
-                if let Some(key) = catalog_path(&self.root, &path) {
+                if let Some(key) = strata_catalog::relative_archive_path(&self.root, &path) {
                     plain.insert(key, path);
                 }
             }
@@ -378,6 +378,15 @@ impl QueryEngine {
             .split_once('/')
             .map_or(m.path.as_str(), |(_, key)| key);
         if let Some(path) = strata_backend::local_file(backend.as_ref(), key) {
+            // JSONL is read whole anyway: read once, then hashed from memory. A Parquet file
+            // is hashed as a stream and then read in the parts the query needs.
+            if m.format == FileFormat::Jsonl {
+                let bytes = std::fs::read(&path)
+                    .map(Bytes::from)
+                    .map_err(|source| Error::Io { path, source })?;
+                check_sealed(m, &strata_catalog::sha256_bytes(&bytes))?;
+                return Ok(Input::Bytes(bytes));
+            }
             check_sealed(m, &strata_catalog::sha256_file(&path)?)?;
             return Ok(Input::Local(path));
         }
@@ -563,12 +572,7 @@ impl<'e> Events<'e> {
                 };
                 self.stats.files_read += 1;
                 self.stats.read.push(name.clone());
-                let p = &mut self.stats.parquet;
-                p.row_groups += pruning.row_groups;
-                p.row_groups_read += pruning.row_groups_read;
-                p.rows += pruning.rows;
-                p.rows_read += pruning.rows_read;
-                p.row_groups_symbol_skipped += pruning.row_groups_symbol_skipped;
+                self.stats.parquet += pruning;
                 let cursor = Cursor::Parquet(Box::new(reader), name.clone());
                 self.push(cursor, &name)
             }
@@ -742,10 +746,7 @@ fn count_reads(root: &Path, stats: &mut QueryStats) {
         .filter(|p| !p.starts_with("hot (unsealed)"))
         .cloned()
         .collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    let done = ReadLog::new(root).record(&catalogued, Timestamp::from_nanos(now));
+    let done = ReadLog::new(root).record(&catalogued, Timestamp::now());
     stats.reads_counted = Some(done.is_ok());
 }
 
@@ -879,16 +880,6 @@ impl QueryEngine {
             send_all(engine.batches(query), send)
         })
     }
-}
-
-/// The catalog's name of a file under the archive root (`hot/SPY/trade/….jsonl`).
-fn catalog_path(root: &Path, path: &Path) -> Option<String> {
-    let relative = path.strip_prefix(root).ok()?;
-    let parts: Vec<String> = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Some(parts.join("/"))
 }
 
 /// An unsealed segment's complete lines (a line the writer is still appending is left out);

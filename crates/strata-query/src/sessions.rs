@@ -52,7 +52,8 @@ pub fn members(root: &Path, id: &str) -> BTreeSet<String> {
     out
 }
 
-fn report(root: &Path, id: &str) -> Result<SessionReport> {
+/// A session's report; [`Error::Selection`] naming it when the archive has no such session.
+pub fn report(root: &Path, id: &str) -> Result<SessionReport> {
     let path = SessionReport::path(root, id);
     if !path.exists() {
         return Err(Error::Selection(format!(

@@ -347,20 +347,11 @@ impl Building {
             }
             let scaled =
                 n.checked_mul(strata_model::decimal::POW10[usize::from(VWAP_EXTRA_SCALE)])?;
-            let (q, r) = (scaled / self.volume, scaled % self.volume);
-            let twice = r.checked_mul(2)?.abs();
-            let den = self.volume.abs();
-            let negative = (scaled < 0) != (self.volume < 0);
-            let round_up = twice > den || (twice == den && q % 2 != 0);
-            let q = if round_up {
-                if negative {
-                    q - 1
-                } else {
-                    q + 1
-                }
-            } else {
-                q
-            };
+            let q = strata_model::decimal::div_rounded_i128(
+                scaled,
+                self.volume,
+                strata_model::decimal::Rounding::HalfEven,
+            )?;
             Decimal::new(q, self.price_scale + VWAP_EXTRA_SCALE).ok()
         });
         let mut bar = Event::new(
