@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Input: the Lean SPY trades of 2013-10-07 (250,601 events; the committed cut without
-//! `../shared/data`) imported into an archive with the default config (hourly hot files, zstd 1
+//! `../shared/data`) imported into an archive with the Research profile (one daily hot file, zstd 1
 //! sealed JSONL), and a copy whose lifecycle moved the day to the cold tier (Parquet, zstd 9),
 //! both kept under `target/strata-bench-query/`. Cases:
 //!
