@@ -342,6 +342,10 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
     if stop.code().is_some() {
         writer.note_stopped_by("signal");
     }
+    // A quota cleanup the writes started ends (or stops at a signal) before the session's
+    // report is written, so its note is in it.
+    archive.wait_for_cleanup(std::time::Duration::MAX);
+    let cleanup = archive.cleanup_status();
     let report = writer.close()?;
     // A signal during close() (the final seals) still gives its exit code.
     let signal = stop.code();
@@ -378,6 +382,13 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
                 "files_verified": report.files_verified,
                 "bytes_written": report.bytes_written,
                 "bytes_sealed": report.bytes_sealed,
+                "quota_signals": report.quota_signals,
+                "quota_cleanup": {
+                    "runs": cleanup.finished,
+                    "files_deleted": cleanup.files_deleted,
+                    "bytes_freed": cleanup.bytes_freed,
+                    "last": cleanup.last,
+                },
                 "seconds": seconds,
             })
         );
@@ -412,6 +423,14 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
                 format!(" — by reason: {}", by_reason.join(", "))
             }
         );
+        if let Some(last) = cleanup.last.as_deref() {
+            out!(
+                "quota cleanup: {} run(s), {} file(s) deleted, {} bytes freed (last: {last})",
+                cleanup.finished,
+                cleanup.files_deleted,
+                cleanup.bytes_freed
+            );
+        }
         out!("session report: {}", report_path.display());
     }
     if let Some(code) = signal {

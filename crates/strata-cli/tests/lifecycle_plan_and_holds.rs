@@ -748,3 +748,90 @@ fn a_compress_rule_rewrites_a_warm_file_in_place_with_its_events() {
     ]));
     assert!(listed.to_string().contains("zstd:19"), "{listed}");
 }
+
+#[test]
+fn an_ingest_over_a_soft_limit_starts_the_cleanup_and_goes_on_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = archive(dir.path(), |toml| {
+        format!("{toml}\n[[quotas]]\nscope = \"global\"\nmax_bytes = 1\nmode = \"soft_limit\"\n")
+    });
+    // Heartbeats of yesterday, young enough that retention keeps them: only the quota may
+    // delete them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let beats = |name: &str, from: i64| {
+        let path = dir.path().join(name);
+        let lines: String = (0..3)
+            .map(|i| {
+                format!(
+                    "{{\"v\":\"1.3\",\"kind\":\"heartbeat\",\"source\":\"feed\",\"symbol\":\"SPY\",\"ts\":{}}}\n",
+                    from + i * 1_000_000_000
+                )
+            })
+            .collect();
+        std::fs::write(&path, lines).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let day = 86_400_000_000_000i64;
+    let ingest = |file: &str| {
+        let out = strata(&[
+            "--root", &root, "--json", "ingest", "--format", "jsonl", file,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        doc(&out)
+    };
+    // Over the limit from the first batch: the cleanup deletes the 2013 heartbeats (retention
+    // has already decided to), never the trades (standard data soft_limit does not take), and
+    // the three new heartbeats are stored all the same.
+    let first = ingest(&beats("first.jsonl", now - day));
+    assert_eq!(first["events"], 3, "{first}");
+    assert_eq!(first["quota_cleanup"]["runs"], 1, "{first}");
+    assert_eq!(first["quota_cleanup"]["files_deleted"], 1, "{first}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(first["report"].as_str().unwrap()).unwrap())
+            .unwrap();
+    assert!(
+        report["quota_signals"].as_array().unwrap().iter().any(|s| s
+            .as_str()
+            .unwrap()
+            .starts_with("quota cleanup deleted 1 file(s)")),
+        "{report}"
+    );
+    // The next ingest's cleanup takes yesterday's heartbeats, by the quota's rule.
+    let second = ingest(&beats("second.jsonl", now - day + 3_600_000_000_000));
+    assert_eq!(second["events"], 3, "{second}");
+    assert_eq!(second["quota_cleanup"]["files_deleted"], 1, "{second}");
+    let trail = std::fs::read_to_string(Path::new(&root).join("_lifecycle/audit.jsonl")).unwrap();
+    let whys: Vec<serde_json::Value> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["action"] == "delete")
+        .collect();
+    assert_eq!(whys.len(), 2, "{trail}");
+    assert!(
+        whys[0]["why"].as_str().unwrap().contains("retention"),
+        "{trail}"
+    );
+    assert!(
+        whys[1]["why"].as_str().unwrap().contains("quota.global"),
+        "{trail}"
+    );
+    assert!(
+        whys[1]["subject"].as_str().unwrap().contains("heartbeat"),
+        "{trail}"
+    );
+    // What stays: the trades and the second ingest's heartbeats.
+    let planned = plan(&root, "2013-10-08");
+    let paths: Vec<&str> = planned["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2, "{planned}");
+    assert!(paths.iter().any(|p| p.contains("/trade/")), "{planned}");
+    let verify = strata(&["--root", &root, "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}

@@ -174,6 +174,16 @@ pub struct LifecycleSettings {
     /// not the period.
     #[serde(default = "LifecycleSettings::default_in_memory_events")]
     pub in_memory_events: u64,
+    /// When a write goes over a `soft_limit` or `drop_oldest` quota, start the quota cleanup at
+    /// once, on a thread of its own, while the writer keeps writing (QUOTA-2): the lifecycle
+    /// plan's deletions (the quotas', and what retention and rules already delete), no
+    /// migration. Off: the next `lifecycle run` does them.
+    #[serde(default = "LifecycleSettings::default_cleanup_on_quota")]
+    pub cleanup_on_quota: bool,
+    /// At least this many seconds from the end of one quota cleanup to the start of the next
+    /// (writes go on asking while a scope stays over its limit).
+    #[serde(default = "LifecycleSettings::default_cleanup_interval_secs")]
+    pub cleanup_interval_secs: u64,
 }
 
 impl LifecycleSettings {
@@ -182,6 +192,17 @@ impl LifecycleSettings {
 
     fn default_in_memory_events() -> u64 {
         Self::DEFAULT_IN_MEMORY_EVENTS
+    }
+
+    fn default_cleanup_on_quota() -> bool {
+        true
+    }
+
+    /// A minute.
+    pub const DEFAULT_CLEANUP_INTERVAL_SECS: u64 = 60;
+
+    fn default_cleanup_interval_secs() -> u64 {
+        Self::DEFAULT_CLEANUP_INTERVAL_SECS
     }
 }
 
@@ -290,6 +311,8 @@ impl Default for Config {
             lifecycle: LifecycleSettings {
                 enabled: true,
                 in_memory_events: LifecycleSettings::DEFAULT_IN_MEMORY_EVENTS,
+                cleanup_on_quota: true,
+                cleanup_interval_secs: LifecycleSettings::DEFAULT_CLEANUP_INTERVAL_SECS,
             },
             tiers: Tiers::default(),
             retention: RetentionPolicy::default(),

@@ -35,6 +35,8 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("lifecycle", "Tiering switches."),
     ("lifecycle.enabled", "Move data hot -> warm -> cold -> archive by the retention table."),
     ("lifecycle.in_memory_events", "A consolidation (into Parquet or JSONL) of more events than this is written in two passes, holding one\nsource's events at a time instead of every event (memory follows the largest source, not the period)."),
+    ("lifecycle.cleanup_on_quota", "When a write goes over a soft_limit or drop_oldest quota, start the quota cleanup at once while writing goes on\n(the plan's deletions only, no migration); false: the next `strata lifecycle run` does them."),
+    ("lifecycle.cleanup_interval_secs", "At least this long between the end of one quota cleanup and the start of the next."),
     ("tiers", "How each tier stores files: format (jsonl | parquet), codec, optional max_bytes, backend URL\n(file:///..., s3://bucket/prefix, memory://; unset = <root>/<tier>), worm (write-once), retain_days\n(with worm: S3 Object Lock COMPLIANCE retention of every object, in days; needs Object Lock on the bucket),\nconsolidate (daily | weekly | monthly | yearly: one file per period, kind, source and symbol; not hot)."),
     ("retention", "Days in each tier per event kind; archive = perpetual | none | { days = N }."),
     ("classification", "critical (never deleted) | standard | transient | derived, per event kind."),

@@ -39,6 +39,7 @@ pub use error::Result;
 pub(crate) use error::{io_err, lock};
 pub use imports::{CommittedImport, HashingReader, ImportKey, Ledger};
 pub use lock::{LockHolder, WriterLock};
+pub use quota::CleanupRequest;
 pub use writer::{
     AppendOptions, Components, ImportEnd, ImportId, ImportStart, ImportTally, Resolved, Ticket,
     Writer, WriterOptions, WriterSettings,

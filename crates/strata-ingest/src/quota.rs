@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use strata_catalog::FileManifest;
 use strata_core::policy::{QuotaDecision, QuotaPolicy, QuotaSubject, QuotaUsage};
+use strata_model::{AssetClass, SymbolRegistry};
 
 /// What the ledger decided for a batch that may be written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -19,6 +21,84 @@ pub struct Signals {
     pub cleanup: Vec<String>,
     /// DropOldest: bytes of the oldest non-protected data the lifecycle should delete.
     pub drop_oldest_bytes: u64,
+}
+
+/// What a batch over a SoftLimit or DropOldest quota asks of the lifecycle: to start cleaning up
+/// now, while the writer keeps writing (QUOTA-2). [`crate::Writer::on_quota_cleanup`] hands it
+/// to whoever runs the cleanup (the facade's `Archive` does, on a thread of its own).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CleanupRequest {
+    /// Each SoftLimit rule's reason, and one line per DropOldest rule.
+    pub reasons: Vec<String>,
+    /// Bytes the DropOldest rules want freed (0 when only SoftLimits asked).
+    pub bytes_to_free: u64,
+}
+
+impl CleanupRequest {
+    /// The request `signals` make, if they make one.
+    pub fn from_signals(signals: &Signals) -> Option<CleanupRequest> {
+        if signals.cleanup.is_empty() && signals.drop_oldest_bytes == 0 {
+            return None;
+        }
+        let mut reasons = signals.cleanup.clone();
+        if signals.drop_oldest_bytes > 0 {
+            reasons.push(format!(
+                "drop_oldest: {} bytes to free",
+                signals.drop_oldest_bytes
+            ));
+        }
+        Some(CleanupRequest {
+            reasons,
+            bytes_to_free: signals.drop_oldest_bytes,
+        })
+    }
+
+    /// Adds `other`'s reasons (each once) and bytes.
+    pub fn merge(&mut self, other: CleanupRequest) {
+        for reason in other.reasons {
+            if !self.reasons.contains(&reason) {
+                self.reasons.push(reason);
+            }
+        }
+        self.bytes_to_free = self.bytes_to_free.saturating_add(other.bytes_to_free);
+    }
+}
+
+/// What a catalogued file counts against `rule`, if it counts: its bytes, one file, and its
+/// events of `today` (`YYYY-MM-DD`). A file counts when any of its (source, symbol, kind)
+/// matches the rule.
+pub fn file_usage(
+    manifest: &FileManifest,
+    rule: &dyn QuotaPolicy,
+    symbols: &SymbolRegistry,
+    today: &str,
+) -> Option<QuotaUsage> {
+    let stats = &manifest.stats;
+    let matches = stats.sources.iter().any(|source| {
+        stats.symbols.iter().any(|symbol| {
+            let asset_class = symbols
+                .resolve(symbol)
+                .map_or(AssetClass::Other, |s| s.asset_class);
+            stats.kinds.keys().any(|&kind| {
+                rule.applies_to(&QuotaSubject {
+                    source,
+                    asset_class,
+                    symbol,
+                    kind,
+                })
+            })
+        })
+    });
+    matches.then(|| QuotaUsage {
+        bytes: manifest.size_bytes,
+        files: 1,
+        events_today: stats
+            .events_by_hour
+            .iter()
+            .filter(|(h, _)| h.starts_with(today))
+            .map(|(_, n)| n)
+            .sum(),
+    })
 }
 
 /// Usage per quota rule, kept in step with what the writer writes.
@@ -61,6 +141,23 @@ impl QuotaLedger {
     /// True when there is nothing to enforce.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Takes what `files` counted off each rule's usage (files the lifecycle deleted while the
+    /// writer was open), so a HardLimit refuses no longer once space is freed. Files sealed in
+    /// this session were charged by their JSONL bytes and are taken off by their stored size,
+    /// so after compression the ledger stays at or above the truth, never below it.
+    pub fn release(&mut self, files: &[FileManifest], symbols: &SymbolRegistry) {
+        let today = self.day.format("%Y-%m-%d").to_string();
+        for manifest in files {
+            for (rule, used) in self.rules.iter().zip(self.usage.iter_mut()) {
+                if let Some(freed) = file_usage(manifest, &**rule, symbols, &today) {
+                    used.bytes = used.bytes.saturating_sub(freed.bytes);
+                    used.files = used.files.saturating_sub(freed.files);
+                    used.events_today = used.events_today.saturating_sub(freed.events_today);
+                }
+            }
+        }
     }
 
     /// Checks a batch's charges and, when no HardLimit refuses, records them. On refusal nothing

@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use strata_catalog::{Catalog, FileQuery, StatsAccumulator};
 use strata_core::layout::Naming;
-use strata_core::policy::{QuotaPolicy, QuotaSubject, QuotaUsage};
-use strata_model::{jsonl, AssetClass, SymbolRegistry};
+use strata_core::policy::{QuotaPolicy, QuotaUsage};
+use strata_model::{jsonl, SymbolRegistry};
 
 use crate::quarantine::Quarantine;
 use crate::seal::{self, parent_of, ContentCheck, SealContext, SealJob, SealReason};
@@ -400,36 +400,13 @@ pub fn usage_from_catalog(
     if rules.is_empty() {
         return Ok(usage);
     }
-    let today_prefix = today.format("%Y-%m-%d").to_string();
+    let today = today.format("%Y-%m-%d").to_string();
     for manifest in catalog.find(&FileQuery::default())? {
-        let stats = &manifest.stats;
-        let events_today: u64 = stats
-            .events_by_hour
-            .iter()
-            .filter(|(h, _)| h.starts_with(&today_prefix))
-            .map(|(_, n)| n)
-            .sum();
-        // A file counts against a rule when any of its (source, symbol, kind) matches.
         for (rule, used) in rules.iter().zip(usage.iter_mut()) {
-            let matches = stats.sources.iter().any(|source| {
-                stats.symbols.iter().any(|symbol| {
-                    stats.kinds.keys().any(|&kind| {
-                        let asset_class = symbols
-                            .resolve(symbol)
-                            .map_or(AssetClass::Other, |s| s.asset_class);
-                        rule.applies_to(&QuotaSubject {
-                            source,
-                            asset_class,
-                            symbol,
-                            kind,
-                        })
-                    })
-                })
-            });
-            if matches {
-                used.bytes += manifest.size_bytes;
-                used.files += 1;
-                used.events_today += events_today;
+            if let Some(file) = crate::quota::file_usage(&manifest, &**rule, symbols, &today) {
+                used.bytes += file.bytes;
+                used.files += file.files;
+                used.events_today += file.events_today;
             }
         }
     }

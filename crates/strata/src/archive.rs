@@ -142,7 +142,9 @@ pub fn is_archive(dir: &Path) -> bool {
     dir.join(CONFIG_FILE_NAME).is_file() || dir.join("_catalog").is_dir()
 }
 
-/// An open archive: its root, resolved config and catalog.
+/// An open archive: its root, resolved config and catalog. Clones share the catalog, the
+/// extension points and the quota cleanups writes start.
+#[derive(Clone)]
 pub struct Archive {
     root: PathBuf,
     config: Config,
@@ -156,6 +158,8 @@ pub struct Archive {
     codecs: strata_codec::CodecRegistry,
     /// The URL schemes a tier's `backend` may name: strata's own and any the builder registered.
     backends: strata_backend::BackendRegistry,
+    /// The quota cleanups its writers start (QUOTA-2).
+    cleaner: Arc<crate::cleanup::Cleaner>,
 }
 
 /// Events are handed to the writer in batches of this many.
@@ -245,6 +249,7 @@ impl Archive {
             stop: None,
             codecs: strata_codec::CodecRegistry::default(),
             backends: strata_backend::BackendRegistry::new(),
+            cleaner: Arc::default(),
         })
     }
 
@@ -423,6 +428,12 @@ impl Archive {
         progress: impl FnMut(usize, usize),
     ) -> Result<strata_lifecycle::RunReport> {
         let plan = self.lifecycle_plan(now)?;
+        Ok(self.executor()?.run(&plan, progress)?)
+    }
+
+    /// The lifecycle's executor on this archive: every tier's storage, the stop flag, the
+    /// signing key.
+    fn executor(&self) -> Result<strata_lifecycle::Executor<'_>> {
         let backends = self.tier_backends()?;
         let mut executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?
             .with_in_memory_events(self.config.lifecycle.in_memory_events);
@@ -434,7 +445,72 @@ impl Archive {
             let key = strata_lifecycle::sign::read_signing_key(&self.root.join(key))?;
             executor = executor.with_signing(key);
         }
-        Ok(executor.run(&plan, progress)?)
+        Ok(executor)
+    }
+
+    /// Carries out the deletions of the lifecycle plan at `now` and nothing else — no migration,
+    /// no consolidation (QUOTA-2): those of the quotas (`drop_oldest` takes a scope's oldest
+    /// unprotected files until it fits, `soft_limit` its transient then derived files), and
+    /// those retention and the automation rules already decided, which the quotas count as
+    /// freed. Critical, held, write-once and unapproved files are never among them. Journaled and audited like [`Archive::lifecycle_run`], and
+    /// refused while another run holds `_lifecycle/lock`. A write over such a quota starts this
+    /// on its own (`lifecycle.cleanup_on_quota`, see [`Archive::cleanup_status`]).
+    pub fn quota_cleanup(
+        &self,
+        now: strata_model::Timestamp,
+    ) -> Result<crate::cleanup::QuotaCleanup> {
+        let mut plan = self.lifecycle_plan(now)?;
+        plan.decisions
+            .retain(|d| d.action == strata_core::policy::lifecycle::LifecycleAction::Delete);
+        plan.rules.clear();
+        plan.requests.clear();
+        plan.tier_caps.clear();
+        let shortfalls = plan
+            .quotas
+            .iter()
+            .filter_map(|q| {
+                q.shortfall
+                    .as_ref()
+                    .map(|why| format!("quota {} stays over: {why}", q.scope))
+            })
+            .collect();
+        if plan.decisions.is_empty() {
+            // Nothing to delete: no run, no lock taken.
+            return Ok(crate::cleanup::QuotaCleanup {
+                shortfalls,
+                ..Default::default()
+            });
+        }
+        let mut before = std::collections::HashMap::new();
+        for d in &plan.decisions {
+            if let Some(m) = self.catalog.get(&d.path)? {
+                before.insert(d.path.clone(), m);
+            }
+        }
+        let report = self.executor()?.run(&plan, |_, _| {})?;
+        let deleted = report
+            .deleted
+            .iter()
+            .filter_map(|path| before.remove(path))
+            .collect();
+        Ok(crate::cleanup::QuotaCleanup {
+            report,
+            deleted,
+            shortfalls,
+        })
+    }
+
+    /// What the quota cleanups this archive's writers started have done so far, and whether
+    /// one runs now.
+    pub fn cleanup_status(&self) -> crate::cleanup::CleanupStatus {
+        self.cleaner.status()
+    }
+
+    /// Blocks until no quota cleanup runs (or `timeout` passes; then false). A program that
+    /// closes its writer and exits waits here, so a cleanup is not cut off halfway (a cut one
+    /// is finished by the next lifecycle run, from its journal).
+    pub fn wait_for_cleanup(&self, timeout: std::time::Duration) -> bool {
+        self.cleaner.wait(timeout)
     }
 
     /// Every tier's storage, by tier.
@@ -583,13 +659,23 @@ impl Archive {
                 .seal_schedule
                 .unwrap_or_else(|| Arc::clone(&ours.seal_schedule)),
         };
-        Ok(Writer::open_with(
+        let writer = Writer::open_with(
             &self.root,
             WriterSettings::from_config(&self.config)?,
             components,
             Arc::clone(&self.catalog),
             options,
-        )?)
+        )?;
+        let lifecycle = &self.config.lifecycle;
+        if lifecycle.cleanup_on_quota {
+            // A write over a SoftLimit or DropOldest quota starts the cleanup (QUOTA-2).
+            let archive = self.clone();
+            let interval = std::time::Duration::from_secs(lifecycle.cleanup_interval_secs);
+            writer.on_quota_cleanup(move |writer, request| {
+                archive.cleaner.start(&archive, writer, request, interval)
+            });
+        }
+        Ok(writer)
     }
 
     /// Imports one input file through `writer`, exactly once (INGEST-8): the file's SHA-256 and

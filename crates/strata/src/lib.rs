@@ -19,6 +19,8 @@
 //!   (with the built-in defaults when it has no config), hands out writers and imports files.
 //! - [`builder`]: [`archive::Archive::builder`], a typed slot per extension point (EXT-3).
 //! - [`service`]: [`service::AsyncWriter`], the tokio handle for services (EXT-4).
+//! - [`cleanup`]: the quota cleanup a write over a `soft_limit` or `drop_oldest` quota starts
+//!   (QUOTA-2), and [`archive::Archive::quota_cleanup`] to run it by hand.
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
@@ -30,6 +32,7 @@
 
 pub mod archive;
 pub mod builder;
+pub mod cleanup;
 mod error;
 pub mod service;
 

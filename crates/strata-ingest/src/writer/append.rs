@@ -34,6 +34,7 @@ impl Writer {
         // Declared before the state guard, so it is dropped after it (also when a policy of the
         // caller's unwinds through here): its drop takes the state lock.
         let in_flight: InFlight<'_>;
+        let cleanup: Option<CleanupRequest>;
         let written = {
             let mut st = lock(&self.inner.state);
             // Checked again under the lock `close()` sets it under: an append that gets past
@@ -47,8 +48,12 @@ impl Writer {
             // returns (also when the batch stopped at an error); a staged import's are synced
             // by its commit.
             let synced = st.quarantine.sync();
+            cleanup = st.cleanup_due.take();
             written.and_then(|w| synced.map(|()| w))
         };
+        if let Some(request) = cleanup {
+            self.call_cleanup_listeners(&request);
+        }
         let outcome = self.hand_over(written)?;
         // `close()` may go ahead from here: the batch is in its segments and the retired ones
         // are with the sealer, so its final commit covers them. The per-batch commit below calls

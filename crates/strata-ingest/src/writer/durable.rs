@@ -134,6 +134,48 @@ impl Writer {
     }
 }
 
+/// A callback [`Writer::on_quota_cleanup`] registers.
+pub(super) type CleanupListener = Arc<dyn Fn(&Writer, &CleanupRequest) + Send + Sync>;
+
+impl Writer {
+    /// Calls `listener` each time a batch goes over a SoftLimit or DropOldest quota (QUOTA-2:
+    /// the writer keeps writing; cleanup should start). It is called once per such batch, on
+    /// the appending thread, outside the writer's locks: it should return soon — hand the
+    /// request to a thread of its own and ignore requests while one runs. Once the cleanup has
+    /// deleted files, [`Writer::release_quota_usage`] takes them off this writer's quotas. A
+    /// listener's panic is caught and logged; the writer goes on.
+    pub fn on_quota_cleanup(
+        &self,
+        listener: impl Fn(&Writer, &CleanupRequest) + Send + Sync + 'static,
+    ) {
+        lock(&self.inner.cleanup_listeners).push(Arc::new(listener));
+    }
+
+    /// Calls the cleanup listeners with `request`, outside every lock.
+    pub(super) fn call_cleanup_listeners(&self, request: &CleanupRequest) {
+        let listeners: Vec<CleanupListener> = lock(&self.inner.cleanup_listeners).clone();
+        for listener in &listeners {
+            let called =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(self, request)));
+            if let Err(payload) = called {
+                let message = panic_message(&*payload);
+                tracing::error!(target: "strata::quota", "a quota cleanup listener panicked: {message}");
+            }
+        }
+    }
+
+    /// Takes `deleted` (files a cleanup removed while this writer was open) off the usage its
+    /// quotas count, so a HardLimit that refused lets writes in again once space is freed, and
+    /// notes `note` among the session report's quota signals.
+    pub fn release_quota_usage(&self, deleted: &[strata_catalog::FileManifest], note: &str) {
+        let mut st = lock(&self.inner.state);
+        st.ledger.release(deleted, &self.inner.symbols);
+        if !note.is_empty() {
+            st.report.quota_signals.push(note.to_string());
+        }
+    }
+}
+
 /// A callback [`Writer::on_durable`] registers.
 pub(super) type DurableListener = Arc<dyn Fn(Ticket, Option<&str>) + Send + Sync>;
 

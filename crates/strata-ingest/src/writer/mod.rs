@@ -34,7 +34,7 @@ mod staging;
 
 use append::{count, Encoded};
 use commit::Wake;
-use durable::{panic_message, DurableListener, Failure};
+use durable::{panic_message, CleanupListener, DurableListener, Failure};
 use segments::{open_file_bound, seal_reason};
 
 use std::collections::{BTreeMap, HashMap};
@@ -59,7 +59,7 @@ use crate::imports::{CommittedImport, ImportKey, Ledger, LedgerRecord};
 use crate::integrity::{Gap, Rejection, StreamChecks};
 use crate::lock::WriterLock;
 use crate::quarantine::Quarantine;
-use crate::quota::{Charge, QuotaLedger};
+use crate::quota::{Charge, CleanupRequest, QuotaLedger};
 use crate::recovery::{self, RecoveryReport};
 use crate::seal::{SealContext, SealJob, SealReason, SealSettings};
 use crate::sealer::Sealer;
@@ -307,6 +307,9 @@ struct State {
     /// Appends past their check of `closed` and not yet returned: `close()` waits for them
     /// (see [`Inner::appends_done`]).
     in_flight: usize,
+    /// What the quotas asked of the lifecycle while the state lock was held: handed to the
+    /// cleanup listeners once it is released.
+    cleanup_due: Option<CleanupRequest>,
 }
 
 /// Counters of a staged import, added to the session report when it is committed.
@@ -381,6 +384,9 @@ struct Inner {
     /// Told of every advance of the durable watermark and of a failure. Called on a copy of the
     /// list, outside every lock, so a listener may call the writer.
     durable_listeners: Mutex<Vec<DurableListener>>,
+    /// Told when a batch goes over a SoftLimit or DropOldest quota (see
+    /// [`Writer::on_quota_cleanup`]). Called on a copy of the list, outside every lock.
+    cleanup_listeners: Mutex<Vec<CleanupListener>>,
     /// Set by [`Writer::inject_commit_drain_failure`]: the next commit's hand-over of buffered
     /// bytes fails as a write error would.
     fault_next_drain: AtomicBool,

@@ -90,6 +90,7 @@ impl Writer {
             imports: Mutex::new(imports),
             failed: Mutex::new(None),
             durable_listeners: Mutex::new(Vec::new()),
+            cleanup_listeners: Mutex::new(Vec::new()),
             fault_next_drain: AtomicBool::new(false),
             settings,
         });
@@ -181,6 +182,7 @@ impl State {
             max_open,
             clock: 0,
             in_flight: 0,
+            cleanup_due: None,
         }
     }
 }

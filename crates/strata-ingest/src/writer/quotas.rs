@@ -1,5 +1,6 @@
 //! Quotas on the append path: a batch is charged against the quota ledger as a whole, before
-//! anything of it is written, and the ledger's signals go to the log and the session report.
+//! anything of it is written, and the ledger's signals go to the log and the session report; a
+//! SoftLimit or DropOldest asks the cleanup listeners to start cleaning up (QUOTA-2).
 
 use super::*;
 
@@ -46,6 +47,12 @@ impl State {
             Ok(signals) => {
                 for w in signals.warnings.iter().chain(&signals.cleanup) {
                     tracing::warn!(target: "strata::quota", "{w}");
+                }
+                if let Some(request) = CleanupRequest::from_signals(&signals) {
+                    match &mut self.cleanup_due {
+                        Some(due) => due.merge(request),
+                        None => self.cleanup_due = Some(request),
+                    }
                 }
                 self.report.quota_signals.extend(signals.warnings);
                 self.report.quota_signals.extend(signals.cleanup);
