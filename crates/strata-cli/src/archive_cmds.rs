@@ -271,6 +271,7 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
     let mut archive = open_archive(g, a.create)?;
     let stop = Stop::install()?;
     archive.set_stop_flag(Arc::clone(&stop.any));
+    archive.set_clock(g.now);
     let writer = archive.writer(WriterOptions {
         tags: a.tags.clone(),
         lock_wait: a.wait.unwrap_or_default(),
@@ -344,8 +345,7 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
     }
     // A quota cleanup the writes started ends (or stops at a signal) before the session's
     // report is written, so its note is in it.
-    archive.wait_for_cleanup(std::time::Duration::MAX);
-    let cleanup = archive.cleanup_status();
+    let cleanup = archive.finish_cleanup(&writer);
     let report = writer.close()?;
     // A signal during close() (the final seals) still gives its exit code.
     let signal = stop.code();

@@ -253,6 +253,8 @@ fn drop_oldest_quota_deletes_in_the_plan_and_the_run_and_never_a_critical_kind()
             "[classification.by_kind]\n",
             "[classification.by_kind]\ntrade = \"critical\"\n",
         );
+        // The plan and the run are what this tests: no cleanup started by the ingests.
+        let toml = toml.replace("cleanup_on_quota = true", "cleanup_on_quota = false");
         format!("{toml}\n[[quotas]]\nscope = \"global\"\nmax_files = 0\nmode = \"drop_oldest\"\n")
     });
     let planned = plan(&root, "2013-10-08");
@@ -752,29 +754,25 @@ fn a_compress_rule_rewrites_a_warm_file_in_place_with_its_events() {
 #[test]
 fn an_ingest_over_a_soft_limit_starts_the_cleanup_and_goes_on_writing() {
     let dir = tempfile::tempdir().unwrap();
-    let root = archive(dir.path(), |toml| {
-        format!("{toml}\n[[quotas]]\nscope = \"global\"\nmax_bytes = 1\nmode = \"soft_limit\"\n")
-    });
-    // Heartbeats of yesterday, young enough that retention keeps them: only the quota may
-    // delete them.
+    let root = archive(dir.path(), |toml| toml);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as i64;
-    let beats = |name: &str, from: i64| {
+    let day = 86_400_000_000_000i64;
+    let jsonl = |name: &str, kind: &str, extra: &str| {
         let path = dir.path().join(name);
         let lines: String = (0..3)
             .map(|i| {
                 format!(
-                    "{{\"v\":\"1.3\",\"kind\":\"heartbeat\",\"source\":\"feed\",\"symbol\":\"SPY\",\"ts\":{}}}\n",
-                    from + i * 1_000_000_000
+                    "{{\"v\":\"1.3\",\"kind\":\"{kind}\",\"source\":\"feed\",\"symbol\":\"SPY\",\"ts\":{}{extra}}}\n",
+                    now - day + i * 1_000_000_000
                 )
             })
             .collect();
         std::fs::write(&path, lines).unwrap();
         path.to_str().unwrap().to_string()
     };
-    let day = 86_400_000_000_000i64;
     let ingest = |file: &str| {
         let out = strata(&[
             "--root", &root, "--json", "ingest", "--format", "jsonl", file,
@@ -782,56 +780,69 @@ fn an_ingest_over_a_soft_limit_starts_the_cleanup_and_goes_on_writing() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         doc(&out)
     };
-    // Over the limit from the first batch: the cleanup deletes the 2013 heartbeats (retention
-    // has already decided to), never the trades (standard data soft_limit does not take), and
-    // the three new heartbeats are stored all the same.
-    let first = ingest(&beats("first.jsonl", now - day));
-    assert_eq!(first["events"], 3, "{first}");
-    assert_eq!(first["quota_cleanup"]["runs"], 1, "{first}");
-    assert_eq!(first["quota_cleanup"]["files_deleted"], 1, "{first}");
+    // Yesterday's heartbeats, young enough that retention keeps them, stored before the quota.
+    let beats = ingest(&jsonl("beats.jsonl", "heartbeat", ""));
+    assert_eq!(beats["quota_cleanup"]["runs"], 0, "{beats}");
+    let config = Path::new(&root).join("strata.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{toml}\n[[quotas]]\nscope = \"global\"\nmax_bytes = 1\nmode = \"soft_limit\"\n"),
+    )
+    .unwrap();
+    // Trades over the limit: stored all the same, and the cleanup deletes the heartbeats —
+    // yesterday's by the quota, the 2013 ones because retention already had — never trades
+    // (standard data, which soft_limit does not take).
+    let trades = ingest(&jsonl(
+        "trades.jsonl",
+        "trade",
+        ",\"price\":\"170.5\",\"size\":\"100\"",
+    ));
+    assert_eq!(trades["events"], 3, "{trades}");
+    assert_eq!(trades["quota_cleanup"]["runs"], 1, "{trades}");
+    assert_eq!(trades["quota_cleanup"]["files_deleted"], 2, "{trades}");
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(first["report"].as_str().unwrap()).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(trades["report"].as_str().unwrap()).unwrap())
             .unwrap();
     assert!(
         report["quota_signals"].as_array().unwrap().iter().any(|s| s
             .as_str()
             .unwrap()
-            .starts_with("quota cleanup deleted 1 file(s)")),
+            .starts_with("quota cleanup deleted 2 file(s)")),
         "{report}"
     );
-    // The next ingest's cleanup takes yesterday's heartbeats, by the quota's rule.
-    let second = ingest(&beats("second.jsonl", now - day + 3_600_000_000_000));
-    assert_eq!(second["events"], 3, "{second}");
-    assert_eq!(second["quota_cleanup"]["files_deleted"], 1, "{second}");
     let trail = std::fs::read_to_string(Path::new(&root).join("_lifecycle/audit.jsonl")).unwrap();
-    let whys: Vec<serde_json::Value> = trail
+    let mut whys: Vec<String> = trail
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|r| r["action"] == "delete")
+        .map(|r| {
+            assert!(r["subject"].as_str().unwrap().contains("heartbeat"), "{r}");
+            r["why"]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert_eq!(whys.len(), 2, "{trail}");
-    assert!(
-        whys[0]["why"].as_str().unwrap().contains("retention"),
+    whys.sort();
+    assert_eq!(
+        whys,
+        ["quota.global", "retention.by_kind.heartbeat"],
         "{trail}"
     );
-    assert!(
-        whys[1]["why"].as_str().unwrap().contains("quota.global"),
-        "{trail}"
-    );
-    assert!(
-        whys[1]["subject"].as_str().unwrap().contains("heartbeat"),
-        "{trail}"
-    );
-    // What stays: the trades and the second ingest's heartbeats.
+    // What stays: the 2013 trades and the new ones.
     let planned = plan(&root, "2013-10-08");
-    let paths: Vec<&str> = planned["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(paths.len(), 2, "{planned}");
-    assert!(paths.iter().any(|p| p.contains("/trade/")), "{planned}");
+    let decisions = planned["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 2, "{planned}");
+    assert!(
+        decisions
+            .iter()
+            .all(|d| d["path"].as_str().unwrap().contains("/trade/")),
+        "{planned}"
+    );
     let verify = strata(&["--root", &root, "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
 }

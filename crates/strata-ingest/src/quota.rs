@@ -19,7 +19,10 @@ pub struct Signals {
     pub warnings: Vec<String>,
     /// SoftLimit: the lifecycle should start cleanup.
     pub cleanup: Vec<String>,
-    /// DropOldest: bytes of the oldest non-protected data the lifecycle should delete.
+    /// DropOldest: each rule's reason (a byte, file or daily-event limit passed).
+    pub drop_oldest: Vec<String>,
+    /// DropOldest: bytes of the oldest non-protected data the lifecycle should delete (0 when
+    /// only file or daily-event limits were passed).
     pub drop_oldest_bytes: u64,
 }
 
@@ -28,39 +31,28 @@ pub struct Signals {
 /// to whoever runs the cleanup (the facade's `Archive` does, on a thread of its own).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CleanupRequest {
-    /// Each SoftLimit rule's reason, and one line per DropOldest rule.
+    /// Each SoftLimit and DropOldest rule's reason.
     pub reasons: Vec<String>,
-    /// Bytes the DropOldest rules want freed (0 when only SoftLimits asked).
+    /// Bytes the DropOldest rules want freed (0 when only SoftLimits, or only file or
+    /// daily-event limits, asked).
     pub bytes_to_free: u64,
 }
 
 impl CleanupRequest {
     /// The request `signals` make, if they make one.
     pub fn from_signals(signals: &Signals) -> Option<CleanupRequest> {
-        if signals.cleanup.is_empty() && signals.drop_oldest_bytes == 0 {
+        if signals.cleanup.is_empty() && signals.drop_oldest.is_empty() {
             return None;
         }
-        let mut reasons = signals.cleanup.clone();
-        if signals.drop_oldest_bytes > 0 {
-            reasons.push(format!(
-                "drop_oldest: {} bytes to free",
-                signals.drop_oldest_bytes
-            ));
-        }
         Some(CleanupRequest {
-            reasons,
+            reasons: signals
+                .cleanup
+                .iter()
+                .chain(&signals.drop_oldest)
+                .cloned()
+                .collect(),
             bytes_to_free: signals.drop_oldest_bytes,
         })
-    }
-
-    /// Adds `other`'s reasons (each once) and bytes.
-    pub fn merge(&mut self, other: CleanupRequest) {
-        for reason in other.reasons {
-            if !self.reasons.contains(&reason) {
-                self.reasons.push(reason);
-            }
-        }
-        self.bytes_to_free = self.bytes_to_free.saturating_add(other.bytes_to_free);
     }
 }
 
@@ -143,10 +135,11 @@ impl QuotaLedger {
         self.rules.is_empty()
     }
 
-    /// Takes what `files` counted off each rule's usage (files the lifecycle deleted while the
-    /// writer was open), so a HardLimit refuses no longer once space is freed. Files sealed in
-    /// this session were charged by their JSONL bytes and are taken off by their stored size,
-    /// so after compression the ledger stays at or above the truth, never below it.
+    /// Takes the bytes and files of `files` off each rule's usage (files the lifecycle deleted
+    /// while the writer was open), so a byte or file HardLimit refuses no longer once space is
+    /// freed. Events written today stay counted: a daily event limit is about writes, not what
+    /// is kept. Files sealed in this session were charged by their JSONL bytes and are taken off
+    /// by their stored size, so after compression the ledger stays at or above the truth.
     pub fn release(&mut self, files: &[FileManifest], symbols: &SymbolRegistry) {
         let today = self.day.format("%Y-%m-%d").to_string();
         for manifest in files {
@@ -154,7 +147,6 @@ impl QuotaLedger {
                 if let Some(freed) = file_usage(manifest, &**rule, symbols, &today) {
                     used.bytes = used.bytes.saturating_sub(freed.bytes);
                     used.files = used.files.saturating_sub(freed.files);
-                    used.events_today = used.events_today.saturating_sub(freed.events_today);
                 }
             }
         }
@@ -189,8 +181,12 @@ impl QuotaLedger {
                 QuotaDecision::Allow => {}
                 QuotaDecision::Warn { reason } => signals.warnings.push(reason),
                 QuotaDecision::StartCleanup { reason } => signals.cleanup.push(reason),
-                QuotaDecision::DropOldest { bytes_to_free, .. } => {
-                    signals.drop_oldest_bytes += bytes_to_free
+                QuotaDecision::DropOldest {
+                    bytes_to_free,
+                    reason,
+                } => {
+                    signals.drop_oldest.push(reason);
+                    signals.drop_oldest_bytes += bytes_to_free;
                 }
                 refuse @ QuotaDecision::Refuse { .. } => return Err(refuse),
             }

@@ -160,6 +160,9 @@ pub struct Archive {
     backends: strata_backend::BackendRegistry,
     /// The quota cleanups its writers start (QUOTA-2).
     cleaner: Arc<crate::cleanup::Cleaner>,
+    /// The clock of the decisions the archive makes on its own (the quota cleanup); `None`:
+    /// the real one.
+    clock: Option<strata_model::Timestamp>,
 }
 
 /// Events are handed to the writer in batches of this many.
@@ -250,6 +253,7 @@ impl Archive {
             codecs: strata_codec::CodecRegistry::default(),
             backends: strata_backend::BackendRegistry::new(),
             cleaner: Arc::default(),
+            clock: None,
         })
     }
 
@@ -448,11 +452,13 @@ impl Archive {
         Ok(executor)
     }
 
-    /// Carries out the deletions of the lifecycle plan at `now` and nothing else — no migration,
-    /// no consolidation (QUOTA-2): those of the quotas (`drop_oldest` takes a scope's oldest
+    /// Carries out the deletions of the lifecycle plan at `now` — no migration, no
+    /// consolidation (QUOTA-2): those of the quotas (`drop_oldest` takes a scope's oldest
     /// unprotected files until it fits, `soft_limit` its transient then derived files), and
-    /// those retention and the automation rules already decided, which the quotas count as
-    /// freed. Critical, held, write-once and unapproved files are never among them. Journaled and audited like [`Archive::lifecycle_run`], and
+    /// those retention already decided, which the quotas count as freed (an automation rule's
+    /// deletions wait for a lifecycle run, on the rule's schedule). Critical, held, write-once
+    /// and unapproved files are never among them. Like every run, it first finishes what a
+    /// killed run began. Journaled and audited like [`Archive::lifecycle_run`], and
     /// refused while another run holds `_lifecycle/lock`. A write over such a quota starts this
     /// on its own (`lifecycle.cleanup_on_quota`, see [`Archive::cleanup_status`]).
     pub fn quota_cleanup(
@@ -460,8 +466,11 @@ impl Archive {
         now: strata_model::Timestamp,
     ) -> Result<crate::cleanup::QuotaCleanup> {
         let mut plan = self.lifecycle_plan(now)?;
-        plan.decisions
-            .retain(|d| d.action == strata_core::policy::lifecycle::LifecycleAction::Delete);
+        // The quotas' and retention's deletions; an automation rule's wait for its own schedule.
+        plan.decisions.retain(|d| {
+            d.action == strata_core::policy::lifecycle::LifecycleAction::Delete
+                && !d.rule.starts_with("rules.")
+        });
         plan.rules.clear();
         plan.requests.clear();
         plan.tier_caps.clear();
@@ -506,11 +515,30 @@ impl Archive {
         self.cleaner.status()
     }
 
-    /// Blocks until no quota cleanup runs (or `timeout` passes; then false). A program that
-    /// closes its writer and exits waits here, so a cleanup is not cut off halfway (a cut one
-    /// is finished by the next lifecycle run, from its journal).
+    /// Blocks until no quota cleanup runs (or `timeout` passes; then false).
     pub fn wait_for_cleanup(&self, timeout: std::time::Duration) -> bool {
         self.cleaner.wait(timeout)
+    }
+
+    /// Ends the quota cleanups of `writer`'s session: waits for a running one, then, if a
+    /// request was left pending (it came sooner than `lifecycle.cleanup_interval_secs` after the
+    /// last), runs one now on this thread. Call it before closing the writer: the cleanup's
+    /// note goes into the session report, and a program that exits is not cut off halfway (a
+    /// cut one is finished by the next lifecycle run, from its journal).
+    pub fn finish_cleanup(&self, writer: &Writer) -> crate::cleanup::CleanupStatus {
+        self.cleaner.catch_up(self, writer);
+        self.cleaner.status()
+    }
+
+    /// Sets the clock of the decisions the archive makes on its own — the quota cleanup its
+    /// writers start — for writers opened from now on (`strata --now`); `None`: the real clock.
+    pub fn set_clock(&mut self, now: Option<strata_model::Timestamp>) {
+        self.clock = now;
+    }
+
+    /// The clock of the decisions the archive makes on its own ([`Archive::set_clock`]).
+    pub fn clock(&self) -> strata_model::Timestamp {
+        self.clock.unwrap_or_else(strata_model::Timestamp::now)
     }
 
     /// Every tier's storage, by tier.

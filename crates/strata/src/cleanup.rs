@@ -1,22 +1,24 @@
 //! Quota cleanup that writes start (QUOTA-2): when a batch goes over a `soft_limit` or
 //! `drop_oldest` quota, the writer keeps writing and tells its listeners
 //! ([`strata_ingest::Writer::on_quota_cleanup`]); the archive that opened it then carries out the
-//! lifecycle plan's deletions — those and no migration — on a thread of its own, one
-//! cleanup at a time and at most one per `lifecycle.cleanup_interval_secs`, and takes what it
-//! deleted off the writer's quotas.
+//! lifecycle plan's deletions — no migration, no consolidation — on a thread of its own, one
+//! cleanup at a time and at most one per `lifecycle.cleanup_interval_secs` (a request sooner is
+//! left pending: the next one after the interval serves it, or [`Archive::finish_cleanup`] at the
+//! end of a session), and takes what it deleted off the writer's quotas.
 //!
 //! The deletions go through the lifecycle's executor like those of `strata lifecycle run`:
 //! journaled, audited, refused while another run holds `_lifecycle/lock` (the next request
 //! tries again), and never of protected data — the plan never deletes a critical, held,
 //! write-once or unapproved file. Besides the quotas' own deletions they include what retention
-//! and the automation rules have already decided to delete, which the quotas count as freed.
+//! has already decided to delete, which the quotas count as freed; an automation rule's
+//! deletions wait for a lifecycle run, on the rule's own schedule. Like every run, the executor
+//! first finishes what a killed run began (a migration, say).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use strata_catalog::FileManifest;
 use strata_ingest::{CleanupRequest, Writer};
-use strata_model::Timestamp;
 
 use crate::archive::Archive;
 use crate::Result;
@@ -61,6 +63,10 @@ impl QuotaCleanup {
 pub struct CleanupStatus {
     /// A cleanup is running now.
     pub running: bool,
+    /// A request came while one ran or sooner than the interval after the last, and no cleanup
+    /// has served it yet: the next request after the interval does, or
+    /// [`Archive::finish_cleanup`] at once.
+    pub pending: bool,
     /// Cleanups that have ended (each with its deletions or its error).
     pub finished: u64,
     /// Files they deleted.
@@ -90,25 +96,23 @@ impl Cleaner {
     /// Blocks until no cleanup runs or `timeout` passes (`Duration::MAX`: for as long as it
     /// takes); true when none runs.
     pub(crate) fn wait(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
-        let mut guard = self.lock();
-        while guard.0.running {
-            let now = Instant::now();
-            let left = match deadline {
-                Some(deadline) if now >= deadline => return false,
-                Some(deadline) => deadline - now,
-                None => Duration::from_secs(3600),
-            };
-            guard = match self.idle.wait_timeout(guard, left) {
+        let guard = self.lock();
+        let running = |state: &mut (CleanupStatus, Option<Instant>)| state.0.running;
+        let guard = match Instant::now().checked_add(timeout) {
+            Some(_) => match self.idle.wait_timeout_while(guard, timeout, running) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
-            };
-        }
-        true
+            },
+            None => match self.idle.wait_while(guard, running) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            },
+        };
+        !guard.0.running
     }
 
     /// Starts a cleanup for `writer`'s `request` on its own thread, unless one runs or the last
-    /// ended less than `interval` ago.
+    /// ended less than `interval` ago: then the request is left pending.
     pub(crate) fn start(
         self: &Arc<Self>,
         archive: &Archive,
@@ -120,18 +124,17 @@ impl Cleaner {
             let mut guard = self.lock();
             let (status, last_end) = &mut *guard;
             if status.running || last_end.is_some_and(|end| end.elapsed() < interval) {
+                status.pending = true;
                 return;
             }
             status.running = true;
+            status.pending = false;
         }
         tracing::info!(target: "strata::quota", "starting the quota cleanup: {}", request.reasons.join("; "));
         let (cleaner, archive, for_thread) = (Arc::clone(self), archive.clone(), writer.clone());
         let spawned = std::thread::Builder::new()
             .name("strata-quota-cleanup".into())
-            .spawn(move || {
-                let outcome = archive.quota_cleanup(Timestamp::now());
-                cleaner.finish(&for_thread, outcome);
-            });
+            .spawn(move || cleaner.run(&archive, &for_thread));
         if let Err(e) = spawned {
             self.finish(
                 writer,
@@ -140,6 +143,46 @@ impl Cleaner {
                 ))),
             );
         }
+    }
+
+    /// Waits for a running cleanup, then runs one on this thread if a request is pending.
+    pub(crate) fn catch_up(&self, archive: &Archive, writer: &Writer) {
+        let mut guard = self.lock();
+        loop {
+            if guard.0.running {
+                guard = match self.idle.wait(guard) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                continue;
+            }
+            if !guard.0.pending {
+                return;
+            }
+            guard.0.running = true;
+            guard.0.pending = false;
+            break;
+        }
+        drop(guard);
+        self.run(archive, writer);
+    }
+
+    /// One cleanup (a panic in it is its error, never a cleanup left running for good).
+    fn run(&self, archive: &Archive, writer: &Writer) {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            archive.quota_cleanup(archive.clock())
+        }))
+        .unwrap_or_else(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(crate::Error::Async(format!(
+                "the cleanup panicked: {message}"
+            )))
+        });
+        self.finish(writer, outcome);
     }
 
     /// Records a cleanup's end, takes its deletions off `writer`'s quotas and wakes the waiters.

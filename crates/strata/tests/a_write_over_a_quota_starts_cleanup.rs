@@ -17,11 +17,14 @@ use strata::policy::{Classification, EnforcementMode, QuotaRule, QuotaScope};
 
 const DAY: i64 = 86_400_000_000_000;
 
-/// 14:30 UTC three days ago: young enough that retention deletes nothing, so every deletion
-/// here is a quota's.
+/// 14:30 UTC three days before the test started: young enough that retention deletes nothing,
+/// so every deletion here is a quota's (taken once, so a run across midnight keeps its days).
 fn day0() -> i64 {
-    let now = Timestamp::now().as_nanos();
-    now - now % DAY - 3 * DAY + 52_200_000_000_000
+    static DAY0: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| {
+        let now = Timestamp::now().as_nanos();
+        now - now % DAY - 3 * DAY + 52_200_000_000_000
+    });
+    *DAY0
 }
 
 fn trade(day: i64, i: i64) -> Event {
@@ -232,4 +235,65 @@ fn with_cleanup_on_quota_off_the_next_lifecycle_run_does_it() {
     let cleanup = archive.quota_cleanup(Timestamp::now()).unwrap();
     assert_eq!(cleanup.deleted.len(), 2, "{}", cleanup.summary());
     assert!(files(&archive).is_empty());
+}
+
+/// A tier policy whose every decision panics, as a broken custom one might.
+#[derive(Debug)]
+struct Panicking;
+
+impl strata::policy::TierPolicy for Panicking {
+    fn name(&self) -> String {
+        "panicking".into()
+    }
+
+    fn decide(&self, _file: &strata::policy::FileFacts) -> (strata::policy::TierAction, String) {
+        panic!("a broken tier policy")
+    }
+}
+
+#[test]
+fn a_request_sooner_than_the_interval_waits_and_the_end_of_the_session_serves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_with(root, Config::default(), &[heartbeat(0, 0)]);
+    let mut config = Config::default();
+    config.quotas.push(quota(EnforcementMode::SoftLimit, 1));
+    config.lifecycle.cleanup_interval_secs = 3600;
+    let archive = Archive::open(root, config.clone()).unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    writer.append_batch(&[heartbeat(1, 0)]).unwrap();
+    assert!(archive.wait_for_cleanup(Duration::from_secs(60)));
+    assert_eq!(archive.cleanup_status().files_deleted, 1);
+    // The session's heartbeats are sealed by its close; the next session's first batch asks
+    // again within the hour: left pending, not run and not forgotten.
+    writer.close().unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    writer.append_batch(&[heartbeat(2, 0)]).unwrap();
+    let status = archive.cleanup_status();
+    assert_eq!(status.finished, 1, "{status:?}");
+    assert!(status.pending, "{status:?}");
+    assert_eq!(of_kind(&files(&archive), EventKind::Heartbeat).len(), 1);
+    // The end of the session serves it at once.
+    let status = archive.finish_cleanup(&writer);
+    assert_eq!(status.finished, 2, "{status:?}");
+    assert!(!status.pending);
+    assert_eq!(status.files_deleted, 2);
+    assert!(of_kind(&files(&archive), EventKind::Heartbeat).is_empty());
+    writer.close().unwrap();
+
+    // A cleanup that panics ends as an error: nothing deleted, nothing left running, and the
+    // end of the session does not wait for ever.
+    let archive = Archive::builder(root)
+        .config(config)
+        .tier_policy(std::sync::Arc::new(Panicking))
+        .open()
+        .unwrap();
+    let writer = archive.writer(WriterOptions::default()).unwrap();
+    writer.append_batch(&[heartbeat(3, 0)]).unwrap();
+    let status = archive.finish_cleanup(&writer);
+    assert!(!status.running);
+    let last = status.last.unwrap();
+    assert!(last.contains("panicked: a broken tier policy"), "{last}");
+    assert_eq!(writer.append_batch(&[heartbeat(3, 1)]).unwrap().accepted, 1);
+    writer.close().unwrap();
 }

@@ -51,14 +51,15 @@ impl Writer {
             cleanup = st.cleanup_due.take();
             written.and_then(|w| synced.map(|()| w))
         };
+        let handed = self.hand_over(written);
+        // `close()` may go ahead from here: the batch is in its segments and the retired ones
+        // are with the sealer, so its final commit covers them. The cleanup listeners and the
+        // per-batch commit's durability listeners below may themselves close the writer.
+        drop(in_flight);
         if let Some(request) = cleanup {
             self.call_cleanup_listeners(&request);
         }
-        let outcome = self.hand_over(written)?;
-        // `close()` may go ahead from here: the batch is in its segments and the retired ones
-        // are with the sealer, so its final commit covers them. The per-batch commit below calls
-        // the durability listeners, which may themselves close the writer.
-        drop(in_flight);
+        let outcome = handed?;
         if self.inner.settings.durability.mode == DurabilityMode::PerBatch
             && outcome.last_ticket > 0
         {

@@ -119,19 +119,25 @@ impl Writer {
     /// panic's message is returned.
     pub(super) fn call_listeners(&self, watermark: Ticket, failed: Option<&str>) -> Option<String> {
         let listeners: Vec<DurableListener> = lock(&self.inner.durable_listeners).clone();
-        let mut panicked = None;
-        for listener in &listeners {
-            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                listener(watermark, failed)
-            }));
-            if let Err(payload) = called {
-                let message = panic_message(&*payload);
-                tracing::error!(target: "strata::ingest", "a durability listener panicked: {message}");
-                panicked.get_or_insert(message);
-            }
-        }
-        panicked
+        call_caught(&listeners, "a durability listener", |l| {
+            l(watermark, failed)
+        })
     }
+}
+
+/// Calls `call` on each of `listeners` (a copy: no lock is held), catching panics: each is
+/// logged as `what`'s, the others are still called, and the first one's message is returned.
+fn call_caught<L: ?Sized>(listeners: &[Arc<L>], what: &str, call: impl Fn(&L)) -> Option<String> {
+    let mut panicked = None;
+    for listener in listeners {
+        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(listener)));
+        if let Err(payload) = called {
+            let message = panic_message(&*payload);
+            tracing::error!(target: "strata::ingest", "{what} panicked: {message}");
+            panicked.get_or_insert(message);
+        }
+    }
+    panicked
 }
 
 /// A callback [`Writer::on_quota_cleanup`] registers.
@@ -140,10 +146,10 @@ pub(super) type CleanupListener = Arc<dyn Fn(&Writer, &CleanupRequest) + Send + 
 impl Writer {
     /// Calls `listener` each time a batch goes over a SoftLimit or DropOldest quota (QUOTA-2:
     /// the writer keeps writing; cleanup should start). It is called once per such batch, on
-    /// the appending thread, outside the writer's locks: it should return soon — hand the
-    /// request to a thread of its own and ignore requests while one runs. Once the cleanup has
-    /// deleted files, [`Writer::release_quota_usage`] takes them off this writer's quotas. A
-    /// listener's panic is caught and logged; the writer goes on.
+    /// the appending thread, after the batch is written and outside the writer's locks (it may
+    /// call the writer): it should return soon — hand the request to a thread of its own.
+    /// Once the cleanup has deleted files, [`Writer::release_quota_usage`] takes them off this
+    /// writer's quotas. A listener's panic is caught and logged; the writer goes on.
     pub fn on_quota_cleanup(
         &self,
         listener: impl Fn(&Writer, &CleanupRequest) + Send + Sync + 'static,
@@ -151,22 +157,16 @@ impl Writer {
         lock(&self.inner.cleanup_listeners).push(Arc::new(listener));
     }
 
-    /// Calls the cleanup listeners with `request`, outside every lock.
+    /// Calls the cleanup listeners with `request`, outside every lock (a panic is logged).
     pub(super) fn call_cleanup_listeners(&self, request: &CleanupRequest) {
         let listeners: Vec<CleanupListener> = lock(&self.inner.cleanup_listeners).clone();
-        for listener in &listeners {
-            let called =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(self, request)));
-            if let Err(payload) = called {
-                let message = panic_message(&*payload);
-                tracing::error!(target: "strata::quota", "a quota cleanup listener panicked: {message}");
-            }
-        }
+        call_caught(&listeners, "a quota cleanup listener", |l| l(self, request));
     }
 
-    /// Takes `deleted` (files a cleanup removed while this writer was open) off the usage its
-    /// quotas count, so a HardLimit that refused lets writes in again once space is freed, and
-    /// notes `note` among the session report's quota signals.
+    /// Takes `deleted` (files a cleanup removed while this writer was open) off the bytes and
+    /// files its quotas count, so a byte or file HardLimit that refused lets writes in again
+    /// once space is freed, and notes `note` among the session report's quota signals (lost
+    /// once the writer is closed: its report is written).
     pub fn release_quota_usage(&self, deleted: &[strata_catalog::FileManifest], note: &str) {
         let mut st = lock(&self.inner.state);
         st.ledger.release(deleted, &self.inner.symbols);

@@ -45,23 +45,14 @@ impl State {
         }
         match self.ledger.charge_batch(today, &charges) {
             Ok(signals) => {
-                for w in signals.warnings.iter().chain(&signals.cleanup) {
+                let request = CleanupRequest::from_signals(&signals);
+                let asked = request.iter().flat_map(|r| &r.reasons);
+                for w in signals.warnings.iter().chain(asked) {
                     tracing::warn!(target: "strata::quota", "{w}");
+                    self.report.quota_signals.push(w.clone());
                 }
-                if let Some(request) = CleanupRequest::from_signals(&signals) {
-                    match &mut self.cleanup_due {
-                        Some(due) => due.merge(request),
-                        None => self.cleanup_due = Some(request),
-                    }
-                }
-                self.report.quota_signals.extend(signals.warnings);
-                self.report.quota_signals.extend(signals.cleanup);
-                if signals.drop_oldest_bytes > 0 {
-                    self.report.quota_signals.push(format!(
-                        "drop_oldest: {} bytes to free",
-                        signals.drop_oldest_bytes
-                    ));
-                }
+                // Taken (and handed to the cleanup listeners) once the state lock is released.
+                self.cleanup_due = request;
                 Ok(())
             }
             Err(QuotaDecision::Refuse {
