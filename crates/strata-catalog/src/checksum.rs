@@ -49,6 +49,44 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Passes bytes on to `W` while taking their SHA-256 and length, so a file's checksum is known
+/// once it is written, without reading it again.
+#[derive(Debug)]
+pub struct Sha256Writer<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W> Sha256Writer<W> {
+    /// Hashes what goes to `inner`.
+    pub fn new(inner: W) -> Self {
+        Sha256Writer {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// The writer underneath, the SHA-256 (lowercase hex) of every byte it took and their count.
+    pub fn finish(self) -> (W, String, u64) {
+        (self.inner, hex::encode(self.hasher.finalize()), self.len)
+    }
+}
+
+impl<W: io::Write> io::Write for Sha256Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// SHA-256 of the file at `path`, lowercase hex, read in 64 KiB blocks (the file is never held
 /// in memory whole).
 pub fn sha256_file(path: &Path) -> Result<String> {
@@ -385,6 +423,23 @@ fn verify_list(folder: &Path, list: &Path) -> Result<Vec<ChecksumResult>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hashing_writer_gives_the_digest_of_what_went_through_it() {
+        use std::io::Write as _;
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for chunk in [1, 7, 4096, 100_000] {
+            let mut w = Sha256Writer::new(Vec::new());
+            for part in bytes.chunks(chunk) {
+                w.write_all(part).unwrap();
+            }
+            w.flush().unwrap();
+            let (out, sha, len) = w.finish();
+            assert_eq!(out, bytes);
+            assert_eq!(sha, sha256_bytes(&bytes));
+            assert_eq!(len, bytes.len() as u64);
+        }
+    }
 
     #[test]
     fn known_digests() {

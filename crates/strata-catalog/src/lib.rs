@@ -99,7 +99,7 @@ pub use catalog::{
 };
 pub use checksum::{
     append_checksum_line, checksums_file_for, remove_checksum_line, sha256_bytes, sha256_file,
-    verify_checksums, verify_sha256, ChecksumResult, ChecksumStatus, CHECKSUMS_FILE,
+    verify_checksums, verify_sha256, ChecksumResult, ChecksumStatus, Sha256Writer, CHECKSUMS_FILE,
     PARQUET_CHECKSUMS_FILE,
 };
 pub use error::{Error, ManifestError, Result};

@@ -466,10 +466,14 @@ struct Sink {
 /// Rows in one `INSERT` statement of a SQL export.
 pub const INSERT_ROWS: u64 = 1000;
 
+/// An export file being written: hashed on its way to the disk, so its SHA-256 is known once
+/// it is closed, without reading it again.
+type Out = std::io::BufWriter<strata_catalog::Sha256Writer<std::fs::File>>;
+
 enum Writer {
-    Plain(std::io::BufWriter<std::fs::File>),
-    Gzip(Box<flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>>),
-    Columnar(Box<EventWriter<std::io::BufWriter<std::fs::File>>>),
+    Plain(Out),
+    Gzip(Box<flate2::write::GzEncoder<Out>>),
+    Columnar(Box<EventWriter<Out>>),
 }
 
 impl Writer {
@@ -845,7 +849,7 @@ fn open_sink(
     }
     let file = std::io::BufWriter::with_capacity(
         1 << 16,
-        std::fs::File::create(&path).map_err(io(&path))?,
+        strata_catalog::Sha256Writer::new(std::fs::File::create(&path).map_err(io(&path))?),
     );
     let mut writer = match (format, plan) {
         (ExportFormat::Parquet, Some(plan)) => Writer::Columnar(Box::new(
@@ -991,7 +995,7 @@ fn close_sink(
     if let Some(w) = sink.writer.text() {
         w.write_all(tail.as_bytes()).map_err(io(&path))?;
     }
-    let file = match sink.writer {
+    let out = match sink.writer {
         Writer::Plain(w) => w.into_inner().map_err(|e| io(&path)(e.into_error()))?,
         Writer::Gzip(w) => w
             .finish()
@@ -1006,6 +1010,7 @@ fn close_sink(
             out.into_inner().map_err(|e| io(&path)(e.into_error()))?
         }
     };
+    let (file, sha256, bytes) = out.finish();
     file.sync_all().map_err(io(&path))?;
     Ok(ExportedFile {
         name: sink.name,
@@ -1014,8 +1019,8 @@ fn close_sink(
         first: sink.first,
         last: sink.last,
         digest: sink.digest.to_string(),
-        sha256: strata_catalog::sha256_file(&path)?,
-        bytes: std::fs::metadata(&path).map_err(io(&path))?.len(),
+        sha256,
+        bytes,
         rows: None,
     })
 }
