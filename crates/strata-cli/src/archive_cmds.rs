@@ -17,7 +17,7 @@ use strata::ingest::WriterOptions;
 use strata::model::{EventKind, Timestamp};
 use strata::policy::TierName;
 
-use crate::{out, Failure, Global};
+use crate::{out, say, Failure, Global};
 
 /// `strata ingest`.
 #[derive(Args, Debug)]
@@ -311,10 +311,10 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
         match result {
             Ok(done) => {
                 if !g.quiet && !g.json {
-                    eprintln!("{}", describe_import(&done));
+                    say!("{}", describe_import(&done));
                 }
                 if let Some(why) = &done.unfinished {
-                    eprintln!("error: {why}");
+                    say!("error: {why}");
                     failures.push((name, why.clone()));
                 }
                 imports.push(done);
@@ -322,20 +322,20 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
             Err(e @ strata::Error::TooManyRejected { .. }) => {
                 if let strata::Error::TooManyRejected { import, .. } = &e {
                     if !g.quiet && !g.json {
-                        eprintln!("{}", describe_import(import));
+                        say!("{}", describe_import(import));
                     }
                     rolled_back.push(import_json(import));
                 }
-                eprintln!("error: {e}");
+                say!("error: {e}");
                 failures.push((name, e.to_string()));
             }
             Err(strata::Error::Stopped) => {
-                eprintln!("{name}: stopped by a signal; nothing of it was stored (run it again)");
+                say!("{name}: stopped by a signal; nothing of it was stored (run it again)");
                 failures.push((name, strata::Error::Stopped.to_string()));
                 break;
             }
             Err(e) => {
-                eprintln!("error: {e:#}");
+                say!("error: {e:#}");
                 failures.push((name, format!("{e:#}")));
             }
         }
@@ -344,9 +344,10 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
         writer.note_stopped_by("signal");
     }
     // A quota cleanup the writes started ends (or stops at a signal) before the session's
-    // report is written, so its note is in it.
-    let cleanup = archive.finish_cleanup(&writer);
+    // report is written, so its note is in it; then one more sees the files the close sealed.
+    archive.wait_for_cleanup(std::time::Duration::MAX);
     let report = writer.close()?;
+    let cleanup = archive.finish_cleanup(&writer);
     // A signal during close() (the final seals) still gives its exit code.
     let signal = stop.code();
     let report_path = strata::ingest::session::SessionReport::path(archive.root(), &report.id);
@@ -543,7 +544,7 @@ pub fn ls(g: &Global, a: &LsArgs) -> Result<(), Failure> {
         );
     }
     if !g.quiet {
-        eprintln!("{} file(s)", files.len());
+        say!("{} file(s)", files.len());
     }
     Ok(())
 }
@@ -721,7 +722,7 @@ fn list_sessions(g: &Global) -> Result<(), Failure> {
             }
         }
         if !g.quiet {
-            eprintln!("{} session(s)", reports.len());
+            say!("{} session(s)", reports.len());
         }
     }
     if bad == 0 {
@@ -753,7 +754,7 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
             )?;
             let (catalog, aside) = Catalog::open_for_rebuild(&root).map_err(strata::Error::from)?;
             if let Some(aside) = &aside {
-                eprintln!(
+                say!(
                     "the index was damaged: moved it to {} and built a new one",
                     aside.display()
                 );
@@ -832,7 +833,7 @@ pub fn catalog(g: &Global, c: &CatalogCommand) -> Result<(), Failure> {
                 }
                 if !g.quiet {
                     let unread = rows.iter().filter(|r| r.0 == 0).count();
-                    eprintln!("{} file(s), {unread} never read by a query", rows.len());
+                    say!("{} file(s), {unread} never read by a query", rows.len());
                 }
             }
         }

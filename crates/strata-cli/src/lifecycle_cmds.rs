@@ -11,7 +11,7 @@ use strata::model::{EventKind, Timestamp};
 use strata::policy::{Hold, HoldScope, TierName};
 
 use crate::archive_cmds::{locate, parse_kind};
-use crate::{out, parse_time, Failure, Global};
+use crate::{out, parse_time, say, Failure, Global};
 
 /// `strata lifecycle …`
 #[derive(Subcommand, Debug)]
@@ -145,13 +145,13 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
             );
         }
         for (path, why) in &report.failed {
-            eprintln!("error: {path}: {why}");
+            say!("error: {path}: {why}");
         }
         if let Some(why) = &report.sign_error {
-            eprintln!("error: archive manifest: {why}");
+            say!("error: archive manifest: {why}");
         }
         if !g.quiet {
-            eprintln!(
+            say!(
                 "{} migrated, {} consolidated into {} ({} events, {} -> {} bytes), {} deleted, {} resumed from a killed run, {} failed",
                 report.migrated.len(),
                 report.consolidated.iter().map(|(from, _)| from.len()).sum::<usize>(),
@@ -279,7 +279,7 @@ fn show_plan(g: &Global) -> Result<(), Failure> {
             .iter()
             .map(|(action, n)| format!("{n} {action}"))
             .collect();
-        eprintln!(
+        say!(
             "{} file(s) at {}: {}",
             plan.decisions.len(),
             plan.now,
@@ -367,7 +367,7 @@ pub fn hold(g: &Global, command: &HoldCommand) -> Result<(), Failure> {
                     );
                 }
                 if !g.quiet {
-                    eprintln!("{} hold(s) in force", holds.len());
+                    say!("{} hold(s) in force", holds.len());
                 }
             }
         }
@@ -427,7 +427,7 @@ pub fn verify(g: &Global, deep: bool, trusted_keys: &[std::path::PathBuf]) -> Re
             ),
         }
         if !g.quiet {
-            eprintln!(
+            say!(
                 "{} file(s) checked{}, {} problem(s)",
                 report.files,
                 if deep {
@@ -624,7 +624,7 @@ pub fn quota(g: &Global, command: &QuotaCommand) -> Result<(), Failure> {
                 );
             }
             if f.quotas.is_empty() && !g.quiet {
-                eprintln!(
+                say!(
                     "no quota with a byte or file limit is configured ([[quotas]] in strata.toml)"
                 );
             }

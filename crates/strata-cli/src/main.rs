@@ -256,9 +256,25 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: writing to standard output: {e}");
+        say!("error: writing to standard output: {e}");
         std::process::exit(1);
     }
+}
+
+/// Writes one line to standard error. A closed standard error (`strata ingest … 2>&1 | head -1`)
+/// loses the message but never stops the work, as `eprintln!` would by panicking.
+pub(crate) fn emit_err(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
+
+/// `eprintln!` that does not panic on a closed standard error (see [`emit_err`]).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::emit_err(format_args!($($arg)*))
+    };
 }
 
 /// `println!` that ends quietly on a closed pipe (see [`emit`]).
@@ -300,6 +316,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (standard error closed) is lost quietly: the
+        // subscriber's own complaint would go to standard error too, and panic there.
+        .log_internal_errors(false)
         .try_init();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -310,7 +329,7 @@ fn main() -> ExitCode {
                     json!({ "ok": false, "error": format!("{:#}", f.error) })
                 );
             }
-            eprintln!("error: {:#}", f.error);
+            say!("error: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
@@ -431,7 +450,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             }
             if !g.json {
                 for warning in &warnings {
-                    eprintln!("warning: {warning}");
+                    say!("warning: {warning}");
                 }
             }
             let summary = format!(
@@ -516,7 +535,7 @@ fn codec_advise(g: &Global, a: &AdviseArgs) -> Result<(), Failure> {
                 return Err(anyhow::anyhow!("the files hold no data to measure").into());
             }
             if !g.quiet && !g.json {
-                eprintln!(
+                say!(
                     "measuring {} codecs on {} bytes…",
                     a.codecs.len(),
                     sample.len()

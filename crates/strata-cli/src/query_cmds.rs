@@ -11,7 +11,7 @@ use strata::policy::TierName;
 use strata::query::Query;
 
 use crate::archive_cmds::{locate, parse_kind};
-use crate::{Failure, Global};
+use crate::{say, Failure, Global};
 
 /// How `strata query` prints events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,7 +185,7 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
     let stats = events.stats();
     if !g.quiet {
         let p = &stats.parquet;
-        eprintln!(
+        say!(
             "{} event(s) from {} of {} file(s) ({} decoded; Parquet: {} of {} row groups and {} of {} rows read)",
             stats.events_returned,
             stats.files_read,
@@ -198,11 +198,11 @@ pub fn query(g: &Global, a: &QueryArgs) -> Result<(), Failure> {
         );
     }
     if stats.reads_counted == Some(false) && !g.quiet {
-        eprintln!("note: the reads were not counted (the archive's _catalog/reads.jsonl cannot be written)");
+        say!("note: the reads were not counted (the archive's _catalog/reads.jsonl cannot be written)");
     }
     if g.verbose > 0 {
         for file in &stats.read {
-            eprintln!("read {file}");
+            say!("read {file}");
         }
     }
     Ok(())
@@ -605,7 +605,7 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
             );
         }
         if !g.quiet {
-            eprintln!(
+            say!(
                 "{} event(s) in {} file(s); {} and {} beside them (sha256sum -c {} checks them)",
                 manifest.events,
                 manifest.files.len(),

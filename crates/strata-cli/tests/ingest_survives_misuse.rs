@@ -316,6 +316,38 @@ fn a_closed_pipe_ends_quietly() {
     }
 }
 
+#[test]
+fn a_closed_standard_error_loses_messages_not_the_ingest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = archive(dir.path());
+    // Over a quota, the ingest warns on standard error (then describes the import there).
+    let config = Path::new(&root).join("strata.toml");
+    let toml = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        format!("{toml}\n[[quotas]]\nscope = \"global\"\nmax_bytes = 1\nmode = \"soft_limit\"\n"),
+    )
+    .expect("config");
+    let spy = testdata(SPY);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["--root", &root, "ingest", "--format", "lean"])
+        .arg(&spy)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // `2>&1 | head -0` on standard error alone: its reader is gone before anything is written.
+    drop(child.stderr.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("ingested 2000 events"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(stored_events(&root), 2000);
+}
+
 /// Every file under `root` with its length, but SQLite's shared-memory files of the index
 /// (`-shm`, `-wal`): a reader's SQLite makes them where the folder lets it, and reads the index
 /// as immutable where it does not.

@@ -24,6 +24,9 @@ pub struct Signals {
     /// DropOldest: bytes of the oldest non-protected data the lifecycle should delete (0 when
     /// only file or daily-event limits were passed).
     pub drop_oldest_bytes: u64,
+    /// Of all the above, the reasons of rules saying so for the first time since the ledger
+    /// was made: what is worth logging (a scope over its limit says so on every batch).
+    pub first: Vec<String>,
 }
 
 /// What a batch over a SoftLimit or DropOldest quota asks of the lifecycle: to start cleaning up
@@ -99,6 +102,8 @@ pub struct QuotaLedger {
     rules: Vec<Arc<dyn QuotaPolicy>>,
     usage: Vec<QuotaUsage>,
     day: NaiveDate,
+    /// Whether each rule has signalled yet (see [`Signals::first`]).
+    signalled: Vec<bool>,
 }
 
 /// One event's (or new file's) charge against the ledger.
@@ -119,6 +124,7 @@ impl QuotaLedger {
             vec![QuotaUsage::default(); rules.len()]
         };
         QuotaLedger {
+            signalled: vec![false; rules.len()],
             rules,
             usage,
             day: today,
@@ -176,20 +182,41 @@ impl QuotaLedger {
             }
         }
         let mut signals = Signals::default();
-        for ((rule, used), inc) in self.rules.iter().zip(&self.usage).zip(&incoming) {
-            match rule.evaluate(*used, *inc) {
-                QuotaDecision::Allow => {}
-                QuotaDecision::Warn { reason } => signals.warnings.push(reason),
-                QuotaDecision::StartCleanup { reason } => signals.cleanup.push(reason),
+        let mut signalling = Vec::new();
+        for (i, ((rule, used), inc)) in self
+            .rules
+            .iter()
+            .zip(&self.usage)
+            .zip(&incoming)
+            .enumerate()
+        {
+            let reason = match rule.evaluate(*used, *inc) {
+                QuotaDecision::Allow => continue,
+                QuotaDecision::Warn { reason } => {
+                    signals.warnings.push(reason.clone());
+                    reason
+                }
+                QuotaDecision::StartCleanup { reason } => {
+                    signals.cleanup.push(reason.clone());
+                    reason
+                }
                 QuotaDecision::DropOldest {
                     bytes_to_free,
                     reason,
                 } => {
-                    signals.drop_oldest.push(reason);
+                    signals.drop_oldest.push(reason.clone());
                     signals.drop_oldest_bytes += bytes_to_free;
+                    reason
                 }
                 refuse @ QuotaDecision::Refuse { .. } => return Err(refuse),
+            };
+            if !self.signalled[i] {
+                signalling.push(i);
+                signals.first.push(reason);
             }
+        }
+        for i in signalling {
+            self.signalled[i] = true;
         }
         for (used, inc) in self.usage.iter_mut().zip(&incoming) {
             used.bytes += inc.bytes;

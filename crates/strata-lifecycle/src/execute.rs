@@ -478,21 +478,35 @@ impl<'a> Executor<'a> {
             ("delete", ..) => {
                 match self.catalog.get(source)? {
                     Some(manifest) => {
-                        // Only the very file planned for deletion (and approved, where that is
-                        // needed) is deleted: one changed since, or under an edited index row,
-                        // is left.
-                        let (tier, key) = Self::split(&manifest.path)?;
-                        let stored = self.block_on(self.backend(tier)?.get(key));
-                        if let (Ok(bytes), false) = (&stored, sha256.is_empty()) {
-                            let actual = strata_catalog::sha256_bytes(bytes);
-                            if actual != *sha256 {
-                                return Err(Error::Verify {
-                                    path: source.clone(),
-                                    message: format!("its SHA-256 is {actual}, not the {sha256} planned for deletion: not deleted"),
-                                });
+                        // A hold placed since the plan was made keeps the file: checked under
+                        // the hold register's lock, held until the file is gone.
+                        let file = crate::plan::stored_file(&manifest, &Default::default());
+                        let holds = crate::HoldStore::new(&self.root.join("_catalog"));
+                        let held = holds.unless_held(&file, || {
+                            // Only the very file planned for deletion (and approved, where that
+                            // is needed) is deleted: one changed since, or under an edited
+                            // index row, is left.
+                            let (tier, key) = Self::split(&manifest.path)?;
+                            let stored = self.block_on(self.backend(tier)?.get(key));
+                            if let (Ok(bytes), false) = (&stored, sha256.is_empty()) {
+                                let actual = strata_catalog::sha256_bytes(bytes);
+                                if actual != *sha256 {
+                                    return Err(Error::Verify {
+                                        path: source.clone(),
+                                        message: format!("its SHA-256 is {actual}, not the {sha256} planned for deletion: not deleted"),
+                                    });
+                                }
                             }
+                            self.remove_source(&manifest)
+                        })?;
+                        if let Err(hold) = held {
+                            return Err(Error::Verify {
+                                path: source.clone(),
+                                message: format!(
+                                    "hold `{hold}`, placed since the plan was made, covers it: not deleted"
+                                ),
+                            });
                         }
-                        self.remove_source(&manifest)?
                     }
                     // Its index row went before a kill: the rest of its files go now.
                     None => self.finish_removal(source)?,

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use strata_core::policy::lifecycle::StoredFile;
 use strata_core::policy::{Hold, HoldScope};
 use strata_model::Timestamp;
 
@@ -63,6 +64,29 @@ impl HoldStore {
     /// The holds in force as the lifecycle plan takes them.
     pub fn holds(&self) -> Result<Vec<Hold>> {
         Ok(self.list()?.into_iter().map(|r| r.hold).collect())
+    }
+
+    /// Runs `f` — a deletion — unless a hold in force covers `file`, holding the register's
+    /// lock meanwhile: a hold placed at the same time waits until `f` is done, so once `hold
+    /// add` returns nothing it covers is deleted. The covering hold's name when one covers it.
+    pub fn unless_held<T>(
+        &self,
+        file: &StoredFile,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<std::result::Result<T, String>> {
+        let lock = lock_file(&self.lock)?;
+        let covering = self
+            .read()?
+            .holds
+            .into_iter()
+            .find(|r| r.hold.scope.covers(file))
+            .map(|r| r.hold.name);
+        let out = match covering {
+            Some(name) => Err(name),
+            None => Ok(f()?),
+        };
+        drop(lock);
+        Ok(out)
     }
 
     /// Places a hold, and records it in the audit trail. Refused when one of that name is in

@@ -466,10 +466,12 @@ impl Archive {
         now: strata_model::Timestamp,
     ) -> Result<crate::cleanup::QuotaCleanup> {
         let mut plan = self.lifecycle_plan(now)?;
-        // The quotas' and retention's deletions; an automation rule's wait for its own schedule.
+        // The quotas' and retention's deletions (only the quotas' with `lifecycle.enabled =
+        // false`); an automation rule's wait for its own schedule.
+        let retention = self.config.lifecycle.enabled;
         plan.decisions.retain(|d| {
             d.action == strata_core::policy::lifecycle::LifecycleAction::Delete
-                && !d.rule.starts_with("rules.")
+                && (d.rule.starts_with("quota.") || (retention && !d.rule.starts_with("rules.")))
         });
         plan.rules.clear();
         plan.requests.clear();
@@ -520,11 +522,11 @@ impl Archive {
         self.cleaner.wait(timeout)
     }
 
-    /// Ends the quota cleanups of `writer`'s session: waits for a running one, then, if a
-    /// request was left pending (it came sooner than `lifecycle.cleanup_interval_secs` after the
-    /// last), runs one now on this thread. Call it before closing the writer: the cleanup's
-    /// note goes into the session report, and a program that exits is not cut off halfway (a
-    /// cut one is finished by the next lifecycle run, from its journal).
+    /// Ends the quota cleanups of `writer`'s session: waits for a running one, then, if a write
+    /// asked for a cleanup since the last call, runs one more on this thread. Call it once the
+    /// writer is closed, so that cleanup sees the session's own files (sealed by the close) and
+    /// a program that exits is not cut off halfway (a cut one is finished by the next lifecycle
+    /// run, from its journal); its note is then in the returned status, not the session report.
     pub fn finish_cleanup(&self, writer: &Writer) -> crate::cleanup::CleanupStatus {
         self.cleaner.catch_up(self, writer);
         self.cleaner.status()

@@ -50,6 +50,9 @@ impl QuotaCleanup {
         if !self.report.failed.is_empty() {
             line.push_str(&format!("; {} failed", self.report.failed.len()));
         }
+        if self.report.stopped {
+            line.push_str("; stopped by a signal before the rest (the next run does it)");
+        }
         for shortfall in &self.shortfalls {
             line.push_str("; ");
             line.push_str(shortfall);
@@ -65,7 +68,7 @@ pub struct CleanupStatus {
     pub running: bool,
     /// A request came while one ran or sooner than the interval after the last, and no cleanup
     /// has served it yet: the next request after the interval does, or
-    /// [`Archive::finish_cleanup`] at once.
+    /// [`Archive::finish_cleanup`].
     pub pending: bool,
     /// Cleanups that have ended (each with its deletions or its error).
     pub finished: u64,
@@ -77,27 +80,37 @@ pub struct CleanupStatus {
     pub last: Option<String>,
 }
 
+/// What the cleaner keeps under its lock.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    status: CleanupStatus,
+    /// When the last cleanup ended.
+    last_end: Option<Instant>,
+    /// A write asked for a cleanup since the last [`Cleaner::catch_up`].
+    asked: bool,
+}
+
 /// The cleanups of one archive and its clones: one at a time, spaced by the interval.
 #[derive(Debug, Default)]
 pub(crate) struct Cleaner {
-    state: Mutex<(CleanupStatus, Option<Instant>)>,
+    state: Mutex<State>,
     idle: Condvar,
 }
 
 impl Cleaner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (CleanupStatus, Option<Instant>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn status(&self) -> CleanupStatus {
-        self.lock().0.clone()
+        self.lock().status.clone()
     }
 
     /// Blocks until no cleanup runs or `timeout` passes (`Duration::MAX`: for as long as it
     /// takes); true when none runs.
     pub(crate) fn wait(&self, timeout: Duration) -> bool {
         let guard = self.lock();
-        let running = |state: &mut (CleanupStatus, Option<Instant>)| state.0.running;
+        let running = |state: &mut State| state.status.running;
         let guard = match Instant::now().checked_add(timeout) {
             Some(_) => match self.idle.wait_timeout_while(guard, timeout, running) {
                 Ok((g, _)) => g,
@@ -108,7 +121,7 @@ impl Cleaner {
                 Err(p) => p.into_inner(),
             },
         };
-        !guard.0.running
+        !guard.status.running
     }
 
     /// Starts a cleanup for `writer`'s `request` on its own thread, unless one runs or the last
@@ -122,8 +135,10 @@ impl Cleaner {
     ) {
         {
             let mut guard = self.lock();
-            let (status, last_end) = &mut *guard;
-            if status.running || last_end.is_some_and(|end| end.elapsed() < interval) {
+            let state = &mut *guard;
+            state.asked = true;
+            let status = &mut state.status;
+            if status.running || state.last_end.is_some_and(|end| end.elapsed() < interval) {
                 status.pending = true;
                 return;
             }
@@ -145,24 +160,20 @@ impl Cleaner {
         }
     }
 
-    /// Waits for a running cleanup, then runs one on this thread if a request is pending.
+    /// Waits for a running cleanup, then, if a write asked for one since the last call, runs
+    /// one on this thread (it sees what the writer has sealed since).
     pub(crate) fn catch_up(&self, archive: &Archive, writer: &Writer) {
-        let mut guard = self.lock();
-        loop {
-            if guard.0.running {
-                guard = match self.idle.wait(guard) {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                continue;
-            }
-            if !guard.0.pending {
-                return;
-            }
-            guard.0.running = true;
-            guard.0.pending = false;
-            break;
+        let guard = self.lock();
+        let mut guard = match self.idle.wait_while(guard, |s| s.status.running) {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if !guard.asked && !guard.status.pending {
+            return;
         }
+        guard.asked = false;
+        guard.status.running = true;
+        guard.status.pending = false;
         drop(guard);
         self.run(archive, writer);
     }
@@ -201,15 +212,15 @@ impl Cleaner {
             }
         };
         let mut guard = self.lock();
-        let (status, last_end) = &mut *guard;
+        let state = &mut *guard;
         if let Ok(cleanup) = &outcome {
-            status.files_deleted += cleanup.deleted.len() as u64;
-            status.bytes_freed += cleanup.bytes_freed();
+            state.status.files_deleted += cleanup.deleted.len() as u64;
+            state.status.bytes_freed += cleanup.bytes_freed();
         }
-        status.running = false;
-        status.finished += 1;
-        status.last = Some(line);
-        *last_end = Some(Instant::now());
+        state.status.running = false;
+        state.status.finished += 1;
+        state.status.last = Some(line);
+        state.last_end = Some(Instant::now());
         self.idle.notify_all();
     }
 }

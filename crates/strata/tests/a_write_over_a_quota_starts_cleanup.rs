@@ -273,16 +273,20 @@ fn a_request_sooner_than_the_interval_waits_and_the_end_of_the_session_serves_it
     assert_eq!(status.finished, 1, "{status:?}");
     assert!(status.pending, "{status:?}");
     assert_eq!(of_kind(&files(&archive), EventKind::Heartbeat).len(), 1);
-    // The end of the session serves it at once.
+    // The end of the session serves it at once, and sees what the close sealed: the day-1 file
+    // and this session's own day-2 file.
+    writer.close().unwrap();
     let status = archive.finish_cleanup(&writer);
     assert_eq!(status.finished, 2, "{status:?}");
     assert!(!status.pending);
-    assert_eq!(status.files_deleted, 2);
+    assert_eq!(status.files_deleted, 3, "{status:?}");
     assert!(of_kind(&files(&archive), EventKind::Heartbeat).is_empty());
-    writer.close().unwrap();
+    // Nothing asked since: the next call runs nothing.
+    assert_eq!(archive.finish_cleanup(&writer).finished, 2);
 
     // A cleanup that panics ends as an error: nothing deleted, nothing left running, and the
     // end of the session does not wait for ever.
+    write_with(root, Config::default(), &[heartbeat(4, 0)]);
     let archive = Archive::builder(root)
         .config(config)
         .tier_policy(std::sync::Arc::new(Panicking))
@@ -290,10 +294,75 @@ fn a_request_sooner_than_the_interval_waits_and_the_end_of_the_session_serves_it
         .unwrap();
     let writer = archive.writer(WriterOptions::default()).unwrap();
     writer.append_batch(&[heartbeat(3, 0)]).unwrap();
-    let status = archive.finish_cleanup(&writer);
+    assert!(archive.wait_for_cleanup(Duration::from_secs(60)));
+    let status = archive.cleanup_status();
     assert!(!status.running);
     let last = status.last.unwrap();
     assert!(last.contains("panicked: a broken tier policy"), "{last}");
     assert_eq!(writer.append_batch(&[heartbeat(3, 1)]).unwrap().accepted, 1);
     writer.close().unwrap();
+    let status = archive.finish_cleanup(&writer);
+    assert!(!status.running);
+    assert!(status.last.unwrap().contains("panicked"));
+}
+
+#[test]
+fn a_hold_placed_after_the_plan_was_made_keeps_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_with(
+        root,
+        Config::default(),
+        &[heartbeat(0, 0), heartbeat(1, 0), trade(0, 0)],
+    );
+    let mut config = Config::default();
+    config.quotas.push(quota(EnforcementMode::DropOldest, 1));
+    let archive = Archive::open(root, config).unwrap();
+    let plan = archive.lifecycle_plan(Timestamp::now()).unwrap();
+    let deletions: Vec<&str> = plan
+        .decisions
+        .iter()
+        .filter(|d| d.action == strata::policy::lifecycle::LifecycleAction::Delete)
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(deletions.len(), 3, "{plan:?}");
+    // A hold on the heartbeats lands while the plan is being carried out.
+    archive
+        .holds()
+        .add(
+            strata::policy::lifecycle::Hold {
+                name: "case-7".into(),
+                scope: strata::policy::lifecycle::HoldScope {
+                    kinds: vec![EventKind::Heartbeat],
+                    ..Default::default()
+                },
+                reason: "placed mid-run".into(),
+            },
+            Timestamp::now(),
+        )
+        .unwrap();
+    let backends = strata::policy::TierName::ALL
+        .iter()
+        .map(|&t| (t, archive.tier_backend(t).unwrap()))
+        .collect();
+    let report = strata::lifecycle::Executor::new(root, archive.catalog(), backends)
+        .unwrap()
+        .run(&plan, |_, _| {})
+        .unwrap();
+    // The trade goes; both heartbeat files stay, each named with the hold.
+    assert_eq!(report.deleted.len(), 1, "{report:?}");
+    assert!(report.deleted[0].contains("/trade/"), "{report:?}");
+    assert_eq!(report.failed.len(), 2, "{report:?}");
+    for (path, why) in &report.failed {
+        assert!(path.contains("/heartbeat/"), "{path}");
+        assert!(why.contains("hold `case-7`"), "{why}");
+        assert!(root.join(path).exists(), "{path}");
+    }
+    assert_eq!(of_kind(&files(&archive), EventKind::Heartbeat).len(), 2);
+    // The next plan protects them by the hold.
+    let next = archive.lifecycle_plan(Timestamp::now()).unwrap();
+    assert!(next
+        .decisions
+        .iter()
+        .all(|d| d.action != strata::policy::lifecycle::LifecycleAction::Delete));
 }

@@ -45,14 +45,15 @@ impl State {
         }
         match self.ledger.charge_batch(today, &charges) {
             Ok(signals) => {
-                let request = CleanupRequest::from_signals(&signals);
-                let asked = request.iter().flat_map(|r| &r.reasons);
-                for w in signals.warnings.iter().chain(asked) {
-                    tracing::warn!(target: "strata::quota", "{w}");
-                    self.report.quota_signals.push(w.clone());
+                // Each rule once per session: a scope over its limit says so on every batch.
+                for w in &signals.first {
+                    tracing::warn!(target: "strata::quota", "{w} (said once per session)");
                 }
+                self.report
+                    .quota_signals
+                    .extend(signals.first.iter().cloned());
                 // Taken (and handed to the cleanup listeners) once the state lock is released.
-                self.cleanup_due = request;
+                self.cleanup_due = CleanupRequest::from_signals(&signals);
                 Ok(())
             }
             Err(QuotaDecision::Refuse {
