@@ -763,3 +763,126 @@ fn the_demo_run_twice_adds_nothing() {
     assert_eq!(again["live_events"], 0);
     assert_eq!(first["files"], again["files"]);
 }
+
+/// Runs `strata args` as a user who may only read the archive: as root (which file modes do
+/// not bind), as `nobody` through `runuser`, from a copy of the binary anyone may run; as
+/// anyone else, as that user over an archive made read-only.
+fn as_reader(bin: &Path, args: &[&str]) -> Output {
+    let mut command = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "nobody", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    command.args(args).output().expect("run strata as a reader")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Every folder and file under `root` (and `root`) to `dir_mode` / `file_mode`.
+fn chmod_tree(root: &Path, dir_mode: u32, file_mode: u32) {
+    set_mode(root, dir_mode);
+    for entry in std::fs::read_dir(root).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            chmod_tree(&path, dir_mode, file_mode);
+        } else {
+            set_mode(&path, file_mode);
+        }
+    }
+}
+
+#[test]
+fn an_archive_the_user_may_only_read_is_queried_verified_and_exported_and_writes_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = archive(dir.path());
+    let spy = testdata(SPY);
+    assert!(ingest(&root, "lean", &[spy.to_str().expect("utf-8")], &[])
+        .status
+        .success());
+    // What the reader may use: a copy of the binary and of the input, and a folder for output.
+    let bin = dir.path().join("strata");
+    std::fs::copy(env!("CARGO_BIN_EXE_strata"), &bin).expect("copy the binary");
+    set_mode(&bin, 0o755);
+    let input = dir.path().join("spy_trade.zip");
+    std::fs::copy(&spy, &input).expect("copy the input");
+    set_mode(&input, 0o644);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).expect("out");
+    set_mode(&out_dir, 0o777);
+    set_mode(dir.path(), 0o755);
+    chmod_tree(Path::new(&root), 0o555, 0o444);
+    let before = tree(Path::new(&root));
+
+    let export = out_dir.join("spy");
+    let export = export.to_str().expect("utf-8");
+    for args in [
+        vec![
+            "--root", &root, "--json", "query", "--symbol", "SPY", "--limit", "5",
+        ],
+        vec!["--root", &root, "verify", "--deep"],
+        vec![
+            "--root", &root, "export", "--format", "csv", "--symbol", "SPY", "--out", export,
+        ],
+        vec!["--root", &root, "export", "verify", export],
+        vec!["--root", &root, "ls"],
+    ] {
+        let out = as_reader(&bin, &args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    let query = as_reader(
+        &bin,
+        &[
+            "--root", &root, "query", "--symbol", "SPY", "--format", "csv", "--kind", "trade",
+        ],
+    );
+    assert_eq!(
+        text(&query.stdout).lines().count(),
+        2001,
+        "a header and every trade"
+    );
+
+    // Writes are refused with the path that cannot be written, and leave everything as it was.
+    for args in [
+        vec![
+            "--root",
+            &root,
+            "ingest",
+            "--format",
+            "lean",
+            input.to_str().expect("utf-8"),
+        ],
+        vec!["--root", &root, "hold", "add", "x", "--symbol", "SPY"],
+        vec!["--root", &root, "lifecycle", "run"],
+    ] {
+        let out = as_reader(&bin, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&root), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert_eq!(tree(Path::new(&root)), before, "the archive changed");
+    chmod_tree(Path::new(&root), 0o755, 0o644);
+    assert_eq!(stored_events(&root), 2000);
+}

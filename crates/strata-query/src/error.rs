@@ -38,8 +38,8 @@ pub enum Error {
     /// Stopped by the caller (a signal): what was begun is undone.
     #[error("stopped before the end; nothing of it was kept")]
     Stopped,
-    /// No storage is configured for a tier a file is in.
-    #[error("no storage for the {0} tier")]
+    /// No storage is open for a tier a file is in (a local tier whose folder is gone).
+    #[error("no storage for the {0} tier (a local tier's folder that does not exist), yet the catalog lists files in it")]
     NoTier(strata_core::policy::TierName),
 }
 

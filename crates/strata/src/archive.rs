@@ -543,6 +543,28 @@ impl Archive {
         self.clock.unwrap_or_else(strata_model::Timestamp::now)
     }
 
+    /// The tiers' storage for what only reads (queries, exports, verify): a local tier whose
+    /// folder does not exist holds nothing and is left out rather than created, so reading an
+    /// archive needs no write permission on it (a file the catalog lists in such a tier is then
+    /// an error naming the tier).
+    fn reader_backends(
+        &self,
+    ) -> Result<std::collections::BTreeMap<TierName, Arc<dyn strata_backend::Backend>>> {
+        let mut backends = std::collections::BTreeMap::new();
+        for &tier in TierName::ALL {
+            let url = self.tier_url(tier)?;
+            let missing_folder = strata_backend::Url::parse(&url)
+                .ok()
+                .filter(|u| u.scheme() == "file")
+                .and_then(|u| u.to_file_path().ok())
+                .is_some_and(|path| !path.exists());
+            if !missing_folder {
+                backends.insert(tier, self.tier_backend(tier)?);
+            }
+        }
+        Ok(backends)
+    }
+
     /// Every tier's storage, by tier.
     fn tier_backends(
         &self,
@@ -607,7 +629,7 @@ impl Archive {
         Ok(strata_lifecycle::verify_archive(
             &self.root,
             &self.catalog,
-            &self.tier_backends()?,
+            &self.reader_backends()?,
             deep,
             &signing,
         )?)
@@ -625,7 +647,7 @@ impl Archive {
         Ok(strata_query::QueryEngine::new(
             &self.root,
             Arc::clone(&self.catalog),
-            self.tier_backends()?,
+            self.reader_backends()?,
             strata_model::SymbolRegistry::new(symbols)?,
         )?)
     }
