@@ -347,7 +347,11 @@ pub fn ingest(g: &Global, a: &IngestArgs) -> Result<(), Failure> {
     // report is written, so its note is in it; then one more sees the files the close sealed.
     archive.wait_for_cleanup(std::time::Duration::MAX);
     let report = writer.close()?;
-    let cleanup = archive.finish_cleanup(&writer);
+    let cleanup = match stop.code() {
+        // Stopped by a signal: no further cleanup (the next run does what is due).
+        Some(_) => archive.cleanup_status(),
+        None => archive.finish_cleanup(&writer),
+    };
     // A signal during close() (the final seals) still gives its exit code.
     let signal = stop.code();
     let report_path = strata::ingest::session::SessionReport::path(archive.root(), &report.id);

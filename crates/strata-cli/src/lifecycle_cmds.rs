@@ -137,6 +137,9 @@ fn run(g: &Global, report_file: Option<&std::path::Path>) -> Result<(), Failure>
         for path in &report.deleted {
             out!("deleted  {path}");
         }
+        for (path, hold) in &report.held {
+            out!("kept     {path}  (hold `{hold}`, placed after the plan was made)");
+        }
         if report.requests > 0 {
             out!(
                 "{} request(s) of the automation rules recorded in _lifecycle/{}",

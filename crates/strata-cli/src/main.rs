@@ -298,7 +298,7 @@ fn main() -> ExitCode {
                     "{}",
                     json!({ "ok": false, "error": e.kind().to_string(), "usage": e.to_string() })
                 );
-                eprint!("{e}");
+                say!("{}", e.to_string().trim_end());
                 return ExitCode::from(2);
             }
             e.exit()
@@ -499,7 +499,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if g.json {
                 out!("{}", serde_json::to_string_pretty(&config)?);
             } else {
-                print!("{}", strata::template::config_toml(&config));
+                out!("{}", strata::template::config_toml(&config).trim_end());
             }
         }
     }

@@ -529,6 +529,51 @@ fn an_interrupted_deletion_is_left_to_the_next_plan_not_redone_over_a_new_hold()
     );
     let again = plan(&root, "2013-10-20");
     assert_eq!(action_of(&again, "heartbeat")["action"], "protect");
+
+    // A run killed further on, after the deletion took the sidecar: the held file stays, its
+    // sidecar comes back, and nothing is audited as deleted.
+    let sidecar = {
+        let path = Path::new(&root).join(&beat);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        path.with_file_name(format!("{name}.manifest.json"))
+    };
+    assert!(sidecar.is_file(), "{}", sidecar.display());
+    let kept = std::fs::read(&sidecar).unwrap();
+    std::fs::remove_file(&sidecar).unwrap();
+    std::fs::write(
+        Path::new(&root).join("_lifecycle/journal.jsonl"),
+        format!("{{\"op\":\"begin\",\"id\":2,\"action\":\"delete\",\"source\":\"{beat}\",\"at\":1382227200000000000}}\n"),
+    )
+    .unwrap();
+    let run = strata(&[
+        "--root",
+        &root,
+        "--now",
+        "2013-10-20",
+        "--json",
+        "lifecycle",
+        "run",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report = doc(&run);
+    assert_eq!(
+        report["report"]["deleted"].as_array().unwrap().len(),
+        0,
+        "{report}"
+    );
+    assert_eq!(report["report"]["held"][0][0], beat.as_str(), "{report}");
+    assert_eq!(report["report"]["held"][0][1], "keep-beats", "{report}");
+    assert!(Path::new(&root).join(&beat).is_file());
+    let json = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).unwrap();
+    assert_eq!(
+        json(&std::fs::read(&sidecar).unwrap()),
+        json(&kept),
+        "the sidecar came back with the same manifest"
+    );
+    let trail = std::fs::read_to_string(Path::new(&root).join("_lifecycle/audit.jsonl")).unwrap();
+    assert!(!trail.contains("\"action\":\"delete\""), "{trail}");
+    let verify = strata(&["--root", &root, "verify", "--deep"]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
 }
 
 #[test]

@@ -166,10 +166,12 @@ impl QuotaLedger {
         charges: &[Charge<'_>],
     ) -> Result<Signals, QuotaDecision> {
         if today != self.day {
+            // A new day: daily counts start again, and each rule says so again when it signals.
             self.day = today;
             for u in &mut self.usage {
                 u.events_today = 0;
             }
+            self.signalled.iter_mut().for_each(|s| *s = false);
         }
         let mut incoming = vec![QuotaUsage::default(); self.rules.len()];
         for charge in charges {

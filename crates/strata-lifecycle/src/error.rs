@@ -21,6 +21,14 @@ pub enum Error {
         /// What does not match.
         message: String,
     },
+    /// A deletion a hold placed after the plan was made stopped: the file is kept.
+    #[error("{path}: hold `{hold}`, placed after the plan was made, covers it: kept")]
+    Held {
+        /// The file (archive-relative).
+        path: String,
+        /// The hold's name.
+        hold: String,
+    },
     /// A file of the lifecycle's own could not be read or written.
     #[error("{path}: {error}")]
     Io {

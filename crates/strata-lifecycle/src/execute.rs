@@ -135,6 +135,10 @@ pub struct RunReport {
     pub deleted: Vec<String>,
     /// Operations a killed run had begun, finished by this one.
     pub resumed: usize,
+    /// Files a deletion would have removed but a hold placed after the plan was made keeps,
+    /// with the hold's name (the next plan protects them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<(String, String)>,
     /// Files whose operation failed, with why (their data is left as it was).
     pub failed: Vec<(String, String)>,
     /// Events moved by the migrations.
@@ -448,7 +452,6 @@ impl<'a> Executor<'a> {
             period,
             at,
             sha256,
-            why,
             ..
         } = entry
         else {
@@ -497,14 +500,17 @@ impl<'a> Executor<'a> {
                                     });
                                 }
                             }
-                            self.remove_source(&manifest)
+                            self.remove_source(&manifest)?;
+                            // Audited before the lock goes: a hold placed next comes after it.
+                            self.audit_done(entry, Vec::new())
                         })?;
                         if let Err(hold) = held {
-                            return Err(Error::Verify {
+                            // A killed attempt may have taken its sidecar: it comes back, as
+                            // the file stays.
+                            self.restore_sidecar(&manifest)?;
+                            return Err(Error::Held {
                                 path: source.clone(),
-                                message: format!(
-                                    "hold `{hold}`, placed since the plan was made, covers it: not deleted"
-                                ),
+                                hold,
                             });
                         }
                     }
@@ -521,21 +527,56 @@ impl<'a> Executor<'a> {
                 })
             }
         };
-        // Recorded once, even when a killed run recorded it before its `done`.
+        // Recorded once, even when a killed run (or the deletion above) recorded it before.
+        self.audit_done(entry, became)?;
+        self.append(&Entry::Done { id: *id })
+    }
+
+    /// Records a begun operation in the audit trail (once per operation: a repeat is ignored).
+    fn audit_done(&self, entry: &Entry, became: Vec<String>) -> Result<()> {
+        let Entry::Begin {
+            id,
+            action,
+            source,
+            at,
+            sha256,
+            why,
+            ..
+        } = entry
+        else {
+            return Ok(());
+        };
         self.audit.append(AuditEntry {
             action: action.clone(),
             at: *at,
             op: *id,
             subject: source.clone(),
             sha256: (!sha256.is_empty()).then(|| sha256.clone()),
-            with: sources[1..]
+            with: entry.sources()[1..]
                 .iter()
                 .map(|(path, sha)| format!("{path} {sha}").trim_end().to_string())
                 .collect(),
             became,
             why: why.clone(),
-        })?;
-        self.append(&Entry::Done { id: *id })
+        })
+    }
+
+    /// Writes a catalogued file's sidecar back when none of its names holds one (a killed
+    /// deletion had taken it before a hold kept the file).
+    fn restore_sidecar(&self, manifest: &FileManifest) -> Result<()> {
+        let (tier, key) = Self::split(&manifest.path)?;
+        let backend = self.backend(tier)?;
+        for sidecar in strata_catalog::manifest::sidecar_keys(key) {
+            if self.block_on(backend.exists(&sidecar))? {
+                return Ok(());
+            }
+        }
+        let text = strata_catalog::manifest::encode_manifest(manifest)?;
+        self.put_or_same(
+            backend,
+            &strata_catalog::manifest::sidecar_key(key),
+            Bytes::from(text.into_bytes()),
+        )
     }
 
     /// Replaces a big journal whose operations are all closed by one checkpoint line (written
@@ -596,7 +637,9 @@ impl<'a> Executor<'a> {
             };
             // A deletion a killed run had not started (its source still catalogued, with its
             // sidecar) is not redone blindly: a hold may have been placed since. The plan
-            // decides again. One whose sidecar went first had started, and is finished.
+            // decides again. One whose sidecar went first had started, and is finished, unless a
+            // hold placed since covers it (its sidecar then comes back). One whose index row went
+            // too is finished whatever holds say: nothing catalogues it any more.
             if action == "delete" {
                 if let Some(manifest) = self.catalog.get(source)? {
                     let (tier, key) = Self::split(&manifest.path)?;
@@ -630,6 +673,14 @@ impl<'a> Executor<'a> {
         if let Err(e) = self.perform(entry, report) {
             // The file the error names (a consolidation's damaged member, not its first), once.
             let failed = match &e {
+                Error::Held { path, hold } => {
+                    report.held.push((path.clone(), hold.clone()));
+                    self.append(&Entry::Abandoned {
+                        id: *id,
+                        why: e.to_string(),
+                    })?;
+                    return Ok(());
+                }
                 Error::Verify { path, message } => (path.clone(), message.clone()),
                 other => {
                     let message = other.to_string();

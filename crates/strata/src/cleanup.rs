@@ -47,6 +47,12 @@ impl QuotaCleanup {
             self.deleted.len(),
             self.bytes_freed()
         );
+        if !self.report.held.is_empty() {
+            line.push_str(&format!(
+                "; {} kept by a hold placed after the plan was made",
+                self.report.held.len()
+            ));
+        }
         if !self.report.failed.is_empty() {
             line.push_str(&format!("; {} failed", self.report.failed.len()));
         }

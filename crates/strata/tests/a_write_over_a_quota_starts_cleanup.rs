@@ -349,15 +349,18 @@ fn a_hold_placed_after_the_plan_was_made_keeps_its_files() {
         .unwrap()
         .run(&plan, |_, _| {})
         .unwrap();
-    // The trade goes; both heartbeat files stay, each named with the hold.
+    // The trade goes; both heartbeat files stay, kept by the hold, not failed.
     assert_eq!(report.deleted.len(), 1, "{report:?}");
     assert!(report.deleted[0].contains("/trade/"), "{report:?}");
-    assert_eq!(report.failed.len(), 2, "{report:?}");
-    for (path, why) in &report.failed {
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.held.len(), 2, "{report:?}");
+    for (path, hold) in &report.held {
         assert!(path.contains("/heartbeat/"), "{path}");
-        assert!(why.contains("hold `case-7`"), "{why}");
+        assert_eq!(hold, "case-7");
         assert!(root.join(path).exists(), "{path}");
     }
+    // Audited: the deletion of the trade, nothing of the heartbeats.
+    assert_eq!(deletions_audited(root), vec![report.deleted[0].clone()]);
     assert_eq!(of_kind(&files(&archive), EventKind::Heartbeat).len(), 2);
     // The next plan protects them by the hold.
     let next = archive.lifecycle_plan(Timestamp::now()).unwrap();
