@@ -2014,3 +2014,175 @@ fn a_signal_stops_an_export_and_leaves_nothing_behind() {
         }
     }
 }
+
+/// Every entry of a zip: names and bytes, in the zip's order.
+fn zip_entries(path: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (entry.name().to_string(), bytes)
+        })
+        .collect()
+}
+
+/// Lean futures exports: one zip per root and day (hour and daily: per root), one entry per
+/// contract named by its contract month and expiry, plain prices, UTC times. The contract month
+/// is the one the imported entry named — crude oil's December contract expires in November —
+/// and a contract whose month strata never learned is refused, naming it.
+#[test]
+fn lean_futures_exports_keep_each_contract_and_its_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    // Two ES contracts in one day's zip, a CL contract whose month is not its expiry's, and
+    // ES minute bars.
+    let files = [
+        (
+            "future/cme/tick/es/20131007_trade.zip",
+            vec![
+                (
+                    "20131007_es_tick_trade_201312_20131220.csv",
+                    "34200000,1685.25,3,CME,,0\n34200500.25,1685.5,1,CME,,1",
+                ),
+                (
+                    "20131007_es_tick_trade_201403_20140321.csv",
+                    "34201000,1678.75,2,CME,,0",
+                ),
+            ],
+        ),
+        (
+            "future/cme/tick/es/20131007_quote.zip",
+            vec![(
+                "20131007_es_tick_quote_201312_20131220.csv",
+                "34200000,1685,10,1685.25,12,CME,0,0\n34200100,1685,9,1685.25,14,CME,0,0",
+            )],
+        ),
+        (
+            "future/nymex/tick/cl/20131007_trade.zip",
+            vec![(
+                "20131007_cl_tick_trade_201312_20131119.csv",
+                "50400000,103.52,4,NYMEX,,0\n50400001,103.53,1,NYMEX,,0",
+            )],
+        ),
+        (
+            "future/cme/minute/es/20131007_trade.zip",
+            vec![(
+                "20131007_es_minute_trade_201312_20131220.csv",
+                "34200000,1685.25,1685.75,1685,1685.5,120\n34260000,1685.5,1686,1685.25,1686,80",
+            )],
+        ),
+        (
+            "future/cme/daily/es_trade.zip",
+            vec![(
+                "es_trade_201312_20131220.csv",
+                "20131007 00:00,1680,1690,1675.5,1688.25,150000\n20131008 00:00,1688.25,1689,1660,1662.5,180000",
+            )],
+        ),
+    ];
+    for (path, entries) in &files {
+        let path = dir.path().join("in").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        for (name, rows) in entries {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, rows.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+        let o = strata(&[
+            "--root",
+            &root,
+            "-q",
+            "ingest",
+            "--format",
+            "lean",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            text(&o.stderr)
+        );
+    }
+    let export = |name: &str, market: &str, symbols: &[&str], bars: bool| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "--root",
+            root.as_str(),
+            "export",
+            "--format",
+            "lean",
+            "--lean-security",
+            "future",
+            "--lean-market",
+            market,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if bars {
+            args.extend(["--kind", "bar"]);
+        } else {
+            args.extend(["--kind", "trade", "--kind", "bbo_quote"]);
+        }
+        for s in symbols {
+            args.extend(["--symbol", s]);
+        }
+        let o = strata(&args);
+        (out, o)
+    };
+    let (es, o) = export("es", "cme", &["ES-20131220", "ES-20140321"], false);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (cl, o) = export("cl", "nymex", &["CL-20131119"], false);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (bars, o) = export("bars", "cme", &["ES-20131220"], true);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for (out, (path, entries)) in [&es, &es, &cl, &bars, &bars].into_iter().zip(&files) {
+        let written = zip_entries(&out.join(path));
+        let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
+        let expected: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, expected, "{path}");
+        for ((name, bytes), (_, rows)) in written.iter().zip(entries) {
+            assert_eq!(text(bytes), *rows, "{path}: {name}");
+        }
+        let check = strata(&["--root", &root, "export", "verify", out.to_str().unwrap()]);
+        assert!(
+            check.status.success(),
+            "{}{}",
+            text(&check.stdout),
+            text(&check.stderr)
+        );
+    }
+    // A contract strata has no month for (written as JSONL, not imported from Lean): refused,
+    // naming it, with nothing left behind.
+    let jsonl = dir.path().join("es.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"feed\",\"symbol\":\"ES-20140620\",\"ts\":1381152600000000000,\"price\":\"1670.5\",\"size\":\"1\"}\n",
+    )
+    .unwrap();
+    assert!(strata(&[
+        "--root",
+        &root,
+        "-q",
+        "ingest",
+        "--format",
+        "jsonl",
+        jsonl.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let (none, o) = export("none", "cme", &["ES-20140620"], false);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("ES-20140620") && stderr.contains("contract month"),
+        "{stderr}"
+    );
+    assert!(!none.exists());
+}

@@ -432,6 +432,21 @@ impl LeanFile {
         )
     }
 
+    /// The contract month (`yyyymm`) a futures entry's name gives (`…_201312_20131119.csv`).
+    pub fn contract_month_of_entry(&self, entry: &str) -> Option<u32> {
+        if self.security_type != LeanSecurityType::Future {
+            return None;
+        }
+        let name = entry.rsplit(['/', '\\']).next().unwrap_or(entry);
+        let stem = name.split('.').next().unwrap_or(name);
+        let pieces: Vec<&str> = stem.split('_').collect();
+        let month = pieces.get(pieces.len().checked_sub(2)?)?;
+        (month.len() == 6 && month.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| month.parse::<u32>().ok())
+            .flatten()
+            .filter(|m| (1..=12).contains(&(m % 100)))
+    }
+
     /// The contract a CSV of this file holds, from the CSV's name (Lean's
     /// `GenerateZipEntryName`): futures `{date}_{root}_{res}_{type}_{yyyymm}_{expiry}.csv`
     /// (hour/daily without the date and resolution), options
@@ -591,6 +606,15 @@ impl LeanContext {
     /// This context for one contract: its events carry the contract's symbol. Returns the
     /// context and the symbol-registry entry that describes the contract.
     pub fn for_contract(&self, contract: Contract) -> (LeanContext, strata_model::SymbolInfo) {
+        self.for_contract_of(contract, None)
+    }
+
+    /// [`LeanContext::for_contract`], with the contract month (`yyyymm`) the entry's name gives.
+    pub fn for_contract_of(
+        &self,
+        contract: Contract,
+        month: Option<u32>,
+    ) -> (LeanContext, strata_model::SymbolInfo) {
         let mut ctx = self.clone();
         ctx.file.symbol = contract.symbol();
         let mut info = strata_model::SymbolInfo::new(
@@ -599,6 +623,7 @@ impl LeanContext {
         );
         info.exchange = Some(self.file.market.to_ascii_uppercase());
         info.contract = Some(contract);
+        info.contract_month = month;
         (ctx, info)
     }
 
@@ -1149,7 +1174,8 @@ impl LeanImport {
     ) -> Self {
         let (ctx, pending) = match contract {
             Some(contract) => {
-                let (ctx, info) = ctx.for_contract(contract);
+                let month = ctx.file().contract_month_of_entry(file);
+                let (ctx, info) = ctx.for_contract_of(contract, month);
                 (ctx, Some(Record::Instrument(info)))
             }
             None => (ctx, None),
@@ -1206,7 +1232,8 @@ impl Iterator for LeanImport {
             let ctx = match self.ctx.file().contract_of_entry(&entry.name) {
                 Ok(None) => self.ctx.clone(),
                 Ok(Some(contract)) => {
-                    let (ctx, info) = self.ctx.for_contract(contract);
+                    let month = self.ctx.file().contract_month_of_entry(&entry.name);
+                    let (ctx, info) = self.ctx.for_contract_of(contract, month);
                     self.pending = Some(Record::Instrument(info));
                     Arc::new(ctx)
                 }

@@ -74,6 +74,12 @@ pub struct SymbolInfo {
     /// [`Contract::symbol`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<Contract>,
+    /// For a futures contract: the contract month (`yyyymm`, `201312`) its vendor names it by,
+    /// where the vendor gives it (Lean's entry names do). It is not always the expiry's month
+    /// (crude oil's December contract expires in November), and Lean's readers find the contract
+    /// by it, so a Lean export of futures needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_month: Option<u32>,
 }
 
 impl SymbolInfo {
@@ -89,6 +95,7 @@ impl SymbolInfo {
             figi: None,
             sedol: None,
             contract: None,
+            contract_month: None,
         }
     }
 }
@@ -395,6 +402,7 @@ mod tests {
             figi: Some("BBG000B9XRY4".into()),
             sedol: Some("2046251".into()),
             contract: None,
+            contract_month: None,
         }
     }
 

@@ -615,7 +615,14 @@ fn write_export(
                 "a Lean export needs its security type and market (LeanTarget)".into(),
             ));
         };
-        let mut lean = crate::lean::LeanWriter::new(partial, target.clone())?;
+        let months = engine
+            .symbols()
+            .symbols()
+            .iter()
+            .filter_map(|s| s.contract_month.map(|m| (s.symbol.clone(), m)))
+            .collect();
+        let mut lean =
+            crate::lean::LeanWriter::new(partial, target.clone())?.with_contract_months(months);
         // One symbol at a time (without a limit): a pass holds only its symbol's zips open,
         // however many symbols the export has.
         let symbols: BTreeSet<String> = query

@@ -32,7 +32,12 @@
 //!   clock;
 //! - files are named after the symbol in lower case, so a symbol must be upper-case letters and
 //!   digits; a venue or condition holding a comma or a line break would break the row;
-//! - futures and options name their contract in each entry, which strata does not export yet.
+//! - futures write one entry per contract, named by its contract month and expiry
+//!   (`20131007_es_tick_trade_201312_20131220.csv` in `future/cme/tick/es/20131007_trade.zip`;
+//!   hour and daily: `es_trade_201312_20131220.csv` in `future/cme/daily/es_trade.zip`), with
+//!   plain prices and UTC times; the contract month comes from the symbol registry (learned when
+//!   the contract was imported from Lean files) and a contract without one is refused; options
+//!   are not written yet.
 //!
 //! What Lean has no column for is not written (the export's notes say so): a trade's side and
 //! trade id, crypto trades' venue and conditions other than the suspicious flag, index trades'
@@ -98,8 +103,34 @@ struct ZipKey {
     date: Option<NaiveDate>,
 }
 
+/// A zip file being written through a buffer, which a zip being added to (futures: one entry
+/// per contract, from one pass per contract) also reads and seeks.
+struct ZipFile(std::io::BufWriter<std::fs::File>);
+
+impl std::io::Write for ZipFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl std::io::Read for ZipFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.flush()?;
+        std::io::Read::read(self.0.get_mut(), buf)
+    }
+}
+
+impl std::io::Seek for ZipFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
 struct OpenZip {
-    zip: zip::ZipWriter<std::io::BufWriter<std::fs::File>>,
+    zip: zip::ZipWriter<ZipFile>,
     info: LeanZip,
 }
 
@@ -147,6 +178,8 @@ pub struct LeanWriter {
     done: Vec<LeanZip>,
     events: u64,
     line: String,
+    /// Futures: each contract's month (`yyyymm`) by symbol, which Lean's entry names carry.
+    months: BTreeMap<String, u32>,
 }
 
 impl std::fmt::Debug for LeanWriter {
@@ -169,10 +202,10 @@ impl LeanWriter {
         use LeanSecurityType as T;
         if !matches!(
             target.security_type,
-            T::Equity | T::Crypto | T::Forex | T::Cfd | T::Index
+            T::Equity | T::Crypto | T::Forex | T::Cfd | T::Index | T::Future
         ) {
             return Err(unsupported(format!(
-                "Lean {} files name a contract in each entry; strata exports equity, crypto, forex, cfd and index files",
+                "Lean {} files name an option contract in each entry; strata exports equity, crypto, forex, cfd, index and future files",
                 target.security_type
             )));
         }
@@ -192,7 +225,30 @@ impl LeanWriter {
             done: Vec::new(),
             events: 0,
             line: String::new(),
+            months: BTreeMap::new(),
         })
+    }
+
+    /// Futures: each contract's month (`yyyymm`) by its symbol (`ES-20131220`), as the symbol
+    /// registry learned it from the vendor (`SymbolInfo::contract_month`). Lean names each
+    /// contract's entry by it and finds the contract by it; a contract without one cannot be
+    /// written.
+    pub fn with_contract_months(mut self, months: BTreeMap<String, u32>) -> Self {
+        self.months = months;
+        self
+    }
+
+    /// A futures contract's root, month (`yyyymm`) and expiry, from its symbol.
+    fn contract(&self, symbol: &str) -> std::result::Result<(String, u32, NaiveDate), String> {
+        let contract = strata_model::Contract::parse_symbol(symbol)
+            .filter(|c| c.right.is_none())
+            .ok_or_else(|| {
+                "Lean future files hold contracts named `ROOT-yyyymmdd` (their expiry)".to_string()
+            })?;
+        let month = self.months.get(symbol).copied().ok_or_else(|| {
+            "its contract month is not known (the symbol registry learns it when the contract is imported from Lean files; it can differ from the expiry's month), and Lean finds a contract by it".to_string()
+        })?;
+        Ok((contract.underlying, month, contract.expiry))
     }
 
     fn scaled(&self) -> bool {
@@ -231,7 +287,19 @@ impl LeanWriter {
 
     /// Refuses a symbol its file names cannot carry and a text that would break a row.
     fn check_names(&self, e: &Event) -> Result<()> {
-        if e.symbol.is_empty()
+        if self.target.security_type == LeanSecurityType::Future {
+            let (root, _, _) = self.contract(&e.symbol).map_err(|why| self.bad(e, why))?;
+            if root.is_empty()
+                || !root
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return Err(self.bad(
+                    e,
+                    "Lean names files after the root in lower case; a root of other than upper-case letters and digits cannot come back from them",
+                ));
+            }
+        } else if e.symbol.is_empty()
             || !e
                 .symbol
                 .bytes()
@@ -698,6 +766,28 @@ impl LeanWriter {
         let tick = key.tick_type.as_str();
         let res = key.resolution.as_str();
         let folder = format!("{}/{}/{res}", security.as_str(), self.target.market);
+        if security == LeanSecurityType::Future {
+            // One zip per root (and day), one entry per contract (`GenerateZipEntryName`).
+            // The symbol was checked when its first event came.
+            let (root, month, expiry) = self
+                .contract(&key.symbol)
+                .unwrap_or_else(|_| (key.symbol.clone(), 0, NaiveDate::MIN));
+            let root = root.to_ascii_lowercase();
+            let contract = format!("{month}_{}", expiry.format("%Y%m%d"));
+            return match key.date {
+                Some(date) => {
+                    let day = date.format("%Y%m%d").to_string();
+                    (
+                        format!("{folder}/{root}/{day}_{tick}.zip"),
+                        format!("{day}_{root}_{res}_{tick}_{contract}.csv"),
+                    )
+                }
+                None => (
+                    format!("{folder}/{root}_{tick}.zip"),
+                    format!("{root}_{tick}_{contract}.csv"),
+                ),
+            };
+        }
         match key.date {
             Some(date) => {
                 let day = date.format("%Y%m%d").to_string();
@@ -742,14 +832,28 @@ impl LeanWriter {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(io)?;
         }
-        if path.exists() {
-            return Err(Error::Damaged {
-                path: rel,
-                message: "written twice: its events did not come in time order".into(),
-            });
-        }
-        let file = std::fs::File::create(&path).map_err(io)?;
-        let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
+        let buffered = |file| ZipFile(std::io::BufWriter::with_capacity(1 << 16, file));
+        let mut zip = if path.exists() {
+            // Futures: another contract's entry goes into the root's zip of that day, written
+            // by an earlier pass; the same entry twice is refused below.
+            if self.target.security_type != LeanSecurityType::Future {
+                return Err(Error::Damaged {
+                    path: rel,
+                    message: "written twice: its events did not come in time order".into(),
+                });
+            }
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(io)?;
+            zip::ZipWriter::new_append(buffered(file)).map_err(|e| Error::Damaged {
+                path: rel.clone(),
+                message: e.to_string(),
+            })?
+        } else {
+            zip::ZipWriter::new(buffered(std::fs::File::create(&path).map_err(io)?))
+        };
         // A fixed time stamp: the same events give the same bytes.
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -778,7 +882,7 @@ impl LeanWriter {
             path: z.info.path.clone(),
             message: e.to_string(),
         })?;
-        let file = out.into_inner().map_err(|e| Error::Io {
+        let file = out.0.into_inner().map_err(|e| Error::Io {
             path: path.clone(),
             source: e.into_error(),
         })?;
@@ -807,9 +911,25 @@ impl LeanWriter {
     /// Writes the quote bars still open and closes every zip: what was written, by path.
     pub fn finish(mut self) -> Result<Vec<LeanZip>> {
         self.close_all()?;
-        let mut done = std::mem::take(&mut self.done);
-        done.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(done)
+        // A futures zip written by several passes (one per contract) is one file.
+        let mut by_path: BTreeMap<String, LeanZip> = BTreeMap::new();
+        for zip in std::mem::take(&mut self.done) {
+            match by_path.get_mut(&zip.path) {
+                None => {
+                    by_path.insert(zip.path.clone(), zip);
+                }
+                Some(seen) => {
+                    seen.rows += zip.rows;
+                    seen.events += zip.events;
+                    seen.first = match (seen.first, zip.first) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    seen.last = seen.last.max(zip.last);
+                }
+            }
+        }
+        Ok(by_path.into_values().collect())
     }
 }
 
@@ -883,7 +1003,7 @@ mod tests {
 
     /// What a Lean file cannot say is refused, naming the event: a side that goes empty, a
     /// zero side that would read back as unchanged, an unsized type's sizes, a fifth decimal,
-    /// a daily bar that does not end at local midnight, a type with contracts.
+    /// a daily bar that does not end at local midnight, options, a future without its month.
     #[test]
     fn what_lean_cannot_hold_is_an_error_naming_the_event() {
         let dir = tempfile::tempdir().unwrap();
@@ -970,7 +1090,7 @@ mod tests {
         let err = fx.write(&quote(t, Some(("1.1", "0")), None)).unwrap_err();
         assert!(err.to_string().contains("need a bid and an ask"), "{err}");
 
-        for security in [LeanSecurityType::Future, LeanSecurityType::Option] {
+        for security in [LeanSecurityType::FutureOption, LeanSecurityType::Option] {
             let err = LeanWriter::new(
                 dir.path(),
                 LeanTarget {
@@ -980,8 +1100,41 @@ mod tests {
                 },
             )
             .unwrap_err();
-            assert!(err.to_string().contains("contract"), "{err}");
+            assert!(err.to_string().contains("option contract"), "{err}");
         }
+        // A future whose symbol is not a contract, or whose contract month is not known.
+        let mut es = LeanWriter::new(
+            dir.path(),
+            LeanTarget {
+                security_type: LeanSecurityType::Future,
+                market: "cme".into(),
+                quote_resolution: None,
+            },
+        )
+        .unwrap()
+        .with_contract_months(BTreeMap::from([("ES-20131220".to_string(), 201312)]));
+        let future_trade = |symbol: &str| {
+            Event::new(
+                "lean",
+                symbol,
+                Timestamp::from_nanos(t),
+                Payload::Trade(strata_model::Trade {
+                    price: "1685.25".parse().unwrap(),
+                    size: Decimal::from_int(1),
+                    side: None,
+                    trade_id: None,
+                    conditions: None,
+                }),
+            )
+        };
+        let err = es.write(&future_trade("ES")).unwrap_err();
+        assert!(err.to_string().contains("ROOT-yyyymmdd"), "{err}");
+        let err = es.write(&future_trade("ES-20140321")).unwrap_err();
+        assert!(
+            err.to_string().contains("contract month is not known"),
+            "{err}"
+        );
+        es.write(&future_trade("ES-20131220")).unwrap();
         let err = LeanWriter::new(
             dir.path(),
             LeanTarget {
@@ -1092,6 +1245,57 @@ mod tests {
                 ns,
                 "{text}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// A futures contract's zip and entry names, at every resolution and tick type, read
+        /// back through the importer to the same contract and contract month.
+        #[test]
+        fn futures_entry_names_read_back_to_their_contract_and_month(
+            root in "[A-Z][A-Z0-9]{0,3}",
+            year in 2000i32..2099,
+            month in 1u32..=12,
+            expiry_days in 0u64..400,
+            day_offset in 0u64..300,
+            resolution in proptest::sample::select(vec![
+                LeanResolution::Tick, LeanResolution::Second, LeanResolution::Minute,
+                LeanResolution::Hour, LeanResolution::Daily,
+            ]),
+            tick_type in proptest::sample::select(vec![LeanTickType::Trade, LeanTickType::Quote]),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let start = NaiveDate::from_ymd_opt(year, month, 1).unwrap();
+            // An expiry near the contract month, before or after it (crude oil expires the
+            // month before).
+            let expiry = start.checked_sub_days(Days::new(40)).unwrap() + Days::new(expiry_days);
+            let contract = strata_model::Contract::future(root.clone(), expiry);
+            let symbol = contract.symbol();
+            let yyyymm = (year as u32) * 100 + month;
+            let w = writer(dir.path(), LeanSecurityType::Future, "cme")
+                .with_contract_months(BTreeMap::from([(symbol.clone(), yyyymm)]));
+            let key = ZipKey {
+                symbol: symbol.clone(),
+                tick_type,
+                resolution,
+                date: resolution
+                    .is_intraday_file()
+                    .then(|| start + Days::new(day_offset)),
+            };
+            let (zip, entry) = w.names(&key);
+            let file = strata_import::lean::LeanFile::resolve(
+                std::path::Path::new(&zip),
+                &Default::default(),
+                None,
+                None,
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(file.security_type, LeanSecurityType::Future);
+            proptest::prop_assert_eq!(file.resolution, resolution);
+            proptest::prop_assert_eq!(file.tick_type, tick_type);
+            proptest::prop_assert_eq!(file.date, key.date);
+            proptest::prop_assert_eq!(file.contract_of_entry(&entry).unwrap(), Some(contract));
+            proptest::prop_assert_eq!(file.contract_month_of_entry(&entry), Some(yyyymm));
         }
     }
 }

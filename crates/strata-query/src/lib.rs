@@ -223,6 +223,12 @@ impl Pending {
 const SEALED_EXTENSIONS: [&str; 4] = ["", ".zst", ".gz", ".lz4"];
 
 impl QueryEngine {
+    /// The symbol registry queries resolve names through (the config's symbols and those
+    /// imports learned, with what they learned of each: a contract, its month).
+    pub fn symbols(&self) -> &SymbolRegistry {
+        &self.symbols
+    }
+
     /// An engine over the archive at `root`, its catalog, each tier's storage and its symbol
     /// registry (for aliases).
     pub fn new(
