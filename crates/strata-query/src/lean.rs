@@ -832,6 +832,12 @@ impl LeanWriter {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(io)?;
         }
+        if self.open.values().any(|z| z.info.path == rel) {
+            // Two contracts of one root interleaved in one pass: a zip takes one entry at a time.
+            return Err(unsupported(format!(
+                "{rel}: Lean futures zips hold one entry per contract, written one contract at a time; export the contracts with --symbol and without --limit"
+            )));
+        }
         let buffered = |file| ZipFile(std::io::BufWriter::with_capacity(1 << 16, file));
         let mut zip = if path.exists() {
             // Futures: another contract's entry goes into the root's zip of that day, written
@@ -1135,6 +1141,14 @@ mod tests {
             "{err}"
         );
         es.write(&future_trade("ES-20131220")).unwrap();
+        // Two contracts of one root interleaved in one pass (an export of a session): refused,
+        // not a broken zip.
+        let mut es = es.with_contract_months(BTreeMap::from([
+            ("ES-20131220".to_string(), 201312),
+            ("ES-20140321".to_string(), 201403),
+        ]));
+        let err = es.write(&future_trade("ES-20140321")).unwrap_err();
+        assert!(err.to_string().contains("one entry per contract"), "{err}");
         let err = LeanWriter::new(
             dir.path(),
             LeanTarget {
