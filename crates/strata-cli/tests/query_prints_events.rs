@@ -2063,6 +2063,16 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
             )],
         ),
         (
+            "future/cme/tick/es/20131007_openinterest.zip",
+            vec![
+                (
+                    "20131007_es_tick_openinterest_201312_20131220.csv",
+                    "0,2750000\n86000000,2751500",
+                ),
+                ("20131007_es_tick_openinterest_201403_20140321.csv", "0,40210"),
+            ],
+        ),
+        (
             "future/nymex/tick/cl/20131007_trade.zip",
             vec![(
                 "20131007_cl_tick_trade_201312_20131119.csv",
@@ -2128,7 +2138,14 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
         if bars {
             args.extend(["--kind", "bar"]);
         } else {
-            args.extend(["--kind", "trade", "--kind", "bbo_quote"]);
+            args.extend([
+                "--kind",
+                "trade",
+                "--kind",
+                "bbo_quote",
+                "--kind",
+                "open_interest",
+            ]);
         }
         for s in symbols {
             args.extend(["--symbol", s]);
@@ -2142,7 +2159,7 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let (bars, o) = export("bars", "cme", &["ES-20131220"], true);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    for (out, (path, entries)) in [&es, &es, &cl, &bars, &bars].into_iter().zip(&files) {
+    for (out, (path, entries)) in [&es, &es, &es, &cl, &bars, &bars].into_iter().zip(&files) {
         let written = zip_entries(&out.join(path));
         let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
         let expected: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();

@@ -36,8 +36,10 @@
 //!   (`20131007_es_tick_trade_201312_20131220.csv` in `future/cme/tick/es/20131007_trade.zip`;
 //!   hour and daily: `es_trade_201312_20131220.csv` in `future/cme/daily/es_trade.zip`), with
 //!   plain prices and UTC times; the contract month comes from the symbol registry (learned when
-//!   the contract was imported from Lean files) and a contract without one is refused; options
-//!   are not written yet.
+//!   the contract was imported from Lean files) and a contract without one is refused; their
+//!   open interest (`ms, value`; hour and daily: `yyyymmdd HH:mm, value`) goes to
+//!   `…_openinterest.zip` at the quotes' resolution (tick unless `quote_resolution` says);
+//!   options are not written yet.
 //!
 //! What Lean has no column for is not written (the export's notes say so): a trade's side and
 //! trade id, crypto trades' venue and conditions other than the suspicious flag, index trades'
@@ -475,10 +477,42 @@ impl LeanWriter {
                 self.row(key, e, &line)?;
                 self.line = line;
             }
+            Payload::OpenInterest(oi) => {
+                if security != T::Future {
+                    return Err(self.bad(
+                        e,
+                        format!("Lean has open interest for futures and options; strata writes it for futures, not {security}"),
+                    ));
+                }
+                // At the resolution quotes are written at (tick unless --lean-resolution).
+                let resolution = self.target.quote_resolution.unwrap_or(LeanResolution::Tick);
+                let local = self.local(e, e.event_time)?;
+                if !resolution.is_intraday_file()
+                    && (local.second() != 0 || local.nanosecond() != 0)
+                {
+                    return Err(self.bad(
+                        e,
+                        format!("Lean {resolution} open interest is stamped to the minute (yyyymmdd HH:mm); this one has seconds"),
+                    ));
+                }
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                line.push_str(&self.bar_time(local, resolution));
+                line.push(',');
+                line.push_str(&oi.value.to_string());
+                let key = ZipKey {
+                    symbol: e.symbol.clone(),
+                    tick_type: LeanTickType::OpenInterest,
+                    resolution,
+                    date: resolution.is_intraday_file().then_some(local.date()),
+                };
+                self.row(key, e, &line)?;
+                self.line = line;
+            }
             _ => {
                 return Err(self.bad(
                     e,
-                    "Lean files hold trades, quotes and bars; select those kinds",
+                    "Lean files hold trades, quotes, bars and (futures) open interest; select those kinds",
                 ))
             }
         }
@@ -1149,6 +1183,34 @@ mod tests {
         ]));
         let err = es.write(&future_trade("ES-20140321")).unwrap_err();
         assert!(err.to_string().contains("one entry per contract"), "{err}");
+        // Open interest: futures only, and to the minute in hour and daily files.
+        let oi = |symbol: &str, ns: i64| {
+            Event::new(
+                "lean",
+                symbol,
+                Timestamp::from_nanos(ns),
+                Payload::OpenInterest(strata_model::OpenInterest {
+                    value: Decimal::from_int(2_750_000),
+                }),
+            )
+        };
+        let err = w.write(&oi("AIG", t)).unwrap_err();
+        assert!(err.to_string().contains("for futures"), "{err}");
+        let mut daily = LeanWriter::new(
+            dir.path(),
+            LeanTarget {
+                security_type: LeanSecurityType::Future,
+                market: "cme".into(),
+                quote_resolution: Some(LeanResolution::Daily),
+            },
+        )
+        .unwrap()
+        .with_contract_months(BTreeMap::from([("ES-20131220".to_string(), 201312)]));
+        let err = daily
+            .write(&oi("ES-20131220", t + 1_000_000_000))
+            .unwrap_err();
+        assert!(err.to_string().contains("stamped to the minute"), "{err}");
+        daily.write(&oi("ES-20131220", t)).unwrap();
         let err = LeanWriter::new(
             dir.path(),
             LeanTarget {
