@@ -379,7 +379,7 @@ pub struct ExportArgs {
     /// Keep repeated events although the profile drops them.
     #[arg(long)]
     no_dedup: bool,
-    /// lean: the security type (equity, crypto, forex, cfd, index, future).
+    /// lean: the security type (equity, option, crypto, forex, cfd, index, future).
     #[arg(long, value_name = "TYPE")]
     lean_security: Option<String>,
     /// lean: the market (usa, coinbase, binance, fxcm, oanda, …; equity and index: usa unless

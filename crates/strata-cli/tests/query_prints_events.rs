@@ -2203,3 +2203,150 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
     );
     assert!(!none.exists());
 }
+
+/// Lean option exports: one zip per underlying, day (hour and daily: year) and style, one entry
+/// per contract named by style, right, strike ×10⁴ and expiry, prices ×10⁴ as for equities —
+/// the names and rows come back byte for byte as imported; a contract whose style strata never
+/// learned is refused, naming it.
+#[test]
+fn lean_option_exports_keep_each_contract_and_its_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let files = [
+        (
+            "option/usa/tick/aapl/20210104_trade_american.zip",
+            vec![
+                (
+                    "20210104_aapl_tick_trade_american_call_1400000_20210115.csv",
+                    "34200000,12350,5,C,,0\n34200250,12400,1,C,,0",
+                ),
+                (
+                    "20210104_aapl_tick_trade_american_put_1400000_20210115.csv",
+                    "34201000,156000,2,X,,0",
+                ),
+            ],
+        ),
+        (
+            "option/usa/minute/aapl/20210104_trade_american.zip",
+            vec![(
+                "20210104_aapl_minute_trade_american_call_1400000_20210115.csv",
+                "34200000,12350,12400,12300,12400,6",
+            )],
+        ),
+        (
+            "option/usa/daily/aapl_2021_trade_american.zip",
+            vec![(
+                "aapl_trade_american_call_1400000_20210115.csv",
+                "20210104 00:00,12350,12600,12000,12500,900\n20210105 00:00,12500,13000,12400,12900,700",
+            )],
+        ),
+    ];
+    for (path, entries) in &files {
+        let path = dir.path().join("in").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        for (name, rows) in entries {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, rows.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+        let o = strata(&[
+            "--root",
+            &root,
+            "-q",
+            "ingest",
+            "--format",
+            "lean",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            text(&o.stderr)
+        );
+    }
+    let out = dir.path().join("out");
+    let o = strata(&[
+        "--root",
+        &root,
+        "export",
+        "--format",
+        "lean",
+        "--lean-security",
+        "option",
+        "--lean-market",
+        "usa",
+        "--kind",
+        "trade",
+        "--kind",
+        "bar",
+        "--symbol",
+        "AAPL-20210115-C-140",
+        "--symbol",
+        "AAPL-20210115-P-140",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for (path, entries) in &files {
+        let written = zip_entries(&out.join(path));
+        let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
+        let expected: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, expected, "{path}");
+        for ((name, bytes), (_, rows)) in written.iter().zip(entries) {
+            assert_eq!(text(bytes), *rows, "{path}: {name}");
+        }
+    }
+    let check = strata(&["--root", &root, "export", "verify", out.to_str().unwrap()]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+    // A contract strata has no style for (written as JSONL): refused, naming it.
+    let jsonl = dir.path().join("o.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"feed\",\"symbol\":\"AAPL-20210219-C-150\",\"ts\":1609770600000000000,\"price\":\"2.5\",\"size\":\"1\"}\n",
+    )
+    .unwrap();
+    assert!(strata(&[
+        "--root",
+        &root,
+        "-q",
+        "ingest",
+        "--format",
+        "jsonl",
+        jsonl.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let none = dir.path().join("none");
+    let o = strata(&[
+        "--root",
+        &root,
+        "export",
+        "--format",
+        "lean",
+        "--lean-security",
+        "option",
+        "--lean-market",
+        "usa",
+        "--symbol",
+        "AAPL-20210219-C-150",
+        "--out",
+        none.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("AAPL-20210219-C-150") && stderr.contains("exercise style"),
+        "{stderr}"
+    );
+    assert!(!none.exists());
+}

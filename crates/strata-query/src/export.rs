@@ -621,8 +621,18 @@ fn write_export(
             .iter()
             .filter_map(|s| s.contract_month.map(|m| (s.symbol.clone(), m)))
             .collect();
-        let mut lean =
-            crate::lean::LeanWriter::new(partial, target.clone())?.with_contract_months(months);
+        let styles = engine
+            .symbols()
+            .symbols()
+            .iter()
+            .filter_map(|s| {
+                let style = s.contract.as_ref().and_then(|c| c.style)?;
+                Some((s.symbol.clone(), style))
+            })
+            .collect();
+        let mut lean = crate::lean::LeanWriter::new(partial, target.clone())?
+            .with_contract_months(months)
+            .with_option_styles(styles);
         // One symbol at a time (without a limit): a pass holds only its symbol's zips open,
         // however many symbols the export has.
         let symbols: BTreeSet<String> = query

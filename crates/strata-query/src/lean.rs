@@ -39,7 +39,12 @@
 //!   the contract was imported from Lean files) and a contract without one is refused; their
 //!   open interest (`ms, value`; hour and daily: `yyyymmdd HH:mm, value`) goes to
 //!   `…_openinterest.zip` at the quotes' resolution (tick unless `quote_resolution` says);
-//!   options are not written yet.
+//! - (equity) options write one zip per underlying, day (hour and daily: year) and style, one
+//!   entry per contract (`20210104_aapl_minute_trade_american_call_1400000_20210115.csv` in
+//!   `option/usa/minute/aapl/20210104_trade_american.zip`; daily: `aapl_trade_american_…csv` in
+//!   `option/usa/daily/aapl_2021_trade_american.zip`), prices ×10⁴ as for equities; the style
+//!   comes from the symbol registry (learned at import) and a contract without one is refused;
+//!   index options and options on futures are not written yet.
 //!
 //! What Lean has no column for is not written (the export's notes say so): a trade's side and
 //! trade id, crypto trades' venue and conditions other than the suspicious flag, index trades'
@@ -60,7 +65,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use strata_import::lean::{LeanFile, LeanResolution, LeanSecurityType, LeanTickType};
 use strata_model::{Decimal, Event, EventKind, Level, Payload, Timestamp};
@@ -182,6 +187,8 @@ pub struct LeanWriter {
     line: String,
     /// Futures: each contract's month (`yyyymm`) by symbol, which Lean's entry names carry.
     months: BTreeMap<String, u32>,
+    /// Options: each contract's exercise style by symbol, which Lean's file names carry.
+    styles: BTreeMap<String, strata_model::OptionStyle>,
 }
 
 impl std::fmt::Debug for LeanWriter {
@@ -204,10 +211,10 @@ impl LeanWriter {
         use LeanSecurityType as T;
         if !matches!(
             target.security_type,
-            T::Equity | T::Crypto | T::Forex | T::Cfd | T::Index | T::Future
+            T::Equity | T::Crypto | T::Forex | T::Cfd | T::Index | T::Future | T::Option
         ) {
             return Err(unsupported(format!(
-                "Lean {} files name an option contract in each entry; strata exports equity, crypto, forex, cfd, index and future files",
+                "strata exports Lean equity, option, crypto, forex, cfd, index and future files, not {}",
                 target.security_type
             )));
         }
@@ -228,7 +235,64 @@ impl LeanWriter {
             events: 0,
             line: String::new(),
             months: BTreeMap::new(),
+            styles: BTreeMap::new(),
         })
+    }
+
+    /// Options: each contract's exercise style by its symbol (`AAPL-20210115-C-140`), as the
+    /// symbol registry learned it (`Contract::style`); Lean names option files by it.
+    pub fn with_option_styles(
+        mut self,
+        styles: BTreeMap<String, strata_model::OptionStyle>,
+    ) -> Self {
+        self.styles = styles;
+        self
+    }
+
+    /// An option contract's underlying, style, right, strike ×10⁴ and expiry, from its symbol.
+    #[allow(clippy::type_complexity)]
+    fn option(
+        &self,
+        symbol: &str,
+    ) -> std::result::Result<(String, &'static str, &'static str, i128, NaiveDate), String> {
+        let contract = strata_model::Contract::parse_symbol(symbol)
+            .filter(|c| c.right.is_some() && c.strike.is_some())
+            .ok_or_else(|| {
+                "Lean option files hold contracts named `UNDERLYING-yyyymmdd-C|P-strike`"
+                    .to_string()
+            })?;
+        let (Some(right), Some(strike)) = (contract.right, contract.strike) else {
+            return Err("an option contract needs a right and a strike".into());
+        };
+        let style = self.styles.get(symbol).copied().ok_or_else(|| {
+            "its exercise style is not known (the symbol registry learns it when the contract is imported from Lean files), and Lean names option files by it".to_string()
+        })?;
+        let strike = strike.normalized().rescaled(4).ok_or_else(|| {
+            format!("strike {strike} has more than four decimals: Lean names strikes in 1/10,000s")
+        })?;
+        let right = match right {
+            strata_model::OptionRight::Call => "call",
+            strata_model::OptionRight::Put => "put",
+        };
+        Ok((
+            contract.underlying,
+            style.as_str(),
+            right,
+            strike,
+            contract.expiry,
+        ))
+    }
+
+    /// The date a zip is keyed by: the day of tick, second and minute files; for options'
+    /// hour and daily files, which Lean names by year, the year's first day.
+    fn file_date(&self, resolution: LeanResolution, date: NaiveDate) -> Option<NaiveDate> {
+        if resolution.is_intraday_file() {
+            Some(date)
+        } else if self.target.security_type == LeanSecurityType::Option {
+            NaiveDate::from_ymd_opt(date.year(), 1, 1)
+        } else {
+            None
+        }
     }
 
     /// Futures: each contract's month (`yyyymm`) by its symbol (`ES-20131220`), as the symbol
@@ -254,7 +318,10 @@ impl LeanWriter {
     }
 
     fn scaled(&self) -> bool {
-        self.target.security_type == LeanSecurityType::Equity
+        matches!(
+            self.target.security_type,
+            LeanSecurityType::Equity | LeanSecurityType::Option
+        )
     }
 
     /// The symbol's data time zone.
@@ -299,6 +366,18 @@ impl LeanWriter {
                 return Err(self.bad(
                     e,
                     "Lean names files after the root in lower case; a root of other than upper-case letters and digits cannot come back from them",
+                ));
+            }
+        } else if self.target.security_type == LeanSecurityType::Option {
+            let (underlying, ..) = self.option(&e.symbol).map_err(|why| self.bad(e, why))?;
+            if underlying.is_empty()
+                || !underlying
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return Err(self.bad(
+                    e,
+                    "Lean names files after the underlying in lower case; one of other than upper-case letters and digits cannot come back from them",
                 ));
             }
         } else if e.symbol.is_empty()
@@ -472,16 +551,16 @@ impl LeanWriter {
                     symbol: e.symbol.clone(),
                     tick_type: LeanTickType::Trade,
                     resolution,
-                    date: resolution.is_intraday_file().then_some(start.date()),
+                    date: self.file_date(resolution, start.date()),
                 };
                 self.row(key, e, &line)?;
                 self.line = line;
             }
             Payload::OpenInterest(oi) => {
-                if security != T::Future {
+                if !matches!(security, T::Future | T::Option) {
                     return Err(self.bad(
                         e,
-                        format!("Lean has open interest for futures and options; strata writes it for futures, not {security}"),
+                        format!("Lean has open interest for futures and options, not {security}"),
                     ));
                 }
                 // At the resolution quotes are written at (tick unless --lean-resolution).
@@ -504,7 +583,7 @@ impl LeanWriter {
                     symbol: e.symbol.clone(),
                     tick_type: LeanTickType::OpenInterest,
                     resolution,
-                    date: resolution.is_intraday_file().then_some(local.date()),
+                    date: self.file_date(resolution, local.date()),
                 };
                 self.row(key, e, &line)?;
                 self.line = line;
@@ -725,7 +804,7 @@ impl LeanWriter {
             symbol: symbol.to_string(),
             tick_type: LeanTickType::Quote,
             resolution,
-            date: resolution.is_intraday_file().then_some(bar.start.date()),
+            date: self.file_date(resolution, bar.start.date()),
         };
         self.append(
             key,
@@ -764,7 +843,9 @@ impl LeanWriter {
                         && k.tick_type == key.tick_type
                         && k.resolution == key.resolution
                         && k.date < key.date)
-                        || (k.date.is_some() && k.date <= two_days_back)
+                        || (k.resolution.is_intraday_file()
+                            && k.date.is_some()
+                            && k.date <= two_days_back)
                 })
                 .cloned()
                 .collect();
@@ -800,6 +881,29 @@ impl LeanWriter {
         let tick = key.tick_type.as_str();
         let res = key.resolution.as_str();
         let folder = format!("{}/{}/{res}", security.as_str(), self.target.market);
+        if security == LeanSecurityType::Option {
+            // One zip per underlying, day (hour and daily: year) and style, one entry per
+            // contract (`GenerateZipFileName`, `GenerateZipEntryName`). Checked when its first
+            // event came.
+            let (underlying, style, right, strike, expiry) = self
+                .option(&key.symbol)
+                .unwrap_or_else(|_| (key.symbol.clone(), "", "", 0, NaiveDate::MIN));
+            let underlying = underlying.to_ascii_lowercase();
+            let contract = format!("{style}_{right}_{strike}_{}", expiry.format("%Y%m%d"));
+            let date = key.date.unwrap_or(NaiveDate::MIN);
+            return if key.resolution.is_intraday_file() {
+                let day = date.format("%Y%m%d").to_string();
+                (
+                    format!("{folder}/{underlying}/{day}_{tick}_{style}.zip"),
+                    format!("{day}_{underlying}_{res}_{tick}_{contract}.csv"),
+                )
+            } else {
+                (
+                    format!("{folder}/{underlying}_{}_{tick}_{style}.zip", date.year()),
+                    format!("{underlying}_{tick}_{contract}.csv"),
+                )
+            };
+        }
         if security == LeanSecurityType::Future {
             // One zip per root (and day), one entry per contract (`GenerateZipEntryName`).
             // The symbol was checked when its first event came.
@@ -869,14 +973,17 @@ impl LeanWriter {
         if self.open.values().any(|z| z.info.path == rel) {
             // Two contracts of one root interleaved in one pass: a zip takes one entry at a time.
             return Err(unsupported(format!(
-                "{rel}: Lean futures zips hold one entry per contract, written one contract at a time; export the contracts with --symbol and without --limit"
+                "{rel}: Lean futures and option zips hold one entry per contract, written one contract at a time; export the contracts with --symbol"
             )));
         }
         let buffered = |file| ZipFile(std::io::BufWriter::with_capacity(1 << 16, file));
         let mut zip = if path.exists() {
             // Futures: another contract's entry goes into the root's zip of that day, written
             // by an earlier pass; the same entry twice is refused below.
-            if self.target.security_type != LeanSecurityType::Future {
+            if !matches!(
+                self.target.security_type,
+                LeanSecurityType::Future | LeanSecurityType::Option
+            ) {
                 return Err(Error::Damaged {
                     path: rel,
                     message: "written twice: its events did not come in time order".into(),
@@ -1130,7 +1237,10 @@ mod tests {
         let err = fx.write(&quote(t, Some(("1.1", "0")), None)).unwrap_err();
         assert!(err.to_string().contains("need a bid and an ask"), "{err}");
 
-        for security in [LeanSecurityType::FutureOption, LeanSecurityType::Option] {
+        for security in [
+            LeanSecurityType::FutureOption,
+            LeanSecurityType::IndexOption,
+        ] {
             let err = LeanWriter::new(
                 dir.path(),
                 LeanTarget {
@@ -1140,7 +1250,7 @@ mod tests {
                 },
             )
             .unwrap_err();
-            assert!(err.to_string().contains("option contract"), "{err}");
+            assert!(err.to_string().contains("strata exports Lean"), "{err}");
         }
         // A future whose symbol is not a contract, or whose contract month is not known.
         let mut es = LeanWriter::new(
@@ -1372,6 +1482,67 @@ mod tests {
             proptest::prop_assert_eq!(file.date, key.date);
             proptest::prop_assert_eq!(file.contract_of_entry(&entry).unwrap(), Some(contract));
             proptest::prop_assert_eq!(file.contract_month_of_entry(&entry), Some(yyyymm));
+        }
+
+        /// An option contract's zip and entry names, at every resolution and tick type, read
+        /// back through the importer to the same contract (style, right, strike, expiry).
+        #[test]
+        fn option_entry_names_read_back_to_their_contract(
+            underlying in "[A-Z][A-Z0-9]{0,4}",
+            expiry_days in 0u64..2_000,
+            day_offset in 0u64..2_000,
+            strike_ticks in 1i64..100_000_000,
+            call in proptest::bool::ANY,
+            american in proptest::bool::ANY,
+            resolution in proptest::sample::select(vec![
+                LeanResolution::Tick, LeanResolution::Second, LeanResolution::Minute,
+                LeanResolution::Hour, LeanResolution::Daily,
+            ]),
+            tick_type in proptest::sample::select(vec![
+                LeanTickType::Trade, LeanTickType::Quote, LeanTickType::OpenInterest,
+            ]),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let base = NaiveDate::from_ymd_opt(2010, 1, 1).unwrap();
+            let expiry = base + Days::new(expiry_days);
+            let strike = Decimal::new(strike_ticks, 4).unwrap();
+            let right = if call {
+                strata_model::OptionRight::Call
+            } else {
+                strata_model::OptionRight::Put
+            };
+            let style = if american {
+                strata_model::OptionStyle::American
+            } else {
+                strata_model::OptionStyle::European
+            };
+            let contract =
+                strata_model::Contract::option(underlying.clone(), expiry, right, strike, Some(style));
+            let symbol = contract.symbol();
+            let w = writer(dir.path(), LeanSecurityType::Option, "usa")
+                .with_option_styles(BTreeMap::from([(symbol.clone(), style)]));
+            let date = base + Days::new(day_offset);
+            let key = ZipKey {
+                symbol: symbol.clone(),
+                tick_type,
+                resolution,
+                date: w.file_date(resolution, date),
+            };
+            let (zip, entry) = w.names(&key);
+            let file = strata_import::lean::LeanFile::resolve(
+                std::path::Path::new(&zip),
+                &Default::default(),
+                None,
+                None,
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(file.security_type, LeanSecurityType::Option);
+            proptest::prop_assert_eq!(file.resolution, resolution);
+            proptest::prop_assert_eq!(file.tick_type, tick_type);
+            proptest::prop_assert_eq!(file.symbol.as_str(), underlying.as_str());
+            let read = file.contract_of_entry(&entry).unwrap().unwrap();
+            proptest::prop_assert_eq!(read.symbol(), symbol);
+            proptest::prop_assert_eq!(read.style, Some(style));
         }
     }
 }
