@@ -616,6 +616,18 @@ impl Catalog {
         let mut symbols = symbols.to_vec();
         if let Ok(bytes) = fs::read(&symbols_path) {
             if let Ok(existing) = serde_json::from_slice::<Vec<SymbolInfo>>(&bytes) {
+                // A configured entry (an alias, say) keeps what imports learned of the contract
+                // when it says nothing of it itself.
+                for s in &mut symbols {
+                    if let Some(learned) = existing.iter().find(|e| e.symbol == s.symbol) {
+                        if s.contract.is_none() {
+                            s.contract = learned.contract.clone();
+                        }
+                        if s.contract_month.is_none() {
+                            s.contract_month = learned.contract_month;
+                        }
+                    }
+                }
                 let configured: std::collections::HashSet<String> =
                     symbols.iter().map(|s| s.symbol.clone()).collect();
                 symbols.extend(
@@ -643,8 +655,9 @@ impl Catalog {
     }
 
     /// Adds instruments learned from data (the futures and options contracts an import
-    /// described) to `symbols.json`: an entry whose symbol is already there is left as it is,
-    /// so the config's entries and earlier imports win. Returns how many were added.
+    /// described) to `symbols.json`: an entry whose symbol is already there keeps what it says
+    /// (the config's entries and earlier imports win) and gains what it did not say yet (a
+    /// contract month, an option's style). Returns how many were added.
     pub fn add_symbols(&self, learned: &[SymbolInfo]) -> Result<usize> {
         if learned.is_empty() {
             return Ok(0);
@@ -654,12 +667,29 @@ impl Catalog {
             symbols.iter().map(|s| s.symbol.clone()).collect();
         let before = symbols.len();
         let mut added = std::collections::HashSet::new();
+        let mut completed = false;
         for info in learned {
             if !known.contains(&info.symbol) && added.insert(info.symbol.clone()) {
                 symbols.push(info.clone());
+            } else if let Some(entry) = symbols.iter_mut().find(|s| s.symbol == info.symbol) {
+                // What an entry did not say yet (a contract month or an option's style
+                // learned by a later import) is added; nothing it says is replaced.
+                if entry.contract_month.is_none() && info.contract_month.is_some() {
+                    entry.contract_month = info.contract_month;
+                    completed = true;
+                }
+                if let (Some(c), Some(style)) = (
+                    entry.contract.as_mut(),
+                    info.contract.as_ref().and_then(|c| c.style),
+                ) {
+                    if c.style.is_none() {
+                        c.style = Some(style);
+                        completed = true;
+                    }
+                }
             }
         }
-        if symbols.len() == before {
+        if symbols.len() == before && !completed {
             return Ok(0);
         }
         let symbols_path = self.dir.join(SYMBOLS_FILE);
@@ -1438,5 +1468,44 @@ mod tests {
         let twice = [sources[0].clone(), sources[0].clone()];
         let err = catalog.write_registries(&twice, &symbols).unwrap_err();
         assert!(err.to_string().contains("sources.json"), "{err}");
+    }
+
+    /// A contract learned before its month was kept gets it from a later import, and an entry
+    /// the config gives the contract (an alias) keeps what imports learned.
+    #[test]
+    fn what_imports_learn_of_a_contract_is_completed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(dir.path()).unwrap();
+        let es = strata_model::Contract::future(
+            "ES",
+            chrono::NaiveDate::from_ymd_opt(2013, 12, 20).unwrap(),
+        );
+        let mut learned = SymbolInfo::new(es.symbol(), strata_model::AssetClass::Future);
+        learned.contract = Some(es.clone());
+        assert_eq!(
+            catalog.add_symbols(std::slice::from_ref(&learned)).unwrap(),
+            1
+        );
+        let month = |c: &Catalog| {
+            c.read_registries()
+                .unwrap()
+                .1
+                .iter()
+                .find(|s| s.symbol == "ES-20131220")
+                .and_then(|s| s.contract_month)
+        };
+        assert_eq!(month(&catalog), None);
+        learned.contract_month = Some(201312);
+        catalog.add_symbols(std::slice::from_ref(&learned)).unwrap();
+        assert_eq!(month(&catalog), Some(201312));
+        // The config names the contract to give it an alias: the month stays.
+        let mut configured = SymbolInfo::new("ES-20131220", strata_model::AssetClass::Future);
+        configured.aliases = vec!["ESZ13".into()];
+        catalog.write_registries(&[], &[configured]).unwrap();
+        let (_, symbols) = catalog.read_registries().unwrap();
+        let entry = symbols.iter().find(|s| s.symbol == "ES-20131220").unwrap();
+        assert_eq!(entry.aliases, ["ESZ13"]);
+        assert_eq!(entry.contract_month, Some(201312));
+        assert_eq!(entry.contract.as_ref(), Some(&es));
     }
 }

@@ -2059,7 +2059,7 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
             "future/cme/tick/es/20131007_quote.zip",
             vec![(
                 "20131007_es_tick_quote_201312_20131220.csv",
-                "34200000,1685,10,1685.25,12,CME,0,0\n34200100,1685,9,1685.25,14,CME,0,0",
+                "34200000,1685,10,1685.25,12,CME,0\n34200100,1685,9,1685.25,14,CME,0",
             )],
         ),
         (

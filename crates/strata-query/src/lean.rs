@@ -110,34 +110,11 @@ struct ZipKey {
     date: Option<NaiveDate>,
 }
 
-/// A zip file being written through a buffer, which a zip being added to (futures: one entry
-/// per contract, from one pass per contract) also reads and seeks.
-struct ZipFile(std::io::BufWriter<std::fs::File>);
-
-impl std::io::Write for ZipFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl std::io::Read for ZipFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.flush()?;
-        std::io::Read::read(self.0.get_mut(), buf)
-    }
-}
-
-impl std::io::Seek for ZipFile {
-    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
-        self.0.seek(pos)
-    }
-}
-
 struct OpenZip {
-    zip: zip::ZipWriter<ZipFile>,
+    zip: zip::ZipWriter<std::io::BufWriter<std::fs::File>>,
+    /// The file written: the zip itself, or for futures and options one contract's part of it
+    /// (`<zip>.part-<symbol>`), which [`LeanWriter::finish`] puts together.
+    file: String,
     info: LeanZip,
 }
 
@@ -189,6 +166,8 @@ pub struct LeanWriter {
     months: BTreeMap<String, u32>,
     /// Options: each contract's exercise style by symbol, which Lean's file names carry.
     styles: BTreeMap<String, strata_model::OptionStyle>,
+    /// Futures and options: each zip's parts, one per contract, put together at the end.
+    parts: BTreeMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for LeanWriter {
@@ -236,6 +215,7 @@ impl LeanWriter {
             line: String::new(),
             months: BTreeMap::new(),
             styles: BTreeMap::new(),
+            parts: BTreeMap::new(),
         })
     }
 
@@ -264,11 +244,11 @@ impl LeanWriter {
         let (Some(right), Some(strike)) = (contract.right, contract.strike) else {
             return Err("an option contract needs a right and a strike".into());
         };
-        let style = self.styles.get(symbol).copied().ok_or_else(|| {
-            "its exercise style is not known (the symbol registry learns it when the contract is imported from Lean files), and Lean names option files by it".to_string()
-        })?;
         let strike = strike.normalized().rescaled(4).ok_or_else(|| {
             format!("strike {strike} has more than four decimals: Lean names strikes in 1/10,000s")
+        })?;
+        let style = self.styles.get(symbol).copied().ok_or_else(|| {
+            "its exercise style is not known (the symbol registry learns it when the contract is imported from Lean files), and Lean names option files by it".to_string()
         })?;
         let right = match right {
             strata_model::OptionRight::Call => "call",
@@ -690,6 +670,12 @@ impl LeanWriter {
             }
             match security {
                 LeanSecurityType::Crypto => line.push_str(",0"),
+                // `…, exchange, suspicious` (Lean's `GenerateLine` for these types).
+                LeanSecurityType::Future | LeanSecurityType::Option => {
+                    line.push(',');
+                    line.push_str(e.venue.as_deref().unwrap_or(""));
+                    line.push_str(",0");
+                }
                 _ => {
                     line.push(',');
                     line.push_str(e.venue.as_deref().unwrap_or(""));
@@ -844,6 +830,10 @@ impl LeanWriter {
                         && k.resolution == key.resolution
                         && k.date < key.date)
                         || (k.resolution.is_intraday_file()
+                            // A quote bar zip waits for its stream: its last bar is written
+                            // when the next quote (or the end) comes, however much later.
+                            && !(k.tick_type == LeanTickType::Quote
+                                && k.resolution != LeanResolution::Tick)
                             && k.date.is_some()
                             && k.date <= two_days_back)
                 })
@@ -960,7 +950,7 @@ impl LeanWriter {
         }
     }
 
-    fn open_zip(&self, key: &ZipKey, kind: EventKind) -> Result<OpenZip> {
+    fn open_zip(&mut self, key: &ZipKey, kind: EventKind) -> Result<OpenZip> {
         let (rel, entry) = self.names(key);
         let path = self.root.join(&rel);
         let io = |source| Error::Io {
@@ -970,37 +960,35 @@ impl LeanWriter {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(io)?;
         }
-        if self.open.values().any(|z| z.info.path == rel) {
-            // Two contracts of one root interleaved in one pass: a zip takes one entry at a time.
-            return Err(unsupported(format!(
-                "{rel}: Lean futures and option zips hold one entry per contract, written one contract at a time; export the contracts with --symbol"
-            )));
-        }
-        let buffered = |file| ZipFile(std::io::BufWriter::with_capacity(1 << 16, file));
-        let mut zip = if path.exists() {
-            // Futures: another contract's entry goes into the root's zip of that day, written
-            // by an earlier pass; the same entry twice is refused below.
-            if !matches!(
-                self.target.security_type,
-                LeanSecurityType::Future | LeanSecurityType::Option
-            ) {
-                return Err(Error::Damaged {
-                    path: rel,
-                    message: "written twice: its events did not come in time order".into(),
-                });
-            }
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(io)?;
-            zip::ZipWriter::new_append(buffered(file)).map_err(|e| Error::Damaged {
-                path: rel.clone(),
-                message: e.to_string(),
-            })?
+        // Futures and options: one entry per contract, so each contract's goes into a part of
+        // its own (contracts interleave in time; a zip takes one entry at a time), and the parts
+        // become the zip at the end.
+        let contracts = matches!(
+            self.target.security_type,
+            LeanSecurityType::Future | LeanSecurityType::Option
+        );
+        let file = if contracts {
+            format!("{rel}.part-{}", key.symbol)
         } else {
-            zip::ZipWriter::new(buffered(std::fs::File::create(&path).map_err(io)?))
+            rel.clone()
         };
+        let path = self.root.join(&file);
+        if path.exists() {
+            return Err(Error::Damaged {
+                path: file,
+                message: "written twice: its events did not come in time order".into(),
+            });
+        }
+        if contracts {
+            self.parts
+                .entry(rel.clone())
+                .or_default()
+                .push(file.clone());
+        }
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::fs::File::create(&path).map_err(io)?,
+        ));
         // A fixed time stamp: the same events give the same bytes.
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -1012,6 +1000,7 @@ impl LeanWriter {
             })?;
         Ok(OpenZip {
             zip,
+            file,
             info: LeanZip {
                 path: rel,
                 kind,
@@ -1024,12 +1013,12 @@ impl LeanWriter {
     }
 
     fn close(&mut self, z: OpenZip) -> Result<()> {
-        let path = self.root.join(&z.info.path);
+        let path = self.root.join(&z.file);
         let out = z.zip.finish().map_err(|e| Error::Damaged {
-            path: z.info.path.clone(),
+            path: z.file.clone(),
             message: e.to_string(),
         })?;
-        let file = out.0.into_inner().map_err(|e| Error::Io {
+        let file = out.into_inner().map_err(|e| Error::Io {
             path: path.clone(),
             source: e.into_error(),
         })?;
@@ -1055,9 +1044,58 @@ impl LeanWriter {
         Ok(())
     }
 
+    /// Writes the zip `rel` from the parts (zips of one entry each), then removes them.
+    fn assemble(&self, rel: &str, parts: &[String]) -> Result<()> {
+        let damaged = |path: &str, e: zip::result::ZipError| Error::Damaged {
+            path: path.to_string(),
+            message: e.to_string(),
+        };
+        let path = self.root.join(rel);
+        let file = std::fs::File::create(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
+        for part in parts {
+            let part_path = self.root.join(part);
+            let opened = std::fs::File::open(&part_path).map_err(|source| Error::Io {
+                path: part_path.clone(),
+                source,
+            })?;
+            let mut archive = zip::ZipArchive::new(opened).map_err(|e| damaged(part, e))?;
+            for i in 0..archive.len() {
+                let entry = archive.by_index_raw(i).map_err(|e| damaged(part, e))?;
+                zip.raw_copy_file(entry).map_err(|e| damaged(rel, e))?;
+            }
+        }
+        let out = zip.finish().map_err(|e| damaged(rel, e))?;
+        let file = out.into_inner().map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        for part in parts {
+            let part_path = self.root.join(part);
+            std::fs::remove_file(&part_path).map_err(|source| Error::Io {
+                path: part_path,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Writes the quote bars still open and closes every zip: what was written, by path.
     pub fn finish(mut self) -> Result<Vec<LeanZip>> {
         self.close_all()?;
+        // Futures and options: each zip from its contracts' parts, in symbol order, the entries
+        // copied as they are (no second compression).
+        for (rel, mut parts) in std::mem::take(&mut self.parts) {
+            parts.sort();
+            self.assemble(&rel, &parts)?;
+        }
         // A futures zip written by several passes (one per contract) is one file.
         let mut by_path: BTreeMap<String, LeanZip> = BTreeMap::new();
         for zip in std::mem::take(&mut self.done) {
@@ -1285,14 +1323,37 @@ mod tests {
             "{err}"
         );
         es.write(&future_trade("ES-20131220")).unwrap();
-        // Two contracts of one root interleaved in one pass (an export of a session): refused,
-        // not a broken zip.
+        // Two contracts of one root interleaved in one pass (an export of a session): each has
+        // its part, and the zip holds both entries.
         let mut es = es.with_contract_months(BTreeMap::from([
             ("ES-20131220".to_string(), 201312),
             ("ES-20140321".to_string(), 201403),
         ]));
-        let err = es.write(&future_trade("ES-20140321")).unwrap_err();
-        assert!(err.to_string().contains("one entry per contract"), "{err}");
+        es.write(&future_trade("ES-20140321")).unwrap();
+        let mut later = future_trade("ES-20131220");
+        later.event_time = Timestamp::from_nanos(t + 1_000);
+        es.write(&later).unwrap();
+        let zips = es.finish().unwrap();
+        assert_eq!(zips.len(), 1, "{zips:?}");
+        assert_eq!(zips[0].path, "future/cme/tick/es/20131007_trade.zip");
+        assert_eq!(zips[0].rows, 3);
+        let mut archive =
+            zip::ZipArchive::new(std::fs::File::open(dir.path().join(&zips[0].path)).unwrap())
+                .unwrap();
+        let names: Vec<String> = (0..archive.len())
+            .map(|i| archive.by_index(i).unwrap().name().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "20131007_es_tick_trade_201312_20131220.csv",
+                "20131007_es_tick_trade_201403_20140321.csv"
+            ]
+        );
+        assert!(!dir
+            .path()
+            .join("future/cme/tick/es/20131007_trade.zip.part-ES-20131220")
+            .exists());
         // Open interest: futures only, and to the minute in hour and daily files.
         let oi = |symbol: &str, ns: i64| {
             Event::new(
@@ -1331,6 +1392,53 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("time zone"), "{err}");
+    }
+
+    /// A quote bar still open when other streams move two days on (a weekend) is written into
+    /// its own day's zip at the end, not into a zip closed meanwhile (found by review: the zip
+    /// was opened again and refused as written twice).
+    #[test]
+    fn a_quote_bar_open_over_a_weekend_lands_in_its_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LeanWriter::new(
+            dir.path(),
+            LeanTarget {
+                security_type: LeanSecurityType::Future,
+                market: "cme".into(),
+                quote_resolution: Some(LeanResolution::Minute),
+            },
+        )
+        .unwrap()
+        .with_contract_months(BTreeMap::from([("ES-20131220".to_string(), 201312)]));
+        let friday = 1_380_920_310_000_000_000; // 2013-10-04T20:58:30Z
+        let sunday = 1_381_096_800_000_000_000; // 2013-10-06T22:00:00Z
+        let q = |ns: i64| {
+            let mut e = quote(ns, Some(("1685", "10")), Some(("1685.25", "12")));
+            e.symbol = "ES-20131220".into();
+            e
+        };
+        w.write(&q(friday)).unwrap();
+        w.write(&q(friday + 60_000_000_000)).unwrap();
+        let mut trade = q(sunday);
+        trade.payload = Payload::Trade(strata_model::Trade {
+            price: "1686".parse().unwrap(),
+            size: Decimal::from_int(1),
+            side: None,
+            trade_id: None,
+            conditions: None,
+        });
+        w.write(&trade).unwrap();
+        w.write(&q(sunday + 500_000_000)).unwrap();
+        let zips = w.finish().unwrap();
+        let paths: Vec<(&str, u64)> = zips.iter().map(|z| (z.path.as_str(), z.rows)).collect();
+        assert_eq!(
+            paths,
+            [
+                ("future/cme/minute/es/20131004_quote.zip", 2),
+                ("future/cme/minute/es/20131006_quote.zip", 1),
+                ("future/cme/tick/es/20131006_trade.zip", 1),
+            ]
+        );
     }
 
     proptest::proptest! {
