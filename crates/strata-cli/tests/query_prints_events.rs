@@ -2029,6 +2029,48 @@ fn zip_entries(path: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Writes each Lean zip of `files` (its path under `dir/in`, its entries' names and rows) and
+/// ingests it into the archive at `root`.
+fn ingest_lean_zips(dir: &std::path::Path, root: &str, files: &[(&str, Vec<(&str, &str)>)]) {
+    for (path, entries) in files {
+        let path = dir.join("in").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        for (name, rows) in entries {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, rows.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+        let o = strata(&[
+            "--root",
+            root,
+            "-q",
+            "ingest",
+            "--format",
+            "lean",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            text(&o.stderr)
+        );
+    }
+}
+
+/// The export in `out` holds the zip `path` with the very entries (names and rows) imported.
+fn assert_as_imported(out: &std::path::Path, path: &str, entries: &[(&str, &str)]) {
+    let written = zip_entries(&out.join(path));
+    let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
+    let expected: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, expected, "{path}");
+    for ((name, bytes), (_, rows)) in written.iter().zip(entries) {
+        assert_eq!(text(bytes), *rows, "{path}: {name}");
+    }
+}
+
 /// Lean futures exports: one zip per root and day (hour and daily: per root), one entry per
 /// contract named by its contract month and expiry, plain prices, UTC times. The contract month
 /// is the one the imported entry named — crude oil's December contract expires in November —
@@ -2094,32 +2136,7 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
             )],
         ),
     ];
-    for (path, entries) in &files {
-        let path = dir.path().join("in").join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-        for (name, rows) in entries {
-            w.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            std::io::Write::write_all(&mut w, rows.as_bytes()).unwrap();
-        }
-        w.finish().unwrap();
-        let o = strata(&[
-            "--root",
-            &root,
-            "-q",
-            "ingest",
-            "--format",
-            "lean",
-            path.to_str().unwrap(),
-        ]);
-        assert!(
-            o.status.success(),
-            "{}: {}",
-            path.display(),
-            text(&o.stderr)
-        );
-    }
+    ingest_lean_zips(dir.path(), &root, &files);
     let export = |name: &str, market: &str, symbols: &[&str], bars: bool| {
         let out = dir.path().join(name);
         let mut args = vec![
@@ -2160,13 +2177,7 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
     let (bars, o) = export("bars", "cme", &["ES-20131220"], true);
     assert!(o.status.success(), "{}", text(&o.stderr));
     for (out, (path, entries)) in [&es, &es, &es, &cl, &bars, &bars].into_iter().zip(&files) {
-        let written = zip_entries(&out.join(path));
-        let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
-        let expected: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, expected, "{path}");
-        for ((name, bytes), (_, rows)) in written.iter().zip(entries) {
-            assert_eq!(text(bytes), *rows, "{path}: {name}");
-        }
+        assert_as_imported(out, path, entries);
         let check = strata(&["--root", &root, "export", "verify", out.to_str().unwrap()]);
         assert!(
             check.status.success(),
@@ -2243,32 +2254,7 @@ fn lean_option_exports_keep_each_contract_and_its_style() {
             )],
         ),
     ];
-    for (path, entries) in &files {
-        let path = dir.path().join("in").join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-        for (name, rows) in entries {
-            w.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            std::io::Write::write_all(&mut w, rows.as_bytes()).unwrap();
-        }
-        w.finish().unwrap();
-        let o = strata(&[
-            "--root",
-            &root,
-            "-q",
-            "ingest",
-            "--format",
-            "lean",
-            path.to_str().unwrap(),
-        ]);
-        assert!(
-            o.status.success(),
-            "{}: {}",
-            path.display(),
-            text(&o.stderr)
-        );
-    }
+    ingest_lean_zips(dir.path(), &root, &files);
     let out = dir.path().join("out");
     let o = strata(&[
         "--root",
@@ -2293,13 +2279,7 @@ fn lean_option_exports_keep_each_contract_and_its_style() {
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     for (path, entries) in &files {
-        let written = zip_entries(&out.join(path));
-        let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
-        let expected: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, expected, "{path}");
-        for ((name, bytes), (_, rows)) in written.iter().zip(entries) {
-            assert_eq!(text(bytes), *rows, "{path}: {name}");
-        }
+        assert_as_imported(&out, path, entries);
     }
     let check = strata(&["--root", &root, "export", "verify", out.to_str().unwrap()]);
     assert!(
