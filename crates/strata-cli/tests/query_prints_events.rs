@@ -2136,7 +2136,57 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
             )],
         ),
     ];
+    // Open interest at hour and daily resolution, on days the tick files leave alone: one
+    // file per root, stamped `yyyymmdd HH:mm`.
+    let later = [
+        (
+            "future/cme/hour/es_openinterest.zip",
+            vec![(
+                "es_openinterest_201403_20140321.csv",
+                "20131010 13:00,40500\n20131010 14:00,40650",
+            )],
+        ),
+        (
+            "future/cme/daily/es_openinterest.zip",
+            vec![(
+                "es_openinterest_201403_20140321.csv",
+                "20131014 00:00,41000\n20131015 00:00,41225",
+            )],
+        ),
+    ];
     ingest_lean_zips(dir.path(), &root, &files);
+    ingest_lean_zips(dir.path(), &root, &later);
+    for ((path, entries), (resolution, from, to)) in later.iter().zip([
+        ("hour", "2013-10-10T00:00:00Z", "2013-10-11T00:00:00Z"),
+        ("daily", "2013-10-14T00:00:00Z", "2013-10-16T00:00:00Z"),
+    ]) {
+        let out = dir.path().join(format!("oi-{resolution}"));
+        let o = strata(&[
+            "--root",
+            &root,
+            "export",
+            "--format",
+            "lean",
+            "--lean-security",
+            "future",
+            "--lean-market",
+            "cme",
+            "--lean-resolution",
+            resolution,
+            "--kind",
+            "open_interest",
+            "--symbol",
+            "ES-20140321",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{resolution}: {}", text(&o.stderr));
+        assert_as_imported(&out, path, entries);
+    }
     let export = |name: &str, market: &str, symbols: &[&str], bars: bool| {
         let out = dir.path().join(name);
         let mut args = vec![
@@ -2217,7 +2267,8 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
 
 /// Lean option exports: one zip per underlying, day (hour and daily: year) and style, one entry
 /// per contract named by style, right, strike ×10⁴ and expiry, prices ×10⁴ as for equities —
-/// the names and rows come back byte for byte as imported; a contract whose style strata never
+/// the names and rows of trades, quotes, open interest and bars come back byte for byte as
+/// imported; a contract whose style strata never
 /// learned is refused, naming it.
 #[test]
 fn lean_option_exports_keep_each_contract_and_its_style() {
@@ -2236,6 +2287,26 @@ fn lean_option_exports_keep_each_contract_and_its_style() {
                 (
                     "20210104_aapl_tick_trade_american_put_1400000_20210115.csv",
                     "34201000,156000,2,X,,0",
+                ),
+            ],
+        ),
+        (
+            "option/usa/tick/aapl/20210104_quote_american.zip",
+            vec![(
+                "20210104_aapl_tick_quote_american_call_1400000_20210115.csv",
+                "34200000,12300,10,12400,12,C,0\n34200500,12300,8,12450,12,C,0",
+            )],
+        ),
+        (
+            "option/usa/tick/aapl/20210104_openinterest_american.zip",
+            vec![
+                (
+                    "20210104_aapl_tick_openinterest_american_call_1400000_20210115.csv",
+                    "34200000,1520",
+                ),
+                (
+                    "20210104_aapl_tick_openinterest_american_put_1400000_20210115.csv",
+                    "34200000,877",
                 ),
             ],
         ),
@@ -2268,6 +2339,10 @@ fn lean_option_exports_keep_each_contract_and_its_style() {
         "usa",
         "--kind",
         "trade",
+        "--kind",
+        "bbo_quote",
+        "--kind",
+        "open_interest",
         "--kind",
         "bar",
         "--symbol",
