@@ -379,7 +379,8 @@ pub struct ExportArgs {
     /// Keep repeated events although the profile drops them.
     #[arg(long)]
     no_dedup: bool,
-    /// lean: the security type (equity, option, crypto, forex, cfd, index, future).
+    /// lean: the security type (equity, option, indexoption, future, futureoption, crypto,
+    /// forex, cfd, index).
     #[arg(long, value_name = "TYPE")]
     lean_security: Option<String>,
     /// lean: the market (usa, coinbase, binance, fxcm, oanda, …; equity and index: usa unless
@@ -527,7 +528,7 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<(), Failure> {
             .or_else(|| profile.as_ref().and_then(|p| p.lean_security.clone()));
         let Some(security) = &security else {
             return Err(Failure::usage(anyhow!(
-                "--format lean needs --lean-security equity|crypto|forex|cfd|index (and --lean-market)"
+                "--format lean needs --lean-security equity|option|indexoption|future|futureoption|crypto|forex|cfd|index (and --lean-market)"
             )));
         };
         let security_type: LeanSecurityType = security

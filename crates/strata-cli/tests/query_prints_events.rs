@@ -2071,6 +2071,157 @@ fn assert_as_imported(out: &std::path::Path, path: &str, entries: &[(&str, &str)
     }
 }
 
+/// `strata export --format lean` of `symbols`' events of `kinds` into `out`.
+fn export_lean(
+    root: &str,
+    out: &std::path::Path,
+    security: &str,
+    market: &str,
+    kinds: &[&str],
+    symbols: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "--root",
+        root,
+        "export",
+        "--format",
+        "lean",
+        "--lean-security",
+        security,
+        "--lean-market",
+        market,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for kind in kinds {
+        args.extend(["--kind", kind]);
+    }
+    for symbol in symbols {
+        args.extend(["--symbol", symbol]);
+    }
+    strata(&args)
+}
+
+/// Lean index options (prices ×10⁴, New York time, zips named by the option's own ticker) and
+/// options on futures (plain prices, UTC, filed under the future's root and a folder of its
+/// expiry at every resolution): the names and rows come back byte for byte as imported.
+#[test]
+fn lean_index_option_and_future_option_exports_keep_each_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let index = [
+        (
+            "indexoption/usa/tick/spxw/20210104_trade_european.zip",
+            vec![
+                (
+                    "20210104_spxw_tick_trade_european_call_37000000_20210108.csv",
+                    "34200000,452500,2,C,,0\n34200750,453000,1,C,,0",
+                ),
+                (
+                    "20210104_spxw_tick_trade_european_put_37000000_20210108.csv",
+                    "34201000,310000,3,C,,0",
+                ),
+            ],
+        ),
+        (
+            "indexoption/usa/tick/spxw/20210104_quote_european.zip",
+            vec![(
+                "20210104_spxw_tick_quote_european_call_37000000_20210108.csv",
+                "34200000,451000,5,454000,7,C,0",
+            )],
+        ),
+        (
+            "indexoption/usa/daily/spxw_2021_trade_european.zip",
+            vec![(
+                "spxw_trade_european_call_37000000_20210108.csv",
+                "20210104 00:00,452500,470000,440000,461000,350",
+            )],
+        ),
+    ];
+    let future = [
+        (
+            "futureoption/cme/tick/es/20210319/20210104_trade_american.zip",
+            vec![(
+                "20210104_es_tick_trade_american_call_37000000_20210115.csv",
+                "50400000,45.25,2,CME,,0\n50400500,45.5,1,CME,,0",
+            )],
+        ),
+        (
+            "futureoption/cme/tick/es/20210319/20210104_openinterest_american.zip",
+            vec![(
+                "20210104_es_tick_openinterest_american_call_37000000_20210115.csv",
+                "0,1200",
+            )],
+        ),
+        (
+            "futureoption/cme/minute/es/20210319/20210104_trade_american.zip",
+            vec![(
+                "20210104_es_minute_trade_american_call_37000000_20210115.csv",
+                "50400000,45.25,45.5,45.25,45.5,3",
+            )],
+        ),
+        (
+            "futureoption/cme/daily/es/20210319/es_2021_trade_american.zip",
+            vec![(
+                "es_trade_american_call_37000000_20210115.csv",
+                "20210104 00:00,44,46.75,43.5,45.5,800\n20210105 00:00,45.5,48,45,47.25,650",
+            )],
+        ),
+    ];
+    ingest_lean_zips(dir.path(), &root, &index);
+    ingest_lean_zips(dir.path(), &root, &future);
+    let kinds = ["trade", "bbo_quote", "open_interest", "bar"];
+    for (name, security, market, symbols, files) in [
+        (
+            "index",
+            "indexoption",
+            "usa",
+            vec!["SPXW-20210108-C-3700", "SPXW-20210108-P-3700"],
+            &index[..],
+        ),
+        (
+            "future",
+            "futureoption",
+            "cme",
+            vec!["ES-20210319-20210115-C-3700"],
+            &future[..],
+        ),
+    ] {
+        let out = dir.path().join(name);
+        let o = export_lean(&root, &out, security, market, &kinds, &symbols);
+        assert!(o.status.success(), "{name}: {}", text(&o.stderr));
+        for (path, entries) in files {
+            assert_as_imported(&out, path, entries);
+        }
+        let check = strata(&["--root", &root, "export", "verify", out.to_str().unwrap()]);
+        assert!(
+            check.status.success(),
+            "{name}: {}{}",
+            text(&check.stdout),
+            text(&check.stderr)
+        );
+    }
+    // An equity option is no option on a future: refused, naming the form it needs.
+    let out = dir.path().join("wrong");
+    let o = export_lean(
+        &root,
+        &out,
+        "futureoption",
+        "cme",
+        &kinds,
+        &["SPXW-20210108-C-3700"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("SPXW-20210108-C-3700") && stderr.contains("the future's expiry"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
 /// Lean futures exports: one zip per root and day (hour and daily: per root), one entry per
 /// contract named by its contract month and expiry, plain prices, UTC times. The contract month
 /// is the one the imported entry named — crude oil's December contract expires in November —

@@ -44,7 +44,11 @@
 //!   `option/usa/minute/aapl/20210104_trade_american.zip`; daily: `aapl_trade_american_…csv` in
 //!   `option/usa/daily/aapl_2021_trade_american.zip`), prices ×10⁴ as for equities; the style
 //!   comes from the symbol registry (learned at import) and a contract without one is refused;
-//!   index options and options on futures are not written yet.
+//! - index options are written as equity options (prices ×10⁴, New York time), their files named
+//!   by the option's own ticker (`indexoption/usa/tick/spxw/20210104_trade_european.zip`);
+//! - options on futures (`ES-20210319-20210115-C-3700`) have plain prices in UTC and are filed
+//!   under the future's root and a folder of its expiry at every resolution
+//!   (`futureoption/cme/daily/es/20210319/es_2021_trade_american.zip`).
 //!
 //! What Lean has no column for is not written (the export's notes say so): a trade's side and
 //! trade id, crypto trades' venue and conditions other than the suspicious flag, index trades'
@@ -190,10 +194,18 @@ impl LeanWriter {
         use LeanSecurityType as T;
         if !matches!(
             target.security_type,
-            T::Equity | T::Crypto | T::Forex | T::Cfd | T::Index | T::Future | T::Option
+            T::Equity
+                | T::Crypto
+                | T::Forex
+                | T::Cfd
+                | T::Index
+                | T::Future
+                | T::Option
+                | T::IndexOption
+                | T::FutureOption
         ) {
             return Err(unsupported(format!(
-                "strata exports Lean equity, option, crypto, forex, cfd, index and future files, not {}",
+                "strata exports Lean equity, option, indexoption, futureoption, crypto, forex, cfd, index and future files, not {}",
                 target.security_type
             )));
         }
@@ -230,16 +242,24 @@ impl LeanWriter {
     }
 
     /// An option contract's underlying, style, right, strike ×10⁴ and expiry, from its symbol.
+    /// The underlying of an option on a future is the future (`ES-20210319`), whose root and
+    /// expiry `future_of` splits out.
     #[allow(clippy::type_complexity)]
     fn option(
         &self,
         symbol: &str,
     ) -> std::result::Result<(String, &'static str, &'static str, i128, NaiveDate), String> {
+        let futures = self.target.security_type == LeanSecurityType::FutureOption;
         let contract = strata_model::Contract::parse_symbol(symbol)
             .filter(|c| c.right.is_some() && c.strike.is_some())
+            .filter(|c| !futures || future_of(&c.underlying).is_some())
             .ok_or_else(|| {
-                "Lean option files hold contracts named `UNDERLYING-yyyymmdd-C|P-strike`"
-                    .to_string()
+                if futures {
+                    "Lean futureoption files hold contracts named `ROOT-yyyymmdd-yyyymmdd-C|P-strike` (the future's expiry, then the option's)"
+                } else {
+                    "Lean option files hold contracts named `UNDERLYING-yyyymmdd-C|P-strike`"
+                }
+                .to_string()
             })?;
         let (Some(right), Some(strike)) = (contract.right, contract.strike) else {
             return Err("an option contract needs a right and a strike".into());
@@ -268,7 +288,7 @@ impl LeanWriter {
     fn file_date(&self, resolution: LeanResolution, date: NaiveDate) -> Option<NaiveDate> {
         if resolution.is_intraday_file() {
             Some(date)
-        } else if self.target.security_type == LeanSecurityType::Option {
+        } else if self.target.security_type.is_option() {
             NaiveDate::from_ymd_opt(date.year(), 1, 1)
         } else {
             None
@@ -300,7 +320,7 @@ impl LeanWriter {
     fn scaled(&self) -> bool {
         matches!(
             self.target.security_type,
-            LeanSecurityType::Equity | LeanSecurityType::Option
+            LeanSecurityType::Equity | LeanSecurityType::Option | LeanSecurityType::IndexOption
         )
     }
 
@@ -348,8 +368,10 @@ impl LeanWriter {
                     "Lean names files after the root in lower case; a root of other than upper-case letters and digits cannot come back from them",
                 ));
             }
-        } else if self.target.security_type == LeanSecurityType::Option {
+        } else if self.target.security_type.is_option() {
             let (underlying, ..) = self.option(&e.symbol).map_err(|why| self.bad(e, why))?;
+            // Options on futures are named after the future's root.
+            let underlying = future_of(&underlying).map_or(underlying, |(root, _)| root);
             if underlying.is_empty()
                 || !underlying
                     .bytes()
@@ -537,7 +559,7 @@ impl LeanWriter {
                 self.line = line;
             }
             Payload::OpenInterest(oi) => {
-                if !matches!(security, T::Future | T::Option) {
+                if !security.has_contracts() {
                     return Err(self.bad(
                         e,
                         format!("Lean has open interest for futures and options, not {security}"),
@@ -671,7 +693,10 @@ impl LeanWriter {
             match security {
                 LeanSecurityType::Crypto => line.push_str(",0"),
                 // `…, exchange, suspicious` (Lean's `GenerateLine` for these types).
-                LeanSecurityType::Future | LeanSecurityType::Option => {
+                LeanSecurityType::Future
+                | LeanSecurityType::Option
+                | LeanSecurityType::IndexOption
+                | LeanSecurityType::FutureOption => {
                     line.push(',');
                     line.push_str(e.venue.as_deref().unwrap_or(""));
                     line.push_str(",0");
@@ -871,20 +896,36 @@ impl LeanWriter {
         let tick = key.tick_type.as_str();
         let res = key.resolution.as_str();
         let folder = format!("{}/{}/{res}", security.as_str(), self.target.market);
-        if security == LeanSecurityType::Option {
+        if security.is_option() {
             // One zip per underlying, day (hour and daily: year) and style, one entry per
             // contract (`GenerateZipFileName`, `GenerateZipEntryName`). Checked when its first
-            // event came.
+            // event came. Options on futures are filed under the future's root and, at every
+            // resolution, a folder of the future's expiry (`GenerateZipFilePath`).
             let (underlying, style, right, strike, expiry) = self
                 .option(&key.symbol)
                 .unwrap_or_else(|_| (key.symbol.clone(), "", "", 0, NaiveDate::MIN));
-            let underlying = underlying.to_ascii_lowercase();
+            let (underlying, folder) = match future_of(&underlying) {
+                Some((root, future_expiry)) if security == LeanSecurityType::FutureOption => {
+                    let root = root.to_ascii_lowercase();
+                    let folder = format!("{folder}/{root}/{}", future_expiry.format("%Y%m%d"));
+                    (root, folder)
+                }
+                _ => {
+                    let underlying = underlying.to_ascii_lowercase();
+                    let folder = if key.resolution.is_intraday_file() {
+                        format!("{folder}/{underlying}")
+                    } else {
+                        folder
+                    };
+                    (underlying, folder)
+                }
+            };
             let contract = format!("{style}_{right}_{strike}_{}", expiry.format("%Y%m%d"));
             let date = key.date.unwrap_or(NaiveDate::MIN);
             return if key.resolution.is_intraday_file() {
                 let day = date.format("%Y%m%d").to_string();
                 (
-                    format!("{folder}/{underlying}/{day}_{tick}_{style}.zip"),
+                    format!("{folder}/{day}_{tick}_{style}.zip"),
                     format!("{day}_{underlying}_{res}_{tick}_{contract}.csv"),
                 )
             } else {
@@ -963,10 +1004,7 @@ impl LeanWriter {
         // Futures and options: one entry per contract, so each contract's goes into a part of
         // its own (contracts interleave in time; a zip takes one entry at a time), and the parts
         // become the zip at the end.
-        let contracts = matches!(
-            self.target.security_type,
-            LeanSecurityType::Future | LeanSecurityType::Option
-        );
+        let contracts = self.target.security_type.has_contracts();
         let file = if contracts {
             format!("{rel}.part-{}", key.symbol)
         } else {
@@ -1119,6 +1157,13 @@ impl LeanWriter {
 }
 
 /// The data time zone of a symbol's Lean files (`LeanFile::default_time_zone`).
+/// A future's root and expiry from its symbol (`ES-20210319`).
+fn future_of(symbol: &str) -> Option<(String, NaiveDate)> {
+    strata_model::Contract::parse_symbol(symbol)
+        .filter(|c| c.right.is_none())
+        .map(|c| (c.underlying, c.expiry))
+}
+
 fn zone_of(target: &LeanTarget, symbol: &str) -> Result<Tz> {
     let file = LeanFile {
         security_type: target.security_type,
@@ -1275,21 +1320,16 @@ mod tests {
         let err = fx.write(&quote(t, Some(("1.1", "0")), None)).unwrap_err();
         assert!(err.to_string().contains("need a bid and an ask"), "{err}");
 
-        for security in [
-            LeanSecurityType::FutureOption,
-            LeanSecurityType::IndexOption,
-        ] {
-            let err = LeanWriter::new(
-                dir.path(),
-                LeanTarget {
-                    security_type: security,
-                    market: "cme".into(),
-                    quote_resolution: None,
-                },
-            )
-            .unwrap_err();
-            assert!(err.to_string().contains("strata exports Lean"), "{err}");
-        }
+        let err = LeanWriter::new(
+            dir.path(),
+            LeanTarget {
+                security_type: LeanSecurityType::CryptoFuture,
+                market: "binance".into(),
+                quote_resolution: None,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("strata exports Lean"), "{err}");
         // A future whose symbol is not a contract, or whose contract month is not known.
         let mut es = LeanWriter::new(
             dir.path(),
@@ -1592,11 +1632,17 @@ mod tests {
             proptest::prop_assert_eq!(file.contract_month_of_entry(&entry), Some(yyyymm));
         }
 
-        /// An option contract's zip and entry names, at every resolution and tick type, read
-        /// back through the importer to the same contract (style, right, strike, expiry).
+        /// An option contract's zip and entry names — equity options, index options and
+        /// options on futures — at every resolution and tick type, read back through the
+        /// importer to the same contract (underlying, style, right, strike, expiry).
         #[test]
         fn option_entry_names_read_back_to_their_contract(
-            underlying in "[A-Z][A-Z0-9]{0,4}",
+            security in proptest::sample::select(vec![
+                LeanSecurityType::Option, LeanSecurityType::IndexOption,
+                LeanSecurityType::FutureOption,
+            ]),
+            root in "[A-Z][A-Z0-9]{0,4}",
+            future_days in 0u64..2_000,
             expiry_days in 0u64..2_000,
             day_offset in 0u64..2_000,
             strike_ticks in 1i64..100_000_000,
@@ -1624,10 +1670,17 @@ mod tests {
             } else {
                 strata_model::OptionStyle::European
             };
+            // An option on a future has the future for its underlying.
+            let underlying = if security == LeanSecurityType::FutureOption {
+                strata_model::Contract::future(root.clone(), base + Days::new(future_days)).symbol()
+            } else {
+                root.clone()
+            };
             let contract =
-                strata_model::Contract::option(underlying.clone(), expiry, right, strike, Some(style));
+                strata_model::Contract::option(underlying, expiry, right, strike, Some(style));
             let symbol = contract.symbol();
-            let w = writer(dir.path(), LeanSecurityType::Option, "usa")
+            let market = if security == LeanSecurityType::FutureOption { "cme" } else { "usa" };
+            let w = writer(dir.path(), security, market)
                 .with_option_styles(BTreeMap::from([(symbol.clone(), style)]));
             let date = base + Days::new(day_offset);
             let key = ZipKey {
@@ -1644,10 +1697,10 @@ mod tests {
                 None,
             )
             .unwrap();
-            proptest::prop_assert_eq!(file.security_type, LeanSecurityType::Option);
+            proptest::prop_assert_eq!(file.security_type, security);
             proptest::prop_assert_eq!(file.resolution, resolution);
             proptest::prop_assert_eq!(file.tick_type, tick_type);
-            proptest::prop_assert_eq!(file.symbol.as_str(), underlying.as_str());
+            proptest::prop_assert_eq!(file.symbol.as_str(), root.as_str());
             let read = file.contract_of_entry(&entry).unwrap().unwrap();
             proptest::prop_assert_eq!(read.symbol(), symbol);
             proptest::prop_assert_eq!(read.style, Some(style));
