@@ -66,6 +66,7 @@
 //!     lineage: vec![],
 //!     sealed_at: Timestamp::from_nanos(1_705_363_200_000_000_000),
 //!     session_id: None,
+//!     sessions: vec![],
 //!     seal_reason: "partition_boundary".into(),
 //! };
 //! write_sidecar(root.path(), &manifest)?;
@@ -106,6 +107,6 @@ pub use error::{Error, ManifestError, Result};
 pub use manifest::{
     encode_manifest, parse_manifest, read_sidecar, relative_archive_path, seal_reason,
     sidecar_path_for, validate_relative_path, write_sidecar, FileManifest, LineageEntry,
-    MANIFEST_VERSION, RESERVED_ROOT_FOLDERS, SIDECAR_SUFFIX,
+    SessionShare, MANIFEST_VERSION, RESERVED_ROOT_FOLDERS, SIDECAR_SUFFIX,
 };
 pub use stats::{FileStats, KindStats, SliceStats, StatsAccumulator, VWAP_SCALE};

@@ -70,6 +70,28 @@ pub struct LineageEntry {
     pub operation: String,
 }
 
+/// The rows of one writer session in a file made from several sessions' files (SESSION-2): a
+/// consolidation keeps which of its rows each session wrote, so that a session's events can be
+/// read back from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionShare {
+    /// The session (its id, as in [`FileManifest::session_id`]).
+    pub id: String,
+    /// How many of the file's events it wrote.
+    pub events: u64,
+    /// Its rows, as `[start, end)` ranges of row numbers in the file's stored order (Parquet:
+    /// rows; JSONL: lines that are not blank, from 0), sorted and apart.
+    pub rows: Vec<[u64; 2]>,
+}
+
+impl SessionShare {
+    /// Whether row `row` is one of the session's.
+    pub fn holds(&self, row: u64) -> bool {
+        let at = self.rows.partition_point(|r| r[1] <= row);
+        self.rows.get(at).is_some_and(|r| r[0] <= row)
+    }
+}
+
 fn default_manifest_version() -> u32 {
     MANIFEST_VERSION
 }
@@ -111,11 +133,70 @@ pub struct FileManifest {
     /// The collection session that wrote it (SESSION-1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// For a file made from several sessions' files (whose `session_id` is then `None`): which
+    /// rows each wrote (SESSION-2). Rows of files of no known session are in no share.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<SessionShare>,
     /// Why it was sealed: one of [`seal_reason::ALL`].
     pub seal_reason: String,
 }
 
 impl FileManifest {
+    /// The session shares account for rows of the file, each once, with the events they say.
+    fn validate_sessions(&self) -> Result<(), ManifestError> {
+        if self.sessions.is_empty() {
+            return Ok(());
+        }
+        if self.session_id.is_some() {
+            return Err(invalid(
+                "sessions",
+                &format!("{} shares", self.sessions.len()),
+                "a file of one session (session_id) has no shares",
+            ));
+        }
+        let mut rows: Vec<[u64; 2]> = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for share in &self.sessions {
+            if share.id.is_empty() || !ids.insert(share.id.as_str()) {
+                return Err(invalid(
+                    "sessions.id",
+                    &share.id,
+                    "each share names a session, once",
+                ));
+            }
+            let mut held = 0u64;
+            let mut end = 0u64;
+            for (i, r) in share.rows.iter().enumerate() {
+                if r[0] >= r[1] || (i > 0 && r[0] <= end) || r[1] > self.stats.event_count {
+                    return Err(invalid(
+                        "sessions.rows",
+                        &format!("{}: [{}, {})", share.id, r[0], r[1]),
+                        "row ranges are sorted, apart, not empty and within the file's events",
+                    ));
+                }
+                end = r[1];
+                held += r[1] - r[0];
+            }
+            if held != share.events {
+                return Err(invalid(
+                    "sessions.events",
+                    &format!("{}: {} events, {held} rows", share.id, share.events),
+                    "a share's events are the rows it names",
+                ));
+            }
+            rows.extend(share.rows.iter().copied());
+        }
+        rows.sort_unstable();
+        if rows.windows(2).any(|w| w[1][0] < w[0][1]) {
+            return Err(invalid(
+                "sessions.rows",
+                "overlapping shares",
+                "a row is one session's",
+            ));
+        }
+        Ok(())
+    }
+
     /// Where the data file is under `root`.
     pub fn data_path(&self, root: &Path) -> PathBuf {
         join_relative(root, &self.path)
@@ -166,6 +247,7 @@ impl FileManifest {
         if self.seal_reason.is_empty() {
             return Err(invalid("seal_reason", "", "a seal reason is required"));
         }
+        self.validate_sessions()?;
         // The index answers per-symbol/source/kind/day queries from the slices, so they must
         // account for every event (StatsAccumulator::finish always writes them so).
         let in_slices = self
@@ -429,6 +511,7 @@ pub(crate) mod tests {
             lineage: vec![],
             sealed_at: Timestamp::from_nanos(1_705_363_200_000_000_000),
             session_id: Some("daily-2024-01-15".into()),
+            sessions: Vec::new(),
             seal_reason: seal_reason::PARTITION_BOUNDARY.into(),
         }
     }
@@ -491,6 +574,63 @@ pub(crate) mod tests {
         let mut m = sample_manifest();
         m.path = "hot/BRK%2FB/trade/a b%20c.jsonl".into();
         m.validate().unwrap();
+    }
+
+    /// A file of several sessions names each one's rows, once; shares that overlap, miscount,
+    /// pass the file's end or sit beside a `session_id` are refused.
+    #[test]
+    fn session_shares_account_for_their_rows() {
+        let mut m = sample_manifest();
+        m.session_id = None;
+        m.stats.event_count = 10;
+        m.stats.slices = vec![crate::SliceStats {
+            symbol: "AAPL".into(),
+            source: "nasdaq".into(),
+            kind: EventKind::Trade,
+            date: chrono::NaiveDate::from_ymd_opt(2024, 1, 15).unwrap(),
+            events: 10,
+            first_event_time: Timestamp::from_nanos(0),
+            last_event_time: Timestamp::from_nanos(9),
+        }];
+        let share = |id: &str, rows: &[[u64; 2]]| SessionShare {
+            id: id.into(),
+            events: rows.iter().map(|r| r[1] - r[0]).sum(),
+            rows: rows.to_vec(),
+        };
+        m.sessions = vec![share("a", &[[0, 3], [7, 10]]), share("b", &[[3, 6]])];
+        m.validate().unwrap();
+        let a = &m.sessions[0];
+        let held: Vec<u64> = (0..10).filter(|&r| a.holds(r)).collect();
+        assert_eq!(held, [0, 1, 2, 7, 8, 9]);
+        for (bad, field) in [
+            (
+                vec![share("a", &[[0, 3]]), share("b", &[[2, 5]])],
+                "`sessions.rows`",
+            ),
+            (vec![share("a", &[[0, 3], [3, 5]])], "`sessions.rows`"),
+            (vec![share("a", &[[5, 11]])], "`sessions.rows`"),
+            (vec![share("a", &[[4, 4]])], "`sessions.rows`"),
+            (
+                vec![share("a", &[[0, 1]]), share("a", &[[2, 3]])],
+                "`sessions.id`",
+            ),
+            (
+                vec![SessionShare {
+                    id: "a".into(),
+                    events: 4,
+                    rows: vec![[0, 3]],
+                }],
+                "`sessions.events`",
+            ),
+        ] {
+            let mut m = m.clone();
+            m.sessions = bad;
+            let err = m.validate().unwrap_err().to_string();
+            assert!(err.contains(field), "{:?}: {err}", m.sessions);
+        }
+        let mut m = m.clone();
+        m.session_id = Some("a".into());
+        assert!(m.validate().is_err());
     }
 
     #[test]
@@ -674,6 +814,7 @@ pub(crate) mod tests {
                 proptest::option::of(name()),
             ),
             prop::sample::select(seal_reason::ALL.to_vec()),
+            0u64..8,
         )
             .prop_map(
                 |(
@@ -682,7 +823,11 @@ pub(crate) mod tests {
                     stats,
                     (quality_score, lineage, sealed_at, session_id),
                     reason,
+                    cuts,
                 )| FileManifest {
+                    // A file of no one session: its rows in runs, taken by two sessions in
+                    // turn.
+                    sessions: shares(session_id.is_none(), stats.event_count, cuts),
                     manifest_version: MANIFEST_VERSION,
                     path,
                     tier,
@@ -699,6 +844,38 @@ pub(crate) mod tests {
                     seal_reason: reason.to_string(),
                 },
             )
+    }
+
+    /// Rows `[0, events)` cut into `cuts + 1` runs that two sessions take in turn.
+    fn shares(mixed: bool, events: u64, cuts: u64) -> Vec<SessionShare> {
+        if !mixed || events < 2 {
+            return Vec::new();
+        }
+        let step = events.div_ceil(cuts + 1);
+        let mut shares = vec![
+            SessionShare {
+                id: "a".into(),
+                events: 0,
+                rows: Vec::new(),
+            },
+            SessionShare {
+                id: "b".into(),
+                events: 0,
+                rows: Vec::new(),
+            },
+        ];
+        let mut start = 0;
+        let mut turn = 0;
+        while start < events {
+            let end = start.saturating_add(step).min(events);
+            let share = &mut shares[turn % 2];
+            share.rows.push([start, end]);
+            share.events += end - start;
+            start = end;
+            turn += 1;
+        }
+        shares.retain(|s| !s.rows.is_empty());
+        shares
     }
 
     proptest! {

@@ -1800,6 +1800,109 @@ fn quotes_align_to_a_grid_and_the_quality_filter_drops_bad_events() {
 /// its report (files read and checked, counts by kind, symbol and source) and a damaged file is
 /// named; two captures of the same trades compare as fully shared and unrelated sessions as
 /// disjoint; a merged session stands for its members in `query`, `export` and `verify`.
+/// SESSION-2 through a consolidation: two imports of one symbol's trades on one day, their
+/// times interleaved, become one warm file; each session's query, verification and export still
+/// hold exactly its own events.
+#[test]
+fn sessions_keep_their_events_through_a_consolidation() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let root = root.to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    let config = std::path::Path::new(&root).join("strata.toml");
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_of
+            .replace("[tiers.warm]\n", "[tiers.warm]\nconsolidate = \"daily\"\n")
+            .replace("[tiers.cold]\n", "[tiers.cold]\nconsolidate = \"daily\"\n"),
+    )
+    .unwrap();
+    // Trade i of 400 at 14:30 + i seconds; the even ones in one file, the odd in the other.
+    let mut halves = [String::new(), String::new()];
+    for i in 0..400u64 {
+        halves[(i % 2) as usize].push_str(&format!(
+            "{{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"feed\",\"symbol\":\"SPY\",\"ts\":{},\"price\":\"168.{:02}\",\"size\":\"{}\"}}\n",
+            1_381_156_200_000_000_000u64 + i * 1_000_000_000,
+            i % 100,
+            1 + i
+        ));
+    }
+    let mut ids = Vec::new();
+    for (k, half) in halves.iter().enumerate() {
+        let file = dir.path().join(format!("half-{k}.jsonl"));
+        std::fs::write(&file, half).unwrap();
+        let o = strata(&[
+            "--root",
+            &root,
+            "--json",
+            "ingest",
+            "--format",
+            "jsonl",
+            file.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let report = common::json(&o);
+        ids.push(report["session"].as_str().unwrap().to_string());
+    }
+    // Hot -> one warm JSONL file of the day, then -> one cold Parquet file of the day.
+    for (now, tier) in [("2013-10-12", "warm/"), ("2013-11-30", "cold/")] {
+        let o = strata(&["--root", &root, "--now", now, "lifecycle", "run"]);
+        assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+        let usage = common::json(&strata(&["--root", &root, "--json", "catalog", "usage"]));
+        let paths: Vec<&str> = usage["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(paths.len(), 1, "{usage}");
+        assert!(paths[0].starts_with(tier), "{usage}");
+        for (k, id) in ids.iter().enumerate() {
+            let o = strata(&["--root", &root, "query", "--session", id]);
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            let got: Vec<u64> = text(&o.stdout)
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["size"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            let expected: Vec<u64> = (0..400u64)
+                .filter(|i| i % 2 == k as u64)
+                .map(|i| 1 + i)
+                .collect();
+            assert_eq!(got, expected, "{tier} {id}");
+            let o = strata(&["--root", &root, "sessions", "verify", id]);
+            assert!(
+                o.status.success(),
+                "{tier} {id}: {}{}",
+                text(&o.stdout),
+                text(&o.stderr)
+            );
+            let out = dir.path().join(format!("export-{tier}{k}"));
+            let o = strata(&[
+                "--root",
+                &root,
+                "-q",
+                "export",
+                "--format",
+                "csv",
+                "--session",
+                id,
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            let check = strata(&["--root", &root, "export", "verify", out.to_str().unwrap()]);
+            assert!(check.status.success(), "{}", text(&check.stdout));
+        }
+    }
+}
+
 #[test]
 fn sessions_verify_compare_and_merge() {
     let dir = tempfile::tempdir().unwrap();

@@ -338,6 +338,7 @@ pub fn seal_file(ctx: &SealContext<'_>, job: SealJob) -> Result<Sealed> {
             chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
         ),
         session_id: Some(ctx.session_id.to_string()),
+        sessions: Vec::new(),
         seal_reason: reason.as_str().to_string(),
     };
     if ctx.manifests {

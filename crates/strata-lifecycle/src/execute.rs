@@ -44,6 +44,7 @@ use strata_model::{jsonl, Event, EventKind, Timestamp};
 use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{io, Error, Result};
 use crate::lines::{append_record, read_records, try_lock_file};
+use crate::session_rows;
 
 /// The journal's folder under the archive root.
 pub const LIFECYCLE_DIR: &str = "_lifecycle";
@@ -857,19 +858,28 @@ impl<'a> Executor<'a> {
             target_digest.merge(digest);
             written.push((&*target, back, stats));
         }
-        if target_digest != source_digest {
-            for target in &targets {
-                let _ = self.block_on(backend.delete(&target.key));
-            }
-            return Err(Error::Verify {
+        // Which rows each session wrote, when the sources are of several (SESSION-2).
+        let sessions = if target_digest == source_digest {
+            self.session_shares(&manifests, into, &written)
+        } else {
+            Err(Error::Verify {
                 path: first.path.clone(),
                 message: format!(
                     "read back from the {to} tier: {target_digest}; the source{} {} {source_digest}; nothing changed",
                     if manifests.len() > 1 { "s" } else { "" },
                     if manifests.len() > 1 { "hold" } else { "holds" },
                 ),
-            });
-        }
+            })
+        };
+        let sessions = match sessions {
+            Ok(sessions) => sessions,
+            Err(e) => {
+                for target in &targets {
+                    let _ = self.block_on(backend.delete(&target.key));
+                }
+                return Err(e);
+            }
+        };
         let operation = match into.period {
             Some(period) => format!(
                 "consolidate {} files of {period} -> {to} ({} {})",
@@ -895,7 +905,7 @@ impl<'a> Executor<'a> {
             .collect();
         let mut paths = Vec::new();
         let mut became = Vec::new();
-        for (target, back, counted) in written {
+        for ((target, back, counted), shares) in written.into_iter().zip(sessions) {
             let (stats, partition) = if let Some((stats, kind)) = counted {
                 let mut partition = shared_partition(&manifests);
                 partition.kind = kind.or(partition.kind);
@@ -916,6 +926,17 @@ impl<'a> Executor<'a> {
             } else {
                 (first.stats.clone(), first.partition.clone())
             };
+            let (session_id, sessions) = match shares {
+                Some(shares) => session_rows::session_of(shares, stats.event_count),
+                None => (
+                    manifests
+                        .iter()
+                        .all(|m| m.session_id == first.session_id && m.sessions.is_empty())
+                        .then(|| first.session_id.clone())
+                        .flatten(),
+                    Vec::new(),
+                ),
+            };
             let manifest = FileManifest {
                 stats,
                 partition,
@@ -931,11 +952,8 @@ impl<'a> Executor<'a> {
                     .iter()
                     .map(|m| m.quality_score)
                     .try_fold(f64::INFINITY, |low, q| q.map(|q| low.min(q))),
-                session_id: manifests
-                    .iter()
-                    .all(|m| m.session_id == first.session_id)
-                    .then(|| first.session_id.clone())
-                    .flatten(),
+                session_id,
+                sessions,
                 sealed_at: at,
                 seal_reason: if into.period.is_some() {
                     strata_catalog::seal_reason::CONSOLIDATE.into()
@@ -980,6 +998,55 @@ impl<'a> Executor<'a> {
             report.migrated.push((first.path.clone(), paths));
         }
         Ok(Some(became))
+    }
+
+    /// Each target's session shares (`None` for all when the sources are of one session, whose
+    /// targets keep it): see [`SessionRows`](session_rows::SessionRows).
+    fn session_shares(
+        &self,
+        sources: &[FileManifest],
+        into: Destination<'_>,
+        written: &[(&Target, Bytes, Option<Counted>)],
+    ) -> Result<Vec<Option<Vec<strata_catalog::SessionShare>>>> {
+        let per_kind = into.format == FileFormat::Parquet;
+        let gathered = session_rows::SessionRows::gather(sources, per_kind, |source, f| {
+            self.each_event(source, |event, _| {
+                f(event);
+                Ok(())
+            })
+            .map(drop)
+        })?;
+        let Some(mut rows) = gathered else {
+            return Ok(vec![None; written.len()]);
+        };
+        let mut all = Vec::with_capacity(written.len());
+        for (target, back, _) in written {
+            let bad = |message: String| Error::Verify {
+                path: target.key.clone(),
+                message,
+            };
+            let shares = match target.format {
+                FileFormat::Jsonl => {
+                    let plain = strata_codec::decompress(back).map_err(|e| bad(e.to_string()))?;
+                    rows.shares(&target.key, None, |f| {
+                        jsonl_events(&target.key, &plain, |event, _| f(event)).map(drop)
+                    })?
+                }
+                FileFormat::Parquet => {
+                    let reader = EventReader::new(back.clone()).map_err(|e| bad(e.to_string()))?;
+                    let kind = reader.meta().kind;
+                    rows.shares(&target.key, Some(kind), |f| {
+                        for event in reader {
+                            f(&event.map_err(|e| bad(e.to_string()))?)?;
+                        }
+                        Ok(())
+                    })?
+                }
+            };
+            all.push(Some(shares));
+        }
+        rows.check(&sources[0].path)?;
+        Ok(all)
     }
 
     /// Calls `f` with each event of `source` in the file's order (the source read from its tier

@@ -27,6 +27,7 @@ mod holds;
 mod lines;
 mod plan;
 mod rules;
+mod session_rows;
 pub mod sign;
 mod verify;
 

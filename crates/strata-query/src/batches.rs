@@ -189,7 +189,11 @@ fn groups(pending: Vec<Pending>) -> Result<VecDeque<Group>> {
         let mut taken = std::mem::take(members);
         match taken.as_slice() {
             [] => {}
-            [(_, Pending::Stored(m))] if m.format == FileFormat::Parquet => {
+            // (A file of several sessions read for one of them goes through the merge, which
+            // reads that session's rows.)
+            [(_, Pending::Stored(m))]
+                if m.format == FileFormat::Parquet && m.sessions.is_empty() =>
+            {
                 if let Some((_, Pending::Stored(m))) = taken.pop() {
                     groups.push_back(Group::Parquet(m));
                 }

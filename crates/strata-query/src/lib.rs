@@ -134,13 +134,14 @@ impl Query {
         let meets = |wanted: &[String], held: &BTreeSet<String>| {
             wanted.is_empty() || held.is_empty() || wanted.iter().any(|w| held.contains(w))
         };
+        // A file of several sessions holds rows of the session's (SESSION-2).
+        let of = |wanted: &dyn Fn(&String) -> bool| {
+            m.session_id.as_ref().is_some_and(wanted) || m.sessions.iter().any(|s| wanted(&s.id))
+        };
         (self.tiers.is_empty() || self.tiers.contains(&m.tier))
             && match sessions {
-                Some(set) => m.session_id.as_ref().is_some_and(|s| set.contains(s)),
-                None => self
-                    .session
-                    .as_ref()
-                    .is_none_or(|s| m.session_id.as_ref() == Some(s)),
+                Some(set) => of(&|s| set.contains(s)),
+                None => self.session.as_ref().is_none_or(|id| of(&|s| s == id)),
             }
             && meets(&self.symbols, &m.stats.symbols)
             && meets(&self.sources, &m.stats.sources)
@@ -337,7 +338,12 @@ impl QueryEngine {
             {
                 continue;
             }
-            pending.push(Pending::Stored(Box::new(m.clone())));
+            let mut m = m.clone();
+            // A file of several sessions: the rows of the query's (the merge reads only those),
+            // or, without a session, all.
+            m.sessions
+                .retain(|share| sessions.as_ref().is_some_and(|set| set.contains(&share.id)));
+            pending.push(Pending::Stored(Box::new(m)));
         }
         for (key, path) in plain {
             if query.session.is_some() {
@@ -432,8 +438,36 @@ enum Input {
 enum Cursor {
     /// A JSONL file's wanted events, sorted by time.
     Events(std::vec::IntoIter<Event>),
-    /// A Parquet file (in time order), read a batch at a time.
-    Parquet(Box<strata_columnar::EventReader>, String),
+    /// A Parquet file (in time order), read a batch at a time; of a file of several sessions,
+    /// only the rows of the query's.
+    Parquet(Box<strata_columnar::EventReader>, String, Option<Rows>),
+}
+
+/// The rows of a file of several sessions that belong to the sessions a query asks for, and
+/// the number of the next row read.
+struct Rows {
+    runs: Vec<[u64; 2]>,
+    next: u64,
+}
+
+impl Rows {
+    /// The rows of `m`'s (wanted) session shares; `None` for a file of one session.
+    fn of(m: &FileManifest) -> Option<Rows> {
+        if m.sessions.is_empty() {
+            return None;
+        }
+        let mut runs: Vec<[u64; 2]> = m.sessions.iter().flat_map(|s| s.rows.clone()).collect();
+        runs.sort_unstable();
+        Some(Rows { runs, next: 0 })
+    }
+
+    /// Whether the next row is wanted (and counts it).
+    fn take(&mut self) -> bool {
+        let row = self.next;
+        self.next += 1;
+        let at = self.runs.partition_point(|r| r[1] <= row);
+        self.runs.get(at).is_some_and(|r| r[0] <= row)
+    }
 }
 
 /// The next event of the merge: its time, then its file's place, then its place in the file.
@@ -549,37 +583,41 @@ impl<'e> Events<'e> {
                     path: name.clone(),
                     message: e.to_string(),
                 })?;
-                self.add_jsonl(&name, &plain)
+                self.add_jsonl_rows(&name, &plain, Rows::of(&manifest))
             }
             FileFormat::Parquet => {
                 let damaged = |e: strata_columnar::Error| Error::Damaged {
                     path: name.clone(),
                     message: e.to_string(),
                 };
+                let rows = Rows::of(&manifest);
+                // Rows of sessions are counted from the file's first: read it whole.
+                let (from, to) = if rows.is_some() {
+                    (None, None)
+                } else {
+                    (from, to)
+                };
+                let symbols: &[String] = if rows.is_some() {
+                    &[]
+                } else {
+                    &self.query.symbols
+                };
                 let (reader, pruning) = match input {
                     Input::Local(path) => {
                         let file = std::fs::File::open(&path)
                             .map_err(|source| Error::Io { path, source })?;
-                        strata_columnar::EventReader::in_range_of(
-                            file,
-                            from,
-                            to,
-                            &self.query.symbols,
-                        )
-                        .map_err(damaged)?
+                        strata_columnar::EventReader::in_range_of(file, from, to, symbols)
+                            .map_err(damaged)?
                     }
-                    Input::Bytes(bytes) => strata_columnar::EventReader::in_range_of(
-                        bytes,
-                        from,
-                        to,
-                        &self.query.symbols,
-                    )
-                    .map_err(damaged)?,
+                    Input::Bytes(bytes) => {
+                        strata_columnar::EventReader::in_range_of(bytes, from, to, symbols)
+                            .map_err(damaged)?
+                    }
                 };
                 self.stats.files_read += 1;
                 self.stats.read.push(name.clone());
                 self.stats.parquet += pruning;
-                let cursor = Cursor::Parquet(Box::new(reader), name.clone());
+                let cursor = Cursor::Parquet(Box::new(reader), name.clone(), rows);
                 self.push(cursor, &name)
             }
         }
@@ -587,6 +625,12 @@ impl<'e> Events<'e> {
 
     /// A JSONL text's wanted events, sorted by time (stably), as a cursor.
     fn add_jsonl(&mut self, name: &str, plain: &[u8]) -> Result<()> {
+        self.add_jsonl_rows(name, plain, None)
+    }
+
+    /// [`add_jsonl`](Self::add_jsonl), of only `rows` (lines that are not blank, from 0) when
+    /// given.
+    fn add_jsonl_rows(&mut self, name: &str, plain: &[u8], mut rows: Option<Rows>) -> Result<()> {
         let mut events = Vec::new();
         let (from, to) = (
             self.query.from.map(|t| t.as_nanos()),
@@ -595,6 +639,9 @@ impl<'e> Events<'e> {
         let bounded = from.is_some() || to.is_some();
         for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if rows.as_mut().is_some_and(|rows| !rows.take()) {
                 continue;
             }
             // A line whose time is outside the range is not decoded.
@@ -635,7 +682,7 @@ impl<'e> Events<'e> {
         let (cursor, slot, seq) = &mut self.cursors[file];
         let next = match cursor {
             Cursor::Events(events) => events.next(),
-            Cursor::Parquet(reader, name) => loop {
+            Cursor::Parquet(reader, name, rows) => loop {
                 match reader.next() {
                     None => break None,
                     Some(Err(e)) => {
@@ -646,6 +693,9 @@ impl<'e> Events<'e> {
                     }
                     Some(Ok(e)) => {
                         self.stats.events_scanned += 1;
+                        if rows.as_mut().is_some_and(|rows| !rows.take()) {
+                            continue;
+                        }
                         if self.query.wants(&e) {
                             break Some(e);
                         }

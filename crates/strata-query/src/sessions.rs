@@ -17,9 +17,10 @@
 //! writer sealed its left segments under its own session); a session that recovered another's
 //! segments or an import staged before it (it holds more than it counted); seals that failed
 //! (their segments were sealed by a later session). A file consolidated from several sessions'
-//! files belongs to none of them any more (its session is unknown), so a shortfall after a
-//! consolidation is noted too; data deleted by retention is a shortfall `verify` reports,
-//! naming the lifecycle audit trail as where to look.
+//! files records each one's rows (`FileManifest::sessions`), which a session's query reads; one
+//! consolidated by an older build that did not belongs to none of them, so a shortfall beside
+//! such a file is noted too; data deleted by retention is a shortfall `verify` reports, naming
+//! the lifecycle audit trail as where to look.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
@@ -160,16 +161,18 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
     let all = engine.catalog.find(&FileQuery::all())?;
     let mut consolidated = 0usize;
     for m in &all {
-        match &m.session_id {
-            Some(s) if members.contains(s) => {
-                check.files += 1;
-                // `fetch` checks the bytes against the SHA-256 the file was sealed with.
-                if let Err(e) = engine.fetch(m) {
-                    check.problems.push(e.to_string());
-                }
+        // Its own, or one made from several sessions' files that holds rows of its.
+        let ours = m.session_id.as_ref().is_some_and(|s| members.contains(s))
+            || m.sessions.iter().any(|share| members.contains(&share.id));
+        if ours {
+            check.files += 1;
+            // `fetch` checks the bytes against the SHA-256 the file was sealed with.
+            if let Err(e) = engine.fetch(m) {
+                check.problems.push(e.to_string());
             }
-            None if m.lineage.len() > 1 => consolidated += 1,
-            _ => {}
+        } else if m.session_id.is_none() && m.sessions.is_empty() && m.lineage.len() > 1 {
+            // Consolidated by a build that did not keep sessions' rows.
+            consolidated += 1;
         }
     }
     // The session's events now, against the report.
@@ -217,7 +220,7 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
     }
     if !short.is_empty() && consolidated > 0 {
         fewer_ok.push(format!(
-            "{consolidated} catalogued file(s) were consolidated from several files and belong to no single session any more: events of this session may be among them"
+            "{consolidated} catalogued file(s) were consolidated from several files without keeping each session's rows (an older build): events of this session may be among them"
         ));
     }
     for (lines, explained) in [(short, &fewer_ok), (over, &more_ok)] {

@@ -164,6 +164,7 @@ pub fn seal(
         lineage,
         sealed_at,
         session_id: Some("generated".into()),
+        sessions: Vec::new(),
         seal_reason: "partition_boundary".into(),
     };
     let sidecar = write_sidecar(root, &manifest).unwrap();
