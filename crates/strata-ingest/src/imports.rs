@@ -247,6 +247,14 @@ impl Ledger {
         self.committed_ids.contains_key(id)
     }
 
+    /// The session that imported `id`, if it is committed.
+    pub fn session_of(&self, id: &str) -> Option<&str> {
+        self.committed
+            .values()
+            .find(|c| c.id == id)
+            .map(|c| c.session.as_str())
+    }
+
     /// The data files the commit of import `id` names (relative to the root), if it is
     /// committed.
     pub fn committed_files(&self, id: &str) -> Option<&[String]> {
@@ -366,8 +374,13 @@ impl<R: std::io::Read> std::io::Read for HashingReader<R> {
 
 /// Finishes or rolls back what imports left in `_staging/` when their writer stopped: a staged
 /// import whose commit is in the ledger is moved into `hot/` (where recovery seals it); any other
-/// is deleted and its rollback recorded. Returns one note per import.
-pub(crate) fn recover_staging(root: &Path, ledger: &mut Ledger) -> Result<Vec<String>> {
+/// is deleted and its rollback recorded; the files of a finished import are noted in `owners`
+/// as its session's. Returns one note per import.
+pub(crate) fn recover_staging(
+    root: &Path,
+    ledger: &mut Ledger,
+    owners: &mut std::collections::HashMap<String, String>,
+) -> Result<Vec<String>> {
     let staging = root.join(STAGING);
     crate::lock::refuse_symlink(&staging)?;
     let mut notes = Vec::new();
@@ -398,6 +411,12 @@ pub(crate) fn recover_staging(root: &Path, ledger: &mut Ledger) -> Result<Vec<St
             .unwrap_or_default();
         // One staged import's trouble must not keep the archive from opening.
         let done = if let Some(files) = ledger.committed_files(&id) {
+            // Its segments are sealed under the session that imported it.
+            if let Some(session) = ledger.session_of(&id) {
+                for file in files {
+                    owners.insert(file.clone(), session.to_string());
+                }
+            }
             let files = committed_paths(&id, files);
             publish_dir(root, &dir, &files).map(|moved| {
                 format!("finished committed import {id}: moved {moved} staged file(s) into hot/")

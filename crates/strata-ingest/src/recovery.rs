@@ -18,7 +18,9 @@
 //! - a plain segment without a sidecar — unsealed: every complete line that decodes is kept;
 //!   unreadable lines and a torn last line (no newline) are cut into the quarantine with the
 //!   reason (quarantine first, fsynced, then the segment is rewritten atomically), and the segment
-//!   is sealed with reason `recovery`. An empty segment is removed.
+//!   is sealed with reason `recovery`, under the session that opened it when that session listed
+//!   it (`owners`, see [`crate::session::segment_owners`]; else under the recovering session). An
+//!   empty segment is removed.
 //!
 //! Nothing complete is dropped (every decodable line stays, once) and nothing is duplicated (lines
 //! are never copied, only kept or cut).
@@ -99,11 +101,13 @@ fn sidecar_of(path: &Path) -> PathBuf {
 }
 
 /// Repairs and seals what a crash left under `root/hot`; returns what it did and the next free
-/// segment number of every partition.
+/// segment number of every partition. A segment `owners` names (by its path relative to the
+/// root) is sealed under that session, any other under `ctx`'s.
 pub fn recover(
     root: &Path,
     layout: &dyn Naming,
     ctx: &SealContext<'_>,
+    owners: &HashMap<String, String>,
     quarantine: &mut Quarantine,
 ) -> Result<RecoveryReport> {
     let hot = root.join(paths::HOT);
@@ -241,11 +245,24 @@ pub fn recover(
                 .and_then(split_segment)
                 .and_then(|(stem, _)| layout.parse(stem).ok())
                 .unwrap_or_default();
+            let rel = rel_to(root, path);
+            let owner = owners.get(&rel);
+            let owned;
+            let seal_ctx = match owner {
+                Some(owner) => {
+                    owned = SealContext {
+                        session_id: owner,
+                        ..*ctx
+                    };
+                    &owned
+                }
+                None => ctx,
+            };
             let sealed = seal::seal_file(
-                ctx,
+                seal_ctx,
                 SealJob {
                     path: path.clone(),
-                    rel: rel_to(root, path),
+                    rel,
                     partition,
                     stats,
                     content,
@@ -260,9 +277,13 @@ pub fn recover(
                 ));
             }
             report.notes.push(format!(
-                "sealed {} ({} events) left open by a crash",
+                "sealed {} ({} events) left open by a crash, under {}",
                 rel_to(root, path),
-                events.len()
+                events.len(),
+                match owner {
+                    Some(owner) => format!("session {owner}, which opened it"),
+                    None => format!("this session ({}): no session listed it", ctx.session_id),
+                }
             ));
             Ok(())
         };

@@ -180,6 +180,14 @@ impl SessionReport {
         root.join(paths::SESSIONS).join(id).join("report.json")
     }
 
+    /// Where a session lists the hot segments it opened (`segments.jsonl`: one JSON string a
+    /// line, the segment's path relative to the root), each line synced with the segment before
+    /// any of its events counts as durable; recovery seals a segment left open under the
+    /// session that opened it ([`segment_owners`]).
+    pub fn segments_path(root: &Path, id: &str) -> PathBuf {
+        root.join(paths::SESSIONS).join(id).join("segments.jsonl")
+    }
+
     /// Writes the report atomically ([`strata_catalog::fsio::write_atomic`]: temporary file,
     /// fsync, rename, fsync of the folder; then `_sessions/` is fsynced too) and returns its path.
     pub fn write(&self, root: &Path) -> Result<PathBuf> {
@@ -198,6 +206,48 @@ impl SessionReport {
         }
         Ok(path)
     }
+}
+
+/// The session that opened each hot segment that may be left unsealed, by the segment's path
+/// relative to the root: the segment lists of the sessions other than `current` still `running`
+/// (ended without `close()`) or with failed seals. A line cut by a crash is left out (its
+/// segment held nothing durable when it was written); a segment listed by none is sealed under
+/// the recovering session, as before sessions listed theirs.
+pub fn segment_owners(
+    root: &Path,
+    current: &str,
+) -> Result<std::collections::HashMap<String, String>> {
+    /// Only what says whether a session may have left segments.
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        state: SessionState,
+        #[serde(default)]
+        seal_failures: Vec<serde::de::IgnoredAny>,
+    }
+    let mut owners = std::collections::HashMap::new();
+    for id in session_ids(root)? {
+        if id == current {
+            continue;
+        }
+        let may_have_left = read_json::<Head>(&SessionReport::path(root, &id))
+            .is_ok_and(|h| h.state == SessionState::Running || !h.seal_failures.is_empty());
+        if !may_have_left {
+            continue;
+        }
+        let list = SessionReport::segments_path(root, &id);
+        let text = match std::fs::read(&list) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err(&list)(e)),
+        };
+        for line in text.split(|&b| b == b'\n') {
+            if let Ok(rel) = serde_json::from_slice::<String>(line) {
+                owners.insert(rel, id.clone());
+            }
+        }
+    }
+    Ok(owners)
 }
 
 /// Reads a JSON file, naming it and the line in errors.

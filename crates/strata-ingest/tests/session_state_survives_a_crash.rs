@@ -152,3 +152,77 @@ fn state_names_are_the_serialized_names() {
         assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
     }
 }
+
+/// SESSION-2: the segments a crashed session left open are sealed by the next writer under the
+/// session that opened them (its list, `segments.jsonl`, synced with them), not under the
+/// recovering session; a segment no session listed (an older build's) falls back to it.
+#[test]
+fn segments_left_open_are_sealed_under_the_session_that_opened_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let by_session = |root: &Path| {
+        let mut counts = std::collections::BTreeMap::new();
+        for m in Catalog::open(root)
+            .unwrap()
+            .find(&FileQuery::all())
+            .unwrap()
+        {
+            *counts.entry(m.session_id.unwrap_or_default()).or_insert(0) += m.stats.event_count;
+        }
+        counts
+    };
+    let writer = open(dir.path(), "a", DurabilityMode::GroupCommit);
+    writer.append_batch(&beats(0, 10)).unwrap();
+    writer.flush().unwrap();
+    writer.abandon();
+    let listed = std::fs::read_to_string(SessionReport::segments_path(dir.path(), "a")).unwrap();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    // A line a crash cut short (nothing durable was in its segment) is passed over.
+    std::fs::write(
+        SessionReport::segments_path(dir.path(), "a"),
+        format!("{listed}\"hot/X/heartbeat/cut"),
+    )
+    .unwrap();
+
+    let writer = open(dir.path(), "b", DurabilityMode::GroupCommit);
+    writer.append_batch(&beats(10, 5)).unwrap();
+    let closed = writer.close().unwrap();
+    assert!(
+        closed
+            .recovery
+            .iter()
+            .any(|n| n.contains("left open by a crash, under session a, which opened it")),
+        "{:?}",
+        closed.recovery
+    );
+    assert_eq!(
+        by_session(dir.path()),
+        [("a".to_string(), 10), ("b".to_string(), 5)].into()
+    );
+
+    // A session that listed nothing (as before sessions listed their segments): its segment
+    // is sealed under the recovering session, which says so.
+    let writer = open(dir.path(), "c", DurabilityMode::GroupCommit);
+    writer.append_batch(&beats(15, 3)).unwrap();
+    writer.flush().unwrap();
+    writer.abandon();
+    std::fs::remove_file(SessionReport::segments_path(dir.path(), "c")).unwrap();
+    let writer = open(dir.path(), "d", DurabilityMode::GroupCommit);
+    let closed = writer.close().unwrap();
+    assert!(
+        closed
+            .recovery
+            .iter()
+            .any(|n| n.contains("under this session (d): no session listed it")),
+        "{:?}",
+        closed.recovery
+    );
+    assert_eq!(
+        by_session(dir.path()),
+        [
+            ("a".to_string(), 10),
+            ("b".to_string(), 5),
+            ("d".to_string(), 3)
+        ]
+        .into()
+    );
+}

@@ -13,10 +13,11 @@
 //!
 //! Counts can differ from a report without a fault, and `verify` then says why in a note
 //! rather than a problem: a session still running (its unsealed segments are not in the
-//! catalog yet); a session interrupted (its report holds its last checkpoint, and the next
-//! writer sealed its left segments under its own session); a session that recovered another's
-//! segments or an import staged before it (it holds more than it counted); seals that failed
-//! (their segments were sealed by a later session). A file consolidated from several sessions'
+//! catalog yet); a session interrupted (its report holds its last checkpoint, while the segments
+//! it left open were sealed under it by the next writer: it holds more than it counted); a
+//! session that recovered segments no session listed (an older build's) or an import staged
+//! before it (it holds more than it counted); seals that failed (their segments were sealed by a
+//! later writer, under this session when it listed them). A file consolidated from several sessions'
 //! files records each one's rows (`FileManifest::sessions`), which a session's query reads; one
 //! consolidated by an older build that did not belongs to none of them, so a shortfall beside
 //! such a file is noted too; data deleted by retention is a shortfall `verify` reports, naming
@@ -135,7 +136,7 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
             )),
             SessionState::Interrupted => {
                 let note = format!(
-                    "session {} was interrupted: its report holds its last checkpoint, and the writer that recovered it sealed its left segments under its own session",
+                    "session {} was interrupted: its report holds its last checkpoint, and the writer that recovered it sealed the segments it left open under it (or, for segments it did not list, as an older build did not, under its own session)",
                     r.id
                 );
                 more_ok.push(note.clone());
@@ -145,13 +146,13 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
         }
         if !r.recovery.is_empty() {
             more_ok.push(format!(
-                "session {} sealed what earlier sessions or staged imports left (its recovery), which its counts do not include",
+                "session {} recovered what earlier sessions or staged imports left (its recovery notes say under which session each segment was sealed), which its counts do not include",
                 r.id
             ));
         }
         if !r.seal_failures.is_empty() {
             fewer_ok.push(format!(
-                "session {} had {} failed seal(s): those segments were sealed by a later session",
+                "session {} had {} failed seal(s): those segments were sealed by a later writer",
                 r.id,
                 r.seal_failures.len()
             ));

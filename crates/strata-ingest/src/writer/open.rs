@@ -130,13 +130,16 @@ impl Recovered {
         // Imports a crash left staged are finished (committed) or rolled back first; what they
         // move into `hot/` is then recovered and sealed like any segment left open.
         let mut imports = Ledger::load(root)?;
-        let staged_notes = crate::imports::recover_staging(root, &mut imports)?;
+        // Which session opened each segment left open: the lists of sessions that ended
+        // without close() or failed to seal, and the committed imports' files.
+        let mut owners = crate::session::segment_owners(root, session_id)?;
+        let staged_notes = crate::imports::recover_staging(root, &mut imports, &mut owners)?;
         let seal_ctx = SealContext::new(root, &settings.sealing, catalog, session_id);
         let RecoveryReport {
             next_segment_no,
             notes: hot_notes,
             ..
-        } = recovery::recover(root, naming, &seal_ctx, &mut quarantine)?;
+        } = recovery::recover(root, naming, &seal_ctx, &owners, &mut quarantine)?;
         let mut notes = staged_notes;
         notes.extend(hot_notes);
 

@@ -40,6 +40,9 @@ impl Writer {
             .append(true)
             .open(&path)
             .map_err(io_err(&path))?;
+        if !matches!((staged, &st.staging), (true, Some(_))) {
+            self.list_segment(st, &rel)?;
+        }
         Ok(Segment {
             path,
             rel,
@@ -53,6 +56,27 @@ impl Writer {
             dirty: false,
             last_used: 0,
         })
+    }
+
+    /// Adds a hot segment just opened to the session's list (`SessionReport::segments_path`),
+    /// synced by the next commit with the segment itself, so that recovery seals what a crash
+    /// leaves of it under this session. (A staged import's segments are its ledger's.)
+    fn list_segment(&self, st: &mut State, rel: &str) -> Result<()> {
+        let path = SessionReport::segments_path(&self.inner.root, &self.inner.session_id);
+        let new = !path.exists();
+        let mut line = serde_json::to_vec(rel).map_err(|e| crate::Error::Config(e.to_string()))?;
+        line.push(b'\n');
+        let mut file = File::options()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        file.write_all(&line).map_err(io_err(&path))?;
+        if new {
+            st.pending_dirs.push(crate::seal::parent_of(&path));
+        }
+        st.pending_files.push(Arc::new(file));
+        Ok(())
     }
 
     /// Appends `event`, encoded as `line`, to the open segment of `stem` (of the stream `route`),
