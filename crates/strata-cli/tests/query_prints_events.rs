@@ -2182,6 +2182,7 @@ fn export_lean(
     market: &str,
     kinds: &[&str],
     symbols: &[&str],
+    extra: &[&str],
 ) -> std::process::Output {
     let mut args = vec![
         "--root",
@@ -2202,7 +2203,42 @@ fn export_lean(
     for symbol in symbols {
         args.extend(["--symbol", symbol]);
     }
+    args.extend(extra);
     strata(&args)
+}
+
+/// A contract written as JSONL (so strata never learned from a Lean file what Lean names it by)
+/// is refused by a Lean export, naming it and `why`, and nothing is left behind.
+fn refused_without_lean_names(
+    dir: &std::path::Path,
+    root: &str,
+    security: &str,
+    market: &str,
+    (symbol, ts, price): (&str, u64, &str),
+    why: &str,
+) {
+    let jsonl = dir.join(format!("{symbol}.jsonl"));
+    std::fs::write(
+        &jsonl,
+        format!("{{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"feed\",\"symbol\":\"{symbol}\",\"ts\":{ts},\"price\":\"{price}\",\"size\":\"1\"}}\n"),
+    )
+    .unwrap();
+    let o = strata(&[
+        "--root",
+        root,
+        "-q",
+        "ingest",
+        "--format",
+        "jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = dir.join(format!("refused-{symbol}"));
+    let o = export_lean(root, &out, security, market, &["trade"], &[symbol], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains(symbol) && stderr.contains(why), "{stderr}");
+    assert!(!out.exists());
 }
 
 /// Lean index options (prices ×10⁴, New York time, zips named by the option's own ticker) and
@@ -2293,7 +2329,7 @@ fn lean_index_option_and_future_option_exports_keep_each_contract() {
         ),
     ] {
         let out = dir.path().join(name);
-        let o = export_lean(&root, &out, security, market, &kinds, &symbols);
+        let o = export_lean(&root, &out, security, market, &kinds, &symbols, &[]);
         assert!(o.status.success(), "{name}: {}", text(&o.stderr));
         for (path, entries) in files {
             assert_as_imported(&out, path, entries);
@@ -2315,6 +2351,7 @@ fn lean_index_option_and_future_option_exports_keep_each_contract() {
         "cme",
         &kinds,
         &["SPXW-20210108-C-3700"],
+        &[],
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let stderr = text(&o.stderr);
@@ -2415,63 +2452,26 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
         ("daily", "2013-10-14T00:00:00Z", "2013-10-16T00:00:00Z"),
     ]) {
         let out = dir.path().join(format!("oi-{resolution}"));
-        let o = strata(&[
-            "--root",
+        let o = export_lean(
             &root,
-            "export",
-            "--format",
-            "lean",
-            "--lean-security",
+            &out,
             "future",
-            "--lean-market",
             "cme",
-            "--lean-resolution",
-            resolution,
-            "--kind",
-            "open_interest",
-            "--symbol",
-            "ES-20140321",
-            "--from",
-            from,
-            "--to",
-            to,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+            &["open_interest"],
+            &["ES-20140321"],
+            &["--lean-resolution", resolution, "--from", from, "--to", to],
+        );
         assert!(o.status.success(), "{resolution}: {}", text(&o.stderr));
         assert_as_imported(&out, path, entries);
     }
     let export = |name: &str, market: &str, symbols: &[&str], bars: bool| {
         let out = dir.path().join(name);
-        let mut args = vec![
-            "--root",
-            root.as_str(),
-            "export",
-            "--format",
-            "lean",
-            "--lean-security",
-            "future",
-            "--lean-market",
-            market,
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        if bars {
-            args.extend(["--kind", "bar"]);
+        let kinds: &[&str] = if bars {
+            &["bar"]
         } else {
-            args.extend([
-                "--kind",
-                "trade",
-                "--kind",
-                "bbo_quote",
-                "--kind",
-                "open_interest",
-            ]);
-        }
-        for s in symbols {
-            args.extend(["--symbol", s]);
-        }
-        let o = strata(&args);
+            &["trade", "bbo_quote", "open_interest"]
+        };
+        let o = export_lean(&root, &out, "future", market, kinds, symbols, &[]);
         (out, o)
     };
     let (es, o) = export("es", "cme", &["ES-20131220", "ES-20140321"], false);
@@ -2490,40 +2490,21 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
             text(&check.stderr)
         );
     }
-    // A contract strata has no month for (written as JSONL, not imported from Lean): refused,
-    // naming it, with nothing left behind.
-    let jsonl = dir.path().join("es.jsonl");
-    std::fs::write(
-        &jsonl,
-        "{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"feed\",\"symbol\":\"ES-20140620\",\"ts\":1381152600000000000,\"price\":\"1670.5\",\"size\":\"1\"}\n",
-    )
-    .unwrap();
-    assert!(strata(&[
-        "--root",
+    // A contract strata has no month for: refused, naming it.
+    refused_without_lean_names(
+        dir.path(),
         &root,
-        "-q",
-        "ingest",
-        "--format",
-        "jsonl",
-        jsonl.to_str().unwrap()
-    ])
-    .status
-    .success());
-    let (none, o) = export("none", "cme", &["ES-20140620"], false);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    let stderr = text(&o.stderr);
-    assert!(
-        stderr.contains("ES-20140620") && stderr.contains("contract month"),
-        "{stderr}"
+        "future",
+        "cme",
+        ("ES-20140620", 1_381_152_600_000_000_000, "1670.5"),
+        "contract month",
     );
-    assert!(!none.exists());
 }
 
 /// Lean option exports: one zip per underlying, day (hour and daily: year) and style, one entry
 /// per contract named by style, right, strike ×10⁴ and expiry, prices ×10⁴ as for equities —
 /// the names and rows of trades, quotes, open interest and bars come back byte for byte as
-/// imported; a contract whose style strata never
-/// learned is refused, naming it.
+/// imported; a contract whose style strata never learned is refused, naming it.
 #[test]
 fn lean_option_exports_keep_each_contract_and_its_style() {
     let dir = tempfile::tempdir().unwrap();
@@ -2581,31 +2562,15 @@ fn lean_option_exports_keep_each_contract_and_its_style() {
     ];
     ingest_lean_zips(dir.path(), &root, &files);
     let out = dir.path().join("out");
-    let o = strata(&[
-        "--root",
+    let o = export_lean(
         &root,
-        "export",
-        "--format",
-        "lean",
-        "--lean-security",
+        &out,
         "option",
-        "--lean-market",
         "usa",
-        "--kind",
-        "trade",
-        "--kind",
-        "bbo_quote",
-        "--kind",
-        "open_interest",
-        "--kind",
-        "bar",
-        "--symbol",
-        "AAPL-20210115-C-140",
-        "--symbol",
-        "AAPL-20210115-P-140",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &["trade", "bbo_quote", "open_interest", "bar"],
+        &["AAPL-20210115-C-140", "AAPL-20210115-P-140"],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     for (path, entries) in &files {
         assert_as_imported(&out, path, entries);
@@ -2617,45 +2582,13 @@ fn lean_option_exports_keep_each_contract_and_its_style() {
         text(&check.stdout),
         text(&check.stderr)
     );
-    // A contract strata has no style for (written as JSONL): refused, naming it.
-    let jsonl = dir.path().join("o.jsonl");
-    std::fs::write(
-        &jsonl,
-        "{\"v\":\"1.3\",\"kind\":\"trade\",\"source\":\"feed\",\"symbol\":\"AAPL-20210219-C-150\",\"ts\":1609770600000000000,\"price\":\"2.5\",\"size\":\"1\"}\n",
-    )
-    .unwrap();
-    assert!(strata(&[
-        "--root",
+    // A contract strata has no style for: refused, naming it.
+    refused_without_lean_names(
+        dir.path(),
         &root,
-        "-q",
-        "ingest",
-        "--format",
-        "jsonl",
-        jsonl.to_str().unwrap()
-    ])
-    .status
-    .success());
-    let none = dir.path().join("none");
-    let o = strata(&[
-        "--root",
-        &root,
-        "export",
-        "--format",
-        "lean",
-        "--lean-security",
         "option",
-        "--lean-market",
         "usa",
-        "--symbol",
-        "AAPL-20210219-C-150",
-        "--out",
-        none.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    let stderr = text(&o.stderr);
-    assert!(
-        stderr.contains("AAPL-20210219-C-150") && stderr.contains("exercise style"),
-        "{stderr}"
+        ("AAPL-20210219-C-150", 1_609_770_600_000_000_000, "2.5"),
+        "exercise style",
     );
-    assert!(!none.exists());
 }

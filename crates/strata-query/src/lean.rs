@@ -172,6 +172,8 @@ pub struct LeanWriter {
     styles: BTreeMap<String, strata_model::OptionStyle>,
     /// Futures and options: each zip's parts, one per contract, put together at the end.
     parts: BTreeMap<String, Vec<String>>,
+    /// Symbols whose names were checked ([`check_names`](Self::check_names)).
+    named: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for LeanWriter {
@@ -228,6 +230,7 @@ impl LeanWriter {
             months: BTreeMap::new(),
             styles: BTreeMap::new(),
             parts: BTreeMap::new(),
+            named: std::collections::HashSet::new(),
         })
     }
 
@@ -354,44 +357,34 @@ impl LeanWriter {
         Ok(local)
     }
 
-    /// Refuses a symbol its file names cannot carry and a text that would break a row.
-    fn check_names(&self, e: &Event) -> Result<()> {
-        if self.target.security_type == LeanSecurityType::Future {
-            let (root, _, _) = self.contract(&e.symbol).map_err(|why| self.bad(e, why))?;
-            if root.is_empty()
-                || !root
+    /// Refuses a symbol its file names cannot carry (checked once per symbol) and a text that
+    /// would break a row.
+    fn check_names(&mut self, e: &Event) -> Result<()> {
+        if !self.named.contains(&e.symbol) {
+            let security = self.target.security_type;
+            // What the files are named after: a future's root, an option's underlying (an
+            // option on a future: the future's root), else the symbol.
+            let (name, what) = if security == LeanSecurityType::Future {
+                let (root, _, _) = self.contract(&e.symbol).map_err(|why| self.bad(e, why))?;
+                (root, "root")
+            } else if security.is_option() {
+                let (underlying, ..) = self.option(&e.symbol).map_err(|why| self.bad(e, why))?;
+                let root = future_of(&underlying).map_or(underlying, |(root, _)| root);
+                (root, "underlying")
+            } else {
+                (e.symbol.clone(), "symbol")
+            };
+            if name.is_empty()
+                || !name
                     .bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             {
                 return Err(self.bad(
                     e,
-                    "Lean names files after the root in lower case; a root of other than upper-case letters and digits cannot come back from them",
+                    format!("Lean names files after the {what} in lower case; a {what} of other than upper-case letters and digits cannot come back from them"),
                 ));
             }
-        } else if self.target.security_type.is_option() {
-            let (underlying, ..) = self.option(&e.symbol).map_err(|why| self.bad(e, why))?;
-            // Options on futures are named after the future's root.
-            let underlying = future_of(&underlying).map_or(underlying, |(root, _)| root);
-            if underlying.is_empty()
-                || !underlying
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            {
-                return Err(self.bad(
-                    e,
-                    "Lean names files after the underlying in lower case; one of other than upper-case letters and digits cannot come back from them",
-                ));
-            }
-        } else if e.symbol.is_empty()
-            || !e
-                .symbol
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            return Err(self.bad(
-                e,
-                "Lean names files after the symbol in lower case; a symbol of other than upper-case letters and digits cannot come back from them",
-            ));
+            self.named.insert(e.symbol.clone());
         }
         let conditions = match &e.payload {
             Payload::Trade(t) => t.conditions.as_deref(),
@@ -1219,6 +1212,23 @@ mod tests {
         )
     }
 
+    /// The importer's reading of the zip a writer names `key`'s file with (its security type,
+    /// resolution and tick type checked against the writer's), and the entry's name.
+    fn read_back_names(w: &LeanWriter, key: &ZipKey) -> (strata_import::lean::LeanFile, String) {
+        let (zip, entry) = w.names(key);
+        let file = strata_import::lean::LeanFile::resolve(
+            std::path::Path::new(&zip),
+            &Default::default(),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(file.security_type, w.target.security_type, "{zip}");
+        assert_eq!(file.resolution, key.resolution, "{zip}");
+        assert_eq!(file.tick_type, key.tick_type, "{zip}");
+        (file, entry)
+    }
+
     fn writer(dir: &Path, security: LeanSecurityType, market: &str) -> LeanWriter {
         LeanWriter::new(
             dir,
@@ -1616,17 +1626,7 @@ mod tests {
                     .is_intraday_file()
                     .then(|| start + Days::new(day_offset)),
             };
-            let (zip, entry) = w.names(&key);
-            let file = strata_import::lean::LeanFile::resolve(
-                std::path::Path::new(&zip),
-                &Default::default(),
-                None,
-                None,
-            )
-            .unwrap();
-            proptest::prop_assert_eq!(file.security_type, LeanSecurityType::Future);
-            proptest::prop_assert_eq!(file.resolution, resolution);
-            proptest::prop_assert_eq!(file.tick_type, tick_type);
+            let (file, entry) = read_back_names(&w, &key);
             proptest::prop_assert_eq!(file.date, key.date);
             proptest::prop_assert_eq!(file.contract_of_entry(&entry).unwrap(), Some(contract));
             proptest::prop_assert_eq!(file.contract_month_of_entry(&entry), Some(yyyymm));
@@ -1689,17 +1689,7 @@ mod tests {
                 resolution,
                 date: w.file_date(resolution, date),
             };
-            let (zip, entry) = w.names(&key);
-            let file = strata_import::lean::LeanFile::resolve(
-                std::path::Path::new(&zip),
-                &Default::default(),
-                None,
-                None,
-            )
-            .unwrap();
-            proptest::prop_assert_eq!(file.security_type, security);
-            proptest::prop_assert_eq!(file.resolution, resolution);
-            proptest::prop_assert_eq!(file.tick_type, tick_type);
+            let (file, entry) = read_back_names(&w, &key);
             proptest::prop_assert_eq!(file.symbol.as_str(), root.as_str());
             let read = file.contract_of_entry(&entry).unwrap().unwrap();
             proptest::prop_assert_eq!(read.symbol(), symbol);

@@ -438,7 +438,7 @@ impl Archive {
     /// The lifecycle's executor on this archive: every tier's storage, the stop flag, the
     /// signing key.
     fn executor(&self) -> Result<strata_lifecycle::Executor<'_>> {
-        let backends = self.tier_backends()?;
+        let backends = self.tier_backends(false)?;
         let mut executor = strata_lifecycle::Executor::new(&self.root, &self.catalog, backends)?
             .with_in_memory_events(self.config.lifecycle.in_memory_events);
         if let Some(stop) = &self.stop {
@@ -543,36 +543,27 @@ impl Archive {
         self.clock.unwrap_or_else(strata_model::Timestamp::now)
     }
 
-    /// The tiers' storage for what only reads (queries, exports, verify): a local tier whose
-    /// folder does not exist holds nothing and is left out rather than created, so reading an
-    /// archive needs no write permission on it (a file the catalog lists in such a tier is then
-    /// an error naming the tier).
-    fn reader_backends(
+    /// Every tier's storage, by tier. For what only reads (`reading`: queries, exports,
+    /// verify), a local tier whose folder does not exist holds nothing and is left out rather
+    /// than created, so reading an archive needs no write permission on it (a file the catalog
+    /// lists in such a tier is then an error naming the tier).
+    fn tier_backends(
         &self,
+        reading: bool,
     ) -> Result<std::collections::BTreeMap<TierName, Arc<dyn strata_backend::Backend>>> {
         let mut backends = std::collections::BTreeMap::new();
         for &tier in TierName::ALL {
-            let url = self.tier_url(tier)?;
-            let missing_folder = strata_backend::Url::parse(&url)
-                .ok()
-                .filter(|u| u.scheme() == "file")
-                .and_then(|u| u.to_file_path().ok())
-                .is_some_and(|path| !path.exists());
+            let missing_folder = reading
+                && strata_backend::Url::parse(&self.tier_url(tier)?)
+                    .ok()
+                    .filter(|u| u.scheme() == "file")
+                    .and_then(|u| u.to_file_path().ok())
+                    .is_some_and(|path| !path.exists());
             if !missing_folder {
                 backends.insert(tier, self.tier_backend(tier)?);
             }
         }
         Ok(backends)
-    }
-
-    /// Every tier's storage, by tier.
-    fn tier_backends(
-        &self,
-    ) -> Result<std::collections::BTreeMap<TierName, Arc<dyn strata_backend::Backend>>> {
-        TierName::ALL
-            .iter()
-            .map(|&tier| Ok((tier, self.tier_backend(tier)?)))
-            .collect()
     }
 
     /// What `verify` checks the archive tier's signed manifests with: the configured trusted
@@ -629,7 +620,7 @@ impl Archive {
         Ok(strata_lifecycle::verify_archive(
             &self.root,
             &self.catalog,
-            &self.reader_backends()?,
+            &self.tier_backends(true)?,
             deep,
             &signing,
         )?)
@@ -647,7 +638,7 @@ impl Archive {
         Ok(strata_query::QueryEngine::new(
             &self.root,
             Arc::clone(&self.catalog),
-            self.reader_backends()?,
+            self.tier_backends(true)?,
             strata_model::SymbolRegistry::new(symbols)?,
         )?)
     }
