@@ -147,6 +147,8 @@ pub struct Ledger {
     committed_ids: HashMap<String, Vec<String>>,
     /// Every import id any record names.
     ids: std::collections::HashSet<String>,
+    /// The session of the latest commit naming each data file.
+    file_sessions: HashMap<String, String>,
     /// Set when an append failed after it began writing: the file may hold a record this
     /// ledger does not, so nothing more is appended until the ledger is read again.
     broken: Option<String>,
@@ -217,6 +219,9 @@ impl Ledger {
                 files,
                 ..
             } => {
+                for file in &files {
+                    self.file_sessions.insert(file.clone(), session.clone());
+                }
                 self.committed_ids.insert(id.clone(), files.clone());
                 self.ids.insert(id.clone());
                 self.committed.entry(key).or_insert(CommittedImport {
@@ -247,12 +252,10 @@ impl Ledger {
         self.committed_ids.contains_key(id)
     }
 
-    /// The session that imported `id`, if it is committed.
-    pub fn session_of(&self, id: &str) -> Option<&str> {
-        self.committed
-            .values()
-            .find(|c| c.id == id)
-            .map(|c| c.session.as_str())
+    /// The session whose import's commit last named the data file `rel` (relative to the
+    /// root): recovery seals an imported file its writer stopped before sealing under it.
+    pub fn session_of_file(&self, rel: &str) -> Option<&str> {
+        self.file_sessions.get(rel).map(String::as_str)
     }
 
     /// The data files the commit of import `id` names (relative to the root), if it is
@@ -374,13 +377,8 @@ impl<R: std::io::Read> std::io::Read for HashingReader<R> {
 
 /// Finishes or rolls back what imports left in `_staging/` when their writer stopped: a staged
 /// import whose commit is in the ledger is moved into `hot/` (where recovery seals it); any other
-/// is deleted and its rollback recorded; the files of a finished import are noted in `owners`
-/// as its session's. Returns one note per import.
-pub(crate) fn recover_staging(
-    root: &Path,
-    ledger: &mut Ledger,
-    owners: &mut std::collections::HashMap<String, String>,
-) -> Result<Vec<String>> {
+/// is deleted and its rollback recorded. Returns one note per import.
+pub(crate) fn recover_staging(root: &Path, ledger: &mut Ledger) -> Result<Vec<String>> {
     let staging = root.join(STAGING);
     crate::lock::refuse_symlink(&staging)?;
     let mut notes = Vec::new();
@@ -411,12 +409,6 @@ pub(crate) fn recover_staging(
             .unwrap_or_default();
         // One staged import's trouble must not keep the archive from opening.
         let done = if let Some(files) = ledger.committed_files(&id) {
-            // Its segments are sealed under the session that imported it.
-            if let Some(session) = ledger.session_of(&id) {
-                for file in files {
-                    owners.insert(file.clone(), session.to_string());
-                }
-            }
             let files = committed_paths(&id, files);
             publish_dir(root, &dir, &files).map(|moved| {
                 format!("finished committed import {id}: moved {moved} staged file(s) into hot/")

@@ -18,9 +18,10 @@
 //! - a plain segment without a sidecar — unsealed: every complete line that decodes is kept;
 //!   unreadable lines and a torn last line (no newline) are cut into the quarantine with the
 //!   reason (quarantine first, fsynced, then the segment is rewritten atomically), and the segment
-//!   is sealed with reason `recovery`, under the session that opened it when that session listed
-//!   it (`owners`, see [`crate::session::segment_owners`]; else under the recovering session). An
-//!   empty segment is removed.
+//!   is sealed with reason `recovery`, under the session that wrote it when that is known
+//!   (`owner_of`: the session's list of its segments, see [`crate::session::segment_owners`], or
+//!   the import ledger's commit naming the file), else under the recovering session; what is cut
+//!   from it is quarantined under that session too. An empty segment is removed.
 //!
 //! Nothing complete is dropped (every decodable line stays, once) and nothing is duplicated (lines
 //! are never copied, only kept or cut).
@@ -101,13 +102,13 @@ fn sidecar_of(path: &Path) -> PathBuf {
 }
 
 /// Repairs and seals what a crash left under `root/hot`; returns what it did and the next free
-/// segment number of every partition. A segment `owners` names (by its path relative to the
-/// root) is sealed under that session, any other under `ctx`'s.
+/// segment number of every partition. A segment `owner_of` names the session of (given its path
+/// relative to the root) is sealed under that session, any other under `ctx`'s.
 pub fn recover(
     root: &Path,
     layout: &dyn Naming,
     ctx: &SealContext<'_>,
-    owners: &HashMap<String, String>,
+    owner_of: &dyn Fn(&str) -> Option<String>,
     quarantine: &mut Quarantine,
 ) -> Result<RecoveryReport> {
     let hot = root.join(paths::HOT);
@@ -221,7 +222,18 @@ pub fn recover(
                 ));
                 return Ok(());
             }
-            // An unsealed plain segment.
+            // An unsealed plain segment, of the session that wrote it when that is known: what
+            // is cut from it is quarantined, and it is sealed, under that session.
+            let rel = rel_to(root, path);
+            let owner = owner_of(&rel);
+            let mut owners_quarantine;
+            let quarantine = match &owner {
+                Some(owner) => {
+                    owners_quarantine = Quarantine::new(root, owner);
+                    &mut owners_quarantine
+                }
+                None => &mut *quarantine,
+            };
             let Repaired {
                 notes,
                 events,
@@ -245,10 +257,8 @@ pub fn recover(
                 .and_then(split_segment)
                 .and_then(|(stem, _)| layout.parse(stem).ok())
                 .unwrap_or_default();
-            let rel = rel_to(root, path);
-            let owner = owners.get(&rel);
             let owned;
-            let seal_ctx = match owner {
+            let seal_ctx = match &owner {
                 Some(owner) => {
                     owned = SealContext {
                         session_id: owner,
@@ -281,7 +291,7 @@ pub fn recover(
                 rel_to(root, path),
                 events.len(),
                 match owner {
-                    Some(owner) => format!("session {owner}, which opened it"),
+                    Some(owner) => format!("session {owner}, which wrote it"),
                     None => format!("this session ({}): no session listed it", ctx.session_id),
                 }
             ));

@@ -210,13 +210,17 @@ impl SessionReport {
 
 /// The session that opened each hot segment that may be left unsealed, by the segment's path
 /// relative to the root: the segment lists of the sessions other than `current` still `running`
-/// (ended without `close()`) or with failed seals. A line cut by a crash is left out (its
-/// segment held nothing durable when it was written); a segment listed by none is sealed under
-/// the recovering session, as before sessions listed theirs.
+/// (ended without `close()`), `interrupted` (their segments may have failed to seal at a
+/// recovery) or with failed seals; and a note for each list that could not be read. A list is
+/// read only if it is a regular file (not a link, a folder or a pipe) of at most
+/// [`MAX_SEGMENT_LIST_BYTES`]; a line cut by a crash is left out (its segment held nothing
+/// durable when it was written). A segment listed by none is sealed under the recovering session
+/// (or its import's), as before sessions listed theirs: an unreadable list never keeps the
+/// archive from opening.
 pub fn segment_owners(
     root: &Path,
     current: &str,
-) -> Result<std::collections::HashMap<String, String>> {
+) -> (std::collections::HashMap<String, String>, Vec<String>) {
     /// Only what says whether a session may have left segments.
     #[derive(Deserialize)]
     struct Head {
@@ -226,20 +230,30 @@ pub fn segment_owners(
         seal_failures: Vec<serde::de::IgnoredAny>,
     }
     let mut owners = std::collections::HashMap::new();
-    for id in session_ids(root)? {
+    let mut notes = Vec::new();
+    let Ok(ids) = session_ids(root) else {
+        return (owners, notes);
+    };
+    for id in ids {
         if id == current {
             continue;
         }
         let may_have_left = read_json::<Head>(&SessionReport::path(root, &id))
-            .is_ok_and(|h| h.state == SessionState::Running || !h.seal_failures.is_empty());
+            .is_ok_and(|h| h.state != SessionState::Closed || !h.seal_failures.is_empty());
         if !may_have_left {
             continue;
         }
         let list = SessionReport::segments_path(root, &id);
-        let text = match std::fs::read(&list) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err(&list)(e)),
+        let text = match read_segment_list(&list) {
+            Ok(Some(text)) => text,
+            Ok(None) => continue,
+            Err(why) => {
+                notes.push(format!(
+                    "{}: {why}; the segments session {id} left open are sealed under the recovering session",
+                    list.display()
+                ));
+                continue;
+            }
         };
         for line in text.split(|&b| b == b'\n') {
             if let Ok(rel) = serde_json::from_slice::<String>(line) {
@@ -247,7 +261,36 @@ pub fn segment_owners(
             }
         }
     }
-    Ok(owners)
+    (owners, notes)
+}
+
+/// The most of a session's segment list that is read (a list of a million segments is 64 MiB).
+pub const MAX_SEGMENT_LIST_BYTES: u64 = 64 << 20;
+
+/// A session's segment list: `None` when there is none, an error (why) when it is not a regular
+/// file or too large or cannot be read.
+fn read_segment_list(path: &Path) -> std::result::Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if !meta.file_type().is_file() {
+        return Err("not a regular file (a link, folder or pipe is not read)".into());
+    }
+    if meta.len() > MAX_SEGMENT_LIST_BYTES {
+        return Err(format!(
+            "{} bytes, more than a segment list holds ({MAX_SEGMENT_LIST_BYTES})",
+            meta.len()
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = Vec::new();
+    file.take(MAX_SEGMENT_LIST_BYTES)
+        .read_to_end(&mut text)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(text))
 }
 
 /// Reads a JSON file, naming it and the line in errors.

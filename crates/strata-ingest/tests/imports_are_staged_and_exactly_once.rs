@@ -208,76 +208,99 @@ fn only_the_files_a_commit_names_are_moved_into_place() {
     assert_eq!(stored(dir.path()), 1);
 }
 
-/// SESSION-2: an import committed in the ledger whose writer stopped before moving its staged
-/// files into `hot/` is finished by the next writer, and its files are sealed under the session
-/// that imported it, not the one that finished it.
+/// SESSION-2: an import committed in the ledger whose writer stopped before its files were
+/// sealed — still staged, or already moved into `hot/` — is finished by the next writer, and its
+/// files are sealed under the session that imported it (from the ledger), not the one that
+/// finished it.
 #[test]
 fn a_committed_import_finished_by_the_next_writer_stays_its_sessions() {
-    let dir = tempfile::tempdir().unwrap();
-    let writer = open(dir.path(), "s").unwrap();
-    let ImportStart::Started(id) = writer.begin_import("in", None).unwrap() else {
-        panic!("starts");
-    };
-    writer
-        .append_batch_with(&[trade(1), trade(2)], staged(id))
-        .unwrap();
-    writer.flush().unwrap();
-    // Stopped between the commit record and moving the files: the record written by hand.
-    writer.abandon();
-    let staging = dir.path().join("_staging");
-    let folder = std::fs::read_dir(&staging)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let import_id = folder.file_name().unwrap().to_string_lossy().into_owned();
-    let files: Vec<String> = strata_ingest::reader::files_under(&folder)
-        .unwrap()
-        .iter()
-        .map(|f| {
-            f.strip_prefix(&folder)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/")
-        })
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let commit = strata_ingest::imports::LedgerRecord::Commit {
-        id: import_id.clone(),
-        key: "k".into(),
-        content_sha256: "0".repeat(64),
-        settings: "v1".into(),
-        input: "in".into(),
-        session: "s".into(),
-        at: "2026-12-05T00:00:00Z".into(),
-        events: 2,
-        rows: 2,
-        rejected: 0,
-        note: None,
-        files,
-    };
-    let ledger = dir.path().join(strata_ingest::imports::LEDGER_FILE);
-    let mut text = std::fs::read(&ledger).unwrap();
-    text.extend(serde_json::to_vec(&commit).unwrap());
-    text.push(b'\n');
-    std::fs::write(&ledger, text).unwrap();
-
-    let writer = open(dir.path(), "t").unwrap();
-    let closed = writer.close().unwrap();
-    assert!(
-        closed
-            .recovery
+    for published in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = open(dir.path(), "s").unwrap();
+        let ImportStart::Started(id) = writer.begin_import("in", None).unwrap() else {
+            panic!("starts");
+        };
+        writer
+            .append_batch_with(&[trade(1), trade(2)], staged(id))
+            .unwrap();
+        writer.flush().unwrap();
+        // Stopped after the commit record: the record written by hand.
+        writer.abandon();
+        let staging = dir.path().join("_staging");
+        let folder = std::fs::read_dir(&staging)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let import_id = folder.file_name().unwrap().to_string_lossy().into_owned();
+        let files: Vec<String> = strata_ingest::reader::files_under(&folder)
+            .unwrap()
             .iter()
-            .any(|n| n.contains(&format!("finished committed import {import_id}"))),
-        "{:?}",
-        closed.recovery
-    );
-    let files = Catalog::open(dir.path())
-        .unwrap()
-        .find(&strata_catalog::FileQuery::all())
-        .unwrap();
-    assert_eq!(files.len(), 1);
-    assert_eq!(files[0].stats.event_count, 2);
-    assert_eq!(files[0].session_id.as_deref(), Some("s"));
+            .map(|f| {
+                f.strip_prefix(&folder)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        if published {
+            // Moved into `hot/` (the commit's last step before sealing), not sealed.
+            let to = dir.path().join(&files[0]);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::rename(folder.join(&files[0]), &to).unwrap();
+            std::fs::remove_dir_all(&folder).unwrap();
+        }
+        let commit = strata_ingest::imports::LedgerRecord::Commit {
+            id: import_id.clone(),
+            key: "k".into(),
+            content_sha256: "0".repeat(64),
+            settings: "v1".into(),
+            input: "in".into(),
+            session: "s".into(),
+            at: "2026-12-05T00:00:00Z".into(),
+            events: 2,
+            rows: 2,
+            rejected: 0,
+            note: None,
+            files,
+        };
+        let ledger = dir.path().join(strata_ingest::imports::LEDGER_FILE);
+        let mut text = std::fs::read(&ledger).unwrap();
+        text.extend(serde_json::to_vec(&commit).unwrap());
+        text.push(b'\n');
+        std::fs::write(&ledger, text).unwrap();
+
+        let writer = open(dir.path(), "t").unwrap();
+        let closed = writer.close().unwrap();
+        assert!(
+            published
+                || closed
+                    .recovery
+                    .iter()
+                    .any(|n| n.contains(&format!("finished committed import {import_id}"))),
+            "{:?}",
+            closed.recovery
+        );
+        assert!(
+            closed
+                .recovery
+                .iter()
+                .any(|n| n.contains("under session s, which wrote it")),
+            "{:?}",
+            closed.recovery
+        );
+        let files = Catalog::open(dir.path())
+            .unwrap()
+            .find(&strata_catalog::FileQuery::all())
+            .unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].stats.event_count, 2);
+        assert_eq!(
+            files[0].session_id.as_deref(),
+            Some("s"),
+            "published: {published}"
+        );
+    }
 }

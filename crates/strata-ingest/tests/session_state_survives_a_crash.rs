@@ -153,76 +153,125 @@ fn state_names_are_the_serialized_names() {
     }
 }
 
+/// Events by the session their catalogued files name.
+fn by_session(root: &Path) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for m in Catalog::open(root)
+        .unwrap()
+        .find(&FileQuery::all())
+        .unwrap()
+    {
+        *counts.entry(m.session_id.unwrap_or_default()).or_insert(0) += m.stats.event_count;
+    }
+    counts
+}
+
+/// Opens session `id`, writes `events` durably and ends without `close()`, as a crash does.
+fn crash(root: &Path, id: &str, events: &[Event]) {
+    let writer = open(root, id, DurabilityMode::GroupCommit);
+    writer.append_batch(events).unwrap();
+    writer.flush().unwrap();
+    writer.abandon();
+}
+
+/// Opens session `id`, writes `events` and closes it; its recovery notes.
+fn recover_as(root: &Path, id: &str, events: &[Event]) -> Vec<String> {
+    let writer = open(root, id, DurabilityMode::GroupCommit);
+    writer.append_batch(events).unwrap();
+    writer.close().unwrap().recovery
+}
+
 /// SESSION-2: the segments a crashed session left open are sealed by the next writer under the
 /// session that opened them (its list, `segments.jsonl`, synced with them), not under the
-/// recovering session; a segment no session listed (an older build's) falls back to it.
+/// recovering session, and what recovery cuts from them is quarantined under it too.
 #[test]
 fn segments_left_open_are_sealed_under_the_session_that_opened_them() {
     let dir = tempfile::tempdir().unwrap();
-    let by_session = |root: &Path| {
-        let mut counts = std::collections::BTreeMap::new();
-        for m in Catalog::open(root)
-            .unwrap()
-            .find(&FileQuery::all())
-            .unwrap()
-        {
-            *counts.entry(m.session_id.unwrap_or_default()).or_insert(0) += m.stats.event_count;
-        }
-        counts
-    };
-    let writer = open(dir.path(), "a", DurabilityMode::GroupCommit);
-    writer.append_batch(&beats(0, 10)).unwrap();
-    writer.flush().unwrap();
-    writer.abandon();
-    let listed = std::fs::read_to_string(SessionReport::segments_path(dir.path(), "a")).unwrap();
+    crash(dir.path(), "a", &beats(0, 10));
+    let list = SessionReport::segments_path(dir.path(), "a");
+    let listed = std::fs::read_to_string(&list).unwrap();
     assert_eq!(listed.lines().count(), 1, "{listed}");
-    // A line a crash cut short (nothing durable was in its segment) is passed over.
-    std::fs::write(
-        SessionReport::segments_path(dir.path(), "a"),
-        format!("{listed}\"hot/X/heartbeat/cut"),
-    )
-    .unwrap();
+    // A line a crash cut short (nothing durable was in its segment) is passed over, and a torn
+    // last line of the segment is cut into the quarantine.
+    std::fs::write(&list, format!("{listed}\"hot/X/heartbeat/cut")).unwrap();
+    let segment: String = serde_json::from_str(listed.trim()).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join(&segment))
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"{\"v\":\"1.3\",\"kind\":").unwrap();
 
-    let writer = open(dir.path(), "b", DurabilityMode::GroupCommit);
-    writer.append_batch(&beats(10, 5)).unwrap();
-    let closed = writer.close().unwrap();
+    let notes = recover_as(dir.path(), "b", &beats(10, 5));
     assert!(
-        closed
-            .recovery
+        notes
             .iter()
-            .any(|n| n.contains("left open by a crash, under session a, which opened it")),
-        "{:?}",
-        closed.recovery
+            .any(|n| n.contains("left open by a crash, under session a, which wrote it")),
+        "{notes:?}"
     );
     assert_eq!(
         by_session(dir.path()),
         [("a".to_string(), 10), ("b".to_string(), 5)].into()
     );
+    let torn: Vec<serde_json::Value> = std::fs::read_dir(dir.path().join("_quarantine/torn"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    assert_eq!(torn.len(), 1);
+    assert_eq!(torn[0]["session"], "a");
+}
 
-    // A session that listed nothing (as before sessions listed their segments): its segment
-    // is sealed under the recovering session, which says so.
-    let writer = open(dir.path(), "c", DurabilityMode::GroupCommit);
-    writer.append_batch(&beats(15, 3)).unwrap();
-    writer.flush().unwrap();
-    writer.abandon();
-    std::fs::remove_file(SessionReport::segments_path(dir.path(), "c")).unwrap();
-    let writer = open(dir.path(), "d", DurabilityMode::GroupCommit);
-    let closed = writer.close().unwrap();
-    assert!(
-        closed
-            .recovery
-            .iter()
-            .any(|n| n.contains("under this session (d): no session listed it")),
-        "{:?}",
-        closed.recovery
-    );
+/// A session already marked interrupted whose segment a recovery could not seal (it is tried
+/// again at each open) keeps it: the lists of interrupted sessions are read too.
+#[test]
+fn a_segment_an_earlier_recovery_left_is_still_its_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    crash(dir.path(), "a", &beats(0, 7));
+    // What a recovery that failed to seal the segment leaves: the session marked interrupted.
+    let mut report = report(dir.path(), "a");
+    report.state = SessionState::Interrupted;
+    report.write(dir.path()).unwrap();
+    recover_as(dir.path(), "b", &beats(7, 2));
     assert_eq!(
         by_session(dir.path()),
-        [
-            ("a".to_string(), 10),
-            ("b".to_string(), 5),
-            ("d".to_string(), 3)
-        ]
-        .into()
+        [("a".to_string(), 7), ("b".to_string(), 2)].into()
     );
+}
+
+/// A list that is missing, a folder or a pipe never keeps the archive from opening (nor hangs
+/// it): the segment is sealed under the recovering session, which says why.
+#[test]
+fn a_missing_or_odd_segment_list_falls_back_to_the_recovering_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut total = 0;
+    for (k, odd) in ["missing", "folder", "pipe"].into_iter().enumerate() {
+        let (crashed, recovering) = (format!("{odd}-crashed"), format!("{odd}-recovering"));
+        crash(dir.path(), &crashed, &beats(total, 3));
+        total += 3;
+        let list = SessionReport::segments_path(dir.path(), &crashed);
+        std::fs::remove_file(&list).unwrap();
+        match odd {
+            "folder" => std::fs::create_dir(&list).unwrap(),
+            "pipe" => {
+                let made = std::process::Command::new("mkfifo").arg(&list).status();
+                assert!(made.unwrap().success());
+            }
+            _ => {}
+        }
+        let notes = recover_as(dir.path(), &recovering, &[]);
+        assert!(
+            notes.iter().any(|n| n.contains(&format!(
+                "under this session ({recovering}): no session listed it"
+            ))),
+            "{odd}: {notes:?}"
+        );
+        if k > 0 {
+            assert!(
+                notes.iter().any(|n| n.contains("not a regular file")),
+                "{odd}: {notes:?}"
+            );
+        }
+        assert_eq!(by_session(dir.path()).get(&recovering), Some(&3), "{odd}");
+    }
 }

@@ -290,6 +290,8 @@ struct State {
     /// Files and directories to fsync at the next commit (sealed-away segments, new folders).
     pending_files: Vec<Arc<File>>,
     pending_dirs: Vec<PathBuf>,
+    /// The session's list of the hot segments it opened (`segments.jsonl`), once opened.
+    segment_list: Option<Arc<File>>,
     ledger: QuotaLedger,
     quarantine: Quarantine,
     report: SessionReport,

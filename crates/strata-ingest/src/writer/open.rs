@@ -130,17 +130,23 @@ impl Recovered {
         // Imports a crash left staged are finished (committed) or rolled back first; what they
         // move into `hot/` is then recovered and sealed like any segment left open.
         let mut imports = Ledger::load(root)?;
-        // Which session opened each segment left open: the lists of sessions that ended
-        // without close() or failed to seal, and the committed imports' files.
-        let mut owners = crate::session::segment_owners(root, session_id)?;
-        let staged_notes = crate::imports::recover_staging(root, &mut imports, &mut owners)?;
+        let mut notes = crate::imports::recover_staging(root, &mut imports)?;
+        // Which session opened each segment left open: the lists of the sessions that may have
+        // left some, else the import ledger's last commit naming the file.
+        let (listed, list_notes) = crate::session::segment_owners(root, session_id);
+        notes.extend(list_notes);
+        let owner_of = |rel: &str| {
+            listed
+                .get(rel)
+                .cloned()
+                .or_else(|| imports.session_of_file(rel).map(str::to_string))
+        };
         let seal_ctx = SealContext::new(root, &settings.sealing, catalog, session_id);
         let RecoveryReport {
             next_segment_no,
             notes: hot_notes,
             ..
-        } = recovery::recover(root, naming, &seal_ctx, &owners, &mut quarantine)?;
-        let mut notes = staged_notes;
+        } = recovery::recover(root, naming, &seal_ctx, &owner_of, &mut quarantine)?;
         notes.extend(hot_notes);
 
         let interrupted = SessionReport::mark_interrupted(root, session_id, &notes)?;
@@ -175,6 +181,7 @@ impl State {
             streams: Streams::default(),
             pending_files: Vec::new(),
             pending_dirs: Vec::new(),
+            segment_list: None,
             ledger,
             quarantine,
             report,

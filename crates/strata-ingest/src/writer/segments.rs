@@ -58,24 +58,34 @@ impl Writer {
         })
     }
 
-    /// Adds a hot segment just opened to the session's list (`SessionReport::segments_path`),
-    /// synced by the next commit with the segment itself, so that recovery seals what a crash
-    /// leaves of it under this session. (A staged import's segments are its ledger's.)
+    /// Adds a hot segment just opened to the session's list (`SessionReport::segments_path`,
+    /// one file held open for the session), synced by the next commit with the segment itself,
+    /// so that recovery seals what a crash leaves of it under this session. (A staged import's
+    /// segments are its ledger's.)
     fn list_segment(&self, st: &mut State, rel: &str) -> Result<()> {
         let path = SessionReport::segments_path(&self.inner.root, &self.inner.session_id);
-        let new = !path.exists();
+        let list = match &st.segment_list {
+            Some(list) => Arc::clone(list),
+            None => {
+                let list = Arc::new(
+                    File::options()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .map_err(io_err(&path))?,
+                );
+                // Its entry in the session's folder reaches the disk with it.
+                st.pending_dirs.push(crate::seal::parent_of(&path));
+                st.segment_list = Some(Arc::clone(&list));
+                list
+            }
+        };
         let mut line = serde_json::to_vec(rel).map_err(|e| crate::Error::Config(e.to_string()))?;
         line.push(b'\n');
-        let mut file = File::options()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        file.write_all(&line).map_err(io_err(&path))?;
-        if new {
-            st.pending_dirs.push(crate::seal::parent_of(&path));
+        (&*list).write_all(&line).map_err(io_err(&path))?;
+        if !st.pending_files.iter().any(|f| Arc::ptr_eq(f, &list)) {
+            st.pending_files.push(list);
         }
-        st.pending_files.push(Arc::new(file));
         Ok(())
     }
 
