@@ -80,8 +80,123 @@ pub struct SessionShare {
     /// How many of the file's events it wrote.
     pub events: u64,
     /// Its rows, as `[start, end)` ranges of row numbers in the file's stored order (Parquet:
-    /// rows; JSONL: lines that are not blank, from 0), sorted and apart.
+    /// rows; JSONL: lines that are not blank, from 0), sorted and apart. In JSON, a list of
+    /// pairs when there are few; else packed ([`packed_rows`]: sessions that interleave row by
+    /// row would take some 30 bytes a row as pairs).
+    #[serde(with = "packed_rows")]
     pub rows: Vec<[u64; 2]>,
+}
+
+/// [`SessionShare::rows`] in JSON: up to [`packed_rows::PLAIN_RUNS`] ranges as a list of
+/// `[start, end]` pairs; more as the string `zstd-varint:<hex>` — the gap before each range and
+/// its length as LEB128 varints, zstd-compressed, in hex. Either form is read.
+pub mod packed_rows {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// The most ranges written as plain pairs.
+    pub const PLAIN_RUNS: usize = 16;
+    /// The prefix of the packed form.
+    pub const PREFIX: &str = "zstd-varint:";
+    /// The most bytes a packed form unpacks to (two varints of at most 10 bytes per range, for
+    /// 50 M ranges).
+    pub const MAX_UNPACKED: u64 = 1 << 30;
+
+    /// Serializes `rows` as pairs or packed.
+    pub fn serialize<S: Serializer>(rows: &Vec<[u64; 2]>, s: S) -> Result<S::Ok, S::Error> {
+        if rows.len() <= PLAIN_RUNS {
+            return rows.serialize(s);
+        }
+        s.serialize_str(&pack(rows).map_err(serde::ser::Error::custom)?)
+    }
+
+    /// Reads either form.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u64; 2]>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Plain(Vec<[u64; 2]>),
+            Packed(String),
+        }
+        match Form::deserialize(d)? {
+            Form::Plain(rows) => Ok(rows),
+            Form::Packed(text) => unpack(&text).map_err(D::Error::custom),
+        }
+    }
+
+    /// The packed form of `rows` (sorted and apart).
+    pub fn pack(rows: &[[u64; 2]]) -> Result<String, String> {
+        fn varint(mut v: u64, out: &mut Vec<u8>) {
+            while v >= 0x80 {
+                out.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        }
+        let mut plain = Vec::with_capacity(rows.len() * 2);
+        let mut end = 0u64;
+        for r in rows {
+            varint(r[0].wrapping_sub(end), &mut plain);
+            varint(r[1].wrapping_sub(r[0]), &mut plain);
+            end = r[1];
+        }
+        let packed = strata_codec::compress(
+            strata_codec::CodecSpec::Zstd {
+                level: 3,
+                long: false,
+            },
+            &plain,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(format!("{PREFIX}{}", hex::encode(packed)))
+    }
+
+    /// The ranges of a packed form; an error says what is wrong with it.
+    pub fn unpack(text: &str) -> Result<Vec<[u64; 2]>, String> {
+        use std::io::Read;
+        let hex_text = text
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| format!("session rows are pairs or `{PREFIX}…`"))?;
+        let packed = hex::decode(hex_text).map_err(|e| format!("session rows: {e}"))?;
+        let mut plain = Vec::new();
+        strata_codec::Decoder::new(strata_codec::CodecFamily::Zstd, packed.as_slice())
+            .map_err(|e| e.to_string())?
+            .take(MAX_UNPACKED + 1)
+            .read_to_end(&mut plain)
+            .map_err(|e| format!("session rows: {e}"))?;
+        if plain.len() as u64 > MAX_UNPACKED {
+            return Err(format!(
+                "session rows unpack to more than {MAX_UNPACKED} bytes"
+            ));
+        }
+        let mut values = Vec::new();
+        let (mut v, mut shift) = (0u64, 0u32);
+        for &b in &plain {
+            if shift >= 64 {
+                return Err("session rows: a varint of more than 64 bits".into());
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                values.push(v);
+                (v, shift) = (0, 0);
+            } else {
+                shift += 7;
+            }
+        }
+        if shift != 0 || values.len() % 2 != 0 {
+            return Err("session rows: cut short".into());
+        }
+        let mut rows = Vec::with_capacity(values.len() / 2);
+        let mut end = 0u64;
+        for pair in values.chunks_exact(2) {
+            let start = end.checked_add(pair[0]).ok_or("session rows: past 2^64")?;
+            end = start
+                .checked_add(pair[1])
+                .ok_or("session rows: past 2^64")?;
+            rows.push([start, end]);
+        }
+        Ok(rows)
+    }
 }
 
 impl SessionShare {
@@ -814,7 +929,7 @@ pub(crate) mod tests {
                 proptest::option::of(name()),
             ),
             prop::sample::select(seal_reason::ALL.to_vec()),
-            0u64..8,
+            0u64..40,
         )
             .prop_map(
                 |(
@@ -846,7 +961,8 @@ pub(crate) mod tests {
             )
     }
 
-    /// Rows `[0, events)` cut into `cuts + 1` runs that two sessions take in turn.
+    /// Rows `[0, events)` cut into `cuts + 1` runs that two sessions take in turn (more than
+    /// [`packed_rows::PLAIN_RUNS`] each: the packed form).
     fn shares(mixed: bool, events: u64, cuts: u64) -> Vec<SessionShare> {
         if !mixed || events < 2 {
             return Vec::new();
@@ -876,6 +992,32 @@ pub(crate) mod tests {
         }
         shares.retain(|s| !s.rows.is_empty());
         shares
+    }
+
+    proptest! {
+        /// Session rows packed and unpacked are the same ranges, at any gaps and lengths.
+        #[test]
+        fn packed_session_rows_round_trip(
+            steps in prop::collection::vec((0u64..1 << 40, 1u64..1 << 40), 0..200),
+        ) {
+            let mut rows = Vec::new();
+            let mut end = 0u64;
+            for (gap, len) in steps {
+                let start = end + gap;
+                end = start + len;
+                rows.push([start, end]);
+            }
+            let packed = packed_rows::pack(&rows).unwrap();
+            prop_assert!(packed.starts_with(packed_rows::PREFIX));
+            prop_assert_eq!(packed_rows::unpack(&packed).unwrap(), rows);
+        }
+
+        /// Any text after the prefix unpacks to ranges or an error, never a panic.
+        #[test]
+        fn packed_session_rows_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let _ = packed_rows::unpack(&format!("{}{}", packed_rows::PREFIX, hex::encode(&bytes)));
+            let _ = packed_rows::unpack(&String::from_utf8_lossy(&bytes));
+        }
     }
 
     proptest! {

@@ -72,18 +72,27 @@ impl SessionRows {
         let mut rows: BTreeMap<Option<EventKind>, Vec<(i64, u32)>> = BTreeMap::new();
         let mut expected: BTreeMap<u32, EventDigest> = BTreeMap::new();
         for source in sources {
-            let shares: Vec<(u32, &SessionShare)> =
-                source.sessions.iter().map(|s| (label(&s.id), s)).collect();
+            // The source's ranges of rows by session, in row order, walked as its rows come.
+            let mut ranges: Vec<(u64, u64, u32)> = source
+                .sessions
+                .iter()
+                .flat_map(|s| {
+                    let l = label(&s.id);
+                    s.rows.iter().map(move |r| (r[0], r[1], l))
+                })
+                .collect();
+            ranges.sort_unstable();
             let whole = source.session_id.as_deref().map_or(NONE, label);
             let mut row = 0u64;
+            let mut at = 0usize;
             each(source, &mut |event: &Event| {
-                let session = if shares.is_empty() {
+                let session = if ranges.is_empty() {
                     whole
                 } else {
-                    shares
-                        .iter()
-                        .find(|(_, s)| s.holds(row))
-                        .map_or(NONE, |(l, _)| *l)
+                    while ranges.get(at).is_some_and(|r| r.1 <= row) {
+                        at += 1;
+                    }
+                    ranges.get(at).filter(|r| r.0 <= row).map_or(NONE, |r| r.2)
                 };
                 row += 1;
                 rows.entry(per_kind.then(|| event.kind()))

@@ -171,8 +171,11 @@ pub fn verify(engine: &QueryEngine, id: &str) -> Result<SessionCheck> {
             if let Err(e) = engine.fetch(m) {
                 check.problems.push(e.to_string());
             }
-        } else if m.session_id.is_none() && m.sessions.is_empty() && m.lineage.len() > 1 {
-            // Consolidated by a build that did not keep sessions' rows.
+        }
+        // Rows of no known session: consolidated by a build that did not keep sessions' rows
+        // (or from such a file).
+        let shared: u64 = m.sessions.iter().map(|s| s.events).sum();
+        if m.session_id.is_none() && shared < m.stats.event_count && m.lineage.len() > 1 {
             consolidated += 1;
         }
     }

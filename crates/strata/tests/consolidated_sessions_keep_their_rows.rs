@@ -22,7 +22,11 @@ const SESSIONS: [&str; 3] = ["capture-a", "capture-b", "capture-c"];
 
 /// 4 hours of trades in time order, 1,500 an hour, with distinct times.
 fn trades() -> Vec<Event> {
-    let start = 1_381_150_800_000_000_000i64; // 2013-10-07 13:00 UTC
+    trades_from(1_381_150_800_000_000_000) // 2013-10-07 13:00 UTC
+}
+
+/// [`trades`] from `start` (ns).
+fn trades_from(start: i64) -> Vec<Event> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut ts = start;
     (0..6_000u64)
@@ -177,4 +181,58 @@ fn consolidated_in_memory_each_session_keeps_its_rows() {
 #[test]
 fn consolidated_in_two_passes_each_session_keeps_its_rows() {
     sessions_survive_consolidation(0);
+}
+
+/// A file an older build consolidated (no session rows) consolidated again with one that has
+/// them: the sessions' rows of the second are kept, and `verify` explains what the first holds
+/// of each session with a note, not a problem.
+#[test]
+fn rows_of_no_known_session_are_noted_not_counted_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 1_000_000);
+    let archive = Archive::builder(dir.path()).open().unwrap();
+    let day = 86_400_000_000_000i64;
+    let mut events = trades();
+    events.extend(trades_from(1_381_150_800_000_000_000 + day));
+    for (k, id) in SESSIONS.iter().enumerate() {
+        let writer = archive
+            .writer(WriterOptions {
+                session_id: Some((*id).to_string()),
+                ..WriterOptions::default()
+            })
+            .unwrap();
+        writer.append_batch(&of_session(&events, k)).unwrap();
+        writer.close().unwrap();
+    }
+    let warm = run(&archive, "2013-10-12T00:00:00Z", TierName::Warm);
+    assert_eq!(warm.len(), 2, "a file a day");
+    // What an older build wrote for the first day: no session rows.
+    let mut old = warm
+        .into_iter()
+        .find(|m| m.path.contains("2013-10-07"))
+        .unwrap();
+    old.sessions.clear();
+    strata::catalog::write_sidecar(archive.root(), &old).unwrap();
+    archive.catalog().register(&old).unwrap();
+    let cold = run(&archive, "2013-12-15T00:00:00Z", TierName::Cold);
+    assert_eq!(cold.len(), 1, "the month's file");
+    let shares: u64 = cold[0].sessions.iter().map(|s| s.events).sum();
+    assert_eq!(shares, 6_000, "the second day's rows");
+    assert_eq!(cold[0].stats.event_count, 12_000);
+    let engine = archive.query_engine().unwrap();
+    for (k, id) in SESSIONS.iter().enumerate() {
+        let query = Query {
+            session: Some((*id).to_string()),
+            ..Query::default()
+        };
+        let got: Vec<Event> = engine.run(&query).unwrap().map(Result::unwrap).collect();
+        assert_eq!(got, of_session(&events, k)[2_000..].to_vec(), "{id}");
+        let check = strata::query::sessions::verify(&engine, id).unwrap();
+        assert!(check.problems.is_empty(), "{id}: {:?}", check.problems);
+        assert!(
+            check.notes.iter().any(|n| n.contains("older build")),
+            "{id}: {:?}",
+            check.notes
+        );
+    }
 }
