@@ -328,11 +328,16 @@ fn exports_hold_the_query_and_verify_against_the_archive() {
     let quotes = count(&["--symbol", "AIG", "--kind", "bbo_quote"]);
     for (format, gzip, ext) in [
         ("jsonl", false, "jsonl"),
+        ("jsonl", true, "jsonl.gz"),
         ("csv", true, "csv.gz"),
         ("parquet", false, "parquet"),
         ("arrow", false, "arrow"),
     ] {
-        let folder = out(&format!("x-{format}"));
+        let folder = if gzip && format == "jsonl" {
+            out("x-jsonl-gz")
+        } else {
+            out(&format!("x-{format}"))
+        };
         let mut args = vec!["--format", format, "--out", folder.as_str()];
         if gzip {
             args.push("--gzip");
