@@ -1810,10 +1810,7 @@ fn quotes_align_to_a_grid_and_the_quality_filter_drops_bad_events() {
 /// hold exactly its own events.
 #[test]
 fn sessions_keep_their_events_through_a_consolidation() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("a");
-    let root = root.to_str().unwrap().to_string();
-    assert!(strata(&["init", &root, "-q"]).status.success());
+    let (dir, root) = empty_archive();
     let config = std::path::Path::new(&root).join("strata.toml");
     let text_of = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
@@ -1910,10 +1907,7 @@ fn sessions_keep_their_events_through_a_consolidation() {
 
 #[test]
 fn sessions_verify_compare_and_merge() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("a");
-    let root = root.to_str().unwrap().to_string();
-    assert!(strata(&["init", &root, "-q"]).status.success());
+    let (dir, root) = empty_archive();
     let spy = testdata("lean/equity/usa/tick/spy/20131007_trade.zip");
     let aig = testdata("lean/equity/usa/tick/aig/20131009_quote.zip");
     for args in [
@@ -2061,10 +2055,7 @@ fn sessions_verify_compare_and_merge() {
 /// whole.
 #[test]
 fn a_signal_stops_an_export_and_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("a");
-    let root = root.to_str().unwrap().to_string();
-    assert!(strata(&["init", &root, "-q"]).status.success());
+    let (dir, root) = empty_archive();
     let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/lean/equity/usa/tick/spy");
     let days = ["20131007_trade.zip", "20131008_trade.zip"].map(|d| shared.join(d));
@@ -2121,6 +2112,14 @@ fn a_signal_stops_an_export_and_leaves_nothing_behind() {
             None => assert!(!out.exists()),
         }
     }
+}
+
+/// A new archive (`strata init`) in a temporary folder, and its root's path.
+fn empty_archive() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a").to_str().unwrap().to_string();
+    assert!(strata(&["init", &root, "-q"]).status.success());
+    (dir, root)
 }
 
 /// Every entry of a zip: names and bytes, in the zip's order.
@@ -2251,10 +2250,7 @@ fn refused_without_lean_names(
 /// expiry at every resolution): the names and rows come back byte for byte as imported.
 #[test]
 fn lean_index_option_and_future_option_exports_keep_each_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("a");
-    let root = root.to_str().unwrap().to_string();
-    assert!(strata(&["init", &root, "-q"]).status.success());
+    let (dir, root) = empty_archive();
     let index = [
         (
             "indexoption/usa/tick/spxw/20210104_trade_european.zip",
@@ -2373,10 +2369,7 @@ fn lean_index_option_and_future_option_exports_keep_each_contract() {
 /// and a contract whose month strata never learned is refused, naming it.
 #[test]
 fn lean_futures_exports_keep_each_contract_and_its_month() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("a");
-    let root = root.to_str().unwrap().to_string();
-    assert!(strata(&["init", &root, "-q"]).status.success());
+    let (dir, root) = empty_archive();
     // Two ES contracts in one day's zip, a CL contract whose month is not its expiry's, and
     // ES minute bars.
     let files = [
@@ -2512,10 +2505,7 @@ fn lean_futures_exports_keep_each_contract_and_its_month() {
 /// imported; a contract whose style strata never learned is refused, naming it.
 #[test]
 fn lean_option_exports_keep_each_contract_and_its_style() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("a");
-    let root = root.to_str().unwrap().to_string();
-    assert!(strata(&["init", &root, "-q"]).status.success());
+    let (dir, root) = empty_archive();
     let files = [
         (
             "option/usa/tick/aapl/20210104_trade_american.zip",

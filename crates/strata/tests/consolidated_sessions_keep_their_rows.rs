@@ -58,6 +58,20 @@ fn of_session(events: &[Event], k: usize) -> Vec<Event> {
     events.iter().skip(k).step_by(3).cloned().collect()
 }
 
+/// Each of [`SESSIONS`] writes its share of `events` ([`of_session`]) and closes.
+fn write_sessions(archive: &Archive, events: &[Event]) {
+    for (k, id) in SESSIONS.iter().enumerate() {
+        let writer = archive
+            .writer(WriterOptions {
+                session_id: Some((*id).to_string()),
+                ..WriterOptions::default()
+            })
+            .unwrap();
+        writer.append_batch(&of_session(events, k)).unwrap();
+        writer.close().unwrap();
+    }
+}
+
 fn write_config(dir: &Path, in_memory_events: u64) {
     std::fs::write(
         dir.join("strata.toml"),
@@ -151,16 +165,7 @@ fn sessions_survive_consolidation(in_memory_events: u64) {
     write_config(dir.path(), in_memory_events);
     let archive = Archive::builder(dir.path()).open().unwrap();
     let events = trades();
-    for (k, id) in SESSIONS.iter().enumerate() {
-        let writer = archive
-            .writer(WriterOptions {
-                session_id: Some((*id).to_string()),
-                ..WriterOptions::default()
-            })
-            .unwrap();
-        writer.append_batch(&of_session(&events, k)).unwrap();
-        writer.close().unwrap();
-    }
+    write_sessions(&archive, &events);
     let hot = archive.catalog().find(&FileQuery::all()).unwrap();
     assert!(hot.len() >= 12, "{} hot files", hot.len());
     // Hot → warm: the day's files of three sessions in one zstd JSONL file.
@@ -194,16 +199,7 @@ fn rows_of_no_known_session_are_noted_not_counted_missing() {
     let day = 86_400_000_000_000i64;
     let mut events = trades();
     events.extend(trades_from(1_381_150_800_000_000_000 + day));
-    for (k, id) in SESSIONS.iter().enumerate() {
-        let writer = archive
-            .writer(WriterOptions {
-                session_id: Some((*id).to_string()),
-                ..WriterOptions::default()
-            })
-            .unwrap();
-        writer.append_batch(&of_session(&events, k)).unwrap();
-        writer.close().unwrap();
-    }
+    write_sessions(&archive, &events);
     let warm = run(&archive, "2013-10-12T00:00:00Z", TierName::Warm);
     assert_eq!(warm.len(), 2, "a file a day");
     // What an older build wrote for the first day: no session rows.
