@@ -2343,6 +2343,43 @@ fn lean_index_option_and_future_option_exports_keep_each_contract() {
             text(&check.stderr)
         );
     }
+    // The same bytes under another future's expiry folder are another contract's file, not an
+    // input already imported (the entries do not name the future; the folder does).
+    let (path, entries) = &future[0];
+    let other = [(path.replace("/20210319/", "/20210618/"), entries.clone())];
+    let other: Vec<(&str, Vec<(&str, &str)>)> =
+        other.iter().map(|(p, e)| (p.as_str(), e.clone())).collect();
+    ingest_lean_zips(dir.path(), &root, &other);
+    let o = strata(&[
+        "--root",
+        &root,
+        "query",
+        "--symbol",
+        "ES-20210618-20210115-C-3700",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).lines().count(), 2, "{}", text(&o.stderr));
+    // An option on a future exported as an option (or an index option) is refused: its
+    // underlying `ES-20210319` cannot name Lean's files.
+    for security in ["option", "indexoption"] {
+        let out = dir.path().join(format!("as-{security}"));
+        let o = export_lean(
+            &root,
+            &out,
+            security,
+            "usa",
+            &["trade"],
+            &["ES-20210319-20210115-C-3700"],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{security}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("upper-case letters and digits"),
+            "{}",
+            text(&o.stderr)
+        );
+        assert!(!out.exists());
+    }
     // An equity option is no option on a future: refused, naming the form it needs.
     let out = dir.path().join("wrong");
     let o = export_lean(
@@ -2361,6 +2398,75 @@ fn lean_index_option_and_future_option_exports_keep_each_contract() {
         "{stderr}"
     );
     assert!(!out.exists());
+}
+
+/// A session's Lean export without `--symbol` writes one contract at a time (split by the
+/// symbols its files hold), so 120 contracts export under `ulimit -n 48`.
+#[test]
+fn a_sessions_lean_export_opens_one_contract_at_a_time() {
+    let (dir, root) = empty_archive();
+    let rows: Vec<(String, String)> = (0..120)
+        .map(|k| {
+            (
+                format!(
+                    "20210104_spxw_tick_trade_european_call_{}_20210108.csv",
+                    30_000_000 + k * 50_000
+                ),
+                format!("{},452500,2,C,,0", 34_200_000 + k),
+            )
+        })
+        .collect();
+    let entries: Vec<(&str, &str)> = rows.iter().map(|(n, r)| (n.as_str(), r.as_str())).collect();
+    let zip = dir
+        .path()
+        .join("in/indexoption/usa/tick/spxw/20210104_trade_european.zip");
+    std::fs::create_dir_all(zip.parent().unwrap()).unwrap();
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
+    for (name, rows) in &entries {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, rows.as_bytes()).unwrap();
+    }
+    w.finish().unwrap();
+    let o = strata(&[
+        "--root",
+        &root,
+        "--json",
+        "ingest",
+        "--format",
+        "lean",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let session = common::json(&o)["session"].as_str().unwrap().to_string();
+    let out = dir.path().join("out");
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 48 && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_strata"),
+            "--root",
+            &root,
+            "export",
+            "--format",
+            "lean",
+            "--lean-security",
+            "indexoption",
+            "--lean-market",
+            "usa",
+            "--session",
+            &session,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_as_imported(
+        &out,
+        "indexoption/usa/tick/spxw/20210104_trade_european.zip",
+        &entries,
+    );
 }
 
 /// Lean futures exports: one zip per root and day (hour and daily: per root), one entry per

@@ -148,6 +148,12 @@ pub fn import_settings(name: &str, format: Format, options: &ImportOptions) -> R
             f.tick_type,
             ctx.time_zone(),
         ));
+        // An option on a future's entries do not name the future: its expiry folder does, so
+        // two files of the same bytes under two futures are two inputs. (Only then, so that the
+        // keys of every other Lean file stay as they were.)
+        if let Some(expiry) = f.underlying_expiry {
+            out.push_str(&format!(";underlying_expiry={expiry}"));
+        }
     }
     Ok(out)
 }

@@ -634,12 +634,16 @@ fn write_export(
             .with_contract_months(months)
             .with_option_styles(styles);
         // One symbol at a time (without a limit): a pass holds only its symbol's zips open,
-        // however many symbols the export has.
-        let symbols: BTreeSet<String> = query
+        // however many symbols the export has. A selection without symbols (a session's) is
+        // split by the symbols its files hold, when the catalog knows them all.
+        let mut symbols: BTreeSet<String> = query
             .symbols
             .iter()
             .map(|s| engine.symbols.canonical(s).to_string())
             .collect();
+        if symbols.is_empty() && query.limit.is_none() {
+            symbols = engine.symbols_of(query)?.unwrap_or_default();
+        }
         let passes: Vec<Query> = if symbols.len() > 1 && query.limit.is_none() {
             symbols
                 .into_iter()

@@ -369,7 +369,12 @@ impl LeanWriter {
                 (root, "root")
             } else if security.is_option() {
                 let (underlying, ..) = self.option(&e.symbol).map_err(|why| self.bad(e, why))?;
-                let root = future_of(&underlying).map_or(underlying, |(root, _)| root);
+                // An option on a future is filed under the future's root; any other option's
+                // underlying is named as it is (a future's `ES-20210319` cannot be).
+                let root = match future_of(&underlying) {
+                    Some((root, _)) if security == LeanSecurityType::FutureOption => root,
+                    _ => underlying,
+                };
                 (root, "underlying")
             } else {
                 (e.symbol.clone(), "symbol")

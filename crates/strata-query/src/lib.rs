@@ -260,6 +260,23 @@ impl QueryEngine {
         Ok(Events::over(self, query, pending, true))
     }
 
+    /// The symbols of the files `query` would read, as the catalog lists them (a file's may
+    /// hold more than the query selects), or `None` when it would also read something whose
+    /// symbols are not known before it is read (an unsealed hot segment).
+    pub fn symbols_of(&self, query: &Query) -> Result<Option<BTreeSet<String>>> {
+        let (_, pending) = self.plan(query)?;
+        let mut symbols = BTreeSet::new();
+        for p in &pending {
+            match p {
+                Pending::Stored(m) if !m.stats.symbols.is_empty() || m.stats.event_count == 0 => {
+                    symbols.extend(m.stats.symbols.iter().cloned());
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(symbols))
+    }
+
     /// The query with its symbols made canonical, and the files to read, by first event.
     fn plan(&self, query: &Query) -> Result<(Query, Vec<Pending>)> {
         let mut query = query.clone();
