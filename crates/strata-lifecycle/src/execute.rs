@@ -784,10 +784,13 @@ impl<'a> Executor<'a> {
         let mut source_digest = EventDigest::default();
         let first = &manifests[0];
         let events: u64 = manifests.iter().map(|m| m.stats.event_count).sum();
+        // The sessions of the rows, as the two-pass way notes them while writing.
+        let mut emitted = None;
         let mut targets = match into.format {
             _ if manifests.len() > 1 && events > self.in_memory_events => {
-                let (targets, digest) = self.consolidate_in_two_passes(&manifests, into)?;
+                let (targets, digest, noted) = self.consolidate_in_two_passes(&manifests, into)?;
                 source_digest = digest;
+                emitted = noted;
                 targets
             }
             FileFormat::Parquet => {
@@ -860,7 +863,7 @@ impl<'a> Executor<'a> {
         }
         // Which rows each session wrote, when the sources are of several (SESSION-2).
         let sessions = if target_digest == source_digest {
-            self.session_shares(&manifests, into, &written)
+            self.session_shares(&manifests, into, &written, emitted)
         } else {
             Err(Error::Verify {
                 path: first.path.clone(),
@@ -1007,15 +1010,20 @@ impl<'a> Executor<'a> {
         sources: &[FileManifest],
         into: Destination<'_>,
         written: &[(&Target, Bytes, Option<Counted>)],
+        emitted: Option<(session_rows::Labels, session_rows::Emitted)>,
     ) -> Result<Vec<Option<Vec<strata_catalog::SessionShare>>>> {
         let per_kind = into.format == FileFormat::Parquet;
-        let gathered = session_rows::SessionRows::gather(sources, per_kind, |source, f| {
-            self.each_event(source, |event, _| {
-                f(event);
-                Ok(())
-            })
-            .map(drop)
-        })?;
+        let gathered = match emitted {
+            // Noted while the two-pass way wrote them: no second read, memory per range.
+            Some((labels, emitted)) => Some(session_rows::SessionRows::emitted(labels, emitted)),
+            None => session_rows::SessionRows::gather(sources, per_kind, |source, f| {
+                self.each_event(source, |event, _| {
+                    f(event);
+                    Ok(())
+                })
+                .map(drop)
+            })?,
+        };
         let Some(mut rows) = gathered else {
             return Ok(vec![None; written.len()]);
         };
@@ -1087,12 +1095,21 @@ impl<'a> Executor<'a> {
     /// then the file's, as the one-pass way does). Memory: one source's text, or one such
     /// group's events, and the written file; never every event. A JSONL target holds each
     /// source line as it was (an event of a Parquet source, its canonical line). Returns the
-    /// targets and the digest of every source's events.
+    /// targets and the digest of every source's events, and for sources of several sessions
+    /// the sessions of the rows as they were written.
+    #[allow(clippy::type_complexity)]
     fn consolidate_in_two_passes(
         &self,
         sources: &[FileManifest],
         into: Destination<'_>,
-    ) -> Result<(Vec<Target>, EventDigest)> {
+    ) -> Result<(
+        Vec<Target>,
+        EventDigest,
+        Option<(session_rows::Labels, session_rows::Emitted)>,
+    )> {
+        let labels = session_rows::Labels::of(sources);
+        let mut emitted = labels.as_ref().map(|_| session_rows::Emitted::default());
+        let per_kind = into.format == FileFormat::Parquet;
         let mut plans: BTreeMap<EventKind, FilePlan> = BTreeMap::new();
         let mut ranges = Vec::with_capacity(sources.len());
         let mut digests = Vec::with_capacity(sources.len());
@@ -1169,8 +1186,13 @@ impl<'a> Executor<'a> {
             if let [i] = group[..] {
                 if in_order[i] {
                     // A source alone in its time and in order goes straight to the target.
-                    let again =
-                        self.each_event(&sources[i], |e, line| sink.write(&sources[i], e, line))?;
+                    let mut rows_of = labels.as_ref().map(|l| l.rows_of(&sources[i]));
+                    let again = self.each_event(&sources[i], |e, line| {
+                        if let (Some(emitted), Some(rows_of)) = (&mut emitted, &mut rows_of) {
+                            emitted.push(per_kind.then(|| e.kind()), rows_of.next(), e);
+                        }
+                        sink.write(&sources[i], e, line)
+                    })?;
                     if again != digests[i] {
                         return Err(changed(i, again));
                     }
@@ -1180,18 +1202,28 @@ impl<'a> Executor<'a> {
             group.sort_unstable();
             // A JSONL target keeps each source line as it was.
             let keep_lines = matches!(sink, Sink::Jsonl { .. });
-            let mut events: Vec<(Event, Option<Box<[u8]>>)> = Vec::new();
+            // Each event with its session's label (when the sources are of several).
+            let mut events: Vec<(Event, Option<Box<[u8]>>, u32)> = Vec::new();
             for &i in &group {
+                let mut rows_of = labels.as_ref().map(|l| l.rows_of(&sources[i]));
                 let again = self.each_event(&sources[i], |event, line| {
-                    events.push((event.clone(), line.filter(|_| keep_lines).map(Box::from)));
+                    let label = rows_of.as_mut().map_or(0, |r| r.next());
+                    events.push((
+                        event.clone(),
+                        line.filter(|_| keep_lines).map(Box::from),
+                        label,
+                    ));
                     Ok(())
                 })?;
                 if again != digests[i] {
                     return Err(changed(i, again));
                 }
             }
-            events.sort_by_key(|(e, _)| e.event_time);
-            for (event, line) in &events {
+            events.sort_by_key(|(e, _, _)| e.event_time);
+            for (event, line, label) in &events {
+                if let Some(emitted) = &mut emitted {
+                    emitted.push(per_kind.then(|| event.kind()), *label, event);
+                }
                 sink.write(&sources[group[0]], event, line.as_deref())?;
             }
         }
@@ -1215,7 +1247,7 @@ impl<'a> Executor<'a> {
         for d in digests {
             digest.merge(d);
         }
-        Ok((targets, digest))
+        Ok((targets, digest, labels.zip(emitted)))
     }
 
     /// A source's bytes as stored, read from its tier and checked against its manifest.

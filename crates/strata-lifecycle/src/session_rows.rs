@@ -22,31 +22,16 @@ use crate::error::{Error, Result};
 /// The label of rows of no known session.
 const NONE: u32 = u32::MAX;
 
-/// The sources' rows of sessions, in the order the targets hold them.
+/// The sessions of several sources' rows, by label.
 #[derive(Debug)]
-pub(crate) struct SessionRows {
-    /// The sessions, by label.
+pub(crate) struct Labels {
     ids: Vec<String>,
-    /// Each row's time and session label: per kind (each kind's Parquet file), or all in one
-    /// (the JSONL file, key `None`).
-    rows: BTreeMap<Option<EventKind>, Vec<(i64, u32)>>,
-    /// How far each list has been taken by the targets read so far.
-    taken: BTreeMap<Option<EventKind>, usize>,
-    /// Each session's events in the sources.
-    expected: BTreeMap<u32, EventDigest>,
-    /// Each session's events in the targets read so far.
-    found: BTreeMap<u32, EventDigest>,
 }
 
-impl SessionRows {
+impl Labels {
     /// `None` when the sources are all of one session (or all of none): their session is kept
-    /// whole. Otherwise reads every source's events with `each` (in the file's order) and
-    /// notes their sessions; `per_kind` for Parquet targets (one file per kind).
-    pub(crate) fn gather(
-        sources: &[FileManifest],
-        per_kind: bool,
-        mut each: impl FnMut(&FileManifest, &mut dyn FnMut(&Event)) -> Result<()>,
-    ) -> Result<Option<Self>> {
+    /// whole.
+    pub(crate) fn of(sources: &[FileManifest]) -> Option<Labels> {
         let mut seen: BTreeSet<Option<&str>> = BTreeSet::new();
         for source in sources {
             if source.sessions.is_empty() {
@@ -59,42 +44,153 @@ impl SessionRows {
                 }
             }
         }
-        if seen.len() < 2 {
-            return Ok(None);
+        (seen.len() >= 2).then(|| Labels {
+            ids: seen.into_iter().flatten().map(str::to_string).collect(),
+        })
+    }
+
+    fn label(&self, id: &str) -> u32 {
+        self.ids
+            .iter()
+            .position(|i| i == id)
+            .and_then(|at| u32::try_from(at).ok())
+            .unwrap_or(NONE)
+    }
+
+    /// The labels of `source`'s rows, one [`SourceRows::next`] per row in its file's order.
+    pub(crate) fn rows_of(&self, source: &FileManifest) -> SourceRows {
+        let mut ranges: Vec<(u64, u64, u32)> = source
+            .sessions
+            .iter()
+            .flat_map(|s| {
+                let l = self.label(&s.id);
+                s.rows.iter().map(move |r| (r[0], r[1], l))
+            })
+            .collect();
+        ranges.sort_unstable();
+        SourceRows {
+            cursor: RangeCursor { ranges, at: 0 },
+            whole: source
+                .session_id
+                .as_deref()
+                .map_or(NONE, |id| self.label(id)),
+            row: 0,
         }
-        let ids: Vec<String> = seen.into_iter().flatten().map(str::to_string).collect();
-        let label = |id: &str| {
-            ids.iter()
-                .position(|i| i == id)
-                .and_then(|at| u32::try_from(at).ok())
-                .unwrap_or(NONE)
+    }
+}
+
+/// Sorted `[start, end)` ranges of rows with their labels, walked as the rows come in order.
+#[derive(Debug, Default)]
+struct RangeCursor {
+    ranges: Vec<(u64, u64, u32)>,
+    at: usize,
+}
+
+impl RangeCursor {
+    /// The label of `row` (rows asked in increasing order).
+    fn label(&mut self, row: u64) -> u32 {
+        while self.ranges.get(self.at).is_some_and(|r| r.1 <= row) {
+            self.at += 1;
+        }
+        self.ranges
+            .get(self.at)
+            .filter(|r| r.0 <= row)
+            .map_or(NONE, |r| r.2)
+    }
+}
+
+/// The labels of one source's rows, in its file's order.
+#[derive(Debug)]
+pub(crate) struct SourceRows {
+    cursor: RangeCursor,
+    whole: u32,
+    row: u64,
+}
+
+impl SourceRows {
+    /// The label of the next row.
+    pub(crate) fn next(&mut self) -> u32 {
+        let row = self.row;
+        self.row += 1;
+        if self.cursor.ranges.is_empty() {
+            self.whole
+        } else {
+            self.cursor.label(row)
+        }
+    }
+}
+
+/// Rows' `[start, end)` ranges by session label.
+type Ranges = BTreeMap<u32, Vec<[u64; 2]>>;
+
+/// What a writer that emits rows in the targets' order noted of each row's session (the
+/// two-pass way): per target (a kind's Parquet file, or the JSONL file, key `None`) its rows'
+/// ranges by label, in memory as ranges, not rows.
+#[derive(Debug, Default)]
+pub(crate) struct Emitted {
+    per: BTreeMap<Option<EventKind>, (u64, Ranges)>,
+    expected: BTreeMap<u32, EventDigest>,
+}
+
+impl Emitted {
+    /// The next row of target `key`, of session `label`.
+    pub(crate) fn push(&mut self, key: Option<EventKind>, label: u32, event: &Event) {
+        let (rows, runs) = self.per.entry(key).or_default();
+        if label != NONE {
+            let session = runs.entry(label).or_default();
+            match session.last_mut() {
+                Some(run) if run[1] == *rows => run[1] += 1,
+                _ => session.push([*rows, *rows + 1]),
+            }
+        }
+        *rows += 1;
+        self.expected.entry(label).or_default().add(event);
+    }
+}
+
+/// Where each target row's session comes from.
+#[derive(Debug)]
+enum Order {
+    /// Each row's time and label, sorted as the targets hold them (per key), and how far each
+    /// list has been taken by the targets read so far.
+    Listed(
+        BTreeMap<Option<EventKind>, Vec<(i64, u32)>>,
+        BTreeMap<Option<EventKind>, usize>,
+    ),
+    /// The ranges a writer noted, per key: the rows it wrote, and their ranges by label (as a
+    /// cursor); and how many rows of each the targets read so far held.
+    Emitted(BTreeMap<Option<EventKind>, (u64, RangeCursor, u64)>),
+}
+
+/// The sources' rows of sessions, in the order the targets hold them.
+#[derive(Debug)]
+pub(crate) struct SessionRows {
+    labels: Labels,
+    order: Order,
+    /// Each session's events in the sources.
+    expected: BTreeMap<u32, EventDigest>,
+    /// Each session's events in the targets read so far.
+    found: BTreeMap<u32, EventDigest>,
+}
+
+impl SessionRows {
+    /// `None` when the sources are all of one session (or all of none). Otherwise reads every
+    /// source's events with `each` (in the file's order) and notes their sessions; `per_kind`
+    /// for Parquet targets (one file per kind). Holds 16 bytes a row.
+    pub(crate) fn gather(
+        sources: &[FileManifest],
+        per_kind: bool,
+        mut each: impl FnMut(&FileManifest, &mut dyn FnMut(&Event)) -> Result<()>,
+    ) -> Result<Option<Self>> {
+        let Some(labels) = Labels::of(sources) else {
+            return Ok(None);
         };
         let mut rows: BTreeMap<Option<EventKind>, Vec<(i64, u32)>> = BTreeMap::new();
         let mut expected: BTreeMap<u32, EventDigest> = BTreeMap::new();
         for source in sources {
-            // The source's ranges of rows by session, in row order, walked as its rows come.
-            let mut ranges: Vec<(u64, u64, u32)> = source
-                .sessions
-                .iter()
-                .flat_map(|s| {
-                    let l = label(&s.id);
-                    s.rows.iter().map(move |r| (r[0], r[1], l))
-                })
-                .collect();
-            ranges.sort_unstable();
-            let whole = source.session_id.as_deref().map_or(NONE, label);
-            let mut row = 0u64;
-            let mut at = 0usize;
+            let mut labels_of = labels.rows_of(source);
             each(source, &mut |event: &Event| {
-                let session = if ranges.is_empty() {
-                    whole
-                } else {
-                    while ranges.get(at).is_some_and(|r| r.1 <= row) {
-                        at += 1;
-                    }
-                    ranges.get(at).filter(|r| r.0 <= row).map_or(NONE, |r| r.2)
-                };
-                row += 1;
+                let session = labels_of.next();
                 rows.entry(per_kind.then(|| event.kind()))
                     .or_default()
                     .push((event.event_time.as_nanos(), session));
@@ -109,12 +205,34 @@ impl SessionRows {
             }
         }
         Ok(Some(SessionRows {
-            ids,
-            rows,
-            taken: BTreeMap::new(),
+            labels,
+            order: Order::Listed(rows, BTreeMap::new()),
             expected,
             found: BTreeMap::new(),
         }))
+    }
+
+    /// The rows a writer noted as it wrote them in the targets' order ([`Emitted`]): memory
+    /// follows the ranges, not the rows.
+    pub(crate) fn emitted(labels: Labels, emitted: Emitted) -> Self {
+        let per = emitted
+            .per
+            .into_iter()
+            .map(|(key, (rows, runs))| {
+                let mut ranges: Vec<(u64, u64, u32)> = runs
+                    .into_iter()
+                    .flat_map(|(l, rs)| rs.into_iter().map(move |r| (r[0], r[1], l)))
+                    .collect();
+                ranges.sort_unstable();
+                (key, (rows, RangeCursor { ranges, at: 0 }, 0))
+            })
+            .collect();
+        SessionRows {
+            labels,
+            order: Order::Emitted(per),
+            expected: emitted.expected,
+            found: BTreeMap::new(),
+        }
     }
 
     /// The session shares of a target whose events (`kind`: a Parquet file's; `None` for
@@ -125,24 +243,41 @@ impl SessionRows {
         kind: Option<EventKind>,
         each: impl FnOnce(&mut dyn FnMut(&Event) -> Result<()>) -> Result<()>,
     ) -> Result<Vec<SessionShare>> {
-        let list = self.rows.get(&kind).map_or(&[][..], Vec::as_slice);
-        let taken = self.taken.entry(kind).or_default();
         let mut runs: BTreeMap<u32, Vec<[u64; 2]>> = BTreeMap::new();
         let mut row = 0u64;
         let found = &mut self.found;
-        each(&mut |event: &Event| {
-            let ts = event.event_time.as_nanos();
-            let Some(&(expected, session)) = list.get(*taken) else {
-                return Err(unexpected(key, row, "more rows than its sources"));
-            };
-            if expected != ts {
-                return Err(unexpected(
-                    key,
-                    row,
-                    &format!("time {ts}, where its sources' order has {expected}"),
-                ));
+        let mut session_of = |row: u64, ts: i64| -> Result<u32> {
+            match &mut self.order {
+                Order::Listed(rows, taken) => {
+                    let list = rows.get(&kind).map_or(&[][..], Vec::as_slice);
+                    let taken = taken.entry(kind).or_default();
+                    let Some(&(expected, session)) = list.get(*taken) else {
+                        return Err(unexpected(key, row, "more rows than its sources"));
+                    };
+                    if expected != ts {
+                        return Err(unexpected(
+                            key,
+                            row,
+                            &format!("time {ts}, where its sources' order has {expected}"),
+                        ));
+                    }
+                    *taken += 1;
+                    Ok(session)
+                }
+                Order::Emitted(per) => {
+                    let Some((rows, cursor, read)) = per.get_mut(&kind) else {
+                        return Err(unexpected(key, row, "a row no writer noted"));
+                    };
+                    if *read >= *rows {
+                        return Err(unexpected(key, row, "more rows than were written"));
+                    }
+                    *read += 1;
+                    Ok(cursor.label(row))
+                }
             }
-            *taken += 1;
+        };
+        each(&mut |event: &Event| {
+            let session = session_of(row, event.event_time.as_nanos())?;
             found.entry(session).or_default().add(event);
             if session != NONE {
                 let session_runs = runs.entry(session).or_default();
@@ -158,7 +293,7 @@ impl SessionRows {
             .into_iter()
             .filter_map(|(session, rows)| {
                 Some(SessionShare {
-                    id: self.ids.get(session as usize)?.clone(),
+                    id: self.labels.ids.get(session as usize)?.clone(),
                     events: rows.iter().map(|r| r[1] - r[0]).sum(),
                     rows,
                 })
@@ -168,11 +303,13 @@ impl SessionRows {
 
     /// Every row of the sources was found in the targets, each session's events the same.
     pub(crate) fn check(&self, name: &str) -> Result<()> {
-        let left: usize = self
-            .rows
-            .iter()
-            .map(|(kind, list)| list.len() - self.taken.get(kind).copied().unwrap_or(0))
-            .sum();
+        let left: u64 = match &self.order {
+            Order::Listed(rows, taken) => rows
+                .iter()
+                .map(|(kind, list)| (list.len() - taken.get(kind).copied().unwrap_or(0)) as u64)
+                .sum(),
+            Order::Emitted(per) => per.values().map(|(rows, _, read)| rows - read).sum(),
+        };
         if left > 0 || self.found != self.expected {
             return Err(Error::Verify {
                 path: name.to_string(),

@@ -178,6 +178,19 @@ fn sessions_survive_consolidation(in_memory_events: u64) {
     assert!(verify.is_ok(), "{verify:?}");
 }
 
+/// Hot files of three sessions straight into the month's cold Parquet file, in two passes
+/// (the rows' sessions noted as they are written).
+#[test]
+fn consolidated_into_parquet_in_two_passes_each_session_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 0);
+    let archive = Archive::builder(dir.path()).open().unwrap();
+    let events = trades();
+    write_sessions(&archive, &events);
+    let cold = run(&archive, "2013-12-15T00:00:00Z", TierName::Cold);
+    each_session_reads_back(&archive, &events, &cold);
+}
+
 #[test]
 fn consolidated_in_memory_each_session_keeps_its_rows() {
     sessions_survive_consolidation(1_000_000);
