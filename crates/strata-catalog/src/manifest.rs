@@ -98,9 +98,10 @@ pub mod packed_rows {
     pub const PLAIN_RUNS: usize = 16;
     /// The prefix of the packed form.
     pub const PREFIX: &str = "zstd-varint:";
-    /// The most bytes a packed form unpacks to (two varints of at most 10 bytes per range, for
-    /// 50 M ranges).
-    pub const MAX_UNPACKED: u64 = 1 << 30;
+    /// The most bytes a packed form unpacks to: 64 MiB, at least 3 M ranges (two varints of at
+    /// most 10 bytes each) and at most 32 M one-byte varints (16 M ranges), so that a damaged or
+    /// hostile manifest cannot ask for more than 256 MiB of ranges.
+    pub const MAX_UNPACKED: u64 = 64 << 20;
 
     /// Serializes `rows` as pairs or packed.
     pub fn serialize<S: Serializer>(rows: &Vec<[u64; 2]>, s: S) -> Result<S::Ok, S::Error> {
@@ -169,31 +170,32 @@ pub mod packed_rows {
                 "session rows unpack to more than {MAX_UNPACKED} bytes"
             ));
         }
-        let mut values = Vec::new();
+        let mut rows = Vec::new();
+        // The gap before the range being read, once read.
+        let mut gap: Option<u64> = None;
+        let mut end = 0u64;
         let (mut v, mut shift) = (0u64, 0u32);
         for &b in &plain {
-            if shift >= 64 {
+            if shift > 63 || (shift == 63 && b & 0x7f > 1) {
                 return Err("session rows: a varint of more than 64 bits".into());
             }
             v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                values.push(v);
-                (v, shift) = (0, 0);
-            } else {
+            if b & 0x80 != 0 {
                 shift += 7;
+                continue;
             }
+            match gap.take() {
+                None => gap = Some(v),
+                Some(before) => {
+                    let start = end.checked_add(before).ok_or("session rows: past 2^64")?;
+                    end = start.checked_add(v).ok_or("session rows: past 2^64")?;
+                    rows.push([start, end]);
+                }
+            }
+            (v, shift) = (0, 0);
         }
-        if shift != 0 || values.len() % 2 != 0 {
+        if shift != 0 || gap.is_some() {
             return Err("session rows: cut short".into());
-        }
-        let mut rows = Vec::with_capacity(values.len() / 2);
-        let mut end = 0u64;
-        for pair in values.chunks_exact(2) {
-            let start = end.checked_add(pair[0]).ok_or("session rows: past 2^64")?;
-            end = start
-                .checked_add(pair[1])
-                .ok_or("session rows: past 2^64")?;
-            rows.push([start, end]);
         }
         Ok(rows)
     }

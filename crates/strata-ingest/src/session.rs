@@ -216,11 +216,17 @@ impl SessionReport {
 /// [`MAX_SEGMENT_LIST_BYTES`]; a line cut by a crash is left out (its segment held nothing
 /// durable when it was written). A segment listed by none is sealed under the recovering session
 /// (or its import's), as before sessions listed theirs: an unreadable list never keeps the
-/// archive from opening.
+/// archive from opening. Returns the owners, the notes and the ids of the lists read (for
+/// [`prune_segment_lists`] once recovery is done).
+#[allow(clippy::type_complexity)]
 pub fn segment_owners(
     root: &Path,
     current: &str,
-) -> (std::collections::HashMap<String, String>, Vec<String>) {
+) -> (
+    std::collections::HashMap<String, String>,
+    Vec<String>,
+    Vec<String>,
+) {
     /// Only what says whether a session may have left segments.
     #[derive(Deserialize)]
     struct Head {
@@ -231,8 +237,9 @@ pub fn segment_owners(
     }
     let mut owners = std::collections::HashMap::new();
     let mut notes = Vec::new();
+    let mut read = Vec::new();
     let Ok(ids) = session_ids(root) else {
-        return (owners, notes);
+        return (owners, notes, read);
     };
     for id in ids {
         if id == current {
@@ -260,8 +267,53 @@ pub fn segment_owners(
                 owners.insert(rel, id.clone());
             }
         }
+        read.push(id);
     }
-    (owners, notes)
+    (owners, notes, read)
+}
+
+/// Rewrites the segment lists of sessions `ids` to name only the segments still unsealed (a
+/// plain `.jsonl` file without a sidecar), removing a list left naming none. Run after recovery:
+/// a list then names only what a later recovery may still have to seal, so a path a later
+/// segment reuses (numbers restart once old files have left `hot/`) is never taken for an old
+/// session's. Returns a note for each list it could not rewrite (the list is then read again
+/// at the next open, which is safe while its segments are unsealed).
+pub fn prune_segment_lists(root: &Path, ids: &[String]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for id in ids {
+        let list = SessionReport::segments_path(root, id);
+        let Ok(Some(text)) = read_segment_list(&list) else {
+            continue;
+        };
+        let mut kept = Vec::new();
+        for line in text.split(|&b| b == b'\n') {
+            let Ok(rel) = serde_json::from_slice::<String>(line) else {
+                continue;
+            };
+            let path = root.join(&rel);
+            let unsealed = rel.ends_with(paths::JSONL)
+                && path.is_file()
+                && !strata_catalog::sidecar_path_for(&path).exists();
+            if unsealed {
+                kept.extend_from_slice(line);
+                kept.push(b'\n');
+            }
+        }
+        let done = if kept.is_empty() {
+            std::fs::remove_file(&list).map_err(|e| e.to_string())
+        } else if kept.len() < text.len() {
+            strata_catalog::fsio::write_atomic(&list, &kept).map_err(|e| e.to_string())
+        } else {
+            Ok(())
+        };
+        if let Err(why) = done {
+            notes.push(format!(
+                "{}: not rewritten to the segments still unsealed: {why}",
+                list.display()
+            ));
+        }
+    }
+    notes
 }
 
 /// The most of a session's segment list that is read (a list of a million segments is 64 MiB).

@@ -275,3 +275,36 @@ fn a_missing_or_odd_segment_list_falls_back_to_the_recovering_session() {
         assert_eq!(by_session(dir.path()).get(&recovering), Some(&3), "{odd}");
     }
 }
+
+/// Once recovery has sealed a session's segments its list is gone, so a later segment at the
+/// same path (numbers restart once the old files have left `hot/`) is sealed under the session
+/// that wrote it, not the old one.
+#[test]
+fn a_reused_segment_path_is_not_taken_for_an_old_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    crash(dir.path(), "z-old", &beats(0, 4));
+    let listed =
+        std::fs::read_to_string(SessionReport::segments_path(dir.path(), "z-old")).unwrap();
+    let segment: String = serde_json::from_str(listed.trim()).unwrap();
+    recover_as(dir.path(), "b", &[]);
+    assert!(
+        !SessionReport::segments_path(dir.path(), "z-old").exists(),
+        "the list of a session whose segments are all sealed is removed"
+    );
+    // The sealed files leave `hot/` (as a migration takes them).
+    std::fs::remove_dir_all(dir.path().join("hot")).unwrap();
+    crash(dir.path(), "c-new", &beats(4, 3));
+    let again = std::fs::read_to_string(SessionReport::segments_path(dir.path(), "c-new")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<String>(again.trim()).unwrap(),
+        segment,
+        "the same path"
+    );
+    let notes = recover_as(dir.path(), "d", &[]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("(3 events) left open by a crash, under session c-new")),
+        "{notes:?}"
+    );
+}

@@ -642,7 +642,12 @@ fn write_export(
             .map(|s| engine.symbols.canonical(s).to_string())
             .collect();
         if symbols.is_empty() && query.limit.is_none() {
-            symbols = engine.symbols_of(query)?.unwrap_or_default();
+            symbols = engine
+                .symbols_of(query)?
+                .unwrap_or_default()
+                .iter()
+                .map(|s| engine.symbols.canonical(s).to_string())
+                .collect();
         }
         let passes: Vec<Query> = if symbols.len() > 1 && query.limit.is_none() {
             symbols

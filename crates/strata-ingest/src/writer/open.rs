@@ -133,7 +133,7 @@ impl Recovered {
         let mut notes = crate::imports::recover_staging(root, &mut imports)?;
         // Which session opened each segment left open: the lists of the sessions that may have
         // left some, else the import ledger's last commit naming the file.
-        let (listed, list_notes) = crate::session::segment_owners(root, session_id);
+        let (listed, list_notes, lists) = crate::session::segment_owners(root, session_id);
         notes.extend(list_notes);
         let owner_of = |rel: &str| {
             listed
@@ -148,6 +148,8 @@ impl Recovered {
             ..
         } = recovery::recover(root, naming, &seal_ctx, &owner_of, &mut quarantine)?;
         notes.extend(hot_notes);
+        // The lists now name only what is still unsealed.
+        notes.extend(crate::session::prune_segment_lists(root, &lists));
 
         let interrupted = SessionReport::mark_interrupted(root, session_id, &notes)?;
         notes.extend(
