@@ -267,6 +267,9 @@ struct Route {
     checks: StreamChecks,
     /// The event-time range (ns) the cached `stem` covers.
     range: Range<i64>,
+    /// The latest start of a range the stream has entered: it moves past a partition only by
+    /// entering a later one.
+    latest: i64,
     /// Shared with every [`Placement`] that points here, so placing an event copies no text.
     stem: Arc<str>,
     asset_class: AssetClass,

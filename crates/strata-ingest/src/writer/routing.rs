@@ -103,6 +103,7 @@ impl Writer {
                 Route {
                     checks: StreamChecks::default(),
                     range: placement.range.clone(),
+                    latest: placement.range.start,
                     stem: placement.stem.clone(),
                     asset_class: placement.asset_class,
                 },
@@ -111,10 +112,13 @@ impl Writer {
         let route = &mut streams.routes[idx];
         if route.stem != placement.stem {
             let old = std::mem::replace(&mut route.stem, Arc::clone(&placement.stem));
-            let old_range = std::mem::replace(&mut route.range, placement.range.clone());
-            // Only seal when the stream moved forward in time: a late event for an older
-            // partition opens a segment there without closing the current one.
-            let forward = placement.range.start >= old_range.start;
+            route.range = placement.range.clone();
+            // Only seal when the stream moved past every partition it has entered: a late
+            // event for an older partition, or one of another partition of the same period (a
+            // venue, say), opens a segment there without closing the current one — so input
+            // that hops between partitions does not cut a file at every hop.
+            let forward = placement.range.start > route.latest;
+            route.latest = route.latest.max(placement.range.start);
             if forward {
                 if let Some(seg) =
                     st.retire(&old, staged, SealReason::PartitionBoundary, self.syncs())?
