@@ -19,7 +19,7 @@
 //!   unreadable lines and a torn last line (no newline) are cut into the quarantine with the
 //!   reason (quarantine first, fsynced, then the segment is rewritten atomically), and the segment
 //!   is sealed with reason `recovery`, under the session that wrote it when that is known
-//!   (`owner_of`: the session's list of its segments, see [`crate::session::segment_owners`], or
+//!   (`owner_of`: the session's list of its segments, see [`crate::session::EarlierSessions`], or
 //!   the import ledger's commit naming the file), else under the recovering session; what is cut
 //!   from it is quarantined under that session too. An empty segment is removed.
 //!

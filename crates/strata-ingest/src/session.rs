@@ -123,27 +123,17 @@ impl SessionReport {
             .collect())
     }
 
-    /// Marks every report under `root` still `running` (other than `current`) as interrupted,
-    /// noting `current` and what its recovery did; returns the ids marked.
+    /// Marks the reports of sessions `ids` (still `running`: [`EarlierSessions::running`]) as
+    /// interrupted, noting `current` and what its recovery did; returns the ids marked.
     pub fn mark_interrupted(
         root: &Path,
+        ids: &[String],
         current: &str,
         recovery: &[String],
     ) -> Result<Vec<String>> {
-        /// Only the state is read of every report; whole reports only of those still running.
-        #[derive(Deserialize)]
-        struct StateOnly {
-            #[serde(default)]
-            state: SessionState,
-        }
         let mut marked = Vec::new();
-        for id in session_ids(root)? {
-            let path = SessionReport::path(root, &id);
-            let running =
-                read_json::<StateOnly>(&path).is_ok_and(|head| head.state == SessionState::Running);
-            if !running || id == current {
-                continue;
-            }
+        for id in ids {
+            let path = SessionReport::path(root, id);
             let Ok(mut report) = SessionReport::read(&path) else {
                 continue;
             };
@@ -183,7 +173,7 @@ impl SessionReport {
     /// Where a session lists the hot segments it opened (`segments.jsonl`: one JSON string a
     /// line, the segment's path relative to the root), each line synced with the segment before
     /// any of its events counts as durable; recovery seals a segment left open under the
-    /// session that opened it ([`segment_owners`]).
+    /// session that opened it ([`EarlierSessions`]).
     pub fn segments_path(root: &Path, id: &str) -> PathBuf {
         root.join(paths::SESSIONS).join(id).join("segments.jsonl")
     }
@@ -208,112 +198,131 @@ impl SessionReport {
     }
 }
 
-/// The session that opened each hot segment that may be left unsealed, by the segment's path
-/// relative to the root: the segment lists of the sessions other than `current` still `running`
-/// (ended without `close()`), `interrupted` (their segments may have failed to seal at a
-/// recovery) or with failed seals; and a note for each list that could not be read. A list is
-/// read only if it is a regular file (not a link, a folder or a pipe) of at most
+/// What the writer opening an archive needs of the sessions before it, read once: which are
+/// still `running` (ended without `close()`: [`SessionReport::mark_interrupted`] marks them),
+/// and the segment lists of those that may have left segments unsealed — `running`,
+/// `interrupted` (a recovery may have failed to seal one) or with failed seals — by which
+/// recovery seals a segment under the session that opened it ([`owner_of`](Self::owner_of)).
+///
+/// A list is read only if it is a regular file (not a link, a folder or a pipe) of at most
 /// [`MAX_SEGMENT_LIST_BYTES`]; a line cut by a crash is left out (its segment held nothing
-/// durable when it was written). A segment listed by none is sealed under the recovering session
-/// (or its import's), as before sessions listed theirs: an unreadable list never keeps the
-/// archive from opening. Returns the owners, the notes and the ids of the lists read (for
-/// [`prune_segment_lists`] once recovery is done).
-#[allow(clippy::type_complexity)]
-pub fn segment_owners(
-    root: &Path,
-    current: &str,
-) -> (
-    std::collections::HashMap<String, String>,
-    Vec<String>,
-    Vec<String>,
-) {
-    /// Only what says whether a session may have left segments.
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(default)]
-        state: SessionState,
-        #[serde(default)]
-        seal_failures: Vec<serde::de::IgnoredAny>,
-    }
-    let mut owners = std::collections::HashMap::new();
-    let mut notes = Vec::new();
-    let mut read = Vec::new();
-    let Ok(ids) = session_ids(root) else {
-        return (owners, notes, read);
-    };
-    for id in ids {
-        if id == current {
-            continue;
-        }
-        let may_have_left = read_json::<Head>(&SessionReport::path(root, &id))
-            .is_ok_and(|h| h.state != SessionState::Closed || !h.seal_failures.is_empty());
-        if !may_have_left {
-            continue;
-        }
-        let list = SessionReport::segments_path(root, &id);
-        let text = match read_segment_list(&list) {
-            Ok(Some(text)) => text,
-            Ok(None) => continue,
-            Err(why) => {
-                notes.push(format!(
-                    "{}: {why}; the segments session {id} left open are sealed under the recovering session",
-                    list.display()
-                ));
-                continue;
-            }
-        };
-        for line in text.split(|&b| b == b'\n') {
-            if let Ok(rel) = serde_json::from_slice::<String>(line) {
-                owners.insert(rel, id.clone());
-            }
-        }
-        read.push(id);
-    }
-    (owners, notes, read)
+/// durable when it was written); a list that cannot be read is a note, never a failed open, and
+/// its segments fall to the recovering session (or their import's), as before sessions listed
+/// theirs.
+#[derive(Debug, Default)]
+pub struct EarlierSessions {
+    running: Vec<String>,
+    /// Each list read: its session and the segments it names.
+    lists: Vec<(String, Vec<String>)>,
+    /// The session of each listed segment (the last list naming it).
+    owners: std::collections::HashMap<String, String>,
+    notes: Vec<String>,
 }
 
-/// Rewrites the segment lists of sessions `ids` to name only the segments still unsealed (a
-/// plain `.jsonl` file without a sidecar), removing a list left naming none. Run after recovery:
-/// a list then names only what a later recovery may still have to seal, so a path a later
-/// segment reuses (numbers restart once old files have left `hot/`) is never taken for an old
-/// session's. Returns a note for each list it could not rewrite (the list is then read again
-/// at the next open, which is safe while its segments are unsealed).
-pub fn prune_segment_lists(root: &Path, ids: &[String]) -> Vec<String> {
-    let mut notes = Vec::new();
-    for id in ids {
-        let list = SessionReport::segments_path(root, id);
-        let Ok(Some(text)) = read_segment_list(&list) else {
-            continue;
-        };
-        let mut kept = Vec::new();
-        for line in text.split(|&b| b == b'\n') {
-            let Ok(rel) = serde_json::from_slice::<String>(line) else {
+impl EarlierSessions {
+    /// The sessions under `root` other than `current`.
+    pub fn read(root: &Path, current: &str) -> Self {
+        /// Only what says where a session stands.
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(default)]
+            state: SessionState,
+            #[serde(default)]
+            seal_failures: Vec<serde::de::IgnoredAny>,
+        }
+        let mut earlier = EarlierSessions::default();
+        for id in session_ids(root).unwrap_or_default() {
+            if id == current {
+                continue;
+            }
+            let Ok(head) = read_json::<Head>(&SessionReport::path(root, &id)) else {
                 continue;
             };
-            let path = root.join(&rel);
-            let unsealed = rel.ends_with(paths::JSONL)
-                && path.is_file()
-                && !strata_catalog::sidecar_path_for(&path).exists();
-            if unsealed {
-                kept.extend_from_slice(line);
-                kept.push(b'\n');
+            if head.state == SessionState::Running {
+                earlier.running.push(id.clone());
+            }
+            if head.state == SessionState::Closed && head.seal_failures.is_empty() {
+                continue;
+            }
+            let list = SessionReport::segments_path(root, &id);
+            let text = match read_segment_list(&list) {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
+                Err(why) => {
+                    earlier.notes.push(format!(
+                        "{}: {why}; the segments session {id} left open are sealed under the recovering session",
+                        list.display()
+                    ));
+                    continue;
+                }
+            };
+            let segments: Vec<String> = text
+                .split(|&b| b == b'\n')
+                .filter_map(|line| serde_json::from_slice::<String>(line).ok())
+                .collect();
+            for rel in &segments {
+                earlier.owners.insert(rel.clone(), id.clone());
+            }
+            earlier.lists.push((id, segments));
+        }
+        earlier
+    }
+
+    /// The sessions still `running`.
+    pub fn running(&self) -> &[String] {
+        &self.running
+    }
+
+    /// The session whose list names the segment `rel` (its path relative to the root).
+    pub fn owner_of(&self, rel: &str) -> Option<&str> {
+        self.owners.get(rel).map(String::as_str)
+    }
+
+    /// What could not be read, one note per list.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Rewrites the lists read to name only the segments still unsealed (a plain `.jsonl` file
+    /// without a sidecar), removing a list left naming none. Run after recovery: a list then
+    /// names only what a later recovery may still have to seal, so a path a later segment
+    /// reuses (numbers restart once old files have left `hot/`) is never taken for an old
+    /// session's. Returns a note for each list it could not rewrite (read again at the next
+    /// open, which is safe while its segments are unsealed).
+    pub fn prune(&self, root: &Path) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (id, segments) in &self.lists {
+            let list = SessionReport::segments_path(root, id);
+            let mut kept = Vec::new();
+            let mut still = 0;
+            for rel in segments {
+                let path = root.join(rel);
+                if rel.ends_with(paths::JSONL)
+                    && path.is_file()
+                    && !strata_catalog::sidecar_path_for(&path).exists()
+                {
+                    // A string always serializes.
+                    let _ = serde_json::to_writer(&mut kept, rel);
+                    kept.push(b'\n');
+                    still += 1;
+                }
+            }
+            let done = if kept.is_empty() {
+                std::fs::remove_file(&list).map_err(|e| e.to_string())
+            } else if still == segments.len() {
+                Ok(())
+            } else {
+                strata_catalog::fsio::write_atomic(&list, &kept).map_err(|e| e.to_string())
+            };
+            if let Err(why) = done {
+                notes.push(format!(
+                    "{}: not rewritten to the segments still unsealed: {why}",
+                    list.display()
+                ));
             }
         }
-        let done = if kept.is_empty() {
-            std::fs::remove_file(&list).map_err(|e| e.to_string())
-        } else if kept.len() < text.len() {
-            strata_catalog::fsio::write_atomic(&list, &kept).map_err(|e| e.to_string())
-        } else {
-            Ok(())
-        };
-        if let Err(why) = done {
-            notes.push(format!(
-                "{}: not rewritten to the segments still unsealed: {why}",
-                list.display()
-            ));
-        }
+        notes
     }
-    notes
 }
 
 /// The most of a session's segment list that is read (a list of a million segments is 64 MiB).

@@ -131,15 +131,16 @@ impl Recovered {
         // move into `hot/` is then recovered and sealed like any segment left open.
         let mut imports = Ledger::load(root)?;
         let mut notes = crate::imports::recover_staging(root, &mut imports)?;
-        // Which session opened each segment left open: the lists of the sessions that may have
-        // left some, else the import ledger's last commit naming the file.
-        let (listed, list_notes, lists) = crate::session::segment_owners(root, session_id);
-        notes.extend(list_notes);
+        // The sessions before this one, read once: which session opened each segment left
+        // open (their lists; else the import ledger's last commit naming the file), and which
+        // ended without close().
+        let earlier = crate::session::EarlierSessions::read(root, session_id);
+        notes.extend(earlier.notes().iter().cloned());
         let owner_of = |rel: &str| {
-            listed
-                .get(rel)
-                .cloned()
-                .or_else(|| imports.session_of_file(rel).map(str::to_string))
+            earlier
+                .owner_of(rel)
+                .or_else(|| imports.session_of_file(rel))
+                .map(str::to_string)
         };
         let seal_ctx = SealContext::new(root, &settings.sealing, catalog, session_id);
         let RecoveryReport {
@@ -149,9 +150,10 @@ impl Recovered {
         } = recovery::recover(root, naming, &seal_ctx, &owner_of, &mut quarantine)?;
         notes.extend(hot_notes);
         // The lists now name only what is still unsealed.
-        notes.extend(crate::session::prune_segment_lists(root, &lists));
+        notes.extend(earlier.prune(root));
 
-        let interrupted = SessionReport::mark_interrupted(root, session_id, &notes)?;
+        let interrupted =
+            SessionReport::mark_interrupted(root, earlier.running(), session_id, &notes)?;
         notes.extend(
             interrupted
                 .iter()
