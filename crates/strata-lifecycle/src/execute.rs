@@ -846,6 +846,9 @@ impl<'a> Executor<'a> {
             }
         };
         let backend = self.backend(to)?;
+        // Which rows each session wrote, when the sources are of several (SESSION-2), taken as
+        // each target is read back.
+        let mut rows = self.session_rows(&manifests, into, emitted)?;
         let mut target_digest = EventDigest::default();
         let mut written = Vec::new();
         // A target that is not the one source's events in another form (several sources, or a
@@ -857,13 +860,22 @@ impl<'a> Executor<'a> {
             target.bytes = Bytes::new();
             // Read back what the tier holds, not what was meant to be written.
             let back = self.block_on(backend.get(&target.key))?;
-            let (digest, stats) = read_back(&target.key, target.format, &back, recount)?;
+            let key = target.key.clone();
+            let (digest, stats) =
+                read_back(&key, target.format, &back, recount, &mut |kind, event| {
+                    if let Some(rows) = &mut rows {
+                        rows.row(&key, kind, event);
+                    }
+                })?;
             target_digest.merge(digest);
-            written.push((&*target, back, stats));
+            let shares = rows.as_mut().map(session_rows::SessionRows::end_target);
+            written.push((&*target, back, stats, shares));
         }
-        // Which rows each session wrote, when the sources are of several (SESSION-2).
         let sessions = if target_digest == source_digest {
-            self.session_shares(&manifests, into, &written, emitted)
+            match &mut rows {
+                Some(rows) => rows.check(&first.path),
+                None => Ok(()),
+            }
         } else {
             Err(Error::Verify {
                 path: first.path.clone(),
@@ -874,8 +886,8 @@ impl<'a> Executor<'a> {
                 ),
             })
         };
-        let sessions = match sessions {
-            Ok(sessions) => sessions,
+        match sessions {
+            Ok(()) => {}
             Err(e) => {
                 for target in &targets {
                     let _ = self.block_on(backend.delete(&target.key));
@@ -908,7 +920,7 @@ impl<'a> Executor<'a> {
             .collect();
         let mut paths = Vec::new();
         let mut became = Vec::new();
-        for ((target, back, counted), shares) in written.into_iter().zip(sessions) {
+        for (target, back, counted, shares) in written {
             let (stats, partition) = if let Some((stats, kind)) = counted {
                 let mut partition = shared_partition(&manifests);
                 partition.kind = kind.or(partition.kind);
@@ -1003,58 +1015,26 @@ impl<'a> Executor<'a> {
         Ok(Some(became))
     }
 
-    /// Each target's session shares (`None` for all when the sources are of one session, whose
-    /// targets keep it): see [`SessionRows`](session_rows::SessionRows).
-    fn session_shares(
+    /// What notes the sessions of the targets' rows when the sources are of several (`None`
+    /// when they are of one, which the targets keep): the two-pass way's notes (`emitted`), or
+    /// the sources' rows gathered ([`SessionRows`](session_rows::SessionRows)).
+    fn session_rows(
         &self,
         sources: &[FileManifest],
         into: Destination<'_>,
-        written: &[(&Target, Bytes, Option<Counted>)],
         emitted: Option<(session_rows::Labels, session_rows::Emitted)>,
-    ) -> Result<Vec<Option<Vec<strata_catalog::SessionShare>>>> {
-        let per_kind = into.format == FileFormat::Parquet;
-        let gathered = match emitted {
-            // Noted while the two-pass way wrote them: no second read, memory per range.
-            Some((labels, emitted)) => Some(session_rows::SessionRows::emitted(labels, emitted)),
-            None => session_rows::SessionRows::gather(sources, per_kind, |source, f| {
-                self.each_event(source, |event, _| {
-                    f(event);
-                    Ok(())
-                })
-                .map(drop)
-            })?,
-        };
-        let Some(mut rows) = gathered else {
-            return Ok(vec![None; written.len()]);
-        };
-        let mut all = Vec::with_capacity(written.len());
-        for (target, back, _) in written {
-            let bad = |message: String| Error::Verify {
-                path: target.key.clone(),
-                message,
-            };
-            let shares = match target.format {
-                FileFormat::Jsonl => {
-                    let plain = strata_codec::decompress(back).map_err(|e| bad(e.to_string()))?;
-                    rows.shares(&target.key, None, |f| {
-                        jsonl_events(&target.key, &plain, |event, _| f(event)).map(drop)
-                    })?
-                }
-                FileFormat::Parquet => {
-                    let reader = EventReader::new(back.clone()).map_err(|e| bad(e.to_string()))?;
-                    let kind = reader.meta().kind;
-                    rows.shares(&target.key, Some(kind), |f| {
-                        for event in reader {
-                            f(&event.map_err(|e| bad(e.to_string()))?)?;
-                        }
-                        Ok(())
-                    })?
-                }
-            };
-            all.push(Some(shares));
+    ) -> Result<Option<session_rows::SessionRows>> {
+        if let Some((labels, emitted)) = emitted {
+            return Ok(Some(session_rows::SessionRows::emitted(labels, emitted)));
         }
-        rows.check(&sources[0].path)?;
-        Ok(all)
+        let per_kind = into.format == FileFormat::Parquet;
+        session_rows::SessionRows::gather(sources, per_kind, |source, f| {
+            self.each_event(source, |event, _| {
+                f(event);
+                Ok(())
+            })
+            .map(drop)
+        })
     }
 
     /// Calls `f` with each event of `source` in the file's order (the source read from its tier
@@ -1317,7 +1297,9 @@ impl<'a> Executor<'a> {
                 None => *wanted.insert(digest_of_target(target)?),
             };
             let existing = self.block_on(backend.get(&key))?;
-            if read_back(&key, target.format, &existing, false).is_ok_and(|(d, _)| d == wanted) {
+            if read_back(&key, target.format, &existing, false, &mut |_, _| {})
+                .is_ok_and(|(d, _)| d == wanted)
+            {
                 return Ok(key);
             }
             // An object outside the catalog whose sidecar names another parent is someone
@@ -1518,12 +1500,14 @@ fn digest_jsonl(name: &str, plain: &[u8]) -> Result<EventDigest> {
 }
 
 /// What a stored target holds, read the way a reader of its tier reads it: its events' digest
-/// and, with `count`, its statistics and kind (in the same pass).
+/// and, with `count`, its statistics and kind, each event also given to `each` with the target's
+/// kind (`None` for JSONL), in the same pass.
 fn read_back(
     key: &str,
     format: FileFormat,
     bytes: &Bytes,
     count: bool,
+    each: &mut dyn FnMut(Option<EventKind>, &Event),
 ) -> Result<(EventDigest, Option<Counted>)> {
     let bad = |message: String| Error::Verify {
         path: key.to_string(),
@@ -1540,6 +1524,7 @@ fn read_back(
             let plain = strata_codec::decompress(bytes).map_err(|e| bad(e.to_string()))?;
             let digest = jsonl_events(key, &plain, |event, _| {
                 add(event);
+                each(None, event);
                 Ok(())
             })?;
             (digest, None)
@@ -1552,6 +1537,7 @@ fn read_back(
                 let event = event.map_err(|e| bad(e.to_string()))?;
                 digest.add(&event);
                 add(&event);
+                each(Some(kind), &event);
             }
             (digest, Some(kind))
         }
@@ -1583,7 +1569,14 @@ fn parquet_as_jsonl(name: &str, packed: Bytes) -> Result<Vec<u8>> {
 }
 
 fn digest_of_target(target: &Target) -> Result<EventDigest> {
-    Ok(read_back(&target.key, target.format, &target.bytes, false)?.0)
+    Ok(read_back(
+        &target.key,
+        target.format,
+        &target.bytes,
+        false,
+        &mut |_, _| {},
+    )?
+    .0)
 }
 
 /// `kind=<kind>/symbol=<symbol>/date=<date>` for a file's Parquet form; a file of several

@@ -2,14 +2,15 @@
 //!
 //! A file made from the files of one session keeps that session (`session_id`). A file made
 //! from several sessions' files records, per session, the rows it holds of it
-//! ([`SessionShare`]), so that a session's events can be read back from it. The rows are found
-//! without touching the writers: every way a target is written (in memory or in two passes,
-//! JSONL or Parquet) holds the sources' events sorted by time, stably — equal times keep the
-//! sources' order, then each file's — apart from one JSONL source copied to JSONL as it is.
-//! [`SessionRows::gather`] notes each source row's time and session in the sources' order and
-//! sorts them the same way; [`SessionRows::shares`] then walks each target as stored, checks
-//! each row's time against the one expected there, and sums each session's events: the
-//! sessions' digests must equal the sources', or nothing is changed.
+//! ([`SessionShare`]), so that a session's events can be read back from it. The two-pass way
+//! notes each row's session as it writes it ([`Emitted`]). The one-pass ways hold the sources'
+//! events sorted by time, stably — equal times keep the sources' order, then each file's —
+//! apart from one JSONL source copied to JSONL as it is: [`SessionRows::gather`] notes each
+//! source row's time and session in the sources' order and sorts them the same way. As each
+//! stored target is read back (once, with its digest and statistics), [`SessionRows::row`] takes
+//! its rows in order — checking each row's time against the one expected there, in the one-pass
+//! case — and sums each session's events: the sessions' digests must equal the sources', or
+//! nothing is changed ([`SessionRows::check`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -171,6 +172,11 @@ pub(crate) struct SessionRows {
     expected: BTreeMap<u32, EventDigest>,
     /// Each session's events in the targets read so far.
     found: BTreeMap<u32, EventDigest>,
+    /// The target being read: its next row and its sessions' ranges.
+    row: u64,
+    runs: Ranges,
+    /// The first row found out of place (reported by [`check`](Self::check)).
+    failure: Option<Error>,
 }
 
 impl SessionRows {
@@ -209,6 +215,9 @@ impl SessionRows {
             order: Order::Listed(rows, BTreeMap::new()),
             expected,
             found: BTreeMap::new(),
+            row: 0,
+            runs: Ranges::new(),
+            failure: None,
         }))
     }
 
@@ -232,64 +241,69 @@ impl SessionRows {
             order: Order::Emitted(per),
             expected: emitted.expected,
             found: BTreeMap::new(),
+            row: 0,
+            runs: Ranges::new(),
+            failure: None,
         }
     }
 
-    /// The session shares of a target whose events (`kind`: a Parquet file's; `None` for
-    /// JSONL) `each` gives in their stored order, named `key` in errors.
-    pub(crate) fn shares(
-        &mut self,
-        key: &str,
-        kind: Option<EventKind>,
-        each: impl FnOnce(&mut dyn FnMut(&Event) -> Result<()>) -> Result<()>,
-    ) -> Result<Vec<SessionShare>> {
-        let mut runs: BTreeMap<u32, Vec<[u64; 2]>> = BTreeMap::new();
-        let mut row = 0u64;
-        let found = &mut self.found;
-        let mut session_of = |row: u64, ts: i64| -> Result<u32> {
-            match &mut self.order {
-                Order::Listed(rows, taken) => {
-                    let list = rows.get(&kind).map_or(&[][..], Vec::as_slice);
-                    let taken = taken.entry(kind).or_default();
-                    let Some(&(expected, session)) = list.get(*taken) else {
-                        return Err(unexpected(key, row, "more rows than its sources"));
-                    };
-                    if expected != ts {
-                        return Err(unexpected(
-                            key,
-                            row,
-                            &format!("time {ts}, where its sources' order has {expected}"),
-                        ));
+    /// The next row of the target being read (`key`, of `kind`: a Parquet file's; `None` for
+    /// JSONL), in its stored order; one out of place is kept for [`check`](Self::check).
+    pub(crate) fn row(&mut self, key: &str, kind: Option<EventKind>, event: &Event) {
+        if self.failure.is_some() {
+            return;
+        }
+        let row = self.row;
+        let ts = event.event_time.as_nanos();
+        let session = match &mut self.order {
+            Order::Listed(rows, taken) => {
+                let list = rows.get(&kind).map_or(&[][..], Vec::as_slice);
+                let taken = taken.entry(kind).or_default();
+                match list.get(*taken) {
+                    Some(&(expected, session)) if expected == ts => {
+                        *taken += 1;
+                        Ok(session)
                     }
-                    *taken += 1;
-                    Ok(session)
+                    Some(&(expected, _)) => Err(unexpected(
+                        key,
+                        row,
+                        &format!("time {ts}, where its sources' order has {expected}"),
+                    )),
+                    None => Err(unexpected(key, row, "more rows than its sources")),
                 }
-                Order::Emitted(per) => {
-                    let Some((rows, cursor, read)) = per.get_mut(&kind) else {
-                        return Err(unexpected(key, row, "a row no writer noted"));
-                    };
-                    if *read >= *rows {
-                        return Err(unexpected(key, row, "more rows than were written"));
-                    }
+            }
+            Order::Emitted(per) => match per.get_mut(&kind) {
+                Some((rows, cursor, read)) if *read < *rows => {
                     *read += 1;
                     Ok(cursor.label(row))
                 }
+                Some(_) => Err(unexpected(key, row, "more rows than were written")),
+                None => Err(unexpected(key, row, "a row no writer noted")),
+            },
+        };
+        let session = match session {
+            Ok(session) => session,
+            Err(e) => {
+                self.failure = Some(e);
+                return;
             }
         };
-        each(&mut |event: &Event| {
-            let session = session_of(row, event.event_time.as_nanos())?;
-            found.entry(session).or_default().add(event);
-            if session != NONE {
-                let session_runs = runs.entry(session).or_default();
-                match session_runs.last_mut() {
-                    Some(run) if run[1] == row => run[1] += 1,
-                    _ => session_runs.push([row, row + 1]),
-                }
+        self.found.entry(session).or_default().add(event);
+        if session != NONE {
+            let session_runs = self.runs.entry(session).or_default();
+            match session_runs.last_mut() {
+                Some(run) if run[1] == row => run[1] += 1,
+                _ => session_runs.push([row, row + 1]),
             }
-            row += 1;
-            Ok(())
-        })?;
-        Ok(runs
+        }
+        self.row += 1;
+    }
+
+    /// The session shares of the target whose rows were just given ([`row`](Self::row)); the
+    /// next row is the next target's first.
+    pub(crate) fn end_target(&mut self) -> Vec<SessionShare> {
+        self.row = 0;
+        std::mem::take(&mut self.runs)
             .into_iter()
             .filter_map(|(session, rows)| {
                 Some(SessionShare {
@@ -298,11 +312,14 @@ impl SessionRows {
                     rows,
                 })
             })
-            .collect())
+            .collect()
     }
 
     /// Every row of the sources was found in the targets, each session's events the same.
-    pub(crate) fn check(&self, name: &str) -> Result<()> {
+    pub(crate) fn check(&mut self, name: &str) -> Result<()> {
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
         let left: u64 = match &self.order {
             Order::Listed(rows, taken) => rows
                 .iter()
