@@ -604,12 +604,8 @@ impl LeanContext {
     }
 
     /// This context for one contract: its events carry the contract's symbol. Returns the
-    /// context and the symbol-registry entry that describes the contract.
-    pub fn for_contract(&self, contract: Contract) -> (LeanContext, strata_model::SymbolInfo) {
-        self.for_contract_of(contract, None)
-    }
-
-    /// [`LeanContext::for_contract`], with the contract month (`yyyymm`) the entry's name gives.
+    /// context and the symbol-registry entry that describes the contract, with the contract
+    /// month (`yyyymm`) the entry's name gives, when it gives one.
     pub fn for_contract_of(
         &self,
         contract: Contract,

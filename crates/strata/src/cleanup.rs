@@ -174,7 +174,8 @@ impl Cleaner {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if !guard.asked && !guard.status.pending {
+        // (A pending request was asked for too.)
+        if !guard.asked {
             return;
         }
         guard.asked = false;
