@@ -58,6 +58,14 @@ fn of_session(events: &[Event], k: usize) -> Vec<Event> {
     events.iter().skip(k).step_by(3).cloned().collect()
 }
 
+/// A query of every event of session `id`.
+fn session_query(id: &str) -> Query {
+    Query {
+        session: Some(id.to_string()),
+        ..Query::default()
+    }
+}
+
 /// Each of [`SESSIONS`] writes its share of `events` ([`of_session`]) and closes.
 fn write_sessions(archive: &Archive, events: &[Event]) {
     for (k, id) in SESSIONS.iter().enumerate() {
@@ -114,10 +122,7 @@ fn each_session_reads_back(archive: &Archive, events: &[Event], files: &[FileMan
     }
     let engine = archive.query_engine().unwrap();
     for (k, id) in SESSIONS.iter().enumerate() {
-        let query = Query {
-            session: Some((*id).to_string()),
-            ..Query::default()
-        };
+        let query = session_query(id);
         let got: Vec<Event> = engine.run(&query).unwrap().map(Result::unwrap).collect();
         assert_eq!(got, of_session(events, k), "{id} from {}", m.path);
         // A slice of it: the session's rows and the time range together.
@@ -230,10 +235,7 @@ fn rows_of_no_known_session_are_noted_not_counted_missing() {
     assert_eq!(cold[0].stats.event_count, 12_000);
     let engine = archive.query_engine().unwrap();
     for (k, id) in SESSIONS.iter().enumerate() {
-        let query = Query {
-            session: Some((*id).to_string()),
-            ..Query::default()
-        };
+        let query = session_query(id);
         let got: Vec<Event> = engine.run(&query).unwrap().map(Result::unwrap).collect();
         assert_eq!(got, of_session(&events, k)[2_000..].to_vec(), "{id}");
         let check = strata::query::sessions::verify(&engine, id).unwrap();
