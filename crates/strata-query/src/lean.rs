@@ -853,16 +853,27 @@ impl LeanWriter {
                         && k.resolution == key.resolution
                         && k.date < key.date)
                         || (k.resolution.is_intraday_file()
-                            // A quote bar zip waits for its stream: its last bar is written
-                            // when the next quote (or the end) comes, however much later.
-                            && !(k.tick_type == LeanTickType::Quote
-                                && k.resolution != LeanResolution::Tick)
                             && k.date.is_some()
                             && k.date <= two_days_back)
                 })
                 .cloned()
                 .collect();
             for k in earlier {
+                // A quote bar zip's last bar, which waits for its stream's next quote, is
+                // complete once its day is behind: written before the zip closes.
+                if let (LeanTickType::Quote, Some(resolution)) =
+                    (k.tick_type, self.target.quote_resolution)
+                {
+                    let ends_here = self
+                        .bars
+                        .get(&k.symbol)
+                        .is_some_and(|bar| self.file_date(resolution, bar.start.date()) == k.date);
+                    if ends_here && k.resolution == resolution {
+                        if let Some(bar) = self.bars.remove(&k.symbol) {
+                            self.write_quote_bar(&k.symbol, resolution, bar)?;
+                        }
+                    }
+                }
                 if let Some(z) = self.open.remove(&k) {
                     self.close(z)?;
                 }
