@@ -69,9 +69,10 @@ pub struct Query {
     pub to: Option<Timestamp>,
     /// Tiers to read (empty: all, the hot tier's unsealed segments included).
     pub tiers: Vec<TierName>,
-    /// Only the files one writer session sealed (SESSION-2; the files it became in colder
-    /// tiers keep it unless consolidated with another session's). Unsealed segments, whose
-    /// session the catalog does not know yet, are left out.
+    /// Only the events of one writer session (SESSION-2): the files it sealed, what they became
+    /// in colder tiers (a file consolidated with other sessions' files: its rows of this one),
+    /// and its segments not sealed yet — listed by the session (a writer still open, or one a
+    /// crash stopped) or named by its import's commit in the ledger.
     pub session: Option<String>,
     /// At most this many events.
     pub limit: Option<u64>,
@@ -362,9 +363,22 @@ impl QueryEngine {
                 .retain(|share| sessions.as_ref().is_some_and(|set| set.contains(&share.id)));
             pending.push(Pending::Stored(Box::new(m)));
         }
+        // A session's unsealed segments: those its list or its import's commit names.
+        let owners = match &sessions {
+            Some(_) if !plain.is_empty() => Some((
+                strata_ingest::session::EarlierSessions::read(&self.root, ""),
+                strata_ingest::Ledger::load(&self.root).unwrap_or_default(),
+            )),
+            _ => None,
+        };
         for (key, path) in plain {
-            if query.session.is_some() {
-                break;
+            if let (Some(set), Some((earlier, ledger))) = (&sessions, &owners) {
+                let owner = earlier
+                    .owner_of(&key)
+                    .or_else(|| ledger.session_of_file(&key));
+                if !owner.is_some_and(|o| set.contains(o)) {
+                    continue;
+                }
             }
             // Sealed and catalogued, outside the selection.
             if self.sealed(&key)?.is_some() {

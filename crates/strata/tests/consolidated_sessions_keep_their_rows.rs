@@ -247,3 +247,39 @@ fn rows_of_no_known_session_are_noted_not_counted_missing() {
         );
     }
 }
+
+/// A session's query sees its segments not sealed yet (a writer still open lists them), and
+/// another session's query does not.
+#[test]
+fn a_sessions_unsealed_segments_are_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 1_000_000);
+    let archive = Archive::builder(dir.path()).open().unwrap();
+    let events = trades();
+    let writer = archive
+        .writer(WriterOptions {
+            session_id: Some(SESSIONS[0].to_string()),
+            ..WriterOptions::default()
+        })
+        .unwrap();
+    writer.append_batch(&events[..300]).unwrap();
+    writer.flush().unwrap();
+    let unsealed = strata::ingest::reader::hot_files(archive.root())
+        .unwrap()
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl"))
+        .count();
+    assert!(unsealed > 0, "a segment still open");
+    let engine = archive.query_engine().unwrap();
+    let of = |id: &str| -> Vec<Event> {
+        engine
+            .run(&session_query(id))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(of(SESSIONS[0]), events[..300].to_vec());
+    assert!(of(SESSIONS[1]).is_empty());
+    writer.close().unwrap();
+    assert_eq!(of(SESSIONS[0]), events[..300].to_vec());
+}
